@@ -3,6 +3,15 @@ import { spec as produce } from './00-produce.js';
 import { spec as fetch } from './01-fetch.js';
 import { spec as listOffsets } from './02-list-offsets.js';
 import { spec as metadata } from './03-metadata.js';
+import { spec as offsetCommit } from './08-offset-commit.js';
+import { spec as offsetFetch } from './09-offset-fetch.js';
+import { spec as findCoordinator } from './10-find-coordinator.js';
+import { spec as joinGroup } from './11-join-group.js';
+import { spec as heartbeat } from './12-heartbeat.js';
+import { spec as leaveGroup } from './13-leave-group.js';
+import { spec as syncGroup } from './14-sync-group.js';
+import { spec as describeGroups } from './15-describe-groups.js';
+import { spec as listGroups } from './16-list-groups.js';
 import { spec as apiVersions } from './18-api-versions.js';
 import { spec as createTopics } from './19-create-topics.js';
 import { spec as deleteTopics } from './20-delete-topics.js';
@@ -12,8 +21,12 @@ import { spec as describeConfigs } from './32-describe-configs.js';
 import { spec as alterConfigs } from './33-alter-configs.js';
 import { spec as describeLogDirs } from './35-describe-log-dirs.js';
 import { spec as createPartitions } from './37-create-partitions.js';
+import { spec as deleteGroups } from './42-delete-groups.js';
 import { spec as incrementalAlterConfigs } from './44-incremental-alter-configs.js';
+import { spec as offsetDelete } from './47-offset-delete.js';
 import { spec as describeCluster } from './60-describe-cluster.js';
+import { spec as consumerGroupHeartbeat } from './68-consumer-group-heartbeat.js';
+import { spec as consumerGroupDescribe } from './69-consumer-group-describe.js';
 
 /** Every API description we carry, sorted by apiKey. */
 export const specs: readonly ApiSpec[] = [
@@ -21,6 +34,15 @@ export const specs: readonly ApiSpec[] = [
   fetch,
   listOffsets,
   metadata,
+  offsetCommit,
+  offsetFetch,
+  findCoordinator,
+  joinGroup,
+  heartbeat,
+  leaveGroup,
+  syncGroup,
+  describeGroups,
+  listGroups,
   apiVersions,
   createTopics,
   deleteTopics,
@@ -30,6 +52,10 @@ export const specs: readonly ApiSpec[] = [
   alterConfigs,
   describeLogDirs,
   createPartitions,
+  deleteGroups,
   incrementalAlterConfigs,
+  offsetDelete,
   describeCluster,
+  consumerGroupHeartbeat,
+  consumerGroupDescribe,
 ];
