@@ -17,6 +17,12 @@ import { spec as createTopics } from './19-create-topics.js';
 import { spec as deleteTopics } from './20-delete-topics.js';
 import { spec as deleteRecords } from './21-delete-records.js';
 import { spec as initProducerId } from './22-init-producer-id.js';
+import { spec as offsetForLeaderEpoch } from './23-offset-for-leader-epoch.js';
+import { spec as addPartitionsToTxn } from './24-add-partitions-to-txn.js';
+import { spec as addOffsetsToTxn } from './25-add-offsets-to-txn.js';
+import { spec as endTxn } from './26-end-txn.js';
+import { spec as writeTxnMarkers } from './27-write-txn-markers.js';
+import { spec as txnOffsetCommit } from './28-txn-offset-commit.js';
 import { spec as describeConfigs } from './32-describe-configs.js';
 import { spec as alterConfigs } from './33-alter-configs.js';
 import { spec as describeLogDirs } from './35-describe-log-dirs.js';
@@ -25,6 +31,9 @@ import { spec as deleteGroups } from './42-delete-groups.js';
 import { spec as incrementalAlterConfigs } from './44-incremental-alter-configs.js';
 import { spec as offsetDelete } from './47-offset-delete.js';
 import { spec as describeCluster } from './60-describe-cluster.js';
+import { spec as describeProducers } from './61-describe-producers.js';
+import { spec as describeTransactions } from './65-describe-transactions.js';
+import { spec as listTransactions } from './66-list-transactions.js';
 import { spec as consumerGroupHeartbeat } from './68-consumer-group-heartbeat.js';
 import { spec as consumerGroupDescribe } from './69-consumer-group-describe.js';
 
@@ -48,6 +57,12 @@ export const specs: readonly ApiSpec[] = [
   deleteTopics,
   deleteRecords,
   initProducerId,
+  offsetForLeaderEpoch,
+  addPartitionsToTxn,
+  addOffsetsToTxn,
+  endTxn,
+  writeTxnMarkers,
+  txnOffsetCommit,
   describeConfigs,
   alterConfigs,
   describeLogDirs,
@@ -56,6 +71,9 @@ export const specs: readonly ApiSpec[] = [
   incrementalAlterConfigs,
   offsetDelete,
   describeCluster,
+  describeProducers,
+  describeTransactions,
+  listTransactions,
   consumerGroupHeartbeat,
   consumerGroupDescribe,
 ];
