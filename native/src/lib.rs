@@ -1,0 +1,190 @@
+//! N-API surface of franz's data path. This file only converts between JS values and the
+//! Rust modules that do the work; src/native/index.ts is the only JS code that calls it.
+//!
+//! Every export is `catch_unwind`: a Rust panic becomes a thrown JS Error instead of
+//! unwinding into Node (which would abort the process). The async send additionally
+//! catches panics itself, because its compute step runs outside any napi-generated guard.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod batch;
+pub mod crc;
+pub mod segment;
+pub mod sendfile;
+pub mod sys;
+
+use std::os::fd::OwnedFd;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Duration;
+
+use napi::bindgen_prelude::{AsyncTask, Either, Float64Array, Uint8ArraySlice};
+use napi::{Env, Error, Result, Status, Task};
+use napi_derive::napi;
+
+use crate::sys::OsError;
+
+fn os_error(e: OsError) -> Error {
+    Error::new(Status::GenericFailure, e.to_string())
+}
+
+fn invalid(msg: impl std::fmt::Display) -> Error {
+    Error::new(Status::InvalidArg, format!("EINVAL: {msg}"))
+}
+
+fn non_negative(v: i64, what: &str) -> Result<u64> {
+    u64::try_from(v).map_err(|_| invalid(format_args!("{what} must be >= 0, got {v}")))
+}
+
+#[napi(object, object_from_js = false)]
+pub struct ValidateResult {
+    /// Kafka error code: 0, 2 (CORRUPT_MESSAGE), 10 (MESSAGE_TOO_LARGE), 43 (UNSUPPORTED_FOR_MESSAGE_FORMAT).
+    pub error_code: u32,
+    /// Packed facts (batch::STRIDE per batch); empty on error.
+    pub batches: Float64Array,
+}
+
+#[napi(object, object_from_js = false)]
+pub struct ScanResult {
+    pub valid_end: i64,
+    pub batches: Float64Array,
+    /// Null when the scan reached `end`; otherwise batch::Defect::as_str().
+    pub stop_reason: Option<String>,
+}
+
+/// A file range to send; `fd` is only read synchronously (it is duplicated at once).
+#[napi(object)]
+pub struct FileRegion {
+    pub fd: i32,
+    pub position: i64,
+    pub length: i64,
+}
+
+/// The number of f64s per batch in packed arrays, so JS can assert it agrees.
+#[napi(catch_unwind)]
+pub fn batch_stride() -> u32 {
+    batch::STRIDE as u32
+}
+
+#[napi(catch_unwind, js_name = "crc32c")]
+pub fn crc32c(buf: &[u8]) -> u32 {
+    crc::crc32c(buf)
+}
+
+#[napi(catch_unwind)]
+pub fn validate_batches(buf: &[u8], max_batch_bytes: u32) -> ValidateResult {
+    match batch::validate(buf, max_batch_bytes as u64) {
+        Ok(facts) => ValidateResult {
+            error_code: 0,
+            batches: Float64Array::new(batch::pack_all(&facts)),
+        },
+        Err(defect) => ValidateResult {
+            error_code: defect.kafka_error_code(),
+            batches: Float64Array::new(Vec::new()),
+        },
+    }
+}
+
+/// `buf` is mutated in place; the JS thread is blocked for the duration of the call, so
+/// nothing else can observe or modify it meanwhile (unless it lives in a
+/// SharedArrayBuffer shared with a worker, which the control plane never does).
+#[napi(catch_unwind)]
+pub fn append_batches(
+    fd: i32,
+    file_position: i64,
+    mut buf: Uint8ArraySlice<'_>,
+    batches: &[f64],
+    first_offset: i64,
+    leader_epoch: i32,
+) -> Result<i64> {
+    let file_position = non_negative(file_position, "filePosition")?;
+    // SAFETY: napi hands out the view's memory only through `unsafe` because JS could
+    // mutate it concurrently. It cannot here: this call is synchronous on the JS thread,
+    // so no JS runs until we return, and the slice does not outlive the call.
+    let buf = unsafe { buf.as_mut() };
+    segment::append(fd, file_position, buf, batches, first_offset, leader_epoch).map_err(|e| match e {
+        segment::AppendError::BadBatches(msg) => invalid(msg),
+        segment::AppendError::Os(e) => os_error(e),
+    })
+}
+
+#[napi(catch_unwind)]
+pub fn scan_segment(
+    fd: i32,
+    start: i64,
+    end: i64,
+    verify_crc: bool,
+    max_batch_bytes: u32,
+) -> Result<ScanResult> {
+    let start = non_negative(start, "start")?;
+    let end = non_negative(end, "end")?;
+    let out = segment::scan(fd, start, end, verify_crc, max_batch_bytes as u64).map_err(os_error)?;
+    Ok(ScanResult {
+        valid_end: out.valid_end as i64,
+        batches: Float64Array::new(batch::pack_all(&out.batches)),
+        stop_reason: out.stop.map(|d| d.as_str().to_owned()),
+    })
+}
+
+/// The pool-thread half of sendChunks. Owns duplicated descriptors only; they are closed
+/// when compute finishes (or, if compute never runs, when the task is dropped).
+pub struct SendTask {
+    socket: Option<OwnedFd>,
+    chunks: Vec<sendfile::Chunk>,
+    timeout: Duration,
+}
+
+impl Task for SendTask {
+    type Output = f64;
+    type JsValue = f64;
+
+    fn compute(&mut self) -> Result<f64> {
+        let socket = self.socket.take();
+        let chunks = std::mem::take(&mut self.chunks);
+        let timeout = self.timeout;
+        let outcome = catch_unwind(AssertUnwindSafe(|| match &socket {
+            Some(sock) => sendfile::send_all(sock, &chunks, timeout).map_err(os_error),
+            None => Err(Error::new(Status::GenericFailure, "EBADF: send task already ran")),
+        }));
+        // Close the duplicates here on the pool thread, promptly and in every path.
+        drop(chunks);
+        drop(socket);
+        match outcome {
+            Ok(r) => r.map(|n| n as f64),
+            Err(_) => Err(Error::new(Status::GenericFailure, "EFAULT: panic in sendChunks")),
+        }
+    }
+
+    fn resolve(&mut self, _env: Env, output: f64) -> Result<f64> {
+        Ok(output)
+    }
+}
+
+/// Duplicates every descriptor and copies every Buffer synchronously, then queues the
+/// writing on the libuv pool. If any duplication fails, the ones already made are closed
+/// (they are OwnedFds in locals) and the call throws.
+#[napi(catch_unwind, ts_return_type = "Promise<number>")]
+pub fn send_chunks(
+    socket_fd: i32,
+    chunks: Vec<Either<&[u8], FileRegion>>,
+    timeout_ms: u32,
+) -> Result<AsyncTask<SendTask>> {
+    let mut owned = Vec::with_capacity(chunks.len());
+    for (i, chunk) in chunks.into_iter().enumerate() {
+        owned.push(match chunk {
+            Either::A(bytes) => sendfile::Chunk::Bytes(bytes.to_vec()),
+            Either::B(region) => {
+                let position = non_negative(region.position, "region position")?;
+                let length = non_negative(region.length, "region length")?;
+                let file = sys::dup_cloexec(region.fd, &format!("file fd of chunk {i}"))
+                    .map_err(os_error)?;
+                sendfile::Chunk::Region { file, position, length }
+            }
+        });
+    }
+    let socket = sys::dup_cloexec(socket_fd, "socket fd").map_err(os_error)?;
+    Ok(AsyncTask::new(SendTask {
+        socket: Some(socket),
+        chunks: owned,
+        timeout: Duration::from_millis(timeout_ms as u64),
+    }))
+}

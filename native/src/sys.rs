@@ -1,0 +1,286 @@
+//! The only module that calls libc directly. Every syscall wrapper here turns the C
+//! convention (-1 + errno) into `OsError`, retries EINTR where retrying is always right,
+//! and keeps the `unsafe` needed for raw pointers and fd numbers in one reviewable place.
+
+use std::fmt;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
+
+/// A failed syscall: the errno plus what we were doing, so the message that reaches
+/// TypeScript reads "ENOSPC: pwrite to segment: No space left on device (os error 28)"
+/// and the control plane can map the leading errno name to a Kafka error code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OsError {
+    pub errno: i32,
+    pub context: String,
+}
+
+impl OsError {
+    pub fn new(errno: i32, context: impl Into<String>) -> Self {
+        OsError { errno, context: context.into() }
+    }
+
+    /// Captures errno right after a failed call.
+    fn last(context: &str) -> Self {
+        let errno = io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO);
+        OsError::new(errno, context)
+    }
+}
+
+impl fmt::Display for OsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {}: {}",
+            errno_name(self.errno),
+            self.context,
+            io::Error::from_raw_os_error(self.errno)
+        )
+    }
+}
+
+/// Symbolic names for the errnos the data path can plausibly see. Written out by hand
+/// because libc has no portable errno -> name function (strerrorname_np is glibc >= 2.32 only).
+pub fn errno_name(errno: i32) -> &'static str {
+    match errno {
+        libc::EPERM => "EPERM",
+        libc::ENOENT => "ENOENT",
+        libc::EINTR => "EINTR",
+        libc::EIO => "EIO",
+        libc::ENXIO => "ENXIO",
+        libc::EBADF => "EBADF",
+        libc::EAGAIN => "EAGAIN",
+        libc::ENOMEM => "ENOMEM",
+        libc::EACCES => "EACCES",
+        libc::EFAULT => "EFAULT",
+        libc::EBUSY => "EBUSY",
+        libc::EEXIST => "EEXIST",
+        libc::ENODEV => "ENODEV",
+        libc::EISDIR => "EISDIR",
+        libc::EINVAL => "EINVAL",
+        libc::ENFILE => "ENFILE",
+        libc::EMFILE => "EMFILE",
+        libc::EFBIG => "EFBIG",
+        libc::ENOSPC => "ENOSPC",
+        libc::ESPIPE => "ESPIPE",
+        libc::EROFS => "EROFS",
+        libc::EPIPE => "EPIPE",
+        libc::ERANGE => "ERANGE",
+        libc::ENOSYS => "ENOSYS",
+        libc::ENODATA => "ENODATA",
+        libc::EOVERFLOW => "EOVERFLOW",
+        libc::ENOTSOCK => "ENOTSOCK",
+        libc::EOPNOTSUPP => "EOPNOTSUPP",
+        libc::ENETDOWN => "ENETDOWN",
+        libc::ENETUNREACH => "ENETUNREACH",
+        libc::ENETRESET => "ENETRESET",
+        libc::ECONNABORTED => "ECONNABORTED",
+        libc::ECONNRESET => "ECONNRESET",
+        libc::ENOBUFS => "ENOBUFS",
+        libc::ENOTCONN => "ENOTCONN",
+        libc::ESHUTDOWN => "ESHUTDOWN",
+        libc::ETIMEDOUT => "ETIMEDOUT",
+        libc::ECONNREFUSED => "ECONNREFUSED",
+        libc::EHOSTUNREACH => "EHOSTUNREACH",
+        libc::EDQUOT => "EDQUOT",
+        _ => "EUNKNOWN",
+    }
+}
+
+/// Writes all of `data` at `offset`, looping on short writes and EINTR: a regular file
+/// may accept fewer bytes than asked (signal, RLIMIT_FSIZE, quota edge), and a partial
+/// batch on disk would be torn.
+pub fn pwrite_all(fd: RawFd, mut data: &[u8], mut offset: u64) -> Result<(), OsError> {
+    while !data.is_empty() {
+        let off = to_off_t(offset, "pwrite offset")?;
+        // SAFETY: the pointer/length pair comes from a live slice that outlives the call;
+        // the kernel only reads `data.len()` bytes from it. A stale or foreign `fd` cannot
+        // cause memory unsafety here, only an error or a write to the wrong file, which is
+        // the caller's contract (the fd is used synchronously while JS holds it open).
+        let n = unsafe { libc::pwrite(fd, data.as_ptr().cast(), data.len(), off) };
+        if n < 0 {
+            let err = OsError::last("pwrite to segment");
+            if err.errno == libc::EINTR {
+                continue;
+            }
+            return Err(err);
+        }
+        if n == 0 {
+            // pwrite(2) returning 0 for a non-empty buffer means no progress is possible.
+            return Err(OsError::new(libc::EIO, "pwrite to segment wrote 0 bytes"));
+        }
+        let n = n as usize;
+        data = &data[n.min(data.len())..];
+        offset += n as u64;
+    }
+    Ok(())
+}
+
+/// Reads up to `buf.len()` bytes at `offset`, looping until the buffer is full or EOF.
+/// Returns how many bytes were read (less than asked only at end of file).
+pub fn pread_full(fd: RawFd, buf: &mut [u8], offset: u64) -> Result<usize, OsError> {
+    let mut done = 0usize;
+    while done < buf.len() {
+        let off = to_off_t(offset + done as u64, "pread offset")?;
+        let rest = &mut buf[done..];
+        // SAFETY: `rest` is a live, exclusively borrowed slice; the kernel writes at most
+        // `rest.len()` bytes into it.
+        let n = unsafe { libc::pread(fd, rest.as_mut_ptr().cast(), rest.len(), off) };
+        if n < 0 {
+            let err = OsError::last("pread from segment");
+            if err.errno == libc::EINTR {
+                continue;
+            }
+            return Err(err);
+        }
+        if n == 0 {
+            break;
+        }
+        done += n as usize;
+    }
+    Ok(done)
+}
+
+/// Duplicates a descriptor that JavaScript owns into one that we own (close-on-exec, so a
+/// child process spawned meanwhile does not inherit it). Work handed to another thread
+/// uses only such duplicates: JS may close its number at any time and the kernel may
+/// reuse that number for an unrelated file, but our duplicate keeps pointing at the
+/// original open file description until we close it.
+pub fn dup_cloexec(fd: RawFd, what: &str) -> Result<OwnedFd, OsError> {
+    if fd < 0 {
+        return Err(OsError::new(libc::EBADF, format!("dup {what}: negative fd {fd}")));
+    }
+    // SAFETY: fcntl(F_DUPFD_CLOEXEC) takes an int argument and does not touch memory; an
+    // invalid `fd` yields EBADF, which we report.
+    let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
+    if dup < 0 {
+        return Err(OsError::last(&format!("dup {what}")));
+    }
+    // SAFETY: `dup` was just returned by the kernel as a new descriptor that nothing else
+    // knows about, so handing its ownership to OwnedFd (which closes it once) is sound.
+    Ok(unsafe { OwnedFd::from_raw_fd(dup) })
+}
+
+/// What a non-blocking write attempt achieved.
+pub enum Progress {
+    Wrote(usize),
+    WouldBlock,
+}
+
+/// One non-blocking send of `data` to `sock`. MSG_NOSIGNAL keeps a closed peer from
+/// raising SIGPIPE (Node ignores SIGPIPE anyway, but a host embedding us might not);
+/// a non-socket (a pipe, used by some tests and tools) falls back to write(2).
+pub fn send_some(sock: &OwnedFd, data: &[u8]) -> Result<Progress, OsError> {
+    loop {
+        // SAFETY: `data` is a live slice the kernel only reads; `sock` is a descriptor we
+        // own, so it cannot have been closed or reused underneath us.
+        let n = unsafe {
+            libc::send(sock.as_raw_fd(), data.as_ptr().cast(), data.len(), libc::MSG_NOSIGNAL)
+        };
+        if n >= 0 {
+            return Ok(Progress::Wrote(n as usize));
+        }
+        let err = OsError::last("send to socket");
+        match err.errno {
+            libc::EINTR => continue,
+            e if e == libc::EAGAIN || e == libc::EWOULDBLOCK => return Ok(Progress::WouldBlock),
+            libc::ENOTSOCK => return write_some(sock, data),
+            _ => return Err(err),
+        }
+    }
+}
+
+fn write_some(fd: &OwnedFd, data: &[u8]) -> Result<Progress, OsError> {
+    loop {
+        // SAFETY: as in `send_some`: live slice, descriptor we own.
+        let n = unsafe { libc::write(fd.as_raw_fd(), data.as_ptr().cast(), data.len()) };
+        if n >= 0 {
+            return Ok(Progress::Wrote(n as usize));
+        }
+        let err = OsError::last("write to socket");
+        match err.errno {
+            libc::EINTR => continue,
+            e if e == libc::EAGAIN || e == libc::EWOULDBLOCK => return Ok(Progress::WouldBlock),
+            _ => return Err(err),
+        }
+    }
+}
+
+/// The result of one sendfile(2) attempt.
+pub enum SendfileProgress {
+    Wrote(usize),
+    WouldBlock,
+    /// The file ended before the requested range did.
+    Eof,
+    /// This pair of descriptors cannot use sendfile (EINVAL/ENOSYS): copy by hand instead.
+    Unsupported,
+}
+
+/// One sendfile(2) call from `file` at `offset` to `sock`, at most `count` bytes. The
+/// explicit offset means the file's own position (shared with Node's descriptor) is
+/// never moved.
+pub fn sendfile_some(
+    sock: &OwnedFd,
+    file: &OwnedFd,
+    offset: u64,
+    count: usize,
+) -> Result<SendfileProgress, OsError> {
+    let mut off = to_off_t(offset, "sendfile offset")?;
+    loop {
+        // SAFETY: both descriptors are owned by us (so still open and not reused); `off`
+        // is a live local the kernel updates in place.
+        let n = unsafe { libc::sendfile(sock.as_raw_fd(), file.as_raw_fd(), &mut off, count) };
+        if n > 0 {
+            return Ok(SendfileProgress::Wrote(n as usize));
+        }
+        if n == 0 {
+            return Ok(SendfileProgress::Eof);
+        }
+        let err = OsError::last("sendfile to socket");
+        match err.errno {
+            libc::EINTR => continue,
+            e if e == libc::EAGAIN || e == libc::EWOULDBLOCK => {
+                return Ok(SendfileProgress::WouldBlock)
+            }
+            libc::EINVAL | libc::ENOSYS => return Ok(SendfileProgress::Unsupported),
+            _ => return Err(err),
+        }
+    }
+}
+
+/// Waits until `sock` is writable or `timeout` passes (ETIMEDOUT). EINTR restarts the wait
+/// with whatever time is left. An error/hangup condition returns Ok so that the next write
+/// attempt reports the precise errno (EPIPE, ECONNRESET...).
+pub fn wait_writable(sock: &OwnedFd, timeout: Duration) -> Result<(), OsError> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ms = left.as_millis().min(i32::MAX as u128) as i32;
+        let mut pfd = libc::pollfd { fd: sock.as_raw_fd(), events: libc::POLLOUT, revents: 0 };
+        // SAFETY: `pfd` is a live local array of exactly one pollfd, matching nfds = 1.
+        let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+        if n < 0 {
+            let err = OsError::last("poll socket for writing");
+            if err.errno == libc::EINTR {
+                continue;
+            }
+            return Err(err);
+        }
+        if n == 0 {
+            return Err(OsError::new(
+                libc::ETIMEDOUT,
+                format!("socket not writable within {} ms", timeout.as_millis()),
+            ));
+        }
+        if pfd.revents & libc::POLLNVAL != 0 {
+            return Err(OsError::new(libc::EBADF, "poll socket for writing"));
+        }
+        return Ok(());
+    }
+}
+
+fn to_off_t(offset: u64, what: &str) -> Result<libc::off_t, OsError> {
+    libc::off_t::try_from(offset)
+        .map_err(|_| OsError::new(libc::EOVERFLOW, format!("{what} {offset} too large")))
+}

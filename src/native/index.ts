@@ -1,0 +1,249 @@
+/**
+ * The data path implemented in Rust (native/src). This is the ONLY module that loads the
+ * addon; everything else imports these typed wrappers.
+ *
+ * There is deliberately no JavaScript fallback: if the addon is missing or fails to load,
+ * importing this module prints one line to stderr and exits with code 1.
+ *
+ * Errors: functions that do I/O throw (or reject with) an Error whose message starts with
+ * the errno name ("ENOSPC: pwrite to segment: No space left on device (os error 28)"); the
+ * wrappers also set `err.code` to that name, so callers can map it with `errnoOf(err)`
+ * (e.g. any of them -> KAFKA_STORAGE_ERROR for appends). Argument errors use "EINVAL".
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Packed per-batch facts: BATCH_STRIDE numbers per batch, at these indices. */
+export const BATCH_STRIDE = 11;
+/** Start of the batch: relative to the buffer (validateBatches) or absolute in the file (scanSegment). */
+export const B_POSITION = 0;
+/** Whole batch size in bytes (12 + batchLength). */
+export const B_SIZE = 1;
+export const B_BASE_OFFSET = 2;
+export const B_LAST_OFFSET_DELTA = 3;
+/** The batch's baseTimestamp. */
+export const B_FIRST_TIMESTAMP = 4;
+export const B_MAX_TIMESTAMP = 5;
+export const B_PRODUCER_ID = 6;
+export const B_PRODUCER_EPOCH = 7;
+export const B_BASE_SEQUENCE = 8;
+export const B_ATTRIBUTES = 9;
+export const B_RECORD_COUNT = 10;
+
+/** A file range to send with sendfile(2). */
+export interface FileRegion {
+  readonly fd: number;
+  readonly position: number;
+  readonly length: number;
+}
+export type Chunk = Buffer | FileRegion;
+
+export interface ValidateResult {
+  /** Kafka error code: 0 ok, 2 CORRUPT_MESSAGE, 10 MESSAGE_TOO_LARGE, 43 UNSUPPORTED_FOR_MESSAGE_FORMAT. */
+  errorCode: number;
+  /** Packed facts (BATCH_STRIDE per batch), positions relative to the validated buffer; empty on error. */
+  batches: Float64Array;
+}
+
+/**
+ * Why a scan stopped before `end`: 'truncated' (the file ends inside a batch), 'bad-length'
+ * (batchLength < 49), 'bad-magic', 'too-large' (batch > maxBatchBytes), 'bad-crc',
+ * 'bad-record-count' (negative), 'bad-offset-delta' (negative lastOffsetDelta).
+ */
+export type StopReason =
+  | 'truncated' | 'bad-length' | 'bad-magic' | 'too-large' | 'bad-crc' | 'bad-record-count' | 'bad-offset-delta';
+
+export interface ScanResult {
+  /** Position just after the last good batch (== `start` if none). */
+  validEnd: number;
+  /** Packed facts (BATCH_STRIDE per batch), positions absolute in the file. */
+  batches: Float64Array;
+  /** null when the scan reached `end` cleanly. */
+  stopReason: StopReason | null;
+}
+
+/**
+ * The raw addon as napi-rs exports it (native/index.d.ts is generated, gitignored, and
+ * only a reference; this interface is the checked-in contract).
+ * `sendChunks` takes `Array<Uint8Array | FileRegion>` (a napi `Vec<Either<&[u8], FileRegion>>`),
+ * which is exactly the shape of `Chunk[]`, so the wrapper passes chunks through unchanged
+ * (the addon only reads the array, so a readonly one is fine).
+ */
+interface NativeAddon {
+  batchStride(): number;
+  crc32c(buf: Uint8Array): number;
+  validateBatches(buf: Uint8Array, maxBatchBytes: number): ValidateResult;
+  appendBatches(fd: number, filePosition: number, buf: Uint8Array, batches: Float64Array,
+    firstOffset: number, leaderEpoch: number): number;
+  scanSegment(fd: number, start: number, end: number, verifyCrc: boolean, maxBatchBytes: number):
+    { validEnd: number; batches: Float64Array; stopReason?: string | null };
+  sendChunks(socketFd: number, chunks: ReadonlyArray<Uint8Array | FileRegion>, timeoutMs: number): Promise<number>;
+}
+
+/** napi-rs's name for the current platform, as `napi build --platform` puts it in the file name. */
+function platformTriple(): string {
+  const { platform, arch } = process;
+  if (platform === 'linux') {
+    const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+    return `linux-${arch}-${header?.glibcVersionRuntime ? 'gnu' : 'musl'}`;
+  }
+  if (platform === 'win32') return `win32-${arch}-msvc`;
+  return `${platform}-${arch}`;
+}
+
+/** The package root: the nearest directory above this file with a package.json (works from src/ and dist/src/). */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    const up = dirname(dir);
+    if (up === dir) return process.cwd();
+    dir = up;
+  }
+}
+
+function fail(line: string): never {
+  process.stderr.write(`franz: ${line}\n`);
+  process.exit(1);
+}
+
+function loadAddon(): NativeAddon {
+  const root = packageRoot();
+  const file = join(root, 'native', `franz.${platformTriple()}.node`);
+  const shown = relative(process.cwd(), file) || file;
+  const rebuild = 'run "npm run build:native"';
+  if (!existsSync(file)) fail(`the native addon is not built (${shown} missing): ${rebuild}`);
+  let addon: NativeAddon;
+  try {
+    addon = createRequire(import.meta.url)(file) as NativeAddon;
+  } catch (e) {
+    const why = (e instanceof Error ? e.message : String(e)).split('\n')[0];
+    fail(`the native addon failed to load (${shown}: ${why}): ${rebuild}`);
+  }
+  // A stale build from an older checkout would silently misread packed arrays.
+  if (typeof addon.batchStride !== 'function' || addon.batchStride() !== BATCH_STRIDE) {
+    fail(`the native addon is out of date (${shown}): ${rebuild}`);
+  }
+  return addon;
+}
+
+const native = loadAddon();
+
+/** The errno name an error from this module carries ('ENOSPC', 'EPIPE', ...), if any. */
+export function errnoOf(err: unknown): string | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const m = /^(E[A-Z0-9]+): /.exec(err.message);
+  return m ? m[1] : undefined;
+}
+
+/** Gives native errors a Node-style `code` (napi-rs sets it to 'GenericFailure'). */
+function withErrno(err: unknown): unknown {
+  const code = errnoOf(err);
+  if (code) (err as NodeJS.ErrnoException).code = code;
+  return err;
+}
+
+/**
+ * napi converts JS numbers to Rust integers by truncation and NaN to 0, so a bad fd or
+ * position would silently become fd 0 / offset 0. Checked here, on the way in.
+ */
+function int(name: string, v: number, min = 0, max = Number.MAX_SAFE_INTEGER): void {
+  if (!Number.isSafeInteger(v) || v < min || v > max) {
+    throw Object.assign(new Error(`EINVAL: ${name} must be an integer in [${min}, ${max}], got ${v}`), { code: 'EINVAL' });
+  }
+}
+const INT32_MAX = 0x7fffffff;
+
+/** CRC-32C (Castagnoli) of `buf`, as an unsigned 32-bit number. */
+export function crc32c(buf: Uint8Array): number {
+  return native.crc32c(buf);
+}
+
+/**
+ * Validates every batch in `buf` (a partition's payload from a Produce request): whole
+ * batches only, batchLength >= 49 and fits, magic == 2, CRC-32C correct, recordCount >= 0,
+ * lastOffsetDelta >= 0, each batch size <= maxBatchBytes. Never throws for bad data.
+ */
+export function validateBatches(buf: Uint8Array, maxBatchBytes: number): ValidateResult {
+  int('maxBatchBytes', maxBatchBytes);
+  return native.validateBatches(buf, Math.min(maxBatchBytes, 0xffffffff));
+}
+
+/**
+ * Patches baseOffset (first batch gets firstOffset, each next one previous +
+ * lastOffsetDelta + 1) and partitionLeaderEpoch into each batch of `buf` IN PLACE (both sit
+ * before the CRC'd range, so CRCs stay valid), then pwrite()s the whole buffer at
+ * `filePosition` of `fd`. Returns the next offset (last assigned + 1).
+ * `batches` is the packed array validateBatches returned for this same buffer (re-checked
+ * natively against the buffer, EINVAL on mismatch). On an I/O error (message starts with the
+ * errno name) part of the buffer may already be in the file: the caller keeps the logical
+ * end of the segment and must truncate back to `filePosition` before appending again.
+ */
+export function appendBatches(fd: number, filePosition: number, buf: Uint8Array, batches: Float64Array,
+  firstOffset: number, leaderEpoch: number): number {
+  int('fd', fd, 0, INT32_MAX);
+  int('filePosition', filePosition);
+  int('firstOffset', firstOffset);
+  int('leaderEpoch', leaderEpoch, -1, INT32_MAX);
+  try {
+    return native.appendBatches(fd, filePosition, buf, batches, firstOffset, leaderEpoch);
+  } catch (e) {
+    throw withErrno(e);
+  }
+}
+
+/**
+ * Scans a segment file from `start` (a batch boundary) to `end` (the file size), reading
+ * 1 MiB chunks (more for bigger batches, up to maxBatchBytes), and returns the facts of
+ * each complete batch, stopping at the first one that is truncated, has a bad length,
+ * wrong magic or (when verifyCrc) a bad CRC. With verifyCrc=false large batches are not
+ * read beyond their header. Throws (errno-prefixed) only on I/O errors.
+ */
+export function scanSegment(fd: number, start: number, end: number, verifyCrc: boolean,
+  maxBatchBytes: number): ScanResult {
+  int('fd', fd, 0, INT32_MAX);
+  int('start', start);
+  int('end', end);
+  int('maxBatchBytes', maxBatchBytes);
+  try {
+    const r = native.scanSegment(fd, start, end, verifyCrc, Math.min(maxBatchBytes, 0xffffffff));
+    return { validEnd: r.validEnd, batches: r.batches, stopReason: (r.stopReason ?? null) as StopReason | null };
+  } catch (e) {
+    throw withErrno(e);
+  }
+}
+
+/**
+ * Writes the chunks in order to the (non-blocking) socket `socketFd`: Buffers with send(),
+ * file regions with sendfile(2). Resolves with the total bytes written.
+ *
+ * Before this returns, the socket fd and every file fd are dup()ed (F_DUPFD_CLOEXEC) and
+ * Buffers copied, so the caller may close its fds or reuse its Buffers immediately; the
+ * writing runs on the libuv thread pool using only the duplicates, which are closed when
+ * it ends, in every path. It occupies one pool thread while waiting for the peer.
+ *
+ * `timeoutMs` bounds each wait for the socket to become writable (an idle timeout, not a
+ * deadline for the whole transfer). Rejects with 'ETIMEDOUT: ...', 'EPIPE: ...',
+ * 'ECONNRESET: ...', 'EIO: ...' (file shorter than the region), etc.
+ * The caller must not write to the same socket from JS until the promise settles.
+ */
+export function sendChunks(socketFd: number, chunks: readonly Chunk[], timeoutMs: number): Promise<number> {
+  try {
+    int('socketFd', socketFd, 0, INT32_MAX);
+    int('timeoutMs', timeoutMs);
+    for (const c of chunks) {
+      if (!(c instanceof Uint8Array)) {
+        int('region fd', c.fd, 0, INT32_MAX);
+        int('region position', c.position);
+        int('region length', c.length);
+      }
+    }
+    return native.sendChunks(socketFd, chunks, Math.min(timeoutMs, 0xffffffff)).catch((e: unknown) => {
+      throw withErrno(e);
+    });
+  } catch (e) {
+    return Promise.reject(withErrno(e));
+  }
+}

@@ -1,0 +1,396 @@
+/**
+ * Tests of the Rust data path through its TypeScript wrappers (src/native/index.ts):
+ * CRC, batch validation, append with offset patching, segment scans, sendfile to a socket.
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { once } from 'node:events';
+
+import {
+  BATCH_STRIDE, B_POSITION, B_SIZE, B_BASE_OFFSET, B_LAST_OFFSET_DELTA, B_FIRST_TIMESTAMP, B_MAX_TIMESTAMP,
+  B_PRODUCER_ID, B_PRODUCER_EPOCH, B_BASE_SEQUENCE, B_ATTRIBUTES, B_RECORD_COUNT,
+  crc32c, validateBatches, appendBatches, scanSegment, sendChunks, errnoOf,
+} from '../src/native/index.js';
+
+// An independent bitwise CRC-32C (reflected polynomial 0x82F63B78), so the batches the
+// tests build do not depend on the code under test.
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+function refCrc32c(buf: Uint8Array): number {
+  let c = 0xffffffff;
+  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+interface BatchOpts {
+  recordCount?: number;
+  records?: Buffer;
+  magic?: number;
+  producerId?: bigint;
+  baseSequence?: number;
+}
+
+/** A v2 batch with an opaque records section and a correct CRC. */
+function makeBatch(o: BatchOpts = {}): Buffer {
+  const records = o.records ?? Buffer.from('opaque-records');
+  const count = o.recordCount ?? 3;
+  const b = Buffer.alloc(61 + records.length);
+  b.writeBigInt64BE(0n, 0); // baseOffset: the client sends 0, the broker assigns
+  b.writeInt32BE(49 + records.length, 8); // batchLength
+  b.writeInt32BE(-1, 12); // partitionLeaderEpoch
+  b.writeInt8(o.magic ?? 2, 16);
+  b.writeInt16BE(0x0010, 21); // attributes (transactional bit)
+  b.writeInt32BE(Math.max(count - 1, 0), 23); // lastOffsetDelta
+  b.writeBigInt64BE(1_700_000_000_000n, 27);
+  b.writeBigInt64BE(1_700_000_000_999n, 35);
+  b.writeBigInt64BE(o.producerId ?? 9001n, 43);
+  b.writeInt16BE(4, 51);
+  b.writeInt32BE(o.baseSequence ?? 17, 53);
+  b.writeInt32BE(count, 57);
+  records.copy(b, 61);
+  b.writeUInt32BE(refCrc32c(b.subarray(21)), 17);
+  return b;
+}
+
+const MAX = 1 << 20;
+let dir: string;
+before(() => { dir = fs.mkdtempSync(path.join(os.tmpdir(), 'franz-native-')); });
+after(() => { fs.rmSync(dir, { recursive: true, force: true }); });
+
+describe('crc32c', () => {
+  test('standard check value', () => {
+    assert.equal(crc32c(Buffer.from('123456789')), 0xe3069283);
+  });
+  test('agrees with a reference implementation, including on views with an offset', () => {
+    const data = Buffer.alloc(10_000);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 7919) & 0xff;
+    assert.equal(crc32c(data), refCrc32c(data));
+    assert.equal(crc32c(data.subarray(13, 4000)), refCrc32c(data.subarray(13, 4000)));
+    assert.equal(crc32c(new Uint8Array(0)), 0);
+  });
+});
+
+describe('validateBatches', () => {
+  test('a valid batch yields its packed facts', () => {
+    const b = makeBatch({ recordCount: 5 });
+    const { errorCode, batches } = validateBatches(b, MAX);
+    assert.equal(errorCode, 0);
+    assert.equal(batches.length, BATCH_STRIDE);
+    assert.equal(batches[B_POSITION], 0);
+    assert.equal(batches[B_SIZE], b.length);
+    assert.equal(batches[B_BASE_OFFSET], 0);
+    assert.equal(batches[B_LAST_OFFSET_DELTA], 4);
+    assert.equal(batches[B_FIRST_TIMESTAMP], 1_700_000_000_000);
+    assert.equal(batches[B_MAX_TIMESTAMP], 1_700_000_000_999);
+    assert.equal(batches[B_PRODUCER_ID], 9001);
+    assert.equal(batches[B_PRODUCER_EPOCH], 4);
+    assert.equal(batches[B_BASE_SEQUENCE], 17);
+    assert.equal(batches[B_ATTRIBUTES], 0x10);
+    assert.equal(batches[B_RECORD_COUNT], 5);
+  });
+
+  test('several batches, in a Buffer that is a view into a larger one', () => {
+    const a = makeBatch({ recordCount: 1 });
+    const b = makeBatch({ recordCount: 2, producerId: -1n, baseSequence: -1 });
+    const backing = Buffer.concat([Buffer.from('garbage!'), a, b, Buffer.from('tail')]);
+    const view = backing.subarray(8, 8 + a.length + b.length);
+    const { errorCode, batches } = validateBatches(view, MAX);
+    assert.equal(errorCode, 0);
+    assert.equal(batches.length, 2 * BATCH_STRIDE);
+    assert.equal(batches[BATCH_STRIDE + B_POSITION], a.length);
+    assert.equal(batches[BATCH_STRIDE + B_PRODUCER_ID], -1);
+    assert.equal(batches[BATCH_STRIDE + B_BASE_SEQUENCE], -1);
+  });
+
+  test('bad CRC -> CORRUPT_MESSAGE (2)', () => {
+    const b = makeBatch();
+    b[70] ^= 0x01;
+    assert.equal(validateBatches(b, MAX).errorCode, 2);
+  });
+
+  test('truncated batch, trailing partial batch, empty buffer -> 2', () => {
+    const b = makeBatch();
+    assert.equal(validateBatches(b.subarray(0, b.length - 1), MAX).errorCode, 2);
+    assert.equal(validateBatches(b.subarray(0, 30), MAX).errorCode, 2);
+    assert.equal(validateBatches(Buffer.concat([b, b.subarray(0, 20)]), MAX).errorCode, 2);
+    assert.equal(validateBatches(Buffer.alloc(0), MAX).errorCode, 2);
+  });
+
+  test('batchLength below 49 -> 2', () => {
+    const b = makeBatch();
+    b.writeInt32BE(40, 8);
+    assert.equal(validateBatches(b, MAX).errorCode, 2);
+  });
+
+  test('magic 1 -> UNSUPPORTED_FOR_MESSAGE_FORMAT (43)', () => {
+    assert.equal(validateBatches(makeBatch({ magic: 1 }), MAX).errorCode, 43);
+  });
+
+  test('batch larger than maxBatchBytes -> MESSAGE_TOO_LARGE (10)', () => {
+    const b = makeBatch({ records: Buffer.alloc(1000, 1) });
+    assert.equal(validateBatches(b, b.length).errorCode, 0);
+    const r = validateBatches(b, b.length - 1);
+    assert.equal(r.errorCode, 10);
+    assert.equal(r.batches.length, 0);
+  });
+});
+
+function readFile(fd: number): Buffer {
+  const size = fs.fstatSync(fd).size;
+  const out = Buffer.alloc(size);
+  fs.readSync(fd, out, 0, size, 0);
+  return out;
+}
+
+describe('appendBatches', () => {
+  test('patches offsets and epoch in place, writes at the position, CRCs stay valid', () => {
+    const fd = fs.openSync(path.join(dir, 'append.log'), 'w+');
+    try {
+      const payload = Buffer.concat([makeBatch({ recordCount: 3 }), makeBatch({ recordCount: 1 }), makeBatch({ recordCount: 10 })]);
+      const { errorCode, batches } = validateBatches(payload, MAX);
+      assert.equal(errorCode, 0);
+      const next = appendBatches(fd, 0, payload, batches, 100, 7);
+      assert.equal(next, 114);
+      // The caller's buffer was patched in place too.
+      assert.equal(payload.readBigInt64BE(0), 100n);
+
+      // A second append at the end, from a Buffer view with a non-zero byteOffset.
+      const second = makeBatch({ recordCount: 2 });
+      const backing = Buffer.concat([Buffer.alloc(5, 0xee), second]);
+      const view = backing.subarray(5);
+      const v2 = validateBatches(view, MAX);
+      assert.equal(appendBatches(fd, payload.length, view, v2.batches, next, 8), 116);
+      assert.equal(backing[0], 0xee); // nothing written outside the view
+
+      const file = readFile(fd);
+      assert.equal(file.length, payload.length + second.length);
+      const check = validateBatches(file, MAX);
+      assert.equal(check.errorCode, 0, 'CRCs still valid after patching');
+      const bases = [], epochs = [];
+      for (let i = 0; i < check.batches.length; i += BATCH_STRIDE) {
+        bases.push(check.batches[i + B_BASE_OFFSET]);
+        epochs.push(file.readInt32BE(check.batches[i + B_POSITION]! + 12));
+      }
+      assert.deepEqual(bases, [100, 103, 104, 114]);
+      assert.deepEqual(epochs, [7, 7, 7, 8]);
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+
+  test('I/O errors throw with the errno name; mismatched packed arrays throw EINVAL', () => {
+    const payload = makeBatch();
+    const { batches } = validateBatches(payload, MAX);
+    const ro = fs.openSync(path.join(dir, 'append.log'), 'r');
+    try {
+      assert.throws(() => appendBatches(ro, 0, payload, batches, 0, 0), (e: Error) => {
+        assert.match(e.message, /^EBADF: /);
+        assert.equal(errnoOf(e), 'EBADF');
+        assert.equal((e as NodeJS.ErrnoException).code, 'EBADF');
+        return true;
+      });
+      const wrong = Float64Array.from(batches);
+      wrong[B_SIZE] = payload.length + 1;
+      assert.throws(() => appendBatches(ro, 0, payload, wrong, 0, 0), /^Error: EINVAL: /);
+      assert.throws(() => appendBatches(Number.NaN, 0, payload, batches, 0, 0), /EINVAL/);
+    } finally {
+      fs.closeSync(ro);
+    }
+  });
+});
+
+describe('scanSegment', () => {
+  function writeSegment(name: string, n: number): { fd: number; file: Buffer; starts: number[] } {
+    const parts: Buffer[] = [];
+    const starts: number[] = [];
+    let pos = 0;
+    for (let i = 0; i < n; i++) {
+      const b = makeBatch({ recordCount: 2, records: Buffer.alloc(100 + i, i) });
+      b.writeBigInt64BE(BigInt(i * 2), 0);
+      starts.push(pos);
+      pos += b.length;
+      parts.push(b);
+    }
+    const file = Buffer.concat(parts);
+    const p = path.join(dir, name);
+    fs.writeFileSync(p, file);
+    return { fd: fs.openSync(p, 'r+'), file, starts };
+  }
+
+  test('a clean segment is read to the end', () => {
+    const { fd, file, starts } = writeSegment('clean.log', 20);
+    try {
+      for (const verify of [true, false]) {
+        const r = scanSegment(fd, 0, file.length, verify, MAX);
+        assert.equal(r.stopReason, null);
+        assert.equal(r.validEnd, file.length);
+        assert.equal(r.batches.length, 20 * BATCH_STRIDE);
+        assert.equal(r.batches[19 * BATCH_STRIDE + B_POSITION], starts[19]);
+        assert.equal(r.batches[19 * BATCH_STRIDE + B_BASE_OFFSET], 38);
+      }
+      const mid = scanSegment(fd, starts[5]!, file.length, true, MAX);
+      assert.equal(mid.batches.length, 15 * BATCH_STRIDE);
+      assert.equal(mid.batches[B_POSITION], starts[5]);
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+
+  test('stops at a torn tail', () => {
+    const { fd, file, starts } = writeSegment('torn.log', 6);
+    try {
+      fs.ftruncateSync(fd, file.length - 10);
+      const r = scanSegment(fd, 0, file.length - 10, true, MAX);
+      assert.equal(r.stopReason, 'truncated');
+      assert.equal(r.validEnd, starts[5]);
+      assert.equal(r.batches.length, 5 * BATCH_STRIDE);
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+
+  test('stops at a flipped bit when verifying CRCs', () => {
+    const { fd, file, starts } = writeSegment('flip.log', 6);
+    try {
+      const at = starts[3]! + 90;
+      fs.writeSync(fd, Buffer.from([file[at]! ^ 0x20]), 0, 1, at);
+      const r = scanSegment(fd, 0, file.length, true, MAX);
+      assert.equal(r.stopReason, 'bad-crc');
+      assert.equal(r.validEnd, starts[3]);
+      assert.equal(r.batches.length, 3 * BATCH_STRIDE);
+      // Header-only scans do not see a flip inside the records.
+      assert.equal(scanSegment(fd, 0, file.length, false, MAX).stopReason, null);
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+
+  test('stops at a bad length or magic in a header', () => {
+    const { fd, file, starts } = writeSegment('hdr.log', 4);
+    try {
+      fs.writeSync(fd, Buffer.from([0, 0, 0, 3]), 0, 4, starts[2]! + 8);
+      let r = scanSegment(fd, 0, file.length, false, MAX);
+      assert.equal(r.stopReason, 'bad-length');
+      assert.equal(r.validEnd, starts[2]);
+      fs.writeSync(fd, Buffer.from([1]), 0, 1, starts[1]! + 16);
+      r = scanSegment(fd, 0, file.length, false, MAX);
+      assert.equal(r.stopReason, 'bad-magic');
+      assert.equal(r.validEnd, starts[1]);
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+});
+
+describe('sendChunks', () => {
+  /** A loopback connection: `client` is the socket we write to natively, `received` collects what the server reads. */
+  async function connect(): Promise<{ server: net.Server; client: net.Socket; peer: net.Socket; received: Buffer[] }> {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as net.AddressInfo).port;
+    const accepted = once(server, 'connection');
+    const client = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    client.on('error', () => { /* asserted through sendChunks */ });
+    await once(client, 'connect');
+    const [peer] = (await accepted) as [net.Socket];
+    peer.on('error', () => {});
+    const received: Buffer[] = [];
+    peer.on('data', (d: Buffer) => received.push(d));
+    return { server, client, peer, received };
+  }
+
+  function fdOf(socket: net.Socket): number {
+    const fd = (socket as unknown as { _handle: { fd: number } })._handle.fd;
+    assert.ok(Number.isInteger(fd) && fd > 2, `socket fd ${fd}`);
+    return fd;
+  }
+
+  function bigFile(name: string, size: number): { p: string; content: Buffer } {
+    const content = Buffer.alloc(size);
+    for (let i = 0; i < size; i += 4) content.writeUInt32LE((i * 2654435761) >>> 0, i);
+    const p = path.join(dir, name);
+    fs.writeFileSync(p, content);
+    return { p, content };
+  }
+
+  test('delivers header Buffer + 8 MiB file region + trailer exactly (EAGAIN/poll path)', async () => {
+    const { server, client, peer, received } = await connect();
+    const { p, content } = bigFile('region.bin', 8 << 20);
+    const fileFd = fs.openSync(p, 'r');
+    const header = Buffer.from('HEADER:');
+    const trailer = Buffer.from(':TRAILER');
+    const regionLen = content.length - 1000;
+    const sending = sendChunks(fdOf(client), [header, { fd: fileFd, position: 1000, length: regionLen }, trailer], 10_000);
+    // The native side works on duplicates: closing our fd and scribbling on the header
+    // Buffer right away must not affect what is sent.
+    fs.closeSync(fileFd);
+    header.fill(0);
+    const total = await sending;
+    assert.equal(total, 7 + regionLen + 8);
+    client.end();
+    await once(peer, 'end');
+    const got = Buffer.concat(received);
+    assert.equal(got.length, total);
+    assert.equal(got.subarray(0, 7).toString(), 'HEADER:');
+    assert.ok(got.subarray(7, 7 + regionLen).equals(content.subarray(1000)), 'region bytes differ');
+    assert.equal(got.subarray(7 + regionLen).toString(), ':TRAILER');
+    client.destroy();
+    peer.destroy();
+    server.close();
+  });
+
+  test('rejects (does not crash) when the peer has closed', async () => {
+    const { server, client, peer } = await connect();
+    client.pause(); // keep Node from noticing the close and tearing down the socket first
+    peer.destroy();
+    await once(peer, 'close');
+    await new Promise((r) => setTimeout(r, 50));
+    const { p } = bigFile('closed.bin', 8 << 20);
+    const fileFd = fs.openSync(p, 'r');
+    try {
+      const chunks = [Buffer.from('x'), { fd: fileFd, position: 0, length: 8 << 20 }, { fd: fileFd, position: 0, length: 8 << 20 }];
+      await assert.rejects(sendChunks(fdOf(client), chunks, 5_000), (e: Error) => {
+        assert.match(e.message, /^(EPIPE|ECONNRESET): /);
+        assert.ok(errnoOf(e) === 'EPIPE' || errnoOf(e) === 'ECONNRESET');
+        return true;
+      });
+    } finally {
+      fs.closeSync(fileFd);
+      client.destroy();
+      server.close();
+    }
+  });
+
+  test('rejects with ETIMEDOUT when the peer stops reading', async () => {
+    const { server, client, peer } = await connect();
+    peer.pause();
+    const { p } = bigFile('stalled.bin', 8 << 20);
+    const fileFd = fs.openSync(p, 'r');
+    try {
+      const region = { fd: fileFd, position: 0, length: 8 << 20 };
+      await assert.rejects(sendChunks(fdOf(client), [region, region, region, region], 300), /^Error: ETIMEDOUT: /);
+    } finally {
+      fs.closeSync(fileFd);
+      client.destroy();
+      peer.destroy();
+      server.close();
+    }
+  });
+
+  test('bad descriptors reject instead of throwing', async () => {
+    await assert.rejects(sendChunks(1_000_000, [Buffer.from('a')], 100), /^Error: EBADF: /);
+    await assert.rejects(sendChunks(-1, [Buffer.from('a')], 100), /EINVAL/);
+  });
+});
