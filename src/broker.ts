@@ -1,0 +1,253 @@
+/**
+ * The single-node broker: configuration, the topic registry, the partition logs, the producer id
+ * allocator, and the Kafka listener. Handlers reach all broker state through this object.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { BrokerConfig, TOPIC_KEYS, toNumber, type ConfigSource } from './config.js';
+import { LogManager, writeFileDurably } from './storage/log-manager.js';
+import type { Log, LogConfig } from './storage/log.js';
+import { TopicRegistry, invalidTopicName, type TopicInfo } from './metadata/topics.js';
+import { HandlerRegistry } from './handlers/registry.js';
+import { registerAll } from './handlers/index.js';
+import { Connection } from './server/connection.js';
+import { ErrorCode } from './protocol/errors.js';
+import type { Logger } from './logger.js';
+
+export const FRANZ_VERSION = '0.1.0';
+
+/** Producer ids are handed out from blocks whose end is persisted first, so none is reused after a crash. */
+class ProducerIdManager {
+  private next: number;
+  private blockEnd: number;
+  private readonly path: string;
+  private static readonly BLOCK = 1000;
+
+  constructor(dataDir: string) {
+    this.path = join(dataDir, 'franz-producer-ids');
+    const saved = existsSync(this.path) ? Number(readFileSync(this.path, 'utf8').trim()) : 0;
+    this.next = Number.isFinite(saved) ? saved : 0;
+    this.blockEnd = this.next;
+  }
+
+  allocate(): number {
+    if (this.next >= this.blockEnd) {
+      this.blockEnd = this.next + ProducerIdManager.BLOCK;
+      writeFileDurably(this.path, String(this.blockEnd));
+    }
+    return this.next++;
+  }
+}
+
+export interface ConfigEntry {
+  name: string;
+  value: string | null;
+  source: ConfigSource;
+  readOnly: boolean;
+  sensitive: boolean;
+}
+
+export class Broker {
+  readonly registry = new HandlerRegistry();
+  readonly logs: LogManager;
+  readonly topics: TopicRegistry;
+  readonly nodeId: number;
+  readonly dataDir: string;
+  private readonly producerIds: ProducerIdManager;
+  private server: Server | null = null;
+  private readonly sockets = new Set<Socket>();
+  host = '127.0.0.1';
+  port = 9092;
+  advertisedHost = '127.0.0.1';
+  advertisedPort = 9092;
+  /** Leader epoch of every partition on a single node. */
+  readonly leaderEpoch = 0;
+  readonly startedAt = Date.now();
+  readonly useSendfile: boolean;
+
+  constructor(
+    readonly config: BrokerConfig,
+    readonly log: Logger,
+  ) {
+    this.nodeId = config.nodeId;
+    this.dataDir = resolve(config.dataDir);
+    this.logs = new LogManager(this.dataDir, (msg, extra) => log.warn(msg, extra));
+    this.topics = new TopicRegistry(this.dataDir, this.nodeId, config.get('cluster.id'));
+    this.producerIds = new ProducerIdManager(this.dataDir);
+    this.useSendfile = process.env.FRANZ_SENDFILE !== '0';
+    registerAll(this.registry);
+    for (const t of this.topics.list()) this.openTopicLogs(t);
+  }
+
+  get clusterId(): string {
+    return this.topics.clusterId;
+  }
+
+  private openTopicLogs(t: TopicInfo): void {
+    const cfg = this.logConfig(t);
+    for (let p = 0; p < t.partitions; p++) this.logs.open(t.name, p, cfg);
+  }
+
+  /** The effective value of a topic config key: the topic's override, else the broker default. */
+  topicConfigValue(t: TopicInfo, key: string): { value: string; source: ConfigSource } {
+    const own = t.configs[key];
+    if (own !== undefined) return { value: own, source: 'DYNAMIC_TOPIC_CONFIG' };
+    return this.config.topicDefault(key);
+  }
+
+  /** Every topic config with value and source, for DescribeConfigs. */
+  describeTopicConfigs(t: TopicInfo): ConfigEntry[] {
+    return Object.keys(TOPIC_KEYS).map((name) => {
+      const { value, source } = this.topicConfigValue(t, name);
+      return { name, value, source, readOnly: false, sensitive: false };
+    });
+  }
+
+  logConfig(t: TopicInfo): LogConfig {
+    const n = (key: string): number => toNumber(this.topicConfigValue(t, key).value);
+    const flushSet = t.configs['flush.messages'] !== undefined || t.configs['flush.ms'] !== undefined;
+    return {
+      segmentBytes: n('segment.bytes'),
+      segmentMs: n('segment.ms'),
+      indexIntervalBytes: n('index.interval.bytes'),
+      maxMessageBytes: n('max.message.bytes'),
+      retentionMs: n('retention.ms'),
+      retentionBytes: n('retention.bytes'),
+      durable: this.config.durable && !flushSet,
+      flushMessages: n('flush.messages'),
+      flushMs: n('flush.ms'),
+    };
+  }
+
+  partition(topic: string, partition: number): Log | undefined {
+    const t = this.topics.get(topic);
+    if (t === undefined || partition < 0 || partition >= t.partitions) return undefined;
+    return this.logs.get(topic, partition);
+  }
+
+  get autoCreateTopics(): boolean {
+    return this.config.bool('auto.create.topics.enable');
+  }
+
+  /** Validates and creates a topic. Returns Kafka's error code and message. */
+  createTopic(
+    name: string,
+    partitions: number,
+    replicationFactor: number,
+    configs: Record<string, string>,
+    validateOnly = false,
+  ): { errorCode: number; message: string | null; topic?: TopicInfo } {
+    const bad = invalidTopicName(name);
+    if (bad !== null) return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, message: bad };
+    if (this.topics.get(name) !== undefined) {
+      return { errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, message: `Topic '${name}' already exists.` };
+    }
+    if (partitions === -1) partitions = this.config.num('num.partitions');
+    if (replicationFactor === -1) replicationFactor = this.config.num('default.replication.factor');
+    if (!Number.isInteger(partitions) || partitions < 1 || partitions > 100_000) {
+      return { errorCode: ErrorCode.INVALID_PARTITIONS, message: `Number of partitions must be at least 1, got ${partitions}.` };
+    }
+    if (replicationFactor !== 1) {
+      return {
+        errorCode: ErrorCode.INVALID_REPLICATION_FACTOR,
+        message: `Replication factor ${replicationFactor} is larger than the 1 available broker.`,
+      };
+    }
+    const configError = validateTopicConfigs(configs);
+    if (configError !== null) return { errorCode: ErrorCode.INVALID_CONFIG, message: configError };
+    if (validateOnly) return { errorCode: ErrorCode.NONE, message: null };
+    const t = this.topics.create(name, partitions, configs);
+    this.openTopicLogs(t);
+    this.log.info('topic created', { topic: name, partitions });
+    return { errorCode: ErrorCode.NONE, message: null, topic: t };
+  }
+
+  /** Creates a topic on first use (Metadata/Produce) when auto.create.topics.enable is on. */
+  autoCreate(name: string): TopicInfo | undefined {
+    if (!this.autoCreateTopics || invalidTopicName(name) !== null) return undefined;
+    const r = this.createTopic(name, -1, -1, {});
+    return r.topic ?? this.topics.get(name);
+  }
+
+  deleteTopic(name: string): number {
+    const t = this.topics.get(name);
+    if (t === undefined) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    if (!this.config.bool('delete.topic.enable')) return ErrorCode.TOPIC_DELETION_DISABLED;
+    this.topics.delete(name);
+    for (let p = 0; p < t.partitions; p++) this.logs.drop(name, p);
+    this.log.info('topic deleted', { topic: name });
+    return ErrorCode.NONE;
+  }
+
+  addPartitions(name: string, count: number): void {
+    const t = this.topics.get(name)!;
+    this.topics.setPartitions(name, count);
+    const cfg = this.logConfig(t);
+    for (let p = 0; p < count; p++) this.logs.open(name, p, cfg);
+  }
+
+  /** Replaces a topic's overrides and applies them to its open logs. */
+  setTopicConfigs(name: string, configs: Record<string, string>): void {
+    this.topics.setConfigs(name, configs);
+    const t = this.topics.get(name)!;
+    const cfg = this.logConfig(t);
+    for (let p = 0; p < t.partitions; p++) {
+      const l = this.logs.get(name, p);
+      if (l !== undefined) l.config = cfg;
+    }
+  }
+
+  allocateProducerId(): number {
+    return this.producerIds.allocate();
+  }
+
+  async start(host: string, port: number): Promise<void> {
+    this.host = host;
+    const maxRequest = this.config.num('socket.request.max.bytes');
+    this.server = createServer((socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+      new Connection(socket, this, this.registry, this.log, maxRequest, this.useSendfile);
+    });
+    await new Promise<void>((ok, fail) => {
+      this.server!.once('error', fail);
+      this.server!.listen(port, host, () => ok());
+    });
+    const addr = this.server.address();
+    this.port = typeof addr === 'object' && addr !== null ? addr.port : port;
+    if (this.advertisedPort === 9092 && port === 0) this.advertisedPort = this.port;
+    this.logs.startBackgroundWork(this.config.num('log.retention.check.interval.ms'));
+  }
+
+  /** Stops accepting, lets in-flight requests finish briefly, flushes, and marks the shutdown clean. */
+  async stop(graceMs = 2000): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    if (server !== null) {
+      const closed = new Promise<void>((ok) => server.close(() => ok()));
+      for (const s of this.sockets) s.end();
+      const grace = new Promise<void>((ok) => setTimeout(ok, graceMs).unref());
+      await Promise.race([closed, grace]);
+      for (const s of this.sockets) s.destroy();
+    }
+    await this.logs.close();
+  }
+}
+
+/** Checks values of known topic configs; unknown keys are refused as Kafka does. */
+export function validateTopicConfigs(configs: Record<string, string>): string | null {
+  for (const [k, v] of Object.entries(configs)) {
+    if (!(k in TOPIC_KEYS)) return `Unknown topic config name: ${k}`;
+    if (k === 'cleanup.policy') {
+      if (!v.split(',').every((p) => ['delete', 'compact'].includes(p.trim()))) return `Invalid value ${v} for configuration ${k}`;
+    } else if (k === 'compression.type') {
+      if (!['producer', 'none', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'].includes(v)) return `Invalid value ${v} for configuration ${k}`;
+    } else if (k === 'message.timestamp.type') {
+      if (!['CreateTime', 'LogAppendTime'].includes(v)) return `Invalid value ${v} for configuration ${k}`;
+    } else if (!/^-?\d+(\.\d+)?$/.test(v.trim())) {
+      return `Invalid value ${v} for configuration ${k}: Not a number`;
+    }
+  }
+  return null;
+}

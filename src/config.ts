@@ -1,0 +1,195 @@
+/**
+ * Broker and topic configuration, by Kafka's property names.
+ *
+ * Sources, later ones winning: defaults, a `server.properties` file (--config), environment
+ * variables `FRANZ_<KEY>` (dots and dashes become underscores: FRANZ_LOG_SEGMENT_BYTES), and
+ * `--set key=value`. Keys franz does not implement are reported once at start-up, not silently eaten.
+ */
+import { readFileSync } from 'node:fs';
+
+export type ConfigSource = 'DEFAULT_CONFIG' | 'STATIC_BROKER_CONFIG' | 'DYNAMIC_TOPIC_CONFIG';
+
+interface BrokerKey {
+  default: string;
+  /** The topic-level key this broker key provides the default for, if any. */
+  topicKey?: string;
+  doc: string;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const LONG_MAX = '9223372036854775807';
+
+/** Broker keys franz honours, with Kafka's defaults. */
+export const BROKER_KEYS: Record<string, BrokerKey> = {
+  'node.id': { default: '1', doc: 'this broker\'s id' },
+  'broker.id': { default: '1', doc: 'alias of node.id' },
+  listeners: { default: 'PLAINTEXT://127.0.0.1:9092', doc: 'where to listen' },
+  'advertised.listeners': { default: '', doc: 'address given to clients' },
+  'log.dirs': { default: './data', doc: 'data directory (franz uses the first)' },
+  'log.dir': { default: './data', doc: 'data directory when log.dirs is unset' },
+  'num.partitions': { default: '1', doc: 'partitions of auto-created topics' },
+  'default.replication.factor': { default: '1', doc: 'replication factor of auto-created topics' },
+  'auto.create.topics.enable': { default: 'true', doc: 'create topics on Metadata/Produce' },
+  'delete.topic.enable': { default: 'true', doc: 'allow DeleteTopics' },
+  'log.segment.bytes': { default: String(1024 * 1024 * 1024), topicKey: 'segment.bytes', doc: 'segment size' },
+  'log.roll.ms': { default: String(7 * DAY_MS), topicKey: 'segment.ms', doc: 'segment age before a roll' },
+  'log.roll.hours': { default: '168', doc: 'segment age in hours (log.roll.ms wins)' },
+  'log.index.interval.bytes': { default: '4096', topicKey: 'index.interval.bytes', doc: 'bytes between index entries' },
+  'index.interval.bytes': { default: '4096', doc: 'alias of log.index.interval.bytes' },
+  'message.max.bytes': { default: '1048588', topicKey: 'max.message.bytes', doc: 'largest record batch' },
+  'socket.request.max.bytes': { default: String(100 * 1024 * 1024), doc: 'largest request frame' },
+  'log.flush.interval.messages': { default: LONG_MAX, topicKey: 'flush.messages', doc: 'no-fsync mode: flush every N messages' },
+  'log.flush.interval.ms': { default: LONG_MAX, topicKey: 'flush.ms', doc: 'no-fsync mode: flush every N ms' },
+  'log.retention.ms': { default: String(7 * DAY_MS), topicKey: 'retention.ms', doc: 'age before deletion' },
+  'log.retention.minutes': { default: '', doc: 'retention in minutes (log.retention.ms wins)' },
+  'log.retention.hours': { default: '168', doc: 'retention in hours' },
+  'log.retention.bytes': { default: '-1', topicKey: 'retention.bytes', doc: 'size before deletion' },
+  'log.retention.check.interval.ms': { default: '300000', doc: 'how often retention runs' },
+  'log.cleanup.policy': { default: 'delete', topicKey: 'cleanup.policy', doc: 'delete or compact' },
+  'log.message.timestamp.type': { default: 'CreateTime', topicKey: 'message.timestamp.type', doc: 'timestamp type' },
+  'compression.type': { default: 'producer', topicKey: 'compression.type', doc: 'topic compression' },
+  'min.insync.replicas': { default: '1', topicKey: 'min.insync.replicas', doc: 'acks=all quorum' },
+  'cluster.id': { default: '', doc: 'cluster id (generated when empty)' },
+  'franz.fsync': { default: 'true', doc: 'fsync before acknowledging (unless log.flush.interval.* is set)' },
+};
+
+/** Topic-level keys, Kafka's names; values default to the broker key that provides them. */
+export const TOPIC_KEYS: Record<string, { brokerKey?: string; default: string }> = {
+  'cleanup.policy': { brokerKey: 'log.cleanup.policy', default: 'delete' },
+  'compression.type': { brokerKey: 'compression.type', default: 'producer' },
+  'delete.retention.ms': { default: String(DAY_MS) },
+  'file.delete.delay.ms': { default: '60000' },
+  'flush.messages': { brokerKey: 'log.flush.interval.messages', default: LONG_MAX },
+  'flush.ms': { brokerKey: 'log.flush.interval.ms', default: LONG_MAX },
+  'index.interval.bytes': { brokerKey: 'log.index.interval.bytes', default: '4096' },
+  'max.message.bytes': { brokerKey: 'message.max.bytes', default: '1048588' },
+  'message.timestamp.type': { brokerKey: 'log.message.timestamp.type', default: 'CreateTime' },
+  'min.cleanable.dirty.ratio': { default: '0.5' },
+  'min.compaction.lag.ms': { default: '0' },
+  'min.insync.replicas': { brokerKey: 'min.insync.replicas', default: '1' },
+  'retention.bytes': { brokerKey: 'log.retention.bytes', default: '-1' },
+  'retention.ms': { brokerKey: 'log.retention.ms', default: String(7 * DAY_MS) },
+  'segment.bytes': { brokerKey: 'log.segment.bytes', default: String(1024 * 1024 * 1024) },
+  'segment.ms': { brokerKey: 'log.roll.ms', default: String(7 * DAY_MS) },
+  'segment.index.bytes': { default: String(10 * 1024 * 1024) },
+};
+
+export class BrokerConfig {
+  private readonly values = new Map<string, string>();
+  /** Keys given that franz does not implement (reported at start-up). */
+  readonly ignored: string[] = [];
+
+  get(key: string): string {
+    return this.values.get(key) ?? BROKER_KEYS[key]?.default ?? '';
+  }
+
+  isSet(key: string): boolean {
+    return this.values.has(key);
+  }
+
+  num(key: string): number {
+    const v = this.get(key);
+    // Kafka's Long.MAX_VALUE means "never": Infinity keeps comparisons right without precision games.
+    if (v === LONG_MAX) return Infinity;
+    return Number(v);
+  }
+
+  bool(key: string): boolean {
+    return this.get(key).trim().toLowerCase() === 'true';
+  }
+
+  set(key: string, value: string): void {
+    if (!(key in BROKER_KEYS)) {
+      if (!this.ignored.includes(key)) this.ignored.push(key);
+      return;
+    }
+    this.values.set(key, value);
+  }
+
+  /** Explicitly set keys, for DescribeConfigs (source STATIC_BROKER_CONFIG). */
+  entries(): Array<[string, string]> {
+    return [...this.values];
+  }
+
+  /** Parses a Java properties file (key=value or key: value, # and ! comments, \ continuations). */
+  loadProperties(text: string): void {
+    const lines = text.split(/\r?\n/);
+    for (let i = 0; i < lines.length; i++) {
+      let line = lines[i]!.trim();
+      while (line.endsWith('\\') && i + 1 < lines.length) line = line.slice(0, -1) + lines[++i]!.trim();
+      if (line === '' || line.startsWith('#') || line.startsWith('!')) continue;
+      const m = /^([^=:\s]+)\s*[=:\s]\s*(.*)$/.exec(line);
+      if (m) this.set(m[1]!, m[2]!);
+    }
+  }
+
+  loadEnv(env: NodeJS.ProcessEnv): void {
+    for (const key of Object.keys(BROKER_KEYS)) {
+      const name = 'FRANZ_' + key.toUpperCase().replace(/[.-]/g, '_');
+      const v = env[name];
+      if (v !== undefined) this.set(key, v);
+    }
+  }
+
+  static from(opts: { file?: string; env?: NodeJS.ProcessEnv; sets?: string[] }): BrokerConfig {
+    const c = new BrokerConfig();
+    if (opts.file !== undefined) c.loadProperties(readFileSync(opts.file, 'utf8'));
+    if (opts.env !== undefined) c.loadEnv(opts.env);
+    for (const s of opts.sets ?? []) {
+      const eq = s.indexOf('=');
+      if (eq <= 0) throw new Error(`--set expects key=value, got "${s}"`);
+      c.set(s.slice(0, eq), s.slice(eq + 1));
+    }
+    return c;
+  }
+
+  get nodeId(): number {
+    return this.isSet('node.id') ? this.num('node.id') : this.num('broker.id');
+  }
+
+  get dataDir(): string {
+    if (this.isSet('log.dirs')) return this.get('log.dirs').split(',')[0]!.trim();
+    if (this.isSet('log.dir')) return this.get('log.dir');
+    return BROKER_KEYS['log.dirs']!.default;
+  }
+
+  /** The broker-level default for a topic key, with its source. */
+  topicDefault(topicKey: string): { value: string; source: ConfigSource } {
+    const t = TOPIC_KEYS[topicKey];
+    if (t === undefined) return { value: '', source: 'DEFAULT_CONFIG' };
+    const brokerKey = t.brokerKey;
+    if (brokerKey !== undefined) {
+      const derived = this.derivedBrokerValue(brokerKey);
+      if (derived !== null) return { value: derived, source: 'STATIC_BROKER_CONFIG' };
+    }
+    return { value: t.default, source: 'DEFAULT_CONFIG' };
+  }
+
+  /** A broker key's value when set, following Kafka's unit aliases (hours/minutes/ms). */
+  private derivedBrokerValue(key: string): string | null {
+    if (key === 'log.retention.ms') {
+      if (this.isSet('log.retention.ms')) return this.get('log.retention.ms');
+      if (this.isSet('log.retention.minutes')) return String(this.num('log.retention.minutes') * 60000);
+      if (this.isSet('log.retention.hours')) return String(this.num('log.retention.hours') * 3600000);
+      return null;
+    }
+    if (key === 'log.roll.ms') {
+      if (this.isSet('log.roll.ms')) return this.get('log.roll.ms');
+      if (this.isSet('log.roll.hours')) return String(this.num('log.roll.hours') * 3600000);
+      return null;
+    }
+    if (key === 'log.index.interval.bytes' && this.isSet('index.interval.bytes')) return this.get('index.interval.bytes');
+    return this.isSet(key) ? this.get(key) : null;
+  }
+
+  /** fsync-before-ack unless the operator chose Kafka's flush-interval (no-fsync) mode. */
+  get durable(): boolean {
+    if (this.isSet('log.flush.interval.messages') || this.isSet('log.flush.interval.ms')) return false;
+    return this.bool('franz.fsync');
+  }
+}
+
+export function toNumber(v: string): number {
+  if (v === LONG_MAX) return Infinity;
+  return Number(v);
+}

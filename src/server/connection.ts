@@ -1,0 +1,272 @@
+/**
+ * One client connection: framing, dispatch, and responses in request order.
+ *
+ * Framing: every request is `int32 size` + `size` bytes. The size is checked against
+ * socket.request.max.bytes before anything is buffered for it, so an HTTP request or a TLS hello sent
+ * to this port (which read as sizes of hundreds of MB) closes the connection without allocating.
+ *
+ * Requests are decoded and handed to their handler as soon as they arrive, so a producer's pipelined
+ * requests share one group-commit fsync; responses are still written strictly in request order.
+ * Responses holding file regions (Fetch) are written by the native sendChunks on the thread pool
+ * with a dup of the socket descriptor, only once everything Node had queued on the socket has been
+ * handed to the kernel, and Node writes nothing more to this socket until it is done.
+ */
+import type { Socket } from 'node:net';
+import { readSync } from 'node:fs';
+import * as native from '../native/index.js';
+import { Reader, Writer, type Chunk } from '../protocol/primitives.js';
+import {
+  API_VERSIONS_KEY,
+  readRequestHeader,
+  responseHeaderFlexible,
+  skipHeaderTags,
+  writeResponseHeader,
+  type RequestHeader,
+} from '../protocol/header.js';
+import { ErrorCode } from '../protocol/errors.js';
+import type { Message } from '../protocol/codec.js';
+import { codecFor, type HandlerRegistry } from '../handlers/registry.js';
+import type { Broker } from '../broker.js';
+import type { Logger } from '../logger.js';
+
+interface Slot {
+  done: boolean;
+  chunks: Chunk[] | null;
+}
+
+const SEND_TIMEOUT_MS = 30_000;
+
+export class Connection {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private need = -1;
+  private readonly slots: Slot[] = [];
+  private sending = false;
+  private unflushedWrites = 0;
+  private closed = false;
+  readonly peer: string;
+  /** Sockets whose descriptor we cannot see (e.g. TLS later) fall back to reading regions into buffers. */
+  private readonly fd: number;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly broker: Broker,
+    private readonly registry: HandlerRegistry,
+    private readonly log: Logger,
+    private readonly maxRequestBytes: number,
+    private readonly useSendfile: boolean,
+  ) {
+    this.peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    socket.setNoDelay(true);
+    const handle = (socket as unknown as { _handle?: { fd?: number } })._handle;
+    this.fd = typeof handle?.fd === 'number' ? handle.fd : -1;
+    socket.on('data', (d: Buffer) => this.onData(d));
+    socket.on('error', () => this.close());
+    socket.on('close', () => this.close());
+  }
+
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.pending = [];
+    this.slots.length = 0;
+    this.socket.destroy();
+  }
+
+  /** Drops the connection after a protocol violation, as Kafka does. */
+  private reject(reason: string, extra?: object): void {
+    this.log.warn('closing connection', { peer: this.peer, reason, ...extra });
+    this.close();
+  }
+
+  private onData(data: Buffer): void {
+    if (this.closed) return;
+    this.pending.push(data);
+    this.pendingBytes += data.length;
+    while (!this.closed) {
+      if (this.need < 0) {
+        if (this.pendingBytes < 4) return;
+        const size = this.peek4();
+        if (size < 0 || size > this.maxRequestBytes) {
+          this.reject('request size out of bounds', { size, max: this.maxRequestBytes });
+          return;
+        }
+        this.need = size;
+        this.consume(4);
+      }
+      if (this.pendingBytes < this.need) return;
+      const frame = this.take(this.need);
+      this.need = -1;
+      this.onFrame(frame);
+    }
+  }
+
+  private peek4(): number {
+    const first = this.pending[0]!;
+    if (first.length >= 4) return first.readInt32BE(0);
+    const b = Buffer.concat(this.pending, 4);
+    return b.readInt32BE(0);
+  }
+
+  private consume(n: number): void {
+    this.take(n);
+  }
+
+  /** Removes n bytes from the front; a view when they lie in one chunk, one copy otherwise. */
+  private take(n: number): Buffer {
+    this.pendingBytes -= n;
+    const first = this.pending[0]!;
+    if (first.length > n) {
+      this.pending[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    if (first.length === n) {
+      this.pending.shift();
+      return first;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let at = 0;
+    while (at < n) {
+      const c = this.pending[0]!;
+      const k = Math.min(c.length, n - at);
+      c.copy(out, at, 0, k);
+      at += k;
+      if (k === c.length) this.pending.shift();
+      else this.pending[0] = c.subarray(k);
+    }
+    return out;
+  }
+
+  private onFrame(frame: Buffer): void {
+    const r = new Reader(frame);
+    const header = readRequestHeader(r);
+    if (r.bad) return this.reject('truncated request header');
+    const handler = this.registry.get(header.apiKey);
+    const codec = codecFor(header.apiKey);
+    if (header.apiKey === API_VERSIONS_KEY && !this.registry.serves(API_VERSIONS_KEY, header.apiVersion)) {
+      // KIP-511: answer an unknown ApiVersions version with UNSUPPORTED_VERSION in a v0 body listing our ranges.
+      return this.respondNow(header, 0, {
+        errorCode: ErrorCode.UNSUPPORTED_VERSION,
+        apiKeys: this.registry.apiVersions(),
+        throttleTimeMs: 0,
+      });
+    }
+    if (handler === undefined || codec === undefined || !this.registry.serves(header.apiKey, header.apiVersion)) {
+      // Kafka cannot parse such a request either and drops the connection; the client learns our
+      // ranges from ApiVersions and should never send one.
+      return this.reject('unsupported API or version', { apiKey: header.apiKey, apiVersion: header.apiVersion });
+    }
+    const vc = codec.at(header.apiVersion);
+    if (vc.flexible) skipHeaderTags(r);
+    const body = vc.decodeRequest(r);
+    if (r.bad) return this.reject('malformed request', { apiKey: header.apiKey, apiVersion: header.apiVersion });
+
+    const slot: Slot = { done: false, chunks: null };
+    this.slots.push(slot);
+    let result: Message | null | Promise<Message | null>;
+    try {
+      result = handler.handle({ broker: this.broker, header, version: header.apiVersion, peer: this.peer }, body);
+    } catch (err) {
+      this.log.error('handler failed', { apiKey: header.apiKey, err: String((err as Error).stack ?? err) });
+      return this.reject('internal error');
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (m) => this.complete(slot, header, m),
+        (err: unknown) => {
+          this.log.error('handler failed', { apiKey: header.apiKey, err: String((err as Error).stack ?? err) });
+          this.reject('internal error');
+        },
+      );
+    } else {
+      this.complete(slot, header, result);
+    }
+  }
+
+  private respondNow(header: RequestHeader, version: number, body: Message): void {
+    const slot: Slot = { done: false, chunks: null };
+    this.slots.push(slot);
+    this.completeAt(slot, header, version, body);
+  }
+
+  private complete(slot: Slot, header: RequestHeader, body: Message | null): void {
+    this.completeAt(slot, header, header.apiVersion, body);
+  }
+
+  private completeAt(slot: Slot, header: RequestHeader, version: number, body: Message | null): void {
+    if (this.closed) return;
+    if (body !== null) {
+      const vc = codecFor(header.apiKey)!.at(version);
+      const w = new Writer(512);
+      w.int32(0); // size, patched below
+      writeResponseHeader(w, header.correlationId, responseHeaderFlexible(header.apiKey, vc.flexible));
+      vc.encodeResponse(w, body);
+      const total = w.size - 4;
+      const chunks = w.chunks();
+      (chunks[0] as Buffer).writeInt32BE(total, 0);
+      slot.chunks = chunks;
+    }
+    slot.done = true;
+    this.pump();
+  }
+
+  private pump(): void {
+    while (!this.closed && !this.sending && this.slots.length > 0 && this.slots[0]!.done) {
+      const slot = this.slots.shift()!;
+      const chunks = slot.chunks;
+      if (chunks === null) continue;
+      if (chunks.every((c): c is Buffer => Buffer.isBuffer(c))) {
+        for (const c of chunks) this.write(c);
+        continue;
+      }
+      if (!this.useSendfile || this.fd < 0) {
+        for (const c of chunks) this.write(Buffer.isBuffer(c) ? c : readRegion(c));
+        continue;
+      }
+      this.sending = true;
+      this.whenFlushed(() => {
+        if (this.closed) return;
+        native.sendChunks(this.fd, chunks, SEND_TIMEOUT_MS).then(
+          () => {
+            this.sending = false;
+            this.pump();
+          },
+          (err: unknown) => this.reject('send failed', { err: String(err) }),
+        );
+      });
+      return;
+    }
+  }
+
+  private write(b: Buffer): void {
+    this.unflushedWrites++;
+    this.socket.write(b, () => {
+      this.unflushedWrites--;
+      if (this.unflushedWrites === 0 && this.flushWaiter !== null) {
+        const f = this.flushWaiter;
+        this.flushWaiter = null;
+        f();
+      }
+    });
+  }
+
+  private flushWaiter: (() => void) | null = null;
+
+  /** Runs fn once every byte Node queued on the socket has been handed to the kernel. */
+  private whenFlushed(fn: () => void): void {
+    if (this.unflushedWrites === 0) fn();
+    else this.flushWaiter = fn;
+  }
+}
+
+/** The copy path for sockets without a visible descriptor: read the region into memory. */
+function readRegion(r: { fd: number; position: number; length: number }): Buffer {
+  const b = Buffer.allocUnsafe(r.length);
+  let at = 0;
+  while (at < r.length) {
+    const n = readSync(r.fd, b, at, r.length - at, r.position + at);
+    if (n <= 0) break;
+    at += n;
+  }
+  return b;
+}

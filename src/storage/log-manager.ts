@@ -1,0 +1,147 @@
+/**
+ * LogManager: every partition log under the data directory, and the files that describe them as a
+ * whole — `meta.properties`, `recovery-point-offset-checkpoint`, `log-start-offset-checkpoint` (Kafka's
+ * formats: version line, count line, then "topic partition offset" lines) and the clean-shutdown
+ * marker `.kafka_cleanshutdown`. A start without that marker runs recovery on every segment past each
+ * partition's recovery point.
+ *
+ * Also runs the periodic work: retention, and flushes in the no-fsync mode. Main thread only.
+ */
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+import { Log, type LogConfig } from './log.js';
+
+export const CLEAN_SHUTDOWN_FILE = '.kafka_cleanshutdown';
+
+export function partitionDirName(topic: string, partition: number): string {
+  return `${topic}-${partition}`;
+}
+
+function readCheckpoint(path: string): Map<string, number> {
+  const out = new Map<string, number>();
+  if (!existsSync(path)) return out;
+  const lines = readFileSync(path, 'utf8').split('\n');
+  const count = Number(lines[1]);
+  for (let i = 0; i < count; i++) {
+    const line = lines[2 + i];
+    if (line === undefined) break;
+    const parts = line.trim().split(' ');
+    if (parts.length !== 3) continue;
+    out.set(partitionDirName(parts[0]!, Number(parts[1])), Number(parts[2]));
+  }
+  return out;
+}
+
+/** Writes a file atomically and durably: temp file, fsync, rename. */
+export function writeFileDurably(path: string, text: string): void {
+  const tmp = path + '.tmp';
+  writeFileSync(tmp, text);
+  const fd = openSync(tmp, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
+
+export interface PartitionKey {
+  topic: string;
+  partition: number;
+}
+
+export class LogManager {
+  private readonly logs = new Map<string, { key: PartitionKey; log: Log }>();
+  private readonly recoveryPoints: Map<string, number>;
+  private readonly startOffsets: Map<string, number>;
+  readonly cleanStart: boolean;
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    readonly dataDir: string,
+    private readonly logger: (msg: string, extra?: object) => void,
+  ) {
+    mkdirSync(dataDir, { recursive: true });
+    this.cleanStart = existsSync(join(dataDir, CLEAN_SHUTDOWN_FILE));
+    this.recoveryPoints = readCheckpoint(join(dataDir, 'recovery-point-offset-checkpoint'));
+    this.startOffsets = readCheckpoint(join(dataDir, 'log-start-offset-checkpoint'));
+    // From now until a clean close, a crash must lead to recovery.
+    rmSync(join(dataDir, CLEAN_SHUTDOWN_FILE), { force: true });
+  }
+
+  get(topic: string, partition: number): Log | undefined {
+    return this.logs.get(partitionDirName(topic, partition))?.log;
+  }
+
+  /** Opens the partition's log, creating it if needed. */
+  open(topic: string, partition: number, config: LogConfig): Log {
+    const name = partitionDirName(topic, partition);
+    const existing = this.logs.get(name);
+    if (existing !== undefined) return existing.log;
+    const log = Log.open(join(this.dataDir, name), config, {
+      recoveryPoint: this.recoveryPoints.get(name) ?? 0,
+      logStartOffset: this.startOffsets.get(name) ?? 0,
+      clean: this.cleanStart,
+      log: this.logger,
+    });
+    this.logs.set(name, { key: { topic, partition }, log });
+    return log;
+  }
+
+  /** Closes and deletes a partition's log (topic deletion). */
+  drop(topic: string, partition: number): void {
+    const name = partitionDirName(topic, partition);
+    const entry = this.logs.get(name);
+    if (entry !== undefined) entry.log.destroy();
+    else rmSync(join(this.dataDir, name), { recursive: true, force: true });
+    this.logs.delete(name);
+  }
+
+  all(): Array<{ key: PartitionKey; log: Log }> {
+    return [...this.logs.values()];
+  }
+
+  writeCheckpoints(): void {
+    const rp: string[] = [];
+    const so: string[] = [];
+    for (const { key, log } of this.logs.values()) {
+      rp.push(`${key.topic} ${key.partition} ${log.recoveryPoint}`);
+      so.push(`${key.topic} ${key.partition} ${log.logStartOffset}`);
+    }
+    writeFileDurably(join(this.dataDir, 'recovery-point-offset-checkpoint'), `0\n${rp.length}\n${rp.join('\n')}\n`);
+    writeFileDurably(join(this.dataDir, 'log-start-offset-checkpoint'), `0\n${so.length}\n${so.join('\n')}\n`);
+  }
+
+  /** Starts retention and (in no-fsync mode) interval flushes. */
+  startBackgroundWork(retentionCheckMs: number): void {
+    const retention = setInterval(() => {
+      const now = Date.now();
+      for (const { key, log } of this.logs.values()) {
+        const n = log.enforceRetention(now);
+        if (n > 0) this.logger('retention removed segments', { topic: key.topic, partition: key.partition, segments: n });
+      }
+    }, retentionCheckMs);
+    const flush = setInterval(() => {
+      const now = Date.now();
+      for (const { log } of this.logs.values()) log.maybeScheduledFlush(now)?.catch(() => undefined);
+      this.writeCheckpoints();
+    }, 1000);
+    retention.unref();
+    flush.unref();
+    this.timers.push(retention, flush);
+  }
+
+  /** Flushes every log, writes checkpoints and the clean-shutdown marker. */
+  async close(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    let clean = true;
+    for (const { log } of this.logs.values()) {
+      await log.close();
+      if (log.offlineError !== null) clean = false;
+    }
+    this.writeCheckpoints();
+    if (clean) writeFileDurably(join(this.dataDir, CLEAN_SHUTDOWN_FILE), '');
+    this.logs.clear();
+  }
+}

@@ -1,0 +1,278 @@
+/**
+ * LogSegment: one `<20-digit base offset>.log` file of a partition with its `.index` and `.timeindex`.
+ *
+ * The `.log` holds record batches exactly as they travel on the wire (v2 format), with the assigned
+ * base offset and leader epoch patched in by the native append. Besides the sparse on-disk indexes,
+ * a segment keeps a dense in-memory table of its batches (base/last offset, position, size, max
+ * timestamp), so a fetch finds its byte range without a single read syscall and sends it with
+ * sendfile. The table is built on append, by recovery, or lazily by a header scan when an old
+ * segment is first read. Not thread-safe: owned by its Log on the main thread.
+ */
+import { closeSync, fstatSync, ftruncateSync, openSync, unlinkSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as native from '../native/index.js';
+import { OffsetIndex } from './offset-index.js';
+import { TimeIndex } from './time-index.js';
+import type { FileRegion } from '../protocol/primitives.js';
+
+export function segmentFileName(baseOffset: number, suffix: string): string {
+  return String(baseOffset).padStart(20, '0') + suffix;
+}
+
+/** Growable columns of per-batch facts. */
+class BatchTable {
+  base = new Float64Array(64);
+  last = new Float64Array(64);
+  pos = new Float64Array(64);
+  size = new Float64Array(64);
+  maxTs = new Float64Array(64);
+  count = 0;
+
+  push(base: number, last: number, pos: number, size: number, maxTs: number): void {
+    if (this.count === this.base.length) {
+      const grow = (a: Float64Array): Float64Array<ArrayBuffer> => {
+        const b = new Float64Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.base = grow(this.base);
+      this.last = grow(this.last);
+      this.pos = grow(this.pos);
+      this.size = grow(this.size);
+      this.maxTs = grow(this.maxTs);
+    }
+    const i = this.count++;
+    this.base[i] = base;
+    this.last[i] = last;
+    this.pos[i] = pos;
+    this.size[i] = size;
+    this.maxTs[i] = maxTs;
+  }
+
+  /** Index of the first batch whose last offset is >= offset, or count if none. */
+  findByOffset(offset: number): number {
+    let lo = 0;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.last[mid]! < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  truncate(count: number): void {
+    this.count = count;
+  }
+}
+
+export interface SegmentRead {
+  region: FileRegion | null;
+  /** First offset of the first batch sent (may be below the requested offset: whole batches only). */
+  firstOffset: number;
+  /** Offset just past the last batch sent. */
+  nextOffset: number;
+}
+
+export class LogSegment {
+  readonly fd: number;
+  size: number;
+  readonly offsetIndex: OffsetIndex;
+  readonly timeIndex: TimeIndex;
+  private table: BatchTable | null = null;
+  private bytesSinceIndex = 0;
+  /** Offset after the last batch; baseOffset when empty. */
+  nextOffset: number;
+  maxTimestamp = -1;
+  readonly createdMs: number;
+
+  private constructor(
+    readonly dir: string,
+    readonly baseOffset: number,
+    private readonly indexIntervalBytes: number,
+  ) {
+    this.fd = openSync(this.path, existsSync(this.path) ? 'r+' : 'w+');
+    this.size = fstatSync(this.fd).size;
+    this.offsetIndex = new OffsetIndex(join(dir, segmentFileName(baseOffset, '.index')), baseOffset);
+    this.timeIndex = new TimeIndex(join(dir, segmentFileName(baseOffset, '.timeindex')), baseOffset);
+    this.nextOffset = baseOffset;
+    this.createdMs = Date.now();
+  }
+
+  get path(): string {
+    return join(this.dir, segmentFileName(this.baseOffset, '.log'));
+  }
+
+  static create(dir: string, baseOffset: number, indexIntervalBytes: number): LogSegment {
+    const s = new LogSegment(dir, baseOffset, indexIntervalBytes);
+    s.offsetIndex.reset();
+    s.timeIndex.reset();
+    s.table = new BatchTable();
+    return s;
+  }
+
+  /**
+   * Opens an existing segment. With `recover`, every batch is CRC-checked, the file is cut after the
+   * last good batch and the indexes are rebuilt; returns how many bytes were cut.
+   */
+  static open(
+    dir: string,
+    baseOffset: number,
+    indexIntervalBytes: number,
+    recover: boolean,
+    maxBatchBytes: number,
+  ): { segment: LogSegment; truncatedBytes: number; stopReason: string | null } {
+    const s = new LogSegment(dir, baseOffset, indexIntervalBytes);
+    if (!recover) {
+      // A clean segment: its last offset comes from the table, built now (header scan only).
+      s.loadTable(maxBatchBytes);
+      return { segment: s, truncatedBytes: 0, stopReason: null };
+    }
+    const scan = native.scanSegment(s.fd, 0, s.size, true, maxBatchBytes);
+    const truncatedBytes = s.size - scan.validEnd;
+    if (truncatedBytes > 0) {
+      ftruncateSync(s.fd, scan.validEnd);
+      s.size = scan.validEnd;
+    }
+    s.offsetIndex.reset();
+    s.timeIndex.reset();
+    s.table = new BatchTable();
+    s.indexBatches(scan.batches, true);
+    return { segment: s, truncatedBytes, stopReason: truncatedBytes > 0 ? scan.stopReason : null };
+  }
+
+  /** Per-batch facts of this segment in the native packed layout (for producer-state rebuilds). */
+  scanBatches(maxBatchBytes: number): Float64Array {
+    return native.scanSegment(this.fd, 0, this.size, false, maxBatchBytes).batches;
+  }
+
+  private loadTable(maxBatchBytes: number): BatchTable {
+    if (this.table !== null) return this.table;
+    const scan = native.scanSegment(this.fd, 0, this.size, false, maxBatchBytes);
+    this.table = new BatchTable();
+    this.indexBatches(scan.batches, false);
+    // Anything past the last whole batch is unreachable; a clean segment has nothing there.
+    this.size = scan.validEnd;
+    return this.table;
+  }
+
+  /** Adds packed batches (positions relative to the file) to the table and, if asked, the indexes. */
+  private indexBatches(b: Float64Array, writeIndexes: boolean): void {
+    const t = this.table!;
+    for (let i = 0; i < b.length; i += native.BATCH_STRIDE) {
+      const base = b[i + native.B_BASE_OFFSET]!;
+      const last = base + b[i + native.B_LAST_OFFSET_DELTA]!;
+      const pos = b[i + native.B_POSITION]!;
+      const size = b[i + native.B_SIZE]!;
+      const maxTs = b[i + native.B_MAX_TIMESTAMP]!;
+      t.push(base, last, pos, size, maxTs);
+      if (writeIndexes) this.indexEntry(last, pos, size, maxTs);
+      this.nextOffset = last + 1;
+      if (maxTs > this.maxTimestamp) this.maxTimestamp = maxTs;
+    }
+  }
+
+  private indexEntry(lastOffset: number, position: number, size: number, maxTs: number): void {
+    // Kafka indexes a batch by its position once index.interval.bytes have accumulated since the last entry.
+    if (this.bytesSinceIndex >= this.indexIntervalBytes || this.offsetIndex.entries === 0) {
+      this.offsetIndex.append(lastOffset, position);
+      this.bytesSinceIndex = 0;
+    }
+    this.bytesSinceIndex += size;
+    this.timeIndex.append(maxTs, lastOffset);
+  }
+
+  /**
+   * Appends validated batches (packed facts from native.validateBatches, positions relative to
+   * `payload`). Offsets are assigned from `firstOffset`. Returns the next offset.
+   */
+  append(payload: Buffer, batches: Float64Array, firstOffset: number, leaderEpoch: number): number {
+    const t = this.table ?? this.loadTable(Number.MAX_SAFE_INTEGER);
+    const start = this.size;
+    const next = native.appendBatches(this.fd, start, payload, batches, firstOffset, leaderEpoch);
+    let offset = firstOffset;
+    for (let i = 0; i < batches.length; i += native.BATCH_STRIDE) {
+      const last = offset + batches[i + native.B_LAST_OFFSET_DELTA]!;
+      const pos = start + batches[i + native.B_POSITION]!;
+      const size = batches[i + native.B_SIZE]!;
+      const maxTs = batches[i + native.B_MAX_TIMESTAMP]!;
+      t.push(offset, last, pos, size, maxTs);
+      this.indexEntry(last, pos, size, maxTs);
+      if (maxTs > this.maxTimestamp) this.maxTimestamp = maxTs;
+      offset = last + 1;
+    }
+    this.size = start + payload.length;
+    this.nextOffset = next;
+    return next;
+  }
+
+  /**
+   * The byte range of whole batches starting with the one that holds `offset`, ending before
+   * `maxOffset` (exclusive) and within `maxBytes` — except that the first batch is always included
+   * when `minOneBatch` is set, as Kafka does (KIP-74) so a consumer can make progress.
+   */
+  read(offset: number, maxOffset: number, maxBytes: number, minOneBatch: boolean, maxBatchBytes: number): SegmentRead {
+    const t = this.loadTable(maxBatchBytes);
+    let i = t.findByOffset(offset);
+    if (i >= t.count || t.base[i]! >= maxOffset) return { region: null, firstOffset: offset, nextOffset: offset };
+    const first = i;
+    const startPos = t.pos[i]!;
+    let bytes = 0;
+    while (i < t.count && t.base[i]! < maxOffset) {
+      const sz = t.size[i]!;
+      if (bytes + sz > maxBytes && !(minOneBatch && i === first)) break;
+      bytes += sz;
+      i++;
+    }
+    if (bytes === 0) return { region: null, firstOffset: offset, nextOffset: offset };
+    return {
+      region: { fd: this.fd, position: startPos, length: bytes },
+      firstOffset: t.base[first]!,
+      nextOffset: t.last[i - 1]! + 1,
+    };
+  }
+
+  /** First offset whose batch has max timestamp >= ts, with that timestamp; null if none. */
+  findByTimestamp(ts: number, maxBatchBytes: number): { offset: number; timestamp: number } | null {
+    const t = this.loadTable(maxBatchBytes);
+    for (let i = 0; i < t.count; i++) {
+      if (t.maxTs[i]! >= ts) return { offset: Math.max(t.base[i]!, this.baseOffset), timestamp: t.maxTs[i]! };
+    }
+    return null;
+  }
+
+  /** The offset of the batch holding the segment's largest timestamp. */
+  maxTimestampOffset(maxBatchBytes: number): { offset: number; timestamp: number } | null {
+    const t = this.loadTable(maxBatchBytes);
+    let best = -1;
+    for (let i = 0; i < t.count; i++) if (best < 0 || t.maxTs[i]! > t.maxTs[best]!) best = i;
+    return best < 0 ? null : { offset: t.last[best]!, timestamp: t.maxTs[best]! };
+  }
+
+  get batchCount(): number {
+    return this.table?.count ?? 0;
+  }
+
+  close(): void {
+    closeSync(this.fd);
+    this.offsetIndex.close();
+    this.timeIndex.close();
+  }
+
+  /**
+   * Removes the segment's files. The descriptors stay open for a while (Kafka's file.delete.delay.ms
+   * plays the same role): a Fetch response built a moment ago may still name this file's descriptor,
+   * and closing it now could let the number be reused by another file before the response is sent.
+   */
+  delete(closeDelayMs = 60_000): void {
+    for (const suffix of ['.log', '.index', '.timeindex']) {
+      try {
+        unlinkSync(join(this.dir, segmentFileName(this.baseOffset, suffix)));
+      } catch {
+        // Already gone: nothing to delete.
+      }
+    }
+    if (closeDelayMs <= 0) this.close();
+    else setTimeout(() => this.close(), closeDelayMs).unref();
+  }
+}

@@ -1,0 +1,466 @@
+/**
+ * Log: the append-only, segmented log of one partition, in a directory named `<topic>-<partition>`.
+ *
+ * Offsets: the log start offset (first readable), the log end offset (LEO, next to assign), the
+ * recovery point (everything below it is fsynced) and the high watermark (what consumers may read).
+ * On a single node the high watermark is the LEO in no-fsync mode and the recovery point in durable
+ * mode, so a consumer never sees a record that a crash could still take away.
+ *
+ * Durability uses group commit: appends only write to the page cache; `flushTo(offset)` starts at
+ * most one fdatasync at a time per log and every append made meanwhile rides on the next one.
+ * Not thread-safe: all calls come from the main thread.
+ */
+import { existsSync, fdatasync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as native from '../native/index.js';
+import { ErrorCode } from '../protocol/errors.js';
+import type { FileRegion } from '../protocol/primitives.js';
+import { LogSegment, segmentFileName } from './log-segment.js';
+import { ProducerStateManager, type BatchIdentity } from './producer-state.js';
+
+export interface LogConfig {
+  segmentBytes: number;
+  segmentMs: number;
+  indexIntervalBytes: number;
+  maxMessageBytes: number;
+  retentionMs: number;
+  retentionBytes: number;
+  /** Durable mode: fsync before acknowledging and before exposing records to consumers. */
+  durable: boolean;
+  flushMessages: number;
+  flushMs: number;
+}
+
+export interface AppendResult {
+  errorCode: number;
+  errorMessage: string | null;
+  baseOffset: number;
+  lastOffset: number;
+  logStartOffset: number;
+  /** True when the batch was a retry of one already in the log. */
+  duplicate: boolean;
+}
+
+export interface LogRead {
+  errorCode: number;
+  regions: FileRegion[];
+  bytes: number;
+  highWatermark: number;
+  logStartOffset: number;
+  lastStableOffset: number;
+}
+
+function fdatasyncAsync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+}
+
+export class Log {
+  private segments: LogSegment[] = [];
+  logStartOffset = 0;
+  recoveryPoint = 0;
+  readonly producers: ProducerStateManager;
+  private flushing: Promise<void> | null = null;
+  private unflushedMessages = 0;
+  private lastFlushMs = Date.now();
+  /** Segments rolled but not yet fsynced. */
+  private unflushedSegments: LogSegment[] = [];
+  /** Set when an I/O error took the log offline: it then refuses appends and reads. */
+  offlineError: Error | null = null;
+  private readonly hwWaiters = new Set<() => void>();
+
+  private constructor(
+    readonly dir: string,
+    public config: LogConfig,
+  ) {
+    this.producers = new ProducerStateManager(dir);
+  }
+
+  get activeSegment(): LogSegment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  get logEndOffset(): number {
+    return this.activeSegment.nextOffset;
+  }
+
+  get highWatermark(): number {
+    return this.config.durable ? Math.min(this.recoveryPoint, this.logEndOffset) : this.logEndOffset;
+  }
+
+  get sizeBytes(): number {
+    let n = 0;
+    for (const s of this.segments) n += s.size;
+    return n;
+  }
+
+  get segmentCount(): number {
+    return this.segments.length;
+  }
+
+  /**
+   * Opens (or creates) the log in `dir`. Segments at or past `recoveryPoint` are CRC-checked and cut
+   * after their last good batch when the previous shutdown was not clean.
+   */
+  static open(
+    dir: string,
+    config: LogConfig,
+    opts: { recoveryPoint: number; logStartOffset: number; clean: boolean; log?: (msg: string, extra?: object) => void },
+  ): Log {
+    mkdirSync(dir, { recursive: true });
+    const log = new Log(dir, config);
+    const bases = readdirSync(dir)
+      .filter((f) => /^\d{20}\.log$/.test(f))
+      .map((f) => Number(f.slice(0, 20)))
+      .sort((a, b) => a - b);
+    // Remove index files of segments that no longer exist (a crash during deletion).
+    for (const f of readdirSync(dir)) {
+      if (/^\d{20}\.(index|timeindex)$/.test(f) && !bases.includes(Number(f.slice(0, 20)))) rmSync(join(dir, f));
+    }
+    let cut = false;
+    for (const base of bases) {
+      if (cut) {
+        // Everything after a cut is past a hole: Kafka deletes such segments too.
+        removeSegmentFiles(dir, base);
+        opts.log?.('deleted segment after truncation point', { dir, baseOffset: base });
+        continue;
+      }
+      const segmentEnd = bases[bases.indexOf(base) + 1] ?? Infinity;
+      const recover = !opts.clean && segmentEnd > opts.recoveryPoint;
+      const { segment, truncatedBytes, stopReason } = LogSegment.open(
+        dir,
+        base,
+        config.indexIntervalBytes,
+        recover,
+        Math.max(config.maxMessageBytes, 1 << 20) * 2,
+      );
+      if (truncatedBytes > 0) {
+        opts.log?.('recovery cut the log tail', { dir, baseOffset: base, truncatedBytes, reason: stopReason });
+        cut = true;
+      }
+      log.segments.push(segment);
+    }
+    if (log.segments.length === 0) {
+      const start = Math.max(0, opts.logStartOffset);
+      log.segments.push(LogSegment.create(dir, start, config.indexIntervalBytes));
+    }
+    log.logStartOffset = Math.max(opts.logStartOffset, log.segments[0]!.baseOffset);
+    // After recovery every surviving batch has been checked, and it is on disk: it was there at start.
+    log.recoveryPoint = log.logEndOffset;
+    log.rebuildProducerState();
+    log.writeLeaderEpochCheckpoint();
+    return log;
+  }
+
+  private rebuildProducerState(): void {
+    const from = this.producers.load(this.logEndOffset);
+    const maxBatch = Math.max(this.config.maxMessageBytes, 1 << 20) * 2;
+    for (const s of this.segments) {
+      if (s.nextOffset <= from) continue;
+      const b = s.scanBatches(maxBatch);
+      for (let i = 0; i < b.length; i += native.BATCH_STRIDE) {
+        const base = b[i + native.B_BASE_OFFSET]!;
+        if (base < from) continue;
+        this.producers.update(identityAt(b, i), base);
+      }
+    }
+  }
+
+  private writeLeaderEpochCheckpoint(): void {
+    // Single node: one leader epoch (0) that started at the log start. Format: version, count, "epoch offset".
+    const path = join(this.dir, 'leader-epoch-checkpoint');
+    if (!existsSync(path)) writeFileSync(path, `0\n1\n0 ${this.segments[0]!.baseOffset}\n`);
+  }
+
+  /**
+   * Appends a partition's validated payload. Checks idempotent-producer sequences first; a retried
+   * batch is answered with its original offsets and not written again.
+   */
+  append(payload: Buffer, batches: Float64Array, leaderEpoch: number): AppendResult {
+    const result: AppendResult = {
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      baseOffset: -1,
+      lastOffset: -1,
+      logStartOffset: this.logStartOffset,
+      duplicate: false,
+    };
+    if (this.offlineError !== null) {
+      result.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+      result.errorMessage = `log dir offline: ${this.offlineError.message}`;
+      return result;
+    }
+    const n = batches.length / native.BATCH_STRIDE;
+    for (let k = 0; k < n; k++) {
+      const check = this.producers.check(identityAt(batches, k * native.BATCH_STRIDE));
+      if (check.kind === 'error') {
+        result.errorCode = check.errorCode;
+        result.errorMessage = check.message;
+        return result;
+      }
+      if (check.kind === 'duplicate') {
+        if (n === 1) {
+          result.baseOffset = check.firstOffset;
+          result.lastOffset = check.lastOffset;
+          result.duplicate = true;
+          return result;
+        }
+        result.errorCode = ErrorCode.DUPLICATE_SEQUENCE_NUMBER;
+        result.errorMessage = 'a retried batch arrived together with new batches';
+        return result;
+      }
+    }
+    this.maybeRoll(payload.length);
+    const first = this.logEndOffset;
+    let next: number;
+    try {
+      next = this.activeSegment.append(payload, batches, first, leaderEpoch);
+    } catch (err) {
+      this.takeOffline(err as Error);
+      result.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+      result.errorMessage = (err as Error).message;
+      return result;
+    }
+    let offset = first;
+    for (let k = 0; k < n; k++) {
+      const id = identityAt(batches, k * native.BATCH_STRIDE);
+      this.producers.update(id, offset);
+      offset += id.lastOffsetDelta + 1;
+    }
+    result.baseOffset = first;
+    result.lastOffset = next - 1;
+    this.unflushedMessages += next - first;
+    if (!this.config.durable) this.notifyHighWatermark();
+    return result;
+  }
+
+  private takeOffline(err: Error): void {
+    this.offlineError = err;
+  }
+
+  private maybeRoll(incoming: number): void {
+    const active = this.activeSegment;
+    if (active.size === 0) return;
+    const tooBig = active.size + incoming > this.config.segmentBytes;
+    const tooOld = Date.now() - active.createdMs >= this.config.segmentMs;
+    if (!tooBig && !tooOld) return;
+    this.roll();
+  }
+
+  /** Starts a new active segment at the log end offset. */
+  roll(): void {
+    const old = this.activeSegment;
+    const seg = LogSegment.create(this.dir, old.nextOffset, this.config.indexIntervalBytes);
+    this.segments.push(seg);
+    this.unflushedSegments.push(old);
+    this.producers.snapshot(seg.baseOffset);
+  }
+
+  /** Resolves once every record below `offset` is fsynced (group commit). */
+  async flushTo(offset: number): Promise<void> {
+    while (this.recoveryPoint < offset) {
+      if (this.flushing === null) {
+        this.flushing = this.flushOnce().finally(() => {
+          this.flushing = null;
+        });
+      }
+      await this.flushing;
+      if (this.offlineError !== null) throw this.offlineError;
+    }
+  }
+
+  private async flushOnce(): Promise<void> {
+    const target = this.logEndOffset;
+    const segments = [...this.unflushedSegments, this.activeSegment];
+    this.unflushedSegments = [];
+    this.unflushedMessages = 0;
+    this.lastFlushMs = Date.now();
+    try {
+      for (const s of segments) await fdatasyncAsync(s.fd);
+    } catch (err) {
+      this.takeOffline(err as Error);
+      return;
+    }
+    if (target > this.recoveryPoint) {
+      this.recoveryPoint = target;
+      this.notifyHighWatermark();
+    }
+  }
+
+  /** For the no-fsync mode: flush when log.flush.interval.messages or .ms says so. */
+  maybeScheduledFlush(now: number): Promise<void> | null {
+    if (this.recoveryPoint >= this.logEndOffset) return null;
+    if (this.unflushedMessages >= this.config.flushMessages || now - this.lastFlushMs >= this.config.flushMs) {
+      return this.flushTo(this.logEndOffset);
+    }
+    return null;
+  }
+
+  /** Calls `fn` once when the high watermark next moves (long-polling fetches); returns a canceller. */
+  onHighWatermark(fn: () => void): () => void {
+    this.hwWaiters.add(fn);
+    return () => this.hwWaiters.delete(fn);
+  }
+
+  private notifyHighWatermark(): void {
+    if (this.hwWaiters.size === 0) return;
+    const waiters = [...this.hwWaiters];
+    this.hwWaiters.clear();
+    for (const w of waiters) w();
+  }
+
+  /**
+   * Reads whole batches from `offset` up to the high watermark, at most `maxBytes` (but at least one
+   * batch when `minOneBatch`). Offsets past the end or before the start are OFFSET_OUT_OF_RANGE.
+   */
+  read(offset: number, maxBytes: number, minOneBatch: boolean): LogRead {
+    const hw = this.highWatermark;
+    const out: LogRead = {
+      errorCode: ErrorCode.NONE,
+      regions: [],
+      bytes: 0,
+      highWatermark: hw,
+      logStartOffset: this.logStartOffset,
+      lastStableOffset: hw,
+    };
+    if (this.offlineError !== null) {
+      out.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
+      return out;
+    }
+    if (offset < this.logStartOffset || offset > this.logEndOffset) {
+      out.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
+      return out;
+    }
+    const maxBatch = Math.max(this.config.maxMessageBytes, 1 << 20) * 2;
+    let i = this.segmentIndexFor(offset);
+    let at = offset;
+    let budget = maxBytes;
+    while (i < this.segments.length && at < hw) {
+      const seg = this.segments[i]!;
+      const r = seg.read(at, hw, budget, minOneBatch && out.bytes === 0, maxBatch);
+      if (r.region !== null) {
+        out.regions.push(r.region);
+        out.bytes += r.region.length;
+        budget -= r.region.length;
+        at = r.nextOffset;
+        if (budget <= 0) break;
+        if (at < seg.nextOffset) break; // the budget ended inside this segment
+      }
+      i++;
+    }
+    return out;
+  }
+
+  private segmentIndexFor(offset: number): number {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.segments[mid]!.baseOffset <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /** ListOffsets by timestamp: the first offset whose batch timestamp is >= ts. */
+  offsetForTimestamp(ts: number): { offset: number; timestamp: number } | null {
+    const maxBatch = Math.max(this.config.maxMessageBytes, 1 << 20) * 2;
+    for (const s of this.segments) {
+      if (s.maxTimestamp < ts && s !== this.activeSegment) continue;
+      const hit = s.findByTimestamp(ts, maxBatch);
+      if (hit !== null && hit.offset < this.highWatermark) {
+        return { offset: Math.max(hit.offset, this.logStartOffset), timestamp: hit.timestamp };
+      }
+    }
+    return null;
+  }
+
+  /** ListOffsets MAX_TIMESTAMP: the offset of the record with the largest timestamp. */
+  maxTimestampOffset(): { offset: number; timestamp: number } | null {
+    const maxBatch = Math.max(this.config.maxMessageBytes, 1 << 20) * 2;
+    let best: { offset: number; timestamp: number } | null = null;
+    for (const s of this.segments) {
+      const hit = s.maxTimestampOffset(maxBatch);
+      if (hit !== null && hit.offset < this.highWatermark && (best === null || hit.timestamp > best.timestamp)) best = hit;
+    }
+    return best;
+  }
+
+  /** DeleteRecords: moves the log start offset forward and drops whole segments below it. */
+  deleteRecordsBefore(offset: number): number {
+    const target = offset === -1 ? this.highWatermark : offset;
+    if (target > this.highWatermark || target < 0) return ErrorCode.OFFSET_OUT_OF_RANGE;
+    if (target > this.logStartOffset) {
+      this.logStartOffset = target;
+      this.dropSegmentsBelow(target);
+    }
+    return ErrorCode.NONE;
+  }
+
+  private dropSegmentsBelow(offset: number): void {
+    while (this.segments.length > 1 && this.segments[1]!.baseOffset <= offset) {
+      const s = this.segments.shift()!;
+      this.unflushedSegments = this.unflushedSegments.filter((u) => u !== s);
+      s.delete();
+    }
+  }
+
+  /**
+   * Retention: drops closed segments older than retention.ms (by their largest timestamp) and, while
+   * the log is larger than retention.bytes, the oldest closed segments. Returns segments removed.
+   */
+  enforceRetention(now: number): number {
+    let removed = 0;
+    const { retentionMs, retentionBytes } = this.config;
+    let size = this.sizeBytes;
+    while (this.segments.length > 1) {
+      const oldest = this.segments[0]!;
+      const expired = retentionMs >= 0 && oldest.maxTimestamp >= 0 && now - oldest.maxTimestamp > retentionMs;
+      const oversize = retentionBytes >= 0 && size - oldest.size >= retentionBytes;
+      if (!expired && !oversize) break;
+      if (oldest.nextOffset > this.highWatermark) break;
+      this.segments.shift();
+      this.unflushedSegments = this.unflushedSegments.filter((u) => u !== oldest);
+      size -= oldest.size;
+      oldest.delete();
+      this.logStartOffset = Math.max(this.logStartOffset, this.segments[0]!.baseOffset);
+      removed++;
+    }
+    return removed;
+  }
+
+  /** Flushes, snapshots producer state and closes files (clean shutdown). */
+  async close(): Promise<void> {
+    if (this.offlineError === null) {
+      try {
+        await this.flushTo(this.logEndOffset);
+        this.producers.snapshot(this.logEndOffset);
+      } catch {
+        // Offline: nothing more can be made durable.
+      }
+    }
+    for (const s of this.segments) s.close();
+    this.segments = [];
+  }
+
+  /** Closes and removes every file of the log (topic deletion). */
+  destroy(): void {
+    for (const s of this.segments) s.delete();
+    this.segments = [];
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Deletes the files of a segment that was never opened. */
+function removeSegmentFiles(dir: string, base: number): void {
+  for (const suffix of ['.log', '.index', '.timeindex']) rmSync(join(dir, segmentFileName(base, suffix)), { force: true });
+}
+
+function identityAt(b: Float64Array, i: number): BatchIdentity {
+  return {
+    producerId: b[i + native.B_PRODUCER_ID]!,
+    producerEpoch: b[i + native.B_PRODUCER_EPOCH]!,
+    baseSequence: b[i + native.B_BASE_SEQUENCE]!,
+    lastOffsetDelta: b[i + native.B_LAST_OFFSET_DELTA]!,
+    maxTimestamp: b[i + native.B_MAX_TIMESTAMP]!,
+  };
+}
