@@ -219,7 +219,9 @@ pub enum SendfileProgress {
 
 /// One sendfile(2) call from `file` at `offset` to `sock`, at most `count` bytes. The
 /// explicit offset means the file's own position (shared with Node's descriptor) is
-/// never moved.
+/// never moved. Unlike send(), sendfile has no MSG_NOSIGNAL: writing to a reset peer raises
+/// SIGPIPE, which is harmless only because Node sets SIGPIPE to SIG_IGN at startup (seen in
+/// the tests: the call returns EPIPE and the process lives on).
 pub fn sendfile_some(
     sock: &OwnedFd,
     file: &OwnedFd,
