@@ -2,6 +2,8 @@
 /**
  * The `franz` command: `franz start` runs a broker; the other commands are Kafka clients.
  */
+// Each in-flight sendfile holds a libuv pool thread while a slow consumer drains; the default 4 is too few.
+process.env.UV_THREADPOOL_SIZE ??= '16';
 import { parseArgs } from 'node:util';
 import { start } from './start.js';
 

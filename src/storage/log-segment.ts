@@ -189,7 +189,18 @@ export class LogSegment {
   append(payload: Buffer, batches: Float64Array, firstOffset: number, leaderEpoch: number): number {
     const t = this.table ?? this.loadTable(Number.MAX_SAFE_INTEGER);
     const start = this.size;
-    const next = native.appendBatches(this.fd, start, payload, batches, firstOffset, leaderEpoch);
+    let next: number;
+    try {
+      next = native.appendBatches(this.fd, start, payload, batches, firstOffset, leaderEpoch);
+    } catch (err) {
+      // A failed write may have left part of the payload in the file: cut it so no torn batch stays.
+      try {
+        ftruncateSync(this.fd, start);
+      } catch {
+        // The disk is failing; recovery will cut the tail at the next start.
+      }
+      throw err;
+    }
     let offset = firstOffset;
     for (let i = 0; i < batches.length; i += native.BATCH_STRIDE) {
       const last = offset + batches[i + native.B_LAST_OFFSET_DELTA]!;
