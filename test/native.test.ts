@@ -9,59 +9,13 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { once } from 'node:events';
+import { makeBatch, refCrc32c } from './helpers/batches.js';
 
 import {
   BATCH_STRIDE, B_POSITION, B_SIZE, B_BASE_OFFSET, B_LAST_OFFSET_DELTA, B_FIRST_TIMESTAMP, B_MAX_TIMESTAMP,
   B_PRODUCER_ID, B_PRODUCER_EPOCH, B_BASE_SEQUENCE, B_ATTRIBUTES, B_RECORD_COUNT,
   crc32c, validateBatches, appendBatches, scanSegment, sendChunks, errnoOf,
 } from '../src/native/index.js';
-
-// An independent bitwise CRC-32C (reflected polynomial 0x82F63B78), so the batches the
-// tests build do not depend on the code under test.
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-function refCrc32c(buf: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
-interface BatchOpts {
-  recordCount?: number;
-  records?: Buffer;
-  magic?: number;
-  producerId?: bigint;
-  baseSequence?: number;
-}
-
-/** A v2 batch with an opaque records section and a correct CRC. */
-function makeBatch(o: BatchOpts = {}): Buffer {
-  const records = o.records ?? Buffer.from('opaque-records');
-  const count = o.recordCount ?? 3;
-  const b = Buffer.alloc(61 + records.length);
-  b.writeBigInt64BE(0n, 0); // baseOffset: the client sends 0, the broker assigns
-  b.writeInt32BE(49 + records.length, 8); // batchLength
-  b.writeInt32BE(-1, 12); // partitionLeaderEpoch
-  b.writeInt8(o.magic ?? 2, 16);
-  b.writeInt16BE(0x0010, 21); // attributes (transactional bit)
-  b.writeInt32BE(Math.max(count - 1, 0), 23); // lastOffsetDelta
-  b.writeBigInt64BE(1_700_000_000_000n, 27);
-  b.writeBigInt64BE(1_700_000_000_999n, 35);
-  b.writeBigInt64BE(o.producerId ?? 9001n, 43);
-  b.writeInt16BE(4, 51);
-  b.writeInt32BE(o.baseSequence ?? 17, 53);
-  b.writeInt32BE(count, 57);
-  records.copy(b, 61);
-  b.writeUInt32BE(refCrc32c(b.subarray(21)), 17);
-  return b;
-}
 
 const MAX = 1 << 20;
 let dir: string;

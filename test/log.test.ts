@@ -1,0 +1,373 @@
+/**
+ * The partition log: appends and reads, index lookups, rolls, restarts, crash recovery with the
+ * tail cut at every byte of the last batch and with flipped bits, idempotent-producer state.
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as native from '../src/native/index.js';
+import { Log, type LogConfig } from '../src/storage/log.js';
+import { OffsetIndex } from '../src/storage/offset-index.js';
+import { TimeIndex } from '../src/storage/time-index.js';
+import { ErrorCode } from '../src/protocol/errors.js';
+import { makeBatch, type BatchOpts } from './helpers/batches.js';
+
+let root: string;
+before(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'franz-log-'));
+});
+after(() => fs.rmSync(root, { recursive: true, force: true }));
+
+let dirCount = 0;
+function freshDir(): string {
+  return path.join(root, `t-${dirCount++}`);
+}
+
+function config(over: Partial<LogConfig> = {}): LogConfig {
+  return {
+    segmentBytes: 1 << 30,
+    segmentMs: Infinity,
+    indexIntervalBytes: 4096,
+    maxMessageBytes: 1 << 20,
+    retentionMs: -1,
+    retentionBytes: -1,
+    durable: false,
+    flushMessages: Infinity,
+    flushMs: Infinity,
+    ...over,
+  };
+}
+
+const plain: BatchOpts = { attributes: 0, producerId: -1n, producerEpoch: -1, baseSequence: -1 };
+
+function open(dir: string, cfg = config(), clean = true, recoveryPoint = 0): Log {
+  return Log.open(dir, cfg, { recoveryPoint, logStartOffset: 0, clean });
+}
+
+/** Validates and appends one payload the way the Produce handler does. */
+function append(log: Log, payload: Buffer) {
+  const v = native.validateBatches(payload, log.config.maxMessageBytes);
+  assert.equal(v.errorCode, 0);
+  return log.append(payload, v.batches, 0);
+}
+
+/** Reads every byte the log would send from `offset` and splits it into batches. */
+function readBatches(log: Log, offset: number, maxBytes = 1 << 30): Array<{ baseOffset: number; count: number; body: Buffer }> {
+  const r = log.read(offset, maxBytes, true);
+  assert.equal(r.errorCode, 0);
+  const out = [];
+  for (const region of r.regions) {
+    const buf = Buffer.alloc(region.length);
+    fs.readSync(region.fd, buf, 0, region.length, region.position);
+    let at = 0;
+    while (at < buf.length) {
+      const size = 12 + buf.readInt32BE(at + 8);
+      const b = buf.subarray(at, at + size);
+      out.push({ baseOffset: Number(b.readBigInt64BE(0)), count: b.readInt32BE(57), body: b.subarray(61) });
+      at += size;
+    }
+  }
+  return out;
+}
+
+function records(i: number): Buffer {
+  return Buffer.from(`payload-${i}-`.padEnd(40 + (i % 7) * 13, 'x'));
+}
+
+describe('append and read', () => {
+  test('offsets are assigned in order and reads return whole batches from any offset', async () => {
+    const log = open(freshDir());
+    for (let i = 0; i < 10; i++) {
+      const r = append(log, makeBatch({ ...plain, recordCount: 3, records: records(i) }));
+      assert.equal(r.baseOffset, i * 3);
+      assert.equal(r.lastOffset, i * 3 + 2);
+    }
+    assert.equal(log.logEndOffset, 30);
+    assert.equal(log.highWatermark, 30);
+    const all = readBatches(log, 0);
+    assert.deepEqual(all.map((b) => b.baseOffset), [0, 3, 6, 9, 12, 15, 18, 21, 24, 27]);
+    assert.ok(all[4]!.body.equals(records(4)));
+    // An offset inside a batch starts with that whole batch.
+    assert.equal(readBatches(log, 13)[0]!.baseOffset, 12);
+    // At the end: nothing, but no error. Past the end or before the start: out of range.
+    assert.equal(log.read(30, 1000, true).bytes, 0);
+    assert.equal(log.read(31, 1000, true).errorCode, ErrorCode.OFFSET_OUT_OF_RANGE);
+    assert.equal(log.read(-1, 1000, true).errorCode, ErrorCode.OFFSET_OUT_OF_RANGE);
+    await log.close();
+  });
+
+  test('max bytes stops at a batch boundary, but the first batch always comes whole', async () => {
+    const log = open(freshDir());
+    for (let i = 0; i < 5; i++) append(log, makeBatch({ ...plain, recordCount: 1, records: Buffer.alloc(100, i) }));
+    const size = 61 + 100;
+    assert.equal(readBatches(log, 0, size * 2 + 10).length, 2);
+    assert.equal(readBatches(log, 0, 10).length, 1, 'KIP-74: one batch even when larger than max bytes');
+    assert.equal(log.read(0, 10, false).bytes, 0, 'no batch when not the first partition of the response');
+    await log.close();
+  });
+
+  test('a multi-batch payload gets consecutive offsets', async () => {
+    const log = open(freshDir());
+    const payload = Buffer.concat([1, 2, 3].map((n) => makeBatch({ ...plain, recordCount: n })));
+    const r = append(log, payload);
+    assert.deepEqual([r.baseOffset, r.lastOffset], [0, 5]);
+    assert.deepEqual(readBatches(log, 0).map((b) => b.baseOffset), [0, 1, 3]);
+    await log.close();
+  });
+});
+
+describe('indexes', () => {
+  test('OffsetIndex finds the largest entry at or below the target and survives reopening', () => {
+    const dir = freshDir();
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(dir, '00000000000000000100.index');
+    const idx = new OffsetIndex(file, 100);
+    idx.append(100, 0);
+    idx.append(150, 4096);
+    idx.append(220, 9000);
+    idx.append(150, 9999); // not increasing: ignored
+    assert.deepEqual(idx.lookup(99), { offset: 100, position: 0 });
+    assert.deepEqual(idx.lookup(149), { offset: 100, position: 0 });
+    assert.deepEqual(idx.lookup(150), { offset: 150, position: 4096 });
+    assert.deepEqual(idx.lookup(10_000), { offset: 220, position: 9000 });
+    idx.close();
+    assert.equal(fs.statSync(file).size, 3 * 8, 'Kafka format: 8 bytes per entry');
+    const again = new OffsetIndex(file, 100);
+    assert.deepEqual(again.lookup(200), { offset: 150, position: 4096 });
+    again.truncateToPosition(4096);
+    assert.equal(again.entries, 1);
+    again.close();
+  });
+
+  test('TimeIndex keeps only growing timestamps and looks up by time', () => {
+    const dir = freshDir();
+    fs.mkdirSync(dir, { recursive: true });
+    const idx = new TimeIndex(path.join(dir, '00000000000000000000.timeindex'), 0);
+    idx.append(1000, 0);
+    idx.append(900, 5); // older: ignored
+    idx.append(2000, 10);
+    assert.equal(idx.entries, 2);
+    assert.deepEqual(idx.lookup(1500), { timestamp: 1000, offset: 0 });
+    assert.deepEqual(idx.lookup(2000), { timestamp: 2000, offset: 10 });
+    assert.equal(idx.lookup(10).offset, 0);
+    idx.close();
+  });
+
+  test('the log writes sparse index entries every index.interval.bytes', async () => {
+    const dir = freshDir();
+    const log = open(dir, config({ indexIntervalBytes: 1000 }));
+    for (let i = 0; i < 20; i++) append(log, makeBatch({ ...plain, recordCount: 1, records: Buffer.alloc(400) }));
+    await log.close();
+    const entries = fs.statSync(path.join(dir, '00000000000000000000.index')).size / 8;
+    // 461-byte batches, an entry once 1000 bytes have passed: about every third batch.
+    assert.ok(entries >= 6 && entries <= 8, `entries ${entries}`);
+  });
+
+  test('ListOffsets by timestamp finds the first batch at or after the time', async () => {
+    const log = open(freshDir());
+    for (let i = 0; i < 5; i++) append(log, makeBatch({ ...plain, recordCount: 2, maxTimestamp: 10_000 * (i + 1) }));
+    assert.deepEqual(log.offsetForTimestamp(25_000), { offset: 4, timestamp: 30_000 });
+    assert.deepEqual(log.offsetForTimestamp(0), { offset: 0, timestamp: 10_000 });
+    assert.equal(log.offsetForTimestamp(60_000), null);
+    assert.deepEqual(log.maxTimestampOffset(), { offset: 9, timestamp: 50_000 });
+    await log.close();
+  });
+});
+
+describe('rolls and restarts', () => {
+  test('segments roll on segment.bytes, are named by base offset, and reads cross them', async () => {
+    const dir = freshDir();
+    const log = open(dir, config({ segmentBytes: 1000 }));
+    for (let i = 0; i < 12; i++) append(log, makeBatch({ ...plain, recordCount: 2, records: Buffer.alloc(300, i) }));
+    assert.ok(log.segmentCount >= 4);
+    const logs = fs.readdirSync(dir).filter((f) => f.endsWith('.log')).sort();
+    assert.equal(logs[0], '00000000000000000000.log');
+    assert.ok(logs.every((f) => /^\d{20}\.log$/.test(f)));
+    const all = readBatches(log, 0);
+    assert.equal(all.length, 12);
+    assert.deepEqual(all.map((b) => b.baseOffset), Array.from({ length: 12 }, (_, i) => i * 2));
+    await log.close();
+    const again = open(dir, config({ segmentBytes: 1000 }));
+    assert.equal(again.logEndOffset, 24);
+    assert.deepEqual(readBatches(again, 7).map((b) => b.baseOffset), [6, 8, 10, 12, 14, 16, 18, 20, 22]);
+    assert.equal(append(again, makeBatch({ ...plain, recordCount: 1 })).baseOffset, 24);
+    await again.close();
+  });
+
+  test('segments roll on segment.ms', async () => {
+    const log = open(freshDir(), config({ segmentMs: 0 }));
+    append(log, makeBatch({ ...plain }));
+    append(log, makeBatch({ ...plain }));
+    assert.equal(log.segmentCount, 2);
+    await log.close();
+  });
+
+  test('DeleteRecords moves the log start offset and drops whole segments below it', async () => {
+    const log = open(freshDir(), config({ segmentBytes: 500 }));
+    for (let i = 0; i < 10; i++) append(log, makeBatch({ ...plain, recordCount: 1, records: Buffer.alloc(300) }));
+    const before = log.segmentCount;
+    assert.equal(log.deleteRecordsBefore(5), ErrorCode.NONE);
+    assert.equal(log.logStartOffset, 5);
+    assert.ok(log.segmentCount < before);
+    assert.equal(log.read(4, 1000, true).errorCode, ErrorCode.OFFSET_OUT_OF_RANGE);
+    assert.equal(readBatches(log, 5)[0]!.baseOffset, 5);
+    assert.equal(log.deleteRecordsBefore(11), ErrorCode.OFFSET_OUT_OF_RANGE);
+    await log.close();
+  });
+
+  test('retention.bytes removes the oldest closed segments', async () => {
+    const log = open(freshDir(), config({ segmentBytes: 500, retentionBytes: 1000 }));
+    for (let i = 0; i < 10; i++) append(log, makeBatch({ ...plain, recordCount: 1, records: Buffer.alloc(300) }));
+    assert.ok(log.enforceRetention(Date.now()) > 0);
+    assert.ok(log.sizeBytes <= 1000 + 500);
+    assert.ok(log.logStartOffset > 0);
+    assert.equal(readBatches(log, log.logStartOffset)[0]!.baseOffset, log.logStartOffset);
+    await log.close();
+  });
+});
+
+describe('crash recovery', () => {
+  /** Writes `n` batches and "crashes": the files stay as written, no clean close. */
+  function crashedLog(n: number): { dir: string; lastStart: number; size: number } {
+    const dir = freshDir();
+    const log = open(dir);
+    for (let i = 0; i < n; i++) append(log, makeBatch({ ...plain, recordCount: 2, records: records(i) }));
+    const size = log.sizeBytes;
+    const lastStart = size - makeBatch({ ...plain, recordCount: 2, records: records(n - 1) }).length;
+    return { dir, lastStart, size };
+  }
+
+  test('a tail cut at every byte of the last batch is truncated to the previous batch', async () => {
+    const { dir, lastStart, size } = crashedLog(4);
+    const file = path.join(dir, '00000000000000000000.log');
+    const original = fs.readFileSync(file);
+    for (let cut = lastStart; cut < size; cut++) {
+      const copy = freshDir();
+      fs.cpSync(dir, copy, { recursive: true });
+      fs.truncateSync(path.join(copy, '00000000000000000000.log'), cut);
+      const log = open(copy, config(), false);
+      assert.equal(log.logEndOffset, 6, `cut at ${cut}`);
+      assert.equal(log.sizeBytes, lastStart, `cut at ${cut}`);
+      assert.equal(readBatches(log, 0).length, 3);
+      // The log goes on from the cut as if the torn batch had never been written.
+      assert.equal(append(log, makeBatch({ ...plain, recordCount: 2 })).baseOffset, 6);
+      await log.close();
+      fs.rmSync(copy, { recursive: true });
+    }
+    assert.ok(fs.readFileSync(file).equals(original));
+  });
+
+  test('a flipped bit anywhere in the checksummed part of a batch cuts the log there', async () => {
+    const { dir, lastStart, size } = crashedLog(3);
+    // Byte 16 (magic) onwards is covered by the magic check and CRC-32C.
+    for (let at = lastStart + 16; at < size; at += 3) {
+      const copy = freshDir();
+      fs.cpSync(dir, copy, { recursive: true });
+      const file = path.join(copy, '00000000000000000000.log');
+      const bytes = fs.readFileSync(file);
+      bytes[at] = bytes[at]! ^ (1 << (at % 8));
+      fs.writeFileSync(file, bytes);
+      const log = open(copy, config(), false);
+      assert.equal(log.logEndOffset, 4, `flip at ${at}`);
+      assert.equal(log.sizeBytes, lastStart);
+      await log.close();
+      fs.rmSync(copy, { recursive: true });
+    }
+  });
+
+  test('a corrupt batch in the middle drops it and everything after it, never serving it', async () => {
+    const { dir } = crashedLog(5);
+    const file = path.join(dir, '00000000000000000000.log');
+    const bytes = fs.readFileSync(file);
+    const second = makeBatch({ ...plain, recordCount: 2, records: records(0) }).length;
+    bytes[second + 40] = bytes[second + 40]! ^ 0xff;
+    fs.writeFileSync(file, bytes);
+    const log = open(dir, config(), false);
+    assert.equal(log.logEndOffset, 2);
+    assert.equal(readBatches(log, 0).length, 1);
+    await log.close();
+  });
+
+  test('a clean restart reports no recovery; an unclean one reports what it cut', async () => {
+    const dir = freshDir();
+    const log = open(dir);
+    append(log, makeBatch({ ...plain, recordCount: 2 }));
+    await log.close();
+    const messages: string[] = [];
+    const opts = (clean: boolean) => ({ recoveryPoint: 0, logStartOffset: 0, clean, log: (m: string) => messages.push(m) });
+    const again = Log.open(dir, config(), opts(true));
+    assert.equal(again.logEndOffset, 2);
+    await again.close();
+    assert.deepEqual(messages, []);
+    fs.appendFileSync(path.join(dir, '00000000000000000000.log'), Buffer.alloc(30, 7));
+    const recovered = Log.open(dir, config(), opts(false));
+    assert.equal(recovered.logEndOffset, 2);
+    assert.deepEqual(messages, ['recovery cut the log tail']);
+    await recovered.close();
+  });
+});
+
+describe('idempotent producers', () => {
+  const idem = (seq: number, count = 1, epoch = 0): Buffer =>
+    makeBatch({ attributes: 0, producerId: 42n, producerEpoch: epoch, baseSequence: seq, recordCount: count });
+
+  test('a retried batch gets its original offsets; a gap is OUT_OF_ORDER_SEQUENCE_NUMBER', async () => {
+    const log = open(freshDir());
+    assert.equal(append(log, idem(0, 2)).baseOffset, 0);
+    assert.equal(append(log, idem(2, 3)).baseOffset, 2);
+    const dup = append(log, idem(0, 2));
+    assert.equal(dup.duplicate, true);
+    assert.deepEqual([dup.baseOffset, dup.lastOffset], [0, 1]);
+    assert.equal(log.logEndOffset, 5, 'the retry was not written again');
+    assert.equal(append(log, idem(9)).errorCode, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+    assert.equal(append(log, idem(5)).baseOffset, 5);
+    // A new epoch starts at 0; an old epoch is fenced.
+    assert.equal(append(log, idem(3, 1, 1)).errorCode, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+    assert.equal(append(log, idem(0, 1, 1)).baseOffset, 6);
+    assert.equal(append(log, idem(6, 1, 0)).errorCode, ErrorCode.INVALID_PRODUCER_EPOCH);
+    await log.close();
+  });
+
+  test('producer state survives a clean restart and a crash', async () => {
+    const dir = freshDir();
+    const log = open(dir);
+    append(log, idem(0, 2));
+    append(log, idem(2, 2));
+    await log.close();
+    const clean = open(dir);
+    assert.equal(append(clean, idem(2, 2)).duplicate, true);
+    assert.equal(append(clean, idem(7)).errorCode, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+    append(clean, idem(4));
+    // No close: a crash. Recovery rebuilds the state from the snapshot and the log after it.
+    const crashed = open(dir, config(), false);
+    assert.equal(append(crashed, idem(4)).duplicate, true);
+    assert.equal(append(crashed, idem(5)).baseOffset, 5);
+    await crashed.close();
+  });
+});
+
+describe('durable mode', () => {
+  test('the high watermark only covers fsynced records, and one flush covers many appends', async () => {
+    const log = open(freshDir(), config({ durable: true }));
+    const a = append(log, makeBatch({ ...plain, recordCount: 1 }));
+    const b = append(log, makeBatch({ ...plain, recordCount: 1 }));
+    assert.equal(log.highWatermark, 0, 'nothing visible before the fsync');
+    assert.equal(log.read(0, 1000, true).bytes, 0);
+    const waits = [log.flushTo(a.lastOffset + 1), log.flushTo(b.lastOffset + 1)];
+    await Promise.all(waits);
+    assert.equal(log.recoveryPoint, 2);
+    assert.equal(log.highWatermark, 2);
+    await log.close();
+  });
+
+  test('a long poll is woken when the high watermark moves', async () => {
+    const log = open(freshDir(), config({ durable: true }));
+    const woken = new Promise<number>((resolve) => log.onHighWatermark(() => resolve(log.highWatermark)));
+    const r = append(log, makeBatch({ ...plain, recordCount: 3 }));
+    await log.flushTo(r.lastOffset + 1);
+    assert.equal(await woken, 3);
+    await log.close();
+  });
+});
