@@ -124,7 +124,12 @@ export class LogManager {
     const flush = setInterval(() => {
       const now = Date.now();
       for (const { log } of this.logs.values()) log.maybeScheduledFlush(now)?.catch(() => undefined);
-      this.writeCheckpoints();
+      try {
+        this.writeCheckpoints();
+      } catch (err) {
+        // A full or failing disk: the checkpoints only speed up recovery, which stays correct without them.
+        this.logger('could not write checkpoints', { err: String(err) });
+      }
     }, 1000);
     retention.unref();
     flush.unref();

@@ -209,10 +209,10 @@ export class Log {
         return result;
       }
     }
-    this.maybeRoll(payload.length);
     const first = this.logEndOffset;
     let next: number;
     try {
+      this.maybeRoll(payload.length);
       next = this.activeSegment.append(payload, batches, first, leaderEpoch);
     } catch (err) {
       this.takeOffline(err as Error);
