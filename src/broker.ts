@@ -2,7 +2,7 @@
  * The single-node broker: configuration, the topic registry, the partition logs, the producer id
  * allocator, and the Kafka listener. Handlers reach all broker state through this object.
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { BrokerConfig, TOPIC_KEYS, toNumber, type ConfigSource } from './config.js';
@@ -56,7 +56,7 @@ export class Broker {
   readonly dataDir: string;
   private readonly producerIds: ProducerIdManager;
   private server: Server | null = null;
-  private readonly sockets = new Set<Socket>();
+  private readonly connections = new Set<Connection>();
   host = '127.0.0.1';
   port = 9092;
   advertisedHost = '127.0.0.1';
@@ -206,9 +206,9 @@ export class Broker {
     this.host = host;
     const maxRequest = this.config.num('socket.request.max.bytes');
     this.server = createServer((socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-      new Connection(socket, this, this.registry, this.log, maxRequest, this.useSendfile);
+      const c = new Connection(socket, this, this.registry, this.log, maxRequest, this.useSendfile);
+      this.connections.add(c);
+      socket.on('close', () => this.connections.delete(c));
     });
     await new Promise<void>((ok, fail) => {
       this.server!.once('error', fail);
@@ -225,11 +225,12 @@ export class Broker {
     const server = this.server;
     this.server = null;
     if (server !== null) {
-      const closed = new Promise<void>((ok) => server.close(() => ok()));
-      for (const s of this.sockets) s.end();
+      server.close();
+      // Requests already received are answered (a produce waiting for its fsync included); no new ones are read.
+      const drained = Promise.all([...this.connections].map((c) => c.drain()));
       const grace = new Promise<void>((ok) => setTimeout(ok, graceMs).unref());
-      await Promise.race([closed, grace]);
-      for (const s of this.sockets) s.destroy();
+      await Promise.race([drained, grace]);
+      for (const c of this.connections) c.destroy();
     }
     await this.logs.close();
   }

@@ -71,6 +71,37 @@ export class Connection {
     this.pending = [];
     this.slots.length = 0;
     this.socket.destroy();
+    this.notifyIdle();
+  }
+
+  private idleWaiters: Array<() => void> = [];
+
+  private get idle(): boolean {
+    return this.closed || (this.slots.length === 0 && !this.sending && this.unflushedWrites === 0);
+  }
+
+  private notifyIdle(): void {
+    if (!this.idle) return;
+    const w = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const f of w) f();
+  }
+
+  /**
+   * Shutdown: reads no more requests, and resolves once every request already received has been
+   * answered and written (or the connection is gone). The caller bounds the wait.
+   */
+  drain(): Promise<void> {
+    this.socket.pause();
+    this.draining = true;
+    if (this.idle) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private draining = false;
+
+  destroy(): void {
+    this.close();
   }
 
   /** Drops the connection after a protocol violation, as Kafka does. */
@@ -80,7 +111,7 @@ export class Connection {
   }
 
   private onData(data: Buffer): void {
-    if (this.closed) return;
+    if (this.closed || this.draining) return;
     this.pending.push(data);
     this.pendingBytes += data.length;
     while (!this.closed) {
@@ -230,6 +261,7 @@ export class Connection {
           () => {
             this.sending = false;
             this.pump();
+            this.notifyIdle();
           },
           (err: unknown) => this.reject('send failed', { err: String(err) }),
         );
@@ -247,6 +279,7 @@ export class Connection {
         this.flushWaiter = null;
         f();
       }
+      this.notifyIdle();
     });
   }
 
