@@ -117,6 +117,7 @@ export class Broker {
       durable: this.config.durable && !flushSet,
       flushMessages: n('flush.messages'),
       flushMs: n('flush.ms'),
+      logAppendTime: this.topicConfigValue(t, 'message.timestamp.type').value === 'LogAppendTime',
     };
   }
 

@@ -36,6 +36,7 @@ function config(over: Partial<LogConfig> = {}): LogConfig {
     durable: false,
     flushMessages: Infinity,
     flushMs: Infinity,
+    logAppendTime: false,
     ...over,
   };
 }

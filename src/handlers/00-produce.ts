@@ -16,6 +16,25 @@ import type { Message } from '../protocol/codec.js';
 import type { Handler, RequestContext } from './registry.js';
 
 const ZSTD = 4;
+const TIMESTAMP_TYPE_LOG_APPEND = 0x08;
+
+/**
+ * message.timestamp.type=LogAppendTime: the broker sets each batch's max timestamp to the append
+ * time and flags the timestamp type, as Kafka does for v2 batches. Both fields are inside the
+ * CRC'd range, so the CRC is recomputed. Returns the time used.
+ */
+function stampLogAppendTime(records: Buffer, batches: Float64Array): number {
+  const now = Date.now();
+  for (let i = 0; i < batches.length; i += native.BATCH_STRIDE) {
+    const at = batches[i + native.B_POSITION]!;
+    const size = batches[i + native.B_SIZE]!;
+    records.writeInt16BE(records.readInt16BE(at + 21) | TIMESTAMP_TYPE_LOG_APPEND, at + 21);
+    records.writeBigInt64BE(BigInt(now), at + 35);
+    records.writeUInt32BE(native.crc32c(records.subarray(at + 21, at + size)), at + 17);
+    batches[i + native.B_MAX_TIMESTAMP] = now;
+  }
+  return now;
+}
 
 interface PartitionResult {
   index: number;
@@ -54,6 +73,7 @@ function appendPartition(ctx: RequestContext, topic: string, p: Message, acks: n
       return failed(index, ErrorCode.INVALID_TXN_STATE, 'transactional batches are not supported yet');
     }
   }
+  const logAppendTime = log.config.logAppendTime ? stampLogAppendTime(records, v.batches) : -1;
   const r = log.append(records, v.batches, broker.leaderEpoch);
   if (r.errorCode !== ErrorCode.NONE) return failed(index, r.errorCode, r.errorMessage);
   if (acks !== 0 && log.config.durable) waits.push(log.flushTo(r.lastOffset + 1));
@@ -61,7 +81,7 @@ function appendPartition(ctx: RequestContext, topic: string, p: Message, acks: n
     index,
     errorCode: ErrorCode.NONE,
     baseOffset: r.baseOffset,
-    logAppendTimeMs: -1,
+    logAppendTimeMs: logAppendTime,
     logStartOffset: log.logStartOffset,
     recordErrors: [],
     errorMessage: null,

@@ -29,6 +29,8 @@ export interface LogConfig {
   durable: boolean;
   flushMessages: number;
   flushMs: number;
+  /** message.timestamp.type=LogAppendTime: the broker stamps batches with the append time. */
+  logAppendTime: boolean;
 }
 
 export interface AppendResult {
