@@ -1,0 +1,467 @@
+/**
+ * Record batches v2 (magic 2), the unit records travel in on the wire and lie in segment files.
+ *
+ * Batch layout (61 bytes of header, then the records, compressed as one blob when the batch is):
+ *   baseOffset int64 | batchLength int32 | partitionLeaderEpoch int32 | magic int8 | crc uint32 |
+ *   attributes int16 | lastOffsetDelta int32 | baseTimestamp int64 | maxTimestamp int64 |
+ *   producerId int64 | producerEpoch int16 | baseSequence int32 | recordCount int32 | records...
+ * The CRC-32C covers `attributes` to the end of the batch. `recordCount` is never compressed.
+ *
+ * Record layout (every integer a zig-zag varint, lengths of -1 meaning null):
+ *   length | attributes int8 | timestampDelta varlong | offsetDelta | keyLength | key |
+ *   valueLength | value | headerCount | (headerKeyLength | headerKey utf8 | headerValueLength | value)*
+ *
+ * Compression (attributes bits 0-2): none, gzip (zlib gzip format), snappy (encoded with the xerial
+ * framing the Java client writes; decoded from either xerial framing or a raw snappy block, as
+ * librdkafka writes), lz4 (the LZ4 frame format), zstd (not supported: a clear error both ways).
+ *
+ * Everything here is a synchronous pure function over buffers: no I/O. Bad input makes the decoder
+ * throw a RecordsError with a stable `code`; it never reads out of bounds and never sizes an
+ * allocation from a count on the wire. The CRC is computed by the native addon's crc32c.
+ */
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { createRequire } from 'node:module';
+import { crc32c } from '../native/index.js';
+import { Reader, Writer } from './primitives.js';
+
+export const Compression = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
+export type CompressionName = keyof typeof Compression;
+export type CompressionCodec = (typeof Compression)[CompressionName];
+
+const CODEC_NAMES: readonly string[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
+
+export function compressionName(codec: number): string {
+  return CODEC_NAMES[codec] ?? `unknown(${codec})`;
+}
+
+export const ATTR_COMPRESSION_MASK = 0x07;
+export const ATTR_LOG_APPEND_TIME = 0x08;
+export const ATTR_TRANSACTIONAL = 0x10;
+export const ATTR_CONTROL = 0x20;
+
+/** Bytes before the records: the fixed batch header. */
+export const BATCH_HEADER_BYTES = 61;
+/** Bytes before batchLength's range starts (baseOffset + batchLength). */
+export const BATCH_LOG_OVERHEAD = 12;
+const CRC_START = 21;
+const MAGIC_AT = 16;
+const CRC_AT = 17;
+
+export type RecordsErrorCode =
+  | 'CORRUPT_BATCH' // a length, count or varint that does not fit the bytes present
+  | 'CRC_MISMATCH'
+  | 'UNSUPPORTED_MAGIC'
+  | 'UNSUPPORTED_COMPRESSION'
+  | 'DECOMPRESSION_FAILED';
+
+export class RecordsError extends Error {
+  constructor(
+    readonly code: RecordsErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'RecordsError';
+  }
+}
+
+export interface RecordHeader {
+  readonly key: string;
+  readonly value: Buffer | null;
+}
+
+/** A record as decoded: absolute offset and timestamp. */
+export interface KafkaRecord {
+  readonly offset: number;
+  readonly timestamp: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: readonly RecordHeader[];
+}
+
+export interface RecordBatch {
+  readonly baseOffset: number;
+  /** Whole batch size on the wire (12 + batchLength). */
+  readonly sizeInBytes: number;
+  readonly partitionLeaderEpoch: number;
+  readonly magic: number;
+  readonly crc: number;
+  readonly attributes: number;
+  readonly compression: number;
+  readonly logAppendTime: boolean;
+  readonly transactional: boolean;
+  readonly control: boolean;
+  readonly lastOffsetDelta: number;
+  readonly baseTimestamp: number;
+  readonly maxTimestamp: number;
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly baseSequence: number;
+  readonly records: readonly KafkaRecord[];
+}
+
+type Bytes = Uint8Array | string;
+
+/** A record to encode. The timestamp defaults to the batch's `timestamp` option. */
+export interface RecordInput {
+  readonly key?: Bytes | null;
+  readonly value: Bytes | null;
+  readonly headers?: ReadonlyArray<{ readonly key: string; readonly value: Bytes | null }>;
+  readonly timestamp?: number;
+}
+
+export interface BatchOptions {
+  readonly compression?: CompressionCodec;
+  readonly baseOffset?: number;
+  readonly partitionLeaderEpoch?: number;
+  readonly producerId?: number;
+  readonly producerEpoch?: number;
+  readonly baseSequence?: number;
+  readonly transactional?: boolean;
+  readonly logAppendTime?: boolean;
+  /** Timestamp of records that carry none; defaults to Date.now() at the call. */
+  readonly timestamp?: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Compression codecs. snappy and lz4-napi are native packages, loaded on first use so that a
+// client that never meets them does not pay for loading them.
+
+interface SnappyModule {
+  compressSync(input: Uint8Array): Buffer;
+  uncompressSync(input: Uint8Array, options: { asBuffer: true }): Buffer | string;
+}
+interface Lz4Module {
+  compressFrameSync(data: Buffer): Buffer;
+  decompressFrameSync(data: Buffer): Buffer;
+}
+
+const requireCjs = createRequire(import.meta.url);
+let snappyModule: SnappyModule | null = null;
+let lz4Module: Lz4Module | null = null;
+function snappy(): SnappyModule {
+  return (snappyModule ??= requireCjs('snappy') as SnappyModule);
+}
+function lz4(): Lz4Module {
+  return (lz4Module ??= requireCjs('lz4-napi') as Lz4Module);
+}
+
+const ZSTD_MESSAGE = 'zstd is not supported by this client';
+
+/** 0x82 'SNAPPY' 0x00: the xerial snappy-java stream header's magic. */
+const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
+const XERIAL_HEADER_BYTES = 16;
+/** Uncompressed bytes per xerial block, as snappy-java's default. */
+const XERIAL_BLOCK = 32 * 1024;
+
+function asBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** Snappy with the xerial framing (header, then [int32 length][raw block] chunks). */
+export function snappyXerialCompress(data: Uint8Array): Buffer {
+  const s = snappy();
+  const parts: Buffer[] = [];
+  const header = Buffer.alloc(XERIAL_HEADER_BYTES);
+  XERIAL_MAGIC.copy(header, 0);
+  header.writeInt32BE(1, 8); // version
+  header.writeInt32BE(1, 12); // minimum compatible version
+  parts.push(header);
+  for (let at = 0; at < data.length; at += XERIAL_BLOCK) {
+    const block = s.compressSync(data.subarray(at, Math.min(data.length, at + XERIAL_BLOCK)));
+    const len = Buffer.allocUnsafe(4);
+    len.writeInt32BE(block.length, 0);
+    parts.push(len, block);
+  }
+  return Buffer.concat(parts);
+}
+
+function isXerial(data: Buffer): boolean {
+  return data.length >= XERIAL_HEADER_BYTES && data.subarray(0, XERIAL_MAGIC.length).equals(XERIAL_MAGIC);
+}
+
+/** Decodes xerial-framed snappy or a raw snappy block. */
+export function snappyDecompress(data: Buffer): Buffer {
+  const s = snappy();
+  const raw = (b: Buffer): Buffer => {
+    const out = s.uncompressSync(b, { asBuffer: true });
+    return typeof out === 'string' ? Buffer.from(out) : out;
+  };
+  if (!isXerial(data)) return raw(data);
+  const parts: Buffer[] = [];
+  let at = XERIAL_HEADER_BYTES;
+  while (at < data.length) {
+    if (data.length - at < 4) throw new RecordsError('CORRUPT_BATCH', 'truncated xerial snappy block length');
+    const len = data.readInt32BE(at);
+    at += 4;
+    if (len < 0 || len > data.length - at) throw new RecordsError('CORRUPT_BATCH', 'xerial snappy block overruns the batch');
+    parts.push(raw(data.subarray(at, at + len)));
+    at += len;
+  }
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+}
+
+/** Compresses the records section of a batch with the given codec. */
+export function compress(codec: number, data: Buffer): Buffer {
+  switch (codec) {
+    case Compression.none: return data;
+    case Compression.gzip: return gzipSync(data);
+    case Compression.snappy: return snappyXerialCompress(data);
+    case Compression.lz4: return lz4().compressFrameSync(data);
+    case Compression.zstd: throw new RecordsError('UNSUPPORTED_COMPRESSION', ZSTD_MESSAGE);
+    default: throw new RecordsError('UNSUPPORTED_COMPRESSION', `unknown compression codec ${codec}`);
+  }
+}
+
+/** Decompresses the records section of a batch. */
+export function decompress(codec: number, data: Buffer): Buffer {
+  if (codec === Compression.none) return data;
+  if (codec === Compression.zstd) throw new RecordsError('UNSUPPORTED_COMPRESSION', ZSTD_MESSAGE);
+  if (codec > Compression.zstd) throw new RecordsError('UNSUPPORTED_COMPRESSION', `unknown compression codec ${codec}`);
+  try {
+    switch (codec) {
+      case Compression.gzip: return gunzipSync(data);
+      case Compression.snappy: return snappyDecompress(data);
+      default: return lz4().decompressFrameSync(data);
+    }
+  } catch (e) {
+    if (e instanceof RecordsError) throw e;
+    const why = e instanceof Error ? e.message : String(e);
+    throw new RecordsError('DECOMPRESSION_FAILED', `${compressionName(codec)} decompression failed: ${why}`, { cause: e });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Encoding
+
+function toBytes(v: Bytes | null | undefined): Buffer | null {
+  if (v === null || v === undefined) return null;
+  return typeof v === 'string' ? Buffer.from(v, 'utf8') : asBuffer(v);
+}
+
+function writeVarBytes(w: Writer, b: Buffer | null): void {
+  if (b === null) {
+    w.varint(-1);
+    return;
+  }
+  w.varint(b.length);
+  w.raw(b);
+}
+
+/** Encodes one record body (everything after its length) into `body`. */
+function encodeRecord(body: Writer, r: RecordInput, timestampDelta: number, offsetDelta: number): void {
+  body.int8(0); // attributes: unused
+  body.varlong(timestampDelta);
+  body.varint(offsetDelta);
+  writeVarBytes(body, toBytes(r.key));
+  writeVarBytes(body, toBytes(r.value));
+  const headers = r.headers ?? [];
+  body.varint(headers.length);
+  for (const h of headers) {
+    writeVarBytes(body, Buffer.from(h.key, 'utf8'));
+    writeVarBytes(body, toBytes(h.value));
+  }
+}
+
+/**
+ * Encodes records as one batch (magic 2). The first record's timestamp is the base timestamp (as
+ * the Java client does; later deltas may be negative). Throws RangeError for an empty record list
+ * and RecordsError for zstd.
+ */
+export function encodeRecordBatch(records: readonly RecordInput[], options: BatchOptions = {}): Buffer {
+  if (records.length === 0) throw new RangeError('a record batch needs at least one record');
+  const codec = options.compression ?? Compression.none;
+  if (codec === Compression.zstd) throw new RecordsError('UNSUPPORTED_COMPRESSION', ZSTD_MESSAGE);
+  const now = options.timestamp ?? Date.now();
+  const baseTimestamp = records[0]!.timestamp ?? now;
+  let maxTimestamp = baseTimestamp;
+
+  const out = new Writer(256);
+  const body = new Writer(128);
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    const ts = r.timestamp ?? now;
+    if (ts > maxTimestamp) maxTimestamp = ts;
+    body.pos = 0;
+    encodeRecord(body, r, ts - baseTimestamp, i);
+    const bytes = body.toBuffer();
+    out.varint(bytes.length);
+    out.raw(bytes);
+  }
+  const plain = out.toBuffer();
+  const payload = compress(codec, plain);
+
+  let attributes = codec;
+  if (options.logAppendTime) attributes |= ATTR_LOG_APPEND_TIME;
+  if (options.transactional) attributes |= ATTR_TRANSACTIONAL;
+
+  const size = BATCH_HEADER_BYTES + payload.length;
+  const w = new Writer(size);
+  w.int64(options.baseOffset ?? 0);
+  w.int32(size - BATCH_LOG_OVERHEAD);
+  w.int32(options.partitionLeaderEpoch ?? -1);
+  w.int8(2);
+  w.uint32(0); // crc, patched below
+  w.int16(attributes);
+  w.int32(records.length - 1);
+  w.int64(baseTimestamp);
+  w.int64(maxTimestamp);
+  w.int64(options.producerId ?? -1);
+  w.int16(options.producerEpoch ?? -1);
+  w.int32(options.baseSequence ?? -1);
+  w.int32(records.length);
+  w.raw(payload);
+  const batch = w.toBuffer();
+  batch.writeUInt32BE(crc32c(batch.subarray(CRC_START)), CRC_AT);
+  return batch;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decoding
+
+export interface DecodeOptions {
+  /** Check each batch's CRC-32C (default true). */
+  readonly verifyCrc?: boolean;
+}
+
+export interface DecodeResult {
+  readonly batches: RecordBatch[];
+  /**
+   * Bytes at the end that do not make a whole batch. A Fetch response may end inside a batch
+   * (the broker cut at max bytes); that is not an error, the consumer asks again from there.
+   */
+  readonly partialBytes: number;
+}
+
+function corrupt(what: string): RecordsError {
+  return new RecordsError('CORRUPT_BATCH', `corrupt record batch: ${what}`);
+}
+
+function readVarBytes(r: Reader): Buffer | null {
+  const len = r.varint();
+  if (len < 0) {
+    if (len !== -1) r.fail();
+    return null;
+  }
+  if (len > r.remaining) {
+    r.fail();
+    return null;
+  }
+  const at = r.pos;
+  r.skip(len);
+  return r.buf.subarray(at, at + len);
+}
+
+function decodeRecords(data: Buffer, count: number, baseOffset: number, baseTimestamp: number,
+  logAppendTime: boolean, maxTimestamp: number): KafkaRecord[] {
+  const r = new Reader(data);
+  const records: KafkaRecord[] = [];
+  for (let i = 0; i < count; i++) {
+    const length = r.varint();
+    if (r.bad || length < 0 || length > r.remaining) throw corrupt(`record ${i} length ${length} exceeds the batch`);
+    const end = r.pos + length;
+    const rr = new Reader(data, r.pos, end);
+    rr.int8(); // attributes: unused
+    const timestampDelta = rr.varlong();
+    const offsetDelta = rr.varint();
+    const key = readVarBytes(rr);
+    const value = readVarBytes(rr);
+    const headerCount = rr.varint();
+    if (headerCount < 0 || headerCount > rr.remaining) rr.fail();
+    const headers: RecordHeader[] = [];
+    for (let h = 0; h < headerCount && !rr.bad; h++) {
+      const k = readVarBytes(rr);
+      const v = readVarBytes(rr);
+      if (k === null) rr.fail();
+      else headers.push({ key: k.toString('utf8'), value: v });
+    }
+    if (rr.bad || rr.pos !== end) throw corrupt(`record ${i} does not match its length`);
+    r.pos = end;
+    records.push({
+      offset: baseOffset + offsetDelta,
+      timestamp: logAppendTime ? maxTimestamp : baseTimestamp + timestampDelta,
+      key,
+      value,
+      headers,
+    });
+  }
+  if (r.remaining !== 0) throw corrupt(`${r.remaining} bytes after the last record`);
+  return records;
+}
+
+/** Decodes the one whole batch that starts at `at` and spans `size` bytes. */
+function decodeBatch(buf: Buffer, at: number, size: number, verifyCrc: boolean): RecordBatch {
+  const magic = buf.readInt8(at + MAGIC_AT);
+  if (magic !== 2) throw new RecordsError('UNSUPPORTED_MAGIC', `record batch magic ${magic} is not supported (only 2)`);
+  const batch = buf.subarray(at, at + size);
+  const crc = batch.readUInt32BE(CRC_AT);
+  if (verifyCrc) {
+    const actual = crc32c(batch.subarray(CRC_START));
+    if (actual !== crc) {
+      throw new RecordsError('CRC_MISMATCH', `record batch CRC mismatch: stored ${crc}, computed ${actual}`);
+    }
+  }
+  const h = new Reader(batch);
+  const baseOffset = h.int64();
+  h.int32(); // batchLength
+  const partitionLeaderEpoch = h.int32();
+  h.int8(); // magic
+  h.uint32(); // crc
+  const attributes = h.int16();
+  const lastOffsetDelta = h.int32();
+  const baseTimestamp = h.int64();
+  const maxTimestamp = h.int64();
+  const producerId = h.int64();
+  const producerEpoch = h.int16();
+  const baseSequence = h.int32();
+  const recordCount = h.int32();
+  if (recordCount < 0) throw corrupt(`negative record count ${recordCount}`);
+  const compression = attributes & ATTR_COMPRESSION_MASK;
+  const logAppendTime = (attributes & ATTR_LOG_APPEND_TIME) !== 0;
+  const data = decompress(compression, batch.subarray(BATCH_HEADER_BYTES));
+  // Every record takes at least 7 bytes, so a count beyond that is a lie; checked before looping.
+  if (recordCount > data.length) throw corrupt(`record count ${recordCount} exceeds the batch`);
+  const records = decodeRecords(data, recordCount, baseOffset, baseTimestamp, logAppendTime, maxTimestamp);
+  return {
+    baseOffset,
+    sizeInBytes: size,
+    partitionLeaderEpoch,
+    magic,
+    crc,
+    attributes,
+    compression,
+    logAppendTime,
+    transactional: (attributes & ATTR_TRANSACTIONAL) !== 0,
+    control: (attributes & ATTR_CONTROL) !== 0,
+    lastOffsetDelta,
+    baseTimestamp,
+    maxTimestamp,
+    producerId,
+    producerEpoch,
+    baseSequence,
+    records,
+  };
+}
+
+/**
+ * Decodes the record batches in `buf` (a partition's `records` from a Fetch or Produce). A trailing
+ * partial batch is reported in `partialBytes`, not decoded. Throws RecordsError for a batch that is
+ * whole but bad (CRC, magic, lengths, codec).
+ */
+export function decodeRecordBatches(buf: Uint8Array, options: DecodeOptions = {}): DecodeResult {
+  const b = asBuffer(buf);
+  const verifyCrc = options.verifyCrc ?? true;
+  const batches: RecordBatch[] = [];
+  let at = 0;
+  while (at < b.length) {
+    const left = b.length - at;
+    if (left < BATCH_LOG_OVERHEAD) break;
+    const batchLength = b.readInt32BE(at + 8);
+    if (batchLength < BATCH_HEADER_BYTES - BATCH_LOG_OVERHEAD) throw corrupt(`batch length ${batchLength} is too small`);
+    const size = BATCH_LOG_OVERHEAD + batchLength;
+    if (size > left) break;
+    batches.push(decodeBatch(b, at, size, verifyCrc));
+    at += size;
+  }
+  return { batches, partialBytes: b.length - at };
+}
