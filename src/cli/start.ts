@@ -46,7 +46,7 @@ export async function start(opts: StartOptions): Promise<void> {
   broker.advertisedPort = adv.port;
   process.stdout.write(
     `franz ${FRANZ_VERSION} ready on ${listen.host}:${broker.port} (advertised ${adv.host}:${adv.port}), data in ${broker.dataDir}, ` +
-      `${config.durable ? 'fsync before ack' : 'no-fsync (log.flush.interval.*)'}, recovery ${broker.logs.cleanStart ? 'not needed' : 'done'}\n`,
+      `${config.durable ? 'fsync before ack' : 'no-fsync (log.flush.interval.*)'}, recovery ${broker.logs.recoveryNeeded ? 'done' : 'not needed'}\n`,
   );
   let stopping = false;
   const stop = (signal: string): void => {

@@ -7,7 +7,7 @@
  *
  * Also runs the periodic work: retention, and flushes in the no-fsync mode. Main thread only.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { Log, type LogConfig } from './log.js';
 
@@ -55,14 +55,18 @@ export class LogManager {
   private readonly recoveryPoints: Map<string, number>;
   private readonly startOffsets: Map<string, number>;
   readonly cleanStart: boolean;
+  /** True when the directory held data from an earlier run that did not shut down cleanly. */
+  readonly recoveryNeeded: boolean;
   private timers: NodeJS.Timeout[] = [];
 
   constructor(
     readonly dataDir: string,
     private readonly logger: (msg: string, extra?: object) => void,
   ) {
+    const fresh = !existsSync(dataDir) || readdirSync(dataDir).length === 0;
     mkdirSync(dataDir, { recursive: true });
     this.cleanStart = existsSync(join(dataDir, CLEAN_SHUTDOWN_FILE));
+    this.recoveryNeeded = !fresh && !this.cleanStart;
     this.recoveryPoints = readCheckpoint(join(dataDir, 'recovery-point-offset-checkpoint'));
     this.startOffsets = readCheckpoint(join(dataDir, 'log-start-offset-checkpoint'));
     // From now until a clean close, a crash must lead to recovery.
@@ -81,7 +85,7 @@ export class LogManager {
     const log = Log.open(join(this.dataDir, name), config, {
       recoveryPoint: this.recoveryPoints.get(name) ?? 0,
       logStartOffset: this.startOffsets.get(name) ?? 0,
-      clean: this.cleanStart,
+      clean: !this.recoveryNeeded,
       log: this.logger,
     });
     this.logs.set(name, { key: { topic, partition }, log });
