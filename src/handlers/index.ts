@@ -5,8 +5,31 @@ import { fetchHandler } from './01-fetch.js';
 import { listOffsets } from './02-list-offsets.js';
 import { metadata } from './03-metadata.js';
 import { apiVersions } from './18-api-versions.js';
+import { createTopics } from './19-create-topics.js';
+import { deleteTopics } from './20-delete-topics.js';
+import { deleteRecords } from './21-delete-records.js';
 import { initProducerId } from './22-init-producer-id.js';
+import { describeConfigs } from './32-describe-configs.js';
+import { alterConfigs } from './33-alter-configs.js';
+import { describeLogDirs } from './35-describe-log-dirs.js';
+import { createPartitions } from './37-create-partitions.js';
+import { incrementalAlterConfigs } from './44-incremental-alter-configs.js';
+import { describeCluster } from './60-describe-cluster.js';
 
 export function registerAll(r: HandlerRegistry): void {
   for (const h of [produce, fetchHandler, listOffsets, metadata, apiVersions, initProducerId]) r.register(h);
+  // Admin APIs.
+  for (const h of [
+    createTopics,
+    deleteTopics,
+    deleteRecords,
+    describeConfigs,
+    alterConfigs,
+    describeLogDirs,
+    createPartitions,
+    incrementalAlterConfigs,
+    describeCluster,
+  ]) {
+    r.register(h);
+  }
 }

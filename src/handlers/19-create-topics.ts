@@ -1,0 +1,148 @@
+/**
+ * CreateTopics (19), v2-7.
+ *
+ * Behavior: each topic is checked on its own and gets its own error code and message. A name given
+ * twice in one request gets INVALID_REQUEST ("Duplicate topic name.") once and is not created. A name
+ * that differs from an existing topic only by '.' versus '_' is refused (INVALID_TOPIC_EXCEPTION), as
+ * Kafka does, because both map to the same metric names. numPartitions / replicationFactor -1 take
+ * num.partitions / default.replication.factor. The only replication factor a single node can offer is
+ * 1 (INVALID_REPLICATION_FACTOR otherwise). Manual assignments are accepted only with both counts at
+ * -1, partition indexes 0..n-1 each given once, and every replica list exactly [this node]
+ * (INVALID_REPLICA_ASSIGNMENT otherwise). Config values are checked by validateTopicConfigs
+ * (INVALID_CONFIG); a null value is INVALID_CONFIG as in Kafka. validateOnly runs every check and
+ * creates nothing; its topic id is then all zeros (Kafka returns a random id that never exists).
+ * Version notes: v1+ errorMessage and validateOnly (we serve v2+); v4 -1 defaults; v5 is flexible and
+ * returns numPartitions, replicationFactor and the resulting configs; v7 returns the topic id.
+ */
+import { ErrorCode } from '../protocol/errors.js';
+import type { Message } from '../protocol/codec.js';
+import { ZERO_UUID } from '../protocol/primitives.js';
+import { invalidTopicName, type TopicInfo } from '../metadata/topics.js';
+import type { Broker } from '../broker.js';
+import { topicConfigEntries } from './config-resources.js';
+import type { Handler } from './registry.js';
+
+interface CreatableTopic {
+  name: string;
+  numPartitions: number;
+  replicationFactor: number;
+  assignments: Array<{ partitionIndex: number; brokerIds: number[] }>;
+  configs: Array<{ name: string; value: string | null }>;
+}
+
+function failure(name: string, errorCode: number, errorMessage: string | null): Message {
+  return { name, topicId: ZERO_UUID, errorCode, errorMessage, numPartitions: -1, replicationFactor: -1, configs: [] };
+}
+
+/** Kafka's check that two names do not collide once '.' and '_' are treated alike. */
+function collision(broker: Broker, name: string): string | null {
+  if (!name.includes('.') && !name.includes('_')) return null;
+  const unified = name.replace(/\./g, '_');
+  for (const t of broker.topics.list()) {
+    if (t.name !== name && t.name.replace(/\./g, '_') === unified) return t.name;
+  }
+  return null;
+}
+
+/** Checks a manual assignment; returns the partition count or an error. */
+function checkAssignments(broker: Broker, t: CreatableTopic): number | { errorCode: number; message: string } {
+  if (t.numPartitions !== -1 || t.replicationFactor !== -1) {
+    return {
+      errorCode: ErrorCode.INVALID_REQUEST,
+      message: 'Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.',
+    };
+  }
+  const n = t.assignments.length;
+  const seen = new Set<number>();
+  for (const a of t.assignments) {
+    if (a.partitionIndex < 0 || a.partitionIndex >= n || seen.has(a.partitionIndex)) {
+      return {
+        errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+        message: `Partitions should be a consecutive 0-based integer sequence; got partition ${a.partitionIndex} among ${n}.`,
+      };
+    }
+    seen.add(a.partitionIndex);
+    if (a.brokerIds.length !== 1 || a.brokerIds[0] !== broker.nodeId) {
+      return {
+        errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
+        message: `Partition ${a.partitionIndex} is assigned to [${a.brokerIds.join(', ')}], but this single-node cluster has only broker ${broker.nodeId}.`,
+      };
+    }
+  }
+  return n;
+}
+
+function createOne(broker: Broker, t: CreatableTopic, validateOnly: boolean): Message {
+  const bad = invalidTopicName(t.name);
+  if (bad !== null) return failure(t.name, ErrorCode.INVALID_TOPIC_EXCEPTION, bad);
+  if (broker.topics.get(t.name) !== undefined) {
+    return failure(t.name, ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${t.name}' already exists.`);
+  }
+  const nullConfigs = t.configs.filter((c) => c.value === null).map((c) => c.name);
+  if (nullConfigs.length > 0) {
+    return failure(t.name, ErrorCode.INVALID_CONFIG, `Null value not supported for topic configs: ${nullConfigs.join(',')}`);
+  }
+  const configs: Record<string, string> = {};
+  for (const c of t.configs) {
+    if (c.name in configs) return failure(t.name, ErrorCode.INVALID_REQUEST, `Duplicate config name: ${c.name}`);
+    configs[c.name] = c.value!;
+  }
+  let partitions = t.numPartitions;
+  let replicationFactor = t.replicationFactor;
+  if (t.assignments.length > 0) {
+    const checked = checkAssignments(broker, t);
+    if (typeof checked !== 'number') return failure(t.name, checked.errorCode, checked.message);
+    partitions = checked;
+    replicationFactor = 1;
+  } else {
+    if (partitions === 0 || partitions < -1) {
+      return failure(t.name, ErrorCode.INVALID_PARTITIONS, 'Number of partitions was set to an invalid non-positive value.');
+    }
+    if (replicationFactor === 0 || replicationFactor < -1) {
+      return failure(t.name, ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor must be larger than 0, or -1 to use the default value.');
+    }
+  }
+  const other = collision(broker, t.name);
+  if (other !== null) {
+    return failure(t.name, ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${t.name}' collides with existing topic: ${other}`);
+  }
+  const r = broker.createTopic(t.name, partitions, replicationFactor, configs, validateOnly);
+  if (r.errorCode !== ErrorCode.NONE) return failure(t.name, r.errorCode, r.message);
+  const topic: TopicInfo = r.topic ?? {
+    name: t.name,
+    id: ZERO_UUID,
+    partitions: partitions === -1 ? broker.config.num('num.partitions') : partitions,
+    configs,
+    internal: false,
+  };
+  return {
+    name: t.name,
+    topicId: topic.id,
+    errorCode: ErrorCode.NONE,
+    errorMessage: null,
+    numPartitions: topic.partitions,
+    replicationFactor: 1,
+    configs: topicConfigEntries(broker, topic, { keys: null, synonyms: false, documentation: false }),
+  };
+}
+
+export const createTopics: Handler = {
+  apiKey: 19,
+  versions: [2, 7],
+  handle(ctx, req) {
+    const requested = req.topics as CreatableTopic[];
+    const counts = new Map<string, number>();
+    for (const t of requested) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
+    const reported = new Set<string>();
+    const topics: Message[] = [];
+    for (const t of requested) {
+      if (counts.get(t.name)! > 1) {
+        if (!reported.has(t.name)) topics.push(failure(t.name, ErrorCode.INVALID_REQUEST, 'Duplicate topic name.'));
+        reported.add(t.name);
+        continue;
+      }
+      topics.push(createOne(ctx.broker, t, req.validateOnly === true));
+    }
+    return { throttleTimeMs: 0, topics };
+  },
+};
