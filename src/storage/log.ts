@@ -231,7 +231,11 @@ export class Log {
     result.baseOffset = first;
     result.lastOffset = next - 1;
     this.unflushedMessages += next - first;
-    if (!this.config.durable) this.notifyHighWatermark();
+    if (this.config.durable) {
+      // Every append is made durable promptly, acknowledged or not (acks=0): the high watermark
+      // follows the fsync, so without this an acks=0 record would stay invisible to consumers.
+      this.flushTo(next).catch(() => undefined);
+    } else this.notifyHighWatermark();
     return result;
   }
 
