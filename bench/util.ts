@@ -1,0 +1,257 @@
+/**
+ * Shared helpers for `npm run bench`: a text progress bar on stderr, bounded child processes,
+ * per-process CPU and peak-RSS readings from /proc, and small formatting helpers.
+ *
+ * Every wait here is bounded in time; every child process is killed by its own pid.
+ */
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root, seen from dist/bench/ (compiled) or bench/ (source). */
+export const REPO_ROOT = ((): string => {
+  const here = dirname(fileURLToPath(import.meta.url));
+  return here.endsWith(join('dist', 'bench')) ? join(here, '..', '..') : join(here, '..');
+})();
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------------
+// Progress bar
+
+/**
+ * A progress bar in weight units. On a TTY it redraws one line (`\r`); otherwise it prints one
+ * line per step so that logs stay readable.
+ */
+export class Progress {
+  private done = 0;
+  private label = '';
+  private readonly started = Date.now();
+  private readonly tty = process.stderr.isTTY === true;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private total: number) {
+    if (this.tty) {
+      this.timer = setInterval(() => this.draw(), 1000);
+      this.timer.unref();
+    }
+  }
+
+  /** Adds to the total (when a later part learns its size). */
+  grow(units: number): void {
+    this.total += units;
+  }
+
+  /** Starts a step: shows its label. */
+  step(label: string): void {
+    this.label = label;
+    if (this.tty) this.draw();
+    else process.stderr.write(`[bench ${this.percent()}% ${this.elapsed()}] ${label}\n`);
+  }
+
+  /** Marks `units` of work as done. */
+  advance(units: number): void {
+    this.done = Math.min(this.total, this.done + units);
+    if (this.tty) this.draw();
+  }
+
+  /** Prints a line above the bar. */
+  note(line: string): void {
+    if (this.tty) process.stderr.write('\r\x1b[2K');
+    process.stderr.write(line + '\n');
+    if (this.tty) this.draw();
+  }
+
+  finish(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.done = this.total;
+    if (this.tty) {
+      this.draw();
+      process.stderr.write('\n');
+    } else {
+      process.stderr.write(`[bench 100% ${this.elapsed()}] done\n`);
+    }
+  }
+
+  private percent(): number {
+    return this.total > 0 ? Math.floor((100 * this.done) / this.total) : 0;
+  }
+
+  private elapsed(): string {
+    const s = Math.round((Date.now() - this.started) / 1000);
+    return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  }
+
+  private draw(): void {
+    const width = 30;
+    const filled = this.total > 0 ? Math.round((width * this.done) / this.total) : 0;
+    const bar = '#'.repeat(filled) + '.'.repeat(width - filled);
+    const cols = process.stderr.columns ?? 100;
+    const line = `[${bar}] ${String(this.percent()).padStart(3)}% ${this.elapsed()} ${this.label}`;
+    process.stderr.write('\r\x1b[2K' + line.slice(0, Math.max(20, cols - 1)));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child processes
+
+export interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** Bytes the child wrote to stdout (counted even when the text is not kept). */
+  stdoutBytes: number;
+  ms: number;
+  timedOut: boolean;
+}
+
+export interface RunOptions extends SpawnOptions {
+  timeoutMs: number;
+  /** Keep at most this many characters of stdout (default 1 MiB); the byte count stays exact. */
+  keepStdout?: number;
+  /** Written to stdin, then stdin is closed. */
+  input?: string;
+}
+
+const KEEP_STDERR = 256 * 1024;
+
+/** Runs a command to completion, killing it (by its own pid) after `timeoutMs`. */
+export function run(cmd: string, args: readonly string[], opts: RunOptions): Promise<RunResult> {
+  const keep = opts.keepStdout ?? 1024 * 1024;
+  const t0 = process.hrtime.bigint();
+  return new Promise((resolve, reject) => {
+    let child: ChildProcess;
+    try {
+      child = spawn(cmd, args, { ...opts, stdio: [opts.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      reject(e);
+      return;
+    }
+    let stdout = '';
+    let stderr = '';
+    let stdoutBytes = 0;
+    let timedOut = false;
+    child.stdout!.on('data', (d: Buffer) => {
+      stdoutBytes += d.length;
+      if (stdout.length < keep) stdout += d.toString('utf8', 0, Math.min(d.length, keep - stdout.length));
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      if (stderr.length < KEEP_STDERR) stderr += d.toString();
+    });
+    if (opts.input !== undefined) child.stdin!.end(opts.input);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, opts.timeoutMs);
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, stdoutBytes, ms: Number(process.hrtime.bigint() - t0) / 1e6, timedOut });
+    });
+  });
+}
+
+/** A short, single-line tail of a tool's output for error messages. */
+export function tail(text: string, chars = 400): string {
+  const t = text.trim().replace(/\s+/g, ' ');
+  return t.length > chars ? '...' + t.slice(t.length - chars) : t;
+}
+
+// ---------------------------------------------------------------------------------------------
+// /proc readings
+
+const CLK_TCK = 100; // sysconf(_SC_CLK_TCK) on Linux x86-64 and arm64
+
+/** User + system CPU seconds of a process (all its threads), from /proc/<pid>/stat. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may contain spaces; fields after it are space-separated.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is field 3 (state); utime is field 14, stime field 15.
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+/** Peak resident set size (VmHWM) in bytes. */
+export function peakRss(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+/** Current resident set size (VmRSS) in bytes. */
+export function currentRss(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+/**
+ * Resets the process's peak RSS to its current RSS (writing 5 to /proc/<pid>/clear_refs, Linux
+ * >= 4.0), so that each row reports its own peak. Returns false where that is not allowed.
+ */
+export function resetPeakRss(pid: number): boolean {
+  try {
+    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Open file descriptors of a process. */
+export function openFds(pid: number): number {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).length;
+  } catch {
+    return NaN;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Formatting
+
+export function fmt(n: number | null | undefined, digits = 1): string {
+  if (n === null || n === undefined || !Number.isFinite(n)) return '-';
+  if (Math.abs(n) >= 100) return Math.round(n).toLocaleString('en-US');
+  return n.toFixed(digits);
+}
+
+export function mib(bytes: number): number {
+  return bytes / (1024 * 1024);
+}
+
+/** Deterministic pseudo-random numbers (mulberry32), so inputs are the same on every run. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Record-like text: JSON events with a handful of fields, as real topics carry. Compresses
+ * roughly like application data does (not like random bytes, not like one repeated record).
+ */
+export function recordText(rand: () => number, size: number): string {
+  const words = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet',
+    'kilo', 'lima', 'mike', 'november', 'oscar', 'papa', 'quebec', 'romeo', 'sierra', 'tango'];
+  const pick = (): string => words[Math.floor(rand() * words.length)]!;
+  let s = `{"id":${Math.floor(rand() * 1e12)},"ts":${1_700_000_000_000 + Math.floor(rand() * 1e9)},` +
+    `"user":"${pick()}-${Math.floor(rand() * 100000)}","event":"${pick()}","tags":[`;
+  while (s.length < size - 40) {
+    s += `"${pick()}${Math.floor(rand() * 1000)}",`;
+    if (rand() < 0.2) s += `"${Math.floor(rand() * 2 ** 32).toString(36)}",`;
+  }
+  s += `"end"],"v":"`;
+  while (s.length < size - 2) s += String.fromCharCode(97 + Math.floor(rand() * 26));
+  s = (s + '"}').slice(0, size);
+  // Keep it valid-looking even when cut: the last char closes the object.
+  return s.length === size ? s.slice(0, size - 1) + '}' : s.padEnd(size, ' ');
+}
