@@ -12,6 +12,7 @@ import { TopicRegistry, invalidTopicName, type TopicInfo } from './metadata/topi
 import { HandlerRegistry } from './handlers/registry.js';
 import { registerAll } from './handlers/index.js';
 import { Connection } from './server/connection.js';
+import { GroupCoordinator } from './group/coordinator.js';
 import { ErrorCode } from './protocol/errors.js';
 import type { Logger } from './logger.js';
 
@@ -65,6 +66,7 @@ export class Broker {
   readonly leaderEpoch = 0;
   readonly startedAt = Date.now();
   readonly useSendfile: boolean;
+  readonly groups: GroupCoordinator;
 
   constructor(
     readonly config: BrokerConfig,
@@ -78,6 +80,8 @@ export class Broker {
     this.useSendfile = process.env.FRANZ_SENDFILE !== '0';
     registerAll(this.registry);
     for (const t of this.topics.list()) this.openTopicLogs(t);
+    // Replays __consumer_offsets before the listener opens, so no request ever meets a loading coordinator.
+    this.groups = new GroupCoordinator(this);
   }
 
   get clusterId(): string {
@@ -138,6 +142,7 @@ export class Broker {
     replicationFactor: number,
     configs: Record<string, string>,
     validateOnly = false,
+    internal = false,
   ): { errorCode: number; message: string | null; topic?: TopicInfo } {
     const bad = invalidTopicName(name);
     if (bad !== null) return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, message: bad };
@@ -158,7 +163,7 @@ export class Broker {
     const configError = validateTopicConfigs(configs);
     if (configError !== null) return { errorCode: ErrorCode.INVALID_CONFIG, message: configError };
     if (validateOnly) return { errorCode: ErrorCode.NONE, message: null };
-    const t = this.topics.create(name, partitions, configs);
+    const t = this.topics.create(name, partitions, configs, internal);
     this.openTopicLogs(t);
     this.log.info('topic created', { topic: name, partitions });
     return { errorCode: ErrorCode.NONE, message: null, topic: t };
@@ -219,6 +224,7 @@ export class Broker {
     this.port = typeof addr === 'object' && addr !== null ? addr.port : port;
     if (this.advertisedPort === 9092 && port === 0) this.advertisedPort = this.port;
     this.logs.startBackgroundWork(this.config.num('log.retention.check.interval.ms'));
+    this.groups.startExpiry();
   }
 
   /** Stops accepting, lets in-flight requests finish briefly, flushes, and marks the shutdown clean. */
@@ -233,6 +239,7 @@ export class Broker {
       await Promise.race([drained, grace]);
       for (const c of this.connections) c.destroy();
     }
+    this.groups.shutdown();
     await this.logs.close();
   }
 }

@@ -15,6 +15,17 @@ import { describeLogDirs } from './35-describe-log-dirs.js';
 import { createPartitions } from './37-create-partitions.js';
 import { incrementalAlterConfigs } from './44-incremental-alter-configs.js';
 import { describeCluster } from './60-describe-cluster.js';
+import { offsetCommit } from './08-offset-commit.js';
+import { offsetFetch } from './09-offset-fetch.js';
+import { findCoordinator } from './10-find-coordinator.js';
+import { joinGroup } from './11-join-group.js';
+import { heartbeat } from './12-heartbeat.js';
+import { leaveGroup } from './13-leave-group.js';
+import { syncGroup } from './14-sync-group.js';
+import { describeGroups } from './15-describe-groups.js';
+import { listGroups } from './16-list-groups.js';
+import { deleteGroups } from './42-delete-groups.js';
+import { offsetDelete } from './47-offset-delete.js';
 
 export function registerAll(r: HandlerRegistry): void {
   for (const h of [produce, fetchHandler, listOffsets, metadata, apiVersions, initProducerId]) r.register(h);
@@ -29,6 +40,22 @@ export function registerAll(r: HandlerRegistry): void {
     createPartitions,
     incrementalAlterConfigs,
     describeCluster,
+  ]) {
+    r.register(h);
+  }
+  // Consumer groups (classic protocol) and committed offsets.
+  for (const h of [
+    offsetCommit,
+    offsetFetch,
+    findCoordinator,
+    joinGroup,
+    heartbeat,
+    leaveGroup,
+    syncGroup,
+    describeGroups,
+    listGroups,
+    deleteGroups,
+    offsetDelete,
   ]) {
     r.register(h);
   }

@@ -263,3 +263,14 @@ export class ApiCodec {
     return c;
   }
 }
+
+/** A codec for a bare field list (no API around it), e.g. the records of internal topics. */
+export interface StructCodec {
+  decode(r: Reader): Message;
+  encode(w: Writer, m: Message): void;
+}
+
+export function structCodec(fields: readonly Field[], version: number, flexible: boolean): StructCodec {
+  const s = compileStruct(fields, version, flexible);
+  return { decode: s.decode, encode: s.encode };
+}

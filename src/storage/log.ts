@@ -10,7 +10,7 @@
  * most one fdatasync at a time per log and every append made meanwhile rides on the next one.
  * Not thread-safe: all calls come from the main thread.
  */
-import { existsSync, fdatasync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, fdatasync, mkdirSync, readdirSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as native from '../native/index.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -352,6 +352,27 @@ export class Log {
         if (at < seg.nextOffset) break; // the budget ended inside this segment
       }
       i++;
+    }
+    return out;
+  }
+
+  /**
+   * Reads whole batches from `offset` into memory, for the broker's own consumers of internal
+   * topics (loading `__consumer_offsets`); clients are served file regions instead.
+   */
+  readBytes(offset: number, maxBytes: number): Buffer {
+    const r = this.read(offset, maxBytes, true);
+    if (r.errorCode !== ErrorCode.NONE || r.bytes === 0) return Buffer.alloc(0);
+    const out = Buffer.allocUnsafe(r.bytes);
+    let at = 0;
+    for (const region of r.regions) {
+      let done = 0;
+      while (done < region.length) {
+        const n = readSync(region.fd, out, at + done, region.length - done, region.position + done);
+        if (n <= 0) throw new Error(`short read from ${this.dir}`);
+        done += n;
+      }
+      at += region.length;
     }
     return out;
   }

@@ -1,0 +1,66 @@
+/**
+ * OffsetFetch (9), v1-9.
+ *
+ * Behavior: the committed offset, leader epoch and metadata of each requested partition, or
+ * offset -1 when nothing is committed; topics null (v2+) means every partition the group has
+ * committed. There are no pending transactional offsets yet, so requireStable (v7+) changes
+ * nothing. An empty group id is INVALID_GROUP_ID.
+ * Version notes: v2 top-level error; v5 leader epoch; v6 flexible; v7 requireStable; v8 several
+ * groups per request; v9 member id and epoch (KIP-848).
+ */
+import type { GroupCoordinator } from '../group/coordinator.js';
+import { splitTpKey } from '../group/group-store.js';
+import { ErrorCode } from '../protocol/errors.js';
+import type { Message } from '../protocol/codec.js';
+import type { Handler } from './registry.js';
+
+type TopicRequest = Array<{ name: string; partitionIndexes: number[] }> | null;
+
+function fetchGroup(coordinator: GroupCoordinator, groupId: string, topics: TopicRequest): { errorCode: number; topics: Message[] } {
+  if (groupId === '') return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
+  const committed = coordinator.committed(groupId);
+  let wanted: TopicRequest = topics;
+  if (wanted === null) {
+    const byTopic = new Map<string, number[]>();
+    for (const k of committed?.keys() ?? []) {
+      const { topic, partition } = splitTpKey(k);
+      byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
+    }
+    wanted = [...byTopic].map(([name, partitionIndexes]) => ({ name, partitionIndexes: partitionIndexes.sort((a, b) => a - b) }));
+  }
+  return {
+    errorCode: ErrorCode.NONE,
+    topics: wanted.map((t) => ({
+      name: t.name,
+      partitions: t.partitionIndexes.map((p) => {
+        const c = coordinator.committedOffset(groupId, t.name, p);
+        return {
+          partitionIndex: p,
+          committedOffset: c?.offset ?? -1,
+          committedLeaderEpoch: c?.leaderEpoch ?? -1,
+          metadata: c?.metadata ?? '',
+          errorCode: ErrorCode.NONE,
+        };
+      }),
+    })),
+  };
+}
+
+export const offsetFetch: Handler = {
+  apiKey: 9,
+  versions: [1, 9],
+  handle(ctx, req) {
+    const coordinator = ctx.broker.groups;
+    if (ctx.version >= 8) {
+      return {
+        throttleTimeMs: 0,
+        groups: (req.groups as Array<{ groupId: string; topics: TopicRequest }>).map((g) => ({
+          groupId: g.groupId,
+          ...fetchGroup(coordinator, g.groupId, g.topics),
+        })),
+      };
+    }
+    const r = fetchGroup(coordinator, req.groupId as string, req.topics as TopicRequest);
+    return { throttleTimeMs: 0, topics: r.topics, errorCode: r.errorCode };
+  },
+};

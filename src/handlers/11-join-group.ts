@@ -1,0 +1,63 @@
+/**
+ * JoinGroup (11), v0-9.
+ *
+ * Behavior: the classic rebalance protocol's join barrier (see group/classic-group.ts). The
+ * session timeout must lie within group.min/max.session.timeout.ms (INVALID_SESSION_TIMEOUT); an
+ * empty group id is INVALID_GROUP_ID; protocols the group cannot agree on are
+ * INCONSISTENT_GROUP_PROTOCOL. From v4 a member without an id first gets MEMBER_ID_REQUIRED with
+ * its id; static members (v5+, group.instance.id) skip that step.
+ * Version notes: v1 rebalance timeout (v0 uses the session timeout); v5 group instance id; v6
+ * flexible; v7 protocol type in the response; v8 reason; v9 skipAssignment (always false here).
+ */
+import { ErrorCode } from '../protocol/errors.js';
+import type { Message } from '../protocol/codec.js';
+import type { Handler } from './registry.js';
+
+export const joinGroup: Handler = {
+  apiKey: 11,
+  versions: [0, 9],
+  handle(ctx, req) {
+    const { broker } = ctx;
+    const fail = (errorCode: number): Message => ({
+      throttleTimeMs: 0,
+      errorCode,
+      generationId: -1,
+      protocolType: null,
+      protocolName: ctx.version >= 7 ? null : '',
+      leader: '',
+      skipAssignment: false,
+      memberId: req.memberId,
+      members: [],
+    });
+    const groupId = req.groupId as string;
+    if (groupId === '') return fail(ErrorCode.INVALID_GROUP_ID);
+    const session = req.sessionTimeoutMs as number;
+    const coordinator = broker.groups;
+    if (session < coordinator.minSessionTimeoutMs || session > coordinator.maxSessionTimeoutMs) {
+      return fail(ErrorCode.INVALID_SESSION_TIMEOUT);
+    }
+    const rebalance = (req.rebalanceTimeoutMs as number) > 0 ? (req.rebalanceTimeoutMs as number) : session;
+    const group = coordinator.getOrCreateClassic(groupId);
+    const result = group.join({
+      memberId: req.memberId as string,
+      groupInstanceId: req.groupInstanceId as string | null,
+      clientId: ctx.header.clientId ?? '',
+      clientHost: ctx.peer.replace(/:\d+$/, ''),
+      sessionTimeoutMs: session,
+      rebalanceTimeoutMs: rebalance,
+      protocolType: req.protocolType as string,
+      protocols: (req.protocols as Array<{ name: string; metadata: Buffer }>).map((p) => ({
+        name: p.name,
+        // The request frame is reused by the connection; keep our own copy of what we store.
+        metadata: Buffer.from(p.metadata),
+      })),
+      requireKnownMemberId: ctx.version >= 4,
+    });
+    const finish = (r: Awaited<typeof result>): Message => ({
+      throttleTimeMs: 0,
+      ...r,
+      protocolName: r.protocolName ?? (ctx.version >= 7 ? null : ''),
+    });
+    return result instanceof Promise ? result.then(finish) : finish(result);
+  },
+};

@@ -1,0 +1,22 @@
+/**
+ * Heartbeat (12), v0-4.
+ *
+ * Behavior: keeps a classic group member's session alive. REBALANCE_IN_PROGRESS tells a member to
+ * rejoin; ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID and FENCED_INSTANCE_ID fence stale members.
+ * Version notes: v3 group instance id; v4 flexible.
+ */
+import { ErrorCode } from '../protocol/errors.js';
+import type { Handler } from './registry.js';
+
+export const heartbeat: Handler = {
+  apiKey: 12,
+  versions: [0, 4],
+  handle(ctx, req) {
+    const groupId = req.groupId as string;
+    if (groupId === '') return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_GROUP_ID };
+    const group = ctx.broker.groups.classic.get(groupId);
+    if (group === undefined) return { throttleTimeMs: 0, errorCode: ErrorCode.UNKNOWN_MEMBER_ID };
+    const errorCode = group.heartbeat(req.memberId as string, req.groupInstanceId as string | null, req.generationId as number);
+    return { throttleTimeMs: 0, errorCode };
+  },
+};

@@ -1,0 +1,38 @@
+/**
+ * SyncGroup (14), v0-5.
+ *
+ * Behavior: the leader sends the assignments of the generation; every member's SyncGroup waits
+ * until the group has stored them in `__consumer_offsets`, then gets its own. A non-member gets
+ * UNKNOWN_MEMBER_ID, a stale generation ILLEGAL_GENERATION, a sync during a new join phase
+ * REBALANCE_IN_PROGRESS, a replaced static member FENCED_INSTANCE_ID.
+ * Version notes: v3 group instance id; v4 flexible; v5 protocol type and name, checked against the
+ * group's (INCONSISTENT_GROUP_PROTOCOL).
+ */
+import { ErrorCode } from '../protocol/errors.js';
+import type { Message } from '../protocol/codec.js';
+import type { Handler } from './registry.js';
+
+export const syncGroup: Handler = {
+  apiKey: 14,
+  versions: [0, 5],
+  handle(ctx, req) {
+    const groupId = req.groupId as string;
+    const fail = (errorCode: number): Message => ({ throttleTimeMs: 0, errorCode, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) });
+    if (groupId === '') return fail(ErrorCode.INVALID_GROUP_ID);
+    const group = ctx.broker.groups.classic.get(groupId);
+    if (group === undefined || group.state === 'Dead') return fail(ErrorCode.UNKNOWN_MEMBER_ID);
+    const result = group.sync(
+      req.memberId as string,
+      req.groupInstanceId as string | null,
+      req.generationId as number,
+      req.protocolType as string | null,
+      req.protocolName as string | null,
+      (req.assignments as Array<{ memberId: string; assignment: Buffer }>).map((a) => ({
+        memberId: a.memberId,
+        assignment: Buffer.from(a.assignment),
+      })),
+    );
+    const finish = (r: Awaited<typeof result>): Message => ({ throttleTimeMs: 0, ...r });
+    return result instanceof Promise ? result.then(finish) : finish(result);
+  },
+};

@@ -1,0 +1,30 @@
+/**
+ * ListGroups (16), v0-5.
+ *
+ * Behavior: every group this broker coordinates, with its protocol type, state (v4+) and type
+ * (v5+: "classic"). statesFilter and typesFilter (case-insensitive, empty = all) narrow the list.
+ * Version notes: v3 flexible; v4 state filter; v5 type filter.
+ */
+import { ErrorCode } from '../protocol/errors.js';
+import type { Handler } from './registry.js';
+
+export const listGroups: Handler = {
+  apiKey: 16,
+  versions: [0, 5],
+  handle(ctx, req) {
+    const coordinator = ctx.broker.groups;
+    const states = ((req.statesFilter as string[]) ?? []).map((s) => s.toLowerCase());
+    const types = ((req.typesFilter as string[]) ?? []).map((s) => s.toLowerCase());
+    const groups = coordinator
+      .groupIds()
+      .map((groupId) => ({
+        groupId,
+        protocolType: coordinator.classic.get(groupId)?.protocolType ?? '',
+        groupState: coordinator.stateOf(groupId),
+        groupType: 'classic',
+      }))
+      .filter((g) => states.length === 0 || states.includes(g.groupState.toLowerCase()))
+      .filter((g) => types.length === 0 || types.includes(g.groupType));
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups };
+  },
+};

@@ -1,0 +1,37 @@
+/**
+ * OffsetDelete (47), v0.
+ *
+ * Behavior: deletes a group's committed offsets for the given partitions, except for topics the
+ * group's members subscribe to (GROUP_SUBSCRIBED_TO_TOPIC per partition). An unknown group is
+ * GROUP_ID_NOT_FOUND; a group that is rebalancing with members whose subscriptions cannot be read
+ * is treated as subscribed to nothing.
+ */
+import { ErrorCode } from '../protocol/errors.js';
+import { subscribedTopicsOf } from '../group/consumer-protocol.js';
+import type { Handler } from './registry.js';
+
+export const offsetDelete: Handler = {
+  apiKey: 47,
+  versions: [0, 0],
+  async handle(ctx, req) {
+    const groupId = req.groupId as string;
+    const topics = req.topics as Array<{ name: string; partitions: Array<{ partitionIndex: number }> }>;
+    const coordinator = ctx.broker.groups;
+    const fail = (errorCode: number) => ({ errorCode, throttleTimeMs: 0, topics: [] });
+    if (groupId === '') return fail(ErrorCode.INVALID_GROUP_ID);
+    if (coordinator.stateOf(groupId) === 'Dead') return fail(ErrorCode.GROUP_ID_NOT_FOUND);
+    const g = coordinator.classic.get(groupId);
+    const subscribed = g === undefined ? null : g.subscribedTopics(subscribedTopicsOf);
+    const tps = topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex })));
+    const codes = await coordinator.deleteOffsets(groupId, tps, subscribed);
+    let i = 0;
+    return {
+      errorCode: ErrorCode.NONE,
+      throttleTimeMs: 0,
+      topics: topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: codes[i++] })),
+      })),
+    };
+  },
+};
