@@ -51,7 +51,8 @@ function franz(args: string[], input?: string, timeoutMs = 30_000): Promise<Resu
 
 async function ok(args: string[], input?: string): Promise<string> {
   const r = await franz(args, input);
-  assert.equal(r.code, 0, `franz ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  // The broker's last log lines help when the broker is what failed.
+  assert.equal(r.code, 0, `franz ${args.join(' ')} exited ${r.code}: ${r.stderr}\nbroker log tail: ${broker.stderr().slice(-1500)}`);
   return r.stdout;
 }
 

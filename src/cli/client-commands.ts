@@ -233,7 +233,7 @@ function nonDefault(configs: readonly ConfigEntry[]): ConfigEntry[] {
 
 async function describeTopic(client: Client, name: string, json: boolean): Promise<void> {
   const t = await client.topic(name, { refresh: true });
-  const ids = t.partitions.map((p) => p.partition);
+  const ids = t.partitions.filter((p) => p.leader >= 0).map((p) => p.partition);
   const [starts, ends] = ids.length === 0
     ? [new Map(), new Map()]
     : await Promise.all([client.listOffsets(name, ids, EARLIEST_TIMESTAMP), client.listOffsets(name, ids, LATEST_TIMESTAMP)]);

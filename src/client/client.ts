@@ -521,17 +521,36 @@ export class Client {
     return { clusterId: res.clusterId ?? null, controllerId: res.controllerId as number, brokers, topics: out };
   }
 
-  /** One topic's metadata; throws KafkaError (e.g. UNKNOWN_TOPIC_OR_PARTITION) for a topic in error. */
+  /** Exponential backoff between retries: base, 2x, 4x, ... capped at 1 s. */
+  private backoff(attempt: number): Promise<void> {
+    return sleep(Math.min(1000, (this.opts.retryBackoffMs ?? 100) * 2 ** attempt));
+  }
+
+  /**
+   * One topic's metadata; throws KafkaError (e.g. UNKNOWN_TOPIC_OR_PARTITION) for a topic in error.
+   * While a topic is being created Kafka answers LEADER_NOT_AVAILABLE, or UNKNOWN_TOPIC_OR_PARTITION
+   * to the request that triggered auto-creation: those answers are retried (up to `retries` times,
+   * with backoff). Partitions without a leader are returned as they are.
+   */
   async topic(name: string, opts: { allowAutoCreate?: boolean; refresh?: boolean } = {}): Promise<TopicMetadata> {
     if (!opts.refresh) {
       const cached = this.topicCache.get(name);
       if (cached !== undefined) return cached;
     }
-    const md = await this.metadata([name], opts);
-    const t = md.topics.find((x) => x.name === name);
-    if (t === undefined) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic "${name}"`);
-    if (t.errorCode !== ErrorCode.NONE) throw new KafkaError(t.errorCode, `topic "${name}"`);
-    return t;
+    const retries = this.opts.retries ?? 8;
+    for (let i = 0; ; i++) {
+      const md = await this.metadata([name], opts);
+      const t = md.topics.find((x) => x.name === name);
+      const code = t === undefined ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : t.errorCode;
+      const settling = code === ErrorCode.LEADER_NOT_AVAILABLE
+        || (code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION && opts.allowAutoCreate === true);
+      if (settling && i < retries) {
+        await this.backoff(i);
+        continue;
+      }
+      if (code !== ErrorCode.NONE) throw new KafkaError(code, `topic "${name}"`);
+      return t!;
+    }
   }
 
   /** Groups partitions by their leader's connection. */
@@ -555,30 +574,22 @@ export class Client {
    */
   private async withLeaderRetry<T>(topicName: string, allowAutoCreate: boolean,
     attempt: (t: TopicMetadata) => Promise<{ result: T; retriable: number | null }>): Promise<T> {
-    const retries = this.opts.retries ?? 5;
-    const backoff = this.opts.retryBackoffMs ?? 100;
+    const retries = this.opts.retries ?? 8;
     let refresh = false;
     for (let i = 0; ; i++) {
-      let t: TopicMetadata;
+      const t = await this.topic(topicName, { allowAutoCreate, refresh });
+      let outcome: { result: T; retriable: number | null };
       try {
-        t = await this.topic(topicName, { allowAutoCreate, refresh });
-        if (t.partitions.some((p) => p.leader < 0) && i < retries) {
-          refresh = true;
-          await sleep(backoff);
-          continue;
-        }
+        outcome = await attempt(t);
       } catch (e) {
-        if (e instanceof KafkaError && e.errorCode === ErrorCode.LEADER_NOT_AVAILABLE && i < retries) {
-          refresh = true;
-          await sleep(backoff);
-          continue;
-        }
-        throw e;
+        // byLeader: a partition with no leader yet (just created, or its leader moving).
+        if (!(e instanceof KafkaError && RETRIABLE_WITH_METADATA.has(e.errorCode)) || i >= retries) throw e;
+        outcome = { result: undefined as T, retriable: e.errorCode };
       }
-      const { result, retriable } = await attempt(t);
+      const { result, retriable } = outcome;
       if (retriable === null || i >= retries) return result;
       refresh = true;
-      await sleep(backoff);
+      await this.backoff(i);
     }
   }
 
