@@ -10,8 +10,8 @@ import { start } from './start.js';
 const USAGE = `usage:
   franz start [--listen HOST:PORT] [--advertise HOST:PORT] [--data-dir DIR] [--config FILE] [--set key=value ...]
   franz topic create|list|describe|delete|alter-config ...   (see franz topic --help)
-  franz produce TOPIC [--key-separator SEP] [--header k=v ...]
-  franz consume TOPIC [--from-beginning | --offset N | --timestamp T] [--partition P] [-n N]
+  franz produce TOPIC [--key-separator SEP] [--header k=v ...] [--partition P] [--compression C]   (see franz produce --help)
+  franz consume TOPIC [--from-beginning | --offset N | --timestamp T] [--partition P] [-n N] [--follow]   (see franz consume --help)
 common client options: --brokers HOST:PORT (or FRANZ_BROKERS), --format json`;
 
 async function main(argv: string[]): Promise<number> {
