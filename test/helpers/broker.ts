@@ -18,6 +18,8 @@ export interface RunningBroker {
   readonly address: string;
   readonly dataDir: string;
   readonly process: ChildProcess;
+  /** The ready line from stdout, e.g. "... recovery not needed" or "... recovery done". */
+  readonly readyLine: string;
   /** Everything the broker wrote to stderr (structured logs). */
   stderr(): string;
   /** SIGTERM and wait for exit; resolves with the exit code. */
@@ -49,11 +51,15 @@ export async function startBroker(opts: StartOptions = {}): Promise<RunningBroke
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let readyLine = '';
   const port = await new Promise<number>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
       const m = / ready on [^ ]+:(\d+) /.exec(line);
-      if (m) resolve(Number(m[1]));
+      if (m) {
+        readyLine = line;
+        resolve(Number(m[1]));
+      }
     });
     exited.then((code) => reject(new Error(`broker exited (${code}) before ready: ${err}`)));
   });
@@ -62,6 +68,7 @@ export async function startBroker(opts: StartOptions = {}): Promise<RunningBroke
     address: `127.0.0.1:${port}`,
     dataDir,
     process: child,
+    readyLine,
     stderr: () => err,
     async stop() {
       child.kill('SIGTERM');

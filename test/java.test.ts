@@ -1,0 +1,243 @@
+/**
+ * The Apache Kafka Java client (kafka-clients 4.1 from Maven Central, see test/java/pom.xml) against a
+ * real franz broker, through test/java/FranzCheck.java run by Java's single-file source launcher.
+ *
+ * KafkaProducer with default settings (idempotence on, acks=all: InitProducerId, sequence numbers),
+ * KafkaConsumer without a group (assign, seekToBeginning, seek, ListOffsets), producer compression
+ * (the Java client frames snappy the xerial way, unlike librdkafka), and AdminClient.
+ *
+ * The jars are fetched by .ci/run (mvn ... dependency:copy-dependencies -DoutputDirectory=lib). Without
+ * them these tests are skipped, unless FRANZ_REQUIRE_JAVA=1 (as in CI), when that is a failure.
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startBroker, removeDir, type RunningBroker } from './helpers/broker.js';
+import { run, runOk, jsonLines } from './helpers/run.js';
+import { apiVersions, type ApiRange } from './helpers/api-versions.js';
+import { segmentBatches, CODEC_ID } from './helpers/segment.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The repository root, seen from dist/test. */
+const ROOT = join(here, '..', '..');
+const JAVA_DIR = join(ROOT, 'test', 'java');
+const LIB = join(JAVA_DIR, 'lib');
+const SOURCE = join(JAVA_DIR, 'FranzCheck.java');
+const PARTITIONS = 3;
+/** Quicker start for short runs: C1 only, serial GC. */
+const JAVA = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-cp', `${LIB}/*`, SOURCE];
+
+const haveJars = existsSync(LIB) && readdirSync(LIB).some((f) => /^kafka-clients-.*\.jar$/.test(f));
+const required = process.env.FRANZ_REQUIRE_JAVA === '1';
+const skip = !haveJars && !required ? 'no jars in test/java/lib (run: mvn -q -f test/java/pom.xml dependency:copy-dependencies -DoutputDirectory=lib)' : false;
+
+let broker: RunningBroker;
+let apis: Map<number, ApiRange>;
+/** From the round-trip test: the consumer's offsetsForTimes answer and the records of that partition. */
+let offsetsForTimes: { answer: { offsetForTime: number; offset: number } | undefined; records: JavaRecord[] } | undefined;
+
+/** Runs FranzCheck in a mode and returns its JSON lines; fails on a non-zero exit. */
+async function franzCheck<T = Record<string, unknown>>(mode: string, ...args: string[]): Promise<T[]> {
+  const r = await runOk('java', [...JAVA, mode, broker.address, ...args], { timeoutMs: 90_000 });
+  return jsonLines<T>(r.stdout);
+}
+
+// What FranzCheck.java sends as record i (keep in step with keyOf/valueOf there).
+const keyOf = (i: number): string | null => (i % 10 === 9 ? null : `key-${i}`);
+const valueOf = (i: number): string => (i % 25 === 24 ? '' : `value-${i}-\u00e9\u6f22\u2603-` + 'x'.repeat(i % 50));
+const headersOf = (i: number): Array<[string, string | null]> => {
+  const h: Array<[string, string | null]> = [['i', String(i)], ['h\u00e9', `hv-${i}`]];
+  if (i % 7 === 0) h.push(['nullh', null]);
+  return h;
+};
+
+interface Ack {
+  i: number;
+  partition: number;
+  offset: number;
+  timestamp: number;
+}
+
+interface JavaRecord {
+  partition: number;
+  offset: number;
+  timestamp: number;
+  timestampType: string;
+  key: string | null;
+  value: string | null;
+  headers: Array<[string, string | null]>;
+}
+
+/** Checks the acks: every record once, offsets per partition dense from 0 and in send order. */
+function checkAcks(acks: Ack[], n: number): Map<number, Ack[]> {
+  assert.deepEqual(acks.map((a) => a.i), [...Array(n).keys()]);
+  const byPart = new Map<number, Ack[]>();
+  for (const a of acks) {
+    if (!byPart.has(a.partition)) byPart.set(a.partition, []);
+    byPart.get(a.partition)!.push(a);
+  }
+  for (const [p, list] of byPart) {
+    assert.deepEqual(list.map((a) => a.offset), list.map((_, k) => k), `partition ${p}: acked offsets`);
+  }
+  return byPart;
+}
+
+/** The on-disk batches carry the idempotent producer's id, epoch and gap-free sequences. */
+function checkIdempotentBatches(topic: string, byPart: Map<number, Ack[]>): void {
+  const ids = new Set<bigint>();
+  for (const [p, list] of byPart) {
+    const batches = segmentBatches(broker.dataDir, topic, p);
+    assert.equal(batches.reduce((s, b) => s + b.records, 0), list.length);
+    let seq = 0;
+    for (const b of batches) {
+      assert.ok(b.producerId >= 0n, `partition ${p}: batch without a producer id`);
+      assert.equal(b.baseSequence, seq, `partition ${p}: batch at ${b.baseOffset} sequence`);
+      seq += b.records;
+      ids.add(b.producerId);
+    }
+  }
+  assert.equal(ids.size, 1, 'one producer id across partitions');
+}
+
+describe('Java client (kafka-clients 4.1)', { skip }, () => {
+  before(async () => {
+    if (!haveJars) throw new Error('FRANZ_REQUIRE_JAVA=1 but test/java/lib has no kafka-clients jar');
+    broker = await startBroker({ sets: [`num.partitions=${PARTITIONS}`] });
+    apis = await apiVersions(broker.address);
+  });
+
+  after(async () => {
+    if (broker === undefined) return;
+    await broker.stop();
+    removeDir(broker.dataDir);
+  });
+
+  test('KafkaProducer (defaults: idempotent, acks=all) then KafkaConsumer without a group', async () => {
+    const topic = 'java-roundtrip';
+    const n = 500;
+    const acks = await franzCheck<Ack>('produce', topic, String(n));
+    const byPart = checkAcks(acks, n);
+    assert.equal(byPart.size, PARTITIONS, 'murmur2 spread the keys over every partition');
+    checkIdempotentBatches(topic, byPart);
+
+    // Seek target: a record in the middle of some partition.
+    const mid = acks[250]!;
+    const lines = await franzCheck('consume', topic, String(n), `${mid.partition}:${mid.offset}`);
+    const records = lines.filter((l) => 'offset' in l && 'headers' in l) as unknown as JavaRecord[];
+    assert.equal(records.length, n);
+    const seen = new Set<number>();
+    for (const r of records) {
+      const i = Number(r.headers[0]![1]);
+      assert.ok(!seen.has(i), `record ${i} read twice`);
+      seen.add(i);
+      const a = acks[i]!;
+      assert.deepEqual(
+        { partition: r.partition, offset: r.offset, timestamp: r.timestamp, type: r.timestampType },
+        { partition: a.partition, offset: a.offset, timestamp: a.timestamp, type: 'CreateTime' },
+        `record ${i}`,
+      );
+      assert.equal(r.key, keyOf(i), `record ${i} key`);
+      assert.equal(r.value, valueOf(i), `record ${i} value`);
+      assert.deepEqual(r.headers, headersOf(i), `record ${i} headers`);
+    }
+    // Polls return each partition in offset order.
+    for (let p = 0; p < PARTITIONS; p++) {
+      const offs = records.filter((r) => r.partition === p).map((r) => r.offset);
+      assert.deepEqual(offs, offs.map((_, k) => k), `partition ${p}: consumed offsets`);
+    }
+    // beginningOffsets / endOffsets (ListOffsets -2 / -1).
+    const po = lines.filter((l) => 'partitionOffsets' in l) as Array<{ partitionOffsets: number; beginning: number; end: number }>;
+    assert.deepEqual(
+      po.map((x) => [x.partitionOffsets, x.beginning, x.end]),
+      [...byPart.keys()].sort().map((p) => [p, 0, byPart.get(p)!.length]),
+    );
+    // seek() to an offset, then the first record polled is that one.
+    const seek = lines.find((l) => 'seek' in l) as { seek: number; first: JavaRecord } | undefined;
+    assert.ok(seek);
+    assert.equal(seek.first.partition, mid.partition);
+    assert.equal(seek.first.offset, mid.offset);
+    assert.equal(seek.first.key, keyOf(250));
+    offsetsForTimes = {
+      answer: lines.find((l) => 'offsetForTime' in l) as { offsetForTime: number; offset: number } | undefined,
+      records: records.filter((r) => r.partition === mid.partition),
+    };
+  });
+
+  test(
+    'offsetsForTimes finds the first record at or after the timestamp, not the start of its batch',
+    { todo: 'franz bug: ListOffsets by timestamp answers the base offset of the batch holding the match' },
+    () => {
+      // Target: the timestamp of the record consume sought to (record 250), in a batch of many.
+      assert.ok(offsetsForTimes?.answer, 'the round-trip test ran');
+      const { answer, records } = offsetsForTimes;
+      const want = records.filter((r) => r.timestamp >= answer.offsetForTime).reduce((m, r) => Math.min(m, r.offset), Infinity);
+      assert.equal(answer.offset, want);
+    },
+  );
+
+  for (const codec of ['gzip', 'snappy', 'lz4', 'zstd']) {
+    test(`KafkaProducer compression.type=${codec}; kcat reads it back`, async () => {
+      const topic = `java-${codec}`;
+      const n = 300;
+      const acks = await franzCheck<Ack>('produce', topic, String(n), `compression.type=${codec}`, 'linger.ms=20');
+      const byPart = checkAcks(acks, n);
+      checkIdempotentBatches(topic, byPart);
+      for (const p of byPart.keys()) {
+        const batches = segmentBatches(broker.dataDir, topic, p);
+        for (const b of batches) assert.equal(b.codec, CODEC_ID[codec], `partition ${p}: batch codec`);
+        assert.ok(batches.some((b) => b.records > 1), `partition ${p}: only single-record batches`);
+      }
+      // Another client decompresses what Java compressed (xerial-framed snappy included).
+      const r = await runOk('kcat', ['-b', broker.address, '-C', '-t', topic, '-o', 'beginning', '-e', '-J']);
+      const got = jsonLines<{ partition: number; offset: number; key: string | null; payload: string | null; headers?: Array<string | null> }>(r.stdout);
+      assert.equal(got.length, n);
+      for (const g of got) {
+        const i = Number(g.headers![1]);
+        assert.equal(g.partition, acks[i]!.partition);
+        assert.equal(g.offset, acks[i]!.offset);
+        assert.equal(g.key, keyOf(i));
+        assert.equal(g.payload, valueOf(i));
+        assert.deepEqual(g.headers, headersOf(i).flat());
+      }
+    });
+  }
+
+  test('AdminClient: createTopics (3 partitions, configs), describeTopics, describeConfigs, listTopics', async (t) => {
+    const missing = [19, 32].filter((k) => !apis.has(k));
+    if (missing.length > 0) {
+      t.skip(`franz does not advertise API keys ${missing.join(', ')} (CreateTopics, DescribeConfigs) yet`);
+      return;
+    }
+    const topic = 'java-admin';
+    const out = await franzCheck('admin', topic);
+    assert.deepEqual(out[0], { created: topic });
+    const d = out.find((l) => 'described' in l) as {
+      described: string;
+      topicId: string;
+      internal: boolean;
+      partitions: Array<{ partition: number; leader: number; replicas: number; isr: number }>;
+    };
+    assert.equal(d.described, topic);
+    assert.equal(d.internal, false);
+    assert.notEqual(d.topicId, 'AAAAAAAAAAAAAAAAAAAAAA', 'a topic id');
+    assert.deepEqual(d.partitions, [0, 1, 2].map((p) => ({ partition: p, leader: 1, replicas: 1, isr: 1 })));
+    const c = out.find((l) => 'configs' in l) as { configs: Record<string, { value: string; source: string; isDefault: boolean }> };
+    assert.deepEqual(c.configs['retention.ms'], { value: '3600000', source: 'DYNAMIC_TOPIC_CONFIG', isDefault: false });
+    assert.deepEqual(c.configs['cleanup.policy'], { value: 'compact', source: 'DYNAMIC_TOPIC_CONFIG', isDefault: false });
+    assert.equal(c.configs['max.message.bytes']?.value, '1048588');
+    const l = out.find((x) => 'topics' in x) as { topics: string[] };
+    assert.ok(l.topics.includes(topic));
+    // The broker agrees, seen from another client.
+    const meta = JSON.parse((await runOk('kcat', ['-b', broker.address, '-L', '-J', '-t', topic])).stdout) as {
+      topics: Array<{ topic: string; partitions: unknown[] }>;
+    };
+    assert.equal(meta.topics[0]!.partitions.length, 3);
+
+    // Creating it again fails with TopicExistsException.
+    const again = await run('java', [...JAVA, 'admin', broker.address, topic], { timeoutMs: 90_000 });
+    assert.equal(again.code, 1);
+    assert.match(again.stdout, /TopicExistsException/);
+  });
+});

@@ -1,0 +1,269 @@
+/*
+ * The Apache Kafka Java client against franz, for test/java.test.ts.
+ *
+ * Run with Java's single-file source launcher (no compile step), jars from pom.xml in lib/:
+ *   java -cp 'test/java/lib/*' test/java/FranzCheck.java <mode> <bootstrap> ...
+ *
+ * Modes (output: JSON, one object per line, on stdout; client logs go to stderr):
+ *   produce TOPIC N [prop=value ...]  KafkaProducer with default settings (idempotence on, acks=all),
+ *                                     plus any producer properties given; sends N records with keys,
+ *                                     values and headers; prints each acknowledged record.
+ *   consume TOPIC N [P:OFFSET]        KafkaConsumer without group.id: assign() every partition,
+ *                                     seekToBeginning(), poll until N records and print them; then
+ *                                     seek(P, OFFSET) and print the first record read there; also
+ *                                     prints beginning/end offsets and offsetsForTimes.
+ *   admin TOPIC                       AdminClient: createTopics (3 partitions, retention.ms set),
+ *                                     describeTopics, describeConfigs, listTopics.
+ * Exit status 0 on success; on failure a {"error": ...} line and status 1.
+ */
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.Future;
+
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.internals.RecordHeader;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+public class FranzCheck {
+    static final Duration DEADLINE = Duration.ofSeconds(40);
+
+    public static void main(String[] args) throws Exception {
+        // slf4j-simple: client warnings and errors on stderr, not the INFO chatter.
+        if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
+            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        }
+        if (args.length < 3) {
+            System.err.println("usage: FranzCheck produce|consume|admin BOOTSTRAP TOPIC [...]");
+            System.exit(2);
+        }
+        String mode = args[0], bootstrap = args[1], topic = args[2];
+        try {
+            switch (mode) {
+                case "produce" -> produce(bootstrap, topic, Integer.parseInt(args[3]), tail(args, 4));
+                case "consume" -> consume(bootstrap, topic, Integer.parseInt(args[3]), args.length > 4 ? args[4] : null);
+                case "admin" -> admin(bootstrap, topic);
+                default -> throw new IllegalArgumentException("unknown mode " + mode);
+            }
+        } catch (Throwable t) {
+            Throwable root = t;
+            while (root.getCause() != null && root != root.getCause()) root = root.getCause();
+            out(obj("error", str(t.toString()), "cause", str(root.toString())));
+            System.exit(1);
+        }
+        System.exit(0);
+    }
+
+    static String[] tail(String[] a, int from) {
+        String[] r = new String[Math.max(0, a.length - from)];
+        System.arraycopy(a, Math.min(from, a.length), r, 0, r.length);
+        return r;
+    }
+
+    /** The record the test expects at index i; the test derives the same values. */
+    static String keyOf(int i) { return i % 10 == 9 ? null : "key-" + i; }
+    static String valueOf(int i) { return i % 25 == 24 ? "" : "value-" + i + "-\u00e9\u6f22\u2603-" + "x".repeat(i % 50); }
+
+    static void produce(String bootstrap, String topic, int n, String[] extra) throws Exception {
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        for (String kv : extra) {
+            int eq = kv.indexOf('=');
+            p.put(kv.substring(0, eq), kv.substring(eq + 1));
+        }
+        List<Future<RecordMetadata>> acks = new ArrayList<>();
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p)) {
+            for (int i = 0; i < n; i++) {
+                String k = keyOf(i);
+                List<Header> headers = new ArrayList<>();
+                headers.add(new RecordHeader("i", Integer.toString(i).getBytes(StandardCharsets.UTF_8)));
+                headers.add(new RecordHeader("h\u00e9", ("hv-" + i).getBytes(StandardCharsets.UTF_8)));
+                if (i % 7 == 0) headers.add(new RecordHeader("nullh", (byte[]) null));
+                ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topic, null, null,
+                        k == null ? null : k.getBytes(StandardCharsets.UTF_8),
+                        valueOf(i).getBytes(StandardCharsets.UTF_8), headers);
+                acks.add(producer.send(r));
+            }
+            producer.flush();
+            for (int i = 0; i < n; i++) {
+                RecordMetadata m = acks.get(i).get();
+                out(obj("i", Integer.toString(i), "partition", Integer.toString(m.partition()),
+                        "offset", Long.toString(m.offset()), "timestamp", Long.toString(m.timestamp())));
+            }
+        }
+    }
+
+    static void consume(String bootstrap, String topic, int n, String seekSpec) throws Exception {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "200");
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p)) {
+            List<PartitionInfo> infos = consumer.partitionsFor(topic, DEADLINE);
+            List<TopicPartition> tps = new ArrayList<>();
+            for (PartitionInfo info : infos) tps.add(new TopicPartition(topic, info.partition()));
+            tps.sort((a, b) -> Integer.compare(a.partition(), b.partition()));
+            consumer.assign(tps);
+            consumer.seekToBeginning(tps);
+            long deadline = System.nanoTime() + DEADLINE.toNanos();
+            int got = 0;
+            while (got < n) {
+                if (System.nanoTime() > deadline) throw new RuntimeException("timed out with " + got + " of " + n + " records");
+                ConsumerRecords<byte[], byte[]> recs = consumer.poll(Duration.ofMillis(500));
+                for (ConsumerRecord<byte[], byte[]> r : recs) {
+                    out(record(r));
+                    got++;
+                }
+            }
+            Map<TopicPartition, Long> begin = consumer.beginningOffsets(tps, DEADLINE);
+            Map<TopicPartition, Long> end = consumer.endOffsets(tps, DEADLINE);
+            for (TopicPartition tp : tps) {
+                out(obj("partitionOffsets", Integer.toString(tp.partition()),
+                        "beginning", Long.toString(begin.get(tp)), "end", Long.toString(end.get(tp))));
+            }
+            if (seekSpec != null) {
+                String[] ps = seekSpec.split(":");
+                TopicPartition tp = new TopicPartition(topic, Integer.parseInt(ps[0]));
+                long offset = Long.parseLong(ps[1]);
+                consumer.seek(tp, offset);
+                ConsumerRecord<byte[], byte[]> first = pollOne(consumer, tp);
+                out(obj("seek", Long.toString(offset), "first", record(first)));
+                // offsetsForTimes (ListOffsets by timestamp) from the record just read: the first
+                // offset whose timestamp is at or after it.
+                Map<TopicPartition, OffsetAndTimestamp> byTime =
+                        consumer.offsetsForTimes(Collections.singletonMap(tp, first.timestamp()), DEADLINE);
+                OffsetAndTimestamp ot = byTime.get(tp);
+                out(obj("offsetForTime", Long.toString(first.timestamp()),
+                        "offset", ot == null ? "null" : Long.toString(ot.offset())));
+            }
+        }
+    }
+
+    static ConsumerRecord<byte[], byte[]> pollOne(KafkaConsumer<byte[], byte[]> consumer, TopicPartition tp) {
+        long deadline = System.nanoTime() + DEADLINE.toNanos();
+        while (System.nanoTime() < deadline) {
+            List<ConsumerRecord<byte[], byte[]>> recs = consumer.poll(Duration.ofMillis(500)).records(tp);
+            if (!recs.isEmpty()) return recs.get(0);
+        }
+        throw new RuntimeException("no record after seek on " + tp);
+    }
+
+    static void admin(String bootstrap, String topic) throws Exception {
+        Properties p = new Properties();
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "30000");
+        try (Admin admin = Admin.create(p)) {
+            Map<String, String> configs = new HashMap<>();
+            configs.put("retention.ms", "3600000");
+            configs.put("cleanup.policy", "compact");
+            admin.createTopics(List.of(new NewTopic(topic, 3, (short) 1).configs(configs))).all().get();
+            out(obj("created", str(topic)));
+
+            TopicDescription d = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic);
+            StringBuilder parts = new StringBuilder("[");
+            for (var tpi : d.partitions()) {
+                if (parts.length() > 1) parts.append(',');
+                parts.append(obj("partition", Integer.toString(tpi.partition()),
+                        "leader", tpi.leader() == null ? "null" : Integer.toString(tpi.leader().id()),
+                        "replicas", Integer.toString(tpi.replicas().size()), "isr", Integer.toString(tpi.isr().size())));
+            }
+            out(obj("described", str(d.name()), "topicId", str(d.topicId().toString()),
+                    "internal", Boolean.toString(d.isInternal()), "partitions", parts.append(']').toString()));
+
+            ConfigResource res = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+            Config c = admin.describeConfigs(List.of(res)).all().get().get(res);
+            StringBuilder entries = new StringBuilder("{");
+            for (ConfigEntry e : c.entries()) {
+                if (entries.length() > 1) entries.append(',');
+                entries.append(str(e.name())).append(':')
+                        .append(obj("value", str(e.value()), "source", str(e.source().toString()),
+                                "isDefault", Boolean.toString(e.isDefault())));
+            }
+            out(obj("configs", entries.append('}').toString()));
+
+            StringBuilder names = new StringBuilder("[");
+            for (String name : admin.listTopics().names().get()) {
+                if (names.length() > 1) names.append(',');
+                names.append(str(name));
+            }
+            out(obj("topics", names.append(']').toString()));
+        }
+    }
+
+    static String record(ConsumerRecord<byte[], byte[]> r) {
+        StringBuilder h = new StringBuilder("[");
+        for (Header header : r.headers()) {
+            if (h.length() > 1) h.append(',');
+            h.append('[').append(str(header.key())).append(',').append(bytes(header.value())).append(']');
+        }
+        return obj("partition", Integer.toString(r.partition()), "offset", Long.toString(r.offset()),
+                "timestamp", Long.toString(r.timestamp()), "timestampType", str(r.timestampType().toString()),
+                "key", bytes(r.key()), "value", bytes(r.value()), "headers", h.append(']').toString());
+    }
+
+    static String bytes(byte[] b) {
+        return b == null ? "null" : str(new String(b, StandardCharsets.UTF_8));
+    }
+
+    /** A JSON object from alternating names and already-encoded JSON values. */
+    static String obj(String... kv) {
+        StringBuilder sb = new StringBuilder("{");
+        for (int i = 0; i < kv.length; i += 2) {
+            if (i > 0) sb.append(',');
+            sb.append(str(kv[i])).append(':').append(kv[i + 1]);
+        }
+        return sb.append('}').toString();
+    }
+
+    static String str(String s) {
+        if (s == null) return "null";
+        StringBuilder sb = new StringBuilder("\"");
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> sb.append("\\\"");
+                case '\\' -> sb.append("\\\\");
+                case '\n' -> sb.append("\\n");
+                case '\r' -> sb.append("\\r");
+                case '\t' -> sb.append("\\t");
+                default -> {
+                    if (c < 0x20) sb.append(String.format("\\u%04x", (int) c));
+                    else sb.append(c);
+                }
+            }
+        }
+        return sb.append('"').toString();
+    }
+
+    static void out(String line) {
+        System.out.println(line);
+        System.out.flush();
+    }
+}
