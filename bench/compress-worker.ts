@@ -2,7 +2,7 @@
  * A piscina worker for the codec micro-benchmark: compresses or decompresses one block with
  * franz's own codec functions (src/protocol/records.ts), the same code the inline path runs.
  */
-import { compress, decompress } from '../src/protocol/records.js';
+import { compress, decompress } from '../src/records/record-batch.js';
 
 export interface CompressTask {
   op: 'compress' | 'decompress';

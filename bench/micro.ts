@@ -21,7 +21,7 @@ import { Worker } from 'node:worker_threads';
 import { Bench, type Task } from 'tinybench';
 import { Piscina } from 'piscina';
 import * as native from '../src/native/index.js';
-import { Compression, compress, decompress } from '../src/protocol/records.js';
+import { Compression, compress, decompress } from '../src/records/record-batch.js';
 import type { CompressTask } from './compress-worker.js';
 import { prng, recordText, type Progress } from './util.js';
 

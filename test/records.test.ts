@@ -15,7 +15,7 @@ import {
   encodeRecordBatch,
   snappyDecompress,
   type RecordInput,
-} from '../src/protocol/records.js';
+} from '../src/records/record-batch.js';
 import { murmur2, partitionForKey } from '../src/client/partitioner.js';
 
 const require = createRequire(import.meta.url);

@@ -23,7 +23,7 @@ import {
   type TopicMetadata,
 } from '../client/client.js';
 import { partitionForKey } from '../client/partitioner.js';
-import { Compression, RecordsError, type CompressionName, type KafkaRecord, type RecordInput } from '../protocol/records.js';
+import { Compression, RecordsError, type CompressionName, type KafkaRecord, type RecordInput } from '../records/record-batch.js';
 import { ErrorCode } from '../protocol/errors.js';
 
 const DEFAULT_BROKERS = '127.0.0.1:9092';

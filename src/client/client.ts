@@ -28,7 +28,7 @@ import {
   type CompressionCodec,
   type KafkaRecord,
   type RecordInput,
-} from '../protocol/records.js';
+} from '../records/record-batch.js';
 
 export const ApiKey = {
   Produce: 0,

@@ -8,7 +8,7 @@
 import type { Broker } from '../broker.js';
 import * as native from '../native/index.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { decodeRecordBatches, encodeRecordBatch, type RecordInput } from '../protocol/records.js';
+import { decodeRecordBatches, encodeRecordBatch, type RecordInput } from '../records/record-batch.js';
 import {
   decodeGroupValue,
   decodeKey,

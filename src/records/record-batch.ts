@@ -22,7 +22,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
 import { crc32c } from '../native/index.js';
-import { Reader, Writer } from './primitives.js';
+import { Reader, Writer } from '../protocol/primitives.js';
 
 export const Compression = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
 export type CompressionName = keyof typeof Compression;
