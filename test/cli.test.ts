@@ -349,10 +349,8 @@ describe('interoperability with kafkajs', () => {
 
 describe('broker behaviour seen through the client', () => {
   // Kafka answers ListOffsets(T) with the first *record* whose timestamp is >= T, and that record's
-  // timestamp (FileRecords.searchForTimestamp); franz answers at batch granularity (the batch's base
-  // offset and max timestamp), so `franz consume --timestamp` also prints the earlier records of that
-  // batch. Marked todo until the broker searches inside the batch.
-  test('ListOffsets by timestamp finds the record inside a batch', { todo: 'broker: ListOffsets by timestamp is batch-granular' }, async () => {
+  // timestamp, not the batch's first offset; and -3 (max timestamp) with that record's offset.
+  test('ListOffsets by timestamp finds the record inside a batch', async () => {
     const client = new Client({ brokers: [broker.address] });
     try {
       const t0 = Date.now() - 60_000;
@@ -361,6 +359,7 @@ describe('broker behaviour seen through the client', () => {
       ]]]));
       assert.deepEqual((await client.listOffsets('ts-in-batch', [0], t0 + 5)).get(0), { offset: 1, timestamp: t0 + 10 });
       assert.deepEqual((await client.listOffsets('ts-in-batch', [0], t0 + 15)).get(0), { offset: 2, timestamp: t0 + 20 });
+      assert.deepEqual((await client.listOffsets('ts-in-batch', [0], -3)).get(0), { offset: 2, timestamp: t0 + 20 });
     } finally {
       await client.close();
     }
