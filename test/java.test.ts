@@ -167,7 +167,6 @@ describe('Java client (kafka-clients 4.1)', { skip }, () => {
 
   test(
     'offsetsForTimes finds the first record at or after the timestamp, not the start of its batch',
-    { todo: 'franz bug: ListOffsets by timestamp answers the base offset of the batch holding the match' },
     () => {
       // Target: the timestamp of the record consume sought to (record 250), in a batch of many.
       assert.ok(offsetsForTimes?.answer, 'the round-trip test ran');

@@ -1,5 +1,6 @@
 /**
- * The client commands of `franz`: `topic`, `produce` and `consume`. They speak the Kafka protocol
+ * The client commands of `franz`: `topic`, `produce`, `consume` and `group` (in group-commands.ts,
+ * which uses the helpers exported here). They speak the Kafka protocol
  * through src/client/client.ts, like any other client, so they work against any Kafka-compatible
  * broker.
  *
@@ -60,7 +61,7 @@ const CONSUME_USAGE = `usage: franz consume TOPIC [--from-beginning | --offset N
   (key and value as UTF-8 strings or null; headers as [{"key","value"}]).
 ${COMMON_HELP}`;
 
-class UsageError extends Error {}
+export class UsageError extends Error {}
 
 const commonOptions = {
   brokers: { type: 'string' },
@@ -68,12 +69,12 @@ const commonOptions = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
-interface Common {
+export interface Common {
   brokers: string[];
   json: boolean;
 }
 
-function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
+export function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
   try {
     return parseArgs({ args, options: { ...commonOptions, ...options }, allowPositionals: true, strict: true });
   } catch (e) {
@@ -81,7 +82,7 @@ function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[]
   }
 }
 
-function common(values: { brokers?: string | undefined; format?: string | undefined }): Common {
+export function common(values: { brokers?: string | undefined; format?: string | undefined }): Common {
   const list = values.brokers ?? process.env.FRANZ_BROKERS ?? DEFAULT_BROKERS;
   const brokers = list.split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (brokers.length === 0) throw new UsageError('--brokers needs at least one HOST:PORT');
@@ -90,7 +91,7 @@ function common(values: { brokers?: string | undefined; format?: string | undefi
   return { brokers, json: format === 'json' };
 }
 
-function intArg(name: string, value: string | undefined, min: number): number | undefined {
+export function intArg(name: string, value: string | undefined, min: number): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!/^-?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) {
@@ -105,7 +106,7 @@ function keyValue(option: string, s: string): [string, string] {
   return [s.slice(0, eq), s.slice(eq + 1)];
 }
 
-function onePositional(positionals: string[], what: string): string {
+export function onePositional(positionals: string[], what: string): string {
   if (positionals.length === 0) throw new UsageError(`missing ${what}`);
   if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
   return positionals[0]!;
@@ -122,14 +123,14 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   }
 });
 
-async function out(text: string | Buffer): Promise<void> {
+export async function out(text: string | Buffer): Promise<void> {
   if (stdoutClosed || text.length === 0) return;
   if (!process.stdout.write(text)) {
     await new Promise<void>((resolve) => process.stdout.once('drain', resolve));
   }
 }
 
-function jsonLine(o: unknown): string {
+export function jsonLine(o: unknown): string {
   return JSON.stringify(o) + '\n';
 }
 
@@ -584,12 +585,12 @@ async function consumeCommand(args: string[]): Promise<number> {
 
 // ---------------------------------------------------------------------------------------------
 
-function help(usage: string): number {
+export function help(usage: string): number {
   process.stdout.write(usage + '\n');
   return 0;
 }
 
-async function withClient(c: Common, fn: (client: Client) => Promise<void>): Promise<number> {
+export async function withClient(c: Common, fn: (client: Client) => Promise<void>): Promise<number> {
   const client = new Client({ brokers: c.brokers, clientId: 'franz-cli' });
   try {
     await fn(client);
@@ -599,7 +600,8 @@ async function withClient(c: Common, fn: (client: Client) => Promise<void>): Pro
   }
 }
 
-function usageFor(command: string): string {
+async function usageFor(command: string): Promise<string> {
+  if (command === 'group') return (await import('./group-commands.js')).GROUP_USAGE;
   return command === 'topic' ? TOPIC_USAGE : command === 'produce' ? PRODUCE_USAGE : CONSUME_USAGE;
 }
 
@@ -609,11 +611,12 @@ export async function runClientCommand(command: string, args: string[]): Promise
       case 'topic': return await topicCommand(args);
       case 'produce': return await produceCommand(args);
       case 'consume': return await consumeCommand(args);
+      case 'group': return await (await import('./group-commands.js')).groupCommand(args);
       default: throw new UsageError(`unknown command "${command}"`);
     }
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`franz ${command}: ${e.message}\n${usageFor(command)}\n`);
+      process.stderr.write(`franz ${command}: ${e.message}\n${await usageFor(command)}\n`);
       return 2;
     }
     if (e instanceof KafkaError || e instanceof ClientError || e instanceof RecordsError) {

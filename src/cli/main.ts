@@ -12,6 +12,7 @@ const USAGE = `usage:
   franz topic create|list|describe|delete|alter-config ...   (see franz topic --help)
   franz produce TOPIC [--key-separator SEP] [--header k=v ...] [--partition P] [--compression C]   (see franz produce --help)
   franz consume TOPIC [--from-beginning | --offset N | --timestamp T] [--partition P] [-n N] [--follow]   (see franz consume --help)
+  franz group list|describe|reset-offsets|delete ...   (see franz group --help)
 common client options: --brokers HOST:PORT (or FRANZ_BROKERS), --format json`;
 
 async function main(argv: string[]): Promise<number> {
@@ -39,7 +40,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'topic':
     case 'produce':
-    case 'consume': {
+    case 'consume':
+    case 'group': {
       const { runClientCommand } = await import('./client-commands.js');
       return runClientCommand(command, rest);
     }

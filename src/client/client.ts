@@ -12,8 +12,10 @@
  * FRANZ_TIMEOUT, FRANZ_CLOSED, FRANZ_PROTOCOL, FRANZ_UNSUPPORTED_API).
  *
  * Scope: a single cluster; requests for a partition go to its leader from Metadata, with a metadata
- * refresh and a few retries when a leader moves or is not yet available. No consumer groups, no
- * idempotent or transactional producing.
+ * refresh and a few retries when a leader moves or is not yet available. Group requests go to the
+ * group's coordinator (FindCoordinator), found again when it moves or is loading. The client can
+ * inspect and administer consumer groups (list, describe, fetch and commit offsets, delete) but
+ * does not join them; no idempotent or transactional producing.
  */
 import { connect, type Socket } from 'node:net';
 import { Reader, Writer, ZERO_UUID } from '../protocol/primitives.js';
@@ -35,11 +37,18 @@ export const ApiKey = {
   Fetch: 1,
   ListOffsets: 2,
   Metadata: 3,
+  OffsetCommit: 8,
+  OffsetFetch: 9,
+  FindCoordinator: 10,
+  DescribeGroups: 15,
+  ListGroups: 16,
   ApiVersions: 18,
   CreateTopics: 19,
   DeleteTopics: 20,
   DescribeConfigs: 32,
+  DeleteGroups: 42,
   IncrementalAlterConfigs: 44,
+  ConsumerGroupDescribe: 69,
 } as const;
 
 /** Config resource types (DescribeConfigs, IncrementalAlterConfigs). */
@@ -96,6 +105,13 @@ const RETRIABLE_WITH_METADATA: ReadonlySet<number> = new Set([
   ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
   ErrorCode.FENCED_LEADER_EPOCH,
   ErrorCode.UNKNOWN_LEADER_EPOCH,
+]);
+
+/** Error codes after which a group request may be retried once the coordinator has been found again. */
+const RETRIABLE_WITH_COORDINATOR: ReadonlySet<number> = new Set([
+  ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+  ErrorCode.COORDINATOR_NOT_AVAILABLE,
+  ErrorCode.NOT_COORDINATOR,
 ]);
 
 function parseAddress(address: string): { host: string; port: number } {
@@ -410,6 +426,99 @@ export interface ProduceOptions {
   timeoutMs?: number;
 }
 
+export interface GroupListing {
+  readonly groupId: string;
+  /** "consumer" for consumer groups, "" for groups that only hold committed offsets. */
+  readonly protocolType: string;
+  /** Kafka's state name (ListGroups v4+), or null from an older broker. */
+  readonly state: string | null;
+  /** "classic" or "consumer" (ListGroups v5+), or null from an older broker. */
+  readonly type: string | null;
+}
+
+export interface GroupMember {
+  readonly memberId: string;
+  readonly groupInstanceId: string | null;
+  readonly clientId: string;
+  readonly clientHost: string;
+  /** The member's metadata for the group's protocol (a consumer subscription for consumers). */
+  readonly metadata: Buffer;
+  /** Its assignment (a consumer assignment for consumers); empty until the group is Stable. */
+  readonly assignment: Buffer;
+}
+
+export interface GroupDescription {
+  readonly groupId: string;
+  /** Empty, PreparingRebalance, CompletingRebalance, Stable or Dead (a group the broker does not know). */
+  readonly state: string;
+  readonly protocolType: string;
+  /** The chosen protocol, e.g. the assignor's name; "" while there is none. */
+  readonly protocol: string;
+  readonly members: readonly GroupMember[];
+  /** The coordinator's node id. */
+  readonly coordinator: number;
+}
+
+export interface ConsumerGroupMember {
+  readonly memberId: string;
+  readonly instanceId: string | null;
+  readonly memberEpoch: number;
+  readonly clientId: string;
+  readonly clientHost: string;
+  readonly subscribedTopicNames: readonly string[];
+  readonly subscribedTopicRegex: string | null;
+  /** What the member owns now. */
+  readonly assignment: readonly TopicPartitions[];
+  /** What the coordinator wants it to own once it has reconciled. */
+  readonly targetAssignment: readonly TopicPartitions[];
+}
+
+/** A KIP-848 consumer group, from ConsumerGroupDescribe. */
+export interface ConsumerGroupDescription {
+  readonly groupId: string;
+  /** Empty, Assigning, Reconciling, Stable, or Dead when the broker has no such consumer group. */
+  readonly state: string;
+  readonly groupEpoch: number;
+  readonly assignmentEpoch: number;
+  readonly assignor: string;
+  readonly members: readonly ConsumerGroupMember[];
+  readonly coordinator: number;
+}
+
+export interface TopicPartitions {
+  readonly topic: string;
+  readonly partitions: readonly number[];
+}
+
+export interface CommittedOffset {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly leaderEpoch: number;
+  readonly metadata: string | null;
+}
+
+export interface OffsetToCommit {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly leaderEpoch?: number;
+  readonly metadata?: string | null;
+}
+
+export interface CommitOptions {
+  /** -1 with member id "" (the defaults) is a commit from outside the group, accepted while it has no members. */
+  readonly generationId?: number;
+  readonly memberId?: string;
+  readonly groupInstanceId?: string | null;
+}
+
+export interface DeleteGroupResult {
+  readonly groupId: string;
+  /** Kafka's error code, 0 when the group was deleted (e.g. NON_EMPTY_GROUP, GROUP_ID_NOT_FOUND). */
+  readonly errorCode: number;
+}
+
 export interface ClientOptions extends ConnectionOptions {
   /** Bootstrap addresses, HOST:PORT, tried in order. */
   brokers: readonly string[];
@@ -426,6 +535,8 @@ export class Client {
   private bootstrap: Promise<BrokerConnection> | null = null;
   private brokers = new Map<number, BrokerMetadata>();
   private readonly topicCache = new Map<string, TopicMetadata>();
+  /** Group id -> its coordinator, from FindCoordinator. */
+  private readonly coordinators = new Map<string, BrokerMetadata>();
 
   constructor(private readonly opts: ClientOptions) {
     if (opts.brokers.length === 0) throw new ClientError('FRANZ_CONNECT', 'no broker address given');
@@ -466,6 +577,10 @@ export class Client {
   private async nodeConnection(nodeId: number): Promise<BrokerConnection> {
     const b = this.brokers.get(nodeId);
     if (b === undefined) throw new ClientError('FRANZ_PROTOCOL', `broker ${nodeId} is not in the cluster metadata`);
+    return this.brokerConnection(b);
+  }
+
+  private brokerConnection(b: { host: string; port: number }): Promise<BrokerConnection> {
     const host = b.host.includes(':') ? `[${b.host}]` : b.host;
     return this.connectTo(`${host}:${b.port}`);
   }
@@ -665,6 +780,235 @@ export class Client {
     for (const r of res.responses as Message[]) {
       if (r.errorCode !== ErrorCode.NONE) throw new KafkaError(r.errorCode, `alter configs of "${r.resourceName}"`, r.errorMessage);
     }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Consumer groups
+
+  /** FindCoordinator: the broker that coordinates a group (cached; `refresh` asks again). */
+  async findCoordinator(groupId: string, opts: { refresh?: boolean } = {}): Promise<BrokerMetadata> {
+    if (!opts.refresh) {
+      const cached = this.coordinators.get(groupId);
+      if (cached !== undefined) return cached;
+    }
+    const c = await this.connection();
+    const v = c.version(ApiKey.FindCoordinator);
+    const res = await c.request(ApiKey.FindCoordinator, v >= 4 ? { keyType: 0, coordinatorKeys: [groupId] } : { key: groupId, keyType: 0 });
+    const r = v >= 4 ? (res.coordinators as Message[]).find((k) => k.key === groupId) : res;
+    if (r === undefined) throw new ClientError('FRANZ_PROTOCOL', `FindCoordinator answered nothing for group "${groupId}"`);
+    if (r.errorCode !== ErrorCode.NONE) throw new KafkaError(r.errorCode as number, `find the coordinator of group "${groupId}"`, r.errorMessage);
+    const b: BrokerMetadata = { nodeId: r.nodeId as number, host: r.host as string, port: r.port as number, rack: null };
+    this.coordinators.set(groupId, b);
+    return b;
+  }
+
+  /**
+   * Runs `attempt` against the group's coordinator. When it throws a KafkaError saying the
+   * coordinator moved, is loading or is not available, finds the coordinator again and retries, up
+   * to `retries` times with backoff.
+   */
+  private async withCoordinator<T>(groupId: string, attempt: (c: BrokerConnection, coordinator: BrokerMetadata) => Promise<T>): Promise<T> {
+    const retries = this.opts.retries ?? 8;
+    for (let i = 0; ; i++) {
+      try {
+        const b = await this.findCoordinator(groupId, { refresh: i > 0 });
+        return await attempt(await this.brokerConnection(b), b);
+      } catch (e) {
+        if (!(e instanceof KafkaError && RETRIABLE_WITH_COORDINATOR.has(e.errorCode)) || i >= retries) throw e;
+        this.coordinators.delete(groupId);
+        await this.backoff(i);
+      }
+    }
+  }
+
+  /** ListGroups from every broker in the cluster (each lists the groups it coordinates). */
+  async listGroups(opts: { states?: readonly string[] } = {}): Promise<GroupListing[]> {
+    const md = await this.metadata([]);
+    const connections = md.brokers.length > 0
+      ? await Promise.all(md.brokers.map((b) => this.brokerConnection(b)))
+      : [await this.connection()];
+    const out = new Map<string, GroupListing>();
+    for (const c of new Set(connections)) {
+      const v = c.version(ApiKey.ListGroups);
+      const res = await c.request(ApiKey.ListGroups, { statesFilter: opts.states ?? [], typesFilter: [] });
+      if (res.errorCode !== ErrorCode.NONE) throw new KafkaError(res.errorCode as number, `list groups on ${c.address}`);
+      for (const g of res.groups as Message[]) {
+        out.set(g.groupId as string, {
+          groupId: g.groupId as string,
+          protocolType: g.protocolType as string,
+          state: v >= 4 ? (g.groupState as string) : null,
+          type: v >= 5 ? (g.groupType as string) : null,
+        });
+      }
+    }
+    const all = [...out.values()];
+    // Before v4 the broker cannot filter by state.
+    const states = opts.states?.map((s) => s.toLowerCase());
+    return states === undefined || states.length === 0 ? all : all.filter((g) => g.state === null || states.includes(g.state.toLowerCase()));
+  }
+
+  /**
+   * DescribeGroups, each group asked of its coordinator. A group the broker does not know is
+   * returned in state "Dead" (what Kafka answers before v6; v6 answers GROUP_ID_NOT_FOUND instead).
+   */
+  async describeGroups(groupIds: readonly string[]): Promise<GroupDescription[]> {
+    return Promise.all(groupIds.map((groupId) => this.withCoordinator(groupId, async (c, coordinator) => {
+      const res = await c.request(ApiKey.DescribeGroups, { groups: [groupId], includeAuthorizedOperations: false });
+      const g = (res.groups as Message[]).find((x) => x.groupId === groupId);
+      if (g === undefined) throw new ClientError('FRANZ_PROTOCOL', `DescribeGroups answered nothing for group "${groupId}"`);
+      const code = g.errorCode as number;
+      if (code === ErrorCode.GROUP_ID_NOT_FOUND) {
+        return { groupId, state: 'Dead', protocolType: '', protocol: '', members: [], coordinator: coordinator.nodeId };
+      }
+      if (code !== ErrorCode.NONE) throw new KafkaError(code, `describe group "${groupId}"`, g.errorMessage);
+      return {
+        groupId,
+        state: g.groupState as string,
+        protocolType: g.protocolType as string,
+        protocol: g.protocolData as string,
+        members: (g.members as Message[]).map((m) => ({
+          memberId: m.memberId as string,
+          groupInstanceId: (m.groupInstanceId ?? null) as string | null,
+          clientId: m.clientId as string,
+          clientHost: m.clientHost as string,
+          metadata: m.memberMetadata as Buffer,
+          assignment: m.memberAssignment as Buffer,
+        })),
+        coordinator: coordinator.nodeId,
+      };
+    })));
+  }
+
+  /**
+   * ConsumerGroupDescribe (KIP-848 groups), each group asked of its coordinator. A group that is not
+   * a consumer group (GROUP_ID_NOT_FOUND) is returned in state "Dead".
+   */
+  async consumerGroupDescribe(groupIds: readonly string[]): Promise<ConsumerGroupDescription[]> {
+    const partitions = (a: Message): TopicPartitions[] =>
+      (a.topicPartitions as Message[]).map((tp) => ({ topic: tp.topicName as string, partitions: [...(tp.partitions as number[])].sort((x, y) => x - y) }));
+    return Promise.all(groupIds.map((groupId) => this.withCoordinator(groupId, async (c, coordinator) => {
+      const res = await c.request(ApiKey.ConsumerGroupDescribe, { groupIds: [groupId], includeAuthorizedOperations: false });
+      const g = (res.groups as Message[]).find((x) => x.groupId === groupId);
+      if (g === undefined) throw new ClientError('FRANZ_PROTOCOL', `ConsumerGroupDescribe answered nothing for group "${groupId}"`);
+      const code = g.errorCode as number;
+      if (code === ErrorCode.GROUP_ID_NOT_FOUND) {
+        return { groupId, state: 'Dead', groupEpoch: -1, assignmentEpoch: -1, assignor: '', members: [], coordinator: coordinator.nodeId };
+      }
+      if (code !== ErrorCode.NONE) throw new KafkaError(code, `describe consumer group "${groupId}"`, g.errorMessage);
+      return {
+        groupId,
+        state: g.groupState as string,
+        groupEpoch: g.groupEpoch as number,
+        assignmentEpoch: g.assignmentEpoch as number,
+        assignor: g.assignorName as string,
+        members: (g.members as Message[]).map((m) => ({
+          memberId: m.memberId as string,
+          instanceId: (m.instanceId ?? null) as string | null,
+          memberEpoch: m.memberEpoch as number,
+          clientId: m.clientId as string,
+          clientHost: m.clientHost as string,
+          subscribedTopicNames: m.subscribedTopicNames as string[],
+          subscribedTopicRegex: (m.subscribedTopicRegex ?? null) as string | null,
+          assignment: partitions(m.assignment as Message),
+          targetAssignment: partitions(m.targetAssignment as Message),
+        })),
+        coordinator: coordinator.nodeId,
+      };
+    })));
+  }
+
+  /** True when the bootstrap broker serves this API at a version both sides know. */
+  async supports(apiKey: number): Promise<boolean> {
+    return (await this.connection()).supports(apiKey);
+  }
+
+  /**
+   * OffsetFetch: the group's committed offsets of the given partitions, or of every partition it
+   * has committed (null; OffsetFetch v2+). Partitions without a committed offset are left out.
+   */
+  async offsetFetch(groupId: string, topics: readonly TopicPartitions[] | null = null): Promise<CommittedOffset[]> {
+    return this.withCoordinator(groupId, async (c) => {
+      const v = c.version(ApiKey.OffsetFetch);
+      if (topics === null && v < 2) {
+        throw new ClientError('FRANZ_UNSUPPORTED_API', `the broker at ${c.address} offers only OffsetFetch v${v}, which cannot fetch every committed offset of a group`);
+      }
+      const wanted = topics === null ? null : topics.map((t) => ({ name: t.topic, partitionIndexes: t.partitions }));
+      const res = await c.request(ApiKey.OffsetFetch, v >= 8
+        ? { groups: [{ groupId, memberId: null, memberEpoch: -1, topics: wanted }], requireStable: false }
+        : { groupId, topics: wanted, requireStable: false });
+      let answer: Message = res;
+      if (v >= 8) {
+        const g = (res.groups as Message[]).find((x) => x.groupId === groupId);
+        if (g === undefined) throw new ClientError('FRANZ_PROTOCOL', `OffsetFetch answered nothing for group "${groupId}"`);
+        answer = g;
+      }
+      if ((answer.errorCode ?? 0) !== ErrorCode.NONE) throw new KafkaError(answer.errorCode as number, `fetch offsets of group "${groupId}"`);
+      const out: CommittedOffset[] = [];
+      for (const t of answer.topics as Message[]) {
+        for (const p of t.partitions as Message[]) {
+          const code = p.errorCode as number;
+          if (code !== ErrorCode.NONE) throw new KafkaError(code, `fetch the offset of ${t.name}-${p.partitionIndex} for group "${groupId}"`);
+          if ((p.committedOffset as number) < 0) continue;
+          out.push({
+            topic: t.name as string,
+            partition: p.partitionIndex as number,
+            offset: p.committedOffset as number,
+            leaderEpoch: (p.committedLeaderEpoch ?? -1) as number,
+            metadata: (p.metadata ?? null) as string | null,
+          });
+        }
+      }
+      return out.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+    });
+  }
+
+  /**
+   * OffsetCommit. By default a commit from outside the group (generation -1, member id ""), which
+   * the coordinator accepts only while the group has no members (UNKNOWN_MEMBER_ID otherwise).
+   * Throws the first partition error.
+   */
+  async offsetCommit(groupId: string, offsets: readonly OffsetToCommit[], opts: CommitOptions = {}): Promise<void> {
+    const byTopic = new Map<string, Message[]>();
+    for (const o of offsets) {
+      let list = byTopic.get(o.topic);
+      if (list === undefined) byTopic.set(o.topic, (list = []));
+      list.push({
+        partitionIndex: o.partition,
+        committedOffset: o.offset,
+        committedLeaderEpoch: o.leaderEpoch ?? -1,
+        committedMetadata: o.metadata ?? '',
+      });
+    }
+    await this.withCoordinator(groupId, async (c) => {
+      const res = await c.request(ApiKey.OffsetCommit, {
+        groupId,
+        generationIdOrMemberEpoch: opts.generationId ?? -1,
+        memberId: opts.memberId ?? '',
+        groupInstanceId: opts.groupInstanceId ?? null,
+        retentionTimeMs: -1,
+        topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
+      });
+      for (const t of res.topics as Message[]) {
+        for (const p of t.partitions as Message[]) {
+          if (p.errorCode !== ErrorCode.NONE) {
+            throw new KafkaError(p.errorCode as number, `commit the offset of ${t.name}-${p.partitionIndex} for group "${groupId}"`);
+          }
+        }
+      }
+    });
+  }
+
+  /** DeleteGroups, each group asked of its coordinator; one result per group, errors included. */
+  async deleteGroups(groupIds: readonly string[]): Promise<DeleteGroupResult[]> {
+    return Promise.all(groupIds.map((groupId) => this.withCoordinator(groupId, async (c) => {
+      const res = await c.request(ApiKey.DeleteGroups, { groupsNames: [groupId] });
+      const r = (res.results as Message[]).find((x) => x.groupId === groupId);
+      if (r === undefined) throw new ClientError('FRANZ_PROTOCOL', `DeleteGroups answered nothing for group "${groupId}"`);
+      const code = r.errorCode as number;
+      if (RETRIABLE_WITH_COORDINATOR.has(code)) throw new KafkaError(code, `delete group "${groupId}"`);
+      if (code === ErrorCode.NONE) this.coordinators.delete(groupId);
+      return { groupId, errorCode: code };
+    })));
   }
 
   // ---------------------------------------------------------------------------------------------

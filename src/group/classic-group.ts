@@ -96,6 +96,8 @@ export interface JoinRequest {
   protocols: Protocol[];
   /** JoinGroup v4+: an unknown member must first fetch a member id (MEMBER_ID_REQUIRED). */
   requireKnownMemberId: boolean;
+  /** JoinGroup v9+: a rejoining static leader can be told to skip the assignment (KIP-814). */
+  supportsSkipAssignment: boolean;
 }
 
 export class ClassicGroup {
@@ -296,11 +298,16 @@ export class ClassicGroup {
     this.staticMembers.set(req.groupInstanceId!, newId);
     const wasLeader = this.leaderId === oldId;
     if (wasLeader) this.leaderId = newId;
-    if (this.state === 'Stable' && !wasLeader && sameProtocols(old.protocols, req.protocols)) {
-      // KIP-345: a static member coming back within its session keeps its assignment, no rebalance.
+    if (this.state === 'Stable' && sameProtocols(old.protocols, req.protocols)) {
+      // KIP-345: a static member coming back within its session keeps its assignment, no rebalance,
+      // even the leader. KIP-814: a leader that can skip the assignment (JoinGroup v9+) is told so
+      // with the member list; an older one gets no members, so it has nothing to assign, and its
+      // SyncGroup in the Stable group returns the assignment it had.
       this.touch(m);
       this.persistSoon();
-      return this.joinResponseFor(m);
+      const r = this.joinResponseFor(m);
+      if (!wasLeader) return r;
+      return req.supportsSkipAssignment ? { ...r, skipAssignment: true } : { ...r, members: [] };
     }
     m.protocols = req.protocols;
     if (this.state === 'PreparingRebalance') return this.awaitJoin(m);

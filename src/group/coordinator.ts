@@ -5,10 +5,19 @@
  * Offsets of a group that has been empty for offsets.retention.minutes expire (Kafka's rule since
  * KIP-211: the clock starts when the group becomes empty; offsets of a group without metadata, i.e.
  * committed by assign() consumers, expire that long after their commit).
+ *
+ * A group id is either a classic group (JoinGroup/SyncGroup) or a consumer group (KIP-848
+ * ConsumerGroupHeartbeat, group/consumer-group.ts). An empty group of one type turns into the
+ * other when a member of the other protocol joins; a group with members refuses the other
+ * protocol. Consumer-group membership is kept in memory only (see consumer-group.ts); their
+ * committed offsets are stored like every group's, and expire by commit time once the group is
+ * empty.
  */
 import type { Broker } from '../broker.js';
 import { ErrorCode } from '../protocol/errors.js';
+import { SERVER_ASSIGNORS } from './assignors.js';
 import { ClassicGroup, type GroupSettings } from './classic-group.js';
+import { ConsumerGroup, type ConsumerGroupSettings, type TopicMeta } from './consumer-group.js';
 import { GroupStore, splitTpKey, tpKey } from './group-store.js';
 import type { CommittedOffset } from './records.js';
 
@@ -23,6 +32,9 @@ export interface OffsetCommitInput {
 export class GroupCoordinator {
   readonly store: GroupStore;
   readonly classic = new Map<string, ClassicGroup>();
+  /** KIP-848 consumer groups (in memory only). */
+  readonly consumer = new Map<string, ConsumerGroup>();
+  private readonly consumerSettings: ConsumerGroupSettings;
   private readonly offsets = new Map<string, Map<string, CommittedOffset>>();
   private readonly settings: GroupSettings;
   private expiryTimer: NodeJS.Timeout | null = null;
@@ -35,6 +47,22 @@ export class GroupCoordinator {
       maxSize: cfg.num('group.max.size'),
       persist: (g) => this.store.storeGroup(g.groupId, g.toRecord()),
       onStateChange: () => undefined,
+    };
+    const meta = (t: { name: string; id: string; partitions: number; internal: boolean } | undefined): TopicMeta | undefined =>
+      t === undefined ? undefined : { name: t.name, id: t.id, partitions: t.partitions, internal: t.internal };
+    this.consumerSettings = {
+      sessionTimeoutMs: () => cfg.num('group.consumer.session.timeout.ms'),
+      heartbeatIntervalMs: () => cfg.num('group.consumer.heartbeat.interval.ms'),
+      assignors: () =>
+        cfg
+          .get('group.consumer.assignors')
+          .split(',')
+          .map((n) => SERVER_ASSIGNORS.get(n.trim()))
+          .filter((a) => a !== undefined),
+      topicByName: (name) => meta(broker.topics.get(name)),
+      topicById: (id) => meta(broker.topics.getById(id)),
+      topics: () => broker.topics.list().map((t) => meta(t)!),
+      log: broker.log,
     };
     const loaded = this.store.load();
     for (const [group, m] of loaded.offsets) if (m.size > 0) this.offsets.set(group, m);
@@ -59,8 +87,13 @@ export class GroupCoordinator {
     this.expiryTimer.unref();
   }
 
-  /** The classic group, created empty on first use. */
+  /** The classic group, created empty on first use (an empty consumer group is dropped for it). */
   getOrCreateClassic(groupId: string): ClassicGroup {
+    const cg = this.consumer.get(groupId);
+    if (cg !== undefined && cg.isEmpty) {
+      cg.kill();
+      this.consumer.delete(groupId);
+    }
     let g = this.classic.get(groupId);
     if (g === undefined || g.state === 'Dead') {
       g = new ClassicGroup(groupId, this.settings);
@@ -69,8 +102,53 @@ export class GroupCoordinator {
     return g;
   }
 
-  /** Checks an OffsetCommit's membership and generation; returns an error code. */
-  validateCommit(groupId: string, memberId: string, groupInstanceId: string | null, generation: number): number {
+  /** JoinGroup on a consumer group with members: franz has no mixed groups (Kafka 4 does). */
+  classicJoinConflict(groupId: string): number {
+    const cg = this.consumer.get(groupId);
+    return cg !== undefined && !cg.isEmpty ? ErrorCode.INCONSISTENT_GROUP_PROTOCOL : ErrorCode.NONE;
+  }
+
+  /**
+   * The consumer group a ConsumerGroupHeartbeat addresses. A join (epoch 0) creates it, replacing an
+   * empty classic group (Kafka does the same); a classic group with members is GROUP_ID_NOT_FOUND
+   * (Kafka would convert it online). Other epochs on an unknown group are UNKNOWN_MEMBER_ID, so a
+   * client whose group was lost with a broker restart rejoins.
+   */
+  consumerGroupFor(groupId: string, join: boolean): ConsumerGroup | { errorCode: number; message: string } {
+    const existing = this.consumer.get(groupId);
+    if (existing !== undefined) return existing;
+    const g = this.classic.get(groupId);
+    if (g !== undefined && g.state !== 'Dead' && !g.isEmpty) {
+      return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, message: `Group ${groupId} is a classic group with members, not a consumer group.` };
+    }
+    if (!join) return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID, message: `Consumer group ${groupId} not found.` };
+    if (g !== undefined) {
+      const hadRecord = g.protocolType !== null || g.generationId > 0;
+      g.kill();
+      this.classic.delete(groupId);
+      if (hadRecord) void this.store.storeGroup(groupId, null);
+    }
+    const cg = new ConsumerGroup(groupId, this.consumerSettings);
+    this.consumer.set(groupId, cg);
+    return cg;
+  }
+
+  /** "consumer" for KIP-848 groups, else "classic" (also for groups that only hold offsets). */
+  typeOf(groupId: string): 'classic' | 'consumer' {
+    return this.consumer.has(groupId) ? 'consumer' : 'classic';
+  }
+
+  /** OffsetFetch v9's member check (consumer groups only; classic groups accept any reader). */
+  validateFetch(groupId: string, memberId: string | null, memberEpoch: number): number {
+    const cg = this.consumer.get(groupId);
+    if (cg === undefined) return ErrorCode.NONE;
+    return cg.validateFetch(memberId, memberEpoch);
+  }
+
+  /** Checks an OffsetCommit's membership and generation (or member epoch); returns an error code. */
+  validateCommit(groupId: string, memberId: string, groupInstanceId: string | null, generation: number, apiVersion = 9): number {
+    const cg = this.consumer.get(groupId);
+    if (cg !== undefined) return cg.validateCommit(memberId, generation, apiVersion);
     const g = this.classic.get(groupId);
     if (g === undefined || g.state === 'Dead') {
       return generation < 0 && memberId === '' ? ErrorCode.NONE : ErrorCode.UNKNOWN_MEMBER_ID;
@@ -90,11 +168,14 @@ export class GroupCoordinator {
   groupIds(): string[] {
     const ids = new Set<string>();
     for (const [id, g] of this.classic) if (g.state !== 'Dead') ids.add(id);
+    for (const id of this.consumer.keys()) ids.add(id);
     for (const id of this.offsets.keys()) ids.add(id);
     return [...ids];
   }
 
   stateOf(groupId: string): string {
+    const cg = this.consumer.get(groupId);
+    if (cg !== undefined) return cg.state;
     const g = this.classic.get(groupId);
     if (g !== undefined && g.state !== 'Dead') return g.state;
     return this.offsets.has(groupId) ? 'Empty' : 'Dead';
@@ -128,6 +209,17 @@ export class GroupCoordinator {
 
   /** DeleteGroups: only empty groups; removes metadata and offsets. */
   async deleteGroup(groupId: string): Promise<number> {
+    const cg = this.consumer.get(groupId);
+    if (cg !== undefined) {
+      if (!cg.isEmpty) return ErrorCode.NON_EMPTY_GROUP;
+      const tps = [...(this.offsets.get(groupId)?.keys() ?? [])].map(splitTpKey);
+      const code = await this.store.deleteOffsets(groupId, tps);
+      if (code !== ErrorCode.NONE) return code;
+      this.offsets.delete(groupId);
+      cg.kill();
+      this.consumer.delete(groupId);
+      return ErrorCode.NONE;
+    }
     const g = this.classic.get(groupId);
     const known = (g !== undefined && g.state !== 'Dead') || this.offsets.has(groupId);
     if (!known) return ErrorCode.GROUP_ID_NOT_FOUND;
@@ -162,7 +254,15 @@ export class GroupCoordinator {
   async expireOffsets(now: number): Promise<number> {
     const retentionMs = this.broker.config.num('offsets.retention.minutes') * 60_000;
     let expired = 0;
+    for (const [groupId, cg] of [...this.consumer]) {
+      if (cg.isEmpty && !this.offsets.has(groupId)) {
+        cg.kill();
+        this.consumer.delete(groupId);
+      }
+    }
     for (const [groupId, m] of [...this.offsets]) {
+      const cg = this.consumer.get(groupId);
+      if (cg !== undefined && !cg.isEmpty) continue;
       const g = this.classic.get(groupId);
       if (g !== undefined && !g.isEmpty) continue;
       const emptySince = g !== undefined && g.protocolType !== null ? g.stateTimestamp : null;
@@ -178,6 +278,10 @@ export class GroupCoordinator {
       expired += doomed.length;
       if (m.size === 0) {
         this.offsets.delete(groupId);
+        if (cg !== undefined) {
+          cg.kill();
+          this.consumer.delete(groupId);
+        }
         if (g !== undefined && g.isEmpty) {
           await this.store.storeGroup(groupId, null);
           g.kill();
@@ -191,5 +295,6 @@ export class GroupCoordinator {
   shutdown(): void {
     if (this.expiryTimer !== null) clearInterval(this.expiryTimer);
     for (const g of this.classic.values()) g.shutdown();
+    for (const g of this.consumer.values()) g.shutdown();
   }
 }

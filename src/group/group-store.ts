@@ -110,7 +110,9 @@ export class GroupStore {
     const log = this.broker.partition(OFFSETS_TOPIC, this.partitionFor(group));
     if (log === undefined) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     const batch = encodeRecordBatch(records);
-    const v = native.validateBatches(batch, Math.max(log.config.maxMessageBytes, batch.length));
+    // The offsets topic's max.message.bytes bounds what one group can store (huge member metadata).
+    if (batch.length > log.config.maxMessageBytes) return ErrorCode.MESSAGE_TOO_LARGE;
+    const v = native.validateBatches(batch, log.config.maxMessageBytes);
     if (v.errorCode !== ErrorCode.NONE) return ErrorCode.UNKNOWN_SERVER_ERROR;
     const r = log.append(batch, v.batches, this.broker.leaderEpoch);
     if (r.errorCode !== ErrorCode.NONE) {
@@ -127,18 +129,22 @@ export class GroupStore {
     return ErrorCode.NONE;
   }
 
-  commitOffsets(group: string, commits: Array<{ topic: string; partition: number; value: CommittedOffset }>): Promise<number> {
-    return this.write(
+  /** Kafka answers a commit too large to store with INVALID_COMMIT_OFFSET_SIZE. */
+  async commitOffsets(group: string, commits: Array<{ topic: string; partition: number; value: CommittedOffset }>): Promise<number> {
+    const code = await this.write(
       group,
       commits.map((c) => ({ key: offsetKey(group, c.topic, c.partition), value: offsetValue(c.value) })),
     );
+    return code === ErrorCode.MESSAGE_TOO_LARGE ? ErrorCode.INVALID_COMMIT_OFFSET_SIZE : code;
   }
 
   deleteOffsets(group: string, tps: Array<{ topic: string; partition: number }>): Promise<number> {
     return this.write(group, tps.map((t) => ({ key: offsetKey(group, t.topic, t.partition), value: null })));
   }
 
-  storeGroup(group: string, record: GroupRecord | null): Promise<number> {
-    return this.write(group, [{ key: groupKey(group), value: record === null ? null : groupValue(record) }]);
+  /** Kafka answers a group too large to store (huge member metadata) with UNKNOWN_SERVER_ERROR. */
+  async storeGroup(group: string, record: GroupRecord | null): Promise<number> {
+    const code = await this.write(group, [{ key: groupKey(group), value: record === null ? null : groupValue(record) }]);
+    return code === ErrorCode.MESSAGE_TOO_LARGE ? ErrorCode.UNKNOWN_SERVER_ERROR : code;
   }
 }

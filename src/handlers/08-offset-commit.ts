@@ -7,7 +7,9 @@
  * FENCED_INSTANCE_ID); a consumer without a group membership (assign() + commit) commits with
  * generation -1 and member id "" to a group that has no members. Metadata longer than
  * offset.metadata.max.bytes is OFFSET_METADATA_TOO_LARGE for that partition. Retention time
- * (v2-4) is accepted and ignored, as in Kafka since KIP-211.
+ * (v2-4) is accepted and ignored, as in Kafka since KIP-211. A member of a KIP-848 consumer group
+ * commits with v9+ (else UNSUPPORTED_VERSION) and its current member epoch (STALE_MEMBER_EPOCH
+ * when it differs, UNKNOWN_MEMBER_ID for a non-member).
  * Version notes: v6 leader epoch; v7 group instance id; v8 flexible; v9 member epoch for KIP-848
  * groups in place of the generation.
  */
@@ -40,6 +42,7 @@ export const offsetCommit: Handler = {
       req.memberId as string,
       req.groupInstanceId as string | null,
       req.generationIdOrMemberEpoch as number,
+      ctx.version,
     );
     if (check !== ErrorCode.NONE) return all(check);
     const inputs = topics.flatMap((t) =>

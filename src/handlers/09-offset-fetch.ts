@@ -6,7 +6,8 @@
  * committed. There are no pending transactional offsets yet, so requireStable (v7+) changes
  * nothing. An empty group id is INVALID_GROUP_ID.
  * Version notes: v2 top-level error; v5 leader epoch; v6 flexible; v7 requireStable; v8 several
- * groups per request; v9 member id and epoch (KIP-848).
+ * groups per request; v9 member id and epoch (KIP-848): for a consumer group a member id other than
+ * null (with epoch -1) must be a member at that epoch (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH).
  */
 import type { GroupCoordinator } from '../group/coordinator.js';
 import { splitTpKey } from '../group/group-store.js';
@@ -16,8 +17,16 @@ import type { Handler } from './registry.js';
 
 type TopicRequest = Array<{ name: string; partitionIndexes: number[] }> | null;
 
-function fetchGroup(coordinator: GroupCoordinator, groupId: string, topics: TopicRequest): { errorCode: number; topics: Message[] } {
+function fetchGroup(
+  coordinator: GroupCoordinator,
+  groupId: string,
+  topics: TopicRequest,
+  memberId: string | null = null,
+  memberEpoch = -1,
+): { errorCode: number; topics: Message[] } {
   if (groupId === '') return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
+  const memberCheck = coordinator.validateFetch(groupId, memberId, memberEpoch);
+  if (memberCheck !== ErrorCode.NONE) return { errorCode: memberCheck, topics: [] };
   const committed = coordinator.committed(groupId);
   let wanted: TopicRequest = topics;
   if (wanted === null) {
@@ -54,9 +63,9 @@ export const offsetFetch: Handler = {
     if (ctx.version >= 8) {
       return {
         throttleTimeMs: 0,
-        groups: (req.groups as Array<{ groupId: string; topics: TopicRequest }>).map((g) => ({
+        groups: (req.groups as Array<{ groupId: string; memberId?: string | null; memberEpoch?: number; topics: TopicRequest }>).map((g) => ({
           groupId: g.groupId,
-          ...fetchGroup(coordinator, g.groupId, g.topics),
+          ...fetchGroup(coordinator, g.groupId, g.topics, g.memberId ?? null, g.memberEpoch ?? -1),
         })),
       };
     }

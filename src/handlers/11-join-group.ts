@@ -4,10 +4,11 @@
  * Behavior: the classic rebalance protocol's join barrier (see group/classic-group.ts). The
  * session timeout must lie within group.min/max.session.timeout.ms (INVALID_SESSION_TIMEOUT); an
  * empty group id is INVALID_GROUP_ID; protocols the group cannot agree on are
- * INCONSISTENT_GROUP_PROTOCOL. From v4 a member without an id first gets MEMBER_ID_REQUIRED with
+ * INCONSISTENT_GROUP_PROTOCOL, as is a join to a KIP-848 consumer group that has members (Kafka 4
+ * would let the classic member into it; franz has no mixed groups). From v4 a member without an id first gets MEMBER_ID_REQUIRED with
  * its id; static members (v5+, group.instance.id) skip that step.
  * Version notes: v1 rebalance timeout (v0 uses the session timeout); v5 group instance id; v6
- * flexible; v7 protocol type in the response; v8 reason; v9 skipAssignment (always false here).
+ * flexible; v7 protocol type in the response; v8 reason; v9 skipAssignment (true only for a static leader that rejoined a Stable group, KIP-814).
  */
 import { ErrorCode } from '../protocol/errors.js';
 import type { Message } from '../protocol/codec.js';
@@ -37,6 +38,8 @@ export const joinGroup: Handler = {
       return fail(ErrorCode.INVALID_SESSION_TIMEOUT);
     }
     const rebalance = (req.rebalanceTimeoutMs as number) > 0 ? (req.rebalanceTimeoutMs as number) : session;
+    const conflict = coordinator.classicJoinConflict(groupId);
+    if (conflict !== ErrorCode.NONE) return fail(conflict);
     const group = coordinator.getOrCreateClassic(groupId);
     const result = group.join({
       memberId: req.memberId as string,
@@ -52,6 +55,7 @@ export const joinGroup: Handler = {
         metadata: Buffer.from(p.metadata),
       })),
       requireKnownMemberId: ctx.version >= 4,
+      supportsSkipAssignment: ctx.version >= 9,
     });
     const finish = (r: Awaited<typeof result>): Message => ({
       throttleTimeMs: 0,

@@ -3,7 +3,9 @@
  *
  * Behavior: state, protocol type, protocol, and members with their metadata and assignment. A
  * group this broker does not know is described as state "Dead" with no error, as Kafka does
- * before v6. Groups that only hold committed offsets are "Empty".
+ * before v6. Groups that only hold committed offsets are "Empty". A KIP-848 consumer group is not a
+ * classic group, so it is described as "Dead" too, as Kafka 4 does (ConsumerGroupDescribe
+ * describes it).
  * Version notes: v3 authorized operations (not computed: -2^31); v4 group instance ids; v5 flexible.
  */
 import { ErrorCode } from '../protocol/errors.js';
@@ -19,6 +21,9 @@ export const describeGroups: Handler = {
       groups: (req.groups as string[]).map((groupId) => {
         if (groupId === '') {
           return { errorCode: ErrorCode.INVALID_GROUP_ID, groupId, groupState: '', protocolType: '', protocolData: '', members: [] };
+        }
+        if (coordinator.typeOf(groupId) === 'consumer') {
+          return { errorCode: ErrorCode.NONE, groupId, groupState: 'Dead', protocolType: '', protocolData: '', members: [] };
         }
         const state = coordinator.stateOf(groupId);
         const g = coordinator.classic.get(groupId);

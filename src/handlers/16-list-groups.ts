@@ -2,7 +2,8 @@
  * ListGroups (16), v0-5.
  *
  * Behavior: every group this broker coordinates, with its protocol type, state (v4+) and type
- * (v5+: "classic"). statesFilter and typesFilter (case-insensitive, empty = all) narrow the list.
+ * (v5+: "classic", or "consumer" for KIP-848 groups, whose protocol type is "consumer" and whose
+ * states are Empty, Assigning, Reconciling, Stable). statesFilter and typesFilter (case-insensitive, empty = all) narrow the list.
  * Version notes: v3 flexible; v4 state filter; v5 type filter.
  */
 import { ErrorCode } from '../protocol/errors.js';
@@ -19,9 +20,9 @@ export const listGroups: Handler = {
       .groupIds()
       .map((groupId) => ({
         groupId,
-        protocolType: coordinator.classic.get(groupId)?.protocolType ?? '',
+        protocolType: coordinator.typeOf(groupId) === 'consumer' ? 'consumer' : (coordinator.classic.get(groupId)?.protocolType ?? ''),
         groupState: coordinator.stateOf(groupId),
-        groupType: 'classic',
+        groupType: coordinator.typeOf(groupId),
       }))
       .filter((g) => states.length === 0 || states.includes(g.groupState.toLowerCase()))
       .filter((g) => types.length === 0 || types.includes(g.groupType));

@@ -4,7 +4,8 @@
  * Behavior: deletes a group's committed offsets for the given partitions, except for topics the
  * group's members subscribe to (GROUP_SUBSCRIBED_TO_TOPIC per partition). An unknown group is
  * GROUP_ID_NOT_FOUND; a group that is rebalancing with members whose subscriptions cannot be read
- * is treated as subscribed to nothing.
+ * is treated as subscribed to nothing. For a KIP-848 consumer group, the topics its members
+ * subscribe to by name or regex are protected.
  */
 import { ErrorCode } from '../protocol/errors.js';
 import { subscribedTopicsOf } from '../group/consumer-protocol.js';
@@ -21,7 +22,8 @@ export const offsetDelete: Handler = {
     if (groupId === '') return fail(ErrorCode.INVALID_GROUP_ID);
     if (coordinator.stateOf(groupId) === 'Dead') return fail(ErrorCode.GROUP_ID_NOT_FOUND);
     const g = coordinator.classic.get(groupId);
-    const subscribed = g === undefined ? null : g.subscribedTopics(subscribedTopicsOf);
+    const cg = coordinator.consumer.get(groupId);
+    const subscribed = cg !== undefined ? cg.subscribedTopicNames() : g === undefined ? null : g.subscribedTopics(subscribedTopicsOf);
     const tps = topics.flatMap((t) => t.partitions.map((p) => ({ topic: t.name, partition: p.partitionIndex })));
     const codes = await coordinator.deleteOffsets(groupId, tps, subscribed);
     let i = 0;

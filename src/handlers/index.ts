@@ -26,6 +26,8 @@ import { describeGroups } from './15-describe-groups.js';
 import { listGroups } from './16-list-groups.js';
 import { deleteGroups } from './42-delete-groups.js';
 import { offsetDelete } from './47-offset-delete.js';
+import { consumerGroupHeartbeat } from './68-consumer-group-heartbeat.js';
+import { consumerGroupDescribe } from './69-consumer-group-describe.js';
 
 export function registerAll(r: HandlerRegistry): void {
   for (const h of [produce, fetchHandler, listOffsets, metadata, apiVersions, initProducerId]) r.register(h);
@@ -59,4 +61,6 @@ export function registerAll(r: HandlerRegistry): void {
   ]) {
     r.register(h);
   }
+  // Consumer groups with the KIP-848 consumer protocol.
+  for (const h of [consumerGroupHeartbeat, consumerGroupDescribe]) r.register(h);
 }

@@ -86,6 +86,7 @@ export const ErrorCode = {
   STALE_MEMBER_EPOCH: 113,
   MISMATCHED_ENDPOINT_TYPE: 114,
   UNSUPPORTED_ENDPOINT_TYPE: 115,
+  INVALID_REGULAR_EXPRESSION: 128,
 } as const;
 
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -1,0 +1,334 @@
+/**
+ * Consumer groups with real clients: a kafkajs group rebalancing on join, leave and crash (each
+ * partition owned by exactly one member); consumption resuming from committed offsets after the
+ * consumers and after the broker restart; kcat -G; a static member (librdkafka group.instance.id)
+ * getting its partitions back without a rebalance; and Kafka's errors for bad group requests.
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { once } from 'node:events';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel, type Consumer, type EachMessagePayload } from 'kafkajs';
+import { startBroker, removeDir, type RunningBroker } from './helpers/broker.js';
+import { RawConnection } from './helpers/raw.js';
+import { run } from './helpers/run.js';
+import { ErrorCode } from '../src/protocol/errors.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const SESSION_MS = 3000;
+let broker: RunningBroker;
+let kafka: Kafka;
+
+const brokerSets = ['group.initial.rebalance.delay.ms=0', 'group.min.session.timeout.ms=1000', 'num.partitions=6'];
+
+before(async () => {
+  process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
+  broker = await startBroker({ sets: brokerSets });
+  kafka = new Kafka({ brokers: [broker.address], clientId: 'groups-test', logLevel: logLevel.NOTHING });
+});
+
+after(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  await Promise.allSettled([...live].map((c) => c.disconnect()));
+  await broker.stop();
+  removeDir(broker.dataDir);
+});
+
+async function produce(topic: string, n: number, from = 0): Promise<void> {
+  const p = kafka.producer();
+  await p.connect();
+  await p.send({ topic, messages: Array.from({ length: n }, (_, i) => ({ key: `k${from + i}`, value: `v${from + i}` })) });
+  await p.disconnect();
+}
+
+/** Latest assignment per member, and a way to wait until they satisfy a condition. */
+class Assignments {
+  private readonly latest = new Map<string, number[]>();
+  private waiters: Array<() => void> = [];
+
+  set(member: string, partitions: number[]): void {
+    this.latest.set(member, [...partitions].sort((a, b) => a - b));
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  drop(member: string): void {
+    this.latest.delete(member);
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  /** True when every named member owns some partitions, and theirs are disjoint and cover 0..n-1. */
+  partitionsExactlyOnce(members: string[], n: number): boolean {
+    if (!members.every((m) => (this.latest.get(m)?.length ?? 0) > 0)) return false;
+    const all: number[] = [];
+    for (const m of members) all.push(...(this.latest.get(m) ?? []));
+    all.sort((a, b) => a - b);
+    return all.length === n && all.every((p, i) => p === i);
+  }
+
+  async until(cond: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!cond()) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${what}: ${JSON.stringify([...this.latest])}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+}
+
+/**
+ * kafkajs heartbeats only between fetches, so a member's fetch long poll (maxWaitTimeInMs, 5 s by
+ * default) must be shorter than its session timeout, against Kafka as against franz.
+ */
+const MAX_WAIT_MS = 500;
+
+/** Members started by a test, stopped by it (or, when it fails, by the suite's after hook). */
+const live = new Set<Consumer>();
+/** Child processes (kafkajs members, kcat), killed by the after hook if a test left them. */
+const children = new Set<ChildProcess>();
+
+function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+async function member(groupId: string, topic: string, seen: Assignments, name: string): Promise<Consumer> {
+  const c = kafka.consumer({ groupId, sessionTimeout: SESSION_MS, heartbeatInterval: 300, rebalanceTimeout: 10_000, maxWaitTimeInMs: MAX_WAIT_MS });
+  live.add(c);
+  c.on(c.events.GROUP_JOIN, (e) => seen.set(name, e.payload.memberAssignment[topic] ?? []));
+  await c.connect();
+  await c.subscribe({ topic, fromBeginning: true });
+  await c.run({ eachMessage: async () => undefined });
+  return c;
+}
+
+describe('kafkajs group membership', () => {
+  test('rebalances on join, leave and crash; each partition has exactly one owner', async () => {
+    const topic = 'grp-membership';
+    await produce(topic, 12);
+    const seen = new Assignments();
+    const a = await member('g-members', topic, seen, 'a');
+    await seen.until(() => seen.partitionsExactlyOnce(['a'], 6), 'a owns all six');
+    const b = await member('g-members', topic, seen, 'b');
+    const c = await member('g-members', topic, seen, 'c');
+    await seen.until(() => seen.partitionsExactlyOnce(['a', 'b', 'c'], 6), 'three-way split');
+
+    // Leave: b disconnects (LeaveGroup); a and c take over its partitions.
+    await b.disconnect();
+    seen.drop('b');
+    await seen.until(() => seen.partitionsExactlyOnce(['a', 'c'], 6), 'two-way split after leave');
+
+    // Crash: a member in another process is killed; its session expires and the others rebalance.
+    const child = track(spawn(process.execPath, [join(here, 'helpers', 'group-member.js'), broker.address, 'g-members', topic, String(SESSION_MS)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }));
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (l) => seen.set('d', (JSON.parse(l) as { assignment: Record<string, number[]> }).assignment[topic] ?? []));
+    await seen.until(() => seen.partitionsExactlyOnce(['a', 'c', 'd'], 6), 'three-way split with the child');
+    const killedAt = Date.now();
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    seen.drop('d');
+    await seen.until(() => seen.partitionsExactlyOnce(['a', 'c'], 6), 'two-way split after the crash');
+    assert.ok(Date.now() - killedAt >= SESSION_MS - 500, 'the crashed member was only removed by its session timeout');
+
+    await a.disconnect();
+    await c.disconnect();
+    const admin = kafka.admin();
+    await admin.connect();
+    const desc = await admin.describeGroups(['g-members']);
+    await admin.disconnect();
+    assert.equal(desc.groups[0]!.state, 'Empty');
+  });
+});
+
+describe('committed offsets', () => {
+  /** Consumes until `count` records arrived; returns their values. Commits on the way (autoCommit). */
+  async function consume(groupId: string, topic: string, count: number): Promise<string[]> {
+    const c = kafka.consumer({ groupId, sessionTimeout: SESSION_MS, heartbeatInterval: 300, maxWaitTimeInMs: MAX_WAIT_MS });
+    live.add(c);
+    await c.connect();
+    await c.subscribe({ topic, fromBeginning: true });
+    const got: string[] = [];
+    await new Promise<void>((resolve) => {
+      void c.run({
+        autoCommitThreshold: 1,
+        eachMessage: async ({ message }: EachMessagePayload) => {
+          got.push(message.value!.toString());
+          if (got.length === count) resolve();
+        },
+      });
+    });
+    await c.disconnect();
+    return got;
+  }
+
+  test('consumption resumes from committed offsets after the consumers and the broker restart', async () => {
+    const topic = 'grp-resume';
+    await produce(topic, 30);
+    const first = await consume('g-resume', topic, 30);
+    assert.equal(new Set(first).size, 30);
+    await produce(topic, 10, 30);
+    const second = await consume('g-resume', topic, 10);
+    assert.deepEqual(new Set(second), new Set(Array.from({ length: 10 }, (_, i) => `v${30 + i}`)));
+
+    await broker.stop();
+    broker = await startBroker({ dataDir: broker.dataDir, sets: brokerSets });
+    kafka = new Kafka({ brokers: [broker.address], clientId: 'groups-test', logLevel: logLevel.NOTHING });
+    await produce(topic, 5, 40);
+    const third = await consume('g-resume', topic, 5);
+    assert.deepEqual(new Set(third), new Set(['v40', 'v41', 'v42', 'v43', 'v44']));
+    const admin = kafka.admin();
+    await admin.connect();
+    const offsets = await admin.fetchOffsets({ groupId: 'g-resume', topics: [topic] });
+    const ends = await admin.fetchTopicOffsets(topic);
+    await admin.disconnect();
+    for (const p of offsets[0]!.partitions) {
+      assert.equal(p.offset, ends.find((e) => e.partition === p.partition)!.high, `partition ${p.partition} fully committed`);
+    }
+  });
+});
+
+describe('librdkafka groups (kcat -G)', () => {
+  test('a balanced consumer reads everything and commits', async () => {
+    const topic = 'grp-kcat';
+    await produce(topic, 24);
+    const r = await run('kcat', ['-b', broker.address, '-G', 'g-kcat', topic, '-o', 'beginning', '-e', '-f', '%s\n', '-X', 'enable.auto.commit=true', '-X', 'auto.commit.interval.ms=100']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim().split('\n').length, 24);
+    assert.match(r.stderr, /rebalanced .*assigned: /);
+    // Committing is asynchronous in librdkafka, but it commits on close: a second run reads nothing.
+    const again = await run('kcat', ['-b', broker.address, '-G', 'g-kcat', topic, '-e', '-f', '%s\n']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout.trim(), '');
+  });
+
+  test('a static member that restarts within its session timeout gets its partitions back without a rebalance', async () => {
+    const topic = 'grp-static';
+    await produce(topic, 6);
+    interface Kcat {
+      child: ChildProcess;
+      events: string[];
+      /** Resolves once `pred` holds for this member's rebalance lines. */
+      until(pred: (events: string[]) => boolean): Promise<void>;
+    }
+    const start = (instance: string): Kcat => {
+      const child = track(spawn('kcat', ['-b', broker.address, '-G', 'g-static', topic, '-X', `group.instance.id=${instance}`, '-X', 'session.timeout.ms=20000', '-f', '%s\n'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      }));
+      const events: string[] = [];
+      const waiters: Array<() => void> = [];
+      createInterface({ input: child.stderr! }).on('line', (l) => {
+        if (/rebalanced/.test(l)) events.push(l);
+        for (const w of waiters.splice(0)) w();
+      });
+      const until = async (pred: (e: string[]) => boolean): Promise<void> => {
+        while (!pred(events)) await new Promise<void>((resolve) => waiters.push(resolve));
+      };
+      return { child, events, until };
+    };
+    const assignedCount = (e: string[]): number => e.filter((x) => /assigned: /.test(x)).length;
+    const partitionsOf = (line: string): string => line.slice(line.indexOf('assigned: '));
+    const a = start('static-a');
+    await a.until((e) => assignedCount(e) >= 1);
+    const b = start('static-b');
+    // b's arrival makes a give up its partitions and get its share back.
+    await b.until((e) => assignedCount(e) >= 1);
+    await a.until((e) => assignedCount(e) >= 2);
+    const aShare = partitionsOf(a.events.filter((x) => /assigned: /.test(x)).pop()!);
+    const bEventsBefore = b.events.length;
+    a.child.kill('SIGKILL');
+    await once(a.child, 'exit');
+    const a2 = start('static-a');
+    await a2.until((e) => assignedCount(e) >= 1);
+    assert.equal(partitionsOf(a2.events.find((x) => /assigned: /.test(x))!), aShare, 'same partitions as before');
+    assert.equal(b.events.length, bEventsBefore, 'b saw no rebalance');
+    b.child.kill('SIGTERM');
+    a2.child.kill('SIGTERM');
+    await Promise.all([once(b.child, 'exit'), once(a2.child, 'exit')]);
+  });
+});
+
+describe('bad group requests', () => {
+  const JOIN = 11;
+  const SYNC = 14;
+  const HEARTBEAT = 12;
+  const COMMIT = 8;
+
+  function joinBody(memberId: string, metadata = Buffer.from([0, 0, 0, 0, 0, 0])) {
+    return {
+      groupId: 'g-bad',
+      sessionTimeoutMs: 10_000,
+      rebalanceTimeoutMs: 10_000,
+      memberId,
+      groupInstanceId: null,
+      protocolType: 'consumer',
+      protocols: [{ name: 'range', metadata }],
+      reason: null,
+    };
+  }
+
+  test('stale generations, unknown members, non-members and huge metadata get Kafka errors', async () => {
+    const c = await RawConnection.open(broker.port);
+    const first = await c.request(JOIN, 7, joinBody(''));
+    assert.equal(first.errorCode, ErrorCode.MEMBER_ID_REQUIRED);
+    const joined = await c.request(JOIN, 7, joinBody(first.memberId));
+    assert.equal(joined.errorCode, ErrorCode.NONE);
+    assert.equal(joined.leader, first.memberId);
+    const gen = joined.generationId as number;
+    const sync = await c.request(SYNC, 5, {
+      groupId: 'g-bad', generationId: gen, memberId: first.memberId, groupInstanceId: null,
+      protocolType: 'consumer', protocolName: 'range', assignments: [{ memberId: first.memberId, assignment: Buffer.from('x') }],
+    });
+    assert.equal(sync.errorCode, ErrorCode.NONE);
+    assert.equal(sync.assignment.toString(), 'x');
+
+    const commit = (generation: number, memberId: string) =>
+      c.request(COMMIT, 8, {
+        groupId: 'g-bad', generationIdOrMemberEpoch: generation, memberId, groupInstanceId: null,
+        topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 5, committedLeaderEpoch: -1, committedMetadata: null }] }],
+      });
+    assert.equal((await commit(gen - 1, first.memberId)).topics[0].partitions[0].errorCode, ErrorCode.ILLEGAL_GENERATION);
+    assert.equal((await commit(gen, 'nobody')).topics[0].partitions[0].errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+    assert.equal((await commit(-1, '')).topics[0].partitions[0].errorCode, ErrorCode.UNKNOWN_MEMBER_ID, 'simple commit to a group with members');
+    assert.equal((await commit(gen, first.memberId)).topics[0].partitions[0].errorCode, ErrorCode.NONE);
+
+    const stranger = await c.request(SYNC, 5, {
+      groupId: 'g-bad', generationId: gen, memberId: 'stranger', groupInstanceId: null,
+      protocolType: 'consumer', protocolName: 'range', assignments: [],
+    });
+    assert.equal(stranger.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+    const hb = await c.request(HEARTBEAT, 4, { groupId: 'g-bad', generationId: gen + 5, memberId: first.memberId, groupInstanceId: null });
+    assert.equal(hb.errorCode, ErrorCode.ILLEGAL_GENERATION);
+    const badSession = await c.request(JOIN, 7, { ...joinBody(''), sessionTimeoutMs: 10 });
+    assert.equal(badSession.errorCode, ErrorCode.INVALID_SESSION_TIMEOUT);
+    const noGroup = await c.request(JOIN, 7, { ...joinBody(''), groupId: '' });
+    assert.equal(noGroup.errorCode, ErrorCode.INVALID_GROUP_ID);
+    const otherType = await c.request(JOIN, 7, { ...joinBody(first.memberId), protocolType: 'connect' });
+    assert.equal(otherType.errorCode, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+
+    // Member metadata larger than the offsets topic accepts: the group cannot be stored, so the
+    // leader's SyncGroup fails (UNKNOWN_SERVER_ERROR, as Kafka answers), and nothing crashes.
+    const huge = Buffer.alloc(2 * 1024 * 1024, 1);
+    const big1 = await c.request(JOIN, 7, { ...joinBody(''), groupId: 'g-huge' });
+    const big = await c.request(JOIN, 7, { ...joinBody(big1.memberId, huge), groupId: 'g-huge' });
+    assert.equal(big.errorCode, ErrorCode.NONE);
+    const bigSync = await c.request(SYNC, 5, {
+      groupId: 'g-huge', generationId: big.generationId, memberId: big1.memberId, groupInstanceId: null,
+      protocolType: 'consumer', protocolName: 'range', assignments: [{ memberId: big1.memberId, assignment: Buffer.from('y') }],
+    });
+    assert.equal(bigSync.errorCode, ErrorCode.UNKNOWN_SERVER_ERROR);
+    const alive = await c.request(18, 3, { clientSoftwareName: 't', clientSoftwareVersion: '1' });
+    assert.equal(alive.errorCode, 0);
+    c.close();
+  });
+});
