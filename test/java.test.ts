@@ -4,7 +4,8 @@
  *
  * KafkaProducer with default settings (idempotence on, acks=all: InitProducerId, sequence numbers),
  * KafkaConsumer without a group (assign, seekToBeginning, seek, ListOffsets), producer compression
- * (the Java client frames snappy the xerial way, unlike librdkafka), and AdminClient.
+ * (the Java client frames snappy the xerial way, unlike librdkafka), AdminClient, and KafkaConsumer
+ * in a group with the classic protocol and with the KIP-848 consumer protocol (group.protocol=consumer).
  *
  * The jars are fetched by .ci/run (mvn ... dependency:copy-dependencies -DoutputDirectory=lib). Without
  * them these tests are skipped, unless FRANZ_REQUIRE_JAVA=1 (as in CI), when that is a failure.
@@ -15,7 +16,12 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBroker, removeDir, type RunningBroker } from './helpers/broker.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { Kafka, logLevel } from 'kafkajs';
 import { run, runOk, jsonLines } from './helpers/run.js';
+import { Client } from '../src/client/client.js';
 import { apiVersions, type ApiRange } from './helpers/api-versions.js';
 import { segmentBatches, CODEC_ID } from './helpers/segment.js';
 
@@ -101,14 +107,79 @@ function checkIdempotentBatches(topic: string, byPart: Map<number, Ack[]>): void
   assert.equal(ids.size, 1, 'one producer id across partitions');
 }
 
+/** A long-running FranzCheck `group` member: its owned partitions and records, as it prints them. */
+interface JavaMember {
+  child: ChildProcess;
+  owned: number[];
+  records: JavaRecord[];
+  until(pred: () => boolean, what: string): Promise<void>;
+  /** Closes its stdin: it commits, leaves the group and exits 0. */
+  stop(): Promise<void>;
+}
+const members: JavaMember[] = [];
+
+function startMember(topic: string, groupId: string, protocol: string): JavaMember {
+  const child = spawn('java', [...JAVA, 'group', broker.address, topic, '-1', groupId, protocol], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const waiters: Array<() => void> = [];
+  const m: JavaMember = {
+    child,
+    owned: [],
+    records: [],
+    async until(pred, what) {
+      const deadline = Date.now() + 60_000;
+      while (!pred()) {
+        if (child.exitCode !== null) throw new Error(`java member exited ${child.exitCode} before ${what}: ${stderr.slice(-2000)}`);
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`timed out waiting for ${what}; owned ${m.owned}`);
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, left);
+          waiters.push(() => {
+            clearTimeout(t);
+            resolve();
+          });
+        });
+      }
+    },
+    async stop() {
+      const exited = once(child, 'exit');
+      child.stdin!.end();
+      const [code] = await exited;
+      assert.equal(code, 0, stderr.slice(-2000));
+    },
+  };
+  createInterface({ input: child.stdout! }).on('line', (l) => {
+    const o = JSON.parse(l) as { owned?: number[] } & Partial<JavaRecord>;
+    if (o.owned !== undefined) m.owned = o.owned;
+    else if (o.offset !== undefined) m.records.push(o as JavaRecord);
+    for (const w of waiters.splice(0)) w();
+  });
+  child.once('exit', () => {
+    for (const w of waiters.splice(0)) w();
+  });
+  members.push(m);
+  return m;
+}
+
+async function produceWithKafkajs(topic: string, n: number, from: number): Promise<void> {
+  const kafka = new Kafka({ brokers: [broker.address], logLevel: logLevel.NOTHING });
+  const p = kafka.producer();
+  await p.connect();
+  await p.send({ topic, messages: Array.from({ length: n }, (_, i) => ({ key: `k${from + i}`, value: `v${from + i}` })) });
+  await p.disconnect();
+}
+
 describe('Java client (kafka-clients 4.1)', { skip }, () => {
   before(async () => {
     if (!haveJars) throw new Error('FRANZ_REQUIRE_JAVA=1 but test/java/lib has no kafka-clients jar');
-    broker = await startBroker({ sets: [`num.partitions=${PARTITIONS}`] });
+    // A short KIP-848 heartbeat interval, so members learn of a new assignment quickly.
+    broker = await startBroker({ sets: [`num.partitions=${PARTITIONS}`, 'group.consumer.heartbeat.interval.ms=500', 'group.initial.rebalance.delay.ms=0'] });
     apis = await apiVersions(broker.address);
   });
 
   after(async () => {
+    for (const m of members) m.child.kill('SIGKILL');
     if (broker === undefined) return;
     await broker.stop();
     removeDir(broker.dataDir);
@@ -203,12 +274,7 @@ describe('Java client (kafka-clients 4.1)', { skip }, () => {
     });
   }
 
-  test('AdminClient: createTopics (3 partitions, configs), describeTopics, describeConfigs, listTopics', async (t) => {
-    const missing = [19, 32].filter((k) => !apis.has(k));
-    if (missing.length > 0) {
-      t.skip(`franz does not advertise API keys ${missing.join(', ')} (CreateTopics, DescribeConfigs) yet`);
-      return;
-    }
+  test('AdminClient: createTopics (3 partitions, configs), describeTopics, describeConfigs, listTopics', async () => {
     const topic = 'java-admin';
     const out = await franzCheck('admin', topic);
     assert.deepEqual(out[0], { created: topic });
@@ -239,4 +305,58 @@ describe('Java client (kafka-clients 4.1)', { skip }, () => {
     assert.equal(again.code, 1);
     assert.match(again.stdout, /TopicExistsException/);
   });
+  for (const protocol of ['classic', 'consumer'] as const) {
+    test(`KafkaConsumer groups with group.protocol=${protocol}: split, each record once, commits, resume`, async () => {
+      const topic = `java-group-${protocol}`;
+      const groupId = `java-g-${protocol}`;
+      const m1 = startMember(topic, groupId, protocol);
+      await m1.until(() => m1.owned.join() === '0,1,2', 'the first member owns every partition');
+      const m2 = startMember(topic, groupId, protocol);
+      const split = (): boolean => {
+        const a = m1.owned, b = m2.owned;
+        return a.length > 0 && b.length > 0 && [...a, ...b].sort().join() === '0,1,2';
+      };
+      await Promise.race([m1.until(split, 'a two-way split'), m2.until(split, 'a two-way split')]);
+
+      // The coordinator's view agrees with the members'.
+      const client = new Client({ brokers: [broker.address] });
+      try {
+        if (protocol === 'consumer') {
+          const [d] = await client.consumerGroupDescribe([groupId]);
+          assert.equal(d!.members.length, 2);
+          const owned = d!.members.map((m) => m.assignment.flatMap((a) => a.partitions).join()).sort();
+          assert.deepEqual(owned, [m1.owned.join(), m2.owned.join()].sort());
+        } else {
+          const [d] = await client.describeGroups([groupId]);
+          assert.equal(d!.members.length, 2);
+          assert.equal(d!.protocolType, 'consumer');
+        }
+
+        // Produced once the split is settled, so no rebalance can deliver a record twice.
+        const n = 60;
+        await produceWithKafkajs(topic, n, 0);
+        const both = (): boolean => m1.records.length + m2.records.length >= n;
+        await Promise.race([m1.until(both, `${n} records`), m2.until(both, `${n} records`)]);
+        const all = [...m1.records, ...m2.records];
+        assert.equal(all.length, n, 'each record delivered once');
+        assert.equal(new Set(all.map((r) => `${r.partition}/${r.offset}`)).size, n);
+        for (const r of m1.records) assert.ok(m1.owned.includes(r.partition), 'member 1 read only its own partitions');
+        for (const r of m2.records) assert.ok(m2.owned.includes(r.partition), 'member 2 read only its own partitions');
+
+        await Promise.all([m1.stop(), m2.stop()]);
+        const ends = await client.listOffsets(topic, [0, 1, 2], -1);
+        const committed = await client.offsetFetch(groupId, [{ topic, partitions: [0, 1, 2] }]);
+        for (const c of committed) assert.equal(c.offset, ends.get(c.partition)!.offset, `partition ${c.partition} committed to its end`);
+        assert.equal(committed.length, [...ends.values()].filter((e) => e.offset > 0).length);
+
+        // A new member starts from the committed offsets: it reads only what came after.
+        await produceWithKafkajs(topic, 6, n);
+        const again = (await franzCheck<{ offset?: number; partition?: number; key?: string }>('group', topic, '6', groupId, protocol)).filter((l) => 'offset' in l);
+        assert.deepEqual(again.map((r) => r.key).sort(), Array.from({ length: 6 }, (_, i) => `k${n + i}`).sort());
+        for (const r of again) assert.ok(r.offset! >= ends.get(r.partition!)!.offset, 'read past the committed offset only');
+      } finally {
+        await client.close();
+      }
+    });
+  }
 });

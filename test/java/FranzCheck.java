@@ -14,11 +14,17 @@
  *                                     prints beginning/end offsets and offsetsForTimes.
  *   admin TOPIC                       AdminClient: createTopics (3 partitions, retention.ms set),
  *                                     describeTopics, describeConfigs, listTopics.
+ *   group TOPIC N GROUP PROTOCOL      KafkaConsumer in group GROUP with group.protocol=PROTOCOL
+ *                                     (classic or consumer), subscribe(TOPIC), auto.offset.reset
+ *                                     earliest: prints {"owned":[...]} after each assignment change
+ *                                     and each record until N records (N = -1: until stdin ends),
+ *                                     then commitSync() and close() (leaves the group).
  * Exit status 0 on success; on failure a {"error": ...} line and status 1.
  */
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
@@ -33,6 +39,7 @@ import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -67,6 +74,7 @@ public class FranzCheck {
                 case "produce" -> produce(bootstrap, topic, Integer.parseInt(args[3]), tail(args, 4));
                 case "consume" -> consume(bootstrap, topic, Integer.parseInt(args[3]), args.length > 4 ? args[4] : null);
                 case "admin" -> admin(bootstrap, topic);
+                case "group" -> group(bootstrap, topic, Integer.parseInt(args[3]), args[4], args[5]);
                 default -> throw new IllegalArgumentException("unknown mode " + mode);
             }
         } catch (Throwable t) {
@@ -163,6 +171,55 @@ public class FranzCheck {
                 out(obj("offsetForTime", Long.toString(first.timestamp()),
                         "offset", ot == null ? "null" : Long.toString(ot.offset())));
             }
+        }
+    }
+
+    static void group(String bootstrap, String topic, int n, String groupId, String protocol) throws Exception {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        p.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+        p.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, protocol);
+        p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        // N = -1: run until the test closes our stdin.
+        java.util.concurrent.atomic.AtomicBoolean stdinClosed = new java.util.concurrent.atomic.AtomicBoolean(false);
+        if (n < 0) {
+            Thread t = new Thread(() -> {
+                try {
+                    while (System.in.read() >= 0) { }
+                } catch (java.io.IOException e) { }
+                stdinClosed.set(true);
+            });
+            t.setDaemon(true);
+            t.start();
+        }
+        java.util.TreeSet<Integer> owned = new java.util.TreeSet<>();
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p)) {
+            // Eager (classic range) listeners see whole assignments, cooperative and KIP-848 ones
+            // the partitions added or removed: keeping the set covers both.
+            consumer.subscribe(List.of(topic), new ConsumerRebalanceListener() {
+                @Override public void onPartitionsRevoked(Collection<TopicPartition> parts) {
+                    for (TopicPartition tp : parts) owned.remove(tp.partition());
+                    out(obj("owned", owned.toString().replace(" ", "")));
+                }
+                @Override public void onPartitionsAssigned(Collection<TopicPartition> parts) {
+                    for (TopicPartition tp : parts) owned.add(tp.partition());
+                    out(obj("owned", owned.toString().replace(" ", "")));
+                }
+            });
+            long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+            int got = 0;
+            while (n < 0 ? !stdinClosed.get() : got < n) {
+                if (System.nanoTime() > deadline) throw new RuntimeException("timed out with " + got + " records");
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    out(record(r));
+                    got++;
+                }
+            }
+            consumer.commitSync(DEADLINE);
+            out(obj("committed", Integer.toString(got)));
         }
     }
 
