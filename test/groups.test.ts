@@ -15,6 +15,7 @@ import { Kafka, logLevel, type Consumer, type EachMessagePayload } from 'kafkajs
 import { startBroker, removeDir, type RunningBroker } from './helpers/broker.js';
 import { RawConnection } from './helpers/raw.js';
 import { run } from './helpers/run.js';
+import { startMemberProcess, memberProcesses, splitBetween, type MemberProcess } from './helpers/member-process.js';
 import { ErrorCode } from '../src/protocol/errors.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -22,7 +23,7 @@ const SESSION_MS = 3000;
 let broker: RunningBroker;
 let kafka: Kafka;
 
-const brokerSets = ['group.initial.rebalance.delay.ms=0', 'group.min.session.timeout.ms=1000', 'num.partitions=6'];
+const brokerSets = ['group.initial.rebalance.delay.ms=0', 'group.min.session.timeout.ms=1000', 'num.partitions=6', 'group.consumer.heartbeat.interval.ms=500'];
 
 before(async () => {
   process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
@@ -32,6 +33,7 @@ before(async () => {
 
 after(async () => {
   for (const child of children) child.kill('SIGKILL');
+  for (const m of memberProcesses) m.child.kill('SIGKILL');
   await Promise.allSettled([...live].map((c) => c.disconnect()));
   await broker.stop();
   removeDir(broker.dataDir);
@@ -255,6 +257,111 @@ describe('librdkafka groups (kcat -G)', () => {
     b.child.kill('SIGTERM');
     a2.child.kill('SIGTERM');
     await Promise.all([once(b.child, 'exit'), once(a2.child, 'exit')]);
+  });
+});
+
+describe('librdkafka consumer protocol (confluent-kafka, group.protocol=consumer) and franz group', () => {
+  const PY = join(here, '..', '..', 'test', 'python', 'group_member.py');
+  const franz = join(here, '..', 'src', 'cli', 'main.js');
+  const cli = async (...args: string[]) => {
+    const r = await run(process.execPath, [franz, 'group', ...args, '--brokers', broker.address]);
+    return { ...r, json: () => r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+  };
+
+  test('two KIP-848 members split the partitions; describe, reset-offsets and delete see the group', async () => {
+    const topic = 'grp-kip848';
+    const groupId = 'g-kip848';
+    const start = (): MemberProcess => startMemberProcess('python3', [PY, broker.address, topic, groupId, 'consumer', '-1']);
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 6 }] });
+    await admin.disconnect();
+    const m1 = start();
+    await m1.until(() => m1.owned.length === 6, 'the first member owns every partition');
+    const m2 = start();
+    await m1.until(() => splitBetween(m1, m2, 6), 'a two-way split');
+    const n = 40;
+    // Produced once the split is settled, so no rebalance can deliver a record twice.
+    await produce(topic, n);
+    await m1.until(() => m1.records.length + m2.records.length >= n, `${n} records`);
+    const all = [...m1.records, ...m2.records];
+    assert.equal(all.length, n, 'each record delivered once');
+    assert.equal(new Set(all.map((r) => `${r.partition}/${r.offset}`)).size, n);
+
+    // describe while both are members: a consumer group, its members own what they say.
+    const live = (await cli('describe', groupId, '--format', 'json')).json()[0]!;
+    assert.equal(live.type, 'consumer');
+    assert.equal(live.state, 'Stable');
+    const owned = (live.members as Array<{ assignment: Array<{ partitions: number[] }> }>).map((m) => m.assignment.flatMap((a) => a.partitions).join()).sort();
+    assert.deepEqual(owned, [m1.owned.join(), m2.owned.join()].sort());
+    const refused = await cli('reset-offsets', groupId, '--topic', topic, '--to-earliest', '--execute');
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /no active members/);
+
+    await Promise.all([m1.stop(), m2.stop()]);
+    const after = (await cli('describe', groupId, '--format', 'json')).json()[0]!;
+    assert.equal(after.state, 'Empty');
+    const rows = after.partitions as Array<{ partition: number; committed: number; logEnd: number; lag: number }>;
+    assert.equal(rows.length, 6);
+    for (const r of rows) assert.deepEqual([r.committed, r.lag], [r.logEnd, 0], `partition ${r.partition}`);
+    const listed = (await cli('list', '--format', 'json')).json().find((g) => g.groupId === groupId);
+    assert.deepEqual(listed, { groupId, protocolType: 'consumer', state: 'Empty', type: 'consumer' });
+
+    // A dry run changes nothing; --execute moves every offset back; a new member reads all again.
+    const dry = (await cli('reset-offsets', groupId, '--topic', topic, '--to-earliest', '--format', 'json')).json();
+    assert.equal(dry.length, 6);
+    assert.ok(dry.every((d) => d.target === 0 && d.executed === false));
+    assert.equal(((await cli('describe', groupId, '--format', 'json')).json()[0]!.totalLag), 0);
+    const done = await cli('reset-offsets', groupId, '--topic', `${topic}:0,1,2,3,4,5`, '--shift-by', '-1000', '--execute');
+    assert.equal(done.code, 0, done.stderr);
+    assert.equal(((await cli('describe', groupId, '--format', 'json')).json()[0]!.totalLag), n);
+    const m3 = startMemberProcess('python3', [PY, broker.address, topic, groupId, 'consumer', String(n)]);
+    await m3.until(() => m3.records.length === n, 'everything again');
+    await m3.stop();
+
+    const deleted = await cli('delete', groupId);
+    assert.equal(deleted.code, 0, deleted.stderr);
+    const gone = await cli('describe', groupId);
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /does not exist/);
+  });
+
+  test('bad KIP-848 requests get Kafka errors', async () => {
+    const HB = 68;
+    const c = await RawConnection.open(broker.port);
+    const hb = (body: Record<string, unknown>) => c.request(HB, 1, {
+      groupId: 'g-bad848', memberId: 'm-1', memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 30_000,
+      subscribedTopicNames: ['t848'], subscribedTopicRegex: null, serverAssignor: null, topicPartitions: [], ...body,
+    });
+    const joined = await hb({});
+    assert.equal(joined.errorCode, ErrorCode.NONE);
+    const epoch = joined.memberEpoch as number;
+    assert.ok(epoch > 0);
+    assert.equal((await hb({ memberEpoch: epoch + 7, topicPartitions: null })).errorCode, ErrorCode.FENCED_MEMBER_EPOCH);
+    assert.equal((await hb({ memberId: 'm-stranger', memberEpoch: 3, topicPartitions: null })).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+    assert.equal((await hb({ memberId: '' })).errorCode, ErrorCode.INVALID_REQUEST);
+    assert.equal((await hb({ memberId: 'm-2', rebalanceTimeoutMs: -1 })).errorCode, ErrorCode.INVALID_REQUEST);
+    assert.equal((await hb({ memberId: 'm-2', memberEpoch: -3 })).errorCode, ErrorCode.INVALID_REQUEST);
+    assert.equal((await hb({ memberId: 'm-2', serverAssignor: 'nope' })).errorCode, ErrorCode.UNSUPPORTED_ASSIGNOR);
+    assert.equal((await hb({ memberId: 'm-2', subscribedTopicNames: null, subscribedTopicRegex: '(' })).errorCode, ErrorCode.INVALID_REGULAR_EXPRESSION);
+    // A classic JoinGroup cannot take over a consumer group that has members.
+    const join = await c.request(11, 7, {
+      groupId: 'g-bad848', sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, memberId: '', groupInstanceId: null,
+      protocolType: 'consumer', protocols: [{ name: 'range', metadata: Buffer.from([0, 0, 0, 0, 0, 0]) }], reason: null,
+    });
+    assert.equal(join.errorCode, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    // Commits: the member's epoch at v9; older versions cannot address a consumer group.
+    const commit = (version: number, memberEpoch: number) => c.request(8, version, {
+      groupId: 'g-bad848', generationIdOrMemberEpoch: memberEpoch, memberId: 'm-1', groupInstanceId: null,
+      topics: [{ name: 't848', partitions: [{ partitionIndex: 0, committedOffset: 0, committedLeaderEpoch: -1, committedMetadata: null }] }],
+    });
+    assert.equal((await commit(9, epoch + 1)).topics[0].partitions[0].errorCode, ErrorCode.STALE_MEMBER_EPOCH);
+    assert.equal((await commit(8, epoch)).topics[0].partitions[0].errorCode, ErrorCode.UNSUPPORTED_VERSION);
+    assert.equal((await commit(9, epoch)).topics[0].partitions[0].errorCode, ErrorCode.NONE);
+    const left = await hb({ memberEpoch: -1, topicPartitions: null });
+    assert.equal(left.errorCode, ErrorCode.NONE);
+    assert.equal(left.memberEpoch, -1);
+    c.close();
   });
 });
 

@@ -16,12 +16,10 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startBroker, removeDir, type RunningBroker } from './helpers/broker.js';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { Kafka, logLevel } from 'kafkajs';
 import { run, runOk, jsonLines } from './helpers/run.js';
 import { Client } from '../src/client/client.js';
+import { startMemberProcess, memberProcesses, splitBetween, type MemberProcess } from './helpers/member-process.js';
 import { apiVersions, type ApiRange } from './helpers/api-versions.js';
 import { segmentBatches, CODEC_ID } from './helpers/segment.js';
 
@@ -107,59 +105,8 @@ function checkIdempotentBatches(topic: string, byPart: Map<number, Ack[]>): void
   assert.equal(ids.size, 1, 'one producer id across partitions');
 }
 
-/** A long-running FranzCheck `group` member: its owned partitions and records, as it prints them. */
-interface JavaMember {
-  child: ChildProcess;
-  owned: number[];
-  records: JavaRecord[];
-  until(pred: () => boolean, what: string): Promise<void>;
-  /** Closes its stdin: it commits, leaves the group and exits 0. */
-  stop(): Promise<void>;
-}
-const members: JavaMember[] = [];
-
-function startMember(topic: string, groupId: string, protocol: string): JavaMember {
-  const child = spawn('java', [...JAVA, 'group', broker.address, topic, '-1', groupId, protocol], { stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const waiters: Array<() => void> = [];
-  const m: JavaMember = {
-    child,
-    owned: [],
-    records: [],
-    async until(pred, what) {
-      const deadline = Date.now() + 60_000;
-      while (!pred()) {
-        if (child.exitCode !== null) throw new Error(`java member exited ${child.exitCode} before ${what}: ${stderr.slice(-2000)}`);
-        const left = deadline - Date.now();
-        if (left <= 0) throw new Error(`timed out waiting for ${what}; owned ${m.owned}`);
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, left);
-          waiters.push(() => {
-            clearTimeout(t);
-            resolve();
-          });
-        });
-      }
-    },
-    async stop() {
-      const exited = once(child, 'exit');
-      child.stdin!.end();
-      const [code] = await exited;
-      assert.equal(code, 0, stderr.slice(-2000));
-    },
-  };
-  createInterface({ input: child.stdout! }).on('line', (l) => {
-    const o = JSON.parse(l) as { owned?: number[] } & Partial<JavaRecord>;
-    if (o.owned !== undefined) m.owned = o.owned;
-    else if (o.offset !== undefined) m.records.push(o as JavaRecord);
-    for (const w of waiters.splice(0)) w();
-  });
-  child.once('exit', () => {
-    for (const w of waiters.splice(0)) w();
-  });
-  members.push(m);
-  return m;
+function startMember(topic: string, groupId: string, protocol: string): MemberProcess {
+  return startMemberProcess('java', [...JAVA, 'group', broker.address, topic, '-1', groupId, protocol]);
 }
 
 async function produceWithKafkajs(topic: string, n: number, from: number): Promise<void> {
@@ -179,7 +126,7 @@ describe('Java client (kafka-clients 4.1)', { skip }, () => {
   });
 
   after(async () => {
-    for (const m of members) m.child.kill('SIGKILL');
+    for (const m of memberProcesses) m.child.kill('SIGKILL');
     if (broker === undefined) return;
     await broker.stop();
     removeDir(broker.dataDir);
@@ -312,11 +259,8 @@ describe('Java client (kafka-clients 4.1)', { skip }, () => {
       const m1 = startMember(topic, groupId, protocol);
       await m1.until(() => m1.owned.join() === '0,1,2', 'the first member owns every partition');
       const m2 = startMember(topic, groupId, protocol);
-      const split = (): boolean => {
-        const a = m1.owned, b = m2.owned;
-        return a.length > 0 && b.length > 0 && [...a, ...b].sort().join() === '0,1,2';
-      };
-      await Promise.race([m1.until(split, 'a two-way split'), m2.until(split, 'a two-way split')]);
+      const split = (): boolean => splitBetween(m1, m2, PARTITIONS);
+      await m1.until(split, 'a two-way split');
 
       // The coordinator's view agrees with the members'.
       const client = new Client({ brokers: [broker.address] });
@@ -336,7 +280,7 @@ describe('Java client (kafka-clients 4.1)', { skip }, () => {
         const n = 60;
         await produceWithKafkajs(topic, n, 0);
         const both = (): boolean => m1.records.length + m2.records.length >= n;
-        await Promise.race([m1.until(both, `${n} records`), m2.until(both, `${n} records`)]);
+        await m1.until(both, `${n} records`);
         const all = [...m1.records, ...m2.records];
         assert.equal(all.length, n, 'each record delivered once');
         assert.equal(new Set(all.map((r) => `${r.partition}/${r.offset}`)).size, n);
