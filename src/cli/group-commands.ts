@@ -295,7 +295,9 @@ async function run(args: string[]): Promise<number> {
       return withClient(c, (client) => describe(client, groupId, c.json));
     }
     case 'reset-offsets': {
-      const { values, positionals } = parse(rest, {
+      // `--shift-by -2` as Kafka's tool takes it (parseArgs alone would read -2 as an option).
+      const argv = rest.flatMap((a, i) => (a === '--shift-by' && /^-\d+$/.test(rest[i + 1] ?? '') ? [] : [i > 0 && rest[i - 1] === '--shift-by' && /^-\d+$/.test(a) ? `--shift-by=${a}` : a]));
+      const { values, positionals } = parse(argv, {
         topic: { type: 'string', multiple: true },
         'all-topics': { type: 'boolean' },
         'to-earliest': { type: 'boolean' },
