@@ -17,6 +17,7 @@ import { RawConnection } from './helpers/raw.js';
 import { run } from './helpers/run.js';
 import { startMemberProcess, memberProcesses, splitBetween, type MemberProcess } from './helpers/member-process.js';
 import { ErrorCode } from '../src/protocol/errors.js';
+import { Client } from '../src/client/client.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const SESSION_MS = 3000;
@@ -362,6 +363,65 @@ describe('librdkafka consumer protocol (confluent-kafka, group.protocol=consumer
     assert.equal(left.errorCode, ErrorCode.NONE);
     assert.equal(left.memberEpoch, -1);
     c.close();
+  });
+});
+
+describe('offset expiry (offsets.retention.minutes)', () => {
+  test('offsets of an empty group expire and stay gone after a restart; a group with members keeps its offsets', async () => {
+    // 0.03 minutes = 1.8 s, checked every 100 ms.
+    const sets = [...brokerSets, 'offsets.retention.minutes=0.03', 'offsets.retention.check.interval.ms=100'];
+    let b = await startBroker({ sets });
+    const client = new Client({ brokers: [b.address] });
+    try {
+      const topic = 'grp-expiry';
+      const k = new Kafka({ brokers: [b.address], logLevel: logLevel.NOTHING });
+      const admin = k.admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic, numPartitions: 2 }] });
+      await admin.disconnect();
+      // An active member keeps committing nothing new but stays in its group.
+      const active = k.consumer({ groupId: 'g-active', sessionTimeout: SESSION_MS, heartbeatInterval: 300, maxWaitTimeInMs: MAX_WAIT_MS });
+      live.add(active);
+      await active.connect();
+      await active.subscribe({ topic, fromBeginning: true });
+      const joined = new Promise<void>((resolve) => active.on(active.events.GROUP_JOIN, () => resolve()));
+      await active.run({ eachMessage: async () => undefined });
+      await joined;
+      await client.offsetCommit('g-idle', [{ topic, partition: 0, offset: 0 }, { topic, partition: 1, offset: 0 }]);
+      const committedAt = Date.now();
+      const activeGroup = (await client.describeGroups(['g-active']))[0]!;
+      await client.offsetCommit('g-active', [{ topic, partition: 0, offset: 0 }], { generationId: -1, memberId: '' }).then(
+        () => assert.fail('a commit from outside a group with members is refused'),
+        (e: Error) => assert.match(e.message, /UNKNOWN_MEMBER_ID/),
+      );
+      assert.equal(activeGroup.members.length, 1);
+      assert.equal((await client.offsetFetch('g-idle')).length, 2);
+
+      // Bounded wait for the broker's expiry timer (no event reaches a client).
+      while ((await client.offsetFetch('g-idle')).length > 0) {
+        assert.ok(Date.now() - committedAt < 15_000, 'offsets of the idle group did not expire');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(Date.now() - committedAt >= 1800 - 100, 'expired no earlier than the retention');
+      assert.equal((await client.describeGroups(['g-idle']))[0]!.state, 'Dead');
+      assert.equal((await client.describeGroups(['g-active']))[0]!.state, 'Stable', 'the active group is untouched');
+
+      await active.disconnect();
+      live.delete(active);
+      await client.close();
+      await b.stop();
+      b = await startBroker({ dataDir: b.dataDir, sets });
+      const again = new Client({ brokers: [b.address] });
+      try {
+        assert.deepEqual(await again.offsetFetch('g-idle'), [], 'the expiry was persisted (tombstones)');
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await client.close();
+      await b.stop();
+      removeDir(b.dataDir);
+    }
   });
 });
 
