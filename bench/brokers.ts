@@ -1,0 +1,272 @@
+/**
+ * The two brokers under test, started the same way: a fresh data directory on the same disk,
+ * 127.0.0.1 only, one at a time.
+ *
+ *  - franz: `node dist/src/cli/main.js start`, ready when it prints its ready line.
+ *  - Apache Kafka 4.1.0, KRaft single node (broker + controller in one JVM). Its jars come from
+ *    Maven Central at bench time (`mvn dependency:copy-dependencies` on a generated pom in a cache
+ *    directory, never in the repository); ready when Metadata lists the broker.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Client } from '../src/client/client.js';
+import { REPO_ROOT, run, sleep, tail } from './util.js';
+
+export const KAFKA_VERSION = '4.1.0';
+/** The JVM heap given to the Kafka broker (fixed, as Kafka's own scripts do with KAFKA_HEAP_OPTS). */
+export const KAFKA_HEAP = '1G';
+/** The JVM options of Kafka's kafka-run-class.sh (KAFKA_JVM_PERFORMANCE_OPTS). */
+const KAFKA_JVM_OPTS = ['-server', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-XX:InitiatingHeapOccupancyPercent=35',
+  '-XX:+ExplicitGCInvokesConcurrent', '-XX:MaxInlineLevel=15', '-Djava.awt.headless=true'];
+
+export type BrokerName = 'franz' | 'kafka';
+
+export interface BrokerHandle {
+  readonly name: BrokerName;
+  readonly pid: number;
+  readonly address: string;
+  readonly dataDir: string;
+  /** Last lines the broker wrote to stderr (for error messages). */
+  logTail(): string;
+  /** True while the process runs. */
+  alive(): boolean;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process has exited. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface BrokerOptions {
+  /** fsync before ack (franz default) / flush every message (Kafka log.flush.interval.messages=1). */
+  durable: boolean;
+  dataDir: string;
+}
+
+/** A free TCP port on 127.0.0.1 (bound and released; a small race that is fine here). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+class ChildBroker implements BrokerHandle {
+  private exited = false;
+  private readonly exit: Promise<void>;
+  private err = '';
+
+  /** HOST:PORT, known once the broker is ready. */
+  address = '';
+
+  constructor(readonly name: BrokerName, private readonly child: ChildProcess, readonly dataDir: string) {
+    this.exit = new Promise((resolve) => child.once('exit', () => {
+      this.exited = true;
+      resolve();
+    }));
+    child.stderr?.on('data', (d: Buffer) => {
+      this.err = (this.err + d.toString()).slice(-8192);
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  logTail(): string {
+    return tail(this.err, 600);
+  }
+
+  alive(): boolean {
+    return !this.exited;
+  }
+
+  exitPromise(): Promise<void> {
+    return this.exit;
+  }
+
+  async stop(graceMs = 30_000): Promise<void> {
+    if (this.exited) return;
+    this.child.kill('SIGTERM');
+    const killed = await Promise.race([this.exit.then(() => false), sleep(graceMs).then(() => true)]);
+    if (killed && !this.exited) {
+      this.child.kill('SIGKILL');
+      await Promise.race([this.exit, sleep(10_000)]);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// franz
+
+export async function startFranz(opts: BrokerOptions): Promise<BrokerHandle> {
+  mkdirSync(opts.dataDir, { recursive: true });
+  const main = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+  const args = [main, 'start', '--listen', '127.0.0.1:0', '--data-dir', opts.dataDir];
+  // Non-durable rows: franz without fsync-before-ack, as Kafka runs by default (no flush policy).
+  if (!opts.durable) args.push('--set', 'franz.fsync=false');
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FRANZ_LOG_LEVEL: 'warn' } });
+  const handle = new ChildBroker('franz', child, opts.dataDir);
+  handle.address = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`franz not ready within 30 s: ${handle.logTail()}`)), 30_000);
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      const m = / ready on ([^ ]+:\d+) /.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    handle.exitPromise().then(() => {
+      clearTimeout(timer);
+      reject(new Error(`franz exited before ready: ${handle.logTail()}`));
+    });
+  }).catch(async (e: unknown) => {
+    await handle.stop(5000);
+    throw e;
+  });
+  return handle;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Apache Kafka
+
+export function cacheDir(): string {
+  return process.env.FRANZ_BENCH_CACHE ?? join(homedir(), '.cache', 'franz-bench');
+}
+
+export function kafkaLibDir(): string {
+  return join(cacheDir(), `kafka-${KAFKA_VERSION}`, 'lib');
+}
+
+export function kafkaClasspath(): string {
+  return join(kafkaLibDir(), '*');
+}
+
+const POM = `<?xml version="1.0" encoding="UTF-8"?>
+<!-- Generated by franz's bench/brokers.ts: Apache Kafka's broker and perf tools, for npm run bench. -->
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>franz.bench</groupId>
+  <artifactId>kafka-for-bench</artifactId>
+  <version>0.1.0</version>
+  <packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>${KAFKA_VERSION}</version></dependency>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>${KAFKA_VERSION}</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j-impl</artifactId><version>2.24.3</version></dependency>
+  </dependencies>
+  <build><plugins><plugin>
+    <groupId>org.apache.maven.plugins</groupId><artifactId>maven-dependency-plugin</artifactId><version>3.8.1</version>
+    <configuration><includeScope>runtime</includeScope></configuration>
+  </plugin></plugins></build>
+</project>
+`;
+
+/** log4j2 configuration for the broker and the tools: warnings and errors to stderr. */
+const LOG4J2 = `status = warn
+appender.err.type = Console
+appender.err.name = STDERR
+appender.err.target = SYSTEM_ERR
+appender.err.layout.type = PatternLayout
+appender.err.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = warn
+rootLogger.appenderRef.err.ref = STDERR
+`;
+
+export function log4jConfig(): string {
+  return join(cacheDir(), `kafka-${KAFKA_VERSION}`, 'log4j2.properties');
+}
+
+/** Downloads Kafka's jars into the cache (once); resolves with the lib directory. */
+export async function ensureKafka(): Promise<string> {
+  const base = join(cacheDir(), `kafka-${KAFKA_VERSION}`);
+  const lib = join(base, 'lib');
+  const marker = join(base, '.complete');
+  mkdirSync(base, { recursive: true });
+  writeFileSync(log4jConfig(), LOG4J2);
+  if (existsSync(marker) && existsSync(lib) && readdirSync(lib).some((f) => f.startsWith('kafka_2.13-'))) return lib;
+  writeFileSync(join(base, 'pom.xml'), POM);
+  const r = await run('mvn', ['-q', '-B', '-f', join(base, 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${lib}`],
+    { timeoutMs: 15 * 60_000, cwd: base });
+  if (r.code !== 0) throw new Error(`mvn could not fetch Kafka ${KAFKA_VERSION}: ${tail(r.stdout + r.stderr)}`);
+  const jars = readdirSync(lib);
+  for (const want of [`kafka_2.13-${KAFKA_VERSION}.jar`, `kafka-tools-${KAFKA_VERSION}.jar`]) {
+    if (!jars.includes(want)) throw new Error(`mvn finished but ${want} is missing from ${lib}`);
+  }
+  writeFileSync(marker, new Date().toISOString() + '\n');
+  return lib;
+}
+
+/** A KRaft cluster id: 16 random bytes, base64url without padding (what `kafka-storage random-uuid` prints). */
+function clusterId(): string {
+  return randomBytes(16).toString('base64url');
+}
+
+export async function startKafka(opts: BrokerOptions): Promise<BrokerHandle> {
+  mkdirSync(opts.dataDir, { recursive: true });
+  const port = await freePort();
+  const cport = await freePort();
+  const logs = join(opts.dataDir, 'logs');
+  const props = [
+    'process.roles=broker,controller',
+    'node.id=1',
+    `controller.quorum.voters=1@127.0.0.1:${cport}`,
+    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${cport}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+    'controller.listener.names=CONTROLLER',
+    'inter.broker.listener.name=PLAINTEXT',
+    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+    `log.dirs=${logs}`,
+    'num.partitions=1',
+    'offsets.topic.replication.factor=1',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'share.coordinator.state.topic.replication.factor=1',
+    'share.coordinator.state.topic.min.isr=1',
+    'group.initial.rebalance.delay.ms=0',
+    // Durable rows: flush (fsync) after every message, Kafka's closest equivalent of fsync-before-ack.
+    ...(opts.durable ? ['log.flush.interval.messages=1'] : []),
+  ];
+  const propsFile = join(opts.dataDir, 'server.properties');
+  writeFileSync(propsFile, props.join('\n') + '\n');
+  const cp = kafkaClasspath();
+  const jvm = [`-Xmx${KAFKA_HEAP}`, `-Xms${KAFKA_HEAP}`, ...KAFKA_JVM_OPTS, `-Dlog4j2.configurationFile=${log4jConfig()}`];
+  const fmt = await run('java', [...jvm.filter((o) => !o.startsWith('-Xm')), '-Xmx256m', '-cp', cp, 'kafka.tools.StorageTool', 'format',
+    '-t', clusterId(), '-c', propsFile], { timeoutMs: 120_000 });
+  if (fmt.code !== 0) throw new Error(`kafka-storage format failed: ${tail(fmt.stdout + fmt.stderr)}`);
+  const child = spawn('java', [...jvm, '-cp', cp, 'kafka.Kafka', propsFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const address = `127.0.0.1:${port}`;
+  const handle = new ChildBroker('kafka', child, opts.dataDir);
+  handle.address = address;
+  // Ready when Metadata answers with this broker in it.
+  const deadline = Date.now() + 120_000;
+  for (let attempt = 0; ; attempt++) {
+    if (!handle.alive()) throw new Error(`kafka exited before ready: ${handle.logTail()}`);
+    if (Date.now() > deadline) {
+      await handle.stop(5000);
+      throw new Error(`kafka not ready within 120 s: ${handle.logTail()}`);
+    }
+    const client = new Client({ brokers: [address], connectTimeoutMs: 2000, requestTimeoutMs: 5000, retries: 0 });
+    try {
+      const md = await client.metadata([]);
+      if (md.brokers.length > 0) break;
+    } catch {
+      // not listening yet
+    } finally {
+      await client.close().catch(() => undefined);
+    }
+    await sleep(Math.min(1000, 200 * (attempt + 1)));
+  }
+  return handle;
+}
+
+export function startBroker(name: BrokerName, opts: BrokerOptions): Promise<BrokerHandle> {
+  return name === 'franz' ? startFranz(opts) : startKafka(opts);
+}

@@ -1,0 +1,203 @@
+/**
+ * The real clients that drive both brokers, and parsers for what they print:
+ *  - Kafka's ProducerPerformance and ConsumerPerformance (kafka-tools 4.1.0, the Java client);
+ *  - kcat (librdkafka) producing from a file and consuming to the end;
+ *  - bench/java/LatencyBench.java (the Java client with HdrHistogram) for fixed-rate latency.
+ * Each run is bounded by a timeout and checked (records counted) before its numbers are used.
+ */
+import { join } from 'node:path';
+import { kafkaClasspath, log4jConfig } from './brokers.js';
+import { REPO_ROOT, run, tail } from './util.js';
+
+export interface Percentiles {
+  p50: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean?: number;
+}
+
+export interface ClientResult {
+  /** Records the client reports as produced / consumed. */
+  records: number;
+  bytes: number;
+  seconds: number;
+  recordsPerSec: number;
+  mibPerSec: number;
+  /** Produce-to-ack latency (ms). */
+  ackLatency?: Percentiles;
+  /** Produce-to-consume latency (ms). */
+  e2eLatency?: Percentiles;
+  /** The tool's own summary, for the JSON results. */
+  detail: string;
+}
+
+export class ClientFailure extends Error {}
+
+const JAVA_CLIENT_OPTS = ['-Xmx512m', '-XX:+UseG1GC', '-Djava.awt.headless=true'];
+
+function javaArgs(): string[] {
+  return [...JAVA_CLIENT_OPTS, `-Dlog4j2.configurationFile=${log4jConfig()}`, '-cp', kafkaClasspath()];
+}
+
+export interface ProduceSpec {
+  address: string;
+  topic: string;
+  records: number;
+  /** Every value has exactly this many bytes. */
+  recordSize: number;
+  /** Values, one per line, exactly recordSize bytes each. */
+  payloadFile: string;
+  compression?: 'none' | 'lz4';
+  /** Records per second; -1 for as fast as possible. */
+  throughput?: number;
+  timeoutMs: number;
+}
+
+/**
+ * Kafka's ProducerPerformance with the producer's defaults (acks=all, idempotence, linger.ms=5,
+ * batch.size=16384), picking values from the payload file.
+ * Its last line: "N records sent, R records/sec (M MB/sec), A ms avg latency, X ms max latency,
+ * P50 ms 50th, P95 ms 95th, P99 ms 99th, P999 ms 99.9th."
+ */
+export async function producerPerformance(spec: ProduceSpec): Promise<ClientResult> {
+  const props = [`bootstrap.servers=${spec.address}`];
+  if (spec.compression === 'lz4') props.push('compression.type=lz4');
+  const r = await run('java', [...javaArgs(), 'org.apache.kafka.tools.ProducerPerformance',
+    '--topic', spec.topic, '--num-records', String(spec.records), '--payload-file', spec.payloadFile,
+    '--throughput', String(spec.throughput ?? -1), '--producer-props', ...props], { timeoutMs: spec.timeoutMs });
+  const out = r.stdout;
+  if (r.timedOut) throw new ClientFailure(`ProducerPerformance timed out after ${spec.timeoutMs / 1000} s: ${tail(out + r.stderr)}`);
+  const m = /(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency, ([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th, (\d+) ms 99\.9th/.exec(out);
+  if (r.code !== 0 || m === null) throw new ClientFailure(`ProducerPerformance failed (exit ${r.code}): ${tail(out + r.stderr)}`);
+  const records = Number(m[1]);
+  const rps = Number(m[2]);
+  if (records !== spec.records) throw new ClientFailure(`ProducerPerformance sent ${records} of ${spec.records} records`);
+  return {
+    records,
+    bytes: records * spec.recordSize,
+    seconds: records / rps,
+    recordsPerSec: rps,
+    mibPerSec: (rps * spec.recordSize) / (1024 * 1024),
+    ackLatency: { mean: Number(m[4]), max: Number(m[5]), p50: Number(m[6]), p99: Number(m[8]), p999: Number(m[9]) },
+    detail: m[0],
+  };
+}
+
+/** kcat producing every line of `file` (librdkafka defaults: acks=all, linger 5 ms, no idempotence). */
+export async function kcatProduce(spec: ProduceSpec & { file: string }): Promise<ClientResult> {
+  const args = ['-P', '-b', spec.address, '-t', spec.topic, '-l', '-q'];
+  if (spec.compression === 'lz4') args.push('-z', 'lz4');
+  args.push(spec.file);
+  const r = await run('kcat', args, { timeoutMs: spec.timeoutMs });
+  if (r.timedOut) throw new ClientFailure(`kcat -P timed out after ${spec.timeoutMs / 1000} s: ${tail(r.stderr)}`);
+  if (r.code !== 0) throw new ClientFailure(`kcat -P failed (exit ${r.code}): ${tail(r.stderr)}`);
+  const seconds = r.ms / 1000;
+  return {
+    records: spec.records,
+    bytes: spec.records * spec.recordSize,
+    seconds,
+    recordsPerSec: spec.records / seconds,
+    mibPerSec: (spec.records * spec.recordSize) / (1024 * 1024) / seconds,
+    detail: `kcat -P -l: ${spec.records} records in ${seconds.toFixed(2)} s (wall time of the process)`,
+  };
+}
+
+export interface ConsumeSpec {
+  address: string;
+  topic: string;
+  /** Records expected (everything in the topic). */
+  records: number;
+  recordSize: number;
+  timeoutMs: number;
+}
+
+/** kcat reading every partition from the beginning to the end (-e), printing one newline per record. */
+export async function kcatConsume(spec: ConsumeSpec): Promise<ClientResult> {
+  const r = await run('kcat', ['-C', '-b', spec.address, '-t', spec.topic, '-o', 'beginning', '-e', '-q', '-f', '\\n'],
+    { timeoutMs: spec.timeoutMs, keepStdout: 0 });
+  if (r.timedOut) throw new ClientFailure(`kcat -C timed out after ${spec.timeoutMs / 1000} s (${r.stdoutBytes} records read): ${tail(r.stderr)}`);
+  if (r.code !== 0) throw new ClientFailure(`kcat -C failed (exit ${r.code}): ${tail(r.stderr)}`);
+  if (r.stdoutBytes !== spec.records) throw new ClientFailure(`kcat -C read ${r.stdoutBytes} records, expected ${spec.records}`);
+  const seconds = r.ms / 1000;
+  return {
+    records: spec.records,
+    bytes: spec.records * spec.recordSize,
+    seconds,
+    recordsPerSec: spec.records / seconds,
+    mibPerSec: (spec.records * spec.recordSize) / (1024 * 1024) / seconds,
+    detail: `kcat -C -e: ${spec.records} records in ${seconds.toFixed(2)} s (wall time of the process)`,
+  };
+}
+
+/**
+ * Kafka's ConsumerPerformance (KafkaConsumer.subscribe: needs consumer groups on the broker).
+ * Prints a header and one CSV line: start.time, end.time, data.consumed.in.MB, MB.sec,
+ * data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec.
+ */
+export async function consumerPerformance(spec: ConsumeSpec): Promise<ClientResult> {
+  const r = await run('java', [...javaArgs(), 'org.apache.kafka.tools.ConsumerPerformance',
+    '--bootstrap-server', spec.address, '--topic', spec.topic, '--messages', String(spec.records),
+    '--timeout', '15000', '--group', `franz-bench-${Date.now()}`], { timeoutMs: spec.timeoutMs });
+  if (r.timedOut) throw new ClientFailure(`ConsumerPerformance timed out after ${spec.timeoutMs / 1000} s: ${tail(r.stdout + r.stderr)}`);
+  const line = r.stdout.split('\n').find((l) => /^\d{4}-\d\d-\d\d .*,/.test(l));
+  const f = line?.split(',').map((s) => s.trim());
+  if (r.code !== 0 || f === undefined || f.length < 10) {
+    throw new ClientFailure(`ConsumerPerformance failed (exit ${r.code}): ${tail(r.stdout + r.stderr)}`);
+  }
+  const records = Number(f[4]);
+  if (records < spec.records) throw new ClientFailure(`ConsumerPerformance read ${records} of ${spec.records} records: ${tail(r.stdout + r.stderr)}`);
+  const rps = Number(f[5]);
+  return {
+    records,
+    bytes: records * spec.recordSize,
+    seconds: records / rps,
+    recordsPerSec: rps,
+    mibPerSec: (rps * spec.recordSize) / (1024 * 1024),
+    detail: `ConsumerPerformance: ${line}`,
+  };
+}
+
+export interface LatencySpec {
+  address: string;
+  topic: string;
+  rate: number;
+  seconds: number;
+  warmupSeconds: number;
+  recordSize: number;
+  timeoutMs: number;
+}
+
+interface LatencyJson {
+  sent: number;
+  acked: number;
+  errors: number;
+  received: number;
+  achievedRate: number;
+  ack: Percentiles | null;
+  e2e: Percentiles | null;
+}
+
+/** bench/java/LatencyBench.java: fixed-rate produce with produce-to-ack and end-to-end HdrHistograms. */
+export async function latencyBench(spec: LatencySpec): Promise<ClientResult> {
+  const src = join(REPO_ROOT, 'bench', 'java', 'LatencyBench.java');
+  const r = await run('java', [...javaArgs(), src, spec.address, spec.topic, String(spec.rate), String(spec.seconds),
+    String(spec.warmupSeconds), String(spec.recordSize)], { timeoutMs: spec.timeoutMs });
+  if (r.timedOut) throw new ClientFailure(`LatencyBench timed out after ${spec.timeoutMs / 1000} s: ${tail(r.stdout + r.stderr)}`);
+  const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
+  if (r.code !== 0 || line === undefined) throw new ClientFailure(`LatencyBench failed (exit ${r.code}): ${tail(r.stdout + r.stderr)}`);
+  const j = JSON.parse(line) as LatencyJson;
+  if (j.errors > 0 || j.acked !== j.sent) throw new ClientFailure(`LatencyBench: ${j.acked} of ${j.sent} acked, ${j.errors} errors`);
+  if (j.received < j.acked) throw new ClientFailure(`LatencyBench: consumer saw ${j.received} of ${j.acked} records`);
+  const seconds = spec.seconds + spec.warmupSeconds;
+  return {
+    records: j.acked,
+    bytes: j.acked * spec.recordSize,
+    seconds,
+    recordsPerSec: j.achievedRate,
+    mibPerSec: (j.achievedRate * spec.recordSize) / (1024 * 1024),
+    ackLatency: j.ack ?? undefined,
+    e2eLatency: j.e2e ?? undefined,
+    detail: line,
+  };
+}

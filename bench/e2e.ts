@@ -1,0 +1,402 @@
+/**
+ * End-to-end: franz and Apache Kafka side by side, one broker at a time, each started fresh for
+ * each session on the same disk with the same settings, driven by the same clients.
+ *
+ * Sessions (each: start franz, warm up, run its rows, stop; then the same for Kafka):
+ *  - throughput (no fsync before ack: Kafka's default, franz with franz.fsync=false):
+ *    1 KiB records x 8 partitions produced by ProducerPerformance and by kcat, consumed by kcat
+ *    (and by ConsumerPerformance where the broker has consumer groups); 100-byte records; lz4.
+ *  - latency: the Java client at a fixed rate, half the slower broker's 1 KiB produce maximum,
+ *    with produce-to-ack and end-to-end HdrHistograms.
+ *  - 1 000 and 10 000 partitions (the latter skipped by --quick): produce and consume.
+ *  - durable: franz's default fsync-before-ack against Kafka with log.flush.interval.messages=1.
+ * Each measurement takes the broker's CPU time (utime + stime) and peak RSS from /proc.
+ */
+import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, LATEST_TIMESTAMP } from '../src/client/client.js';
+import { startBroker, type BrokerHandle, type BrokerName } from './brokers.js';
+import {
+  ClientFailure, consumerPerformance, kcatConsume, kcatProduce, latencyBench, producerPerformance,
+  type ClientResult, type Percentiles,
+} from './clients.js';
+import { cpuSeconds, openFds, peakRss, prng, recordText, resetPeakRss, sleep, type Progress } from './util.js';
+
+export const BROKERS: readonly BrokerName[] = ['franz', 'kafka'];
+
+export interface BrokerMeasure {
+  ok: boolean;
+  error?: string;
+  records?: number;
+  bytes?: number;
+  seconds?: number;
+  recordsPerSec?: number;
+  mibPerSec?: number;
+  ackLatency?: Percentiles;
+  e2eLatency?: Percentiles;
+  /** Broker CPU (user + system) during the measurement. */
+  cpuSeconds?: number;
+  cpuSecPerGiB?: number;
+  /** Broker peak RSS during the measurement (since the reset just before it, or since start-up). */
+  peakRssMiB?: number;
+  openFds?: number;
+  detail?: string;
+}
+
+export type RowKind = 'produce' | 'consume' | 'latency';
+
+export interface E2eRow {
+  id: string;
+  title: string;
+  kind: RowKind;
+  client: string;
+  partitions: number;
+  recordSize: number;
+  compression: 'none' | 'lz4';
+  durable: boolean;
+  records: number;
+  franz?: BrokerMeasure;
+  kafka?: BrokerMeasure;
+  /** franz / Kafka: records/s for produce and consume rows, p99 produce-to-ack latency for latency rows. */
+  ratio: number | null;
+  /** What `ratio` compares, and which way is better. */
+  ratioOf: string;
+}
+
+export interface E2eOptions {
+  quick: boolean;
+  progress: Progress;
+  /** Only these sessions (by name), for development; all when empty. */
+  only?: readonly string[];
+  /** Multiplies every record count (development: --scale 0.05). */
+  scale?: number;
+}
+
+interface Ctx {
+  broker: BrokerHandle;
+  client: Client;
+  dir: string;
+  quick: boolean;
+  rows: Map<string, E2eRow>;
+}
+
+interface RowSpec {
+  id: string;
+  title: string;
+  kind: RowKind;
+  client: string;
+  partitions: number;
+  recordSize: number;
+  compression: 'none' | 'lz4';
+  records: number;
+  /** A topic to create before the row (absent: the row reads a topic an earlier row wrote). */
+  createTopic?: string;
+  /** Skip for a broker without these API keys (e.g. consumer groups). */
+  needsApi?: { keys: number[]; name: string };
+  exec(ctx: Ctx): Promise<ClientResult>;
+}
+
+interface Session {
+  name: string;
+  durable: boolean;
+  rows: RowSpec[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Inputs
+
+/** A file of `lines` values of exactly `size` bytes each (no newline inside), one per line. */
+async function payloadFile(path: string, size: number, lines: number, seed: number): Promise<string> {
+  const rand = prng(seed);
+  const distinct: string[] = [];
+  for (let i = 0; i < Math.min(lines, 1000); i++) distinct.push(recordText(rand, size));
+  const out = createWriteStream(path);
+  for (let i = 0; i < lines; i++) {
+    if (!out.write(distinct[i % distinct.length]! + '\n')) await new Promise<void>((r) => out.once('drain', () => r()));
+  }
+  await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+  return path;
+}
+
+function timeoutFor(bytes: number, minMiBps = 2): number {
+  return Math.min(15 * 60_000, Math.max(90_000, (bytes / (1024 * 1024) / minMiBps) * 1000));
+}
+
+// ---------------------------------------------------------------------------------------------
+// The plan
+
+/** Record counts of each kind of row. */
+function counts(quick: boolean, scale: number): Record<'n1k' | 'n100' | 'nlz4' | 'n1000' | 'n10000' | 'ndur' | 'kcat' | 'warmup', number> {
+  const n = (quickCount: number, fullCount: number): number => Math.max(1000, Math.round((quick ? quickCount : fullCount) * scale));
+  return {
+    n1k: n(200_000, 1_000_000),
+    n100: n(1_000_000, 5_000_000),
+    nlz4: n(200_000, 1_000_000),
+    n1000: n(100_000, 500_000),
+    n10000: n(100_000, 300_000),
+    ndur: n(30_000, 200_000),
+    kcat: n(100_000, 500_000),
+    warmup: n(30_000, 200_000),
+  };
+}
+
+function plan(quick: boolean, scale: number, files: { p1k: string; p100: string; kcat1k: string; kcatRecords: number }): Session[] {
+  const { n1k, n100, nlz4, n1000, n10000, ndur } = counts(quick, scale);
+  const produce = (id: string, title: string, topic: string, partitions: number, size: number, records: number,
+    compression: 'none' | 'lz4' = 'none'): RowSpec => ({
+    id, title, kind: 'produce', client: 'ProducerPerformance', partitions, recordSize: size, compression, records,
+    createTopic: topic,
+    exec: (ctx) => producerPerformance({
+      address: ctx.broker.address, topic, records, recordSize: size, payloadFile: size === 100 ? files.p100 : files.p1k,
+      compression, timeoutMs: timeoutFor(records * size),
+    }),
+  });
+  const consume = (id: string, title: string, topic: string, partitions: number, size: number, records: number,
+    compression: 'none' | 'lz4' = 'none'): RowSpec => ({
+    id, title, kind: 'consume', client: 'kcat -C', partitions, recordSize: size, compression, records,
+    exec: (ctx) => kcatConsume({ address: ctx.broker.address, topic, records, recordSize: size, timeoutMs: timeoutFor(records * size) }),
+  });
+  const sessions: Session[] = [
+    {
+      name: 'throughput',
+      durable: false,
+      rows: [
+        produce('produce-1k', 'Produce 1 KiB records, 8 partitions', 'p1k', 8, 1024, n1k),
+        consume('consume-1k', 'Consume 1 KiB records, 8 partitions', 'p1k', 8, 1024, n1k),
+        {
+          id: 'consume-1k-java', title: 'Consume 1 KiB records, 8 partitions (Java consumer, group)', kind: 'consume',
+          client: 'ConsumerPerformance', partitions: 8, recordSize: 1024, compression: 'none', records: n1k,
+          needsApi: { keys: [10, 11, 12, 14], name: 'consumer groups (FindCoordinator, JoinGroup, Heartbeat, SyncGroup)' },
+          exec: (ctx) => consumerPerformance({ address: ctx.broker.address, topic: 'p1k', records: n1k, recordSize: 1024,
+            timeoutMs: timeoutFor(n1k * 1024) }),
+        },
+        {
+          id: 'produce-1k-kcat', title: 'Produce 1 KiB records, 8 partitions (librdkafka)', kind: 'produce', client: 'kcat -P',
+          partitions: 8, recordSize: 1024, compression: 'none', records: files.kcatRecords, createTopic: 'p1k-kcat',
+          exec: (ctx) => kcatProduce({ address: ctx.broker.address, topic: 'p1k-kcat', records: files.kcatRecords, recordSize: 1024,
+            payloadFile: files.p1k, file: files.kcat1k, timeoutMs: timeoutFor(files.kcatRecords * 1024) }),
+        },
+        produce('produce-100b', 'Produce 100-byte records, 8 partitions', 'p100', 8, 100, n100),
+        consume('consume-100b', 'Consume 100-byte records, 8 partitions', 'p100', 8, 100, n100),
+        produce('produce-lz4', 'Produce 1 KiB records, lz4, 8 partitions', 'plz4', 8, 1024, nlz4, 'lz4'),
+        consume('consume-lz4', 'Consume 1 KiB records, lz4, 8 partitions', 'plz4', 8, 1024, nlz4, 'lz4'),
+      ],
+    },
+    {
+      name: 'latency',
+      durable: false,
+      rows: [{
+        id: 'latency-1k', title: 'Fixed rate, 1 KiB records, 8 partitions: latency', kind: 'latency', client: 'LatencyBench (Java client)',
+        partitions: 8, recordSize: 1024, compression: 'none', records: 0, createTopic: 'lat',
+        exec: (ctx) => latencyBench({ address: ctx.broker.address, topic: 'lat', rate: fixedRate(ctx.rows), recordSize: 1024,
+          seconds: Math.max(3, Math.round((quick ? 10 : 60) * Math.min(1, scale))), warmupSeconds: quick ? 2 : 5, timeoutMs: 5 * 60_000 }),
+      }],
+    },
+    {
+      name: 'partitions-1000',
+      durable: false,
+      rows: [
+        produce('produce-1k-p1000', 'Produce 1 KiB records, 1 000 partitions', 'p1000', 1000, 1024, n1000),
+        consume('consume-1k-p1000', 'Consume 1 KiB records, 1 000 partitions', 'p1000', 1000, 1024, n1000),
+      ],
+    },
+  ];
+  if (!quick) {
+    sessions.push({
+      name: 'partitions-10000',
+      durable: false,
+      rows: [
+        produce('produce-1k-p10000', 'Produce 1 KiB records, 10 000 partitions', 'p10000', 10000, 1024, n10000),
+        consume('consume-1k-p10000', 'Consume 1 KiB records, 10 000 partitions', 'p10000', 10000, 1024, n10000),
+      ],
+    });
+  }
+  sessions.push({
+    name: 'durable',
+    durable: true,
+    rows: [
+      produce('produce-1k-durable', 'Durable produce, 1 KiB records, 8 partitions (franz fsync before ack; Kafka flush.messages=1)',
+        'pdur', 8, 1024, ndur),
+      consume('consume-1k-durable', 'Durable mode consume, 1 KiB records, 8 partitions', 'pdur', 8, 1024, ndur),
+    ],
+  });
+  return sessions;
+}
+
+/** Half the slower broker's 1 KiB produce maximum (records/s), bounded to something sane. */
+function fixedRate(rows: Map<string, E2eRow>): number {
+  const r = rows.get('produce-1k');
+  const rates = [r?.franz?.recordsPerSec, r?.kafka?.recordsPerSec].filter((x): x is number => typeof x === 'number' && x > 0);
+  const slower = rates.length > 0 ? Math.min(...rates) : 20_000;
+  return Math.max(1000, Math.round(slower / 2 / 100) * 100);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running
+
+async function createTopic(client: Client, name: string, partitions: number): Promise<void> {
+  await client.createTopics([{ name, numPartitions: partitions, replicationFactor: 1 }], { timeoutMs: 120_000 });
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    const md = await client.metadata([name]);
+    const t = md.topics.find((x) => x.name === name);
+    if (t !== undefined && t.errorCode === 0 && t.partitions.length === partitions && t.partitions.every((p) => p.leader >= 0)) return;
+    if (Date.now() > deadline) throw new Error(`topic ${name} (${partitions} partitions) has no leaders after 180 s`);
+    await sleep(250);
+  }
+}
+
+/** Sum of the partitions' end offsets: what the broker holds, checked against what a client reported. */
+async function endOffsets(client: Client, topic: string, partitions: number): Promise<number> {
+  const ps = Array.from({ length: partitions }, (_, i) => i);
+  let sum = 0;
+  for (let i = 0; i < ps.length; i += 1000) {
+    const answers = await client.listOffsets(topic, ps.slice(i, i + 1000), LATEST_TIMESTAMP);
+    for (const a of answers.values()) sum += Number(a.offset);
+  }
+  return sum;
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+async function measure(ctx: Ctx, spec: RowSpec): Promise<BrokerMeasure> {
+  const { broker, client } = ctx;
+  if (!broker.alive()) return { ok: false, error: `broker not running: ${broker.logTail()}` };
+  try {
+    if (spec.needsApi !== undefined) {
+      const conn = await client.connection();
+      if (!spec.needsApi.keys.every((k) => conn.brokerRanges.has(k))) {
+        return { ok: false, error: `not run: the broker does not implement ${spec.needsApi.name}` };
+      }
+    }
+    if (spec.createTopic !== undefined) await createTopic(client, spec.createTopic, spec.partitions);
+    const peakReset = resetPeakRss(broker.pid);
+    const cpu0 = cpuSeconds(broker.pid);
+    const res = await spec.exec(ctx);
+    const cpu = cpuSeconds(broker.pid) - cpu0;
+    const rss = peakRss(broker.pid);
+    const fds = openFds(broker.pid);
+    if (spec.kind === 'produce' && spec.createTopic !== undefined) {
+      const held = await endOffsets(client, spec.createTopic, spec.partitions);
+      const exact = spec.client === 'ProducerPerformance'; // idempotent: exactly once per record
+      if (exact ? held !== res.records : held < res.records) {
+        throw new ClientFailure(`the broker holds ${held} records after ${res.records} were acknowledged`);
+      }
+    }
+    return {
+      ok: true,
+      records: res.records,
+      bytes: res.bytes,
+      seconds: res.seconds,
+      recordsPerSec: res.recordsPerSec,
+      mibPerSec: res.mibPerSec,
+      ackLatency: res.ackLatency,
+      e2eLatency: res.e2eLatency,
+      cpuSeconds: cpu,
+      cpuSecPerGiB: res.bytes > 0 ? cpu / (res.bytes / 2 ** 30) : undefined,
+      peakRssMiB: rss / (1024 * 1024),
+      openFds: fds,
+      detail: res.detail + (peakReset ? '' : ' (peak RSS since broker start)'),
+    };
+  } catch (e) {
+    const alive = broker.alive();
+    return { ok: false, error: errorText(e) + (alive ? '' : ` [broker exited: ${broker.logTail()}]`) };
+  }
+}
+
+function ratioOf(row: E2eRow): number | null {
+  const f = row.franz;
+  const k = row.kafka;
+  if (!f?.ok || !k?.ok) return null;
+  if (row.kind === 'latency') {
+    const a = f.ackLatency?.p99;
+    const b = k.ackLatency?.p99;
+    return a !== undefined && b !== undefined && b > 0 ? a / b : null;
+  }
+  return f.recordsPerSec !== undefined && k.recordsPerSec ? f.recordsPerSec / k.recordsPerSec : null;
+}
+
+/** How many progress units e2e() reports. */
+export function e2eUnits(quick: boolean, only: readonly string[] = []): number {
+  const sessions = plan(quick, 1, { p1k: '', p100: '', kcat1k: '', kcatRecords: 0 }).filter((s) => only.length === 0 || only.includes(s.name));
+  return sessions.reduce((n, s) => n + BROKERS.length * (1 + s.rows.length), 0) + 1;
+}
+
+export async function e2e(opts: E2eOptions): Promise<E2eRow[]> {
+  const { progress, quick } = opts;
+  const scale = opts.scale ?? 1;
+  const n = counts(quick, scale);
+  const base = mkdtempSync(join(tmpdir(), 'franz-bench-'));
+  try {
+    progress.step('e2e: writing payload files');
+    const kcatRecords = n.kcat;
+    const files = {
+      p1k: await payloadFile(join(base, 'payload-1024.txt'), 1024, 1000, 1),
+      p100: await payloadFile(join(base, 'payload-100.txt'), 100, 1000, 2),
+      kcat1k: await payloadFile(join(base, 'kcat-1024.txt'), 1024, kcatRecords, 3),
+      kcatRecords,
+    };
+    progress.advance(1);
+    const sessions = plan(quick, scale, files).filter((s) => !opts.only?.length || opts.only.includes(s.name));
+    const rows = new Map<string, E2eRow>();
+    for (const s of sessions) {
+      for (const spec of s.rows) {
+        rows.set(spec.id, {
+          id: spec.id, title: spec.title, kind: spec.kind, client: spec.client, partitions: spec.partitions,
+          recordSize: spec.recordSize, compression: spec.compression, durable: s.durable, records: spec.records,
+          ratio: null,
+          ratioOf: spec.kind === 'latency' ? 'p99 produce-to-ack latency (lower is better for franz)' : 'records/s (higher is better for franz)',
+        });
+      }
+    }
+    for (const s of sessions) {
+      for (const name of BROKERS) {
+        progress.step(`e2e ${s.name}: starting ${name}${s.durable ? ' (durable)' : ''}`);
+        const dataDir = join(base, `${name}-${s.name}`);
+        mkdirSync(dataDir, { recursive: true });
+        let broker: BrokerHandle | null = null;
+        let client: Client | null = null;
+        try {
+          broker = await startBroker(name, { durable: s.durable, dataDir });
+          client = new Client({ brokers: [broker.address], requestTimeoutMs: 120_000, retries: 10 });
+          progress.advance(1);
+          // Warm-up: JIT for Kafka, caches for both; not measured.
+          progress.step(`e2e ${s.name}: ${name} warm-up`);
+          await createTopic(client, 'warmup', 8);
+          await producerPerformance({ address: broker.address, topic: 'warmup', records: n.warmup, recordSize: 1024,
+            payloadFile: files.p1k, timeoutMs: 180_000 }).catch((e: unknown) => progress.note(`warm-up on ${name} failed: ${errorText(e)}`));
+          const ctx: Ctx = { broker, client, dir: base, quick, rows };
+          for (const spec of s.rows) {
+            progress.step(`e2e ${s.name}: ${name} ${spec.id}`);
+            const m = await measure(ctx, spec);
+            if (!m.ok) progress.note(`${spec.id} on ${name}: ${m.error}`);
+            rows.get(spec.id)![name] = m;
+            progress.advance(1);
+          }
+        } catch (e) {
+          const msg = errorText(e);
+          progress.note(`session ${s.name} on ${name} failed: ${msg}`);
+          for (const spec of s.rows) {
+            const row = rows.get(spec.id)!;
+            if (row[name] === undefined) {
+              row[name] = { ok: false, error: `session failed: ${msg}` };
+              progress.advance(1);
+            }
+          }
+          if (broker === null) progress.advance(1);
+        } finally {
+          await client?.close().catch(() => undefined);
+          await broker?.stop();
+          rmSync(dataDir, { recursive: true, force: true });
+        }
+      }
+    }
+    for (const row of rows.values()) row.ratio = ratioOf(row);
+    return [...rows.values()];
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+}

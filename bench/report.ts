@@ -1,0 +1,231 @@
+/**
+ * Writes a bench run as Markdown tables and an SVG bar chart of franz's advantage over Kafka.
+ * Pure functions of the results: no I/O here.
+ */
+import type { MicroRow } from './micro.js';
+import type { BrokerMeasure, E2eRow } from './e2e.js';
+import { fmt } from './util.js';
+
+export interface Machine {
+  [key: string]: string | number;
+}
+
+export interface BenchResults {
+  date: string;
+  quick: boolean;
+  durationSec: number;
+  machine: Machine;
+  settings: string[];
+  micro: MicroRow[];
+  e2e: E2eRow[];
+  targets: TargetCheck[];
+}
+
+export interface TargetCheck {
+  target: string;
+  measured: string;
+  met: boolean | null;
+}
+
+const escapeMd = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+function byId(rows: readonly E2eRow[], id: string): E2eRow | undefined {
+  return rows.find((r) => r.id === id);
+}
+
+/** The issue's targets, checked against a run (null: not measured in this run). */
+export function checkTargets(rows: readonly E2eRow[]): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  const ratioCheck = (target: string, ids: string[], min: number): void => {
+    const parts: string[] = [];
+    let met: boolean | null = null;
+    for (const id of ids) {
+      const r = byId(rows, id);
+      if (r === undefined) continue;
+      parts.push(`${id}: ${r.ratio === null ? 'n/a' : r.ratio.toFixed(2) + 'x'}`);
+      if (r.ratio !== null) met = (met ?? true) && r.ratio >= min;
+    }
+    if (parts.length > 0) out.push({ target, measured: parts.join(', '), met });
+  };
+  ratioCheck('Produce throughput >= 1.5x Kafka', ['produce-1k', 'produce-1k-kcat', 'produce-100b', 'produce-lz4', 'produce-1k-p1000', 'produce-1k-p10000'], 1.5);
+  ratioCheck('Consume throughput >= 1.5x Kafka', ['consume-1k', 'consume-1k-java', 'consume-100b', 'consume-lz4', 'consume-1k-p1000', 'consume-1k-p10000'], 1.5);
+  const lat = byId(rows, 'latency-1k');
+  if (lat !== undefined) {
+    const e2e = lat.franz?.e2eLatency && lat.kafka?.e2eLatency ? lat.franz.e2eLatency.p99 / lat.kafka.e2eLatency.p99 : null;
+    out.push({
+      target: 'p99 latency at the fixed rate <= 0.5x Kafka',
+      measured: `produce-to-ack ${lat.ratio === null ? 'n/a' : lat.ratio.toFixed(2) + 'x'}, end-to-end ${e2e === null ? 'n/a' : e2e.toFixed(2) + 'x'}`,
+      met: lat.ratio === null ? null : lat.ratio <= 0.5 && (e2e === null || e2e <= 0.5),
+    });
+  }
+  ratioCheck('Durable-mode throughput >= 1.5x Kafka flush.messages=1', ['produce-1k-durable'], 1.5);
+  const p8 = byId(rows, 'produce-1k')?.franz;
+  for (const [id, label] of [['produce-1k-p10000', '10 000'], ['produce-1k-p1000', '1 000']] as const) {
+    const pN = byId(rows, id)?.franz;
+    if (pN === undefined) continue;
+    const self = p8?.ok && pN.ok && p8.recordsPerSec ? pN.recordsPerSec! / p8.recordsPerSec : null;
+    out.push({
+      target: `franz at ${label} partitions >= 80% of its own 8-partition produce throughput${label === '1 000' ? ' (the issue asks this of 10 000)' : ''}`,
+      measured: self === null ? `n/a${pN.ok ? '' : ' (' + (pN.error ?? 'failed').slice(0, 120) + ')'}` : `${(self * 100).toFixed(0)}%`,
+      met: self === null ? null : self >= 0.8,
+    });
+  }
+  return out;
+}
+
+function cell(m: BrokerMeasure | undefined, f: (m: BrokerMeasure) => number | undefined, digits = 1): string {
+  if (m === undefined) return '-';
+  if (!m.ok) return 'error';
+  return fmt(f(m), digits);
+}
+
+function ratioCell(r: E2eRow): string {
+  if (r.ratio === null) return '-';
+  return `**${r.ratio.toFixed(2)}x**`;
+}
+
+/** The result tables in Markdown. `chart` is the SVG file name to link, if any. */
+export function toMarkdown(res: BenchResults, chart?: string): string {
+  const L: string[] = [];
+  L.push(`# franz vs Apache Kafka: ${res.date}${res.quick ? ' (--quick)' : ''}`);
+  L.push('');
+  L.push(`Run took ${Math.round(res.durationSec)} s. Ratios are franz / Kafka. MiB = 2^20 bytes.`);
+  L.push('');
+  L.push('## Machine');
+  L.push('');
+  L.push('| | |');
+  L.push('|---|---|');
+  for (const [k, v] of Object.entries(res.machine)) L.push(`| ${escapeMd(k)} | ${escapeMd(String(v))} |`);
+  L.push('');
+  L.push('## Settings');
+  L.push('');
+  for (const s of res.settings) L.push(`- ${s}`);
+  L.push('');
+  if (res.targets.length > 0) {
+    L.push('## Targets (issue 4)');
+    L.push('');
+    L.push('| target | measured | met |');
+    L.push('|---|---|---|');
+    for (const t of res.targets) L.push(`| ${escapeMd(t.target)} | ${escapeMd(t.measured)} | ${t.met === null ? 'n/a' : t.met ? 'yes' : 'no'} |`);
+    L.push('');
+  }
+  const thr = res.e2e.filter((r) => r.kind !== 'latency');
+  if (thr.length > 0) {
+    L.push('## End to end: throughput');
+    L.push('');
+    if (chart !== undefined) {
+      L.push(`![franz / Kafka](${chart})`);
+      L.push('');
+    }
+    L.push('| row | client | records | franz MiB/s | Kafka MiB/s | franz rec/s | Kafka rec/s | franz / Kafka | p99 ack ms franz / Kafka | CPU s/GiB franz / Kafka | peak RSS MiB franz / Kafka |');
+    L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const r of thr) {
+      const f = r.franz;
+      const k = r.kafka;
+      const ack = r.kind === 'produce' && r.client === 'ProducerPerformance'
+        ? `${cell(f, (m) => m.ackLatency?.p99, 0)} / ${cell(k, (m) => m.ackLatency?.p99, 0)}` : '-';
+      L.push(`| ${escapeMd(r.title)} | ${escapeMd(r.client)} | ${r.records.toLocaleString('en-US')} | ${cell(f, (m) => m.mibPerSec)} | ${cell(k, (m) => m.mibPerSec)} | ` +
+        `${cell(f, (m) => m.recordsPerSec, 0)} | ${cell(k, (m) => m.recordsPerSec, 0)} | ${ratioCell(r)} | ${ack} | ` +
+        `${cell(f, (m) => m.cpuSecPerGiB)} / ${cell(k, (m) => m.cpuSecPerGiB)} | ${cell(f, (m) => m.peakRssMiB, 0)} / ${cell(k, (m) => m.peakRssMiB, 0)} |`);
+    }
+    L.push('');
+  }
+  const lat = res.e2e.filter((r) => r.kind === 'latency');
+  if (lat.length > 0) {
+    L.push('## End to end: latency at a fixed rate');
+    L.push('');
+    L.push('HdrHistogram, from each record\'s intended send time (no coordinated omission). Milliseconds.');
+    L.push('');
+    L.push('| row | broker | rate rec/s | ack p50 | ack p99 | ack p99.9 | ack max | e2e p50 | e2e p99 | e2e p99.9 | e2e max | CPU s/GiB | peak RSS MiB |');
+    L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const r of lat) {
+      for (const name of ['franz', 'kafka'] as const) {
+        const m = r[name];
+        if (m === undefined) continue;
+        if (!m.ok) {
+          L.push(`| ${escapeMd(r.title)} | ${name} | error: ${escapeMd((m.error ?? '').slice(0, 200))} ||||||||||| `);
+          continue;
+        }
+        const a = m.ackLatency;
+        const e = m.e2eLatency;
+        L.push(`| ${escapeMd(r.title)} | ${name} | ${fmt(m.recordsPerSec, 0)} | ${fmt(a?.p50, 2)} | ${fmt(a?.p99, 2)} | ${fmt(a?.p999, 2)} | ${fmt(a?.max, 2)} | ` +
+          `${fmt(e?.p50, 2)} | ${fmt(e?.p99, 2)} | ${fmt(e?.p999, 2)} | ${fmt(e?.max, 2)} | ${fmt(m.cpuSecPerGiB)} | ${fmt(m.peakRssMiB, 0)} |`);
+      }
+      L.push(`| ${escapeMd(r.title)} | franz / Kafka p99 ack | | | ${r.ratio === null ? '-' : `**${r.ratio.toFixed(2)}x**`} | | | | | | | | |`);
+    }
+    L.push('');
+  }
+  const errors = res.e2e.flatMap((r) => (['franz', 'kafka'] as const)
+    .filter((n) => r[n] !== undefined && !r[n]!.ok)
+    .map((n) => `- ${r.id} on ${n}: ${r[n]!.error}`));
+  if (errors.length > 0) {
+    L.push('## Rows that did not run or failed');
+    L.push('');
+    L.push(...errors.map((e) => escapeMd(e).slice(0, 800)));
+    L.push('');
+  }
+  if (res.micro.length > 0) {
+    L.push('## Micro-benchmarks (tinybench, results checked before timing)');
+    L.push('');
+    L.push('| group | benchmark | MB/s | ops/s | mean us | p99 us | note |');
+    L.push('|---|---|---:|---:|---:|---:|---|');
+    for (const m of res.micro) {
+      const note = m.error !== undefined ? `error: ${m.error}` : (m.note ?? '');
+      L.push(`| ${escapeMd(m.group)} | ${escapeMd(m.name)} | ${fmt(m.mbPerSec)} | ${fmt(m.opsPerSec, 0)} | ${fmt(m.meanUs)} | ${fmt(m.p99Us)} | ${escapeMd(note)} |`);
+    }
+    L.push('');
+    L.push('MB/s here is 10^6 bytes per second of input.');
+    L.push('');
+  }
+  return L.join('\n');
+}
+
+const xml = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/**
+ * A horizontal bar chart of franz's advantage per row on a log2 scale: franz / Kafka throughput,
+ * and Kafka / franz p99 latency for latency rows, so that right of 1x is always better for franz.
+ */
+export function toSvg(res: BenchResults): string {
+  const bars: Array<{ label: string; value: number; note: string }> = [];
+  for (const r of res.e2e) {
+    if (r.ratio === null || r.ratio <= 0) continue;
+    if (r.kind === 'latency') bars.push({ label: `${r.title} (Kafka p99 / franz p99)`, value: 1 / r.ratio, note: `p99 ack ${r.ratio.toFixed(2)}x Kafka's` });
+    else bars.push({ label: `${r.title} [${r.client}]`, value: r.ratio, note: `${r.ratio.toFixed(2)}x` });
+  }
+  const W = 980;
+  const left = 470;
+  const right = 60;
+  const top = 56;
+  const rowH = 26;
+  const H = top + Math.max(1, bars.length) * rowH + 50;
+  const minL = -3;
+  const maxL = 3; // 1/8x .. 8x
+  const plotW = W - left - right;
+  const x = (v: number): number => left + ((Math.min(maxL, Math.max(minL, Math.log2(v))) - minL) / (maxL - minL)) * plotW;
+  const o: string[] = [];
+  o.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+  o.push(`<rect width="${W}" height="${H}" fill="white"/>`);
+  o.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${xml(`franz vs Apache Kafka, ${res.date}${res.quick ? ' (--quick)' : ''}`)}</text>`);
+  o.push(`<text x="${W / 2}" y="40" text-anchor="middle" fill="#555">${xml('franz advantage, log scale: right of 1x is better for franz (throughput franz/Kafka; latency Kafka/franz). Dashed: the 1.5x target')}</text>`);
+  for (let l = minL; l <= maxL; l++) {
+    const xx = x(2 ** l);
+    o.push(`<line x1="${xx}" y1="${top - 4}" x2="${xx}" y2="${H - 40}" stroke="${l === 0 ? '#000' : '#ddd'}" stroke-width="${l === 0 ? 1.5 : 1}"/>`);
+    const t = l >= 0 ? `${2 ** l}x` : `1/${2 ** -l}x`;
+    o.push(`<text x="${xx}" y="${H - 24}" text-anchor="middle" fill="#333">${t}</text>`);
+  }
+  const target = x(1.5);
+  o.push(`<line x1="${target}" y1="${top - 4}" x2="${target}" y2="${H - 40}" stroke="#2a7" stroke-dasharray="5,4" stroke-width="1.5"/>`);
+  bars.forEach((b, i) => {
+    const y = top + i * rowH;
+    const x0 = x(1);
+    const x1 = x(b.value);
+    const color = b.value >= 1.5 ? '#2a7' : b.value >= 1 ? '#8c5' : '#d55';
+    o.push(`<text x="${left - 8}" y="${y + 16}" text-anchor="end">${xml(b.label.length > 72 ? b.label.slice(0, 70) + '...' : b.label)}</text>`);
+    o.push(`<rect x="${Math.min(x0, x1)}" y="${y + 4}" width="${Math.max(1, Math.abs(x1 - x0))}" height="${rowH - 8}" fill="${color}"/>`);
+    o.push(`<text x="${Math.max(x0, x1) + 4}" y="${y + 16}" fill="#222">${xml(b.note)}</text>`);
+  });
+  if (bars.length === 0) o.push(`<text x="${W / 2}" y="${top + 16}" text-anchor="middle">no rows with both brokers measured</text>`);
+  o.push('</svg>');
+  return o.join('\n') + '\n';
+}
