@@ -108,7 +108,9 @@ class ChildBroker implements BrokerHandle {
 export async function startFranz(opts: BrokerOptions): Promise<BrokerHandle> {
   mkdirSync(opts.dataDir, { recursive: true });
   const main = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
-  const args = [main, 'start', '--listen', '127.0.0.1:0', '--data-dir', opts.dataDir];
+  // The same group setting as the Kafka broker below: no initial rebalance delay (franz, like
+  // Kafka, waits 3 s by default, which would count against ConsumerPerformance's join time).
+  const args = [main, 'start', '--listen', '127.0.0.1:0', '--data-dir', opts.dataDir, '--set', 'group.initial.rebalance.delay.ms=0'];
   // Non-durable rows: franz without fsync-before-ack, as Kafka runs by default (no flush policy).
   if (!opts.durable) args.push('--set', 'franz.fsync=false');
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FRANZ_LOG_LEVEL: 'warn' } });
@@ -206,7 +208,11 @@ export async function ensureKafka(): Promise<string> {
 
 /** A KRaft cluster id: 16 random bytes, base64url without padding (what `kafka-storage random-uuid` prints). */
 function clusterId(): string {
-  return randomBytes(16).toString('base64url');
+  // Like Kafka's Uuid.randomUuid: never one starting with '-', which a command line reads as an option.
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 export async function startKafka(opts: BrokerOptions): Promise<BrokerHandle> {
