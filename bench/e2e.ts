@@ -235,8 +235,18 @@ function fixedRate(rows: Map<string, E2eRow>): number {
 // ---------------------------------------------------------------------------------------------
 // Running
 
+/**
+ * KRaft refuses one operation of more than 10 000 metadata records (POLICY_VIOLATION "excessively
+ * large batch operation"), so big topics are made in steps of 5 000 partitions, the same way on
+ * both brokers.
+ */
+const PARTITIONS_PER_STEP = 5000;
+
 async function createTopic(client: Client, name: string, partitions: number): Promise<void> {
-  await client.createTopics([{ name, numPartitions: partitions, replicationFactor: 1 }], { timeoutMs: 120_000 });
+  await client.createTopics([{ name, numPartitions: Math.min(partitions, PARTITIONS_PER_STEP), replicationFactor: 1 }], { timeoutMs: 120_000 });
+  for (let n = PARTITIONS_PER_STEP * 2; n - PARTITIONS_PER_STEP < partitions; n += PARTITIONS_PER_STEP) {
+    await client.createPartitions(name, Math.min(n, partitions), { timeoutMs: 120_000 });
+  }
   const deadline = Date.now() + 180_000;
   for (;;) {
     const md = await client.metadata([name]);

@@ -164,7 +164,16 @@ export class Broker {
     if (configError !== null) return { errorCode: ErrorCode.INVALID_CONFIG, message: configError };
     if (validateOnly) return { errorCode: ErrorCode.NONE, message: null };
     const t = this.topics.create(name, partitions, configs, internal);
-    this.openTopicLogs(t);
+    try {
+      this.openTopicLogs(t);
+    } catch (err) {
+      // Out of descriptors or disk: no half-made topic stays behind. The logs go first, which
+      // gives their descriptors back for rewriting the topic registry.
+      for (let p = 0; p < partitions; p++) this.logs.drop(name, p, 0);
+      this.topics.delete(name);
+      this.log.error('topic creation failed', { topic: name, partitions, err: String(err) });
+      return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, message: `Could not create the logs of topic '${name}': ${String(err)}` };
+    }
     this.log.info('topic created', { topic: name, partitions });
     return { errorCode: ErrorCode.NONE, message: null, topic: t };
   }

@@ -1,12 +1,12 @@
 /**
  * Bad input gets Kafka's error code or a closed connection, never a crash nor a corrupted log:
  * oversized and non-Kafka frames, unknown APIs and versions, malformed bodies, corrupt batches,
- * wrong magic, oversized batches, unknown topics, and a full disk.
+ * wrong magic, oversized batches, unknown topics, a full disk, and running out of descriptors.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { startBroker, removeDir, tempDir, type RunningBroker } from './helpers/broker.js';
 import { RawConnection } from './helpers/raw.js';
 import { makeBatch } from './helpers/batches.js';
@@ -275,5 +275,31 @@ describe('a full disk', () => {
     assert.equal(md.topics[0].partitions[0].errorCode, ErrorCode.KAFKA_STORAGE_ERROR);
     await assertAlive(broker);
     c.close();
+  });
+});
+
+describe('out of file descriptors', () => {
+  test('a topic whose logs cannot all be opened is not created at all, and the broker stays up', async () => {
+    // Each partition needs one descriptor for its active segment: 400 cannot fit under 256.
+    const broker = await startBroker({ maxOpenFiles: 256 });
+    const c = await RawConnection.open(broker.port);
+    try {
+      const create = (name: string, numPartitions: number) => c.request(19, 7, {
+        topics: [{ name, numPartitions, replicationFactor: 1, assignments: [], configs: [] }],
+        timeoutMs: 30_000,
+        validateOnly: false,
+      });
+      const big = await create('too-many', 400);
+      assert.equal(big.topics[0].errorCode, ErrorCode.KAFKA_STORAGE_ERROR, big.topics[0].errorMessage);
+      const md = await c.request(3, 12, { topics: [{ topicId: null, name: 'too-many' }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+      assert.equal(md.topics[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'no half-made topic');
+      assert.deepEqual(readdirSync(broker.dataDir).filter((d) => d.startsWith('too-many-')), [], 'no partition directories left');
+      const small = await create('fits', 4);
+      assert.equal(small.topics[0].errorCode, ErrorCode.NONE);
+    } finally {
+      c.close();
+      assert.equal(await broker.stop(), 0);
+      removeDir(broker.dataDir);
+    }
   });
 });

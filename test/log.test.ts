@@ -133,13 +133,18 @@ describe('indexes', () => {
     assert.deepEqual(idx.lookup(149), { offset: 100, position: 0 });
     assert.deepEqual(idx.lookup(150), { offset: 150, position: 4096 });
     assert.deepEqual(idx.lookup(10_000), { offset: 220, position: 9000 });
-    idx.close();
+    assert.equal(fs.existsSync(file), false, 'entries reach the file only when flushed');
+    idx.flush();
     assert.equal(fs.statSync(file).size, 3 * 8, 'Kafka format: 8 bytes per entry');
+    idx.append(300, 12_000);
+    idx.flush();
+    assert.equal(fs.statSync(file).size, 4 * 8, 'a second flush appends only the new entry');
     const again = new OffsetIndex(file, 100);
     assert.deepEqual(again.lookup(200), { offset: 150, position: 4096 });
+    assert.deepEqual(again.lookup(400), { offset: 300, position: 12_000 });
     again.truncateToPosition(4096);
     assert.equal(again.entries, 1);
-    again.close();
+    assert.equal(fs.statSync(file).size, 8, 'truncation cuts the file too');
   });
 
   test('TimeIndex keeps only growing timestamps and looks up by time', () => {
@@ -153,7 +158,23 @@ describe('indexes', () => {
     assert.deepEqual(idx.lookup(1500), { timestamp: 1000, offset: 0 });
     assert.deepEqual(idx.lookup(2000), { timestamp: 2000, offset: 10 });
     assert.equal(idx.lookup(10).offset, 0);
-    idx.close();
+    idx.flush();
+    const again = new TimeIndex(path.join(dir, '00000000000000000000.timeindex'), 0);
+    assert.deepEqual(again.lookup(2500), { timestamp: 2000, offset: 10 });
+    assert.equal(again.entries, 2);
+  });
+
+  test('an open segment holds one descriptor (its .log), none for its indexes', async () => {
+    const fds = () => fs.readdirSync('/proc/self/fd').length;
+    const before = fds();
+    const logs = [];
+    for (let i = 0; i < 40; i++) {
+      const log = open(freshDir(), config({ indexIntervalBytes: 100 }));
+      for (let j = 0; j < 3; j++) append(log, makeBatch({ ...plain, recordCount: 1, records: Buffer.alloc(200) }));
+      logs.push(log);
+    }
+    assert.ok(fds() - before <= 40 + 2, `${fds() - before} descriptors for 40 one-segment logs`);
+    for (const log of logs) await log.close();
   });
 
   test('the log writes sparse index entries every index.interval.bytes', async () => {

@@ -46,6 +46,7 @@ export const ApiKey = {
   CreateTopics: 19,
   DeleteTopics: 20,
   DescribeConfigs: 32,
+  CreatePartitions: 37,
   DeleteGroups: 42,
   IncrementalAlterConfigs: 44,
   ConsumerGroupDescribe: 69,
@@ -730,6 +731,20 @@ export class Client {
       if (t.errorCode !== ErrorCode.NONE) throw new KafkaError(t.errorCode, `create topic "${t.name}"`, t.errorMessage);
     }
     for (const t of topics) this.topicCache.delete(t.name);
+  }
+
+  /** CreatePartitions: grows a topic to `count` partitions in total. */
+  async createPartitions(topic: string, count: number, opts: { timeoutMs?: number } = {}): Promise<void> {
+    const c = await this.connection();
+    const res = await c.request(ApiKey.CreatePartitions, {
+      topics: [{ name: topic, count, assignments: null }],
+      timeoutMs: opts.timeoutMs ?? 30_000,
+      validateOnly: false,
+    });
+    for (const r of res.results as Message[]) {
+      if (r.errorCode !== ErrorCode.NONE) throw new KafkaError(r.errorCode as number, `grow topic "${r.name}" to ${count} partitions`, r.errorMessage);
+    }
+    this.topicCache.delete(topic);
   }
 
   async deleteTopics(names: readonly string[], opts: { timeoutMs?: number } = {}): Promise<void> {

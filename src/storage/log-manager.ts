@@ -92,13 +92,17 @@ export class LogManager {
     return log;
   }
 
-  /** Closes and deletes a partition's log (topic deletion). */
-  drop(topic: string, partition: number): void {
+  /**
+   * Closes and deletes a partition's log (topic deletion; `closeDelayMs` 0 when nothing can have
+   * read it). It leaves the registry first, so a failure half-way never leaves a closed log that
+   * background work would still touch.
+   */
+  drop(topic: string, partition: number, closeDelayMs?: number): void {
     const name = partitionDirName(topic, partition);
     const entry = this.logs.get(name);
-    if (entry !== undefined) entry.log.destroy();
-    else rmSync(join(this.dataDir, name), { recursive: true, force: true });
     this.logs.delete(name);
+    if (entry !== undefined) entry.log.destroy(closeDelayMs);
+    else rmSync(join(this.dataDir, name), { recursive: true, force: true });
   }
 
   all(): Array<{ key: PartitionKey; log: Log }> {
@@ -109,6 +113,7 @@ export class LogManager {
     const rp: string[] = [];
     const so: string[] = [];
     for (const { key, log } of this.logs.values()) {
+      log.flushIndexes();
       rp.push(`${key.topic} ${key.partition} ${log.recoveryPoint}`);
       so.push(`${key.topic} ${key.partition} ${log.logStartOffset}`);
     }

@@ -81,6 +81,7 @@ export class LogSegment {
   readonly timeIndex: TimeIndex;
   private table: BatchTable | null = null;
   private bytesSinceIndex = 0;
+  private deleted = false;
   /** Offset after the last batch; baseOffset when empty. */
   nextOffset: number;
   maxTimestamp = -1;
@@ -264,10 +265,25 @@ export class LogSegment {
     return this.table?.count ?? 0;
   }
 
+  /**
+   * Writes index entries not yet in the index files (on a roll, a close, the checkpoint tick).
+   * Returns the error instead of throwing: the index files serve operators and Kafka's tools, franz
+   * never reads them back for lookups, and a failed write is retried at the next flush.
+   */
+  flushIndexes(): Error | null {
+    if (this.deleted) return null;
+    try {
+      this.offsetIndex.flush();
+      this.timeIndex.flush();
+      return null;
+    } catch (err) {
+      return err as Error;
+    }
+  }
+
   close(): void {
+    this.flushIndexes();
     closeSync(this.fd);
-    this.offsetIndex.close();
-    this.timeIndex.close();
   }
 
   /**
@@ -276,6 +292,8 @@ export class LogSegment {
    * and closing it now could let the number be reused by another file before the response is sent.
    */
   delete(closeDelayMs = 60_000): void {
+    // Nothing may write (and so recreate) the index files from now on.
+    this.deleted = true;
     for (const suffix of ['.log', '.index', '.timeindex']) {
       try {
         unlinkSync(join(this.dir, segmentFileName(this.baseOffset, suffix)));

@@ -255,6 +255,8 @@ export class Log {
   /** Starts a new active segment at the log end offset. */
   roll(): void {
     const old = this.activeSegment;
+    // The rolled segment's index files get their last entries now (see LogSegment.flushIndexes).
+    old.flushIndexes();
     const seg = LogSegment.create(this.dir, old.nextOffset, this.config.indexIntervalBytes);
     this.segments.push(seg);
     this.unflushedSegments.push(old);
@@ -456,6 +458,12 @@ export class Log {
   }
 
   /** Flushes, snapshots producer state and closes files (clean shutdown). */
+  /** The checkpoint tick: the active segment's new index entries reach its index files. */
+  flushIndexes(): Error | null {
+    // A closed log has no segments (close flushed them).
+    return this.segments.length === 0 ? null : this.activeSegment.flushIndexes();
+  }
+
   async close(): Promise<void> {
     if (this.offlineError === null) {
       try {
@@ -470,8 +478,9 @@ export class Log {
   }
 
   /** Closes and removes every file of the log (topic deletion). */
-  destroy(): void {
-    for (const s of this.segments) s.delete();
+  /** Deletes the log; `closeDelayMs` as in LogSegment.delete (0 for a log nothing has read). */
+  destroy(closeDelayMs?: number): void {
+    for (const s of this.segments) s.delete(closeDelayMs);
     this.segments = [];
     rmSync(this.dir, { recursive: true, force: true });
   }

@@ -3,11 +3,15 @@
  *
  * Each entry is 8 bytes: relative offset (int32, offset - segment base offset) and the byte position
  * of the batch in the `.log` file (int32). One entry is added every `index.interval.bytes` of log.
- * Unlike Kafka we do not preallocate the file; it holds exactly the entries written. Entries are kept
- * in memory too, so a lookup never reads the file. After a crash the file is rebuilt from the log,
- * never trusted. Not thread-safe: owned by one LogSegment on the main thread.
+ * Unlike Kafka we do not preallocate the file; it holds exactly the entries written. Entries live in
+ * memory, so a lookup never reads the file, and reach the file in batches (`flush`: on roll, close
+ * and the broker's checkpoint tick) with no descriptor held in between: a broker with many
+ * thousands of partitions must not spend three descriptors on each, nor a write syscall per batch.
+ * The file is not part of durability: after a crash it is rebuilt from the log, never trusted.
+ * Not thread-safe: owned by one LogSegment on the main thread.
  */
-import { closeSync, ftruncateSync, openSync, readSync, fstatSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { flushEntries, truncateEntries } from './index-file.js';
 
 export const OFFSET_INDEX_ENTRY = 8;
 
@@ -15,23 +19,20 @@ export class OffsetIndex {
   private relOffsets: Int32Array;
   private positions: Int32Array;
   private count = 0;
-  private fd: number;
+  /** Entries already in the file. */
+  private written = 0;
 
   constructor(readonly path: string, readonly baseOffset: number) {
-    this.fd = openSync(path, 'a+');
-    const size = fstatSync(this.fd).size;
-    const n = Math.floor(size / OFFSET_INDEX_ENTRY);
+    const buf = existsSync(path) ? readFileSync(path) : Buffer.alloc(0);
+    const n = Math.floor(buf.length / OFFSET_INDEX_ENTRY);
     this.relOffsets = new Int32Array(Math.max(16, n));
     this.positions = new Int32Array(Math.max(16, n));
-    if (n > 0) {
-      const buf = Buffer.allocUnsafe(n * OFFSET_INDEX_ENTRY);
-      readSync(this.fd, buf, 0, buf.length, 0);
-      for (let i = 0; i < n; i++) {
-        this.relOffsets[i] = buf.readInt32BE(i * 8);
-        this.positions[i] = buf.readInt32BE(i * 8 + 4);
-      }
-      this.count = n;
+    for (let i = 0; i < n; i++) {
+      this.relOffsets[i] = buf.readInt32BE(i * 8);
+      this.positions[i] = buf.readInt32BE(i * 8 + 4);
     }
+    this.count = n;
+    this.written = n;
   }
 
   get entries(): number {
@@ -70,26 +71,34 @@ export class OffsetIndex {
     this.relOffsets[this.count] = rel;
     this.positions[this.count] = position;
     this.count++;
-    const entry = Buffer.allocUnsafe(OFFSET_INDEX_ENTRY);
-    entry.writeInt32BE(rel, 0);
-    entry.writeInt32BE(position, 4);
-    writeSync(this.fd, entry);
+  }
+
+  /** Writes the entries the file does not have yet. */
+  flush(): void {
+    if (this.written >= this.count) return;
+    const buf = Buffer.allocUnsafe((this.count - this.written) * OFFSET_INDEX_ENTRY);
+    for (let i = this.written, at = 0; i < this.count; i++, at += OFFSET_INDEX_ENTRY) {
+      buf.writeInt32BE(this.relOffsets[i]!, at);
+      buf.writeInt32BE(this.positions[i]!, at + 4);
+    }
+    flushEntries(this.path, buf, this.written * OFFSET_INDEX_ENTRY);
+    this.written = this.count;
   }
 
   /** Drops every entry at or past `position` in the log (used when the log is truncated). */
   truncateToPosition(position: number): void {
     let n = this.count;
     while (n > 0 && this.positions[n - 1]! >= position) n--;
-    this.count = n;
-    ftruncateSync(this.fd, n * OFFSET_INDEX_ENTRY);
+    this.truncateTo(n);
   }
 
   reset(): void {
-    this.count = 0;
-    ftruncateSync(this.fd, 0);
+    this.truncateTo(0);
   }
 
-  close(): void {
-    closeSync(this.fd);
+  private truncateTo(n: number): void {
+    this.count = n;
+    if (this.written > n || n === 0) truncateEntries(this.path, n * OFFSET_INDEX_ENTRY);
+    this.written = Math.min(this.written, n);
   }
 }

@@ -3,9 +3,11 @@
  *
  * Each entry is 12 bytes: the largest timestamp seen so far in the segment (int64) and the relative
  * offset of the batch that carried it (int32). Entries are only added when the timestamp grows, so a
- * lookup by time is a binary search. Rebuilt from the log after a crash. Not thread-safe.
+ * lookup by time is a binary search. Like OffsetIndex, entries reach the file in batches (`flush`)
+ * and no descriptor is held. Rebuilt from the log after a crash. Not thread-safe.
  */
-import { closeSync, fstatSync, ftruncateSync, openSync, readSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { flushEntries, truncateEntries } from './index-file.js';
 
 export const TIME_INDEX_ENTRY = 12;
 
@@ -13,22 +15,20 @@ export class TimeIndex {
   private timestamps: Float64Array;
   private relOffsets: Int32Array;
   private count = 0;
-  private fd: number;
+  /** Entries already in the file. */
+  private written = 0;
 
   constructor(readonly path: string, readonly baseOffset: number) {
-    this.fd = openSync(path, 'a+');
-    const n = Math.floor(fstatSync(this.fd).size / TIME_INDEX_ENTRY);
+    const buf = existsSync(path) ? readFileSync(path) : Buffer.alloc(0);
+    const n = Math.floor(buf.length / TIME_INDEX_ENTRY);
     this.timestamps = new Float64Array(Math.max(16, n));
     this.relOffsets = new Int32Array(Math.max(16, n));
-    if (n > 0) {
-      const buf = Buffer.allocUnsafe(n * TIME_INDEX_ENTRY);
-      readSync(this.fd, buf, 0, buf.length, 0);
-      for (let i = 0; i < n; i++) {
-        this.timestamps[i] = Number(buf.readBigInt64BE(i * 12));
-        this.relOffsets[i] = buf.readInt32BE(i * 12 + 8);
-      }
-      this.count = n;
+    for (let i = 0; i < n; i++) {
+      this.timestamps[i] = Number(buf.readBigInt64BE(i * 12));
+      this.relOffsets[i] = buf.readInt32BE(i * 12 + 8);
     }
+    this.count = n;
+    this.written = n;
   }
 
   get entries(): number {
@@ -68,26 +68,34 @@ export class TimeIndex {
     this.timestamps[this.count] = timestamp;
     this.relOffsets[this.count] = offset - this.baseOffset;
     this.count++;
-    const entry = Buffer.allocUnsafe(TIME_INDEX_ENTRY);
-    entry.writeBigInt64BE(BigInt(timestamp), 0);
-    entry.writeInt32BE(offset - this.baseOffset, 8);
-    writeSync(this.fd, entry);
+  }
+
+  /** Writes the entries the file does not have yet. */
+  flush(): void {
+    if (this.written >= this.count) return;
+    const buf = Buffer.allocUnsafe((this.count - this.written) * TIME_INDEX_ENTRY);
+    for (let i = this.written, at = 0; i < this.count; i++, at += TIME_INDEX_ENTRY) {
+      buf.writeBigInt64BE(BigInt(this.timestamps[i]!), at);
+      buf.writeInt32BE(this.relOffsets[i]!, at + 8);
+    }
+    flushEntries(this.path, buf, this.written * TIME_INDEX_ENTRY);
+    this.written = this.count;
   }
 
   /** Drops entries for offsets >= `offset`. */
   truncateToOffset(offset: number): void {
     let n = this.count;
     while (n > 0 && this.baseOffset + this.relOffsets[n - 1]! >= offset) n--;
-    this.count = n;
-    ftruncateSync(this.fd, n * TIME_INDEX_ENTRY);
+    this.truncateTo(n);
   }
 
   reset(): void {
-    this.count = 0;
-    ftruncateSync(this.fd, 0);
+    this.truncateTo(0);
   }
 
-  close(): void {
-    closeSync(this.fd);
+  private truncateTo(n: number): void {
+    this.count = n;
+    if (this.written > n || n === 0) truncateEntries(this.path, n * TIME_INDEX_ENTRY);
+    this.written = Math.min(this.written, n);
   }
 }

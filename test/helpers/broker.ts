@@ -37,6 +37,8 @@ export interface StartOptions {
   port?: number;
   sets?: string[];
   env?: NodeJS.ProcessEnv;
+  /** Runs the broker under `ulimit -n` this low (to test running out of descriptors). */
+  maxOpenFiles?: number;
 }
 
 /** Starts `franz start` on 127.0.0.1 (port 0 = any free port) and resolves once it is ready. */
@@ -44,7 +46,10 @@ export async function startBroker(opts: StartOptions = {}): Promise<RunningBroke
   const dataDir = opts.dataDir ?? tempDir();
   const args = [FRANZ_MAIN, 'start', '--listen', `127.0.0.1:${opts.port ?? 0}`, '--data-dir', dataDir];
   for (const s of opts.sets ?? []) args.push('--set', s);
-  const child = spawn(process.execPath, args, {
+  const [cmd, argv] = opts.maxOpenFiles === undefined
+    ? [process.execPath, args]
+    : ['/bin/sh', ['-c', `ulimit -n ${opts.maxOpenFiles} && exec "$0" "$@"`, process.execPath, ...args]];
+  const child = spawn(cmd, argv, {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
