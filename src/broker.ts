@@ -195,11 +195,20 @@ export class Broker {
     return ErrorCode.NONE;
   }
 
-  addPartitions(name: string, count: number): void {
+  /** Grows a topic to `count` partitions; on a storage failure none are added (KAFKA_STORAGE_ERROR). */
+  addPartitions(name: string, count: number): { errorCode: number; message: string | null } {
     const t = this.topics.get(name)!;
-    this.topics.setPartitions(name, count);
+    const before = t.partitions;
     const cfg = this.logConfig(t);
-    for (let p = 0; p < count; p++) this.logs.open(name, p, cfg);
+    try {
+      for (let p = before; p < count; p++) this.logs.open(name, p, cfg);
+    } catch (err) {
+      for (let p = before; p < count; p++) this.logs.drop(name, p, 0);
+      this.log.error('adding partitions failed', { topic: name, partitions: count, err: String(err) });
+      return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, message: `Could not create the new logs of topic '${name}': ${String(err)}` };
+    }
+    this.topics.setPartitions(name, count);
+    return { errorCode: ErrorCode.NONE, message: null };
   }
 
   /** Replaces a topic's overrides and applies them to its open logs. */

@@ -279,7 +279,7 @@ describe('a full disk', () => {
 });
 
 describe('out of file descriptors', () => {
-  test('a topic whose logs cannot all be opened is not created at all, and the broker stays up', async () => {
+  test('a topic (or new partitions) whose logs cannot all be opened is not made at all, and the broker stays up', async () => {
     // Each partition needs one descriptor for its active segment: 400 cannot fit under 256.
     const broker = await startBroker({ maxOpenFiles: 256 });
     const c = await RawConnection.open(broker.port);
@@ -296,6 +296,12 @@ describe('out of file descriptors', () => {
       assert.deepEqual(readdirSync(broker.dataDir).filter((d) => d.startsWith('too-many-')), [], 'no partition directories left');
       const small = await create('fits', 4);
       assert.equal(small.topics[0].errorCode, ErrorCode.NONE);
+      // Growing it past the descriptors there are: refused whole, still 4 partitions.
+      const grow = await c.request(37, 3, { topics: [{ name: 'fits', count: 400, assignments: null }], timeoutMs: 30_000, validateOnly: false });
+      assert.equal(grow.results[0].errorCode, ErrorCode.KAFKA_STORAGE_ERROR, grow.results[0].errorMessage);
+      const after = await c.request(3, 12, { topics: [{ topicId: null, name: 'fits' }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+      assert.equal(after.topics[0].partitions.length, 4);
+      assert.deepEqual(readdirSync(broker.dataDir).filter((d) => /^fits-\d+$/.test(d)).length, 4);
     } finally {
       c.close();
       assert.equal(await broker.stop(), 0);

@@ -77,7 +77,11 @@ export const createPartitions: Handler = {
         continue;
       }
       if (req.validateOnly !== true) {
-        broker.addPartitions(r.name, r.count);
+        const added = broker.addPartitions(r.name, r.count);
+        if (added.errorCode !== ErrorCode.NONE) {
+          results.push({ name: r.name, errorCode: added.errorCode, errorMessage: added.message });
+          continue;
+        }
         broker.log.info('partitions added', { topic: r.name, partitions: r.count });
       }
       results.push({ name: r.name, errorCode: ErrorCode.NONE, errorMessage: null });
