@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import { dirname, join } from 'node:path';
+import { readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, type Consumer, type EachMessagePayload } from 'kafkajs';
 import { startBroker, removeDir, type RunningBroker } from './helpers/broker.js';
@@ -417,6 +418,43 @@ describe('offset expiry (offsets.retention.minutes)', () => {
       } finally {
         await again.close();
       }
+    } finally {
+      await client.close();
+      await b.stop();
+      removeDir(b.dataDir);
+    }
+  });
+});
+
+describe('__consumer_offsets compaction', () => {
+  test('many commits of the same offsets keep the offsets topic small; the latest offsets and deletions survive a restart', async () => {
+    const sets = [...brokerSets, 'offsets.topic.num.partitions=1', 'offsets.topic.segment.bytes=8192'];
+    let b = await startBroker({ sets });
+    let client = new Client({ brokers: [b.address] });
+    const dir = join(b.dataDir, '__consumer_offsets-0');
+    const logBytes = () => readdirSync(dir).filter((f) => f.endsWith('.log')).reduce((s, f) => s + statSync(join(dir, f)).size, 0);
+    try {
+      const admin = new Kafka({ brokers: [b.address], logLevel: logLevel.NOTHING }).admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic: 'grp-compact', numPartitions: 3 }] });
+      await admin.disconnect();
+      for (let i = 1; i <= 600; i++) {
+        await client.offsetCommit('g-compact', [0, 1, 2].map((partition) => ({ topic: 'grp-compact', partition, offset: i * 10 + partition, metadata: 'x'.repeat(40) })));
+      }
+      await client.offsetCommit('g-doomed', [{ topic: 'grp-compact', partition: 0, offset: 5 }]);
+      const [deleted] = await client.deleteGroups(['g-doomed']);
+      assert.equal(deleted!.errorCode, ErrorCode.NONE);
+      // 600 commits of ~150 bytes each were written; compaction keeps the log near its live set.
+      assert.ok(logBytes() < 4 * 8192, `__consumer_offsets-0 holds ${logBytes()} bytes after compaction`);
+      assert.match(b.stderr(), /compacted the offsets topic/);
+      await client.close();
+      await b.stop();
+
+      b = await startBroker({ dataDir: b.dataDir, sets });
+      client = new Client({ brokers: [b.address] });
+      const offsets = await client.offsetFetch('g-compact');
+      assert.deepEqual(offsets.map((o) => [o.partition, o.offset]), [[0, 6000], [1, 6001], [2, 6002]]);
+      assert.deepEqual(await client.offsetFetch('g-doomed'), [], 'a deleted group stays deleted');
     } finally {
       await client.close();
       await b.stop();

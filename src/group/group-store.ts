@@ -4,6 +4,13 @@
  * Kafka would choose (`abs(hashCode(group)) % partitions`). Writes go through the same log append as
  * produced records and, in durable mode, are acknowledged only once fsynced. At start-up the whole
  * topic is replayed to rebuild the state, before the listener opens.
+ *
+ * Compaction: the store keeps, per partition, the latest value of every key it has written or
+ * replayed (what Kafka's log cleaner would keep). When a partition's log grows past twice its
+ * segment size and four times that live set, the live records are appended again, in the same
+ * tick in which they are read (so no write can slip between), and once they are durable the log
+ * start offset moves to them, dropping the older segments. A crash in between only replays the
+ * live records twice, to the same state. Tombstones go with the records they deleted.
  */
 import type { Broker } from '../broker.js';
 import * as native from '../native/index.js';
@@ -38,8 +45,15 @@ export function splitTpKey(k: string): { topic: string; partition: number } {
   return { topic: k.slice(0, i), partition: Number(k.slice(i + 1)) };
 }
 
+/** Bytes of record payload per batch when the live set is re-appended (well under max.message.bytes). */
+const COMPACT_BATCH_BYTES = 256 * 1024;
+
 export class GroupStore {
   readonly partitions: number;
+  /** Per partition: key (latin1 of its bytes) -> latest value, for compaction. */
+  private readonly live: Array<Map<string, Buffer>> = [];
+  private readonly liveBytes: number[] = [];
+  private readonly compacting = new Set<number>();
 
   constructor(private readonly broker: Broker) {
     const existing = broker.topics.get(OFFSETS_TOPIC);
@@ -52,6 +66,24 @@ export class GroupStore {
         'segment.bytes': broker.config.get('offsets.topic.segment.bytes'),
       }, false, true);
       if (r.errorCode !== ErrorCode.NONE) throw new Error(`cannot create ${OFFSETS_TOPIC}: ${r.message}`);
+    }
+    for (let p = 0; p < this.partitions; p++) {
+      this.live.push(new Map());
+      this.liveBytes.push(0);
+    }
+  }
+
+  /** Records that `key` now holds `value` (null deletes) in partition p's live set. */
+  private track(p: number, key: Buffer, value: Buffer | null): void {
+    const k = key.toString('latin1');
+    const m = this.live[p]!;
+    const old = m.get(k);
+    if (old !== undefined) this.liveBytes[p]! -= k.length + old.length;
+    if (value === null) m.delete(k);
+    else {
+      // The frame or batch the value came from may be reused: keep our own copy.
+      m.set(k, Buffer.from(value));
+      this.liveBytes[p]! += k.length + value.length;
     }
   }
 
@@ -73,7 +105,9 @@ export class GroupStore {
         if (batches.length === 0) break;
         for (const b of batches) {
           for (const rec of b.records) {
-            if (rec.key !== null) this.apply(state, rec.key, rec.value);
+            if (rec.key === null) continue;
+            this.apply(state, rec.key, rec.value);
+            this.track(p, rec.key, rec.value);
           }
           at = b.baseOffset + b.lastOffsetDelta + 1;
         }
@@ -119,6 +153,8 @@ export class GroupStore {
       // Kafka maps storage failures of the offsets topic to a retriable coordinator error.
       return r.errorCode === ErrorCode.KAFKA_STORAGE_ERROR ? ErrorCode.COORDINATOR_NOT_AVAILABLE : r.errorCode;
     }
+    const p = this.partitionFor(group);
+    for (const rec of records) this.track(p, Buffer.from(rec.key!), rec.value === null ? null : Buffer.from(rec.value));
     if (log.config.durable) {
       try {
         await log.flushTo(r.lastOffset + 1);
@@ -126,7 +162,53 @@ export class GroupStore {
         return ErrorCode.COORDINATOR_NOT_AVAILABLE;
       }
     }
+    this.maybeCompact(p);
     return ErrorCode.NONE;
+  }
+
+  /** Starts a compaction of partition p when its log has outgrown its live set (see the top). */
+  maybeCompact(p: number): void {
+    const log = this.broker.partition(OFFSETS_TOPIC, p);
+    if (log === undefined || this.compacting.has(p)) return;
+    const size = log.sizeBytes;
+    if (size <= 2 * log.config.segmentBytes || size <= 4 * this.liveBytes[p]!) return;
+    this.compacting.add(p);
+    this.compact(p).finally(() => this.compacting.delete(p));
+  }
+
+  private async compact(p: number): Promise<void> {
+    const log = this.broker.partition(OFFSETS_TOPIC, p)!;
+    const from = log.logEndOffset;
+    const sizeBefore = log.sizeBytes;
+    // Read and append in one tick: every record appended later comes after these.
+    let batch: RecordInput[] = [];
+    let bytes = 0;
+    let last = from;
+    const flush = (): boolean => {
+      if (batch.length === 0) return true;
+      const encoded = encodeRecordBatch(batch);
+      const v = native.validateBatches(encoded, log.config.maxMessageBytes);
+      if (v.errorCode !== ErrorCode.NONE) return false;
+      const r = log.append(encoded, v.batches, this.broker.leaderEpoch);
+      if (r.errorCode !== ErrorCode.NONE) return false;
+      last = r.lastOffset + 1;
+      batch = [];
+      bytes = 0;
+      return true;
+    };
+    for (const [k, value] of this.live[p]!) {
+      batch.push({ key: Buffer.from(k, 'latin1'), value });
+      bytes += k.length + value.length;
+      if (bytes >= COMPACT_BATCH_BYTES && !flush()) return;
+    }
+    if (!flush()) return;
+    try {
+      await log.flushTo(last);
+    } catch {
+      return;
+    }
+    log.deleteRecordsBefore(from);
+    this.broker.log.info('compacted the offsets topic', { partition: p, from, liveRecords: this.live[p]!.size, sizeBefore, sizeAfter: log.sizeBytes });
   }
 
   /** Kafka answers a commit too large to store with INVALID_COMMIT_OFFSET_SIZE. */
