@@ -109,7 +109,7 @@ async function logEnds(client: Client, tps: Iterable<{ topic: string; partition:
 
 async function describe(client: Client, groupId: string, json: boolean): Promise<void> {
   const view = await viewGroup(client, groupId);
-  if (view.state === 'Dead') throw new UsageErrorless(`group "${groupId}" does not exist`);
+  if (view.state === 'Dead') throw new CommandFailure(`group "${groupId}" does not exist`);
   const committed = await client.offsetFetch(groupId, null);
   const key = (t: string, p: number) => `${t}\u0000${p}`;
   const rows = new Map<string, PartitionRow>();
@@ -168,7 +168,7 @@ function table(rows: string[][]): string {
 }
 
 /** A failure that is not a usage mistake: printed as "franz: ..." with exit code 1. */
-class UsageErrorless extends Error {}
+class CommandFailure extends Error {}
 
 type Strategy =
   | { kind: 'earliest' }
@@ -214,7 +214,7 @@ async function targetsOf(client: Client, topics: string[], all: boolean, committ
     } else {
       ps = spec.slice(colon + 1).split(',').map((x) => intArg('--topic partition', x, 0)!);
       const unknown = ps.find((p) => !known.has(p));
-      if (unknown !== undefined) throw new UsageErrorless(`topic "${name}" has no partition ${unknown}`);
+      if (unknown !== undefined) throw new CommandFailure(`topic "${name}" has no partition ${unknown}`);
     }
     out.set(name, [...new Set([...(out.get(name) ?? []), ...ps])].sort((a, b) => a - b));
   }
@@ -224,7 +224,7 @@ async function targetsOf(client: Client, topics: string[], all: boolean, committ
 async function resetOffsets(client: Client, groupId: string, targets: { topics: string[]; all: boolean }, strategy: Strategy, execute: boolean, json: boolean): Promise<void> {
   const view = await viewGroup(client, groupId);
   if (view.members.length > 0) {
-    throw new UsageErrorless(`offsets of group "${groupId}" can only be reset while it has no active members; it is ${view.state} with ${view.members.length}`);
+    throw new CommandFailure(`offsets of group "${groupId}" can only be reset while it has no active members; it is ${view.state} with ${view.members.length}`);
   }
   const committed = await client.offsetFetch(groupId, null);
   const current = new Map(committed.map((c) => [`${c.topic}\u0000${c.partition}`, c.offset]));
@@ -254,7 +254,7 @@ async function resetOffsets(client: Client, groupId: string, targets: { topics: 
       plan.push({ topic, partition: p, current: cur, target: Math.min(Math.max(target, start), end) });
     }
   }
-  if (plan.length === 0) throw new UsageErrorless(`nothing to reset: group "${groupId}" has no committed offsets for the partitions given`);
+  if (plan.length === 0) throw new CommandFailure(`nothing to reset: group "${groupId}" has no committed offsets for the partitions given`);
   if (execute) await client.offsetCommit(groupId, plan.map((r) => ({ topic: r.topic, partition: r.partition, offset: r.target })));
   if (json) {
     let text = '';
@@ -325,9 +325,9 @@ async function run(args: string[]): Promise<number> {
       const c = common(values);
       return withClient(c, async (client) => {
         const [r] = await client.deleteGroups([groupId]);
-        if (r!.errorCode === ErrorCode.NON_EMPTY_GROUP) throw new UsageErrorless(`group "${groupId}" has active members; stop them first`);
-        if (r!.errorCode === ErrorCode.GROUP_ID_NOT_FOUND) throw new UsageErrorless(`group "${groupId}" does not exist`);
-        if (r!.errorCode !== ErrorCode.NONE) throw new UsageErrorless(`deleting group "${groupId}" failed: ${errorName(r!.errorCode)}`);
+        if (r!.errorCode === ErrorCode.NON_EMPTY_GROUP) throw new CommandFailure(`group "${groupId}" has active members; stop them first`);
+        if (r!.errorCode === ErrorCode.GROUP_ID_NOT_FOUND) throw new CommandFailure(`group "${groupId}" does not exist`);
+        if (r!.errorCode !== ErrorCode.NONE) throw new CommandFailure(`deleting group "${groupId}" failed: ${errorName(r!.errorCode)}`);
         await out(c.json ? jsonLine({ group: groupId, deleted: true }) : `Deleted group ${groupId}.\n`);
       });
     }
@@ -340,7 +340,7 @@ export async function groupCommand(args: string[]): Promise<number> {
   try {
     return await run(args);
   } catch (e) {
-    if (e instanceof UsageErrorless) {
+    if (e instanceof CommandFailure) {
       process.stderr.write(`franz: ${e.message}\n`);
       return 1;
     }
