@@ -427,6 +427,62 @@ describe('offset expiry (offsets.retention.minutes)', () => {
 });
 
 describe('__consumer_offsets compaction', () => {
+  test('kill -9 while commits stream in (and compaction runs): every acknowledged commit survives', async () => {
+    const sets = [...brokerSets, 'offsets.topic.num.partitions=1', 'offsets.topic.segment.bytes=8192'];
+    let b = await startBroker({ sets });
+    const topic = 'grp-crash-commits';
+    const admin = new Kafka({ brokers: [b.address], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }] });
+    await admin.disconnect();
+    const client = new Client({ brokers: [b.address], retries: 0 });
+    // Acknowledged offset per partition; commits run until the kill makes one fail.
+    const acked = [-1, -1, -1];
+    let stop = false;
+    const committing = (async () => {
+      for (let i = 1; !stop; i++) {
+        const p = i % 3;
+        try {
+          await client.offsetCommit('g-crash', [{ topic, partition: p, offset: i, metadata: 'm'.repeat(60) }]);
+          acked[p] = i;
+        } catch {
+          return;
+        }
+      }
+    })();
+    // Kill once compaction has run at least twice, so the crash can land inside one.
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no compaction within 30 s')), 30_000);
+      const onData = (): void => {
+        if ((b.stderr().match(/compacted the offsets topic/g) ?? []).length < 2) return;
+        clearTimeout(timer);
+        b.process.stderr!.off('data', onData);
+        resolve();
+      };
+      b.process.stderr!.on('data', onData);
+    });
+    await b.kill9();
+    stop = true;
+    await committing;
+    await client.close().catch(() => undefined);
+
+    b = await startBroker({ dataDir: b.dataDir, sets });
+    const again = new Client({ brokers: [b.address] });
+    try {
+      const got = await again.offsetFetch('g-crash');
+      for (const p of [0, 1, 2]) {
+        const o = got.find((x) => x.partition === p);
+        assert.ok(o !== undefined, `partition ${p}: a committed offset`);
+        // The acknowledged commit or one after it (sent, durable, but not yet answered at the kill).
+        assert.ok(o.offset >= acked[p]! && o.offset % 3 === p, `partition ${p}: ${o.offset} after acknowledging ${acked[p]}`);
+      }
+    } finally {
+      await again.close();
+      await b.stop();
+      removeDir(b.dataDir);
+    }
+  });
+
   test('many commits of the same offsets keep the offsets topic small; the latest offsets and deletions survive a restart', async () => {
     const sets = [...brokerSets, 'offsets.topic.num.partitions=1', 'offsets.topic.segment.bytes=8192'];
     let b = await startBroker({ sets });
