@@ -105,8 +105,8 @@ function checkIdempotentBatches(topic: string, byPart: Map<number, Ack[]>): void
   assert.equal(ids.size, 1, 'one producer id across partitions');
 }
 
-function startMember(topic: string, groupId: string, protocol: string): MemberProcess {
-  return startMemberProcess('java', [...JAVA, 'group', broker.address, topic, '-1', groupId, protocol]);
+function startMember(topic: string, groupId: string, protocol: string, instanceId?: string): MemberProcess {
+  return startMemberProcess('java', [...JAVA, 'group', broker.address, topic, '-1', groupId, protocol, ...(instanceId === undefined ? [] : [instanceId])]);
 }
 
 async function produceWithKafkajs(topic: string, n: number, from: number): Promise<void> {
@@ -303,4 +303,33 @@ describe('Java client (kafka-clients 4.1)', { skip }, () => {
       }
     });
   }
+  test('a static KIP-848 member (group.instance.id) that closes and comes back within its session gets its partitions back; the other member sees no change', async () => {
+    const topic = 'java-static-848';
+    const groupId = 'java-g-static-848';
+    const a = startMember(topic, groupId, 'consumer', 'static-a');
+    await a.until(() => a.owned.length === PARTITIONS, 'a owns every partition');
+    const b = startMember(topic, groupId, 'consumer', 'static-b');
+    await a.until(() => splitBetween(a, b, PARTITIONS), 'a two-way split');
+    const aShare = a.owned.join();
+    const bShare = b.owned.join();
+    const bChanges = b.ownedChanges;
+    // A static member's close() leaves with epoch -2 ("back soon"): the coordinator keeps its
+    // partitions for it. (After a crash, without that leave, Kafka and franz answer a new member
+    // with the same instance id UNRELEASED_INSTANCE_ID until the old one's session expires.)
+    await a.stop();
+    const a2 = startMember(topic, groupId, 'consumer', 'static-a');
+    await a2.until(() => a2.owned.length > 0, 'the restarted member owns partitions');
+    assert.equal(a2.owned.join(), aShare, 'the same partitions as before the crash');
+    assert.equal(b.owned.join(), bShare, 'the other member kept its partitions');
+    assert.equal(b.ownedChanges, bChanges, 'and saw no assignment change meanwhile');
+    // Both still members: the coordinator lists exactly two, with the same instance ids.
+    const client = new Client({ brokers: [broker.address] });
+    try {
+      const [d] = await client.consumerGroupDescribe([groupId]);
+      assert.deepEqual(d!.members.map((m) => m.instanceId).sort(), ['static-a', 'static-b']);
+    } finally {
+      await client.close();
+    }
+    await Promise.all([a2.stop(), b.stop()]);
+  });
 });

@@ -20,6 +20,8 @@ export interface MemberProcess {
   child: ChildProcess;
   /** Partitions it owns now, sorted. */
   owned: number[];
+  /** How many assignment changes it has printed. */
+  ownedChanges: number;
   records: MemberRecord[];
   /**
    * Resolves once `pred` holds (checked whenever any member prints a line or exits); rejects if
@@ -46,6 +48,7 @@ export function startMemberProcess(cmd: string, args: string[]): MemberProcess {
   const m: MemberProcess = {
     child,
     owned: [],
+    ownedChanges: 0,
     records: [],
     async until(pred, what, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
@@ -73,7 +76,10 @@ export function startMemberProcess(cmd: string, args: string[]): MemberProcess {
   };
   createInterface({ input: child.stdout! }).on('line', (l) => {
     const o = JSON.parse(l) as { owned?: number[]; offset?: number; error?: string };
-    if (o.owned !== undefined) m.owned = [...o.owned].sort((a, b) => a - b);
+    if (o.owned !== undefined) {
+      m.owned = [...o.owned].sort((a, b) => a - b);
+      m.ownedChanges++;
+    }
     else if (o.offset !== undefined) m.records.push(o as MemberRecord);
     else if (o.error !== undefined) stderr += `\n${o.error}`;
     wake();

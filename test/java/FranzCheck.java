@@ -14,11 +14,13 @@
  *                                     prints beginning/end offsets and offsetsForTimes.
  *   admin TOPIC                       AdminClient: createTopics (3 partitions, retention.ms set),
  *                                     describeTopics, describeConfigs, listTopics.
- *   group TOPIC N GROUP PROTOCOL      KafkaConsumer in group GROUP with group.protocol=PROTOCOL
+ *   group TOPIC N GROUP PROTOCOL [INSTANCE]
+ *                                     KafkaConsumer in group GROUP with group.protocol=PROTOCOL
  *                                     (classic or consumer), subscribe(TOPIC), auto.offset.reset
  *                                     earliest: prints {"owned":[...]} after each assignment change
  *                                     and each record until N records (N = -1: until stdin ends),
- *                                     then commitSync() and close() (leaves the group).
+ *                                     then commitSync() and close() (leaves the group). INSTANCE
+ *                                     sets group.instance.id (a static member).
  * Exit status 0 on success; on failure a {"error": ...} line and status 1.
  */
 import java.nio.charset.StandardCharsets;
@@ -74,7 +76,7 @@ public class FranzCheck {
                 case "produce" -> produce(bootstrap, topic, Integer.parseInt(args[3]), tail(args, 4));
                 case "consume" -> consume(bootstrap, topic, Integer.parseInt(args[3]), args.length > 4 ? args[4] : null);
                 case "admin" -> admin(bootstrap, topic);
-                case "group" -> group(bootstrap, topic, Integer.parseInt(args[3]), args[4], args[5]);
+                case "group" -> group(bootstrap, topic, Integer.parseInt(args[3]), args[4], args[5], args.length > 6 ? args[6] : null);
                 default -> throw new IllegalArgumentException("unknown mode " + mode);
             }
         } catch (Throwable t) {
@@ -174,13 +176,14 @@ public class FranzCheck {
         }
     }
 
-    static void group(String bootstrap, String topic, int n, String groupId, String protocol) throws Exception {
+    static void group(String bootstrap, String topic, int n, String groupId, String protocol, String instanceId) throws Exception {
         Properties p = new Properties();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         p.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
         p.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, protocol);
+        if (instanceId != null) p.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, instanceId);
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         // N = -1: run until the test closes our stdin.
