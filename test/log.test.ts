@@ -368,6 +368,28 @@ describe('idempotent producers', () => {
     assert.equal(append(crashed, idem(5)).baseOffset, 5);
     await crashed.close();
   });
+
+  test('a clean close writes a snapshot only when the log moved past the newest one', async () => {
+    const dir = freshDir();
+    const snapshots = () => fs.readdirSync(dir).filter((f) => f.endsWith('.snapshot'));
+    const empty = open(dir);
+    await empty.close();
+    assert.deepEqual(snapshots(), [], 'an empty log needs none');
+    const log = open(dir);
+    append(log, idem(0, 2));
+    await log.close();
+    const file = path.join(dir, '00000000000000000002.snapshot');
+    assert.deepEqual(snapshots(), ['00000000000000000002.snapshot']);
+    const ino = fs.statSync(file).ino;
+    const idle = open(dir);
+    await idle.close();
+    assert.equal(fs.statSync(file).ino, ino, 'not rewritten by an idle open and close');
+    const again = open(dir);
+    assert.equal(append(again, idem(0, 2)).duplicate, true, 'the state is still there');
+    append(again, idem(2));
+    await again.close();
+    assert.ok(snapshots().includes('00000000000000000003.snapshot'));
+  });
 });
 
 describe('durable mode', () => {

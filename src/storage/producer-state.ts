@@ -50,6 +50,8 @@ function nextSeq(seq: number, delta: number): number {
 
 export class ProducerStateManager {
   private readonly producers = new Map<number, ProducerEntry>();
+  /** The offset of the newest snapshot on disk (0: none needed, nothing below offset 0). */
+  private lastSnapshotOffset = 0;
 
   constructor(private readonly dir: string) {}
 
@@ -131,6 +133,7 @@ export class ProducerStateManager {
    */
   load(logEndOffset: number): number {
     this.producers.clear();
+    this.lastSnapshotOffset = 0;
     const offsets = this.snapshotOffsets();
     for (const o of offsets.filter((o) => o > logEndOffset)) unlinkSync(join(this.dir, segmentFileName(o, '.snapshot')));
     const usable = offsets.filter((o) => o <= logEndOffset);
@@ -141,6 +144,7 @@ export class ProducerStateManager {
           producers: Array<[number, ProducerEntry]>;
         };
         for (const [id, entry] of data.producers) this.producers.set(id, entry);
+        this.lastSnapshotOffset = at;
         return at;
       } catch {
         // A torn snapshot (crash while writing) is skipped; an older one or a replay covers it.
@@ -150,12 +154,18 @@ export class ProducerStateManager {
     return 0;
   }
 
-  /** Writes a snapshot covering every batch below `offset`, keeping the two newest. */
+  /**
+   * Writes a snapshot covering every batch below `offset`, keeping the two newest. Like Kafka, it
+   * skips the write when the newest snapshot already covers `offset` (an idle partition at a clean
+   * shutdown: with thousands of partitions those writes were most of the shutdown).
+   */
   snapshot(offset: number): void {
+    if (offset === this.lastSnapshotOffset) return;
     const name = join(this.dir, segmentFileName(offset, '.snapshot'));
     const tmp = name + '.tmp';
     writeFileSync(tmp, JSON.stringify({ version: 1, producers: [...this.producers] }));
     renameSync(tmp, name);
+    this.lastSnapshotOffset = offset;
     const offsets = this.snapshotOffsets();
     for (const o of offsets.slice(0, -2)) unlinkSync(join(this.dir, segmentFileName(o, '.snapshot')));
   }
