@@ -92,14 +92,19 @@ export async function kcatProduce(spec: ProduceSpec & { file: string }): Promise
   const r = await run('kcat', args, { timeoutMs: spec.timeoutMs });
   if (r.timedOut) throw new ClientFailure(`kcat -P timed out after ${spec.timeoutMs / 1000} s: ${tail(r.stderr)}`);
   if (r.code !== 0) throw new ClientFailure(`kcat -P failed (exit ${r.code}): ${tail(r.stderr)}`);
-  const seconds = r.ms / 1000;
+  return wallTimeResult('kcat -P -l', spec.records, spec.recordSize, r.ms);
+}
+
+/** A client's rate from the wall time of its whole process (kcat has no timer of its own). */
+function wallTimeResult(what: string, records: number, recordSize: number, ms: number): ClientResult {
+  const seconds = ms / 1000;
   return {
-    records: spec.records,
-    bytes: spec.records * spec.recordSize,
+    records,
+    bytes: records * recordSize,
     seconds,
-    recordsPerSec: spec.records / seconds,
-    mibPerSec: (spec.records * spec.recordSize) / (1024 * 1024) / seconds,
-    detail: `kcat -P -l: ${spec.records} records in ${seconds.toFixed(2)} s (wall time of the process)`,
+    recordsPerSec: records / seconds,
+    mibPerSec: (records * recordSize) / (1024 * 1024) / seconds,
+    detail: `${what}: ${records} records in ${seconds.toFixed(2)} s (wall time of the process)`,
   };
 }
 
@@ -119,15 +124,7 @@ export async function kcatConsume(spec: ConsumeSpec): Promise<ClientResult> {
   if (r.timedOut) throw new ClientFailure(`kcat -C timed out after ${spec.timeoutMs / 1000} s (${r.stdoutBytes} records read): ${tail(r.stderr)}`);
   if (r.code !== 0) throw new ClientFailure(`kcat -C failed (exit ${r.code}): ${tail(r.stderr)}`);
   if (r.stdoutBytes !== spec.records) throw new ClientFailure(`kcat -C read ${r.stdoutBytes} records, expected ${spec.records}`);
-  const seconds = r.ms / 1000;
-  return {
-    records: spec.records,
-    bytes: spec.records * spec.recordSize,
-    seconds,
-    recordsPerSec: spec.records / seconds,
-    mibPerSec: (spec.records * spec.recordSize) / (1024 * 1024) / seconds,
-    detail: `kcat -C -e: ${spec.records} records in ${seconds.toFixed(2)} s (wall time of the process)`,
-  };
+  return wallTimeResult('kcat -C -e', spec.records, spec.recordSize, r.ms);
 }
 
 /**
