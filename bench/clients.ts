@@ -74,11 +74,7 @@ export async function producerPerformance(spec: ProduceSpec): Promise<ClientResu
   const rps = Number(m[2]);
   if (records !== spec.records) throw new ClientFailure(`ProducerPerformance sent ${records} of ${spec.records} records`);
   return {
-    records,
-    bytes: records * spec.recordSize,
-    seconds: records / rps,
-    recordsPerSec: rps,
-    mibPerSec: (rps * spec.recordSize) / (1024 * 1024),
+    ...rateResult(records, spec.recordSize, rps),
     ackLatency: { mean: Number(m[4]), max: Number(m[5]), p50: Number(m[6]), p99: Number(m[8]), p999: Number(m[9]) },
     detail: m[0],
   };
@@ -95,15 +91,22 @@ export async function kcatProduce(spec: ProduceSpec & { file: string }): Promise
   return wallTimeResult('kcat -P -l', spec.records, spec.recordSize, r.ms);
 }
 
+/** The common fields of a result from a record count and rate. */
+function rateResult(records: number, recordSize: number, recordsPerSec: number): Omit<ClientResult, 'detail'> {
+  return {
+    records,
+    bytes: records * recordSize,
+    seconds: records / recordsPerSec,
+    recordsPerSec,
+    mibPerSec: (recordsPerSec * recordSize) / (1024 * 1024),
+  };
+}
+
 /** A client's rate from the wall time of its whole process (kcat has no timer of its own). */
 function wallTimeResult(what: string, records: number, recordSize: number, ms: number): ClientResult {
   const seconds = ms / 1000;
   return {
-    records,
-    bytes: records * recordSize,
-    seconds,
-    recordsPerSec: records / seconds,
-    mibPerSec: (records * recordSize) / (1024 * 1024) / seconds,
+    ...rateResult(records, recordSize, records / seconds),
     detail: `${what}: ${records} records in ${seconds.toFixed(2)} s (wall time of the process)`,
   };
 }
@@ -145,14 +148,7 @@ export async function consumerPerformance(spec: ConsumeSpec): Promise<ClientResu
   const records = Number(f[4]);
   if (records < spec.records) throw new ClientFailure(`ConsumerPerformance read ${records} of ${spec.records} records: ${tail(r.stdout + r.stderr)}`);
   const rps = Number(f[5]);
-  return {
-    records,
-    bytes: records * spec.recordSize,
-    seconds: records / rps,
-    recordsPerSec: rps,
-    mibPerSec: (rps * spec.recordSize) / (1024 * 1024),
-    detail: `ConsumerPerformance: ${line}`,
-  };
+  return { ...rateResult(records, spec.recordSize, rps), detail: `ConsumerPerformance: ${line}` };
 }
 
 export interface LatencySpec {

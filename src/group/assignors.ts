@@ -164,11 +164,16 @@ function uniformHomogeneous(spec: AssignmentSpec, slots: Slot[], taken: Set<stri
     const count = spec.topics.get(t)!;
     for (let p = 0; p < count; p++) if (!taken.has(tpKey(t, p))) pool.push([t, p]);
   }
+  handOut(pool, slots, (s) => s.owned.length < quota.get(s)!);
+}
+
+/** Gives each partition of the pool, in hand-out order, to the least-loaded slot that may take it. */
+function handOut(pool: Array<[string, number]>, slots: Slot[], mayTake: (s: Slot, tp: [string, number]) => boolean): void {
   pool.sort(handOutOrder);
   for (const tp of pool) {
     let best: Slot | null = null;
     for (const s of slots) {
-      if (s.owned.length >= quota.get(s)!) continue;
+      if (!mayTake(s, tp)) continue;
       if (best === null || s.owned.length < best.owned.length) best = s;
     }
     best!.owned.push(tp);
@@ -183,15 +188,7 @@ function uniformHeterogeneous(spec: AssignmentSpec, slots: Slot[], taken: Set<st
     const count = spec.topics.get(t)!;
     for (let p = 0; p < count; p++) if (!taken.has(tpKey(t, p))) pool.push([t, p]);
   }
-  pool.sort(handOutOrder);
-  for (const tp of pool) {
-    let best: Slot | null = null;
-    for (const s of slots) {
-      if (!s.topics.has(tp[0])) continue;
-      if (best === null || s.owned.length < best.owned.length) best = s;
-    }
-    best!.owned.push(tp);
-  }
+  handOut(pool, slots, (s, tp) => s.topics.has(tp[0]));
   // Each move lowers the sum of squared counts, so this ends.
   for (;;) {
     const heavyFirst = [...slots].sort((a, b) => b.owned.length - a.owned.length || byKey(a, b));
