@@ -47,7 +47,7 @@ export function checkTargets(rows: readonly E2eRow[]): TargetCheck[] {
     }
     if (parts.length > 0) out.push({ target, measured: parts.join(', '), met });
   };
-  ratioCheck('Produce throughput >= 1.5x Kafka', ['produce-1k', 'produce-1k-kcat', 'produce-100b', 'produce-lz4', 'produce-1k-p1000', 'produce-1k-p10000'], 1.5);
+  ratioCheck('Produce throughput >= 1.5x Kafka', ['produce-1k', 'produce-1k-kcat', 'produce-100b', 'produce-100b-kcat', 'produce-lz4', 'produce-lz4-kcat', 'produce-1k-p1000', 'produce-1k-p10000'], 1.5);
   ratioCheck('Consume throughput >= 1.5x Kafka', ['consume-1k', 'consume-1k-java', 'consume-100b', 'consume-lz4', 'consume-1k-p1000', 'consume-1k-p10000'], 1.5);
   const lat = byId(rows, 'latency-1k');
   if (lat !== undefined) {
