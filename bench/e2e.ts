@@ -5,7 +5,8 @@
  * Sessions (each: start franz, warm up, run its rows, stop; then the same for Kafka):
  *  - throughput (no fsync before ack: Kafka's default, franz with franz.fsync=false):
  *    1 KiB records x 8 partitions produced by ProducerPerformance and by kcat, consumed by kcat
- *    (and by ConsumerPerformance where the broker has consumer groups); 100-byte records; lz4.
+ *    (and by ConsumerPerformance where the broker has consumer groups); 100-byte records and lz4,
+ *    each produced by both clients. Consume rows read three times and keep the median.
  *  - latency: the Java client at a fixed rate, half the slower broker's 1 KiB produce maximum,
  *    with produce-to-ack and end-to-end HdrHistograms.
  *  - 1 000 and 10 000 partitions (the latter skipped by --quick): produce and consume.
