@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as native from '../src/native/index.js';
 import { Log, type LogConfig } from '../src/storage/log.js';
+import { LogManager } from '../src/storage/log-manager.js';
 import { OffsetIndex } from '../src/storage/offset-index.js';
 import { TimeIndex } from '../src/storage/time-index.js';
 import { ErrorCode } from '../src/protocol/errors.js';
@@ -328,6 +329,52 @@ describe('crash recovery', () => {
     assert.equal(recovered.logEndOffset, 2);
     assert.deepEqual(messages, ['recovery cut the log tail']);
     await recovered.close();
+  });
+});
+
+describe('checkpoints', () => {
+  const startFile = (dir: string) => path.join(dir, 'log-start-offset-checkpoint');
+
+  test('they are written off the event loop, in call order, only when changed, and reopen the logs', async () => {
+    const dir = freshDir();
+    const logs = new LogManager(dir, () => undefined);
+    const log = logs.open('cp', 0, config({ segmentBytes: 500 }));
+    for (let i = 0; i < 6; i++) append(log, makeBatch({ ...plain, recordCount: 1, records: Buffer.alloc(300) }));
+    const first = logs.writeCheckpoints();
+    // The fsync must not run on the caller's thread: nothing is on disk when the call returns.
+    assert.equal(fs.existsSync(startFile(dir)), false);
+    assert.equal(log.deleteRecordsBefore(3), ErrorCode.NONE);
+    const second = logs.writeCheckpoints();
+    await Promise.all([first, second]);
+    // The later call's state is what the file holds, however the two writes interleaved.
+    assert.equal(fs.readFileSync(startFile(dir), 'utf8'), '0\n1\ncp 0 3\n');
+    const written = fs.statSync(startFile(dir)).ino;
+    await logs.writeCheckpoints();
+    assert.equal(fs.statSync(startFile(dir)).ino, written, 'an unchanged checkpoint is not rewritten');
+    await logs.close();
+    assert.ok(fs.existsSync(path.join(dir, '.kafka_cleanshutdown')));
+
+    const again = new LogManager(dir, () => undefined);
+    assert.equal(again.cleanStart, true);
+    const reopened = again.open('cp', 0, config({ segmentBytes: 500 }));
+    assert.equal(reopened.logStartOffset, 3);
+    assert.equal(reopened.logEndOffset, 6);
+    await again.close();
+  });
+
+  test('a failed write rejects its caller and does not stop later writes', async () => {
+    const dir = freshDir();
+    const logs = new LogManager(dir, () => undefined);
+    const log = logs.open('cp', 0, config());
+    append(log, makeBatch({ ...plain, recordCount: 2 }));
+    // A directory where the temp file should go makes the open fail.
+    fs.mkdirSync(startFile(dir) + '.tmp');
+    await assert.rejects(logs.writeCheckpoints());
+    fs.rmdirSync(startFile(dir) + '.tmp');
+    assert.equal(log.deleteRecordsBefore(1), ErrorCode.NONE);
+    await logs.writeCheckpoints();
+    assert.equal(fs.readFileSync(startFile(dir), 'utf8'), '0\n1\ncp 0 1\n');
+    await logs.close();
   });
 });
 

@@ -18,7 +18,7 @@ import type { Handler } from './registry.js';
 export const deleteRecords: Handler = {
   apiKey: 21,
   versions: [0, 2],
-  handle(ctx, req) {
+  async handle(ctx, req) {
     const { broker } = ctx;
     const moved: Message[] = [];
     const topics = (req.topics as Message[]).map((t) => ({
@@ -38,7 +38,7 @@ export const deleteRecords: Handler = {
     }));
     if (moved.length > 0) {
       try {
-        broker.logs.writeCheckpoints();
+        await broker.logs.writeCheckpoints();
       } catch (err) {
         // The records are gone from reads, but the new start would not survive a restart: say so.
         broker.log.error('log-start-offset checkpoint failed after DeleteRecords', { err: String(err) });

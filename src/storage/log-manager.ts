@@ -8,6 +8,7 @@
  * Also runs the periodic work: retention, and flushes in the no-fsync mode. Main thread only.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Log, type LogConfig } from './log.js';
 
@@ -45,6 +46,19 @@ export function writeFileDurably(path: string, text: string): void {
   renameSync(tmp, path);
 }
 
+/** writeFileDurably off the event loop: the fsync runs on a libuv pool thread. */
+async function writeFileDurablyAsync(path: string, text: string): Promise<void> {
+  const tmp = path + '.tmp';
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+}
+
 export interface PartitionKey {
   topic: string;
   partition: number;
@@ -58,6 +72,11 @@ export class LogManager {
   /** True when the directory held data from an earlier run that did not shut down cleanly. */
   readonly recoveryNeeded: boolean;
   private timers: NodeJS.Timeout[] = [];
+  /** Checkpoint writes run one after another, in call order (see writeCheckpoints). */
+  private checkpointChain: Promise<void> = Promise.resolve();
+  private checkpointsInFlight = 0;
+  /** What each checkpoint file last durably held: an unchanged file is not rewritten. */
+  private readonly checkpointText = new Map<string, string>();
 
   constructor(
     readonly dataDir: string,
@@ -109,7 +128,14 @@ export class LogManager {
     return [...this.logs.values()];
   }
 
-  writeCheckpoints(): void {
+  /**
+   * Writes the recovery-point and log-start-offset checkpoints (each only if its text changed since
+   * its last write) and flushes the active segments' indexes. The offsets are read now, at the call;
+   * the file writes and their fsyncs run on the libuv pool, because a synchronous fsync under write
+   * load once held the event loop — and every request with it — for over 400 ms. Calls are chained,
+   * so a later call's state is never overwritten by an earlier one's. Rejects if a write fails.
+   */
+  writeCheckpoints(): Promise<void> {
     const rp: string[] = [];
     const so: string[] = [];
     for (const { key, log } of this.logs.values()) {
@@ -117,8 +143,23 @@ export class LogManager {
       rp.push(`${key.topic} ${key.partition} ${log.recoveryPoint}`);
       so.push(`${key.topic} ${key.partition} ${log.logStartOffset}`);
     }
-    writeFileDurably(join(this.dataDir, 'recovery-point-offset-checkpoint'), `0\n${rp.length}\n${rp.join('\n')}\n`);
-    writeFileDurably(join(this.dataDir, 'log-start-offset-checkpoint'), `0\n${so.length}\n${so.join('\n')}\n`);
+    const files: Array<[string, string]> = [
+      [join(this.dataDir, 'recovery-point-offset-checkpoint'), `0\n${rp.length}\n${rp.join('\n')}\n`],
+      [join(this.dataDir, 'log-start-offset-checkpoint'), `0\n${so.length}\n${so.join('\n')}\n`],
+    ];
+    this.checkpointsInFlight++;
+    const run = this.checkpointChain.then(async () => {
+      for (const [path, text] of files) {
+        if (this.checkpointText.get(path) === text) continue;
+        await writeFileDurablyAsync(path, text);
+        this.checkpointText.set(path, text);
+      }
+    });
+    const settled = run.finally(() => {
+      this.checkpointsInFlight--;
+    });
+    this.checkpointChain = settled.catch(() => undefined);
+    return settled;
   }
 
   /** Starts retention and (in no-fsync mode) interval flushes. */
@@ -133,12 +174,12 @@ export class LogManager {
     const flush = setInterval(() => {
       const now = Date.now();
       for (const { log } of this.logs.values()) log.maybeScheduledFlush(now)?.catch(() => undefined);
-      try {
-        this.writeCheckpoints();
-      } catch (err) {
+      // A slow disk must not pile up writes: the next tick catches up with whatever changed.
+      if (this.checkpointsInFlight > 0) return;
+      this.writeCheckpoints().catch((err: unknown) => {
         // A full or failing disk: the checkpoints only speed up recovery, which stays correct without them.
         this.logger('could not write checkpoints', { err: String(err) });
-      }
+      });
     }, 1000);
     retention.unref();
     flush.unref();
@@ -154,7 +195,7 @@ export class LogManager {
       await log.close();
       if (log.offlineError !== null) clean = false;
     }
-    this.writeCheckpoints();
+    await this.writeCheckpoints();
     if (clean) writeFileDurably(join(this.dataDir, CLEAN_SHUTDOWN_FILE), '');
     this.logs.clear();
   }
