@@ -5,7 +5,8 @@
  * marker `.kafka_cleanshutdown`. A start without that marker runs recovery on every segment past each
  * partition's recovery point.
  *
- * Also runs the periodic work: retention, and flushes in the no-fsync mode. Main thread only.
+ * Also runs the periodic work: retention, flushes in the no-fsync mode, and the one-second checkpoint
+ * writes. Called on the main thread only; the checkpoint files' writes and fsyncs run on the libuv pool.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { open, rename } from 'node:fs/promises';
