@@ -188,6 +188,25 @@ describe('indexes', () => {
     assert.ok(entries >= 6 && entries <= 8, `entries ${entries}`);
   });
 
+  test('a new partition has no index files until its first entries are flushed', async () => {
+    const dir = freshDir();
+    const log = open(dir);
+    const files = () => fs.readdirSync(dir).filter((f) => /\.(index|timeindex)$/.test(f)).sort();
+    assert.deepEqual(files(), []);
+    // A recovery-style restart of the empty log must not create them either.
+    await log.close();
+    const again = open(dir, config(), false);
+    assert.deepEqual(files(), []);
+    append(again, makeBatch({ ...plain, recordCount: 3 }));
+    again.flushIndexes();
+    assert.deepEqual(files(), ['00000000000000000000.index', '00000000000000000000.timeindex']);
+    assert.equal(fs.statSync(path.join(dir, '00000000000000000000.index')).size, 8);
+    await again.close();
+    const third = open(dir);
+    assert.deepEqual(readBatches(third, 0).map((b) => b.count), [3]);
+    await third.close();
+  });
+
   test('ListOffsets by timestamp finds the first batch at or after the time', async () => {
     const log = open(freshDir());
     for (let i = 0; i < 5; i++) append(log, makeBatch({ ...plain, recordCount: 2, maxTimestamp: 10_000 * (i + 1) }));

@@ -3,7 +3,8 @@
  *
  * Each entry is 8 bytes: relative offset (int32, offset - segment base offset) and the byte position
  * of the batch in the `.log` file (int32). One entry is added every `index.interval.bytes` of log.
- * Unlike Kafka we do not preallocate the file; it holds exactly the entries written. Entries live in
+ * Unlike Kafka we do not preallocate the file; it holds exactly the entries written, and a new
+ * segment's file does not exist until its first entry is flushed. Entries live in
  * memory, so a lookup never reads the file, and reach the file in batches (`flush`: on roll, close
  * and the broker's checkpoint tick) with no descriptor held in between: a broker with many
  * thousands of partitions must not spend three descriptors on each, nor a write syscall per batch.
@@ -21,9 +22,16 @@ export class OffsetIndex {
   private count = 0;
   /** Entries already in the file. */
   private written = 0;
+  /**
+   * Whether the file may exist. A new segment's index file is created by its first flush, not at
+   * the segment's creation: every new partition would otherwise cost two more file creations, and
+   * creating files is what a topic of thousands of partitions spends its time on.
+   */
+  private onDisk: boolean;
 
   constructor(readonly path: string, readonly baseOffset: number) {
-    const buf = existsSync(path) ? readFileSync(path) : Buffer.alloc(0);
+    this.onDisk = existsSync(path);
+    const buf = this.onDisk ? readFileSync(path) : Buffer.alloc(0);
     const n = Math.floor(buf.length / OFFSET_INDEX_ENTRY);
     this.relOffsets = new Int32Array(Math.max(16, n));
     this.positions = new Int32Array(Math.max(16, n));
@@ -82,6 +90,7 @@ export class OffsetIndex {
       buf.writeInt32BE(this.positions[i]!, at + 4);
     }
     flushEntries(this.path, buf, this.written * OFFSET_INDEX_ENTRY);
+    this.onDisk = true;
     this.written = this.count;
   }
 
@@ -98,7 +107,7 @@ export class OffsetIndex {
 
   private truncateTo(n: number): void {
     this.count = n;
-    if (this.written > n || n === 0) truncateEntries(this.path, n * OFFSET_INDEX_ENTRY);
+    if (this.onDisk && (this.written > n || n === 0)) truncateEntries(this.path, n * OFFSET_INDEX_ENTRY);
     this.written = Math.min(this.written, n);
   }
 }

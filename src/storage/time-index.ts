@@ -17,9 +17,12 @@ export class TimeIndex {
   private count = 0;
   /** Entries already in the file. */
   private written = 0;
+  /** Whether the file may exist: created by the first flush (see OffsetIndex.onDisk). */
+  private onDisk: boolean;
 
   constructor(readonly path: string, readonly baseOffset: number) {
-    const buf = existsSync(path) ? readFileSync(path) : Buffer.alloc(0);
+    this.onDisk = existsSync(path);
+    const buf = this.onDisk ? readFileSync(path) : Buffer.alloc(0);
     const n = Math.floor(buf.length / TIME_INDEX_ENTRY);
     this.timestamps = new Float64Array(Math.max(16, n));
     this.relOffsets = new Int32Array(Math.max(16, n));
@@ -79,6 +82,7 @@ export class TimeIndex {
       buf.writeInt32BE(this.relOffsets[i]!, at + 8);
     }
     flushEntries(this.path, buf, this.written * TIME_INDEX_ENTRY);
+    this.onDisk = true;
     this.written = this.count;
   }
 
@@ -95,7 +99,7 @@ export class TimeIndex {
 
   private truncateTo(n: number): void {
     this.count = n;
-    if (this.written > n || n === 0) truncateEntries(this.path, n * TIME_INDEX_ENTRY);
+    if (this.onDisk && (this.written > n || n === 0)) truncateEntries(this.path, n * TIME_INDEX_ENTRY);
     this.written = Math.min(this.written, n);
   }
 }
