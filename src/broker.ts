@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { BrokerConfig, TOPIC_KEYS, toNumber, type ConfigSource } from './config.js';
-import { LogManager, writeFileDurably } from './storage/log-manager.js';
+import { LogManager, writeFileDurably, type CreationStop } from './storage/log-manager.js';
 import type { Log, LogConfig } from './storage/log.js';
 import { TopicRegistry, invalidTopicName, type TopicInfo } from './metadata/topics.js';
 import { HandlerRegistry } from './handlers/registry.js';
@@ -41,6 +41,12 @@ class ProducerIdManager {
   }
 }
 
+/** How a background creation ended: Kafka's error code and message. */
+export interface Outcome {
+  errorCode: number;
+  message: string | null;
+}
+
 export interface ConfigEntry {
   name: string;
   value: string | null;
@@ -67,6 +73,10 @@ export class Broker {
   readonly startedAt = Date.now();
   readonly useSendfile: boolean;
   readonly groups: GroupCoordinator;
+  /** Topics with partition creations queued or running, and how many. */
+  private readonly creating = new Map<string, number>();
+  private creationQueue: Promise<unknown> = Promise.resolve();
+  private stopping = false;
 
   constructor(
     readonly config: BrokerConfig,
@@ -88,9 +98,13 @@ export class Broker {
     return this.topics.clusterId;
   }
 
+  /** Opens (creating what is missing: a crash may have cut a creation short) every log of a topic. */
   private openTopicLogs(t: TopicInfo): void {
     const cfg = this.logConfig(t);
-    for (let p = 0; p < t.partitions; p++) this.logs.open(t.name, p, cfg);
+    for (let p = 0; p < t.partitions; p++) {
+      this.topics.ensurePartitionMetadata(t, p);
+      this.logs.open(t.name, p, cfg);
+    }
   }
 
   /** The effective value of a topic config key: the topic's override, else the broker default. */
@@ -135,19 +149,21 @@ export class Broker {
     return this.config.bool('auto.create.topics.enable');
   }
 
-  /** Validates and creates a topic. Returns Kafka's error code and message. */
-  createTopic(
+  /** Checks a new topic; returns Kafka's error, or the partition count with the defaults applied. */
+  private checkNewTopic(
     name: string,
     partitions: number,
     replicationFactor: number,
     configs: Record<string, string>,
-    validateOnly = false,
-    internal = false,
-  ): { errorCode: number; message: string | null; topic?: TopicInfo } {
+  ): { errorCode: number; message: string | null } | number {
     const bad = invalidTopicName(name);
     if (bad !== null) return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, message: bad };
     if (this.topics.get(name) !== undefined) {
       return { errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, message: `Topic '${name}' already exists.` };
+    }
+    if (this.creating.has(name)) {
+      // Deleted while its partitions were being made: the name is free once that work has cleaned up.
+      return { errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, message: `Topic '${name}' is still being removed.` };
     }
     if (partitions === -1) partitions = this.config.num('num.partitions');
     if (replicationFactor === -1) replicationFactor = this.config.num('default.replication.factor');
@@ -162,6 +178,24 @@ export class Broker {
     }
     const configError = validateTopicConfigs(configs);
     if (configError !== null) return { errorCode: ErrorCode.INVALID_CONFIG, message: configError };
+    return partitions;
+  }
+
+  /**
+   * Validates and creates a topic with all its logs before returning (auto-creation and internal
+   * topics, which have few partitions). Returns Kafka's error code and message.
+   */
+  createTopic(
+    name: string,
+    partitions: number,
+    replicationFactor: number,
+    configs: Record<string, string>,
+    validateOnly = false,
+    internal = false,
+  ): { errorCode: number; message: string | null; topic?: TopicInfo } {
+    const checked = this.checkNewTopic(name, partitions, replicationFactor, configs);
+    if (typeof checked !== 'number') return checked;
+    partitions = checked;
     if (validateOnly) return { errorCode: ErrorCode.NONE, message: null };
     const t = this.topics.create(name, partitions, configs, internal);
     try {
@@ -178,6 +212,72 @@ export class Broker {
     return { errorCode: ErrorCode.NONE, message: null, topic: t };
   }
 
+  /**
+   * Validates and registers a topic at once, and makes its logs in the background (CreateTopics):
+   * `ready` settles when they are all open, with NONE or the error that undid the topic. Until then
+   * the topic is listed with partitions that have no leader (LEADER_NOT_AVAILABLE), as a Kafka
+   * broker shows a topic its controller created before the broker has made the logs.
+   */
+  createTopicAsync(
+    name: string,
+    partitions: number,
+    replicationFactor: number,
+    configs: Record<string, string>,
+  ): { errorCode: number; message: string | null; topic?: TopicInfo; ready?: Promise<Outcome> } {
+    const checked = this.checkNewTopic(name, partitions, replicationFactor, configs);
+    if (typeof checked !== 'number') return checked;
+    const t = this.topics.create(name, checked, configs);
+    const ready = this.createPartitionLogs(t, 0, checked, () => {
+      if (this.topics.get(name)?.id === t.id) this.topics.delete(name);
+    });
+    return { errorCode: ErrorCode.NONE, message: null, topic: t, ready };
+  }
+
+  /**
+   * Queues the making of partitions [from, to) of `t`, which the registry already counts. Creations
+   * run one at a time, in the order asked (a CreatePartitions after its CreateTopics). `undo` takes
+   * the partitions back out of the registry when their files cannot be made; a creation whose topic
+   * was deleted, or shrunk back by such an undo, removes what it made.
+   */
+  private createPartitionLogs(t: TopicInfo, from: number, to: number, undo: () => void): Promise<Outcome> {
+    this.creating.set(t.name, (this.creating.get(t.name) ?? 0) + 1);
+    const stop = (): CreationStop => {
+      if (this.stopping) return 'stop';
+      const now = this.topics.get(t.name);
+      return now === undefined || now.id !== t.id || now.partitions < to ? 'delete' : null;
+    };
+    const run = async (): Promise<Outcome> => {
+      try {
+        const r = await this.logs.createLogs(t.name, from, to, this.logConfig(t), [this.topics.partitionMetadata(t)], stop);
+        if (r === 'stopped') {
+          return stop() === 'stop'
+            ? { errorCode: ErrorCode.NONE, message: null }
+            : { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: `Topic '${t.name}' was deleted while its partitions were being created.` };
+        }
+        // Configs may have changed while the logs were being made.
+        const cfg = this.logConfig(this.topics.get(t.name)!);
+        for (let p = from; p < to; p++) this.logs.get(t.name, p)!.config = cfg;
+        this.log.info(from === 0 ? 'topic created' : 'partitions added', { topic: t.name, partitions: to });
+        return { errorCode: ErrorCode.NONE, message: null };
+      } catch (err) {
+        this.log.error('partition creation failed', { topic: t.name, from, to, err: String(err) });
+        try {
+          undo();
+        } catch (undoErr) {
+          this.log.error('could not undo the partitions in the topic registry', { topic: t.name, err: String(undoErr) });
+        }
+        return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, message: `Could not create the logs of topic '${t.name}': ${String(err)}` };
+      } finally {
+        const n = this.creating.get(t.name)! - 1;
+        if (n === 0) this.creating.delete(t.name);
+        else this.creating.set(t.name, n);
+      }
+    };
+    const done = this.creationQueue.then(run);
+    this.creationQueue = done;
+    return done;
+  }
+
   /** Creates a topic on first use (Metadata/Produce) when auto.create.topics.enable is on. */
   autoCreate(name: string): TopicInfo | undefined {
     if (!this.autoCreateTopics || invalidTopicName(name) !== null) return undefined;
@@ -190,25 +290,26 @@ export class Broker {
     if (t === undefined) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
     if (!this.config.bool('delete.topic.enable')) return ErrorCode.TOPIC_DELETION_DISABLED;
     this.topics.delete(name);
-    for (let p = 0; p < t.partitions; p++) this.logs.drop(name, p);
+    // Partitions still being made belong to their creation, which sees the deletion and removes them.
+    const creating = this.creating.has(name);
+    for (let p = 0; p < t.partitions; p++) if (!creating || this.logs.get(name, p) !== undefined) this.logs.drop(name, p);
     this.log.info('topic deleted', { topic: name });
     return ErrorCode.NONE;
   }
 
-  /** Grows a topic to `count` partitions; on a storage failure none are added (KAFKA_STORAGE_ERROR). */
-  addPartitions(name: string, count: number): { errorCode: number; message: string | null } {
+  /**
+   * Grows a topic to `count` partitions: the registry counts them at once, their logs are made in
+   * the background (see createPartitionLogs); the promise settles when they are open, or with
+   * KAFKA_STORAGE_ERROR after a failure took them back out.
+   */
+  addPartitions(name: string, count: number): Promise<Outcome> {
     const t = this.topics.get(name)!;
     const before = t.partitions;
-    const cfg = this.logConfig(t);
-    try {
-      for (let p = before; p < count; p++) this.logs.open(name, p, cfg);
-    } catch (err) {
-      for (let p = before; p < count; p++) this.logs.drop(name, p, 0);
-      this.log.error('adding partitions failed', { topic: name, partitions: count, err: String(err) });
-      return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, message: `Could not create the new logs of topic '${name}': ${String(err)}` };
-    }
     this.topics.setPartitions(name, count);
-    return { errorCode: ErrorCode.NONE, message: null };
+    return this.createPartitionLogs(t, before, count, () => {
+      const now = this.topics.get(name);
+      if (now?.id === t.id && now.partitions >= count) this.topics.setPartitions(name, before);
+    });
   }
 
   /** Replaces a topic's overrides and applies them to its open logs. */
@@ -258,6 +359,9 @@ export class Broker {
       for (const c of this.connections) c.destroy();
     }
     this.groups.shutdown();
+    // A creation under way stops at its next step; the next start opens what it made.
+    this.stopping = true;
+    await this.creationQueue;
     await this.logs.close();
   }
 }

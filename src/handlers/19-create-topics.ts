@@ -11,6 +11,12 @@
  * (INVALID_REPLICA_ASSIGNMENT otherwise). Config values are checked by validateTopicConfigs
  * (INVALID_CONFIG); a null value is INVALID_CONFIG as in Kafka. validateOnly runs every check and
  * creates nothing; its topic id is then all zeros (Kafka returns a random id that never exists).
+ * The topic is registered at once and its logs are made in the background (Broker.createTopicAsync:
+ * off the event loop, since a topic of 10 000 partitions can take many seconds of file creation).
+ * The answer waits for them up to the request's timeoutMs; after that it is NONE while the
+ * partitions are still being made (Metadata shows them without a leader, LEADER_NOT_AVAILABLE), as
+ * Kafka 4 answers once its controller has recorded the topic. A failure to make them undoes the
+ * topic: KAFKA_STORAGE_ERROR when it happens within timeoutMs.
  * Version notes: v1+ errorMessage and validateOnly (we serve v2+); v4 -1 defaults; v5 is flexible and
  * returns numPartitions, replicationFactor and the resulting configs; v7 returns the topic id.
  */
@@ -18,7 +24,8 @@ import { ErrorCode } from '../protocol/errors.js';
 import type { Message } from '../protocol/codec.js';
 import { ZERO_UUID } from '../protocol/primitives.js';
 import { invalidTopicName, type TopicInfo } from '../metadata/topics.js';
-import type { Broker } from '../broker.js';
+import type { Broker, Outcome } from '../broker.js';
+import { settleWithin, watch, type Watched } from './deadline.js';
 import { topicConfigEntries } from './config-resources.js';
 import type { Handler } from './registry.js';
 
@@ -72,7 +79,7 @@ function checkAssignments(broker: Broker, t: CreatableTopic): number | { errorCo
   return n;
 }
 
-function createOne(broker: Broker, t: CreatableTopic, validateOnly: boolean): Message {
+function createOne(broker: Broker, t: CreatableTopic, validateOnly: boolean): Message | { created: Message; ready: Promise<Outcome> } {
   const bad = invalidTopicName(t.name);
   if (bad !== null) return failure(t.name, ErrorCode.INVALID_TOPIC_EXCEPTION, bad);
   if (broker.topics.get(t.name) !== undefined) {
@@ -106,7 +113,9 @@ function createOne(broker: Broker, t: CreatableTopic, validateOnly: boolean): Me
   if (other !== null) {
     return failure(t.name, ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${t.name}' collides with existing topic: ${other}`);
   }
-  const r = broker.createTopic(t.name, partitions, replicationFactor, configs, validateOnly);
+  const r = validateOnly
+    ? broker.createTopic(t.name, partitions, replicationFactor, configs, true)
+    : broker.createTopicAsync(t.name, partitions, replicationFactor, configs);
   if (r.errorCode !== ErrorCode.NONE) return failure(t.name, r.errorCode, r.message);
   const topic: TopicInfo = r.topic ?? {
     name: t.name,
@@ -115,7 +124,7 @@ function createOne(broker: Broker, t: CreatableTopic, validateOnly: boolean): Me
     configs,
     internal: false,
   };
-  return {
+  const created: Message = {
     name: t.name,
     topicId: topic.id,
     errorCode: ErrorCode.NONE,
@@ -124,13 +133,15 @@ function createOne(broker: Broker, t: CreatableTopic, validateOnly: boolean): Me
     replicationFactor: 1,
     configs: topicConfigEntries(broker, topic, { keys: null, synonyms: false, documentation: false }),
   };
+  return 'ready' in r && r.ready !== undefined ? { created, ready: r.ready } : created;
 }
 
 export const createTopics: Handler = {
   apiKey: 19,
   versions: [2, 7],
-  handle(ctx, req) {
+  async handle(ctx, req) {
     const requested = req.topics as CreatableTopic[];
+    const pending: Array<{ at: number; name: string; ready: Watched<Outcome> }> = [];
     const counts = new Map<string, number>();
     for (const t of requested) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
     const reported = new Set<string>();
@@ -141,7 +152,16 @@ export const createTopics: Handler = {
         reported.add(t.name);
         continue;
       }
-      topics.push(createOne(ctx.broker, t, req.validateOnly === true));
+      const r = createOne(ctx.broker, t, req.validateOnly === true);
+      if ('ready' in r) {
+        pending.push({ at: topics.length, name: t.name, ready: watch(r.ready) });
+        topics.push(r.created);
+      } else topics.push(r);
+    }
+    await settleWithin(pending.map((p) => p.ready.promise), req.timeoutMs as number);
+    for (const p of pending) {
+      const v = p.ready.value;
+      if (v !== undefined && v.errorCode !== ErrorCode.NONE) topics[p.at] = failure(p.name, v.errorCode, v.message);
     }
     return { throttleTimeMs: 0, topics };
   },

@@ -1,7 +1,11 @@
 /**
  * CreatePartitions (37), v0-3.
  *
- * Behavior: raises a topic's partition count to `count` and opens the new partitions' logs. The
+ * Behavior: raises a topic's partition count to `count` at once and makes the new partitions' logs
+ * in the background (Broker.addPartitions); the answer waits for them up to timeoutMs, and is NONE
+ * after that even if they are not all open yet (they have no leader until they are), as Kafka's
+ * answer comes once its controller has recorded the change. A failure to make them (disk full,
+ * no descriptors) takes them back out: KAFKA_STORAGE_ERROR when it happens within timeoutMs. The
  * count must exceed the current one (INVALID_PARTITIONS otherwise, with Kafka's wording for "equal"
  * and "smaller") and stay within the 100000 partitions a topic may have here. Explicit assignments
  * must name one replica list per new partition, each exactly [this node]
@@ -13,6 +17,8 @@ import { ErrorCode } from '../protocol/errors.js';
 import type { Message } from '../protocol/codec.js';
 import type { Broker } from '../broker.js';
 import type { Handler } from './registry.js';
+import { settleWithin, watch, type Watched } from './deadline.js';
+import type { Outcome } from '../broker.js';
 
 const MAX_PARTITIONS = 100_000;
 
@@ -58,9 +64,10 @@ function check(broker: Broker, r: Request): { errorCode: number; errorMessage: s
 export const createPartitions: Handler = {
   apiKey: 37,
   versions: [0, 3],
-  handle(ctx, req) {
+  async handle(ctx, req) {
     const { broker } = ctx;
     const requested = req.topics as Request[];
+    const pending = new Map<Message, Watched<Outcome>>();
     const counts = new Map<string, number>();
     for (const r of requested) counts.set(r.name, (counts.get(r.name) ?? 0) + 1);
     const reported = new Set<string>();
@@ -76,15 +83,13 @@ export const createPartitions: Handler = {
         results.push({ name: r.name, ...err });
         continue;
       }
-      if (req.validateOnly !== true) {
-        const added = broker.addPartitions(r.name, r.count);
-        if (added.errorCode !== ErrorCode.NONE) {
-          results.push({ name: r.name, errorCode: added.errorCode, errorMessage: added.message });
-          continue;
-        }
-        broker.log.info('partitions added', { topic: r.name, partitions: r.count });
-      }
-      results.push({ name: r.name, errorCode: ErrorCode.NONE, errorMessage: null });
+      const result: Message = { name: r.name, errorCode: ErrorCode.NONE, errorMessage: null };
+      if (req.validateOnly !== true) pending.set(result, watch(broker.addPartitions(r.name, r.count)));
+      results.push(result);
+    }
+    await settleWithin([...pending.values()].map((w) => w.promise), req.timeoutMs as number);
+    for (const [result, w] of pending) {
+      if (w.value !== undefined && w.value.errorCode !== ErrorCode.NONE) Object.assign(result, { errorCode: w.value.errorCode, errorMessage: w.value.message });
     }
     return { throttleTimeMs: 0, results };
   },

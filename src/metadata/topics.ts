@@ -18,6 +18,8 @@ export interface TopicInfo {
   internal: boolean;
 }
 
+const PARTITION_METADATA = 'partition.metadata';
+
 const LEGAL = /^[a-zA-Z0-9._-]+$/;
 
 /** Kafka's topic name rules: 1-249 legal characters, not "." or "..". Returns a reason or null. */
@@ -94,14 +96,21 @@ export class TopicRegistry {
     const t: TopicInfo = { name, id: newTopicId(), partitions, configs, internal };
     this.add(t);
     this.save();
-    for (let p = 0; p < partitions; p++) this.writePartitionMetadata(t, p);
     return t;
   }
 
-  private writePartitionMetadata(t: TopicInfo, p: number): void {
+  /** Kafka's `partition.metadata` of each of the topic's partition directories: (file name, text). */
+  partitionMetadata(t: TopicInfo): readonly [string, string] {
+    return [PARTITION_METADATA, `version: 0\ntopic_id: ${topicIdBase64(t.id)}\n`];
+  }
+
+  /** Writes a partition's `partition.metadata` (creating its directory) unless it is already there. */
+  ensurePartitionMetadata(t: TopicInfo, p: number): void {
     const dir = join(this.dataDir, partitionDirName(t.name, p));
+    const [name, text] = this.partitionMetadata(t);
+    if (existsSync(join(dir, name))) return;
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'partition.metadata'), `version: 0\ntopic_id: ${topicIdBase64(t.id)}\n`);
+    writeFileSync(join(dir, name), text);
   }
 
   delete(name: string): TopicInfo | undefined {
@@ -115,10 +124,8 @@ export class TopicRegistry {
 
   setPartitions(name: string, count: number): void {
     const t = this.topics.get(name)!;
-    const before = t.partitions;
     t.partitions = count;
     this.save();
-    for (let p = before; p < count; p++) this.writePartitionMetadata(t, p);
   }
 
   setConfigs(name: string, configs: Record<string, string>): void {

@@ -9,7 +9,7 @@
  * writes. Called on the main thread only; the checkpoint files' writes and fsyncs run on the libuv pool.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
-import { open, rename } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Log, type LogConfig } from './log.js';
 
@@ -58,6 +58,18 @@ async function writeFileDurablyAsync(path: string, text: string): Promise<void> 
     await fh.close();
   }
   await rename(tmp, path);
+}
+
+/** Why a partition creation stops early: its topic went away ('delete'), or the broker is stopping. */
+export type CreationStop = 'delete' | 'stop' | null;
+
+/** Partitions whose files are made at once: the libuv pool's other threads stay free for fsyncs. */
+const CREATE_CONCURRENCY = 2;
+/** The longest the event loop is held while a creation opens its logs. */
+const OPEN_SLICE_MS = 10;
+
+function nextTick(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 export interface PartitionKey {
@@ -110,6 +122,74 @@ export class LogManager {
     });
     this.logs.set(name, { key: { topic, partition }, log });
     return log;
+  }
+
+  /**
+   * Creates partitions [from, to) of a topic, none of whose directories exist yet, without holding
+   * the event loop: each directory and its files are made on the libuv pool, then the logs are opened
+   * (only opened: the files exist) in slices of at most OPEN_SLICE_MS. No log is registered until
+   * every one is open, so a failure or a cancellation finds nothing that could have been written to
+   * and removes it all. `stop` is asked between steps: 'delete' removes what was made; 'stop'
+   * (shutdown) closes what was opened and leaves the files, which the next start opens.
+   * Resolves 'created' or 'stopped'; rejects (after removing what it made) if a file could not be made.
+   */
+  async createLogs(
+    topic: string,
+    from: number,
+    to: number,
+    config: LogConfig,
+    extraFiles: ReadonlyArray<readonly [string, string]>,
+    stop: () => CreationStop,
+  ): Promise<'created' | 'stopped'> {
+    const dirOf = (p: number): string => join(this.dataDir, partitionDirName(topic, p));
+    let next = from;
+    let stopped: CreationStop = null;
+    let failure: unknown = null;
+    const maker = async (): Promise<void> => {
+      while (next < to && failure === null && stopped === null) {
+        stopped = stop();
+        if (stopped !== null) break;
+        const p = next++;
+        try {
+          await Log.createFiles(dirOf(p), extraFiles);
+        } catch (err) {
+          failure ??= err;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: CREATE_CONCURRENCY }, maker));
+    const opened: Log[] = [];
+    if (failure === null && stopped === null) {
+      let sliceStart = performance.now();
+      try {
+        for (let p = from; p < to; p++) {
+          if (performance.now() - sliceStart > OPEN_SLICE_MS) {
+            await nextTick();
+            sliceStart = performance.now();
+            stopped = stop();
+            if (stopped !== null) break;
+          }
+          opened.push(Log.open(dirOf(p), config, { recoveryPoint: 0, logStartOffset: 0, clean: true, log: this.logger }));
+        }
+      } catch (err) {
+        failure = err;
+      }
+    }
+    if (failure === null && stopped === null) {
+      for (let p = from; p < to; p++) this.logs.set(partitionDirName(topic, p), { key: { topic, partition: p }, log: opened[p - from]! });
+      return 'created';
+    }
+    // Nothing has read or written these logs: they close at once.
+    for (const log of opened) await log.close();
+    if (stopped === 'stop') return 'stopped';
+    const made = next;
+    let i = from;
+    const remover = async (): Promise<void> => {
+      while (i < made) await rm(dirOf(i++), { recursive: true, force: true });
+    };
+    await Promise.all(Array.from({ length: CREATE_CONCURRENCY }, remover));
+    if (failure !== null) throw failure;
+    return 'stopped';
   }
 
   /**
