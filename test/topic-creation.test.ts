@@ -1,0 +1,163 @@
+/**
+ * Topic creation in the background: CreateTopics and CreatePartitions register the topic at once and
+ * make its logs off the event loop. In-process brokers for the steps that must be caught in between
+ * (partitions without a leader, a deletion or a shutdown half-way, a failure to make files), and a
+ * broker process with kafkajs and a raw socket for what clients see.
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import kafkajs from 'kafkajs';
+import { Broker } from '../src/broker.js';
+import { BrokerConfig } from '../src/config.js';
+import { createLogger } from '../src/logger.js';
+import { describeTopic } from '../src/handlers/03-metadata.js';
+import { startBroker, removeDir, tempDir, type RunningBroker } from './helpers/broker.js';
+import { RawConnection } from './helpers/raw.js';
+import type { Message } from '../src/protocol/codec.js';
+
+const { Kafka, logLevel } = kafkajs;
+const NONE = 0;
+const UNKNOWN_TOPIC_OR_PARTITION = 3;
+const LEADER_NOT_AVAILABLE = 5;
+const KAFKA_STORAGE_ERROR = 56;
+const TOPIC_ALREADY_EXISTS = 36;
+
+function inProcess(dir: string): Broker {
+  return new Broker(BrokerConfig.from({ sets: [`log.dirs=${dir}`, 'auto.create.topics.enable=false'] }), createLogger('test', 'error'));
+}
+
+function leaders(b: Broker, name: string): number[] {
+  return ((describeTopic(b, b.topics.get(name)!).partitions as Message[]) ?? []).map((p) => p.errorCode as number);
+}
+
+function partitionDirs(dir: string, topic: string): string[] {
+  return fs.readdirSync(dir).filter((f) => f.startsWith(`${topic}-`));
+}
+
+describe('in-process', () => {
+  const dirs: string[] = [];
+  const fresh = (): string => {
+    const d = tempDir('franz-create-');
+    dirs.push(d);
+    return d;
+  };
+  after(() => dirs.forEach(removeDir));
+
+  test('a topic is listed at once, without leaders until every log is open', async () => {
+    const b = inProcess(fresh());
+    const r = b.createTopicAsync('bg', 40, 1, {});
+    assert.equal(r.errorCode, NONE);
+    // The creation cannot have finished within this synchronous step.
+    assert.ok(b.topics.get('bg') !== undefined);
+    assert.equal(b.partition('bg', 0), undefined);
+    assert.deepEqual(new Set(leaders(b, 'bg')), new Set([LEADER_NOT_AVAILABLE]));
+    assert.equal(b.createTopicAsync('bg', 1, 1, {}).errorCode, TOPIC_ALREADY_EXISTS);
+    assert.deepEqual(await r.ready, { errorCode: NONE, message: null });
+    assert.deepEqual(new Set(leaders(b, 'bg')), new Set([NONE]));
+    for (let p = 0; p < 40; p++) {
+      const meta = fs.readFileSync(path.join(b.dataDir, `bg-${p}`, 'partition.metadata'), 'utf8');
+      assert.match(meta, /^version: 0\ntopic_id: \S+\n$/);
+    }
+    const grown = await b.addPartitions('bg', 45);
+    assert.equal(grown.errorCode, NONE);
+    assert.equal(b.topics.get('bg')!.partitions, 45);
+    assert.ok(b.partition('bg', 44) !== undefined);
+    await b.stop();
+  });
+
+  test('a topic deleted while its logs are made leaves no directory, and the name can be used again', async () => {
+    const b = inProcess(fresh());
+    const r = b.createTopicAsync('gone', 60, 1, {});
+    assert.equal(b.deleteTopic('gone'), NONE);
+    const outcome = await r.ready!;
+    assert.equal(outcome.errorCode, UNKNOWN_TOPIC_OR_PARTITION);
+    assert.deepEqual(partitionDirs(b.dataDir, 'gone'), []);
+    const again = b.createTopicAsync('gone', 3, 1, {});
+    assert.equal(again.errorCode, NONE);
+    assert.equal((await again.ready!).errorCode, NONE);
+    assert.deepEqual(partitionDirs(b.dataDir, 'gone').sort(), ['gone-0', 'gone-1', 'gone-2']);
+    await b.stop();
+  });
+
+  test('a shutdown half-way leaves a topic that the next start completes', async () => {
+    const dir = fresh();
+    const b = inProcess(dir);
+    const r = b.createTopicAsync('half', 200, 1, {});
+    const stopped = b.stop();
+    assert.equal((await r.ready!).errorCode, NONE);
+    await stopped;
+    const again = inProcess(dir);
+    assert.equal(again.topics.get('half')!.partitions, 200);
+    assert.deepEqual(new Set(leaders(again, 'half')), new Set([NONE]));
+    for (let p = 0; p < 200; p++) assert.ok(fs.existsSync(path.join(dir, `half-${p}`, 'partition.metadata')), `half-${p}`);
+    await again.stop();
+  });
+
+  test('a partition whose files cannot be made undoes the whole topic (KAFKA_STORAGE_ERROR)', async () => {
+    const b = inProcess(fresh());
+    // A plain file where partition 7's directory must go: its mkdir fails.
+    fs.writeFileSync(path.join(b.dataDir, 'broken-7'), 'in the way');
+    const r = b.createTopicAsync('broken', 20, 1, {});
+    const outcome = await r.ready!;
+    assert.equal(outcome.errorCode, KAFKA_STORAGE_ERROR);
+    assert.match(outcome.message!, /broken/);
+    assert.equal(b.topics.get('broken'), undefined);
+    assert.deepEqual(partitionDirs(b.dataDir, 'broken'), []);
+    // The same failure in CreatePartitions takes only the new partitions back.
+    assert.equal((await b.createTopicAsync('grow', 2, 1, {}).ready!).errorCode, NONE);
+    fs.writeFileSync(path.join(b.dataDir, 'grow-3'), 'in the way');
+    assert.equal((await b.addPartitions('grow', 5)).errorCode, KAFKA_STORAGE_ERROR);
+    assert.equal(b.topics.get('grow')!.partitions, 2);
+    assert.deepEqual(partitionDirs(b.dataDir, 'grow').sort(), ['grow-0', 'grow-1']);
+    await b.stop();
+  });
+});
+
+describe('broker process', () => {
+  let broker: RunningBroker;
+  let raw: RawConnection;
+  before(async () => {
+    broker = await startBroker({ sets: ['auto.create.topics.enable=false'] });
+    raw = await RawConnection.open(broker.port);
+  });
+  after(async () => {
+    raw?.close();
+    await broker?.stop();
+  });
+
+  test('CreateTopics with timeoutMs 0 answers before the logs exist; Metadata then shows every leader', async () => {
+    const res = await raw.request(19, 7, {
+      topics: [{ name: 'wide', numPartitions: 1500, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 0,
+      validateOnly: false,
+    });
+    const t = (res.topics as Message[])[0]!;
+    assert.equal(t.errorCode, NONE);
+    assert.equal(t.numPartitions, 1500);
+    // Polls the way kafkajs's waitForLeaders does; each answer lists all 1500 partitions.
+    for (;;) {
+      const md = await raw.request(3, 12, { topics: [{ name: 'wide', topicId: (t.topicId as string) }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+      const parts = ((md.topics as Message[])[0]!.partitions as Message[]);
+      assert.equal(parts.length, 1500);
+      const codes = new Set(parts.map((p) => p.errorCode as number));
+      for (const c of codes) assert.ok(c === NONE || c === LEADER_NOT_AVAILABLE, `code ${c}`);
+      if (codes.size === 1 && codes.has(NONE)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // kafkajs (waitForLeaders) creates and grows a topic, then produces to its last partition.
+    const kafka = new Kafka({ brokers: [`127.0.0.1:${broker.port}`], logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    assert.equal(await admin.createTopics({ topics: [{ topic: 'wide-kjs', numPartitions: 300 }], timeout: 30_000 }), true);
+    await admin.createPartitions({ topicPartitions: [{ topic: 'wide-kjs', count: 600 }], timeout: 30_000 });
+    const producer = kafka.producer();
+    await producer.connect();
+    const [ack] = await producer.send({ topic: 'wide-kjs', messages: [{ value: 'last', partition: 599 }] });
+    assert.equal(ack!.errorCode, NONE);
+    assert.equal(ack!.partition, 599);
+    await producer.disconnect();
+    await admin.disconnect();
+  });
+});
