@@ -145,6 +145,16 @@ export class Broker {
     return this.logs.get(topic, partition);
   }
 
+  /**
+   * The error for a partition `partition()` did not find: NOT_LEADER_OR_FOLLOWER while the topic
+   * has it but its log is still being made (what a Kafka broker answers before it has applied its
+   * controller's record; clients refresh metadata and retry), else UNKNOWN_TOPIC_OR_PARTITION.
+   */
+  missingPartitionError(topic: string, partition: number): number {
+    const t = this.topics.get(topic);
+    return t !== undefined && partition >= 0 && partition < t.partitions ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  }
+
   get autoCreateTopics(): boolean {
     return this.config.bool('auto.create.topics.enable');
   }
@@ -215,8 +225,9 @@ export class Broker {
   /**
    * Validates and registers a topic at once, and makes its logs in the background (CreateTopics):
    * `ready` settles when they are all open, with NONE or the error that undid the topic. Until then
-   * the topic is listed with partitions that have no leader (LEADER_NOT_AVAILABLE), as a Kafka
-   * broker shows a topic its controller created before the broker has made the logs.
+   * Metadata lists the topic with this node as every partition's leader, as Kafka 4 does once its
+   * controller has recorded a topic, and requests to a partition whose log is not open yet get
+   * NOT_LEADER_OR_FOLLOWER (see missingPartitionError).
    */
   createTopicAsync(
     name: string,

@@ -57,7 +57,7 @@ function appendPartition(ctx: RequestContext, topic: string, p: Message, acks: n
   if (log === undefined && broker.topics.get(topic) === undefined && broker.autoCreate(topic) !== undefined) {
     log = broker.partition(topic, index);
   }
-  if (log === undefined) return failed(index, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  if (log === undefined) return failed(index, broker.missingPartitionError(topic, index));
   const records = p.records as Buffer | null;
   if (records === null || records.length === 0) return failed(index, ErrorCode.CORRUPT_MESSAGE, 'empty record set');
   const v = native.validateBatches(records, log.config.maxMessageBytes);

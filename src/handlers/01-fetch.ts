@@ -44,7 +44,7 @@ function build(broker: Broker, req: Message): Built {
         records: EMPTY_BUFFER as Buffer | RecordsRef,
       };
       const log = broker.partition(t.topic as string, partitionIndex);
-      if (log === undefined) return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+      if (log === undefined) return { ...base, errorCode: broker.missingPartitionError(t.topic as string, partitionIndex) };
       logs.push(log);
       const max = Math.min(Math.max(0, p.partitionMaxBytes as number), budget);
       const r = log.read(p.fetchOffset as number, max, bytes === 0);

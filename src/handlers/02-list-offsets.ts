@@ -52,7 +52,7 @@ export const listOffsets: Handler = {
       partitions: (t.partitions as Message[]).map((p): Message => {
         const out = { partitionIndex: p.partitionIndex, errorCode: 0, timestamp: -1, offset: -1, leaderEpoch: broker.leaderEpoch };
         const log = broker.partition(t.name, p.partitionIndex);
-        if (log === undefined) return { ...out, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, leaderEpoch: -1 };
+        if (log === undefined) return { ...out, errorCode: broker.missingPartitionError(t.name, p.partitionIndex), leaderEpoch: -1 };
         if (log.offlineError !== null) return { ...out, errorCode: ErrorCode.KAFKA_STORAGE_ERROR };
         const ts = p.timestamp as number;
         if (ts === LATEST) return { ...out, offset: log.highWatermark };

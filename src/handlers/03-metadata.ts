@@ -2,8 +2,11 @@
  * Metadata (3), v0-12.
  *
  * Behavior: this broker is the only broker, the controller, and the leader of every partition
- * (replicas and ISR are [nodeId]). A partition whose log is still being created has no leader
- * (LEADER_NOT_AVAILABLE, leader -1, empty ISR). Unknown topics are created when both the request (v4+) and
+ * (replicas and ISR are [nodeId]), also of a partition whose log is still being made: Kafka 4 lists
+ * a topic with its leaders once the controller has recorded it, and requests to such a partition
+ * get NOT_LEADER_OR_FOLLOWER until its log is open. (Answering LEADER_NOT_AVAILABLE instead makes
+ * kafkajs fail every metadata refresh that includes the topic.)
+ * Unknown topics are created when both the request (v4+) and
  * auto.create.topics.enable allow it and the name is legal; otherwise UNKNOWN_TOPIC_OR_PARTITION,
  * or INVALID_TOPIC_EXCEPTION for an illegal name.
  * Version notes: v0 lists all topics for an empty list, v1+ for a null list; v10+ carries topic ids
@@ -19,18 +22,14 @@ import type { Handler } from './registry.js';
 export function describeTopic(broker: Broker, t: TopicInfo): Message {
   const partitions: Message[] = [];
   for (let p = 0; p < t.partitions; p++) {
-    const log = broker.logs.get(t.name, p);
-    // No log yet: the partition is still being created (CreateTopics/CreatePartitions answered first).
-    const offline = log !== undefined && log.offlineError !== null;
-    const errorCode = log === undefined ? ErrorCode.LEADER_NOT_AVAILABLE : offline ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.NONE;
-    const led = errorCode === ErrorCode.NONE;
+    const offline = broker.logs.get(t.name, p)?.offlineError != null;
     partitions.push({
-      errorCode,
+      errorCode: offline ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.NONE,
       partitionIndex: p,
-      leaderId: led ? broker.nodeId : -1,
+      leaderId: offline ? -1 : broker.nodeId,
       leaderEpoch: broker.leaderEpoch,
       replicaNodes: [broker.nodeId],
-      isrNodes: led ? [broker.nodeId] : [],
+      isrNodes: offline ? [] : [broker.nodeId],
       offlineReplicas: offline ? [broker.nodeId] : [],
     });
   }

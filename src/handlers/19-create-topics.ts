@@ -14,8 +14,8 @@
  * The topic is registered at once and its logs are made in the background (Broker.createTopicAsync:
  * off the event loop, since a topic of 10 000 partitions can take many seconds of file creation).
  * The answer waits for them up to the request's timeoutMs; after that it is NONE while the
- * partitions are still being made (Metadata shows them without a leader, LEADER_NOT_AVAILABLE), as
- * Kafka 4 answers once its controller has recorded the topic. A failure to make them undoes the
+ * partitions are still being made (requests to those get NOT_LEADER_OR_FOLLOWER until they are
+ * open), as Kafka 4 answers once its controller has recorded the topic. A failure to make them undoes the
  * topic: KAFKA_STORAGE_ERROR when it happens within timeoutMs.
  * Version notes: v1+ errorMessage and validateOnly (we serve v2+); v4 -1 defaults; v5 is flexible and
  * returns numPartitions, replicationFactor and the resulting configs; v7 returns the topic id.

@@ -26,7 +26,7 @@ export const deleteRecords: Handler = {
       partitions: (t.partitions as Message[]).map((p): Message => {
         const out = { partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: ErrorCode.NONE as number };
         const log = broker.partition(t.name, p.partitionIndex);
-        if (log === undefined) return { ...out, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
+        if (log === undefined) return { ...out, errorCode: broker.missingPartitionError(t.name, p.partitionIndex) };
         if (log.offlineError !== null) return { ...out, errorCode: ErrorCode.KAFKA_STORAGE_ERROR };
         const before = log.logStartOffset;
         const code = log.deleteRecordsBefore(p.offset as number);

@@ -3,7 +3,7 @@
  *
  * Behavior: raises a topic's partition count to `count` at once and makes the new partitions' logs
  * in the background (Broker.addPartitions); the answer waits for them up to timeoutMs, and is NONE
- * after that even if they are not all open yet (they have no leader until they are), as Kafka's
+ * after that even if they are not all open yet (NOT_LEADER_OR_FOLLOWER until they are), as Kafka's
  * answer comes once its controller has recorded the change. A failure to make them (disk full,
  * no descriptors) takes them back out: KAFKA_STORAGE_ERROR when it happens within timeoutMs. The
  * count must exceed the current one (INVALID_PARTITIONS otherwise, with Kafka's wording for "equal"
