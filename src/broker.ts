@@ -260,10 +260,10 @@ export class Broker {
     const run = async (): Promise<Outcome> => {
       try {
         const r = await this.logs.createLogs(t.name, from, to, this.logConfig(t), [this.topics.partitionMetadata(t)], stop);
-        if (r === 'stopped') {
-          return stop() === 'stop'
-            ? { errorCode: ErrorCode.NONE, message: null }
-            : { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: `Topic '${t.name}' was deleted while its partitions were being created.` };
+        // A shutdown leaves the topic for the next start to complete.
+        if (r === 'stop') return { errorCode: ErrorCode.NONE, message: null };
+        if (r === 'delete') {
+          return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: `Topic '${t.name}' was deleted while its partitions were being created.` };
         }
         // Configs may have changed while the logs were being made.
         const cfg = this.logConfig(this.topics.get(t.name)!);

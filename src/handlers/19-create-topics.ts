@@ -25,7 +25,7 @@ import type { Message } from '../protocol/codec.js';
 import { ZERO_UUID } from '../protocol/primitives.js';
 import { invalidTopicName, type TopicInfo } from '../metadata/topics.js';
 import type { Broker, Outcome } from '../broker.js';
-import { settleWithin, watch, type Watched } from './deadline.js';
+import { settleWithin } from './deadline.js';
 import { topicConfigEntries } from './config-resources.js';
 import type { Handler } from './registry.js';
 
@@ -141,7 +141,7 @@ export const createTopics: Handler = {
   versions: [2, 7],
   async handle(ctx, req) {
     const requested = req.topics as CreatableTopic[];
-    const pending: Array<{ at: number; name: string; ready: Watched<Outcome> }> = [];
+    const pending: Array<{ at: number; name: string; ready: Promise<Outcome> }> = [];
     const counts = new Map<string, number>();
     for (const t of requested) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
     const reported = new Set<string>();
@@ -154,15 +154,15 @@ export const createTopics: Handler = {
       }
       const r = createOne(ctx.broker, t, req.validateOnly === true);
       if ('ready' in r) {
-        pending.push({ at: topics.length, name: t.name, ready: watch(r.ready) });
+        pending.push({ at: topics.length, name: t.name, ready: r.ready });
         topics.push(r.created);
       } else topics.push(r);
     }
-    await settleWithin(pending.map((p) => p.ready.promise), req.timeoutMs as number);
-    for (const p of pending) {
-      const v = p.ready.value;
+    const outcomes = await settleWithin(pending.map((p) => p.ready), req.timeoutMs as number);
+    pending.forEach((p, i) => {
+      const v = outcomes[i];
       if (v !== undefined && v.errorCode !== ErrorCode.NONE) topics[p.at] = failure(p.name, v.errorCode, v.message);
-    }
+    });
     return { throttleTimeMs: 0, topics };
   },
 };

@@ -17,7 +17,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import type { Message } from '../protocol/codec.js';
 import type { Broker } from '../broker.js';
 import type { Handler } from './registry.js';
-import { settleWithin, watch, type Watched } from './deadline.js';
+import { settleWithin } from './deadline.js';
 import type { Outcome } from '../broker.js';
 
 const MAX_PARTITIONS = 100_000;
@@ -67,7 +67,7 @@ export const createPartitions: Handler = {
   async handle(ctx, req) {
     const { broker } = ctx;
     const requested = req.topics as Request[];
-    const pending = new Map<Message, Watched<Outcome>>();
+    const pending = new Map<Message, Promise<Outcome>>();
     const counts = new Map<string, number>();
     for (const r of requested) counts.set(r.name, (counts.get(r.name) ?? 0) + 1);
     const reported = new Set<string>();
@@ -84,13 +84,14 @@ export const createPartitions: Handler = {
         continue;
       }
       const result: Message = { name: r.name, errorCode: ErrorCode.NONE, errorMessage: null };
-      if (req.validateOnly !== true) pending.set(result, watch(broker.addPartitions(r.name, r.count)));
+      if (req.validateOnly !== true) pending.set(result, broker.addPartitions(r.name, r.count));
       results.push(result);
     }
-    await settleWithin([...pending.values()].map((w) => w.promise), req.timeoutMs as number);
-    for (const [result, w] of pending) {
-      if (w.value !== undefined && w.value.errorCode !== ErrorCode.NONE) Object.assign(result, { errorCode: w.value.errorCode, errorMessage: w.value.message });
-    }
+    const outcomes = await settleWithin([...pending.values()], req.timeoutMs as number);
+    [...pending.keys()].forEach((result, i) => {
+      const v = outcomes[i];
+      if (v !== undefined && v.errorCode !== ErrorCode.NONE) Object.assign(result, { errorCode: v.errorCode, errorMessage: v.message });
+    });
     return { throttleTimeMs: 0, results };
   },
 };

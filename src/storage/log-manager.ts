@@ -68,8 +68,18 @@ const CREATE_CONCURRENCY = 2;
 /** The longest the event loop is held while a creation opens its logs. */
 const OPEN_SLICE_MS = 10;
 
-function nextTick(): Promise<void> {
+function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Runs `work(i)` for i in [from, to), at most CREATE_CONCURRENCY at once, until `more()` says no. */
+async function forEachConcurrently(from: number, to: number, more: () => boolean, work: (i: number) => Promise<void>): Promise<number> {
+  let next = from;
+  const worker = async (): Promise<void> => {
+    while (next < to && more()) await work(next++);
+  };
+  await Promise.all(Array.from({ length: CREATE_CONCURRENCY }, worker));
+  return next;
 }
 
 export interface PartitionKey {
@@ -131,7 +141,8 @@ export class LogManager {
    * every one is open, so a failure or a cancellation finds nothing that could have been written to
    * and removes it all. `stop` is asked between steps: 'delete' removes what was made; 'stop'
    * (shutdown) closes what was opened and leaves the files, which the next start opens.
-   * Resolves 'created' or 'stopped'; rejects (after removing what it made) if a file could not be made.
+   * Resolves 'created' or the reason it stopped; rejects (after removing what it made) if a file
+   * could not be made.
    */
   async createLogs(
     topic: string,
@@ -140,31 +151,23 @@ export class LogManager {
     config: LogConfig,
     extraFiles: ReadonlyArray<readonly [string, string]>,
     stop: () => CreationStop,
-  ): Promise<'created' | 'stopped'> {
+  ): Promise<'created' | 'delete' | 'stop'> {
     const dirOf = (p: number): string => join(this.dataDir, partitionDirName(topic, p));
-    let next = from;
     let stopped: CreationStop = null;
     let failure: unknown = null;
-    const maker = async (): Promise<void> => {
-      while (next < to && failure === null && stopped === null) {
-        stopped = stop();
-        if (stopped !== null) break;
-        const p = next++;
-        try {
-          await Log.createFiles(dirOf(p), extraFiles);
-        } catch (err) {
-          failure ??= err;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: CREATE_CONCURRENCY }, maker));
+    const made = await forEachConcurrently(
+      from,
+      to,
+      () => failure === null && (stopped = stop()) === null,
+      (p) => Log.createFiles(dirOf(p), extraFiles).catch((err: unknown) => void (failure ??= err)),
+    );
     const opened: Log[] = [];
     if (failure === null && stopped === null) {
       let sliceStart = performance.now();
       try {
         for (let p = from; p < to; p++) {
           if (performance.now() - sliceStart > OPEN_SLICE_MS) {
-            await nextTick();
+            await yieldToEventLoop();
             sliceStart = performance.now();
             stopped = stop();
             if (stopped !== null) break;
@@ -181,15 +184,10 @@ export class LogManager {
     }
     // Nothing has read or written these logs: they close at once.
     for (const log of opened) await log.close();
-    if (stopped === 'stop') return 'stopped';
-    const made = next;
-    let i = from;
-    const remover = async (): Promise<void> => {
-      while (i < made) await rm(dirOf(i++), { recursive: true, force: true });
-    };
-    await Promise.all(Array.from({ length: CREATE_CONCURRENCY }, remover));
+    if (stopped === 'stop') return 'stop';
+    await forEachConcurrently(from, made, () => true, (p) => rm(dirOf(p), { recursive: true, force: true }));
     if (failure !== null) throw failure;
-    return 'stopped';
+    return 'delete';
   }
 
   /**
