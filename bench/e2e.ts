@@ -151,6 +151,8 @@ interface PlanFiles {
   kcatRecords: number;
   kcat100: string;
   kcat100Records: number;
+  /** kcat -P input for the 10 000-partition row (n10000 lines of 1 KiB; empty in a quick run). */
+  kcat1kP10000: string;
 }
 
 function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
@@ -172,10 +174,10 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
     exec: (ctx) => kcatConsume({ address: ctx.broker.address, topic, records, recordSize: size, timeoutMs: timeoutFor(records * size) }),
   });
   const kcatProduceRow = (id: string, title: string, topic: string, size: number, file: string, records: number,
-    compression: 'none' | 'lz4' = 'none'): RowSpec => ({
-    id, title, kind: 'produce', client: 'kcat -P', partitions: 8, recordSize: size, compression, records, createTopic: topic,
+    compression: 'none' | 'lz4' = 'none', partitions = 8): RowSpec => ({
+    id, title, kind: 'produce', client: 'kcat -P', partitions, recordSize: size, compression, records, createTopic: topic,
     exec: (ctx) => kcatProduce({ address: ctx.broker.address, topic, records, recordSize: size, payloadFile: file, file,
-      compression, timeoutMs: timeoutFor(records * size) }),
+      compression, timeoutMs: timeoutFor(records * size, partitions >= 10_000 ? 1 : 2) }),
   });
   const sessions: Session[] = [
     {
@@ -229,6 +231,18 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
       rows: [
         produce('produce-1k-p10000', 'Produce 1 KiB records, 10 000 partitions', 'p10000', 10000, 1024, n10000),
         consume('consume-1k-p10000', 'Consume 1 KiB records, 10 000 partitions', 'p10000', 10000, 1024, n10000),
+      ],
+    });
+    // The same partition count with librdkafka: ProducerPerformance's own cost per record grows 4x
+    // at 10 000 partitions (BENCHMARKS.md), so this row shows more of the brokers' flatness. A
+    // session of its own: a second 10 000-partition topic would need more descriptors than this
+    // machine's 20 000 (each partition's open segment holds one, on both brokers).
+    sessions.push({
+      name: 'partitions-10000-kcat',
+      durable: false,
+      rows: [
+        kcatProduceRow('produce-1k-p10000-kcat', 'Produce 1 KiB records, 10 000 partitions (librdkafka)', 'p10000-kcat', 1024,
+          files.kcat1kP10000, n10000, 'none', 10000),
       ],
     });
   }
@@ -368,7 +382,7 @@ function ratioOf(row: E2eRow): number | null {
 
 /** How many progress units e2e() reports. */
 export function e2eUnits(quick: boolean, only: readonly string[] = []): number {
-  const sessions = plan(quick, 1, { p1k: '', p100: '', kcat1k: '', kcatRecords: 0, kcat100: '', kcat100Records: 0 }).filter((s) => only.length === 0 || only.includes(s.name));
+  const sessions = plan(quick, 1, { p1k: '', p100: '', kcat1k: '', kcatRecords: 0, kcat100: '', kcat100Records: 0, kcat1kP10000: '' }).filter((s) => only.length === 0 || only.includes(s.name));
   return sessions.reduce((n, s) => n + BROKERS.length * (1 + s.rows.length), 0) + 1;
 }
 
@@ -387,6 +401,8 @@ export async function e2e(opts: E2eOptions): Promise<E2eRow[]> {
       kcatRecords,
       kcat100: await payloadFile(join(base, 'kcat-100.txt'), 100, n.kcat100, 4),
       kcat100Records: n.kcat100,
+      kcat1kP10000: !quick && (!opts.only?.length || opts.only.includes('partitions-10000-kcat'))
+        ? await payloadFile(join(base, 'kcat-1024-p10000.txt'), 1024, n.n10000, 5) : '',
     };
     progress.advance(1);
     const sessions = plan(quick, scale, files).filter((s) => !opts.only?.length || opts.only.includes(s.name));

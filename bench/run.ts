@@ -48,7 +48,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (arg === '--out') a.out = value();
     else if (arg === '--help' || arg === '-h') {
       process.stdout.write('usage: npm run bench -- [--quick] [--micro | --e2e] [--sessions a,b] [--scale X] [--out DIR]\n' +
-        'sessions: throughput, latency, partitions-1000, partitions-10000, durable\n');
+        'sessions: throughput, latency, partitions-1000, partitions-10000, partitions-10000-kcat, durable\n');
       process.exit(0);
     } else throw new Error(`unknown option ${arg} (try --help)`);
   }

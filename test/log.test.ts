@@ -216,6 +216,32 @@ describe('indexes', () => {
     assert.deepEqual(log.maxTimestampOffset(), { offset: 9, timestamp: 50_000 });
     await log.close();
   });
+
+  test('the periodic pass writes only index entries past their age, a budget at a time, resuming where it stopped', async () => {
+    const dir = freshDir();
+    const logs = new LogManager(dir, () => undefined);
+    const parts = [0, 1, 2].map((p) => logs.open('ix', p, config()));
+    for (const log of parts) append(log, makeBatch({ ...plain, recordCount: 2 }));
+    const indexFiles = (p: number) =>
+      fs.readdirSync(path.join(dir, `ix-${p}`)).filter((f) => /\.(index|timeindex)$/.test(f)).length;
+    const now = Date.now();
+    // Younger than the age: nothing is written, however large the budget.
+    assert.equal(logs.flushDueIndexes(now, 60_000, 1000), 0);
+    assert.deepEqual([0, 1, 2].map(indexFiles), [0, 0, 0]);
+    // A zero budget lets one log through per call; each call goes on with the next log.
+    assert.equal(logs.flushDueIndexes(now + 60_000, 60_000, 0), 1);
+    assert.equal(logs.flushDueIndexes(now + 60_000, 60_000, 0), 1);
+    assert.deepEqual([0, 1, 2].map(indexFiles).sort(), [0, 2, 2]);
+    assert.equal(logs.flushDueIndexes(now + 60_000, 60_000, 0), 1);
+    assert.deepEqual([0, 1, 2].map(indexFiles), [2, 2, 2]);
+    // Flushed entries are no longer due; a new append makes its log due again only after the age.
+    assert.equal(logs.flushDueIndexes(now + 60_000, 60_000, 1000), 0);
+    append(parts[1]!, makeBatch({ ...plain, recordCount: 1 }));
+    assert.equal(logs.flushDueIndexes(Date.now(), 60_000, 1000), 0);
+    assert.equal(logs.flushDueIndexes(Date.now() + 60_000, 60_000, 1000), 1);
+    assert.equal(logs.flushDueIndexes(Date.now() + 60_000, 60_000, 1000), 0);
+    await logs.close();
+  });
 });
 
 describe('rolls and restarts', () => {

@@ -5,8 +5,8 @@
  * marker `.kafka_cleanshutdown`. A start without that marker runs recovery on every segment past each
  * partition's recovery point.
  *
- * Also runs the periodic work: retention, flushes in the no-fsync mode, and the one-second checkpoint
- * writes. Called on the main thread only; the checkpoint files' writes and fsyncs run on the libuv pool.
+ * Also runs the periodic work: retention, flushes in the no-fsync mode, the one-second checkpoint
+ * writes, and index entries older than INDEX_FLUSH_AGE_MS (a few milliseconds of them per second). Called on the main thread only; the checkpoint files' writes and fsyncs run on the libuv pool.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
@@ -14,6 +14,11 @@ import { join } from 'node:path';
 import { Log, type LogConfig } from './log.js';
 
 export const CLEAN_SHUTDOWN_FILE = '.kafka_cleanshutdown';
+
+/** Active segments' index entries reach their files within about this long (and at roll and close). */
+export const INDEX_FLUSH_AGE_MS = 30_000;
+/** The most of one second's tick the index writes may take; the rest waits for the next tick. */
+const INDEX_FLUSH_BUDGET_MS = 5;
 
 export function partitionDirName(topic: string, partition: number): string {
   return `${topic}-${partition}`;
@@ -98,6 +103,8 @@ export class LogManager {
   /** Checkpoint writes run one after another, in call order (see writeCheckpoints). */
   private checkpointChain: Promise<void> = Promise.resolve();
   private checkpointsInFlight = 0;
+  /** Where the next flushDueIndexes pass starts, so a pass cut short by its budget resumes there. */
+  private indexCursor = 0;
   /** What each checkpoint file last durably held: an unchanged file is not rewritten. */
   private readonly checkpointText = new Map<string, string>();
 
@@ -208,8 +215,32 @@ export class LogManager {
   }
 
   /**
+   * Writes active segments' index entries that have waited `ageMs`, spending at most `budgetMs`
+   * of the event loop; the next call resumes where this one stopped. Returns how many logs it
+   * flushed. The index files serve operators and Kafka's tools only (franz rebuilds its lookups
+   * from the log, and recovery rebuilds the files), so they may lag: writing every active
+   * segment's entries each second cost two opens, writes and closes per partition per second —
+   * at 10 000 busy partitions, most of the event loop, and creating 20 000 index files in one
+   * tick held it for seconds.
+   */
+  flushDueIndexes(now: number, ageMs: number, budgetMs: number): number {
+    const logs = [...this.logs.values()];
+    const start = performance.now();
+    let flushed = 0;
+    for (let n = 0; n < logs.length; n++) {
+      if (this.indexCursor >= logs.length) this.indexCursor = 0;
+      const { log } = logs[this.indexCursor++]!;
+      if (!log.indexFlushDue(now, ageMs)) continue;
+      log.flushIndexes();
+      flushed++;
+      if (performance.now() - start >= budgetMs) break;
+    }
+    return flushed;
+  }
+
+  /**
    * Writes the recovery-point and log-start-offset checkpoints (each only if its text changed since
-   * its last write) and flushes the active segments' indexes. The offsets are read now, at the call;
+   * its last write). The offsets are read now, at the call;
    * the file writes and their fsyncs run on the libuv pool, because a synchronous fsync under write
    * load once held the event loop — and every request with it — for over 400 ms. Calls are chained,
    * so a later call's state is never overwritten by an earlier one's. Rejects if a write fails.
@@ -218,7 +249,6 @@ export class LogManager {
     const rp: string[] = [];
     const so: string[] = [];
     for (const { key, log } of this.logs.values()) {
-      log.flushIndexes();
       rp.push(`${key.topic} ${key.partition} ${log.recoveryPoint}`);
       so.push(`${key.topic} ${key.partition} ${log.logStartOffset}`);
     }
@@ -253,6 +283,7 @@ export class LogManager {
     const flush = setInterval(() => {
       const now = Date.now();
       for (const { log } of this.logs.values()) log.maybeScheduledFlush(now)?.catch(() => undefined);
+      this.flushDueIndexes(now, INDEX_FLUSH_AGE_MS, INDEX_FLUSH_BUDGET_MS);
       // A slow disk must not pile up writes: the next tick catches up with whatever changed.
       if (this.checkpointsInFlight > 0) return;
       this.writeCheckpoints().catch((err: unknown) => {

@@ -81,6 +81,8 @@ export class LogSegment {
   readonly timeIndex: TimeIndex;
   private table: BatchTable | null = null;
   private bytesSinceIndex = 0;
+  /** When the oldest index entry not yet in the index files was made (0: none waiting). */
+  private indexesDirtySince = 0;
   private deleted = false;
   /** Offset after the last batch; baseOffset when empty. */
   nextOffset: number;
@@ -181,6 +183,12 @@ export class LogSegment {
     }
     this.bytesSinceIndex += size;
     this.timeIndex.append(maxTs, lastOffset);
+    if (this.indexesDirtySince === 0) this.indexesDirtySince = Date.now();
+  }
+
+  /** Whether index entries have waited at least `ageMs` for their files (LogManager.flushDueIndexes). */
+  indexFlushDue(now: number, ageMs: number): boolean {
+    return this.indexesDirtySince !== 0 && now - this.indexesDirtySince >= ageMs;
   }
 
   /**
@@ -275,6 +283,7 @@ export class LogSegment {
     try {
       this.offsetIndex.flush();
       this.timeIndex.flush();
+      this.indexesDirtySince = 0;
       return null;
     } catch (err) {
       return err as Error;

@@ -470,10 +470,15 @@ export class Log {
     return removed;
   }
 
-  /** The checkpoint tick: the active segment's new index entries reach its index files. */
+  /** The active segment's new index entries reach its index files (rolled segments got theirs at the roll). */
   flushIndexes(): Error | null {
     // A closed log has no segments (close flushed them).
     return this.segments.length === 0 ? null : this.activeSegment.flushIndexes();
+  }
+
+  /** Whether the active segment's index entries have waited `ageMs` for their files. */
+  indexFlushDue(now: number, ageMs: number): boolean {
+    return this.segments.length > 0 && this.activeSegment.indexFlushDue(now, ageMs);
   }
 
   /** Flushes, snapshots producer state and closes files (clean shutdown). */
