@@ -81,8 +81,12 @@ export async function producerPerformance(spec: ProduceSpec): Promise<ClientResu
 }
 
 /** kcat producing every line of `file` (librdkafka defaults: acks=all, linger 5 ms, no idempotence). */
-export async function kcatProduce(spec: ProduceSpec & { file: string }): Promise<ClientResult> {
+export async function kcatProduce(spec: ProduceSpec & { file: string; spread?: boolean }): Promise<ClientResult> {
   const args = ['-P', '-b', spec.address, '-t', spec.topic, '-l', '-q'];
+  // librdkafka's sticky partitioner sends keyless records to one partition for 10 ms at a time,
+  // which at 10 000 partitions touches only about a hundred of them in a run this short; `spread`
+  // sends every record to a random partition instead.
+  if (spec.spread === true) args.push('-X', 'sticky.partitioning.linger.ms=0');
   if (spec.compression === 'lz4') args.push('-z', 'lz4');
   args.push(spec.file);
   const r = await run('kcat', args, { timeoutMs: spec.timeoutMs });
