@@ -423,6 +423,31 @@ describe('checkpoints', () => {
   });
 });
 
+describe('deleting partitions', () => {
+  test('a dropped partition frees its name at once, its files go in the background, and leftovers are removed at the next start', async () => {
+    const dir = freshDir();
+    const logs = new LogManager(dir, () => undefined);
+    const log = logs.open('dl', 0, config({ segmentBytes: 500 }));
+    for (let i = 0; i < 4; i++) append(log, makeBatch({ ...plain, recordCount: 1, records: Buffer.alloc(300) }));
+    logs.drop('dl', 0, 0);
+    assert.equal(fs.existsSync(path.join(dir, 'dl-0')), false);
+    // The name is free: a new partition of that name starts empty, whatever the removal is doing.
+    const again = logs.open('dl', 0, config());
+    assert.equal(again.logEndOffset, 0);
+    await logs.removalsDone();
+    assert.deepEqual(fs.readdirSync(dir).filter((e) => e.endsWith('-delete')), []);
+    // A directory moved aside but not removed before a crash.
+    fs.mkdirSync(path.join(dir, 'old-3.00ff-delete'));
+    fs.writeFileSync(path.join(dir, 'old-3.00ff-delete', '00000000000000000000.log'), 'x');
+    await logs.close();
+    const next = new LogManager(dir, () => undefined);
+    await next.removalsDone();
+    assert.equal(fs.existsSync(path.join(dir, 'old-3.00ff-delete')), false);
+    assert.ok(fs.existsSync(path.join(dir, 'dl-0')), 'a live partition directory is left alone');
+    await next.close();
+  });
+});
+
 describe('idempotent producers', () => {
   const idem = (seq: number, count = 1, epoch = 0): Buffer =>
     makeBatch({ attributes: 0, producerId: 42n, producerEpoch: epoch, baseSequence: seq, recordCount: count });

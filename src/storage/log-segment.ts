@@ -300,10 +300,11 @@ export class LogSegment {
    * plays the same role): a Fetch response built a moment ago may still name this file's descriptor,
    * and closing it now could let the number be reused by another file before the response is sent.
    */
-  delete(closeDelayMs = 60_000): void {
+  delete(closeDelayMs = 60_000, unlink = true): void {
     // Nothing may write (and so recreate) the index files from now on.
     this.deleted = true;
-    for (const suffix of ['.log', '.index', '.timeindex']) {
+    // A whole log's deletion moves its directory aside instead (LogManager.drop).
+    if (unlink) for (const suffix of ['.log', '.index', '.timeindex']) {
       try {
         unlinkSync(join(this.dir, segmentFileName(this.baseOffset, suffix)));
       } catch {

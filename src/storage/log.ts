@@ -495,11 +495,14 @@ export class Log {
     this.segments = [];
   }
 
-  /** Deletes the log; `closeDelayMs` as in LogSegment.delete (0 for a log nothing has read). */
+  /**
+   * Retires the log: no more reads, writes or index flushes, descriptors closed after
+   * `closeDelayMs` as in LogSegment.delete (0 for a log nothing has read). Its files stay for the
+   * caller to remove (LogManager.drop moves the directory aside and removes it off the event loop).
+   */
   destroy(closeDelayMs?: number): void {
-    for (const s of this.segments) s.delete(closeDelayMs);
+    for (const s of this.segments) s.delete(closeDelayMs, false);
     this.segments = [];
-    rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
