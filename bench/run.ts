@@ -95,7 +95,7 @@ const SETTINGS = [
   'Durable rows: franz\'s default (fsync before ack, group commit) against Kafka with `log.flush.interval.messages=1`.',
   'Topics are created with CreateTopics (replication factor 1) before each row; each broker gets an unmeasured warm-up produce first.',
   'ProducerPerformance (kafka-tools 4.1.0) with producer defaults: acks=all, idempotence on, linger.ms=5, batch.size=16384; values from a file of JSON-like lines.',
-  'kcat (librdkafka) defaults: acks=all, no idempotence, linger 5 ms. Consume rows: `kcat -C -X fetch.wait.max.ms=10 -o beginning -e` over all partitions, one output newline per record, counted (the 10 ms wait keeps the empty Fetch that signals the end from adding 500 ms).',
+  'kcat (librdkafka) defaults: acks=all, no idempotence, linger 5 ms; the 10 000-partition kcat -P row adds `sticky.partitioning.linger.ms=0` (each record to a random partition; the sticky default writes to one partition for 10 ms at a time). Consume rows: `kcat -C -X fetch.wait.max.ms=10 -o beginning -e` over all partitions, one output newline per record, counted (the 10 ms wait keeps the empty Fetch that signals the end from adding 500 ms).',
   'Every consume row reads its topic 3 times; the median run is reported. Before each broker\'s session a scratch file about the size of the session\'s data is written and deleted, so both brokers write into page-cache memory used before.',
   'Latency row: bench/java/LatencyBench.java (Java client 4.1.0, HdrHistogram) at half the slower broker\'s 1 KiB ProducerPerformance rate, 1 KiB records.',
   'Broker CPU = utime + stime from /proc/<pid>/stat over the measurement; peak RSS = VmHWM, reset before each row via /proc/<pid>/clear_refs.',

@@ -6,7 +6,9 @@
  * partition's recovery point.
  *
  * Also runs the periodic work: retention, flushes in the no-fsync mode, the one-second checkpoint
- * writes, and index entries older than INDEX_FLUSH_AGE_MS (a few milliseconds of them per second). Called on the main thread only; the checkpoint files' writes and fsyncs run on the libuv pool.
+ * writes, and index entries older than INDEX_FLUSH_AGE_MS (a few milliseconds of them per second).
+ * Called on the main thread only; the checkpoint files' writes and fsyncs, and the removal of
+ * deleted partitions' directories, run on the libuv pool.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
@@ -281,9 +283,9 @@ export class LogManager {
 
   /**
    * Writes the recovery-point and log-start-offset checkpoints (each only if its text changed since
-   * its last write). The offsets are read now, at the call;
-   * the file writes and their fsyncs run on the libuv pool, because a synchronous fsync under write
-   * load once held the event loop — and every request with it — for over 400 ms. Calls are chained,
+   * its last write). The offsets are read now, at the call; the file writes and their fsyncs run
+   * on the libuv pool, because a synchronous fsync under write load once held the event loop — and
+   * every request with it — for over 400 ms. Calls are chained,
    * so a later call's state is never overwritten by an earlier one's. Rejects if a write fails.
    */
   writeCheckpoints(): Promise<void> {
