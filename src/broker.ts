@@ -213,7 +213,7 @@ export class Broker {
     } catch (err) {
       // Out of descriptors or disk: no half-made topic stays behind. The logs go first, which
       // gives their descriptors back for rewriting the topic registry.
-      for (let p = 0; p < partitions; p++) this.logs.drop(name, p, 0);
+      for (let p = 0; p < partitions; p++) this.logs.drop(name, p);
       this.topics.delete(name);
       this.log.error('topic creation failed', { topic: name, partitions, err: String(err) });
       return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, message: `Could not create the logs of topic '${name}': ${String(err)}` };

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import * as native from '../src/native/index.js';
 import { Log, type LogConfig } from '../src/storage/log.js';
 import { LogManager } from '../src/storage/log-manager.js';
+import { pinFiles, unpinFiles, pinCount } from '../src/storage/file-pins.js';
 import { OffsetIndex } from '../src/storage/offset-index.js';
 import { TimeIndex } from '../src/storage/time-index.js';
 import { ErrorCode } from '../src/protocol/errors.js';
@@ -429,7 +430,7 @@ describe('deleting partitions', () => {
     const logs = new LogManager(dir, () => undefined);
     const log = logs.open('dl', 0, config({ segmentBytes: 500 }));
     for (let i = 0; i < 4; i++) append(log, makeBatch({ ...plain, recordCount: 1, records: Buffer.alloc(300) }));
-    logs.drop('dl', 0, 0);
+    logs.drop('dl', 0);
     assert.equal(fs.existsSync(path.join(dir, 'dl-0')), false);
     // The name is free: a new partition of that name starts empty, whatever the removal is doing.
     const again = logs.open('dl', 0, config());
@@ -445,6 +446,53 @@ describe('deleting partitions', () => {
     assert.equal(fs.existsSync(path.join(dir, 'old-3.00ff-delete')), false);
     assert.ok(fs.existsSync(path.join(dir, 'dl-0')), 'a live partition directory is left alone');
     await next.close();
+  });
+});
+
+describe('descriptors of deleted segments', () => {
+  const isOpen = (fd: number): boolean => {
+    try {
+      fs.fstatSync(fd);
+      return true;
+    } catch (err) {
+      assert.equal((err as NodeJS.ErrnoException).code, 'EBADF');
+      return false;
+    }
+  };
+
+  test('a segment nothing is sending from closes its descriptor as it is deleted; a pinned one when the last pin goes', async () => {
+    const dir = freshDir();
+    const log = open(dir, config({ segmentBytes: 500 }));
+    for (let i = 0; i < 6; i++) append(log, makeBatch({ ...plain, recordCount: 1, records: Buffer.alloc(300) }));
+    const fdAt = (offset: number): number => log.read(offset, 1 << 20, true).regions[0]!.fd;
+    const first = fdAt(0);
+    const second = fdAt(1);
+    assert.notEqual(first, second);
+    // Offset 0's segment: no response names it.
+    assert.equal(log.deleteRecordsBefore(1), ErrorCode.NONE);
+    assert.equal(isOpen(first), false);
+    // Offset 1's segment: two responses name it, as two Fetch answers waiting to be written would.
+    pinFiles([second]);
+    pinFiles([second]);
+    assert.equal(log.deleteRecordsBefore(2), ErrorCode.NONE);
+    assert.equal(isOpen(second), true);
+    unpinFiles([second]);
+    assert.equal(isOpen(second), true, 'one response still names it');
+    unpinFiles([second]);
+    assert.equal(isOpen(second), false);
+    assert.equal(pinCount(second), 0);
+    await log.close();
+  });
+
+  test('a dropped partition closes the descriptors no response names', async () => {
+    const dir = freshDir();
+    const logs = new LogManager(dir, () => undefined);
+    const log = logs.open('fd', 0, config());
+    append(log, makeBatch({ ...plain, recordCount: 2 }));
+    const fd = log.read(0, 1 << 20, true).regions[0]!.fd;
+    logs.drop('fd', 0);
+    assert.equal(isOpen(fd), false);
+    await logs.close();
   });
 });
 

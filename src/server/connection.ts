@@ -14,6 +14,7 @@
 import type { Socket } from 'node:net';
 import { readSync } from 'node:fs';
 import * as native from '../native/index.js';
+import { pinFiles, unpinFiles } from '../storage/file-pins.js';
 import { Reader, Writer, type Chunk } from '../protocol/primitives.js';
 import {
   API_VERSIONS_KEY,
@@ -32,6 +33,8 @@ import type { Logger } from '../logger.js';
 interface Slot {
   done: boolean;
   chunks: Chunk[] | null;
+  /** Segment descriptors the chunks name, pinned until written or dropped (file-pins.ts). */
+  fds: number[] | null;
 }
 
 const SEND_TIMEOUT_MS = 30_000;
@@ -69,6 +72,11 @@ export class Connection {
     if (this.closed) return;
     this.closed = true;
     this.pending = [];
+    // Responses never to be written release their files; one whose native send is under way does
+    // so when that send settles.
+    for (const slot of this.slots) release(slot);
+    if (this.awaitingFlush !== null) release(this.awaitingFlush);
+    this.awaitingFlush = null;
     this.slots.length = 0;
     this.socket.destroy();
     this.notifyIdle();
@@ -192,7 +200,7 @@ export class Connection {
     const body = vc.decodeRequest(r);
     if (r.bad) return this.reject('malformed request', { apiKey: header.apiKey, apiVersion: header.apiVersion });
 
-    const slot: Slot = { done: false, chunks: null };
+    const slot: Slot = { done: false, chunks: null, fds: null };
     this.slots.push(slot);
     let result: Message | null | Promise<Message | null>;
     try {
@@ -215,7 +223,7 @@ export class Connection {
   }
 
   private respondNow(header: RequestHeader, version: number, body: Message): void {
-    const slot: Slot = { done: false, chunks: null };
+    const slot: Slot = { done: false, chunks: null, fds: null };
     this.slots.push(slot);
     this.completeAt(slot, header, version, body);
   }
@@ -236,6 +244,12 @@ export class Connection {
       const chunks = w.chunks();
       (chunks[0] as Buffer).writeInt32BE(total, 0);
       slot.chunks = chunks;
+      const fds: number[] = [];
+      for (const c of chunks) if (!Buffer.isBuffer(c)) fds.push(c.fd);
+      if (fds.length > 0) {
+        pinFiles(fds);
+        slot.fds = fds;
+      }
     }
     slot.done = true;
     this.pump();
@@ -252,18 +266,26 @@ export class Connection {
       }
       if (!this.useSendfile || this.fd < 0) {
         for (const c of chunks) this.write(Buffer.isBuffer(c) ? c : readRegion(c));
+        release(slot);
         continue;
       }
       this.sending = true;
+      this.awaitingFlush = slot;
       this.whenFlushed(() => {
+        // close() has released the slot already.
         if (this.closed) return;
+        this.awaitingFlush = null;
         native.sendChunks(this.fd, chunks, SEND_TIMEOUT_MS).then(
           () => {
+            release(slot);
             this.sending = false;
             this.pump();
             this.notifyIdle();
           },
-          (err: unknown) => this.reject('send failed', { err: String(err) }),
+          (err: unknown) => {
+            release(slot);
+            this.reject('send failed', { err: String(err) });
+          },
         );
       });
       return;
@@ -284,12 +306,21 @@ export class Connection {
   }
 
   private flushWaiter: (() => void) | null = null;
+  /** The response whose send waits for Node's queued writes (whenFlushed). */
+  private awaitingFlush: Slot | null = null;
 
   /** Runs fn once every byte Node queued on the socket has been handed to the kernel. */
   private whenFlushed(fn: () => void): void {
     if (this.unflushedWrites === 0) fn();
     else this.flushWaiter = fn;
   }
+}
+
+/** Unpins a response's files, once (file-pins.ts). */
+function release(slot: Slot): void {
+  if (slot.fds === null) return;
+  unpinFiles(slot.fds);
+  slot.fds = null;
 }
 
 /** The copy path for sockets without a visible descriptor: read the region into memory. */

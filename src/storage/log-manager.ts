@@ -212,15 +212,15 @@ export class LogManager {
   }
 
   /**
-   * Closes and deletes a partition's log (topic deletion; `closeDelayMs` 0 when nothing can have
-   * read it). It leaves the registry first, so a failure half-way never leaves a closed log that
+   * Closes and deletes a partition's log (topic deletion, or undoing a failed creation). It leaves
+   * the registry first, so a failure half-way never leaves a closed log that
    * background work would still touch.
    */
-  drop(topic: string, partition: number, closeDelayMs?: number): void {
+  drop(topic: string, partition: number): void {
     const name = partitionDirName(topic, partition);
     const entry = this.logs.get(name);
     this.logs.delete(name);
-    entry?.log.destroy(closeDelayMs);
+    entry?.log.destroy();
     this.discard(name);
   }
 

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import * as native from '../native/index.js';
 import { OffsetIndex } from './offset-index.js';
 import { TimeIndex } from './time-index.js';
+import { closeWhenUnpinned } from './file-pins.js';
 import type { FileRegion } from '../protocol/primitives.js';
 
 export function segmentFileName(baseOffset: number, suffix: string): string {
@@ -296,11 +297,10 @@ export class LogSegment {
   }
 
   /**
-   * Removes the segment's files. The descriptors stay open for a while (Kafka's file.delete.delay.ms
-   * plays the same role): a Fetch response built a moment ago may still name this file's descriptor,
-   * and closing it now could let the number be reused by another file before the response is sent.
+   * Removes the segment's files (unless the caller moves the whole directory). The descriptor is
+   * closed once no Fetch response still to be written names it (see file-pins.ts).
    */
-  delete(closeDelayMs = 60_000, unlink = true): void {
+  delete(unlink = true): void {
     // Nothing may write (and so recreate) the index files from now on.
     this.deleted = true;
     // A whole log's deletion moves its directory aside instead (LogManager.drop).
@@ -311,7 +311,6 @@ export class LogSegment {
         // Already gone: nothing to delete.
       }
     }
-    if (closeDelayMs <= 0) this.close();
-    else setTimeout(() => this.close(), closeDelayMs).unref();
+    closeWhenUnpinned(this.fd, () => this.close());
   }
 }

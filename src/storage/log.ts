@@ -496,12 +496,12 @@ export class Log {
   }
 
   /**
-   * Retires the log: no more reads, writes or index flushes, descriptors closed after
-   * `closeDelayMs` as in LogSegment.delete (0 for a log nothing has read). Its files stay for the
-   * caller to remove (LogManager.drop moves the directory aside and removes it off the event loop).
+   * Retires the log: no more reads, writes or index flushes; descriptors closed as in
+   * LogSegment.delete. Its files stay for the caller to remove (LogManager.drop moves the
+   * directory aside and removes it off the event loop).
    */
-  destroy(closeDelayMs?: number): void {
-    for (const s of this.segments) s.delete(closeDelayMs, false);
+  destroy(): void {
+    for (const s of this.segments) s.delete(false);
     this.segments = [];
   }
 }
