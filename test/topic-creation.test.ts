@@ -2,7 +2,8 @@
  * Topic creation in the background: CreateTopics and CreatePartitions register the topic at once and
  * make its logs off the event loop. In-process brokers for the steps that must be caught in between
  * (partitions without a leader, a deletion or a shutdown half-way, a failure to make files), and a
- * broker process with kafkajs and a raw socket for what clients see.
+ * broker process with kafkajs and a raw socket for what clients see. Deletion: a deleted topic's
+ * segment descriptors close at once once no response pins them.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +17,7 @@ import { describeTopic } from '../src/handlers/03-metadata.js';
 import { startBroker, removeDir, tempDir, type RunningBroker } from './helpers/broker.js';
 import { RawConnection } from './helpers/raw.js';
 import type { Message } from '../src/protocol/codec.js';
+import { pinCount } from '../src/storage/file-pins.js';
 
 const { Kafka, logLevel } = kafkajs;
 const NONE = 0;
@@ -159,5 +161,56 @@ describe('broker process', () => {
     assert.equal(wide!.errorCode, NONE);
     await producer.disconnect();
     await admin.disconnect();
+  });
+});
+
+describe('deletion, in-process with kafkajs', () => {
+  let dir = '';
+  after(() => removeDir(dir));
+
+  test("after kafkajs has read a partition no response pins its segment, and deleting the topic closes the segment's descriptor at once", async () => {
+    dir = tempDir('franz-delete-');
+    const b = new Broker(
+      BrokerConfig.from({ sets: [`log.dirs=${dir}`, 'auto.create.topics.enable=false', 'group.initial.rebalance.delay.ms=0'] }),
+      createLogger('test', 'error'),
+    );
+    await b.start('127.0.0.1', 0);
+    const kafka = new Kafka({ brokers: [`127.0.0.1:${b.port}`], logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    const producer = kafka.producer();
+    const consumer = kafka.consumer({ groupId: 'pins' });
+    try {
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic: 'pinned', numPartitions: 1 }] });
+      await producer.connect();
+      await producer.send({ topic: 'pinned', messages: Array.from({ length: 5 }, (_, i) => ({ value: `v${i}` })) });
+      const fd = b.partition('pinned', 0)!.read(0, 1 << 20, true).regions[0]!.fd;
+      const ino = fs.fstatSync(fd).ino;
+      await consumer.connect();
+      await consumer.subscribe({ topic: 'pinned', fromBeginning: true });
+      let seen = 0;
+      await new Promise<void>((resolve) => {
+        void consumer.run({
+          eachMessage: async () => {
+            if (++seen === 5) resolve();
+          },
+        });
+      });
+      await consumer.disconnect();
+      // Every Fetch answer holding the segment was written and released it.
+      assert.equal(pinCount(fd), 0);
+      await admin.deleteTopics({ topics: ['pinned'] });
+      // Closed: the number is free (or already reused by another file, such as a socket).
+      let sameFile = false;
+      try {
+        sameFile = fs.fstatSync(fd).ino === ino;
+      } catch (err) {
+        assert.equal((err as NodeJS.ErrnoException).code, 'EBADF');
+      }
+      assert.equal(sameFile, false, 'the deleted segment is still open');
+    } finally {
+      await Promise.allSettled([admin.disconnect(), producer.disconnect(), consumer.disconnect()]);
+      await b.stop();
+    }
   });
 });
