@@ -30,6 +30,8 @@ export interface ClientResult {
   e2eLatency?: Percentiles;
   /** The tool's own summary, for the JSON results. */
   detail: string;
+  /** User + system CPU seconds of the client process over its whole run (start-up included). */
+  clientCpuSeconds?: number;
 }
 
 export class ClientFailure extends Error {}
@@ -65,7 +67,7 @@ export async function producerPerformance(spec: ProduceSpec): Promise<ClientResu
   if (spec.compression === 'lz4') props.push('compression.type=lz4');
   const r = await run('java', [...javaArgs(), 'org.apache.kafka.tools.ProducerPerformance',
     '--topic', spec.topic, '--num-records', String(spec.records), '--payload-file', spec.payloadFile,
-    '--throughput', String(spec.throughput ?? -1), '--producer-props', ...props], { timeoutMs: spec.timeoutMs });
+    '--throughput', String(spec.throughput ?? -1), '--producer-props', ...props], { measureCpu: true, timeoutMs: spec.timeoutMs });
   const out = r.stdout;
   if (r.timedOut) throw new ClientFailure(`ProducerPerformance timed out after ${spec.timeoutMs / 1000} s: ${tail(out + r.stderr)}`);
   const m = /(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency, ([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th, (\d+) ms 99\.9th/.exec(out);
@@ -77,6 +79,7 @@ export async function producerPerformance(spec: ProduceSpec): Promise<ClientResu
     ...rateResult(records, spec.recordSize, rps),
     ackLatency: { mean: Number(m[4]), max: Number(m[5]), p50: Number(m[6]), p99: Number(m[8]), p999: Number(m[9]) },
     detail: m[0],
+    clientCpuSeconds: r.cpuSeconds,
   };
 }
 
@@ -89,10 +92,10 @@ export async function kcatProduce(spec: ProduceSpec & { file: string; spread?: b
   if (spec.spread === true) args.push('-X', 'sticky.partitioning.linger.ms=0');
   if (spec.compression === 'lz4') args.push('-z', 'lz4');
   args.push(spec.file);
-  const r = await run('kcat', args, { timeoutMs: spec.timeoutMs });
+  const r = await run('kcat', args, { measureCpu: true, timeoutMs: spec.timeoutMs });
   if (r.timedOut) throw new ClientFailure(`kcat -P timed out after ${spec.timeoutMs / 1000} s: ${tail(r.stderr)}`);
   if (r.code !== 0) throw new ClientFailure(`kcat -P failed (exit ${r.code}): ${tail(r.stderr)}`);
-  return wallTimeResult('kcat -P -l', spec.records, spec.recordSize, r.ms);
+  return { ...wallTimeResult('kcat -P -l', spec.records, spec.recordSize, r.ms), clientCpuSeconds: r.cpuSeconds };
 }
 
 /** The common fields of a result from a record count and rate. */
@@ -135,11 +138,11 @@ export interface ConsumeSpec {
 export async function kcatConsume(spec: ConsumeSpec): Promise<ClientResult> {
   const r = await run('kcat', ['-C', '-b', spec.address, '-t', spec.topic, '-X', 'fetch.wait.max.ms=10',
     '-o', 'beginning', '-e', '-q', '-f', '\\n'],
-    { timeoutMs: spec.timeoutMs, keepStdout: 0 });
+    { measureCpu: true, timeoutMs: spec.timeoutMs, keepStdout: 0 });
   if (r.timedOut) throw new ClientFailure(`kcat -C timed out after ${spec.timeoutMs / 1000} s (${r.stdoutBytes} records read): ${tail(r.stderr)}`);
   if (r.code !== 0) throw new ClientFailure(`kcat -C failed (exit ${r.code}): ${tail(r.stderr)}`);
   if (r.stdoutBytes !== spec.records) throw new ClientFailure(`kcat -C read ${r.stdoutBytes} records, expected ${spec.records}`);
-  return wallTimeResult('kcat -C -e', spec.records, spec.recordSize, r.ms);
+  return { ...wallTimeResult('kcat -C -e', spec.records, spec.recordSize, r.ms), clientCpuSeconds: r.cpuSeconds };
 }
 
 /**
@@ -150,7 +153,7 @@ export async function kcatConsume(spec: ConsumeSpec): Promise<ClientResult> {
 export async function consumerPerformance(spec: ConsumeSpec): Promise<ClientResult> {
   const r = await run('java', [...javaArgs(), 'org.apache.kafka.tools.ConsumerPerformance',
     '--bootstrap-server', spec.address, '--topic', spec.topic, '--messages', String(spec.records),
-    '--timeout', '15000', '--group', `franz-bench-${Date.now()}`], { timeoutMs: spec.timeoutMs });
+    '--timeout', '15000', '--group', `franz-bench-${Date.now()}`], { measureCpu: true, timeoutMs: spec.timeoutMs });
   if (r.timedOut) throw new ClientFailure(`ConsumerPerformance timed out after ${spec.timeoutMs / 1000} s: ${tail(r.stdout + r.stderr)}`);
   const line = r.stdout.split('\n').find((l) => /^\d{4}-\d\d-\d\d .*,/.test(l));
   const f = line?.split(',').map((s) => s.trim());
@@ -160,7 +163,7 @@ export async function consumerPerformance(spec: ConsumeSpec): Promise<ClientResu
   const records = Number(f[4]);
   if (records < spec.records) throw new ClientFailure(`ConsumerPerformance read ${records} of ${spec.records} records: ${tail(r.stdout + r.stderr)}`);
   const rps = Number(f[5]);
-  return { ...rateResult(records, spec.recordSize, rps), detail: `ConsumerPerformance: ${line}` };
+  return { ...rateResult(records, spec.recordSize, rps), detail: `ConsumerPerformance: ${line}`, clientCpuSeconds: r.cpuSeconds };
 }
 
 export interface LatencySpec {
@@ -187,7 +190,7 @@ interface LatencyJson {
 export async function latencyBench(spec: LatencySpec): Promise<ClientResult> {
   const src = join(REPO_ROOT, 'bench', 'java', 'LatencyBench.java');
   const r = await run('java', [...javaArgs(), src, spec.address, spec.topic, String(spec.rate), String(spec.seconds),
-    String(spec.warmupSeconds), String(spec.recordSize)], { timeoutMs: spec.timeoutMs });
+    String(spec.warmupSeconds), String(spec.recordSize)], { measureCpu: true, timeoutMs: spec.timeoutMs });
   if (r.timedOut) throw new ClientFailure(`LatencyBench timed out after ${spec.timeoutMs / 1000} s: ${tail(r.stdout + r.stderr)}`);
   const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
   if (r.code !== 0 || line === undefined) throw new ClientFailure(`LatencyBench failed (exit ${r.code}): ${tail(r.stdout + r.stderr)}`);
@@ -204,5 +207,6 @@ export async function latencyBench(spec: LatencySpec): Promise<ClientResult> {
     ackLatency: j.ack ?? undefined,
     e2eLatency: j.e2e ?? undefined,
     detail: line,
+    clientCpuSeconds: r.cpuSeconds,
   };
 }

@@ -39,6 +39,12 @@ export interface BrokerMeasure {
   /** Broker CPU (user + system) during the measurement. */
   cpuSeconds?: number;
   cpuSecPerGiB?: number;
+  /**
+   * The client's CPU (user + system, the whole process from start-up to exit) in the same run:
+   * clients share the two cores with the broker, so this shows which side a row is bound by.
+   */
+  clientCpuSeconds?: number;
+  clientCpuSecPerGiB?: number;
   /** Broker peak RSS during the measurement (since the reset just before it, or since start-up). */
   peakRssMiB?: number;
   openFds?: number;
@@ -361,6 +367,8 @@ async function measure(ctx: Ctx, spec: RowSpec): Promise<BrokerMeasure> {
       e2eLatency: res.e2eLatency,
       cpuSeconds: cpu,
       cpuSecPerGiB: res.bytes > 0 ? cpu / (res.bytes / 2 ** 30) : undefined,
+      clientCpuSeconds: res.clientCpuSeconds,
+      clientCpuSecPerGiB: res.clientCpuSeconds !== undefined && res.bytes > 0 ? res.clientCpuSeconds / (res.bytes / 2 ** 30) : undefined,
       peakRssMiB: rss / (1024 * 1024),
       openFds: fds,
       detail: res.detail + (peakReset ? '' : ' (peak RSS since broker start)'),

@@ -123,8 +123,8 @@ export function toMarkdown(res: BenchResults, chart?: string): string {
       L.push(`![franz / Kafka](${chart})`);
       L.push('');
     }
-    L.push('| row | client | records | franz MiB/s | Kafka MiB/s | franz rec/s | Kafka rec/s | franz / Kafka | p99 ack ms franz / Kafka | CPU s/GiB franz / Kafka | peak RSS MiB franz / Kafka |');
-    L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+    L.push('| row | client | records | franz MiB/s | Kafka MiB/s | franz rec/s | Kafka rec/s | franz / Kafka | p99 ack ms franz / Kafka | broker CPU s/GiB franz / Kafka | client CPU s/GiB with franz / Kafka | peak RSS MiB franz / Kafka |');
+    L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of thr) {
       const f = r.franz;
       const k = r.kafka;
@@ -132,7 +132,8 @@ export function toMarkdown(res: BenchResults, chart?: string): string {
         ? `${cell(f, (m) => m.ackLatency?.p99, 0)} / ${cell(k, (m) => m.ackLatency?.p99, 0)}` : '-';
       L.push(`| ${escapeMd(r.title)} | ${escapeMd(r.client)} | ${r.records.toLocaleString('en-US')} | ${cell(f, (m) => m.mibPerSec)} | ${cell(k, (m) => m.mibPerSec)} | ` +
         `${cell(f, (m) => m.recordsPerSec, 0)} | ${cell(k, (m) => m.recordsPerSec, 0)} | ${ratioCell(r)} | ${ack} | ` +
-        `${cell(f, (m) => m.cpuSecPerGiB)} / ${cell(k, (m) => m.cpuSecPerGiB)} | ${cell(f, (m) => m.peakRssMiB, 0)} / ${cell(k, (m) => m.peakRssMiB, 0)} |`);
+        `${cell(f, (m) => m.cpuSecPerGiB)} / ${cell(k, (m) => m.cpuSecPerGiB)} | ` +
+        `${cell(f, (m) => m.clientCpuSecPerGiB)} / ${cell(k, (m) => m.clientCpuSecPerGiB)} | ${cell(f, (m) => m.peakRssMiB, 0)} / ${cell(k, (m) => m.peakRssMiB, 0)} |`);
     }
     L.push('');
   }

@@ -99,6 +99,7 @@ const SETTINGS = [
   'Every consume row reads its topic 3 times; the median run is reported. Before each broker\'s session a scratch file about the size of the session\'s data is written and deleted, so both brokers write into page-cache memory used before.',
   'Latency row: bench/java/LatencyBench.java (Java client 4.1.0, HdrHistogram) at half the slower broker\'s 1 KiB ProducerPerformance rate, 1 KiB records.',
   'Broker CPU = utime + stime from /proc/<pid>/stat over the measurement; peak RSS = VmHWM, reset before each row via /proc/<pid>/clear_refs.',
+  'Client CPU = user + system time of the client process from start-up to exit (bash `times` around it; for consume rows, of the median run), per GiB of the row\'s data.',
   'Clients run on the same 2 cores as the broker, so client CPU competes with broker CPU on both sides.',
 ];
 

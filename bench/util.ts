@@ -105,6 +105,8 @@ export interface RunResult {
   stdoutBytes: number;
   ms: number;
   timedOut: boolean;
+  /** User + system CPU seconds of the command and its children (only with `measureCpu`). */
+  cpuSeconds?: number;
 }
 
 export interface RunOptions extends SpawnOptions {
@@ -113,24 +115,71 @@ export interface RunOptions extends SpawnOptions {
   keepStdout?: number;
   /** Written to stdin, then stdin is closed. */
   input?: string;
+  /**
+   * Report the command's CPU time (`cpuSeconds`): it runs under a bash that prints its
+   * children's user and system time (`times`) on stderr once the command exits, since Node
+   * offers no rusage of a child. The two lines are taken off `stderr`.
+   */
+  measureCpu?: boolean;
 }
 
 const KEEP_STDERR = 256 * 1024;
 
-/** Runs a command to completion, killing it (by its own pid) after `timeoutMs`. */
+/** `times` prints the shell's own line, then its children's: "0m11.690s 0m0.780s". */
+const TIMES_TAIL = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*\n(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/;
+
+/** Process groups of running measured commands, killed if the bench itself exits early. */
+const liveGroups = new Set<number>();
+process.once('exit', () => {
+  for (const pgid of liveGroups) {
+    try {
+      process.kill(-pgid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+});
+
+/**
+ * Runs a command to completion, killing it after `timeoutMs` (by its own pid, or with
+ * `measureCpu` its whole process group: the bash wrapper and the command under it).
+ */
 export function run(cmd: string, args: readonly string[], opts: RunOptions): Promise<RunResult> {
   const keep = opts.keepStdout ?? 1024 * 1024;
   const t0 = process.hrtime.bigint();
+  const measured = opts.measureCpu === true;
   return new Promise((resolve, reject) => {
     let child: ChildProcess;
     try {
-      child = spawn(cmd, args, { ...opts, stdio: [opts.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+      const [file, argv] = measured
+        ? ['bash', ['-c', '"$@"; s=$?; times >&2; exit $s', 'bench-client', cmd, ...args]]
+        : [cmd, args];
+      child = spawn(file, argv, {
+        ...opts,
+        detached: measured,
+        stdio: [opts.input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      });
     } catch (e) {
       reject(e);
       return;
     }
+    const pgid = measured ? child.pid : undefined;
+    if (pgid !== undefined) liveGroups.add(pgid);
+    const kill = (): void => {
+      if (pgid === undefined) {
+        child.kill('SIGKILL');
+        return;
+      }
+      try {
+        process.kill(-pgid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    };
     let stdout = '';
     let stderr = '';
+    // The end of stderr, kept whole for the `times` lines even when `stderr` is full.
+    let stderrTail = '';
     let stdoutBytes = 0;
     let timedOut = false;
     child.stdout!.on('data', (d: Buffer) => {
@@ -138,20 +187,32 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions): Pro
       if (stdout.length < keep) stdout += d.toString('utf8', 0, Math.min(d.length, keep - stdout.length));
     });
     child.stderr!.on('data', (d: Buffer) => {
-      if (stderr.length < KEEP_STDERR) stderr += d.toString();
+      const text = d.toString();
+      if (stderr.length < KEEP_STDERR) stderr += text;
+      if (measured) stderrTail = (stderrTail + text).slice(-512);
     });
     if (opts.input !== undefined) child.stdin!.end(opts.input);
     const timer = setTimeout(() => {
       timedOut = true;
-      child.kill('SIGKILL');
+      kill();
     }, opts.timeoutMs);
     child.once('error', (e) => {
       clearTimeout(timer);
+      if (pgid !== undefined) liveGroups.delete(pgid);
       reject(e);
     });
     child.once('close', (code, signal) => {
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, stdoutBytes, ms: Number(process.hrtime.bigint() - t0) / 1e6, timedOut });
+      if (pgid !== undefined) liveGroups.delete(pgid);
+      let cpuSeconds: number | undefined;
+      const m = measured ? TIMES_TAIL.exec(stderrTail) : null;
+      if (m !== null) {
+        cpuSeconds = Number(m[5]) * 60 + Number(m[6]) + Number(m[7]) * 60 + Number(m[8]);
+        const at = stderr.lastIndexOf(m[0]);
+        if (at >= 0) stderr = stderr.slice(0, at);
+      }
+      resolve({ code, signal, stdout, stderr, stdoutBytes, ms, timedOut, cpuSeconds });
     });
   });
 }
