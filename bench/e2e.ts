@@ -324,6 +324,11 @@ function errorText(e: unknown): string {
 /** How many times a consume row reads its topic (the median run is reported). */
 const CONSUME_RUNS = 3;
 
+/** CPU seconds per GiB of a row's data (undefined without a reading or without data). */
+function perGiB(seconds: number | undefined, bytes: number): number | undefined {
+  return seconds !== undefined && bytes > 0 ? seconds / (bytes / 2 ** 30) : undefined;
+}
+
 async function measure(ctx: Ctx, spec: RowSpec): Promise<BrokerMeasure> {
   const { broker, client } = ctx;
   if (!broker.alive()) return { ok: false, error: `broker not running: ${broker.logTail()}` };
@@ -366,9 +371,9 @@ async function measure(ctx: Ctx, spec: RowSpec): Promise<BrokerMeasure> {
       ackLatency: res.ackLatency,
       e2eLatency: res.e2eLatency,
       cpuSeconds: cpu,
-      cpuSecPerGiB: res.bytes > 0 ? cpu / (res.bytes / 2 ** 30) : undefined,
+      cpuSecPerGiB: perGiB(cpu, res.bytes),
       clientCpuSeconds: res.clientCpuSeconds,
-      clientCpuSecPerGiB: res.clientCpuSeconds !== undefined && res.bytes > 0 ? res.clientCpuSeconds / (res.bytes / 2 ** 30) : undefined,
+      clientCpuSecPerGiB: perGiB(res.clientCpuSeconds, res.bytes),
       peakRssMiB: rss / (1024 * 1024),
       openFds: fds,
       detail: res.detail + (peakReset ? '' : ' (peak RSS since broker start)'),
