@@ -6,7 +6,8 @@
  *  - throughput (no fsync before ack: Kafka's default, franz with franz.fsync=false):
  *    1 KiB records x 8 partitions produced by ProducerPerformance and by kcat, consumed by kcat
  *    (and by ConsumerPerformance where the broker has consumer groups); 100-byte records and lz4,
- *    each produced by both clients. Consume rows read three times and keep the median.
+ *    each produced by both clients. Consume rows read three times and produce rows write three
+ *    times (each into a fresh topic), keeping the median run.
  *  - latency: the Java client at a fixed rate, half the slower broker's 1 KiB produce maximum,
  *    with produce-to-ack and end-to-end HdrHistograms.
  *  - 1 000 and 10 000 partitions (the latter skipped by --quick): produce and consume.
@@ -22,7 +23,9 @@ import {
   ClientFailure, consumerPerformance, kcatConsume, kcatProduce, latencyBench, producerPerformance,
   type ClientResult, type Percentiles,
 } from './clients.js';
-import { cpuSeconds, openFds, peakRss, prng, recordText, resetPeakRss, sleep, touchPageCache, type Progress } from './util.js';
+import {
+  cpuSeconds, openFds, pageCacheWriteCost, peakRss, prng, recordText, resetPeakRss, sleep, touchPageCache, type Progress,
+} from './util.js';
 
 export const BROKERS: readonly BrokerName[] = ['franz', 'kafka'];
 
@@ -71,6 +74,19 @@ export interface E2eRow {
   ratioOf: string;
 }
 
+/** The state of the machine's memory at the start of one broker's session. */
+export interface SessionProbe {
+  session: string;
+  broker: BrokerName;
+  /** CPU s/GiB to grow the page cache, measured just before the broker started (pageCacheWriteCost). */
+  pageCacheWriteSecPerGiB: number;
+}
+
+export interface E2eResults {
+  rows: E2eRow[];
+  probes: SessionProbe[];
+}
+
 export interface E2eOptions {
   quick: boolean;
   progress: Progress;
@@ -101,7 +117,14 @@ interface RowSpec {
   createTopic?: string;
   /** Skip for a broker without these API keys (e.g. consumer groups). */
   needsApi?: { keys: number[]; name: string };
-  exec(ctx: Ctx): Promise<ClientResult>;
+  /**
+   * How many times the row runs; the median run (by rate) is reported. A produce row's run k > 0
+   * writes into a topic of its own (`runTopic`), so every run starts from empty partitions and a
+   * later consume row still reads exactly the first run's records.
+   */
+  runs: number;
+  /** `topic` is the row's topic for this run (runTopic(createTopic, run)), or the topic it reads. */
+  exec(ctx: Ctx, topic: string): Promise<ClientResult>;
 }
 
 interface Session {
@@ -166,12 +189,15 @@ interface PlanFiles {
 function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
   const n = counts(quick, scale);
   const { n1k, n100, nlz4, n1000, n10000, ndur } = n;
+  // The 8-partition produce rows take 2-17 s each and swing by more than their ratio's distance
+  // from the target between runs; the partition rows (Kafka: 60-110 s each) run once.
+  const produceRuns = (partitions: number): number => (quick || partitions > 8 ? 1 : PRODUCE_RUNS);
   const produce = (id: string, title: string, topic: string, partitions: number, size: number, records: number,
     compression: 'none' | 'lz4' = 'none'): RowSpec => ({
     id, title, kind: 'produce', client: 'ProducerPerformance', partitions, recordSize: size, compression, records,
-    createTopic: topic,
-    exec: (ctx) => producerPerformance({
-      address: ctx.broker.address, topic, records, recordSize: size, payloadFile: size === 100 ? files.p100 : files.p1k,
+    createTopic: topic, runs: produceRuns(partitions),
+    exec: (ctx, runTopic) => producerPerformance({
+      address: ctx.broker.address, topic: runTopic, records, recordSize: size, payloadFile: size === 100 ? files.p100 : files.p1k,
       // Kafka produces 2-2.5 MiB/s at 10 000 partitions on this machine; the usual 2 MiB/s floor
       // timed it out in one full run (2026-12-03 08:38), so that row allows 1 MiB/s.
       compression, timeoutMs: timeoutFor(records * size, partitions >= 10_000 ? 1 : 2),
@@ -179,13 +205,14 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
   });
   const consume = (id: string, title: string, topic: string, partitions: number, size: number, records: number,
     compression: 'none' | 'lz4' = 'none'): RowSpec => ({
-    id, title, kind: 'consume', client: 'kcat -C', partitions, recordSize: size, compression, records,
+    id, title, kind: 'consume', client: 'kcat -C', partitions, recordSize: size, compression, records, runs: CONSUME_RUNS,
     exec: (ctx) => kcatConsume({ address: ctx.broker.address, topic, records, recordSize: size, timeoutMs: timeoutFor(records * size) }),
   });
   const kcatProduceRow = (id: string, title: string, topic: string, size: number, file: string, records: number,
     compression: 'none' | 'lz4' = 'none', partitions = 8): RowSpec => ({
     id, title, kind: 'produce', client: 'kcat -P', partitions, recordSize: size, compression, records, createTopic: topic,
-    exec: (ctx) => kcatProduce({ address: ctx.broker.address, topic, records, recordSize: size, payloadFile: file, file,
+    runs: produceRuns(partitions),
+    exec: (ctx, runTopic) => kcatProduce({ address: ctx.broker.address, topic: runTopic, records, recordSize: size, payloadFile: file, file,
       compression, spread: partitions >= 10_000, timeoutMs: timeoutFor(records * size, partitions >= 10_000 ? 0.5 : 2) }),
   });
   const sessions: Session[] = [
@@ -199,6 +226,7 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
           id: 'consume-1k-java', title: 'Consume 1 KiB records, 8 partitions (Java consumer, group)', kind: 'consume',
           client: 'ConsumerPerformance', partitions: 8, recordSize: 1024, compression: 'none', records: n1k,
           needsApi: { keys: [10, 11, 12, 14], name: 'consumer groups (FindCoordinator, JoinGroup, Heartbeat, SyncGroup)' },
+          runs: CONSUME_RUNS,
           exec: (ctx) => consumerPerformance({ address: ctx.broker.address, topic: 'p1k', records: n1k, recordSize: 1024,
             timeoutMs: timeoutFor(n1k * 1024) }),
         },
@@ -219,7 +247,7 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
       durable: false,
       rows: [{
         id: 'latency-1k', title: 'Fixed rate, 1 KiB records, 8 partitions: latency', kind: 'latency', client: 'LatencyBench (Java client)',
-        partitions: 8, recordSize: 1024, compression: 'none', records: 0, createTopic: 'lat',
+        partitions: 8, recordSize: 1024, compression: 'none', records: 0, createTopic: 'lat', runs: 1,
         exec: (ctx) => latencyBench({ address: ctx.broker.address, topic: 'lat', rate: fixedRate(ctx.rows), recordSize: 1024,
           seconds: Math.max(3, Math.round((quick ? 10 : 60) * Math.min(1, scale))), warmupSeconds: quick ? 2 : 5, timeoutMs: 5 * 60_000 }),
       }],
@@ -269,7 +297,7 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
 
 /** About what a session writes (its produce rows and the warm-up), at least 2 GiB (latency rows). */
 function sessionBytes(s: Session, warmupRecords: number): number {
-  const produced = s.rows.reduce((sum, r) => sum + (r.kind === 'produce' ? r.records * r.recordSize : 0), warmupRecords * 1024);
+  const produced = s.rows.reduce((sum, r) => sum + (r.kind === 'produce' ? r.runs * r.records * r.recordSize : 0), warmupRecords * 1024);
   return Math.min(8 * 2 ** 30, Math.max(2 * 2 ** 30, produced * 1.25));
 }
 
@@ -323,6 +351,13 @@ function errorText(e: unknown): string {
 
 /** How many times a consume row reads its topic (the median run is reported). */
 const CONSUME_RUNS = 3;
+/** How many times an 8-partition produce row runs in a full run (the median run is reported). */
+const PRODUCE_RUNS = 3;
+
+/** The topic of a produce row's run: the row's own for the first, a fresh one for each repeat. */
+function runTopic(topic: string, run: number): string {
+  return run === 0 ? topic : `${topic}-run${run + 1}`;
+}
 
 /** CPU seconds per GiB of a row's data (undefined without a reading or without data). */
 function perGiB(seconds: number | undefined, bytes: number): number | undefined {
@@ -339,28 +374,30 @@ async function measure(ctx: Ctx, spec: RowSpec): Promise<BrokerMeasure> {
         return { ok: false, error: `not run: the broker does not implement ${spec.needsApi.name}` };
       }
     }
-    if (spec.createTopic !== undefined) await createTopic(client, spec.createTopic, spec.partitions);
-    const peakReset = resetPeakRss(broker.pid);
+    let peakReset = true;
     // Reads are short (one to two seconds) and swing by a third between runs on this shared
-    // machine, so consume rows read the topic three times and keep the median run.
+    // machine, and so do the shorter produce rows: such rows run three times and keep the median.
     const runs: { res: ClientResult; cpu: number }[] = [];
-    for (let i = 0; i < (spec.kind === 'consume' ? CONSUME_RUNS : 1); i++) {
+    for (let run = 0; run < spec.runs; run++) {
+      const topic = spec.createTopic === undefined ? '' : runTopic(spec.createTopic, run);
+      if (spec.createTopic !== undefined) await createTopic(client, topic, spec.partitions);
+      if (run === 0) peakReset = resetPeakRss(broker.pid);
       const cpu0 = cpuSeconds(broker.pid);
-      const res = await spec.exec(ctx);
+      const res = await spec.exec(ctx, topic);
       runs.push({ res, cpu: cpuSeconds(broker.pid) - cpu0 });
+      if (spec.kind === 'produce' && spec.createTopic !== undefined) {
+        const held = await endOffsets(client, topic, spec.partitions);
+        const exact = spec.client === 'ProducerPerformance'; // idempotent: exactly once per record
+        if (exact ? held !== res.records : held < res.records) {
+          throw new ClientFailure(`the broker holds ${held} records in ${topic} after ${res.records} were acknowledged`);
+        }
+      }
     }
     runs.sort((a, b) => a.res.recordsPerSec - b.res.recordsPerSec);
     const { res, cpu } = runs[runs.length >> 1]!;
     if (runs.length > 1) res.detail += ` (median of ${runs.length} runs: ${runs.map((r) => r.res.mibPerSec.toFixed(0)).join(', ')} MiB/s)`;
     const rss = peakRss(broker.pid);
     const fds = openFds(broker.pid);
-    if (spec.kind === 'produce' && spec.createTopic !== undefined) {
-      const held = await endOffsets(client, spec.createTopic, spec.partitions);
-      const exact = spec.client === 'ProducerPerformance'; // idempotent: exactly once per record
-      if (exact ? held !== res.records : held < res.records) {
-        throw new ClientFailure(`the broker holds ${held} records after ${res.records} were acknowledged`);
-      }
-    }
     return {
       ok: true,
       records: res.records,
@@ -402,7 +439,7 @@ export function e2eUnits(quick: boolean, only: readonly string[] = []): number {
   return sessions.reduce((n, s) => n + BROKERS.length * (1 + s.rows.length), 0) + 1;
 }
 
-export async function e2e(opts: E2eOptions): Promise<E2eRow[]> {
+export async function e2e(opts: E2eOptions): Promise<E2eResults> {
   const { progress, quick } = opts;
   const scale = opts.scale ?? 1;
   const n = counts(quick, scale);
@@ -423,6 +460,7 @@ export async function e2e(opts: E2eOptions): Promise<E2eRow[]> {
     progress.advance(1);
     const sessions = plan(quick, scale, files).filter((s) => !opts.only?.length || opts.only.includes(s.name));
     const rows = new Map<string, E2eRow>();
+    const probes: SessionProbe[] = [];
     for (const s of sessions) {
       for (const spec of s.rows) {
         rows.set(spec.id, {
@@ -437,6 +475,7 @@ export async function e2e(opts: E2eOptions): Promise<E2eRow[]> {
       for (const name of BROKERS) {
         progress.step(`e2e ${s.name}: touching page-cache memory before ${name}`);
         touchPageCache(base, sessionBytes(s, n.warmup));
+        probes.push({ session: s.name, broker: name, pageCacheWriteSecPerGiB: pageCacheWriteCost(base) });
         progress.step(`e2e ${s.name}: starting ${name}${s.durable ? ' (durable)' : ''}`);
         const dataDir = join(base, `${name}-${s.name}`);
         mkdirSync(dataDir, { recursive: true });
@@ -478,7 +517,7 @@ export async function e2e(opts: E2eOptions): Promise<E2eRow[]> {
       }
     }
     for (const row of rows.values()) row.ratio = ratioOf(row);
-    return [...rows.values()];
+    return { rows: [...rows.values()], probes };
   } finally {
     rmSync(base, { recursive: true, force: true });
   }

@@ -3,7 +3,7 @@
  * Pure functions of the results: no I/O here.
  */
 import type { MicroRow } from './micro.js';
-import type { BrokerMeasure, E2eRow } from './e2e.js';
+import type { BrokerMeasure, E2eRow, SessionProbe } from './e2e.js';
 import { fmt } from './util.js';
 
 export interface Machine {
@@ -18,6 +18,8 @@ export interface BenchResults {
   settings: string[];
   micro: MicroRow[];
   e2e: E2eRow[];
+  /** Page-cache write cost at the start of each broker's session (absent in results before 2026-12-03 18:00). */
+  probes?: SessionProbe[];
   targets: TargetCheck[];
 }
 
@@ -159,6 +161,20 @@ export function toMarkdown(res: BenchResults, chart?: string): string {
           `${fmt(e?.p50, 2)} | ${fmt(e?.p99, 2)} | ${fmt(e?.p999, 2)} | ${fmt(e?.max, 2)} | ${fmt(m.cpuSecPerGiB)} | ${fmt(m.peakRssMiB, 0)} |`);
       }
       L.push(`| ${escapeMd(r.title)} | franz / Kafka p99 ack | | | ${r.ratio === null ? '-' : `**${r.ratio.toFixed(2)}x**`} | | | | | | | | |`);
+    }
+    L.push('');
+  }
+  const probes = res.probes ?? [];
+  if (probes.length > 0) {
+    L.push('## Machine state at each session\'s start');
+    L.push('');
+    L.push('CPU seconds per GiB for this process to write 256 MiB of new page cache in 16 KiB writes, just before the broker started: the same write costs 6-8x more on guest memory that has to be faulted in from the host, so a session started high ran its produce rows on a slower machine.');
+    L.push('');
+    L.push('| session | before franz | before Kafka |');
+    L.push('|---|---:|---:|');
+    for (const session of [...new Set(probes.map((p) => p.session))]) {
+      const at = (b: string): string => fmt(probes.find((p) => p.session === session && p.broker === b)?.pageCacheWriteSecPerGiB, 2);
+      L.push(`| ${escapeMd(session)} | ${at('franz')} | ${at('kafka')} |`);
     }
     L.push('');
   }

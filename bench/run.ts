@@ -17,10 +17,10 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { ensureKafka, KAFKA_HEAP, KAFKA_VERSION } from './brokers.js';
-import { e2e, e2eUnits, type E2eRow } from './e2e.js';
+import { e2e, e2eUnits, type E2eRow, type SessionProbe } from './e2e.js';
 import { micro, MICRO_UNITS, type MicroRow } from './micro.js';
 import { checkTargets, toMarkdown, toSvg, type BenchResults, type Machine } from './report.js';
-import { Progress, REPO_ROOT } from './util.js';
+import { pageReporting, Progress, REPO_ROOT } from './util.js';
 
 interface Args {
   quick: boolean;
@@ -96,12 +96,20 @@ const SETTINGS = [
   'Topics are created with CreateTopics (replication factor 1) before each row; each broker gets an unmeasured warm-up produce first.',
   'ProducerPerformance (kafka-tools 4.1.0) with producer defaults: acks=all, idempotence on, linger.ms=5, batch.size=16384; values from a file of JSON-like lines.',
   'kcat (librdkafka) defaults: acks=all, no idempotence, linger 5 ms; the 10 000-partition kcat -P row adds `sticky.partitioning.linger.ms=0` (each record to a random partition; the sticky default writes to one partition for 10 ms at a time). Consume rows: `kcat -C -X fetch.wait.max.ms=10 -o beginning -e` over all partitions, one output newline per record, counted (the 10 ms wait keeps the empty Fetch that signals the end from adding 500 ms).',
-  'Every consume row reads its topic 3 times; the median run is reported. Before each broker\'s session a scratch file about the size of the session\'s data is written and deleted, so both brokers write into page-cache memory used before.',
+  'Every consume row reads its topic 3 times and every 8-partition produce row (full run) writes 3 times, each time into a new topic; the median run is reported. Before each broker\'s session a scratch file about the size of the session\'s data is written and deleted, so both brokers start on page-cache memory used before (partly undone when the guest reports free memory to the host: see the machine table); a 256 MiB probe write right after gives the page-cache write cost each session started with (table below).',
   'Latency row: bench/java/LatencyBench.java (Java client 4.1.0, HdrHistogram) at half the slower broker\'s 1 KiB ProducerPerformance rate, 1 KiB records.',
   'Broker CPU = utime + stime from /proc/<pid>/stat over the measurement; peak RSS = VmHWM, reset before each row via /proc/<pid>/clear_refs.',
   'Client CPU = user + system time of the client process from start-up to exit (bash `times` around it; for consume rows, of the median run), per GiB of the row\'s data.',
   'Clients run on the same 2 cores as the broker, so client CPU competes with broker CPU on both sides.',
 ];
+
+/** The Machine table's line on virtio-balloon free page reporting (util.ts pageReporting). */
+function pageReportingText(start: ReturnType<typeof pageReporting>, end: ReturnType<typeof pageReporting>): string {
+  if (start === null || end === null) return 'none (no page_reporting module)';
+  const returned = start.reportedKiB !== null && end.reportedKiB !== null
+    ? `, ${((end.reportedKiB - start.reportedKiB) / 2 ** 20).toFixed(1)} GiB of free memory reported during the run` : '';
+  return `on (blocks of 2^${end.order} pages)${returned}; a reported page costs a host fault when touched again`;
+}
 
 function stamp(d: Date): string {
   const p = (n: number): string => String(n).padStart(2, '0');
@@ -116,15 +124,18 @@ async function main(): Promise<void> {
   const machineInfo = machine();
   let microRows: MicroRow[] = [];
   let e2eRows: E2eRow[] = [];
+  let probes: SessionProbe[] = [];
+  const reportingAtStart = pageReporting();
   if (args.micro) microRows = await micro({ quick: args.quick, progress });
   if (args.e2e) {
     progress.step('e2e: fetching Apache Kafka jars (Maven Central, cached)');
     await ensureKafka();
     progress.advance(1);
-    e2eRows = await e2e({ quick: args.quick, progress, only: args.sessions, scale: args.scale });
+    ({ rows: e2eRows, probes } = await e2e({ quick: args.quick, progress, only: args.sessions, scale: args.scale }));
   }
   progress.finish();
   machineInfo['load average at end'] = loadavg().map((x) => x.toFixed(2)).join(' ');
+  machineInfo['free page reporting to the host'] = pageReportingText(reportingAtStart, pageReporting());
   const settings = [...SETTINGS];
   if (args.scale !== 1) settings.unshift(`Development run: record counts scaled by ${args.scale}.`);
   if (args.sessions.length > 0) settings.unshift(`Development run: sessions ${args.sessions.join(', ')} only.`);
@@ -136,6 +147,7 @@ async function main(): Promise<void> {
     settings,
     micro: microRows,
     e2e: e2eRows,
+    probes,
     targets: checkTargets(e2eRows),
   };
   mkdirSync(args.out, { recursive: true });

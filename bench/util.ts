@@ -231,7 +231,9 @@ export function tail(text: string, chars = 400): string {
  * into page-cache memory that has been used before. On this kind of virtual machine the first
  * write to a never-touched guest page costs several times a reused one (dd of 2 GiB in 16 KiB
  * writes: 0.27 GB/s the first time, 1-1.5 GB/s right after), which made whichever broker ran
- * first in a session pay for the other's warm memory.
+ * first in a session pay for the other's warm memory. It is a partial remedy: the guest also
+ * hands free memory back to the host (virtio-balloon free page reporting, `pageReporting`), after
+ * which its pages cost a first touch again; `pageCacheWriteCost` shows where a session started.
  */
 export function touchPageCache(dir: string, bytes: number): void {
   const path = join(dir, `page-cache-${process.pid}.tmp`);
@@ -243,6 +245,49 @@ export function touchPageCache(dir: string, bytes: number): void {
     closeSync(fd);
     unlinkSync(path);
   }
+}
+
+/** Bytes the page-cache probe writes: enough to span many 2 MiB blocks, quick even on cold memory. */
+const PROBE_BYTES = 256 * 2 ** 20;
+
+/**
+ * The machine's cost of growing the page cache at this moment: this process's CPU seconds (user
+ * + system) per GiB to write PROBE_BYTES to a new file in 16 KiB writes (the size of a Java
+ * producer's batch), which is then deleted. The same code varies by 6-8x with the state of the
+ * guest's memory (BENCHMARKS.md), and every produce row pays this cost per byte on both brokers.
+ */
+export function pageCacheWriteCost(dir: string): number {
+  const path = join(dir, `page-cache-probe-${process.pid}.tmp`);
+  const chunk = Buffer.alloc(16 * 1024, 1);
+  const fd = openSync(path, 'w');
+  const before = process.cpuUsage();
+  try {
+    for (let done = 0; done < PROBE_BYTES; done += chunk.length) writeSync(fd, chunk);
+  } finally {
+    closeSync(fd);
+    unlinkSync(path);
+  }
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1e6 / (PROBE_BYTES / 2 ** 30);
+}
+
+const PAGE_REPORTING = '/sys/module/page_reporting/parameters';
+
+/**
+ * Free page reporting (virtio-balloon): the guest tells the host which free pages it may take
+ * back; touching such a page again costs a fault on the host. Null where the kernel has none.
+ */
+export function pageReporting(): { order: number; reportedKiB: number | null } | null {
+  const read = (name: string): number | null => {
+    try {
+      return Number(readFileSync(join(PAGE_REPORTING, name), 'utf8').trim());
+    } catch {
+      return null;
+    }
+  };
+  const order = read('page_reporting_order');
+  // reported_kib is not in every kernel's module; the order is.
+  return order === null ? null : { order, reportedKiB: read('reported_kib') };
 }
 
 // ---------------------------------------------------------------------------------------------
