@@ -24,7 +24,7 @@ import {
   type ClientResult, type Percentiles,
 } from './clients.js';
 import {
-  cpuSeconds, openFds, pageCacheWriteCost, peakRss, prng, recordText, resetPeakRss, sleep, touchPageCache, type Progress,
+  cpuSeconds, openFds, pageCacheWriteCost, pageReportingActive, peakRss, prng, recordText, resetPeakRss, sleep, touchPageCache, type Progress,
 } from './util.js';
 
 export const BROKERS: readonly BrokerName[] = ['franz', 'kafka'];
@@ -129,7 +129,11 @@ interface RowSpec {
 
 interface Session {
   name: string;
+  /** Shown in progress and in the probe table: the name, and which pass for a session run twice. */
+  label: string;
   durable: boolean;
+  /** The brokers in the order they run this session. */
+  order: readonly BrokerName[];
   rows: RowSpec[];
 }
 
@@ -190,8 +194,9 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
   const n = counts(quick, scale);
   const { n1k, n100, nlz4, n1000, n10000, ndur } = n;
   // The 8-partition produce rows take 2-17 s each and swing by more than their ratio's distance
-  // from the target between runs; the partition rows (Kafka: 60-110 s each) run once.
-  const produceRuns = (partitions: number): number => (quick || partitions > 8 ? 1 : PRODUCE_RUNS);
+  // from the target between runs; the partition rows (Kafka: 60-110 s each) run once. The
+  // throughput session runs twice (below), so its rows run twice in each pass.
+  const produceRuns = (partitions: number, perPass = PRODUCE_RUNS): number => (quick || partitions > 8 ? 1 : perPass);
   const produce = (id: string, title: string, topic: string, partitions: number, size: number, records: number,
     compression: 'none' | 'lz4' = 'none'): RowSpec => ({
     id, title, kind: 'produce', client: 'ProducerPerformance', partitions, recordSize: size, compression, records,
@@ -215,36 +220,41 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
     exec: (ctx, runTopic) => kcatProduce({ address: ctx.broker.address, topic: runTopic, records, recordSize: size, payloadFile: file, file,
       compression, spread: partitions >= 10_000, timeoutMs: timeoutFor(records * size, partitions >= 10_000 ? 0.5 : 2) }),
   });
+  const throughput: Session = {
+    name: 'throughput',
+    label: quick ? 'throughput' : 'throughput (first pass)',
+    durable: false,
+    order: BROKERS,
+    rows: [
+      produce('produce-1k', 'Produce 1 KiB records, 8 partitions', 'p1k', 8, 1024, n1k),
+      consume('consume-1k', 'Consume 1 KiB records, 8 partitions', 'p1k', 8, 1024, n1k),
+      {
+        id: 'consume-1k-java', title: 'Consume 1 KiB records, 8 partitions (Java consumer, group)', kind: 'consume',
+        client: 'ConsumerPerformance', partitions: 8, recordSize: 1024, compression: 'none', records: n1k,
+        needsApi: { keys: [10, 11, 12, 14], name: 'consumer groups (FindCoordinator, JoinGroup, Heartbeat, SyncGroup)' },
+        runs: CONSUME_RUNS,
+        exec: (ctx) => consumerPerformance({ address: ctx.broker.address, topic: 'p1k', records: n1k, recordSize: 1024,
+          timeoutMs: timeoutFor(n1k * 1024) }),
+      },
+      kcatProduceRow('produce-1k-kcat', 'Produce 1 KiB records, 8 partitions (librdkafka)', 'p1k-kcat', 1024,
+        files.kcat1k, files.kcatRecords),
+      produce('produce-100b', 'Produce 100-byte records, 8 partitions', 'p100', 8, 100, n100),
+      consume('consume-100b', 'Consume 100-byte records, 8 partitions', 'p100', 8, 100, n100),
+      kcatProduceRow('produce-100b-kcat', 'Produce 100-byte records, 8 partitions (librdkafka)', 'p100-kcat', 100,
+        files.kcat100, files.kcat100Records),
+      produce('produce-lz4', 'Produce 1 KiB records, lz4, 8 partitions', 'plz4', 8, 1024, nlz4, 'lz4'),
+      consume('consume-lz4', 'Consume 1 KiB records, lz4, 8 partitions', 'plz4', 8, 1024, nlz4, 'lz4'),
+      kcatProduceRow('produce-lz4-kcat', 'Produce 1 KiB records, lz4, 8 partitions (librdkafka)', 'plz4-kcat', 1024,
+        files.kcat1k, files.kcatRecords, 'lz4'),
+    ],
+  };
   const sessions: Session[] = [
-    {
-      name: 'throughput',
-      durable: false,
-      rows: [
-        produce('produce-1k', 'Produce 1 KiB records, 8 partitions', 'p1k', 8, 1024, n1k),
-        consume('consume-1k', 'Consume 1 KiB records, 8 partitions', 'p1k', 8, 1024, n1k),
-        {
-          id: 'consume-1k-java', title: 'Consume 1 KiB records, 8 partitions (Java consumer, group)', kind: 'consume',
-          client: 'ConsumerPerformance', partitions: 8, recordSize: 1024, compression: 'none', records: n1k,
-          needsApi: { keys: [10, 11, 12, 14], name: 'consumer groups (FindCoordinator, JoinGroup, Heartbeat, SyncGroup)' },
-          runs: CONSUME_RUNS,
-          exec: (ctx) => consumerPerformance({ address: ctx.broker.address, topic: 'p1k', records: n1k, recordSize: 1024,
-            timeoutMs: timeoutFor(n1k * 1024) }),
-        },
-        kcatProduceRow('produce-1k-kcat', 'Produce 1 KiB records, 8 partitions (librdkafka)', 'p1k-kcat', 1024,
-          files.kcat1k, files.kcatRecords),
-        produce('produce-100b', 'Produce 100-byte records, 8 partitions', 'p100', 8, 100, n100),
-        consume('consume-100b', 'Consume 100-byte records, 8 partitions', 'p100', 8, 100, n100),
-        kcatProduceRow('produce-100b-kcat', 'Produce 100-byte records, 8 partitions (librdkafka)', 'p100-kcat', 100,
-          files.kcat100, files.kcat100Records),
-        produce('produce-lz4', 'Produce 1 KiB records, lz4, 8 partitions', 'plz4', 8, 1024, nlz4, 'lz4'),
-        consume('consume-lz4', 'Consume 1 KiB records, lz4, 8 partitions', 'plz4', 8, 1024, nlz4, 'lz4'),
-        kcatProduceRow('produce-lz4-kcat', 'Produce 1 KiB records, lz4, 8 partitions (librdkafka)', 'plz4-kcat', 1024,
-          files.kcat1k, files.kcatRecords, 'lz4'),
-      ],
-    },
+    throughput,
     {
       name: 'latency',
+      label: 'latency',
       durable: false,
+      order: BROKERS,
       rows: [{
         id: 'latency-1k', title: 'Fixed rate, 1 KiB records, 8 partitions: latency', kind: 'latency', client: 'LatencyBench (Java client)',
         partitions: 8, recordSize: 1024, compression: 'none', records: 0, createTopic: 'lat', runs: 1,
@@ -254,7 +264,9 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
     },
     {
       name: 'partitions-1000',
+      label: 'partitions-1000',
       durable: false,
+      order: BROKERS,
       rows: [
         produce('produce-1k-p1000', 'Produce 1 KiB records, 1 000 partitions', 'p1000', 1000, 1024, n1000),
         consume('consume-1k-p1000', 'Consume 1 KiB records, 1 000 partitions', 'p1000', 1000, 1024, n1000),
@@ -264,7 +276,9 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
   if (!quick) {
     sessions.push({
       name: 'partitions-10000',
+      label: 'partitions-10000',
       durable: false,
+      order: BROKERS,
       rows: [
         produce('produce-1k-p10000', 'Produce 1 KiB records, 10 000 partitions', 'p10000', 10000, 1024, n10000),
         consume('consume-1k-p10000', 'Consume 1 KiB records, 10 000 partitions', 'p10000', 10000, 1024, n10000),
@@ -276,7 +290,9 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
     // machine's 20 000 (each partition's open segment holds one, on both brokers).
     sessions.push({
       name: 'partitions-10000-kcat',
+      label: 'partitions-10000-kcat',
       durable: false,
+      order: BROKERS,
       rows: [
         kcatProduceRow('produce-1k-p10000-kcat', 'Produce 1 KiB records, 10 000 partitions (librdkafka, each record to a random partition)',
           'p10000-kcat', 1024, files.kcat1kP10000, n.kcat10000, 'none', 10000),
@@ -285,13 +301,19 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
   }
   sessions.push({
     name: 'durable',
+    label: 'durable',
     durable: true,
+    order: BROKERS,
     rows: [
-      produce('produce-1k-durable', 'Durable produce, 1 KiB records, 8 partitions (franz fsync before ack; Kafka flush.messages=1)',
-        'pdur', 8, 1024, ndur),
+      { ...produce('produce-1k-durable', 'Durable produce, 1 KiB records, 8 partitions (franz fsync before ack; Kafka flush.messages=1)',
+        'pdur', 8, 1024, ndur), runs: produceRuns(8, DURABLE_RUNS) },
       consume('consume-1k-durable', 'Durable mode consume, 1 KiB records, 8 partitions', 'pdur', 8, 1024, ndur),
     ],
   });
+  // The throughput rows again, the brokers in the other order (franz, Kafka, ..., Kafka, franz):
+  // this machine has slow spells minutes long (BENCHMARKS.md), and one that covered one broker's
+  // only session decided every row of it. Each row's median is over both passes.
+  if (!quick) sessions.push({ ...throughput, label: 'throughput (second pass)', order: [...BROKERS].reverse() });
   return sessions;
 }
 
@@ -351,8 +373,10 @@ function errorText(e: unknown): string {
 
 /** How many times a consume row reads its topic (the median run is reported). */
 const CONSUME_RUNS = 3;
-/** How many times an 8-partition produce row runs in a full run (the median run is reported). */
-const PRODUCE_RUNS = 3;
+/** How many times an 8-partition produce row runs in each throughput pass of a full run. */
+const PRODUCE_RUNS = 2;
+/** How many times the durable produce row runs in a full run. */
+const DURABLE_RUNS = 3;
 
 /** The topic of a produce row's run: the row's own for the first, a fresh one for each repeat. */
 function runTopic(topic: string, run: number): string {
@@ -364,7 +388,26 @@ function perGiB(seconds: number | undefined, bytes: number): number | undefined 
   return seconds !== undefined && bytes > 0 ? seconds / (bytes / 2 ** 30) : undefined;
 }
 
-async function measure(ctx: Ctx, spec: RowSpec): Promise<BrokerMeasure> {
+/** One run of a row: what the client reported, and the broker's CPU seconds during it. */
+interface Sample {
+  res: ClientResult;
+  cpu: number;
+}
+
+/** Everything measured for one row on one broker so far, over every pass of its session. */
+interface Samples {
+  samples: Sample[];
+  /** Largest peak RSS (bytes) and open descriptors seen after a pass of the row. */
+  rss: number;
+  fds: number;
+  /** False when a pass could not reset the peak RSS reading first. */
+  peakReset: boolean;
+  errors: string[];
+}
+
+type Measured = { ok: true; samples: Sample[]; rss: number; fds: number; peakReset: boolean } | { ok: false; error: string };
+
+async function measure(ctx: Ctx, spec: RowSpec): Promise<Measured> {
   const { broker, client } = ctx;
   if (!broker.alive()) return { ok: false, error: `broker not running: ${broker.logTail()}` };
   try {
@@ -376,15 +419,15 @@ async function measure(ctx: Ctx, spec: RowSpec): Promise<BrokerMeasure> {
     }
     let peakReset = true;
     // Reads are short (one to two seconds) and swing by a third between runs on this shared
-    // machine, and so do the shorter produce rows: such rows run three times and keep the median.
-    const runs: { res: ClientResult; cpu: number }[] = [];
+    // machine, and so do the shorter produce rows: such rows run several times and keep the median.
+    const samples: Sample[] = [];
     for (let run = 0; run < spec.runs; run++) {
       const topic = spec.createTopic === undefined ? '' : runTopic(spec.createTopic, run);
       if (spec.createTopic !== undefined) await createTopic(client, topic, spec.partitions);
       if (run === 0) peakReset = resetPeakRss(broker.pid);
       const cpu0 = cpuSeconds(broker.pid);
       const res = await spec.exec(ctx, topic);
-      runs.push({ res, cpu: cpuSeconds(broker.pid) - cpu0 });
+      samples.push({ res, cpu: cpuSeconds(broker.pid) - cpu0 });
       if (spec.kind === 'produce' && spec.createTopic !== undefined) {
         const held = await endOffsets(client, topic, spec.partitions);
         const exact = spec.client === 'ProducerPerformance'; // idempotent: exactly once per record
@@ -393,32 +436,43 @@ async function measure(ctx: Ctx, spec: RowSpec): Promise<BrokerMeasure> {
         }
       }
     }
-    runs.sort((a, b) => a.res.recordsPerSec - b.res.recordsPerSec);
-    const { res, cpu } = runs[runs.length >> 1]!;
-    if (runs.length > 1) res.detail += ` (median of ${runs.length} runs: ${runs.map((r) => r.res.mibPerSec.toFixed(0)).join(', ')} MiB/s)`;
-    const rss = peakRss(broker.pid);
-    const fds = openFds(broker.pid);
-    return {
-      ok: true,
-      records: res.records,
-      bytes: res.bytes,
-      seconds: res.seconds,
-      recordsPerSec: res.recordsPerSec,
-      mibPerSec: res.mibPerSec,
-      ackLatency: res.ackLatency,
-      e2eLatency: res.e2eLatency,
-      cpuSeconds: cpu,
-      cpuSecPerGiB: perGiB(cpu, res.bytes),
-      clientCpuSeconds: res.clientCpuSeconds,
-      clientCpuSecPerGiB: perGiB(res.clientCpuSeconds, res.bytes),
-      peakRssMiB: rss / (1024 * 1024),
-      openFds: fds,
-      detail: res.detail + (peakReset ? '' : ' (peak RSS since broker start)'),
-    };
+    return { ok: true, samples, rss: peakRss(broker.pid), fds: openFds(broker.pid), peakReset };
   } catch (e) {
     const alive = broker.alive();
     return { ok: false, error: errorText(e) + (alive ? '' : ` [broker exited: ${broker.logTail()}]`) };
   }
+}
+
+/**
+ * A row's result on one broker from all its runs: the median run by rate (the lower of the middle
+ * two for an even count), with that run's CPU and latency readings. A pass that failed is named
+ * in the detail when another pass has runs, and is the result when none has.
+ */
+function summarize(acc: Samples): BrokerMeasure {
+  if (acc.samples.length === 0) return { ok: false, error: acc.errors.join('; ') };
+  const runs = [...acc.samples].sort((a, b) => a.res.recordsPerSec - b.res.recordsPerSec);
+  const { res, cpu } = runs[(runs.length - 1) >> 1]!;
+  let detail = res.detail;
+  if (runs.length > 1) detail += ` (median of ${runs.length} runs: ${runs.map((r) => r.res.mibPerSec.toFixed(0)).join(', ')} MiB/s)`;
+  if (!acc.peakReset) detail += ' (peak RSS since broker start)';
+  if (acc.errors.length > 0) detail += ` (a pass failed: ${acc.errors.join('; ')})`;
+  return {
+    ok: true,
+    records: res.records,
+    bytes: res.bytes,
+    seconds: res.seconds,
+    recordsPerSec: res.recordsPerSec,
+    mibPerSec: res.mibPerSec,
+    ackLatency: res.ackLatency,
+    e2eLatency: res.e2eLatency,
+    cpuSeconds: cpu,
+    cpuSecPerGiB: perGiB(cpu, res.bytes),
+    clientCpuSeconds: res.clientCpuSeconds,
+    clientCpuSecPerGiB: perGiB(res.clientCpuSeconds, res.bytes),
+    peakRssMiB: acc.rss / (1024 * 1024),
+    openFds: acc.fds,
+    detail,
+  };
 }
 
 function ratioOf(row: E2eRow): number | null {
@@ -436,7 +490,7 @@ function ratioOf(row: E2eRow): number | null {
 /** How many progress units e2e() reports. */
 export function e2eUnits(quick: boolean, only: readonly string[] = []): number {
   const sessions = plan(quick, 1, { p1k: '', p100: '', kcat1k: '', kcatRecords: 0, kcat100: '', kcat100Records: 0, kcat1kP10000: '' }).filter((s) => only.length === 0 || only.includes(s.name));
-  return sessions.reduce((n, s) => n + BROKERS.length * (1 + s.rows.length), 0) + 1;
+  return sessions.reduce((n, s) => n + s.order.length * (1 + s.rows.length), 0) + 1;
 }
 
 export async function e2e(opts: E2eOptions): Promise<E2eResults> {
@@ -471,42 +525,61 @@ export async function e2e(opts: E2eOptions): Promise<E2eResults> {
         });
       }
     }
+    // Runs per row and broker, over both passes of the throughput session.
+    const acc = new Map<string, Samples>();
+    const record = (id: string, name: BrokerName, m: Measured): void => {
+      const key = `${id}/${name}`;
+      const a = acc.get(key) ?? { samples: [], rss: 0, fds: 0, peakReset: true, errors: [] };
+      acc.set(key, a);
+      if (m.ok) {
+        a.samples.push(...m.samples);
+        a.rss = Math.max(a.rss, m.rss);
+        a.fds = Math.max(a.fds, m.fds);
+        a.peakReset &&= m.peakReset;
+      } else a.errors.push(m.error);
+      rows.get(id)![name] = summarize(a);
+    };
+    // With free page reporting on, the guest hands a scratch file's memory back to the host within
+    // seconds of its deletion, so the write would only cost time (util.ts touchPageCache).
+    const touch = !pageReportingActive();
     for (const s of sessions) {
-      for (const name of BROKERS) {
-        progress.step(`e2e ${s.name}: touching page-cache memory before ${name}`);
-        touchPageCache(base, sessionBytes(s, n.warmup));
-        probes.push({ session: s.name, broker: name, pageCacheWriteSecPerGiB: pageCacheWriteCost(base) });
-        progress.step(`e2e ${s.name}: starting ${name}${s.durable ? ' (durable)' : ''}`);
+      for (const name of s.order) {
+        if (touch) {
+          progress.step(`e2e ${s.label}: touching page-cache memory before ${name}`);
+          touchPageCache(base, sessionBytes(s, n.warmup));
+        }
+        probes.push({ session: s.label, broker: name, pageCacheWriteSecPerGiB: pageCacheWriteCost(base) });
+        progress.step(`e2e ${s.label}: starting ${name}${s.durable ? ' (durable)' : ''}`);
         const dataDir = join(base, `${name}-${s.name}`);
         mkdirSync(dataDir, { recursive: true });
         let broker: BrokerHandle | null = null;
         let client: Client | null = null;
+        const done = new Set<string>();
         try {
           broker = await startBroker(name, { durable: s.durable, dataDir });
           client = new Client({ brokers: [broker.address], requestTimeoutMs: 120_000, retries: 10 });
           progress.advance(1);
           // Warm-up: JIT for Kafka, caches for both; not measured.
-          progress.step(`e2e ${s.name}: ${name} warm-up`);
+          progress.step(`e2e ${s.label}: ${name} warm-up`);
           await createTopic(client, 'warmup', 8);
           await producerPerformance({ address: broker.address, topic: 'warmup', records: n.warmup, recordSize: 1024,
             payloadFile: files.p1k, timeoutMs: 180_000 }).catch((e: unknown) => progress.note(`warm-up on ${name} failed: ${errorText(e)}`));
           const ctx: Ctx = { broker, client, dir: base, quick, rows };
           for (const spec of s.rows) {
-            progress.step(`e2e ${s.name}: ${name} ${spec.id}`);
+            progress.step(`e2e ${s.label}: ${name} ${spec.id}`);
             const m = await measure(ctx, spec);
             if (!m.ok) progress.note(`${spec.id} on ${name}: ${m.error}`);
-            rows.get(spec.id)![name] = m;
+            record(spec.id, name, m);
+            done.add(spec.id);
             progress.advance(1);
           }
         } catch (e) {
           const msg = errorText(e);
-          progress.note(`session ${s.name} on ${name} failed: ${msg}`);
+          progress.note(`session ${s.label} on ${name} failed: ${msg}`);
           for (const spec of s.rows) {
-            const row = rows.get(spec.id)!;
-            if (row[name] === undefined) {
-              row[name] = { ok: false, error: `session failed: ${msg}` };
-              progress.advance(1);
-            }
+            if (done.has(spec.id)) continue;
+            record(spec.id, name, { ok: false, error: `session ${s.label} failed: ${msg}` });
+            progress.advance(1);
           }
           if (broker === null) progress.advance(1);
         } finally {

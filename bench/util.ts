@@ -231,9 +231,10 @@ export function tail(text: string, chars = 400): string {
  * into page-cache memory that has been used before. On this kind of virtual machine the first
  * write to a never-touched guest page costs several times a reused one (dd of 2 GiB in 16 KiB
  * writes: 0.27 GB/s the first time, 1-1.5 GB/s right after), which made whichever broker ran
- * first in a session pay for the other's warm memory. It is a partial remedy: the guest also
- * hands free memory back to the host (virtio-balloon free page reporting, `pageReporting`), after
- * which its pages cost a first touch again; `pageCacheWriteCost` shows where a session started.
+ * first in a session pay for the other's warm memory. Where the guest hands free memory back to
+ * the host (virtio-balloon free page reporting, `pageReportingActive`) it does so within seconds
+ * of the deletion, and its pages cost a first touch again: e2e skips this there (a 256 MiB probe
+ * right after an 8 GiB scratch write cost 1.6 CPU s/GiB, as on memory never touched).
  */
 export function touchPageCache(dir: string, bytes: number): void {
   const path = join(dir, `page-cache-${process.pid}.tmp`);
@@ -288,6 +289,16 @@ export function pageReporting(): { order: number; reportedKiB: number | null } |
   const order = read('page_reporting_order');
   // reported_kib is not in every kernel's module; the order is.
   return order === null ? null : { order, reportedKiB: read('reported_kib') };
+}
+
+/**
+ * Whether free page reporting can report anything: the buddy allocator's largest blocks are of
+ * order 10 on x86-64 and arm64 with 4 KiB pages, so an order above that (this machine boots with
+ * 11) reports nothing.
+ */
+export function pageReportingActive(): boolean {
+  const r = pageReporting();
+  return r !== null && r.order <= 10;
 }
 
 // ---------------------------------------------------------------------------------------------
