@@ -6,11 +6,12 @@
  *  - throughput (no fsync before ack: Kafka's default, franz with franz.fsync=false):
  *    1 KiB records x 8 partitions produced by ProducerPerformance and by kcat, consumed by kcat
  *    (and by ConsumerPerformance where the broker has consumer groups); 100-byte records and lz4,
- *    each produced by both clients. Consume rows read three times and produce rows write three
- *    times (each into a fresh topic), keeping the median run.
+ *    each produced by both clients. A full run has two passes of this session (franz first, then
+ *    Kafka first); in each, consume rows read twice and produce rows write twice (each into a
+ *    fresh topic), and a row keeps the median run over both passes.
  *  - latency: the Java client at a fixed rate, half the slower broker's 1 KiB produce maximum,
  *    with produce-to-ack and end-to-end HdrHistograms.
- *  - 1 000 and 10 000 partitions (the latter skipped by --quick): produce and consume.
+ *  - 1 000 and 10 000 partitions (the latter skipped by --quick): produce and consume (read twice).
  *  - durable: franz's default fsync-before-ack against Kafka with log.flush.interval.messages=1.
  * Each measurement takes the broker's CPU time (utime + stime) and peak RSS from /proc.
  */
@@ -371,12 +372,12 @@ function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** How many times a consume row reads its topic (the median run is reported). */
-const CONSUME_RUNS = 3;
+/** How many times a consume row reads its topic (in each pass; the median run is reported). */
+const CONSUME_RUNS = 2;
 /** How many times an 8-partition produce row runs in each throughput pass of a full run. */
 const PRODUCE_RUNS = 2;
-/** How many times the durable produce row runs in a full run. */
-const DURABLE_RUNS = 3;
+/** How many times the durable produce row runs in a full run (3.3-3.8x in every run so far: once). */
+const DURABLE_RUNS = 1;
 
 /** The topic of a produce row's run: the row's own for the first, a fresh one for each repeat. */
 function runTopic(topic: string, run: number): string {
