@@ -35,6 +35,28 @@ function byId(rows: readonly E2eRow[], id: string): E2eRow | undefined {
   return rows.find((r) => r.id === id);
 }
 
+/**
+ * The two-core CPU model of a throughput row (BENCHMARKS.md, "Latest results"): client and broker
+ * share the machine's two cores and keep both busy, so a row's rate is about 2 / (C + B) GiB/s
+ * for C client and B broker CPU seconds per GiB, and franz / Kafka is about
+ * (C_kafka + B_kafka) / (C_franz + B_franz). `ceiling` is that ratio for a franz broker costing
+ * nothing. Only for 8-partition produce and consume rows outside durable mode: elsewhere Kafka
+ * waits (on fsyncs, or with produce latencies of tens of seconds) rather than computes, and the
+ * model does not hold. Null when either side lacks a CPU figure.
+ */
+export function cpuModel(r: E2eRow): { model: number; ceiling: number } | null {
+  if (r.partitions !== 8 || r.durable || (r.kind !== 'produce' && r.kind !== 'consume')) return null;
+  const f = r.franz;
+  const k = r.kafka;
+  if (f?.ok !== true || k?.ok !== true) return null;
+  const cf = f.clientCpuSecPerGiB;
+  const bf = f.cpuSecPerGiB;
+  const ck = k.clientCpuSecPerGiB;
+  const bk = k.cpuSecPerGiB;
+  if (cf === undefined || bf === undefined || ck === undefined || bk === undefined || cf <= 0) return null;
+  return { model: (ck + bk) / (cf + bf), ceiling: (ck + bk) / cf };
+}
+
 /** The issue's targets, checked against a run (null: not measured in this run). */
 export function checkTargets(rows: readonly E2eRow[]): TargetCheck[] {
   const out: TargetCheck[] = [];
@@ -138,6 +160,24 @@ export function toMarkdown(res: BenchResults, chart?: string): string {
         `${cell(f, (m) => m.clientCpuSecPerGiB)} / ${cell(k, (m) => m.clientCpuSecPerGiB)} | ${cell(f, (m) => m.peakRssMiB, 0)} / ${cell(k, (m) => m.peakRssMiB, 0)} |`);
     }
     L.push('');
+    const modelled = thr.flatMap((r) => {
+      const m = cpuModel(r);
+      return m === null ? [] : [{ r, m }];
+    });
+    if (modelled.length > 0) {
+      L.push('### CPU model');
+      L.push('');
+      L.push('Client and broker share the two cores: with C client and B broker CPU s/GiB, franz / Kafka is about ' +
+        '(C_kafka + B_kafka) / (C_franz + B_franz) ("model"); "ceiling" is (C_kafka + B_kafka) / C_franz, the model\'s ratio ' +
+        'for a broker that costs nothing. 8-partition rows outside durable mode only.');
+      L.push('');
+      L.push('| row | client | franz / Kafka | model | ceiling |');
+      L.push('|---|---|---:|---:|---:|');
+      for (const { r, m } of modelled) {
+        L.push(`| ${escapeMd(r.title)} | ${escapeMd(r.client)} | ${ratioCell(r)} | ${fmt(m.model, 2)}x | ${fmt(m.ceiling, 2)}x |`);
+      }
+      L.push('');
+    }
   }
   const lat = res.e2e.filter((r) => r.kind === 'latency');
   if (lat.length > 0) {
