@@ -341,10 +341,11 @@ export class Broker {
   async start(host: string, port: number): Promise<void> {
     this.host = host;
     const maxRequest = this.config.num('socket.request.max.bytes');
-    this.server = createServer((socket) => {
-      const c = new Connection(socket, this, this.registry, this.log, maxRequest, this.useSendfile);
+    // Paused on accept: Connection moves the socket to one that reads into request buffers.
+    this.server = createServer({ pauseOnConnect: true }, (socket) => {
+      const c: Connection = new Connection(socket, this, this.registry, this.log, maxRequest, this.useSendfile,
+        () => this.connections.delete(c));
       this.connections.add(c);
-      socket.on('close', () => this.connections.delete(c));
     });
     await new Promise<void>((ok, fail) => {
       this.server!.once('error', fail);

@@ -125,6 +125,16 @@ pub fn scan_segment(
     })
 }
 
+/// A new descriptor (close-on-exec) for the same open socket, owned by the caller from
+/// then on. The broker hands an accepted connection to a `net.Socket` that reads straight
+/// into its request buffers (Node offers that only for sockets it wraps from a descriptor)
+/// and closes the original handle.
+#[napi(catch_unwind)]
+pub fn dup_descriptor(fd: i32) -> Result<i32> {
+    use std::os::fd::IntoRawFd;
+    sys::dup_cloexec(fd, "descriptor").map(IntoRawFd::into_raw_fd).map_err(os_error)
+}
+
 /// The pool-thread half of sendChunks. Owns duplicated descriptors only; they are closed
 /// when compute finishes (or, if compute never runs, when the task is dropped).
 pub struct SendTask {

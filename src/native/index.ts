@@ -80,6 +80,7 @@ interface NativeAddon {
   scanSegment(fd: number, start: number, end: number, verifyCrc: boolean, maxBatchBytes: number):
     { validEnd: number; batches: Float64Array; stopReason?: string | null };
   sendChunks(socketFd: number, chunks: ReadonlyArray<Uint8Array | FileRegion>, timeoutMs: number): Promise<number>;
+  dupDescriptor(fd: number): number;
 }
 
 /** napi-rs's name for the current platform, as `napi build --platform` puts it in the file name. */
@@ -123,7 +124,7 @@ function loadAddon(): NativeAddon {
     fail(`the native addon failed to load (${shown}: ${why}): ${rebuild}`);
   }
   // A stale build from an older checkout would silently misread packed arrays.
-  if (typeof addon.batchStride !== 'function' || addon.batchStride() !== BATCH_STRIDE) {
+  if (typeof addon.batchStride !== 'function' || addon.batchStride() !== BATCH_STRIDE || typeof addon.dupDescriptor !== 'function') {
     fail(`the native addon is out of date (${shown}): ${rebuild}`);
   }
   return addon;
@@ -245,5 +246,18 @@ export function sendChunks(socketFd: number, chunks: readonly Chunk[], timeoutMs
     });
   } catch (e) {
     return Promise.reject(withErrno(e));
+  }
+}
+
+/**
+ * A new descriptor (close-on-exec) for the same open file or socket as `fd`; the caller owns it
+ * and must close it. Throws with the errno ('EMFILE: ...', 'EBADF: ...').
+ */
+export function dupDescriptor(fd: number): number {
+  int('fd', fd, 0, INT32_MAX);
+  try {
+    return native.dupDescriptor(fd);
+  } catch (e) {
+    throw withErrno(e);
   }
 }

@@ -11,7 +11,8 @@
  * with a dup of the socket descriptor, only once everything Node had queued on the socket has been
  * handed to the kernel, and Node writes nothing more to this socket until it is done.
  */
-import type { Socket } from 'node:net';
+import { Socket as NetSocket, type Socket, type SocketConstructorOpts } from 'node:net';
+import { FrameReader } from './frame-reader.js';
 import { readSync } from 'node:fs';
 import * as native from '../native/index.js';
 import { pinFiles, unpinFiles } from '../storage/file-pins.js';
@@ -40,9 +41,8 @@ interface Slot {
 const SEND_TIMEOUT_MS = 30_000;
 
 export class Connection {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  private need = -1;
+  private readonly reader: FrameReader;
+  private readonly socket: Socket;
   private readonly slots: Slot[] = [];
   private sending = false;
   private unflushedWrites = 0;
@@ -51,27 +51,53 @@ export class Connection {
   /** Sockets whose descriptor we cannot see (e.g. TLS later) fall back to reading regions into buffers. */
   private readonly fd: number;
 
+  /**
+   * `accepted` comes from a server with pauseOnConnect. Its descriptor is duplicated into a new
+   * Socket that reads with `onread` into the FrameReader's buffers (which Node offers only for
+   * sockets it wraps around a descriptor), and the accepted one is closed; the connection stays
+   * open through the duplicate. Should the duplication fail (EMFILE), the accepted socket is read
+   * with 'data' events instead.
+   */
   constructor(
-    private readonly socket: Socket,
+    accepted: Socket,
     private readonly broker: Broker,
     private readonly registry: HandlerRegistry,
     private readonly log: Logger,
     private readonly maxRequestBytes: number,
     private readonly useSendfile: boolean,
+    onClosed: () => void,
   ) {
-    this.peer = `${socket.remoteAddress}:${socket.remotePort}`;
-    socket.setNoDelay(true);
-    const handle = (socket as unknown as { _handle?: { fd?: number } })._handle;
-    this.fd = typeof handle?.fd === 'number' ? handle.fd : -1;
-    socket.on('data', (d: Buffer) => this.onData(d));
-    socket.on('error', () => this.close());
-    socket.on('close', () => this.close());
+    this.peer = `${accepted.remoteAddress}:${accepted.remotePort}`;
+    this.reader = new FrameReader(
+      maxRequestBytes,
+      (frame) => {
+        this.onFrame(frame);
+        return !this.closed;
+      },
+      (size) => this.reject('request size out of bounds', { size, max: maxRequestBytes }),
+    );
+    const socket = adopt(accepted, {
+      buffer: () => this.reader.buffer(),
+      callback: (n: number) => this.onRead(n),
+    });
+    this.socket = socket ?? accepted;
+    if (socket === null) {
+      accepted.on('data', (d: Buffer) => this.onData(d));
+      accepted.resume();
+    }
+    this.socket.setNoDelay(true);
+    this.fd = descriptorOf(this.socket);
+    this.socket.on('error', () => this.close());
+    this.socket.on('close', () => {
+      this.close();
+      onClosed();
+    });
   }
 
   private close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.pending = [];
+    this.reader.clear();
     // Responses never to be written release their files; one whose native send is under way does
     // so when that send settles.
     for (const slot of this.slots) release(slot);
@@ -118,62 +144,23 @@ export class Connection {
     this.close();
   }
 
+  /** The fallback for a socket read by Node ('data' events): each chunk goes through the reader's buffers. */
   private onData(data: Buffer): void {
-    if (this.closed || this.draining) return;
-    this.pending.push(data);
-    this.pendingBytes += data.length;
-    while (!this.closed) {
-      if (this.need < 0) {
-        if (this.pendingBytes < 4) return;
-        const size = this.peek4();
-        if (size < 0 || size > this.maxRequestBytes) {
-          this.reject('request size out of bounds', { size, max: this.maxRequestBytes });
-          return;
-        }
-        this.need = size;
-        this.consume(4);
-      }
-      if (this.pendingBytes < this.need) return;
-      const frame = this.take(this.need);
-      this.need = -1;
-      this.onFrame(frame);
-    }
-  }
-
-  private peek4(): number {
-    const first = this.pending[0]!;
-    if (first.length >= 4) return first.readInt32BE(0);
-    const b = Buffer.concat(this.pending, 4);
-    return b.readInt32BE(0);
-  }
-
-  private consume(n: number): void {
-    this.take(n);
-  }
-
-  /** Removes n bytes from the front; a view when they lie in one chunk, one copy otherwise. */
-  private take(n: number): Buffer {
-    this.pendingBytes -= n;
-    const first = this.pending[0]!;
-    if (first.length > n) {
-      this.pending[0] = first.subarray(n);
-      return first.subarray(0, n);
-    }
-    if (first.length === n) {
-      this.pending.shift();
-      return first;
-    }
-    const out = Buffer.allocUnsafe(n);
     let at = 0;
-    while (at < n) {
-      const c = this.pending[0]!;
-      const k = Math.min(c.length, n - at);
-      c.copy(out, at, 0, k);
-      at += k;
-      if (k === c.length) this.pending.shift();
-      else this.pending[0] = c.subarray(k);
+    while (at < data.length && !this.closed && !this.draining) {
+      const b = this.reader.buffer();
+      const n = Math.min(b.length, data.length - at);
+      data.copy(b, 0, at, at + n);
+      at += n;
+      this.reader.wrote(n);
     }
-    return out;
+  }
+
+  /** A read into the reader's buffer (the socket reads with `onread`). */
+  private onRead(n: number): boolean {
+    if (this.closed || this.draining) return false;
+    this.reader.wrote(n);
+    return true;
   }
 
   private onFrame(frame: Buffer): void {
@@ -333,4 +320,30 @@ function readRegion(r: { fd: number; position: number; length: number }): Buffer
     at += n;
   }
   return b;
+}
+
+/** The descriptor behind a socket, or -1 where Node does not show one. */
+function descriptorOf(socket: Socket): number {
+  const handle = (socket as unknown as { _handle?: { fd?: number } })._handle;
+  return typeof handle?.fd === 'number' ? handle.fd : -1;
+}
+
+/**
+ * A Socket on a duplicate of `accepted`'s descriptor that reads with `onread`, with `accepted`
+ * closed; null (and `accepted` untouched) when there is no descriptor or it cannot be duplicated.
+ */
+function adopt(accepted: Socket, onread: { buffer: () => Buffer; callback: (n: number) => boolean }): Socket | null {
+  const fd = descriptorOf(accepted);
+  if (fd < 0) return null;
+  let dup: number;
+  try {
+    dup = native.dupDescriptor(fd);
+  } catch {
+    return null;
+  }
+  // `onread` is documented for net.Socket (Node >= 12) but missing from @types/node's options type.
+  const options: SocketConstructorOpts & { onread: typeof onread } = { fd: dup, readable: true, writable: true, onread };
+  const socket = new NetSocket(options);
+  accepted.destroy();
+  return socket;
 }
