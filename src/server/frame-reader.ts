@@ -19,8 +19,12 @@
  * about twice what it sent, plus INITIAL_FRAME).
  */
 
-/** Bytes of the reusable read buffer; a read never asks for more than this outside a frame. */
-export const SCRATCH_BYTES = 64 * 1024;
+/**
+ * Bytes of the reusable read buffer; a read never asks for more than this outside a frame. Each
+ * connection holds one for its lifetime, so it is kept small: it only ever holds size prefixes,
+ * small requests (most are well under 1 KiB) and the first bytes of a large one.
+ */
+export const SCRATCH_BYTES = 16 * 1024;
 /** Incomplete requests up to this size wait in the scratch buffer. */
 export const SMALL_FRAME = 4 * 1024;
 /** The most a request's buffer holds before any of its bytes beyond the scratch have arrived. */
