@@ -2,11 +2,14 @@
  * The real clients that drive both brokers, and parsers for what they print:
  *  - Kafka's ProducerPerformance and ConsumerPerformance (kafka-tools 4.1.0, the Java client);
  *  - kcat (librdkafka) producing from a file and consuming to the end;
+ *  - bench/go (franz-go, github.com/twmb/franz-go) producing and consuming as fast as it can;
  *  - bench/java/LatencyBench.java (the Java client with HdrHistogram) for fixed-rate latency.
  * Each run is bounded by a timeout and checked (records counted) before its numbers are used.
  */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { kafkaClasspath, log4jConfig } from './brokers.js';
+import { cacheDir, kafkaClasspath, log4jConfig } from './brokers.js';
 import { REPO_ROOT, run, tail } from './util.js';
 
 export interface Percentiles {
@@ -209,4 +212,63 @@ export async function latencyBench(spec: LatencySpec): Promise<ClientResult> {
     detail: line,
     clientCpuSeconds: r.cpuSeconds,
   };
+}
+
+const GO_SOURCES = ['main.go', 'go.mod', 'go.sum'];
+
+/** Where ensureFranzGo puts the franz-go client: named by a hash of its sources, so an edit rebuilds it. */
+function franzGoBinary(): string {
+  const h = createHash('sha256');
+  for (const f of GO_SOURCES) h.update(readFileSync(join(REPO_ROOT, 'bench', 'go', f)));
+  return join(cacheDir(), `franz-bench-go-${h.digest('hex').slice(0, 12)}`);
+}
+
+/**
+ * Builds bench/go (once per source version) with `go build`; the Go module proxy supplies
+ * franz-go at the version go.mod pins and go.sum checks. Resolves with the binary's path.
+ */
+export async function ensureFranzGo(): Promise<string> {
+  const bin = franzGoBinary();
+  if (existsSync(bin)) return bin;
+  mkdirSync(cacheDir(), { recursive: true });
+  const r = await run('go', ['build', '-trimpath', '-o', bin, '.'], { cwd: join(REPO_ROOT, 'bench', 'go'), timeoutMs: 10 * 60_000 });
+  if (r.code !== 0) throw new Error(`go build of bench/go failed (exit ${r.code}): ${tail(r.stdout + r.stderr)}`);
+  return bin;
+}
+
+interface FranzGoJson {
+  records: number;
+  bytes: number;
+  seconds: number;
+}
+
+async function franzGo(what: string, args: string[], records: number, recordSize: number, timeoutMs: number): Promise<ClientResult> {
+  const r = await run(franzGoBinary(), [...args, '-n', String(records), '-timeout', `${Math.ceil(timeoutMs / 1000) + 5}s`],
+    { measureCpu: true, timeoutMs: timeoutMs + 10_000 });
+  if (r.timedOut) throw new ClientFailure(`${what} timed out after ${timeoutMs / 1000} s: ${tail(r.stderr)}`);
+  const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
+  if (r.code !== 0 || line === undefined) throw new ClientFailure(`${what} failed (exit ${r.code}): ${tail(r.stdout + r.stderr)}`);
+  const j = JSON.parse(line) as FranzGoJson;
+  if (j.records !== records || j.bytes !== records * recordSize) {
+    throw new ClientFailure(`${what}: ${j.records} records of ${j.bytes} bytes, expected ${records} of ${records * recordSize}`);
+  }
+  return {
+    ...rateResult(records, recordSize, records / j.seconds),
+    detail: `${what}: ${line}`,
+    clientCpuSeconds: r.cpuSeconds,
+  };
+}
+
+/**
+ * franz-go producing `records` values from the payload file's lines in turn: kgo's defaults
+ * (acks=all, idempotence, linger 10 ms, sticky partitioning), compression none or lz4.
+ */
+export function franzGoProduce(spec: ProduceSpec): Promise<ClientResult> {
+  return franzGo('franz-go produce', ['-mode', 'produce', '-b', spec.address, '-t', spec.topic, '-f', spec.payloadFile,
+    '-z', spec.compression ?? 'none'], spec.records, spec.recordSize, spec.timeoutMs);
+}
+
+/** franz-go reading every partition from the start (no group) until it has every record. */
+export function franzGoConsume(spec: ConsumeSpec): Promise<ClientResult> {
+  return franzGo('franz-go consume', ['-mode', 'consume', '-b', spec.address, '-t', spec.topic], spec.records, spec.recordSize, spec.timeoutMs);
 }

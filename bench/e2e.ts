@@ -4,9 +4,9 @@
  *
  * Sessions (each: start one broker, warm up, run its rows, stop; then the same for the other):
  *  - throughput (no fsync before ack: Kafka's default, franz with franz.fsync=false):
- *    1 KiB records x 8 partitions produced by ProducerPerformance and by kcat, consumed by kcat
- *    (and by ConsumerPerformance where the broker has consumer groups); 100-byte records and lz4,
- *    each produced by both clients. A full run has two passes of this session (franz first, then
+ *    1 KiB records x 8 partitions produced by ProducerPerformance, by kcat and by franz-go,
+ *    consumed by kcat and franz-go (and by ConsumerPerformance where the broker has consumer
+ *    groups); 100-byte records and lz4, each produced by all three and consumed by two. A full run has two passes of this session (franz first, then
  *    Kafka first); in each, consume rows read twice and produce rows write twice (each into a
  *    fresh topic), and a row keeps the median run over both passes.
  *  - latency: the Java client at a fixed rate, half the slower broker's 1 KiB produce maximum,
@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { Client, LATEST_TIMESTAMP } from '../src/client/client.js';
 import { startBroker, type BrokerHandle, type BrokerName } from './brokers.js';
 import {
-  ClientFailure, consumerPerformance, kcatConsume, kcatProduce, latencyBench, producerPerformance,
+  ClientFailure, consumerPerformance, franzGoConsume, franzGoProduce, kcatConsume, kcatProduce, latencyBench, producerPerformance,
   type ClientResult, type Percentiles,
 } from './clients.js';
 import {
@@ -221,6 +221,21 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
     exec: (ctx, runTopic) => kcatProduce({ address: ctx.broker.address, topic: runTopic, records, recordSize: size, payloadFile: file, file,
       compression, spread: partitions >= 10_000, timeoutMs: timeoutFor(records * size, partitions >= 10_000 ? 0.5 : 2) }),
   });
+  // franz-go costs its process about 1 CPU second per GiB of 1 KiB records produced (kcat 3,
+  // ProducerPerformance 11: BENCHMARKS.md), so on two shared cores these rows leave the most to
+  // the broker. They read the 1 000-line payload files in turn, as ProducerPerformance does.
+  const goProduceRow = (id: string, title: string, topic: string, size: number, records: number,
+    compression: 'none' | 'lz4' = 'none'): RowSpec => ({
+    id, title, kind: 'produce', client: 'franz-go', partitions: 8, recordSize: size, compression, records, createTopic: topic,
+    runs: produceRuns(8),
+    exec: (ctx, runTopic) => franzGoProduce({ address: ctx.broker.address, topic: runTopic, records, recordSize: size,
+      payloadFile: size === 100 ? files.p100 : files.p1k, compression, timeoutMs: timeoutFor(records * size) }),
+  });
+  const goConsumeRow = (id: string, title: string, topic: string, size: number, records: number,
+    compression: 'none' | 'lz4' = 'none'): RowSpec => ({
+    id, title, kind: 'consume', client: 'franz-go', partitions: 8, recordSize: size, compression, records, runs: CONSUME_RUNS,
+    exec: (ctx) => franzGoConsume({ address: ctx.broker.address, topic, records, recordSize: size, timeoutMs: timeoutFor(records * size) }),
+  });
   const throughput: Session = {
     name: 'throughput',
     label: quick ? 'throughput' : 'throughput (first pass)',
@@ -239,14 +254,20 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
       },
       kcatProduceRow('produce-1k-kcat', 'Produce 1 KiB records, 8 partitions (librdkafka)', 'p1k-kcat', 1024,
         files.kcat1k, files.kcatRecords),
+      goProduceRow('produce-1k-go', 'Produce 1 KiB records, 8 partitions (franz-go)', 'p1k-go', 1024, n1k),
+      goConsumeRow('consume-1k-go', 'Consume 1 KiB records, 8 partitions (franz-go)', 'p1k', 1024, n1k),
       produce('produce-100b', 'Produce 100-byte records, 8 partitions', 'p100', 8, 100, n100),
       consume('consume-100b', 'Consume 100-byte records, 8 partitions', 'p100', 8, 100, n100),
       kcatProduceRow('produce-100b-kcat', 'Produce 100-byte records, 8 partitions (librdkafka)', 'p100-kcat', 100,
         files.kcat100, files.kcat100Records),
+      goProduceRow('produce-100b-go', 'Produce 100-byte records, 8 partitions (franz-go)', 'p100-go', 100, n100),
+      goConsumeRow('consume-100b-go', 'Consume 100-byte records, 8 partitions (franz-go)', 'p100', 100, n100),
       produce('produce-lz4', 'Produce 1 KiB records, lz4, 8 partitions', 'plz4', 8, 1024, nlz4, 'lz4'),
       consume('consume-lz4', 'Consume 1 KiB records, lz4, 8 partitions', 'plz4', 8, 1024, nlz4, 'lz4'),
       kcatProduceRow('produce-lz4-kcat', 'Produce 1 KiB records, lz4, 8 partitions (librdkafka)', 'plz4-kcat', 1024,
         files.kcat1k, files.kcatRecords, 'lz4'),
+      goProduceRow('produce-lz4-go', 'Produce 1 KiB records, lz4, 8 partitions (franz-go)', 'plz4-go', 1024, nlz4, 'lz4'),
+      goConsumeRow('consume-lz4-go', 'Consume 1 KiB records, lz4, 8 partitions (franz-go)', 'plz4', 1024, nlz4, 'lz4'),
     ],
   };
   const sessions: Session[] = [

@@ -71,8 +71,8 @@ export function checkTargets(rows: readonly E2eRow[]): TargetCheck[] {
     }
     if (parts.length > 0) out.push({ target, measured: parts.join(', '), met });
   };
-  ratioCheck('Produce throughput >= 1.5x Kafka', ['produce-1k', 'produce-1k-kcat', 'produce-100b', 'produce-100b-kcat', 'produce-lz4', 'produce-lz4-kcat', 'produce-1k-p1000', 'produce-1k-p10000', 'produce-1k-p10000-kcat'], 1.5);
-  ratioCheck('Consume throughput >= 1.5x Kafka', ['consume-1k', 'consume-1k-java', 'consume-100b', 'consume-lz4', 'consume-1k-p1000', 'consume-1k-p10000'], 1.5);
+  ratioCheck('Produce throughput >= 1.5x Kafka', ['produce-1k', 'produce-1k-kcat', 'produce-1k-go', 'produce-100b', 'produce-100b-kcat', 'produce-100b-go', 'produce-lz4', 'produce-lz4-kcat', 'produce-lz4-go', 'produce-1k-p1000', 'produce-1k-p10000', 'produce-1k-p10000-kcat'], 1.5);
+  ratioCheck('Consume throughput >= 1.5x Kafka', ['consume-1k', 'consume-1k-java', 'consume-1k-go', 'consume-100b', 'consume-100b-go', 'consume-lz4', 'consume-lz4-go', 'consume-1k-p1000', 'consume-1k-p10000'], 1.5);
   const lat = byId(rows, 'latency-1k');
   if (lat !== undefined) {
     const e2e = lat.franz?.e2eLatency && lat.kafka?.e2eLatency ? lat.franz.e2eLatency.p99 / lat.kafka.e2eLatency.p99 : null;

@@ -10,13 +10,15 @@
  *   npm run bench -- --out DIR          write results elsewhere (default bench/results)
  *
  * Needs: a built franz (npm run build), java (17+), mvn (fetches Kafka 4.1.0 into
- * ~/.cache/franz-bench on first use; FRANZ_BENCH_CACHE overrides), kcat.
+ * ~/.cache/franz-bench on first use; FRANZ_BENCH_CACHE overrides), kcat, go (builds bench/go,
+ * the franz-go client, into the same cache; the Go module proxy supplies franz-go).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { ensureKafka, KAFKA_HEAP, KAFKA_VERSION } from './brokers.js';
+import { ensureFranzGo } from './clients.js';
 import { e2e, e2eUnits, type E2eRow, type SessionProbe } from './e2e.js';
 import { micro, MICRO_UNITS, type MicroRow } from './micro.js';
 import { checkTargets, toMarkdown, toSvg, type BenchResults, type Machine } from './report.js';
@@ -84,6 +86,7 @@ function machine(): Machine {
     node: process.version,
     java: sh('java', ['-version']).split('\n')[0] ?? 'unknown',
     kcat: sh('kcat', ['-V']).split('\n').find((l) => /librdkafka|Version/i.test(l)) ?? 'unknown',
+    go: sh('go', ['version']),
     franz: `${(JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version} (${sh('git', ['-C', REPO_ROOT, 'rev-parse', '--short', 'HEAD'])})`,
     'Apache Kafka': `${KAFKA_VERSION} (KRaft, single node, -Xmx${KAFKA_HEAP} -Xms${KAFKA_HEAP}, G1)`,
   };
@@ -98,6 +101,7 @@ const SETTINGS = [
   'kcat (librdkafka) defaults: acks=all, no idempotence, linger 5 ms; the 10 000-partition kcat -P row adds `sticky.partitioning.linger.ms=0` (each record to a random partition; the sticky default writes to one partition for 10 ms at a time). Consume rows: `kcat -C -X fetch.wait.max.ms=10 -o beginning -e` over all partitions, one output newline per record, counted (the 10 ms wait keeps the empty Fetch that signals the end from adding 500 ms).',
   'The throughput session runs twice in a full run, the brokers in the order franz, Kafka, then Kafka, franz. In each pass every consume row reads its topic twice and every 8-partition produce row writes twice, each time into a new topic; the median run over both passes is reported (of an even count, the lower of the middle two). Rows outside that session run once, except consume rows (twice).',
   'Before each broker\'s session a scratch file about the size of the session\'s data is written and deleted, so both brokers start on page-cache memory used before, unless the guest reports free memory to the host (machine table), which undoes that within seconds; then it is skipped. A 256 MiB probe write just before each broker starts gives the page-cache write cost the session began with (table below).',
+  'franz-go rows: bench/go (franz-go 1.22.3, pkg/kgo) with the client\'s defaults (acks=all, idempotence on, linger 10 ms, sticky partitioning) except compression (kgo defaults to snappy; none or lz4 here), values from the same 1 000-line files as ProducerPerformance, in turn; consume rows read every partition from the start without a group until every record has arrived. Timed by the client from its creation to the last ack or record.',
   'Latency row: bench/java/LatencyBench.java (Java client 4.1.0, HdrHistogram) at half the slower broker\'s 1 KiB ProducerPerformance rate, 1 KiB records.',
   'Broker CPU = utime + stime from /proc/<pid>/stat over the measurement; peak RSS = VmHWM, reset before each row via /proc/<pid>/clear_refs.',
   'Client CPU = user + system time of the client process from start-up to exit (bash `times` around it; for consume rows, of the median run), per GiB of the row\'s data.',
@@ -131,6 +135,8 @@ async function main(): Promise<void> {
   if (args.e2e) {
     progress.step('e2e: fetching Apache Kafka jars (Maven Central, cached)');
     await ensureKafka();
+    progress.step('e2e: building the franz-go client (bench/go, cached)');
+    await ensureFranzGo();
     progress.advance(1);
     ({ rows: e2eRows, probes } = await e2e({ quick: args.quick, progress, only: args.sessions, scale: args.scale }));
   }
