@@ -80,8 +80,10 @@ export class Connection {
       buffer: () => this.reader.buffer(),
       callback: (n: number) => this.onRead(n),
     });
-    this.socket = socket ?? accepted;
-    if (socket === null) {
+    this.socket = socket instanceof NetSocket ? socket : accepted;
+    if (!(socket instanceof NetSocket)) {
+      // Slower (each read is copied once more), but the client is served all the same.
+      if (socket.error !== undefined) this.log.warn('reading connection with data events', { peer: this.peer, err: socket.error });
       accepted.on('data', (d: Buffer) => this.onData(d));
       accepted.resume();
     }
@@ -270,6 +272,18 @@ export class Connection {
             this.notifyIdle();
           },
           (err: unknown) => {
+            // Out of descriptors, sendChunks fails while duplicating them, before it writes a
+            // byte: the response can still go out through Node, copied.
+            const errno = native.errnoOf(err);
+            if (!this.closed && (errno === 'EMFILE' || errno === 'ENFILE')) {
+              this.log.warn('sending fetch response by copy', { peer: this.peer, err: String(err) });
+              for (const c of chunks) this.write(Buffer.isBuffer(c) ? c : readRegion(c));
+              release(slot);
+              this.sending = false;
+              this.pump();
+              this.notifyIdle();
+              return;
+            }
             release(slot);
             this.reject('send failed', { err: String(err) });
           },
@@ -330,16 +344,17 @@ function descriptorOf(socket: Socket): number {
 
 /**
  * A Socket on a duplicate of `accepted`'s descriptor that reads with `onread`, with `accepted`
- * closed; null (and `accepted` untouched) when there is no descriptor or it cannot be duplicated.
+ * closed; otherwise (`accepted` untouched) why not: no descriptor to see, or the duplication's
+ * error (EMFILE when the process is out of descriptors).
  */
-function adopt(accepted: Socket, onread: { buffer: () => Buffer; callback: (n: number) => boolean }): Socket | null {
+function adopt(accepted: Socket, onread: { buffer: () => Buffer; callback: (n: number) => boolean }): Socket | { error?: string } {
   const fd = descriptorOf(accepted);
-  if (fd < 0) return null;
+  if (fd < 0) return {};
   let dup: number;
   try {
     dup = native.dupDescriptor(fd);
-  } catch {
-    return null;
+  } catch (e) {
+    return { error: String(e) };
   }
   // `onread` is documented for net.Socket (Node >= 12) but missing from @types/node's options type.
   const options: SocketConstructorOpts & { onread: typeof onread } = { fd: dup, readable: true, writable: true, onread };
