@@ -380,14 +380,9 @@ func group(ctx context.Context, addr, topic, groupID string, n int) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	offsets := map[string]int64{}
-	for _, byPart := range committed {
-		for part, o := range byPart {
-			if o.Err != nil {
-				return nil, fmt.Errorf("committed offset of %d: %w", part, o.Err)
-			}
-			offsets[strconv.Itoa(int(part))] = o.At
-		}
+	offsets, err := byPartition(committed, func(o kadm.OffsetResponse) (int64, error) { return o.At, o.Err })
+	if err != nil {
+		return nil, fmt.Errorf("committed offsets: %w", err)
 	}
 	// b leaves (LeaveGroup on close); a must end up with every partition.
 	b.cl.Close()
@@ -498,16 +493,7 @@ func admin(ctx context.Context, addr, topic string) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		m := map[string]int64{}
-		for _, byPart := range l {
-			for part, o := range byPart {
-				if o.Err != nil {
-					return nil, fmt.Errorf("offset of %d: %w", part, o.Err)
-				}
-				m[strconv.Itoa(int(part))] = o.Offset
-			}
-		}
-		return m, nil
+		return byPartition(l, func(o kadm.ListedOffset) (int64, error) { return o.Offset, o.Err })
 	}
 	if out["endOffsets"], err = listed(adm.ListEndOffsets(ctx, topic)); err != nil {
 		return nil, err
@@ -528,6 +514,22 @@ func admin(ctx context.Context, addr, topic string) (any, error) {
 		return nil, err
 	}
 	out["listedAfterDelete"] = topics.Has(topic)
+	return out, nil
+}
+
+// byPartition flattens kadm's per-topic, per-partition answers for one topic into partition ->
+// offset (JSON object keys are strings); the first partition error ends it.
+func byPartition[T any](m map[string]map[int32]T, offset func(T) (int64, error)) (map[string]int64, error) {
+	out := map[string]int64{}
+	for _, byPart := range m {
+		for part, v := range byPart {
+			o, err := offset(v)
+			if err != nil {
+				return nil, fmt.Errorf("partition %d: %w", part, err)
+			}
+			out[strconv.Itoa(int(part))] = o
+		}
+	}
 	return out, nil
 }
 
