@@ -254,8 +254,7 @@ export class Connection {
         continue;
       }
       if (!this.useSendfile || this.fd < 0) {
-        for (const c of chunks) this.write(Buffer.isBuffer(c) ? c : readRegion(c));
-        release(slot);
+        this.writeByCopy(slot, chunks);
         continue;
       }
       this.sending = true;
@@ -277,8 +276,7 @@ export class Connection {
             const errno = native.errnoOf(err);
             if (!this.closed && (errno === 'EMFILE' || errno === 'ENFILE')) {
               this.log.warn('sending fetch response by copy', { peer: this.peer, err: String(err) });
-              for (const c of chunks) this.write(Buffer.isBuffer(c) ? c : readRegion(c));
-              release(slot);
+              this.writeByCopy(slot, chunks);
               this.sending = false;
               this.pump();
               this.notifyIdle();
@@ -291,6 +289,12 @@ export class Connection {
       });
       return;
     }
+  }
+
+  /** The response through Node's writes, its file regions read into memory first. */
+  private writeByCopy(slot: Slot, chunks: readonly Chunk[]): void {
+    for (const c of chunks) this.write(Buffer.isBuffer(c) ? c : readRegion(c));
+    release(slot);
   }
 
   private write(b: Buffer): void {

@@ -84,6 +84,18 @@ func recordOf(topic string, i int) *kgo.Record {
 	return r
 }
 
+// produceRecords sends records 0..n-1 of recordOf and waits for every ack.
+func produceRecords(ctx context.Context, p *kgo.Client, topic string, n int) ([]*kgo.Record, error) {
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		recs[i] = recordOf(topic, i)
+	}
+	if err := p.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+		return nil, fmt.Errorf("produce: %w", err)
+	}
+	return recs, nil
+}
+
 // Record is what the test compares: key and header values null when absent.
 type Record struct {
 	Partition int32        `json:"partition"`
@@ -134,12 +146,9 @@ func produceConsume(ctx context.Context, addr, topic string, n int, codec string
 		return nil, err
 	}
 	defer p.Close()
-	recs := make([]*kgo.Record, n)
-	for i := range recs {
-		recs[i] = recordOf(topic, i)
-	}
-	if err := p.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		return nil, fmt.Errorf("produce: %w", err)
+	recs, err := produceRecords(ctx, p, topic, n)
+	if err != nil {
+		return nil, err
 	}
 	acks := make([]Ack, n)
 	for i, r := range recs {
@@ -332,13 +341,9 @@ func group(ctx context.Context, addr, topic, groupID string, n int) (any, error)
 		return nil, err
 	}
 	defer p.Close()
-	recs := make([]*kgo.Record, n)
-	for i := range recs {
-		recs[i] = recordOf(topic, i)
-	}
-	if err := p.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+	if _, err := produceRecords(ctx, p, topic, n); err != nil {
 		stopPolling()
-		return nil, fmt.Errorf("produce: %w", err)
+		return nil, err
 	}
 	for {
 		mu.Lock()
