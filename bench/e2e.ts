@@ -6,9 +6,10 @@
  *  - throughput (no fsync before ack: Kafka's default, franz with franz.fsync=false):
  *    1 KiB records x 8 partitions produced by ProducerPerformance, by kcat and by franz-go,
  *    consumed by kcat and franz-go (and by ConsumerPerformance where the broker has consumer
- *    groups); 100-byte records and lz4, each produced by all three and consumed by two. A full run has two passes of this session (franz first, then
- *    Kafka first); in each, consume rows read twice and produce rows write twice (each into a
- *    fresh topic), and a row keeps the median run over both passes.
+ *    groups); 100-byte records and lz4, each produced by all three and consumed by two. A full
+ *    run has two passes of this session (franz first, then Kafka first); in each, consume rows
+ *    read twice and produce rows write twice (each into a fresh topic), and a row keeps the
+ *    median run over both passes.
  *  - latency: the Java client at a fixed rate, half the slower broker's 1 KiB produce maximum,
  *    with produce-to-ack and end-to-end HdrHistograms.
  *  - 1 000 and 10 000 partitions (the latter skipped by --quick): produce and consume (read twice).
