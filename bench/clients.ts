@@ -77,7 +77,11 @@ export async function producerPerformance(spec: ProduceSpec): Promise<ClientResu
   if (r.code !== 0 || m === null) throw new ClientFailure(`ProducerPerformance failed (exit ${r.code}): ${tail(out + r.stderr)}`);
   const records = Number(m[1]);
   const rps = Number(m[2]);
-  if (records !== spec.records) throw new ClientFailure(`ProducerPerformance sent ${records} of ${spec.records} records`);
+  if (records !== spec.records) {
+    // Each failed send prints its exception; the first says why (a delivery timeout, say).
+    const why = /^\S*(Exception|Error)\b.*$/m.exec(r.stderr + out)?.[0];
+    throw new ClientFailure(`ProducerPerformance sent ${records} of ${spec.records} records${why === undefined ? '' : `: ${why.slice(0, 300)}`}`);
+  }
   return {
     ...rateResult(records, spec.recordSize, rps),
     ackLatency: { mean: Number(m[4]), max: Number(m[5]), p50: Number(m[6]), p99: Number(m[8]), p999: Number(m[9]) },
