@@ -28,6 +28,13 @@ const FALLBACK_BUF: usize = 256 * 1024;
 /// `timeout` bounds each wait for the socket to drain (an idle timeout, not a deadline
 /// for the whole transfer: a slow but progressing consumer is not cut off).
 pub fn send_all(sock: &OwnedFd, chunks: &[Chunk], timeout: Duration) -> Result<u64, OsError> {
+    // Uncorked, with TCP_NODELAY on (connection.ts sets it), every header piece between two
+    // partitions' records left as a segment of its own, some of only tens of bytes. A
+    // receiver with a small fixed SO_RCVBUF (the Java consumer's receive.buffer.bytes is
+    // 64 KiB) counts each segment's whole buffer against it, ran out, and dropped segments
+    // ("TCPRcvQDrop", "RcvPruned" in nstat); each drop held the consumer until the sender's
+    // retransmit timer (200 ms) fired. Corked, a response leaves in full segments.
+    let _cork = Cork::new(sock);
     let mut total = 0u64;
     for chunk in chunks {
         total += match chunk {
@@ -38,6 +45,27 @@ pub fn send_all(sock: &OwnedFd, chunks: &[Chunk], timeout: Duration) -> Result<u
         };
     }
     Ok(total)
+}
+
+/// TCP_CORK for the length of one response; dropping it (also on an error) uncorks, which
+/// sends the response's last partial segment.
+struct Cork<'a> {
+    sock: &'a OwnedFd,
+    on: bool,
+}
+
+impl<'a> Cork<'a> {
+    fn new(sock: &'a OwnedFd) -> Self {
+        Cork { sock, on: sys::set_cork(sock, true) }
+    }
+}
+
+impl Drop for Cork<'_> {
+    fn drop(&mut self) {
+        if self.on {
+            sys::set_cork(self.sock, false);
+        }
+    }
 }
 
 fn send_bytes(sock: &OwnedFd, mut data: &[u8], timeout: Duration) -> Result<u64, OsError> {
@@ -140,6 +168,9 @@ mod tests {
         ];
         let n = send_all(&sock, &chunks, Duration::from_secs(10)).unwrap();
         assert_eq!(n, 4 + 2_999_000 + 4);
+        // Left corked, the response's last partial segment would wait for the kernel's
+        // 200 ms cork timer.
+        assert!(!sys::corked(&sock));
         drop(sock);
         drop(client);
         let got = reader.join().unwrap();

@@ -162,6 +162,44 @@ pub fn dup_cloexec(fd: RawFd, what: &str) -> Result<OwnedFd, OsError> {
     Ok(unsafe { OwnedFd::from_raw_fd(dup) })
 }
 
+/// Sets or clears TCP_CORK on `sock`. Corked, the kernel sends only full segments, so a
+/// response's small header pieces travel in the same segments as the record data around
+/// them; clearing it sends what is left at once. Returns false where the option does not
+/// apply (not a TCP socket, e.g. a pipe): callers then send uncorked, as before.
+pub fn set_cork(sock: &OwnedFd, on: bool) -> bool {
+    let v: libc::c_int = on.into();
+    // SAFETY: `v` is a live c_int and the length passed is its size; `sock` is a descriptor
+    // we own.
+    let r = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_CORK,
+            (&v as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    r == 0
+}
+
+/// Whether TCP_CORK is set on `sock` (for tests).
+#[cfg(test)]
+pub fn corked(sock: &OwnedFd) -> bool {
+    let mut v: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `v` and `len` are live locals of the sizes the call expects.
+    let r = unsafe {
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_CORK,
+            (&mut v as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    r == 0 && v != 0
+}
+
 /// What a non-blocking write attempt achieved.
 pub enum Progress {
     Wrote(usize),
