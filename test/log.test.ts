@@ -580,3 +580,22 @@ describe('durable mode', () => {
     await log.close();
   });
 });
+
+describe('reads after close', () => {
+  // A long-polling Fetch holds its logs; when its wait ended during a shutdown, after the logs
+  // were closed, its read threw a TypeError that stopped the broker before the clean-shutdown mark.
+  test('a closed or deleted log answers NOT_LEADER_OR_FOLLOWER instead of throwing', async () => {
+    const closed = open(freshDir());
+    append(closed, makeBatch({ ...plain, recordCount: 2 }));
+    await closed.close();
+    const deleted = open(freshDir());
+    append(deleted, makeBatch({ ...plain, recordCount: 2 }));
+    deleted.destroy();
+    for (const log of [closed, deleted]) {
+      const r = log.read(0, 1 << 20, true);
+      assert.equal(r.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      assert.equal(r.bytes, 0);
+      assert.deepEqual(r.regions, []);
+    }
+  });
+});

@@ -334,6 +334,11 @@ export class Log {
    * batch when `minOneBatch`). Offsets past the end or before the start are OFFSET_OUT_OF_RANGE.
    */
   read(offset: number, maxBytes: number, minOneBatch: boolean): LogRead {
+    if (this.segments.length === 0) {
+      // Closed by a shutdown (or retired by a deletion) while a long-polling Fetch still held it:
+      // its timer fires meanwhile and reads again. This node no longer serves the partition.
+      return { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, regions: [], bytes: 0, highWatermark: -1, logStartOffset: -1, lastStableOffset: -1 };
+    }
     const hw = this.highWatermark;
     const out: LogRead = {
       errorCode: ErrorCode.NONE,
