@@ -12,6 +12,7 @@ import { TopicRegistry, invalidTopicName, type TopicInfo } from './metadata/topi
 import { HandlerRegistry } from './handlers/registry.js';
 import { registerAll } from './handlers/index.js';
 import { Connection } from './server/connection.js';
+import * as native from './native/index.js';
 import { GroupCoordinator } from './group/coordinator.js';
 import { ErrorCode } from './protocol/errors.js';
 import type { Logger } from './logger.js';
@@ -351,11 +352,38 @@ export class Broker {
       this.server!.once('error', fail);
       this.server!.listen(port, host, () => ok());
     });
+    this.capSegmentSize(this.config.num('franz.socket.max.segment.bytes'));
     const addr = this.server.address();
     this.port = typeof addr === 'object' && addr !== null ? addr.port : port;
     if (this.advertisedPort === 9092 && port === 0) this.advertisedPort = this.port;
     this.logs.startBackgroundWork(this.config.num('log.retention.check.interval.ms'));
     this.groups.startExpiry();
+  }
+
+  /**
+   * Caps the TCP segment size of accepted connections (franz.socket.max.segment.bytes; off by
+   * default). On loopback the kernel's MSS is 64 KiB, about the whole receive window of a client
+   * that fixes its buffer small (the Java consumer's receive.buffer.bytes is 64 KiB): each
+   * window then holds one partial segment, which the receiver acknowledges late (delayed ACK,
+   * 40 ms), and a Fetch response bigger than the window moves in such steps. A Java consumer
+   * on loopback saw end-to-end p99 of 65-95 ms against an ack p99 of 6-8 ms (Kafka, same
+   * client: 226 against 27 ms); with segments of at most 28 KiB (two full ones fit the window)
+   * 9-13 ms. Smaller segments cost CPU per byte on loopback (at 28 KiB, by hand: 4-14% more
+   * broker CPU producing 1 KiB records with franz-go, 10-20% less ConsumerPerformance
+   * throughput; at 24 KiB, 60% more broker CPU), so it is the operator's choice. Linux takes
+   * 88 to 32 767. Links with an ordinary MTU (1 500, jumbo 9 000) have smaller segments anyway.
+   * Connections accepted before this call keep the kernel's MSS; there are none, as the
+   * listener was opened just now.
+   */
+  private capSegmentSize(bytes: number): void {
+    if (bytes <= 0) return;
+    const fd = (this.server as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    if (typeof fd !== 'number' || fd < 0) return;
+    try {
+      native.setListenerMaxSegment(fd, bytes);
+    } catch (e) {
+      this.log.warn('could not cap the TCP segment size of accepted connections', { bytes, error: String(e) });
+    }
   }
 
   /** Stops accepting, lets in-flight requests finish briefly, flushes, and marks the shutdown clean. */

@@ -64,6 +64,7 @@ export const BROKER_KEYS: Record<string, BrokerKey> = {
   'group.consumer.session.timeout.ms': { default: '45000', doc: 'KIP-848 member session timeout' },
   'group.consumer.assignors': { default: 'uniform,range', doc: 'KIP-848 server-side assignors, the first is the default' },
   'franz.fsync': { default: 'true', doc: 'fsync before acknowledging (unless log.flush.interval.* is set)' },
+  'franz.socket.max.segment.bytes': { default: '0', doc: "largest TCP segment of accepted connections (0: the kernel's choice)" },
 };
 
 /** Topic-level keys, Kafka's names; values default to the broker key that provides them. */

@@ -135,6 +135,19 @@ pub fn dup_descriptor(fd: i32) -> Result<i32> {
     sys::dup_cloexec(fd, "descriptor").map(IntoRawFd::into_raw_fd).map_err(os_error)
 }
 
+/// Caps the maximum segment size of the connections a listening socket accepts from now on
+/// (TCP_MAXSEG); Broker.capSegmentSize (src/broker.ts) says why.
+#[napi(catch_unwind)]
+pub fn set_listener_max_segment(fd: i32, bytes: u32) -> Result<()> {
+    sys::set_listener_max_segment(fd, bytes).map_err(os_error)
+}
+
+/// The maximum segment size a connected TCP socket sends with (TCP_MAXSEG read back).
+#[napi(catch_unwind)]
+pub fn max_segment(fd: i32) -> Result<u32> {
+    sys::max_segment(fd).map_err(os_error)
+}
+
 /// The pool-thread half of sendChunks. Owns duplicated descriptors only; they are closed
 /// when compute finishes (or, if compute never runs, when the task is dropped).
 pub struct SendTask {

@@ -182,6 +182,52 @@ pub fn set_cork(sock: &OwnedFd, on: bool) -> bool {
     r == 0
 }
 
+/// Caps the TCP maximum segment size of connections a listening socket accepts from now on
+/// (TCP_MAXSEG on the listener: the kernel takes the smaller of it and the peer's MSS when the
+/// SYN arrives, and advertises it in the SYN-ACK, so both directions use it). Set on an
+/// established socket it would change nothing that is already negotiated.
+pub fn set_listener_max_segment(listener: RawFd, bytes: u32) -> Result<(), OsError> {
+    let v = libc::c_int::try_from(bytes)
+        .map_err(|_| OsError::new(libc::EINVAL, "TCP_MAXSEG out of range"))?;
+    // SAFETY: `v` is a live c_int and the length passed is its size; a bad descriptor number
+    // only makes the call fail with EBADF/ENOTSOCK.
+    let r = unsafe {
+        libc::setsockopt(
+            listener,
+            libc::IPPROTO_TCP,
+            libc::TCP_MAXSEG,
+            (&v as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(OsError::last("setsockopt TCP_MAXSEG"))
+    }
+}
+
+/// The maximum segment size the kernel uses for sending on `sock` (TCP_MAXSEG read back).
+pub fn max_segment(sock: RawFd) -> Result<u32, OsError> {
+    let mut v: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `v` and `len` are live locals of the sizes the call expects.
+    let r = unsafe {
+        libc::getsockopt(
+            sock,
+            libc::IPPROTO_TCP,
+            libc::TCP_MAXSEG,
+            (&mut v as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if r == 0 {
+        Ok(v.max(0) as u32)
+    } else {
+        Err(OsError::last("getsockopt TCP_MAXSEG"))
+    }
+}
+
 /// Whether TCP_CORK is set on `sock` (for tests).
 #[cfg(test)]
 pub fn corked(sock: &OwnedFd) -> bool {

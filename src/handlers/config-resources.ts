@@ -100,6 +100,7 @@ const TYPES: Record<string, number> = {
   'log.message.timestamp.type': STRING,
   'cluster.id': STRING,
   'franz.fsync': BOOLEAN,
+  'franz.socket.max.segment.bytes': INT,
 };
 
 export function configType(name: string): number {

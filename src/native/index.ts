@@ -81,6 +81,8 @@ interface NativeAddon {
     { validEnd: number; batches: Float64Array; stopReason?: string | null };
   sendChunks(socketFd: number, chunks: ReadonlyArray<Uint8Array | FileRegion>, timeoutMs: number): Promise<number>;
   dupDescriptor(fd: number): number;
+  setListenerMaxSegment(fd: number, bytes: number): void;
+  maxSegment(fd: number): number;
 }
 
 /** napi-rs's name for the current platform, as `napi build --platform` puts it in the file name. */
@@ -124,7 +126,7 @@ function loadAddon(): NativeAddon {
     fail(`the native addon failed to load (${shown}: ${why}): ${rebuild}`);
   }
   // A stale build from an older checkout would silently misread packed arrays.
-  if (typeof addon.batchStride !== 'function' || addon.batchStride() !== BATCH_STRIDE || typeof addon.dupDescriptor !== 'function') {
+  if (typeof addon.batchStride !== 'function' || addon.batchStride() !== BATCH_STRIDE || typeof addon.setListenerMaxSegment !== 'function') {
     fail(`the native addon is out of date (${shown}): ${rebuild}`);
   }
   return addon;
@@ -257,6 +259,30 @@ export function dupDescriptor(fd: number): number {
   int('fd', fd, 0, INT32_MAX);
   try {
     return native.dupDescriptor(fd);
+  } catch (e) {
+    throw withErrno(e);
+  }
+}
+
+/**
+ * Caps the TCP maximum segment size (TCP_MAXSEG) of the connections the listening socket `fd`
+ * accepts from now on. Throws with the errno ('EBADF: ...', 'ENOTSOCK: ...', 'EINVAL: ...').
+ */
+export function setListenerMaxSegment(fd: number, bytes: number): void {
+  int('fd', fd, 0, INT32_MAX);
+  int('bytes', bytes, 1, INT32_MAX);
+  try {
+    native.setListenerMaxSegment(fd, bytes);
+  } catch (e) {
+    throw withErrno(e);
+  }
+}
+
+/** The maximum segment size a connected TCP socket `fd` sends with (TCP_MAXSEG read back). */
+export function maxSegment(fd: number): number {
+  int('fd', fd, 0, INT32_MAX);
+  try {
+    return native.maxSegment(fd);
   } catch (e) {
     throw withErrno(e);
   }
