@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { FrameReader, INITIAL_FRAME, SCRATCH_BYTES, SMALL_FRAME } from '../src/server/frame-reader.js';
+import { FramePool, MIN_POOLED_BYTES } from '../src/server/frame-pool.js';
 
 function frameOf(payload: Buffer): Buffer {
   const size = Buffer.alloc(4);
@@ -23,7 +24,7 @@ interface Fed {
   feed(bytes: Buffer, chunk?: number): void;
 }
 
-function reader(max = 100 * 1024 * 1024, keepGoing: (n: number) => boolean = () => true): Fed {
+function reader(max = 100 * 1024 * 1024, keepGoing: (n: number) => boolean = () => true, pool = new FramePool()): Fed {
   const fed: Fed = {
     frames: [],
     bad: [],
@@ -35,6 +36,7 @@ function reader(max = 100 * 1024 * 1024, keepGoing: (n: number) => boolean = () 
         return keepGoing(fed.frames.length);
       },
       (s) => fed.bad.push(s),
+      pool,
     ),
     feed(bytes, chunk = Infinity) {
       let at = 0;
@@ -130,4 +132,66 @@ test('onFrame returning false stops cutting frames', () => {
   const r = reader(1000, (n) => n < 2);
   r.feed(Buffer.concat([1, 2, 3, 4].map(() => frameOf(randomBytes(8)))));
   assert.equal(r.frames.length, 2);
+});
+
+test('FramePool hands out the smallest kept buffer that fits, and each only once', () => {
+  const pool = new FramePool();
+  const small = Buffer.allocUnsafe(MIN_POOLED_BYTES);
+  const big = Buffer.allocUnsafe(4 * MIN_POOLED_BYTES);
+  pool.give(big);
+  pool.give(small);
+  assert.equal(pool.pooledBytes, 5 * MIN_POOLED_BYTES);
+  assert.equal(pool.take(8 * MIN_POOLED_BYTES), null);
+  assert.equal(pool.take(MIN_POOLED_BYTES - 1)!.buffer, small.buffer);
+  assert.equal(pool.take(100)!.buffer, big.buffer);
+  assert.equal(pool.take(100), null);
+  assert.equal(pool.pooledBytes, 0);
+});
+
+test('FramePool keeps only whole buffers of its own, within its bounds', () => {
+  const pool = new FramePool(4 * MIN_POOLED_BYTES, 3);
+  // A view into the middle of a buffer, a slice of Node's shared 8 KiB pool, one below the minimum.
+  pool.give(Buffer.allocUnsafe(2 * MIN_POOLED_BYTES).subarray(MIN_POOLED_BYTES));
+  pool.give(Buffer.allocUnsafe(100));
+  pool.give(Buffer.allocUnsafe(MIN_POOLED_BYTES - 1));
+  assert.equal(pool.pooledBytes, 0);
+  // Bytes bound: the third buffer would pass it; buffer bound: the fourth.
+  pool.give(Buffer.allocUnsafe(2 * MIN_POOLED_BYTES));
+  pool.give(Buffer.allocUnsafe(2 * MIN_POOLED_BYTES));
+  pool.give(Buffer.allocUnsafe(MIN_POOLED_BYTES));
+  assert.equal(pool.pooledBytes, 4 * MIN_POOLED_BYTES);
+  const many = new FramePool(100 * MIN_POOLED_BYTES, 3);
+  for (let i = 0; i < 5; i++) many.give(Buffer.allocUnsafe(MIN_POOLED_BYTES));
+  assert.equal(many.pooledBytes, 3 * MIN_POOLED_BYTES);
+});
+
+test('a large request is read into a kept buffer, whole, and holds exactly its own bytes', () => {
+  const pool = new FramePool();
+  const kept = Buffer.alloc(INITIAL_FRAME * 2, 0xee);
+  pool.give(kept);
+  const first = randomBytes(INITIAL_FRAME + 12345);
+  const r = reader(100 * 1024 * 1024, () => true, pool);
+  r.feed(frameOf(first), 50_000);
+  assert.equal(r.frames.length, 1);
+  assert.equal(r.frames[0]!.buffer, kept.buffer, 'the kept buffer, not a new one');
+  assert.equal(r.frames[0]!.length, first.length);
+  assert.deepEqual(r.frames[0], first);
+  // No growth: every read of the request went into the one buffer.
+  assert.equal(pool.take(1), null, 'taken, so no longer kept');
+  // Given back after use, it serves the next request; nothing of the first shows through.
+  pool.give(r.frames[0]!);
+  const second = randomBytes(MIN_POOLED_BYTES + 7);
+  r.feed(frameOf(second), 9_000);
+  assert.equal(r.frames[1]!.buffer, kept.buffer);
+  assert.deepEqual(r.frames[1], second);
+});
+
+test('with nothing kept that fits, a large request grows its own buffer as before', () => {
+  const pool = new FramePool();
+  pool.give(Buffer.allocUnsafe(MIN_POOLED_BYTES));
+  const payload = randomBytes(3 * INITIAL_FRAME + 1);
+  const r = reader(100 * 1024 * 1024, () => true, pool);
+  r.feed(frameOf(payload), 1 << 20);
+  assert.deepEqual(r.frames[0], payload);
+  assert.equal(pool.pooledBytes, MIN_POOLED_BYTES, 'the small kept buffer was not used');
 });

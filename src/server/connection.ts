@@ -13,6 +13,7 @@
  */
 import { Socket as NetSocket, type Socket, type SocketConstructorOpts } from 'node:net';
 import { FrameReader } from './frame-reader.js';
+import { framePool } from './frame-pool.js';
 import { readSync } from 'node:fs';
 import * as native from '../native/index.js';
 import { pinFiles, unpinFiles } from '../storage/file-pins.js';
@@ -39,6 +40,7 @@ interface Slot {
 }
 
 const SEND_TIMEOUT_MS = 30_000;
+const PRODUCE_KEY = 0;
 
 export class Connection {
   private readonly reader: FrameReader;
@@ -198,6 +200,9 @@ export class Connection {
       this.log.error('handler failed', { apiKey: header.apiKey, err: String((err as Error).stack ?? err) });
       return this.reject('internal error');
     }
+    // Produce has written its batches and keeps no view of the request (00-produce.ts), so its
+    // buffer can serve a later request; any other request's decoded body may still refer to it.
+    if (header.apiKey === PRODUCE_KEY) framePool.give(frame);
     if (result instanceof Promise) {
       result.then(
         (m) => this.complete(slot, header, m),

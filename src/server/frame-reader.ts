@@ -14,10 +14,13 @@
  *    later read goes to its unfilled tail until it is complete.
  *
  * Sizes are checked against the limit (socket.request.max.bytes) before anything is allocated for
- * them. A request's buffer starts at no more than INITIAL_FRAME bytes and doubles as its bytes
- * arrive, so a peer that announces a huge request and sends little makes us hold little (at most
- * about twice what it sent, plus INITIAL_FRAME).
+ * them. A request's buffer is one kept by the FramePool if it has one large enough (memory that
+ * exists already); otherwise it starts at no more than INITIAL_FRAME bytes and doubles as its
+ * bytes arrive, so a peer that announces a huge request and sends little makes us allocate little
+ * (at most about twice what it sent, plus INITIAL_FRAME).
  */
+import { framePool, type FramePool } from './frame-pool.js';
+
 
 /**
  * Bytes of the reusable read buffer; a read never asks for more than this outside a frame. Each
@@ -48,6 +51,7 @@ export class FrameReader {
     private readonly maxBytes: number,
     private readonly onFrame: (frame: Buffer) => boolean,
     private readonly onBadSize: (size: number) => void,
+    private readonly pool: FramePool = framePool,
   ) {}
 
   /** Where the next read puts its bytes (at most this buffer's length of them, at its start). */
@@ -96,7 +100,8 @@ export class FrameReader {
       if (size > SMALL_FRAME) {
         // From here on the kernel writes this request's bytes into its own buffer.
         this.frameSize = size;
-        this.frame = Buffer.allocUnsafe(Math.min(size, Math.max(INITIAL_FRAME, 2 * have)));
+        this.frame = this.pool.take(size)?.subarray(0, size) ??
+          Buffer.allocUnsafe(Math.min(size, Math.max(INITIAL_FRAME, 2 * have)));
         this.scratch.copy(this.frame, 0, this.start + 4, this.end);
         this.filled = have;
         this.start = this.end = 0;
