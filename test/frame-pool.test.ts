@@ -7,24 +7,17 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
-import { Broker } from '../src/broker.js';
-import { BrokerConfig } from '../src/config.js';
-import { createLogger } from '../src/logger.js';
 import { framePool, MIN_POOLED_BYTES } from '../src/server/frame-pool.js';
 import { RawConnection } from './helpers/raw.js';
+import { kafkaFor, startInProcessBroker } from './helpers/in-process.js';
 import { removeDir, tempDir } from './helpers/broker.js';
 
 const dir = tempDir('franz-frame-pool-');
 after(() => removeDir(dir));
 
 test('records produced through reused request buffers come back byte for byte', async () => {
-  const b = new Broker(
-    BrokerConfig.from({ sets: [`log.dirs=${dir}`, 'auto.create.topics.enable=false', 'group.initial.rebalance.delay.ms=0'] }),
-    createLogger('test', 'error'),
-  );
-  await b.start('127.0.0.1', 0);
-  const kafka = new Kafka({ brokers: [`127.0.0.1:${b.port}`], logLevel: logLevel.NOTHING });
+  const b = await startInProcessBroker(dir);
+  const kafka = kafkaFor(b);
   const admin = kafka.admin();
   const producer = kafka.producer();
   const consumer = kafka.consumer({ groupId: 'pool-check' });

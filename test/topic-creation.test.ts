@@ -16,6 +16,7 @@ import { createLogger } from '../src/logger.js';
 import { describeTopic } from '../src/handlers/03-metadata.js';
 import { startBroker, removeDir, tempDir, type RunningBroker } from './helpers/broker.js';
 import { RawConnection } from './helpers/raw.js';
+import { kafkaFor, startInProcessBroker } from './helpers/in-process.js';
 import type { Message } from '../src/protocol/codec.js';
 import { pinCount } from '../src/storage/file-pins.js';
 
@@ -170,12 +171,8 @@ describe('deletion, in-process with kafkajs', () => {
 
   test("after kafkajs has read a partition no response pins its segment, and deleting the topic closes the segment's descriptor at once", async () => {
     dir = tempDir('franz-delete-');
-    const b = new Broker(
-      BrokerConfig.from({ sets: [`log.dirs=${dir}`, 'auto.create.topics.enable=false', 'group.initial.rebalance.delay.ms=0'] }),
-      createLogger('test', 'error'),
-    );
-    await b.start('127.0.0.1', 0);
-    const kafka = new Kafka({ brokers: [`127.0.0.1:${b.port}`], logLevel: logLevel.NOTHING });
+    const b = await startInProcessBroker(dir);
+    const kafka = kafkaFor(b);
     const admin = kafka.admin();
     const producer = kafka.producer();
     const consumer = kafka.consumer({ groupId: 'pins' });
