@@ -155,14 +155,29 @@ test('FramePool keeps only whole buffers of its own, within its bounds', () => {
   pool.give(Buffer.allocUnsafe(100));
   pool.give(Buffer.allocUnsafe(MIN_POOLED_BYTES - 1));
   assert.equal(pool.pooledBytes, 0);
-  // Bytes bound: the third buffer would pass it; buffer bound: the fourth.
+  // Bytes bound: the third buffer would pass it and is no larger than any kept one.
   pool.give(Buffer.allocUnsafe(2 * MIN_POOLED_BYTES));
   pool.give(Buffer.allocUnsafe(2 * MIN_POOLED_BYTES));
   pool.give(Buffer.allocUnsafe(MIN_POOLED_BYTES));
   assert.equal(pool.pooledBytes, 4 * MIN_POOLED_BYTES);
+  // Count bound.
   const many = new FramePool(100 * MIN_POOLED_BYTES, 3);
   for (let i = 0; i < 5; i++) many.give(Buffer.allocUnsafe(MIN_POOLED_BYTES));
   assert.equal(many.pooledBytes, 3 * MIN_POOLED_BYTES);
+  // A larger buffer displaces the smallest ones it needs room from, never a larger one.
+  const big = Buffer.allocUnsafe(2 * MIN_POOLED_BYTES);
+  many.give(big);
+  assert.equal(many.pooledBytes, 4 * MIN_POOLED_BYTES);
+  assert.equal(many.take(2 * MIN_POOLED_BYTES)!.buffer, big.buffer);
+  const full = new FramePool(4 * MIN_POOLED_BYTES, 8);
+  for (let i = 0; i < 4; i++) full.give(Buffer.allocUnsafe(MIN_POOLED_BYTES));
+  full.give(Buffer.allocUnsafe(3 * MIN_POOLED_BYTES));
+  assert.equal(full.pooledBytes, 4 * MIN_POOLED_BYTES);
+  assert.ok(full.take(3 * MIN_POOLED_BYTES) !== null);
+  full.give(Buffer.allocUnsafe(4 * MIN_POOLED_BYTES));
+  full.give(Buffer.allocUnsafe(2 * MIN_POOLED_BYTES));
+  assert.equal(full.pooledBytes, 4 * MIN_POOLED_BYTES, 'the larger kept buffer stays');
+  assert.equal(full.take(4 * MIN_POOLED_BYTES)!.length, 4 * MIN_POOLED_BYTES);
 });
 
 test('a large request is read into a kept buffer, whole, and holds exactly its own bytes', () => {

@@ -14,8 +14,8 @@
  * requests' frames are left to the garbage collector (their decoded messages may hold views,
  * e.g. a SyncGroup assignment kept in the group).
  *
- * Bounded: at most MAX_BUFFERS buffers and MAX_POOLED_BYTES bytes are kept, and none smaller
- * than MIN_POOLED_BYTES (well above Node's own 8 KiB allocation pool, whose slices share one
+ * Bounded: at most MAX_BUFFERS buffers and MAX_POOLED_BYTES bytes are kept (larger buffers
+ * displace smaller ones), and none smaller than MIN_POOLED_BYTES (well above Node's own 8 KiB allocation pool, whose slices share one
  * ArrayBuffer and must never come here).
  */
 export const MIN_POOLED_BYTES = 64 * 1024;
@@ -49,12 +49,23 @@ export class FramePool {
 
   /**
    * Keeps the memory behind `frame` (a view at the start of its own ArrayBuffer) for a later
-   * take(), if the bounds allow; otherwise leaves it to the garbage collector.
+   * take(), if the bounds allow, making room by dropping smaller kept buffers (a larger one
+   * serves every request a smaller one would, so a pool full of small buffers does not turn
+   * the large ones away); otherwise leaves it to the garbage collector.
    */
   give(frame: Buffer): void {
     const whole = frame.buffer.byteLength;
     if (frame.byteOffset !== 0 || whole < MIN_POOLED_BYTES || whole > this.maxBytes) return;
-    if (this.free.length >= this.maxBuffers || this.bytes + whole > this.maxBytes) return;
+    while (this.free.length >= this.maxBuffers || this.bytes + whole > this.maxBytes) {
+      if (this.free.length === 0) return;
+      let smallest = 0;
+      for (let i = 1; i < this.free.length; i++) if (this.free[i]!.length < this.free[smallest]!.length) smallest = i;
+      const dropped = this.free[smallest]!;
+      if (dropped.length >= whole) return;
+      this.free[smallest] = this.free[this.free.length - 1]!;
+      this.free.pop();
+      this.bytes -= dropped.length;
+    }
     this.free.push(Buffer.from(frame.buffer, 0, whole));
     this.bytes += whole;
   }
