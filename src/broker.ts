@@ -366,7 +366,7 @@ export class Broker {
    * that fixes its buffer small (the Java consumer's receive.buffer.bytes is 64 KiB): each
    * window then holds one partial segment, which the receiver acknowledges late (delayed ACK,
    * 40 ms), and a Fetch response bigger than the window moves in such steps. A Java consumer
-   * on loopback saw end-to-end p99 of 65-95 ms against an ack p99 of 6-8 ms (Kafka, same
+   * on loopback saw end-to-end p99 of 65-97 ms against an ack p99 of 6-8 ms (Kafka, same
    * client: 226 against 27 ms); with segments of at most 28 KiB (two full ones fit the window)
    * 9-13 ms. Smaller segments cost CPU per byte on loopback (at 28 KiB, by hand: 4-14% more
    * broker CPU producing 1 KiB records with franz-go, 10-20% less ConsumerPerformance
