@@ -7,10 +7,10 @@
  * payload and nothing of it is appended. Idempotent batches are checked against the producer's
  * sequence numbers (a retry is answered with its original offsets). In durable mode acks=1/all wait
  * for the group-commit fsync; acks=0 gets no response at all.
- * Buffer lifetime: everything this handler does with the request's bytes (validation, the
- * LogAppendTime stamp, the append) happens before handle() returns, and nothing it returns or
- * keeps refers to them: the connection then gives the request's buffer to the FramePool for a
- * later request to fill (src/server/frame-pool.ts). Work that needs the bytes later must copy them.
+ * Buffer lifetime (releasesRequestBytes): everything this handler does with the request's bytes
+ * (validation, the LogAppendTime stamp, the append) happens before handle() returns, and nothing
+ * it returns or keeps refers to them, so the connection gives the request's buffer to the
+ * FramePool for a later request to fill. Work that needs the bytes later must copy them.
  * Version notes: v3 adds transactional id; v5 log start offset; v7 allows zstd; v8 record errors and
  * error message; v9 flexible; v10 leader hints (tagged).
  */
@@ -96,6 +96,7 @@ export const produce: Handler = {
   apiKey: 0,
   versions: [3, 11],
   advertisedMin: 0,
+  releasesRequestBytes: true,
   handle(ctx, req) {
     const acks = req.acks as number;
     const topicData = req.topicData as Message[];

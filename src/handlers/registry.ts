@@ -22,6 +22,12 @@ export interface Handler {
   readonly versions: readonly [number, number];
   /** Lowest version advertised, when it differs from the lowest served (Produce advertises 0). */
   readonly advertisedMin?: number;
+  /**
+   * True when handle() is done with the request's bytes by the time it returns and nothing it
+   * returns or keeps refers to them: the connection then reuses the request's buffer for a later
+   * request (src/server/frame-pool.ts). Leave unset for a handler whose decoded request may live on.
+   */
+  readonly releasesRequestBytes?: boolean;
   /** Returns the response body, or null when the request gets no response (Produce with acks=0). */
   handle(ctx: RequestContext, request: Message): Message | null | Promise<Message | null>;
 }

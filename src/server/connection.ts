@@ -40,7 +40,6 @@ interface Slot {
 }
 
 const SEND_TIMEOUT_MS = 30_000;
-const PRODUCE_KEY = 0;
 
 export class Connection {
   private readonly reader: FrameReader;
@@ -200,9 +199,9 @@ export class Connection {
       this.log.error('handler failed', { apiKey: header.apiKey, err: String((err as Error).stack ?? err) });
       return this.reject('internal error');
     }
-    // Produce has written its batches and keeps no view of the request (00-produce.ts), so its
-    // buffer can serve a later request; any other request's decoded body may still refer to it.
-    if (header.apiKey === PRODUCE_KEY) framePool.give(frame);
+    // Done with the request's bytes (Produce has written its batches): its buffer can serve a
+    // later request. Any other request's decoded body may still refer to it.
+    if (handler.releasesRequestBytes === true) framePool.give(frame);
     if (result instanceof Promise) {
       result.then(
         (m) => this.complete(slot, header, m),

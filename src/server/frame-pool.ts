@@ -8,11 +8,11 @@
  * mark-compact collections (external memory), whose marking grows with the heap, i.e. with the
  * number of partitions. A buffer taken from here has its pages in place already.
  *
- * Only buffers nobody refers to any more may be given back: the connection gives back a Produce
- * request's frame once the handler has returned, because Produce validates and writes the
- * request's batches synchronously and keeps no view of its bytes (00-produce.ts). Other
- * requests' frames are left to the garbage collector (their decoded messages may hold views,
- * e.g. a SyncGroup assignment kept in the group).
+ * Only buffers nobody refers to any more may be given back: the connection gives back a request's
+ * frame once its handler has returned if the handler says it `releasesRequestBytes` (Produce:
+ * it validates and writes the batches synchronously and keeps no view of them). Other requests'
+ * frames are left to the garbage collector (their decoded messages may hold views, e.g. a
+ * SyncGroup assignment kept in the group).
  *
  * Bounded: at most MAX_BUFFERS buffers and MAX_POOLED_BYTES bytes are kept (larger buffers
  * displace smaller ones), and none smaller than MIN_POOLED_BYTES (well above Node's own 8 KiB allocation pool, whose slices share one
