@@ -38,6 +38,9 @@ export const BROKER_KEYS: Record<string, BrokerKey> = {
   'index.interval.bytes': { default: '4096', doc: 'alias of log.index.interval.bytes' },
   'message.max.bytes': { default: '1048588', topicKey: 'max.message.bytes', doc: 'largest record batch' },
   'socket.request.max.bytes': { default: String(100 * 1024 * 1024), doc: 'largest request frame' },
+  // Kafka's defaults are 102400 for both; franz's differ, measured (Broker.setBufferSize).
+  'socket.send.buffer.bytes': { default: '262144', doc: 'SO_SNDBUF of accepted connections (-1: the OS default, autotuned)' },
+  'socket.receive.buffer.bytes': { default: '-1', doc: 'SO_RCVBUF of accepted connections (-1: the OS default, autotuned)' },
   'log.flush.interval.messages': { default: LONG_MAX, topicKey: 'flush.messages', doc: 'no-fsync mode: flush every N messages' },
   'log.flush.interval.ms': { default: LONG_MAX, topicKey: 'flush.ms', doc: 'no-fsync mode: flush every N ms' },
   'log.retention.ms': { default: String(7 * DAY_MS), topicKey: 'retention.ms', doc: 'age before deletion' },

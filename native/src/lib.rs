@@ -148,6 +148,20 @@ pub fn max_segment(fd: i32) -> Result<u32> {
     sys::max_segment(fd).map_err(os_error)
 }
 
+/// Fixes the kernel send or receive buffer of a socket (SO_SNDBUF / SO_RCVBUF); on a listening
+/// socket, of the connections it accepts from now on. Broker.setBufferSizes (src/broker.ts)
+/// says why.
+#[napi(catch_unwind)]
+pub fn set_socket_buffer_size(fd: i32, send: bool, bytes: u32) -> Result<()> {
+    sys::set_buffer_size(fd, send, bytes).map_err(os_error)
+}
+
+/// A socket's kernel send or receive buffer size as Linux reports it (twice the value set).
+#[napi(catch_unwind)]
+pub fn socket_buffer_size(fd: i32, send: bool) -> Result<u32> {
+    sys::buffer_size(fd, send).map_err(os_error)
+}
+
 /// The pool-thread half of sendChunks. Owns duplicated descriptors only; they are closed
 /// when compute finishes (or, if compute never runs, when the task is dropped).
 pub struct SendTask {

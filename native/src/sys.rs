@@ -182,50 +182,72 @@ pub fn set_cork(sock: &OwnedFd, on: bool) -> bool {
     r == 0
 }
 
-/// Caps the TCP maximum segment size of connections a listening socket accepts from now on
-/// (TCP_MAXSEG on the listener: the kernel takes the smaller of it and the peer's MSS when the
-/// SYN arrives, and advertises it in the SYN-ACK, so both directions use it). Set on an
-/// established socket it would change nothing that is already negotiated.
-pub fn set_listener_max_segment(listener: RawFd, bytes: u32) -> Result<(), OsError> {
-    let v = libc::c_int::try_from(bytes)
-        .map_err(|_| OsError::new(libc::EINVAL, "TCP_MAXSEG out of range"))?;
-    // SAFETY: `v` is a live c_int and the length passed is its size; a bad descriptor number
-    // only makes the call fail with EBADF/ENOTSOCK.
+/// Sets one integer socket option; `what` names it in the error ("setsockopt TCP_MAXSEG").
+fn set_int_option(sock: RawFd, level: libc::c_int, name: libc::c_int, value: libc::c_int, what: &str) -> Result<(), OsError> {
+    // SAFETY: `value` is a live c_int and the length passed is its size; a bad descriptor
+    // number only makes the call fail with EBADF/ENOTSOCK.
     let r = unsafe {
         libc::setsockopt(
-            listener,
-            libc::IPPROTO_TCP,
-            libc::TCP_MAXSEG,
-            (&v as *const libc::c_int).cast(),
+            sock,
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
         )
     };
     if r == 0 {
         Ok(())
     } else {
-        Err(OsError::last("setsockopt TCP_MAXSEG"))
+        Err(OsError::last(what))
     }
+}
+
+/// Reads one integer socket option back.
+fn int_option(sock: RawFd, level: libc::c_int, name: libc::c_int, what: &str) -> Result<libc::c_int, OsError> {
+    let mut v: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `v` and `len` are live locals of the sizes the call expects.
+    let r = unsafe { libc::getsockopt(sock, level, name, (&mut v as *mut libc::c_int).cast(), &mut len) };
+    if r == 0 {
+        Ok(v)
+    } else {
+        Err(OsError::last(what))
+    }
+}
+
+fn c_int_of(bytes: u32, what: &str) -> Result<libc::c_int, OsError> {
+    libc::c_int::try_from(bytes).map_err(|_| OsError::new(libc::EINVAL, format!("{what} out of range")))
+}
+
+/// Caps the TCP maximum segment size of connections a listening socket accepts from now on
+/// (TCP_MAXSEG on the listener: the kernel takes the smaller of it and the peer's MSS when the
+/// SYN arrives, and advertises it in the SYN-ACK, so both directions use it). Set on an
+/// established socket it would change nothing that is already negotiated.
+pub fn set_listener_max_segment(listener: RawFd, bytes: u32) -> Result<(), OsError> {
+    let v = c_int_of(bytes, "TCP_MAXSEG")?;
+    set_int_option(listener, libc::IPPROTO_TCP, libc::TCP_MAXSEG, v, "setsockopt TCP_MAXSEG")
 }
 
 /// The maximum segment size the kernel uses for sending on `sock` (TCP_MAXSEG read back).
 pub fn max_segment(sock: RawFd) -> Result<u32, OsError> {
-    let mut v: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: `v` and `len` are live locals of the sizes the call expects.
-    let r = unsafe {
-        libc::getsockopt(
-            sock,
-            libc::IPPROTO_TCP,
-            libc::TCP_MAXSEG,
-            (&mut v as *mut libc::c_int).cast(),
-            &mut len,
-        )
-    };
-    if r == 0 {
-        Ok(v.max(0) as u32)
-    } else {
-        Err(OsError::last("getsockopt TCP_MAXSEG"))
-    }
+    int_option(sock, libc::IPPROTO_TCP, libc::TCP_MAXSEG, "getsockopt TCP_MAXSEG").map(|v| v.max(0) as u32)
+}
+
+/// Fixes the kernel send (SO_SNDBUF) or receive (SO_RCVBUF) buffer of `sock`; on a listening
+/// socket, of every connection it accepts from now on (they inherit both). Linux doubles the
+/// value for its own bookkeeping, caps it at net.core.wmem_max / rmem_max, and stops
+/// autotuning that buffer.
+pub fn set_buffer_size(sock: RawFd, send: bool, bytes: u32) -> Result<(), OsError> {
+    let (name, what) = if send { (libc::SO_SNDBUF, "SO_SNDBUF") } else { (libc::SO_RCVBUF, "SO_RCVBUF") };
+    let v = c_int_of(bytes, what)?;
+    set_int_option(sock, libc::SOL_SOCKET, name, v, &format!("setsockopt {what}"))
+}
+
+/// The kernel send (SO_SNDBUF) or receive (SO_RCVBUF) buffer size of `sock`, as Linux reports it
+/// (twice what was set).
+pub fn buffer_size(sock: RawFd, send: bool) -> Result<u32, OsError> {
+    let (name, what) = if send { (libc::SO_SNDBUF, "getsockopt SO_SNDBUF") } else { (libc::SO_RCVBUF, "getsockopt SO_RCVBUF") };
+    int_option(sock, libc::SOL_SOCKET, name, what).map(|v| v.max(0) as u32)
 }
 
 /// Whether TCP_CORK is set on `sock` (for tests).

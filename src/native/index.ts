@@ -83,6 +83,8 @@ interface NativeAddon {
   dupDescriptor(fd: number): number;
   setListenerMaxSegment(fd: number, bytes: number): void;
   maxSegment(fd: number): number;
+  setSocketBufferSize(fd: number, send: boolean, bytes: number): void;
+  socketBufferSize(fd: number, send: boolean): number;
 }
 
 /** napi-rs's name for the current platform, as `napi build --platform` puts it in the file name. */
@@ -126,7 +128,7 @@ function loadAddon(): NativeAddon {
     fail(`the native addon failed to load (${shown}: ${why}): ${rebuild}`);
   }
   // A stale build from an older checkout would silently misread packed arrays.
-  if (typeof addon.batchStride !== 'function' || addon.batchStride() !== BATCH_STRIDE || typeof addon.setListenerMaxSegment !== 'function') {
+  if (typeof addon.batchStride !== 'function' || addon.batchStride() !== BATCH_STRIDE || typeof addon.setSocketBufferSize !== 'function') {
     fail(`the native addon is out of date (${shown}): ${rebuild}`);
   }
   return addon;
@@ -283,6 +285,30 @@ export function maxSegment(fd: number): number {
   int('fd', fd, 0, INT32_MAX);
   try {
     return native.maxSegment(fd);
+  } catch (e) {
+    throw withErrno(e);
+  }
+}
+
+/**
+ * Fixes the kernel send (`send`) or receive buffer (SO_SNDBUF / SO_RCVBUF) of socket `fd`; on a
+ * listening socket, of the connections it accepts from now on. Throws with the errno.
+ */
+export function setSocketBufferSize(fd: number, send: boolean, bytes: number): void {
+  int('fd', fd, 0, INT32_MAX);
+  int('bytes', bytes, 1, INT32_MAX);
+  try {
+    native.setSocketBufferSize(fd, send, bytes);
+  } catch (e) {
+    throw withErrno(e);
+  }
+}
+
+/** The kernel send (`send`) or receive buffer size of socket `fd` as Linux reports it: twice the value set. */
+export function socketBufferSize(fd: number, send: boolean): number {
+  int('fd', fd, 0, INT32_MAX);
+  try {
+    return native.socketBufferSize(fd, send);
   } catch (e) {
     throw withErrno(e);
   }

@@ -9,10 +9,13 @@ import { createLogger } from '../../src/logger.js';
 
 const { Kafka, logLevel } = kafkajs;
 
-/** Started, with topics made only on request and no wait before a group's first rebalance. */
-export async function startInProcessBroker(dir: string): Promise<Broker> {
+/**
+ * Started, with topics made only on request and no wait before a group's first rebalance;
+ * `sets` are more `key=value` settings.
+ */
+export async function startInProcessBroker(dir: string, sets: readonly string[] = []): Promise<Broker> {
   const b = new Broker(
-    BrokerConfig.from({ sets: [`log.dirs=${dir}`, 'auto.create.topics.enable=false', 'group.initial.rebalance.delay.ms=0'] }),
+    BrokerConfig.from({ sets: [`log.dirs=${dir}`, 'auto.create.topics.enable=false', 'group.initial.rebalance.delay.ms=0', ...sets] }),
     createLogger('test', 'error'),
   );
   await b.start('127.0.0.1', 0);
