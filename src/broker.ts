@@ -399,7 +399,7 @@ export class Broker {
    *    1.1 s, 1 MiB 1.35 s). perf stat showed the consumer busy 0.93 of a CPU instead of 0.75
    *    and migrating between CPUs 5-8 times instead of 40-62.
    *  - receive, the OS default: a fixed 100 KiB made franz-go's 1 GiB produce take 1.2 s
-   *    instead of 1.0 and the broker 50% more CPU (more, smaller reads).
+   *    instead of 1.0 and the broker 50% more CPU.
    * A send buffer that cannot hold two of the connection's segments stalls on the peer's
    * delayed ACK: on loopback (64 KiB segments) 51200 made the same read take 16 s (65536 1.6 s).
    */
