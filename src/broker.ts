@@ -5,7 +5,7 @@
 import { createServer, type Server } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { BrokerConfig, TOPIC_KEYS, toNumber, type ConfigSource } from './config.js';
+import { BrokerConfig, TOPIC_KEYS, toNumber, validateTopicConfigs, type ConfigSource } from './config.js';
 import { LogManager, writeFileDurably, type CreationStop } from './storage/log-manager.js';
 import type { Log, LogConfig } from './storage/log.js';
 import { TopicRegistry, invalidTopicName, type TopicInfo } from './metadata/topics.js';
@@ -440,19 +440,3 @@ export class Broker {
   }
 }
 
-/** Checks values of known topic configs; unknown keys are refused as Kafka does. */
-export function validateTopicConfigs(configs: Record<string, string>): string | null {
-  for (const [k, v] of Object.entries(configs)) {
-    if (!(k in TOPIC_KEYS)) return `Unknown topic config name: ${k}`;
-    if (k === 'cleanup.policy') {
-      if (!v.split(',').every((p) => ['delete', 'compact'].includes(p.trim()))) return `Invalid value ${v} for configuration ${k}`;
-    } else if (k === 'compression.type') {
-      if (!['producer', 'none', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'].includes(v)) return `Invalid value ${v} for configuration ${k}`;
-    } else if (k === 'message.timestamp.type') {
-      if (!['CreateTime', 'LogAppendTime'].includes(v)) return `Invalid value ${v} for configuration ${k}`;
-    } else if (!/^-?\d+(\.\d+)?$/.test(v.trim())) {
-      return `Invalid value ${v} for configuration ${k}: Not a number`;
-    }
-  }
-  return null;
-}

@@ -369,8 +369,8 @@ describe('librdkafka consumer protocol (confluent-kafka, group.protocol=consumer
 
 describe('offset expiry (offsets.retention.minutes)', () => {
   test('offsets of an empty group expire and stay gone after a restart; a group with members keeps its offsets', async () => {
-    // 0.03 minutes = 1.8 s, checked every 100 ms.
-    const sets = [...brokerSets, 'offsets.retention.minutes=0.03', 'offsets.retention.check.interval.ms=100'];
+    // 1.8 s (offsets.retention.minutes is a whole number of minutes, as in Kafka), checked every 100 ms.
+    const sets = [...brokerSets, 'franz.offsets.retention.ms=1800', 'offsets.retention.check.interval.ms=100'];
     let b = await startBroker({ sets });
     const client = new Client({ brokers: [b.address] });
     try {

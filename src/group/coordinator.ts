@@ -252,7 +252,10 @@ export class GroupCoordinator {
 
   /** Removes offsets past their retention; returns how many. */
   async expireOffsets(now: number): Promise<number> {
-    const retentionMs = this.broker.config.num('offsets.retention.minutes') * 60_000;
+    const config = this.broker.config;
+    const retentionMs = config.isSet('franz.offsets.retention.ms')
+      ? config.num('franz.offsets.retention.ms')
+      : config.num('offsets.retention.minutes') * 60_000;
     let expired = 0;
     for (const [groupId, cg] of [...this.consumer]) {
       if (cg.isEmpty && !this.offsets.has(groupId)) {

@@ -12,8 +12,8 @@
  * synonym when the primary broker key has no default of its own (`retention.ms` shows no synonyms
  * there); franz always lists the primary broker key's default, which is what the value falls back to.
  */
-import { BROKER_KEYS, TOPIC_KEYS, type BrokerConfig, type ConfigSource } from '../config.js';
-import { validateTopicConfigs, type Broker } from '../broker.js';
+import { BROKER_KEYS, TOPIC_KEYS, validateTopicConfigs, type BrokerConfig, type ConfigSource, type ConfigType as KeyType } from '../config.js';
+import type { Broker } from '../broker.js';
 import type { Message } from '../protocol/codec.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { invalidTopicName, type TopicInfo } from '../metadata/topics.js';
@@ -50,66 +50,25 @@ export function sourceId(s: ConfigSource): number {
   return ConfigSourceId[s];
 }
 
-const { BOOLEAN, STRING, INT, LONG, DOUBLE, LIST } = ConfigType;
-
-/** Each key's type as Kafka's ConfigDef declares it (topic keys: LogConfig; broker keys: KafkaConfig). */
-const TYPES: Record<string, number> = {
-  // Topic keys.
-  'cleanup.policy': LIST,
-  'compression.type': STRING,
-  'delete.retention.ms': LONG,
-  'file.delete.delay.ms': LONG,
-  'flush.messages': LONG,
-  'flush.ms': LONG,
-  'index.interval.bytes': INT,
-  'max.message.bytes': INT,
-  'message.timestamp.type': STRING,
-  'min.cleanable.dirty.ratio': DOUBLE,
-  'min.compaction.lag.ms': LONG,
-  'min.insync.replicas': INT,
-  'retention.bytes': LONG,
-  'retention.ms': LONG,
-  'segment.bytes': INT,
-  'segment.ms': LONG,
-  'segment.index.bytes': INT,
-  // Broker keys (compression.type and min.insync.replicas are shared with topics).
-  'node.id': INT,
-  'broker.id': INT,
-  listeners: STRING,
-  'advertised.listeners': STRING,
-  'log.dirs': STRING,
-  'log.dir': STRING,
-  'num.partitions': INT,
-  'default.replication.factor': INT,
-  'auto.create.topics.enable': BOOLEAN,
-  'delete.topic.enable': BOOLEAN,
-  'log.segment.bytes': INT,
-  'log.roll.ms': LONG,
-  'log.roll.hours': INT,
-  'log.index.interval.bytes': INT,
-  'message.max.bytes': INT,
-  'socket.request.max.bytes': INT,
-  'log.flush.interval.messages': LONG,
-  'log.flush.interval.ms': LONG,
-  'log.retention.ms': LONG,
-  'log.retention.minutes': INT,
-  'log.retention.hours': INT,
-  'log.retention.bytes': LONG,
-  'log.retention.check.interval.ms': LONG,
-  'log.cleanup.policy': LIST,
-  'log.message.timestamp.type': STRING,
-  'cluster.id': STRING,
-  'franz.fsync': BOOLEAN,
-  'franz.socket.max.segment.bytes': INT,
+const TYPE_IDS: Record<KeyType, number> = {
+  int: ConfigType.INT,
+  short: ConfigType.SHORT,
+  long: ConfigType.LONG,
+  double: ConfigType.DOUBLE,
+  boolean: ConfigType.BOOLEAN,
+  string: ConfigType.STRING,
+  list: ConfigType.LIST,
 };
 
+/** A key's type as Kafka's ConfigDef declares it (broker keys: KafkaConfig; topic keys: LogConfig). */
 export function configType(name: string): number {
-  return TYPES[name] ?? ConfigType.UNKNOWN;
+  const t = BROKER_KEYS[name]?.type ?? TOPIC_KEYS[name]?.type;
+  return t === undefined ? ConfigType.UNKNOWN : TYPE_IDS[t];
 }
 
 /** Topic keys whose values are comma-separated lists (IncrementalAlterConfigs APPEND/SUBTRACT). */
 export function isListKey(name: string): boolean {
-  return TYPES[name] === LIST;
+  return configType(name) === ConfigType.LIST;
 }
 
 const TOPIC_DOCS: Record<string, string> = {

@@ -1,0 +1,93 @@
+/**
+ * Broker configuration values are checked against their key's type at start-up, as Kafka checks
+ * them: a value that does not parse stops the broker with Kafka's wording instead of becoming NaN
+ * somewhere inside it. Topic config values keep their own checks (CreateTopics, AlterConfigs).
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BrokerConfig, brokerConfigError, validateTopicConfigs } from '../src/config.js';
+import { ConfigType, configType } from '../src/handlers/config-resources.js';
+import { FRANZ_MAIN, removeDir, tempDir } from './helpers/broker.js';
+import { run } from './helpers/run.js';
+
+describe('broker config values', () => {
+  test('numbers must be integers of the key type (INT, SHORT, LONG)', () => {
+    assert.equal(brokerConfigError('log.segment.bytes', '1g'), 'Invalid value 1g for configuration log.segment.bytes: Not a number of type INT');
+    assert.match(brokerConfigError('log.segment.bytes', '2147483648')!, /Not a number of type INT/);
+    assert.match(brokerConfigError('message.max.bytes', '1.5')!, /Not a number of type INT/);
+    assert.match(brokerConfigError('num.partitions', '')!, /Not a number of type INT/);
+    assert.match(brokerConfigError('offsets.topic.replication.factor', '40000')!, /Not a number of type SHORT/);
+    assert.match(brokerConfigError('log.retention.ms', '9223372036854775808')!, /Not a number of type LONG/);
+    assert.equal(brokerConfigError('log.segment.bytes', '2147483647'), null);
+    assert.equal(brokerConfigError('log.segment.bytes', ' 1048576 '), null, 'surrounding spaces are trimmed, as Kafka does');
+    assert.equal(brokerConfigError('log.retention.ms', '9223372036854775807'), null);
+    assert.equal(brokerConfigError('socket.send.buffer.bytes', '-1'), null);
+  });
+
+  test('booleans are true or false, in any case', () => {
+    assert.equal(brokerConfigError('auto.create.topics.enable', 'yes'),
+      'Invalid value yes for configuration auto.create.topics.enable: Expected value to be either true or false');
+    assert.equal(brokerConfigError('franz.fsync', 'FALSE'), null);
+  });
+
+  test('keys that give a topic default take only what the topic key takes', () => {
+    assert.equal(brokerConfigError('log.cleanup.policy', 'shred'),
+      'Invalid value shred for configuration log.cleanup.policy: String must be one of: delete, compact');
+    assert.match(brokerConfigError('compression.type', 'brotli')!, /String must be one of: producer, none, uncompressed, gzip, snappy, lz4, zstd/);
+    assert.match(brokerConfigError('log.message.timestamp.type', 'Now')!, /String must be one of: CreateTime, LogAppendTime/);
+    assert.equal(brokerConfigError('log.cleanup.policy', 'compact, delete'), null);
+    assert.equal(brokerConfigError('listeners', 'PLAINTEXT://0.0.0.0:9092'), null, 'strings are not checked here');
+  });
+
+  test('BrokerConfig.from names every bad key, whichever source gave it', () => {
+    const dir = tempDir();
+    try {
+      const file = join(dir, 'server.properties');
+      writeFileSync(file, 'log.segment.bytes=1g\nnum.partitions=3\n');
+      assert.throws(
+        () => BrokerConfig.from({ file, env: { FRANZ_FRANZ_FSYNC: 'maybe' }, sets: ['socket.send.buffer.bytes=lots'] }),
+        (e: Error) => ['log.segment.bytes', 'franz.fsync', 'socket.send.buffer.bytes'].every((k) => e.message.includes(`for configuration ${k}:`)),
+      );
+      writeFileSync(file, 'log.segment.bytes=1048576\nnum.partitions=3\n');
+      const good = BrokerConfig.from({ file, env: { FRANZ_FRANZ_FSYNC: 'FALSE' } });
+      assert.equal(good.num('num.partitions'), 3);
+      assert.equal(good.durable, false);
+    } finally {
+      removeDir(dir);
+    }
+  });
+
+  test('a topic config value keeps its own check, with the reason', () => {
+    assert.equal(validateTopicConfigs({ 'cleanup.policy': 'shred' }), 'Invalid value shred for configuration cleanup.policy: String must be one of: delete, compact');
+    assert.equal(validateTopicConfigs({ 'retention.ms': 'soon' }), 'Invalid value soon for configuration retention.ms: Not a number');
+    assert.equal(validateTopicConfigs({ 'retention.ms': '60000', 'cleanup.policy': 'compact' }), null);
+  });
+
+  test('DescribeConfigs types come from the same key tables', () => {
+    assert.equal(configType('socket.send.buffer.bytes'), ConfigType.INT);
+    assert.equal(configType('offsets.topic.replication.factor'), ConfigType.SHORT);
+    assert.equal(configType('log.retention.ms'), ConfigType.LONG);
+    assert.equal(configType('min.cleanable.dirty.ratio'), ConfigType.DOUBLE);
+    assert.equal(configType('group.consumer.assignors'), ConfigType.LIST);
+    assert.equal(configType('auto.create.topics.enable'), ConfigType.BOOLEAN);
+    assert.equal(configType('no.such.key'), ConfigType.UNKNOWN);
+  });
+});
+
+describe('franz start with a bad config value', () => {
+  test('exits 1 with Kafka\'s message and touches no data directory', async () => {
+    const dir = tempDir();
+    try {
+      const data = join(dir, 'data');
+      const r = await run(process.execPath, [FRANZ_MAIN, 'start', '--listen', '127.0.0.1:0', '--data-dir', data,
+        '--set', 'log.segment.bytes=1g'], { timeoutMs: 20_000 });
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /^franz: Invalid value 1g for configuration log\.segment\.bytes: Not a number of type INT$/m);
+      assert.equal(existsSync(data), false);
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
