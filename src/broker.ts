@@ -160,12 +160,17 @@ export class Broker {
     return this.config.bool('auto.create.topics.enable');
   }
 
-  /** Checks a new topic; returns Kafka's error, or the partition count with the defaults applied. */
+  /**
+   * Checks a new topic; returns Kafka's error, or the partition count with the defaults applied.
+   * An internal topic's configs come from broker keys checked at start-up against their own
+   * ranges (offsets.topic.segment.bytes may be under the 1 MiB a user's segment.bytes needs).
+   */
   private checkNewTopic(
     name: string,
     partitions: number,
     replicationFactor: number,
     configs: Record<string, string>,
+    internal = false,
   ): { errorCode: number; message: string | null } | number {
     const bad = invalidTopicName(name);
     if (bad !== null) return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, message: bad };
@@ -187,7 +192,7 @@ export class Broker {
         message: `Replication factor ${replicationFactor} is larger than the 1 available broker.`,
       };
     }
-    const configError = validateTopicConfigs(configs);
+    const configError = internal ? null : validateTopicConfigs(configs);
     if (configError !== null) return { errorCode: ErrorCode.INVALID_CONFIG, message: configError };
     return partitions;
   }
@@ -204,7 +209,7 @@ export class Broker {
     validateOnly = false,
     internal = false,
   ): { errorCode: number; message: string | null; topic?: TopicInfo } {
-    const checked = this.checkNewTopic(name, partitions, replicationFactor, configs);
+    const checked = this.checkNewTopic(name, partitions, replicationFactor, configs, internal);
     if (typeof checked !== 'number') return checked;
     partitions = checked;
     if (validateOnly) return { errorCode: ErrorCode.NONE, message: null };

@@ -12,8 +12,16 @@ export type ConfigSource = 'DEFAULT_CONFIG' | 'STATIC_BROKER_CONFIG' | 'DYNAMIC_
 /** Kafka's ConfigDef types, as they decide which values parse. */
 export type ConfigType = 'int' | 'short' | 'long' | 'double' | 'boolean' | 'string' | 'list';
 
-interface BrokerKey {
+/** What a key's values may be: Kafka's ConfigDef type and validator (ranges, allowed strings). */
+interface KeySpec {
   type: ConfigType;
+  min?: number;
+  max?: number;
+  /** The allowed strings (for a list, of each element). */
+  values?: readonly string[];
+}
+
+interface BrokerKey extends KeySpec {
   default: string;
   /** The topic-level key this broker key provides the default for, if any. */
   topicKey?: string;
@@ -23,132 +31,141 @@ interface BrokerKey {
 const DAY_MS = 24 * 60 * 60 * 1000;
 const LONG_MAX = '9223372036854775807';
 
+const CLEANUP_POLICIES = ['delete', 'compact'];
+// 'none' is franz's alias of 'uncompressed' (Kafka 4 takes only the latter).
+const COMPRESSION_TYPES = ['uncompressed', 'none', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'];
+const TIMESTAMP_TYPES = ['CreateTime', 'LogAppendTime'];
+
 /** Broker keys franz honours, with Kafka's defaults. */
 export const BROKER_KEYS: Record<string, BrokerKey> = {
-  'node.id': { type: 'int', default: '1', doc: 'this broker\'s id' },
+  'node.id': { type: 'int', min: 0, default: '1', doc: 'this broker\'s id' },
   'broker.id': { type: 'int', default: '1', doc: 'alias of node.id' },
   listeners: { type: 'string', default: 'PLAINTEXT://127.0.0.1:9092', doc: 'where to listen' },
   'advertised.listeners': { type: 'string', default: '', doc: 'address given to clients' },
   'log.dirs': { type: 'string', default: './data', doc: 'data directory (franz uses the first)' },
   'log.dir': { type: 'string', default: './data', doc: 'data directory when log.dirs is unset' },
-  'num.partitions': { type: 'int', default: '1', doc: 'partitions of auto-created topics' },
+  'num.partitions': { type: 'int', min: 1, default: '1', doc: 'partitions of auto-created topics' },
   'default.replication.factor': { type: 'int', default: '1', doc: 'replication factor of auto-created topics' },
   'auto.create.topics.enable': { type: 'boolean', default: 'true', doc: 'create topics on Metadata/Produce' },
   'delete.topic.enable': { type: 'boolean', default: 'true', doc: 'allow DeleteTopics' },
-  'log.segment.bytes': { type: 'int', default: String(1024 * 1024 * 1024), topicKey: 'segment.bytes', doc: 'segment size' },
+  'log.segment.bytes': { type: 'int', min: 1048576, default: String(1024 * 1024 * 1024), topicKey: 'segment.bytes', doc: 'segment size' },
   'log.roll.ms': { type: 'long', default: String(7 * DAY_MS), topicKey: 'segment.ms', doc: 'segment age before a roll' },
-  'log.roll.hours': { type: 'int', default: '168', doc: 'segment age in hours (log.roll.ms wins)' },
-  'log.index.interval.bytes': { type: 'int', default: '4096', topicKey: 'index.interval.bytes', doc: 'bytes between index entries' },
-  'index.interval.bytes': { type: 'int', default: '4096', doc: 'alias of log.index.interval.bytes' },
-  'message.max.bytes': { type: 'int', default: '1048588', topicKey: 'max.message.bytes', doc: 'largest record batch' },
-  'socket.request.max.bytes': { type: 'int', default: String(100 * 1024 * 1024), doc: 'largest request frame' },
+  'log.roll.hours': { type: 'int', min: 1, default: '168', doc: 'segment age in hours (log.roll.ms wins)' },
+  'log.index.interval.bytes': { type: 'int', min: 0, default: '4096', topicKey: 'index.interval.bytes', doc: 'bytes between index entries' },
+  'index.interval.bytes': { type: 'int', min: 0, default: '4096', doc: 'alias of log.index.interval.bytes' },
+  'message.max.bytes': { type: 'int', min: 0, default: '1048588', topicKey: 'max.message.bytes', doc: 'largest record batch' },
+  'socket.request.max.bytes': { type: 'int', min: 1, default: String(100 * 1024 * 1024), doc: 'largest request frame' },
   // Kafka's defaults are 102400 for both; franz's differ, measured (Broker.setBufferSize).
   'socket.send.buffer.bytes': { type: 'int', default: '262144', doc: 'SO_SNDBUF of accepted connections (-1: the OS default, autotuned)' },
   'socket.receive.buffer.bytes': { type: 'int', default: '-1', doc: 'SO_RCVBUF of accepted connections (-1: the OS default, autotuned)' },
-  'log.flush.interval.messages': { type: 'long', default: LONG_MAX, topicKey: 'flush.messages', doc: 'no-fsync mode: flush every N messages' },
+  'log.flush.interval.messages': { type: 'long', min: 1, default: LONG_MAX, topicKey: 'flush.messages', doc: 'no-fsync mode: flush every N messages' },
   'log.flush.interval.ms': { type: 'long', default: LONG_MAX, topicKey: 'flush.ms', doc: 'no-fsync mode: flush every N ms' },
   'log.retention.ms': { type: 'long', default: String(7 * DAY_MS), topicKey: 'retention.ms', doc: 'age before deletion' },
   'log.retention.minutes': { type: 'int', default: '', doc: 'retention in minutes (log.retention.ms wins)' },
   'log.retention.hours': { type: 'int', default: '168', doc: 'retention in hours' },
   'log.retention.bytes': { type: 'long', default: '-1', topicKey: 'retention.bytes', doc: 'size before deletion' },
-  'log.retention.check.interval.ms': { type: 'long', default: '300000', doc: 'how often retention runs' },
+  'log.retention.check.interval.ms': { type: 'long', min: 1, default: '300000', doc: 'how often retention runs' },
   'log.cleanup.policy': { type: 'list', default: 'delete', topicKey: 'cleanup.policy', doc: 'delete or compact' },
   'log.message.timestamp.type': { type: 'string', default: 'CreateTime', topicKey: 'message.timestamp.type', doc: 'timestamp type' },
   'compression.type': { type: 'string', default: 'producer', topicKey: 'compression.type', doc: 'topic compression' },
-  'min.insync.replicas': { type: 'int', default: '1', topicKey: 'min.insync.replicas', doc: 'acks=all quorum' },
+  'min.insync.replicas': { type: 'int', min: 1, default: '1', topicKey: 'min.insync.replicas', doc: 'acks=all quorum' },
   'cluster.id': { type: 'string', default: '', doc: 'cluster id (generated when empty)' },
-  'offsets.topic.num.partitions': { type: 'int', default: '50', doc: 'partitions of __consumer_offsets' },
-  'offsets.topic.segment.bytes': { type: 'int', default: String(100 * 1024 * 1024), doc: 'segment size of __consumer_offsets' },
-  'offsets.topic.replication.factor': { type: 'short', default: '1', doc: 'accepted; a single node keeps one replica' },
-  'offsets.retention.minutes': { type: 'int', default: '10080', doc: 'how long offsets of an empty group are kept' },
+  'offsets.topic.num.partitions': { type: 'int', min: 1, default: '50', doc: 'partitions of __consumer_offsets' },
+  'offsets.topic.segment.bytes': { type: 'int', min: 1, default: String(100 * 1024 * 1024), doc: 'segment size of __consumer_offsets' },
+  'offsets.topic.replication.factor': { type: 'short', min: 1, default: '1', doc: 'accepted; a single node keeps one replica' },
+  'offsets.retention.minutes': { type: 'int', min: 1, default: '10080', doc: 'how long offsets of an empty group are kept' },
   // Kafka has only minutes (an INT); milliseconds let a test or a short-lived setup expire offsets in seconds.
-  'franz.offsets.retention.ms': { type: 'long', default: '', doc: 'offsets.retention.minutes in milliseconds; wins when set' },
-  'offsets.retention.check.interval.ms': { type: 'long', default: '600000', doc: 'how often expired offsets are removed' },
+  'franz.offsets.retention.ms': { type: 'long', min: 1, default: '', doc: 'offsets.retention.minutes in milliseconds; wins when set' },
+  'offsets.retention.check.interval.ms': { type: 'long', min: 1, default: '600000', doc: 'how often expired offsets are removed' },
   'offset.metadata.max.bytes': { type: 'int', default: '4096', doc: 'largest metadata string of a commit' },
   'group.initial.rebalance.delay.ms': { type: 'int', default: '3000', doc: 'wait for more members before the first rebalance of an empty group' },
   'group.min.session.timeout.ms': { type: 'int', default: '6000', doc: 'smallest session timeout a member may ask for' },
   'group.max.session.timeout.ms': { type: 'int', default: '1800000', doc: 'largest session timeout a member may ask for' },
-  'group.max.size': { type: 'int', default: '2147483647', doc: 'most members in one classic group' },
-  'group.consumer.heartbeat.interval.ms': { type: 'int', default: '5000', doc: 'KIP-848 heartbeat interval given to members' },
-  'group.consumer.session.timeout.ms': { type: 'int', default: '45000', doc: 'KIP-848 member session timeout' },
+  'group.max.size': { type: 'int', min: 1, default: '2147483647', doc: 'most members in one classic group' },
+  'group.consumer.heartbeat.interval.ms': { type: 'int', min: 1, default: '5000', doc: 'KIP-848 heartbeat interval given to members' },
+  'group.consumer.session.timeout.ms': { type: 'int', min: 1, default: '45000', doc: 'KIP-848 member session timeout' },
   'group.consumer.assignors': { type: 'list', default: 'uniform,range', doc: 'KIP-848 server-side assignors, the first is the default' },
   'franz.fsync': { type: 'boolean', default: 'true', doc: 'fsync before acknowledging (unless log.flush.interval.* is set)' },
-  'franz.socket.max.segment.bytes': { type: 'int', default: '0', doc: "largest TCP segment of accepted connections (0: the kernel's choice)" },
+  'franz.socket.max.segment.bytes': { type: 'int', min: 0, default: '0', doc: "largest TCP segment of accepted connections (0: the kernel's choice)" },
 };
 
 /** Topic-level keys, Kafka's names; values default to the broker key that provides them. */
-export const TOPIC_KEYS: Record<string, { type: ConfigType; brokerKey?: string; default: string }> = {
-  'cleanup.policy': { type: 'list', brokerKey: 'log.cleanup.policy', default: 'delete' },
-  'compression.type': { type: 'string', brokerKey: 'compression.type', default: 'producer' },
-  'delete.retention.ms': { type: 'long', default: String(DAY_MS) },
-  'file.delete.delay.ms': { type: 'long', default: '60000' },
-  'flush.messages': { type: 'long', brokerKey: 'log.flush.interval.messages', default: LONG_MAX },
-  'flush.ms': { type: 'long', brokerKey: 'log.flush.interval.ms', default: LONG_MAX },
-  'index.interval.bytes': { type: 'int', brokerKey: 'log.index.interval.bytes', default: '4096' },
-  'max.message.bytes': { type: 'int', brokerKey: 'message.max.bytes', default: '1048588' },
-  'message.timestamp.type': { type: 'string', brokerKey: 'log.message.timestamp.type', default: 'CreateTime' },
-  'min.cleanable.dirty.ratio': { type: 'double', default: '0.5' },
-  'min.compaction.lag.ms': { type: 'long', default: '0' },
-  'min.insync.replicas': { type: 'int', brokerKey: 'min.insync.replicas', default: '1' },
+export const TOPIC_KEYS: Record<string, KeySpec & { brokerKey?: string; default: string }> = {
+  'cleanup.policy': { type: 'list', values: CLEANUP_POLICIES, brokerKey: 'log.cleanup.policy', default: 'delete' },
+  'compression.type': { type: 'string', values: COMPRESSION_TYPES, brokerKey: 'compression.type', default: 'producer' },
+  'delete.retention.ms': { type: 'long', min: 0, default: String(DAY_MS) },
+  'file.delete.delay.ms': { type: 'long', min: 0, default: '60000' },
+  'flush.messages': { type: 'long', min: 1, brokerKey: 'log.flush.interval.messages', default: LONG_MAX },
+  'flush.ms': { type: 'long', min: 0, brokerKey: 'log.flush.interval.ms', default: LONG_MAX },
+  'index.interval.bytes': { type: 'int', min: 0, brokerKey: 'log.index.interval.bytes', default: '4096' },
+  'max.message.bytes': { type: 'int', min: 0, brokerKey: 'message.max.bytes', default: '1048588' },
+  'message.timestamp.type': { type: 'string', values: TIMESTAMP_TYPES, brokerKey: 'log.message.timestamp.type', default: 'CreateTime' },
+  'min.cleanable.dirty.ratio': { type: 'double', min: 0, max: 1, default: '0.5' },
+  'min.compaction.lag.ms': { type: 'long', min: 0, default: '0' },
+  'min.insync.replicas': { type: 'int', min: 1, brokerKey: 'min.insync.replicas', default: '1' },
   'retention.bytes': { type: 'long', brokerKey: 'log.retention.bytes', default: '-1' },
-  'retention.ms': { type: 'long', brokerKey: 'log.retention.ms', default: String(7 * DAY_MS) },
-  'segment.bytes': { type: 'int', brokerKey: 'log.segment.bytes', default: String(1024 * 1024 * 1024) },
-  'segment.ms': { type: 'long', brokerKey: 'log.roll.ms', default: String(7 * DAY_MS) },
-  'segment.index.bytes': { type: 'int', default: String(10 * 1024 * 1024) },
+  'retention.ms': { type: 'long', min: -1, brokerKey: 'log.retention.ms', default: String(7 * DAY_MS) },
+  'segment.bytes': { type: 'int', min: 1048576, brokerKey: 'log.segment.bytes', default: String(1024 * 1024 * 1024) },
+  'segment.ms': { type: 'long', min: 1, brokerKey: 'log.roll.ms', default: String(7 * DAY_MS) },
+  'segment.index.bytes': { type: 'int', min: 4, default: String(10 * 1024 * 1024) },
 };
 
-const CLEANUP_POLICIES = ['delete', 'compact'];
-const COMPRESSION_TYPES = ['producer', 'none', 'uncompressed', 'gzip', 'snappy', 'lz4', 'zstd'];
-const TIMESTAMP_TYPES = ['CreateTime', 'LogAppendTime'];
+const INTEGER_TYPES = {
+  int: { min: -(2n ** 31n), max: 2n ** 31n - 1n, name: 'INT' },
+  short: { min: -(2n ** 15n), max: 2n ** 15n - 1n, name: 'SHORT' },
+  long: { min: -(2n ** 63n), max: 2n ** 63n - 1n, name: 'LONG' },
+} as const;
 
-/** Why `value` is not valid for topic config `key` (Kafka's reason text), or null. */
-function topicValueError(key: string, value: string): string | null {
-  if (key === 'cleanup.policy') {
-    return value.split(',').every((p) => CLEANUP_POLICIES.includes(p.trim())) ? null : `String must be one of: ${CLEANUP_POLICIES.join(', ')}`;
+/**
+ * Why `value` is not a valid value for a key of this spec, in Kafka's words ("Not a number of
+ * type INT", "Value must be at least 1048576", "String must be one of: ..."), or null. Numbers
+ * are taken as Java's parseInt/parseLong/parseDouble take them (surrounding spaces trimmed).
+ */
+function valueError(spec: KeySpec, value: string): string | null {
+  const v = value.trim();
+  let n: number;
+  if (spec.type === 'int' || spec.type === 'short' || spec.type === 'long') {
+    const t = INTEGER_TYPES[spec.type];
+    if (!/^[-+]?\d+$/.test(v) || BigInt(v) < t.min || BigInt(v) > t.max) return `Not a number of type ${t.name}`;
+    n = Number(v);
+  } else if (spec.type === 'double') {
+    n = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v) ? Number(v) : NaN;
+    if (Number.isNaN(n)) return 'Not a number of type DOUBLE';
+  } else if (spec.type === 'boolean') {
+    return ['true', 'false'].includes(v.toLowerCase()) ? null : 'Expected value to be either true or false';
+  } else {
+    const allowed = spec.values;
+    if (allowed === undefined) return null;
+    const items = spec.type === 'list' ? v.split(',').map((x) => x.trim()) : [value];
+    return items.every((x) => allowed.includes(x)) ? null : `String must be one of: ${allowed.join(', ')}`;
   }
-  if (key === 'compression.type') return COMPRESSION_TYPES.includes(value) ? null : `String must be one of: ${COMPRESSION_TYPES.join(', ')}`;
-  if (key === 'message.timestamp.type') return TIMESTAMP_TYPES.includes(value) ? null : `String must be one of: ${TIMESTAMP_TYPES.join(', ')}`;
-  return /^-?\d+(\.\d+)?$/.test(value.trim()) ? null : 'Not a number';
+  if (spec.min !== undefined && n < spec.min) return `Value must be at least ${spec.min}`;
+  if (spec.max !== undefined && n > spec.max) return `Value must be no more than ${spec.max}`;
+  return null;
 }
 
 /** Checks values of known topic configs; unknown keys are refused as Kafka does. */
 export function validateTopicConfigs(configs: Record<string, string>): string | null {
   for (const [k, v] of Object.entries(configs)) {
-    if (!(k in TOPIC_KEYS)) return `Unknown topic config name: ${k}`;
-    const why = topicValueError(k, v);
+    const spec = TOPIC_KEYS[k];
+    if (spec === undefined) return `Unknown topic config name: ${k}`;
+    const why = valueError(spec, v);
     if (why !== null) return `Invalid value ${v} for configuration ${k}: ${why}`;
   }
   return null;
 }
 
-const INT_RANGE = { min: -(2n ** 31n), max: 2n ** 31n - 1n, name: 'INT' };
-const SHORT_RANGE = { min: -(2n ** 15n), max: 2n ** 15n - 1n, name: 'SHORT' };
-const LONG_RANGE = { min: -(2n ** 63n), max: 2n ** 63n - 1n, name: 'LONG' };
-
 /**
  * Why `value` is not a valid value of broker key `key` (Kafka's wording: "Invalid value abc for
- * configuration log.segment.bytes: Not a number of type INT"), or null when it is. Numbers must
- * be integers in the type's range, as Java's parseInt/parseLong take them; keys that provide a
- * topic default also pass the topic key's check (cleanup policies, codecs, timestamp types).
+ * configuration log.segment.bytes: Not a number of type INT"), or null when it is. A key that
+ * provides a topic default takes the values its topic key takes.
  */
 export function brokerConfigError(key: string, value: string): string | null {
   const spec = BROKER_KEYS[key];
   if (spec === undefined) return null;
-  const v = value.trim();
-  const invalid = (why: string): string => `Invalid value ${value} for configuration ${key}: ${why}`;
-  const range = spec.type === 'int' ? INT_RANGE : spec.type === 'short' ? SHORT_RANGE : spec.type === 'long' ? LONG_RANGE : null;
-  if (range !== null) {
-    if (!/^[-+]?\d+$/.test(v)) return invalid(`Not a number of type ${range.name}`);
-    const n = BigInt(v);
-    if (n < range.min || n > range.max) return invalid(`Not a number of type ${range.name}`);
-  } else if (spec.type === 'boolean') {
-    if (!['true', 'false'].includes(v.toLowerCase())) return invalid('Expected value to be either true or false');
-  }
-  if (spec.topicKey !== undefined && range === null && spec.type !== 'boolean') {
-    const why = topicValueError(spec.topicKey, v);
-    if (why !== null) return invalid(why);
-  }
-  return null;
+  const topic = spec.topicKey !== undefined ? TOPIC_KEYS[spec.topicKey] : undefined;
+  const why = valueError({ ...topic, ...spec }, value);
+  return why === null ? null : `Invalid value ${value} for configuration ${key}: ${why}`;
 }
 
 export class BrokerConfig {

@@ -136,6 +136,16 @@ test('createTopics: partitions, configs, already exists, bad names and counts, v
     admin.createTopics({ topics: [{ topic: 'adm-cfg', configEntries: [{ name: 'retention.ms', value: 'soon' }] }], waitForLeaders: false }),
     'INVALID_CONFIG',
   );
+  // Values outside Kafka's ranges (LogConfig's validators) are refused too: before, segment.bytes=0
+  // made a topic, and max.message.bytes=-1 one whose every Produce failed in the handler.
+  for (const [name, value] of [['segment.bytes', '0'], ['max.message.bytes', '-1'], ['segment.ms', '0'],
+    ['min.insync.replicas', '0'], ['min.cleanable.dirty.ratio', '7'], ['segment.bytes', '1.5']]) {
+    await rejectsWith(
+      admin.createTopics({ topics: [{ topic: 'adm-range', configEntries: [{ name: name!, value: value! }] }], waitForLeaders: false }),
+      'INVALID_CONFIG',
+    );
+  }
+  assert.equal((await admin.listTopics()).includes('adm-range'), false);
   // Manual assignment: only this node can hold replicas.
   await rejectsWith(
     admin.createTopics({ topics: [{ topic: 'adm-assign-bad', replicaAssignment: [{ partition: 0, replicas: [nodeId + 1] }] }], waitForLeaders: false }),
@@ -351,6 +361,7 @@ test('alterConfigs replaces the overrides; validateOnly and bad values change no
 
   await alter([{ name: 'retention.ms', value: '1' }], true);
   await rejectsWith(alter([{ name: 'retention.ms', value: 'forever' }]), 'INVALID_CONFIG');
+  await rejectsWith(alter([{ name: 'retention.ms', value: '-2' }]), 'INVALID_CONFIG');
   await rejectsWith(alter([{ name: 'no.such.key', value: '1' }]), 'INVALID_CONFIG');
   cfg = await topicConfig('adm-a', ['retention.ms']);
   assert.equal(cfg.get('retention.ms').configValue, '7200000');

@@ -35,7 +35,7 @@ describe('broker config values', () => {
   test('keys that give a topic default take only what the topic key takes', () => {
     assert.equal(brokerConfigError('log.cleanup.policy', 'shred'),
       'Invalid value shred for configuration log.cleanup.policy: String must be one of: delete, compact');
-    assert.match(brokerConfigError('compression.type', 'brotli')!, /String must be one of: producer, none, uncompressed, gzip, snappy, lz4, zstd/);
+    assert.match(brokerConfigError('compression.type', 'brotli')!, /String must be one of: uncompressed, none, zstd, lz4, snappy, gzip, producer$/);
     assert.match(brokerConfigError('log.message.timestamp.type', 'Now')!, /String must be one of: CreateTime, LogAppendTime/);
     assert.equal(brokerConfigError('log.cleanup.policy', 'compact, delete'), null);
     assert.equal(brokerConfigError('listeners', 'PLAINTEXT://0.0.0.0:9092'), null, 'strings are not checked here');
@@ -59,10 +59,27 @@ describe('broker config values', () => {
     }
   });
 
-  test('a topic config value keeps its own check, with the reason', () => {
-    assert.equal(validateTopicConfigs({ 'cleanup.policy': 'shred' }), 'Invalid value shred for configuration cleanup.policy: String must be one of: delete, compact');
-    assert.equal(validateTopicConfigs({ 'retention.ms': 'soon' }), 'Invalid value soon for configuration retention.ms: Not a number');
-    assert.equal(validateTopicConfigs({ 'retention.ms': '60000', 'cleanup.policy': 'compact' }), null);
+  test("ranges are Kafka's (KafkaConfig and LogConfig validators, Kafka 4.1)", () => {
+    assert.equal(brokerConfigError('log.segment.bytes', '1000'), 'Invalid value 1000 for configuration log.segment.bytes: Value must be at least 1048576');
+    assert.match(brokerConfigError('num.partitions', '0')!, /Value must be at least 1$/);
+    assert.match(brokerConfigError('log.retention.ms', '-2')!, /Value must be at least -1$/, 'through its topic key retention.ms');
+    assert.equal(brokerConfigError('log.retention.ms', '-1'), null);
+    assert.equal(brokerConfigError('offsets.topic.segment.bytes', '8192'), null);
+  });
+
+  test('a topic config value gets the same kind of check, with the reason', () => {
+    const why = (k: string, v: string): string | null => validateTopicConfigs({ [k]: v });
+    assert.equal(why('cleanup.policy', 'shred'), 'Invalid value shred for configuration cleanup.policy: String must be one of: delete, compact');
+    assert.equal(why('retention.ms', 'soon'), 'Invalid value soon for configuration retention.ms: Not a number of type LONG');
+    assert.equal(why('segment.bytes', '0'), 'Invalid value 0 for configuration segment.bytes: Value must be at least 1048576');
+    assert.equal(why('segment.bytes', '1.5'), 'Invalid value 1.5 for configuration segment.bytes: Not a number of type INT');
+    assert.equal(why('max.message.bytes', '-1'), 'Invalid value -1 for configuration max.message.bytes: Value must be at least 0');
+    assert.equal(why('min.cleanable.dirty.ratio', '7'), 'Invalid value 7 for configuration min.cleanable.dirty.ratio: Value must be no more than 1');
+    assert.equal(why('min.cleanable.dirty.ratio', 'half'), 'Invalid value half for configuration min.cleanable.dirty.ratio: Not a number of type DOUBLE');
+    assert.equal(why('min.cleanable.dirty.ratio', '0.25'), null);
+    assert.equal(why('flush.messages', '0'), 'Invalid value 0 for configuration flush.messages: Value must be at least 1');
+    assert.equal(why('retention.bytes', '-7'), null, 'retention.bytes has no range in Kafka');
+    assert.equal(validateTopicConfigs({ 'retention.ms': '60000', 'cleanup.policy': 'compact,delete' }), null);
   });
 
   test('DescribeConfigs types come from the same key tables', () => {
