@@ -42,6 +42,7 @@ export const BROKER_KEYS: Record<string, BrokerKey> = {
   'broker.id': { type: 'int', default: '1', doc: 'alias of node.id' },
   listeners: { type: 'string', default: 'PLAINTEXT://127.0.0.1:9092', doc: 'where to listen' },
   'advertised.listeners': { type: 'string', default: '', doc: 'address given to clients' },
+  'controller.listener.names': { type: 'list', default: '', doc: 'KRaft controller listeners: franz serves clients on the first listener not named here' },
   'log.dirs': { type: 'string', default: './data', doc: 'data directory (franz uses the first)' },
   'log.dir': { type: 'string', default: './data', doc: 'data directory when log.dirs is unset' },
   'num.partitions': { type: 'int', min: 1, default: '1', doc: 'partitions of auto-created topics' },

@@ -9,8 +9,10 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BrokerConfig, brokerConfigError, validateTopicConfigs } from '../src/config.js';
 import { ConfigType, configType } from '../src/handlers/config-resources.js';
-import { FRANZ_MAIN, removeDir, tempDir } from './helpers/broker.js';
-import { run } from './helpers/run.js';
+import { chooseListener, parseListeners, splitHostPort } from '../src/cli/listeners.js';
+import { FRANZ_MAIN, removeDir, startBroker, tempDir } from './helpers/broker.js';
+import { run, runOk } from './helpers/run.js';
+import { createServer } from 'node:net';
 
 describe('broker config values', () => {
   test('numbers must be integers of the key type (INT, SHORT, LONG)', () => {
@@ -104,6 +106,78 @@ describe('franz start with a bad config value', () => {
       assert.match(r.stderr, /^franz: Invalid value 1g for configuration log\.segment\.bytes: Not a number of type INT$/m);
       assert.equal(existsSync(data), false);
     } finally {
+      removeDir(dir);
+    }
+  });
+});
+
+describe('listeners', () => {
+  test("Kafka's listener forms: names, empty hosts (every interface), IPv6 in brackets", () => {
+    assert.deepEqual(parseListeners('PLAINTEXT://:9092, CONTROLLER://:9093', 'listeners'), [
+      { name: 'PLAINTEXT', host: '', port: 9092 },
+      { name: 'CONTROLLER', host: '', port: 9093 },
+    ]);
+    assert.deepEqual(parseListeners('INTERNAL://[::1]:19092', 'listeners'), [{ name: 'INTERNAL', host: '::1', port: 19092 }]);
+    assert.deepEqual(parseListeners('127.0.0.1:9092', 'listeners'), [{ name: 'PLAINTEXT', host: '127.0.0.1', port: 9092 }]);
+    assert.deepEqual(splitHostPort(':9092', '--listen'), { host: '', port: 9092 });
+    for (const bad of ['PLAINTEXT://localhost', 'PLAINTEXT://host:port', 'host:99999', 'host:']) {
+      assert.throws(() => parseListeners(bad, 'listeners'), /listeners expects HOST:PORT/);
+    }
+  });
+
+  test('the first listener that is not a controller listener serves clients, advertised under its own name', () => {
+    const c = chooseListener('CONTROLLER://:9093,PLAINTEXT://:9092,SSL://:9094', 'PLAINTEXT://broker1:9092,CONTROLLER://broker1:9093', 'CONTROLLER');
+    assert.deepEqual(c.listen, { name: 'PLAINTEXT', host: '', port: 9092 });
+    assert.deepEqual(c.advertise, { host: 'broker1', port: 9092 });
+    assert.deepEqual(c.unused.map((l) => l.name), ['SSL']);
+    assert.equal(chooseListener('PLAINTEXT://127.0.0.1:9092', '', '').advertise, null);
+    assert.throws(() => chooseListener('CONTROLLER://:9093', '', 'CONTROLLER'), /no listener for clients/);
+  });
+
+  test("a Kafka combined-mode server.properties starts franz unchanged: every interface, the advertised name", async () => {
+    // A port that was free a moment ago (the properties name a fixed one, as Kafka's do).
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer();
+      s.listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const dir = tempDir();
+    const file = join(dir, 'server.properties');
+    writeFileSync(file, [
+      'process.roles=broker,controller',
+      'node.id=1',
+      `controller.quorum.bootstrap.servers=localhost:${port + 1}`,
+      `listeners=PLAINTEXT://:${port},CONTROLLER://:${port + 1}`,
+      'inter.broker.listener.name=PLAINTEXT',
+      `advertised.listeners=PLAINTEXT://localhost:${port},CONTROLLER://localhost:${port + 1}`,
+      'controller.listener.names=CONTROLLER',
+      'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+      'num.network.threads=3',
+      'socket.send.buffer.bytes=102400',
+      'socket.request.max.bytes=104857600',
+      'num.partitions=1',
+      'offsets.topic.replication.factor=1',
+      'transaction.state.log.replication.factor=1',
+      'log.retention.hours=168',
+      'log.segment.bytes=1073741824',
+      'log.retention.check.interval.ms=300000',
+      '',
+    ].join('\n'));
+    const b = await startBroker({ dataDir: join(dir, 'data'), config: file, listen: false });
+    try {
+      assert.equal(b.port, port);
+      assert.match(b.readyLine, new RegExp(` ready on \\*:${port} \\(advertised localhost:${port}\\)`));
+      // Metadata names the advertised address; the broker answers on IPv4 and IPv6 loopback alike.
+      for (const address of [`127.0.0.1:${port}`, `[::1]:${port}`]) {
+        const r = await runOk('kcat', ['-L', '-b', address, '-J'], { timeoutMs: 20_000 });
+        const md = JSON.parse(r.stdout) as { brokers: Array<{ id: number; name: string }> };
+        assert.deepEqual(md.brokers, [{ id: 1, name: `localhost:${port}` }], address);
+      }
+      assert.doesNotMatch(b.stderr(), /not opening the others/);
+    } finally {
+      await b.stop();
       removeDir(dir);
     }
   });

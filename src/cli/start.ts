@@ -7,6 +7,7 @@
 import { Broker, FRANZ_VERSION } from '../broker.js';
 import { BrokerConfig } from '../config.js';
 import { createLogger } from '../logger.js';
+import { chooseListener, isWildcard, parseListeners, splitHostPort } from './listeners.js';
 
 export interface StartOptions {
   listen?: string;
@@ -16,36 +17,34 @@ export interface StartOptions {
   sets: string[];
 }
 
-function splitHostPort(s: string, what: string): { host: string; port: number } {
-  const i = s.lastIndexOf(':');
-  const port = Number(s.slice(i + 1));
-  if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${what} expects HOST:PORT, got "${s}"`);
-  return { host: s.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port };
-}
-
-/** Takes HOST:PORT out of a Kafka listener list such as "PLAINTEXT://127.0.0.1:9092". */
-function fromListener(listeners: string): string {
-  const first = listeners.split(',')[0]!.trim();
-  return first.replace(/^[A-Z_]+:\/\//, '') || '127.0.0.1:9092';
-}
-
 export async function start(opts: StartOptions): Promise<void> {
   const sets = [...opts.sets];
   if (opts.dataDir !== undefined) sets.push(`log.dirs=${opts.dataDir}`);
   const config = BrokerConfig.from({ file: opts.config, env: process.env, sets });
   const log = createLogger('franz');
   if (config.ignored.length > 0) log.warn('ignoring config keys franz does not implement', { keys: config.ignored });
-  const listen = splitHostPort(opts.listen ?? fromListener(config.get('listeners')), '--listen');
-  const advertisedListener = config.get('advertised.listeners');
-  const advertise = opts.advertise ?? (advertisedListener !== '' ? fromListener(advertisedListener) : undefined);
+  // --listen wins over `listeners`; without it the first client listener of `listeners` is opened.
+  const chosen = opts.listen === undefined
+    ? chooseListener(config.get('listeners'), config.get('advertised.listeners'), config.get('controller.listener.names'))
+    : null;
+  if (chosen !== null && chosen.unused.length > 0) {
+    log.warn('franz opens one listener; not opening the others', { listeners: chosen.unused.map((l) => `${l.name}://${l.host}:${l.port}`) });
+  }
+  const listen = chosen?.listen ?? splitHostPort(opts.listen!, '--listen');
+  const advertise = opts.advertise !== undefined
+    ? splitHostPort(opts.advertise, '--advertise')
+    : chosen !== null ? chosen.advertise : (parseListeners(config.get('advertised.listeners'), 'advertised.listeners')[0] ?? null);
 
   const broker = new Broker(config, log);
   await broker.start(listen.host, listen.port);
-  const adv = advertise !== undefined ? splitHostPort(advertise, '--advertise') : { host: listen.host === '0.0.0.0' ? '127.0.0.1' : listen.host, port: broker.port };
+  // A listener on every interface (or an advertised one without a host) cannot be handed to
+  // clients as an address; Kafka advertises the machine's canonical name there, franz 127.0.0.1.
+  const adv = advertise !== null && !isWildcard(advertise.host) ? advertise
+    : { host: isWildcard(listen.host) ? '127.0.0.1' : listen.host, port: advertise?.port ?? broker.port };
   broker.advertisedHost = adv.host;
   broker.advertisedPort = adv.port;
   process.stdout.write(
-    `franz ${FRANZ_VERSION} ready on ${listen.host}:${broker.port} (advertised ${adv.host}:${adv.port}), data in ${broker.dataDir}, ` +
+    `franz ${FRANZ_VERSION} ready on ${listen.host === '' ? '*' : listen.host}:${broker.port} (advertised ${adv.host}:${adv.port}), data in ${broker.dataDir}, ` +
       `${config.durable ? 'fsync before ack' : 'no-fsync (log.flush.interval.*)'}, recovery ${broker.logs.recoveryNeeded ? 'done' : 'not needed'}\n`,
   );
   let stopping = false;

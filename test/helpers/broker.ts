@@ -35,6 +35,10 @@ export function tempDir(prefix = 'franz-test-'): string {
 export interface StartOptions {
   dataDir?: string;
   port?: number;
+  /** A server.properties for --config. */
+  config?: string;
+  /** false: no --listen, so `listeners` in the config decides (the port is then read from the ready line). */
+  listen?: false;
   sets?: string[];
   env?: NodeJS.ProcessEnv;
   /** Runs the broker under `ulimit -n` this low (to test running out of descriptors). */
@@ -44,7 +48,8 @@ export interface StartOptions {
 /** Starts `franz start` on 127.0.0.1 (port 0 = any free port) and resolves once it is ready. */
 export async function startBroker(opts: StartOptions = {}): Promise<RunningBroker> {
   const dataDir = opts.dataDir ?? tempDir();
-  const args = [FRANZ_MAIN, 'start', '--listen', `127.0.0.1:${opts.port ?? 0}`, '--data-dir', dataDir];
+  const args = [FRANZ_MAIN, 'start', ...(opts.listen === false ? [] : ['--listen', `127.0.0.1:${opts.port ?? 0}`]), '--data-dir', dataDir];
+  if (opts.config !== undefined) args.push('--config', opts.config);
   for (const s of opts.sets ?? []) args.push('--set', s);
   const [cmd, argv] = opts.maxOpenFiles === undefined
     ? [process.execPath, args]
