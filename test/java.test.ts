@@ -5,7 +5,8 @@
  * KafkaProducer with default settings (idempotence on, acks=all: InitProducerId, sequence numbers),
  * KafkaConsumer without a group (assign, seekToBeginning, seek, ListOffsets), producer compression
  * (the Java client frames snappy the xerial way, unlike librdkafka), AdminClient, and KafkaConsumer
- * in a group with the classic protocol and with the KIP-848 consumer protocol (group.protocol=consumer).
+ * in a group with the classic protocol and with the KIP-848 consumer protocol (group.protocol=consumer);
+ * and a Kafka Streams application (test/java/StreamsCheck.java) with its internal topics.
  *
  * The jars are fetched by .ci/run (mvn ... dependency:copy-dependencies -DoutputDirectory=lib). Without
  * them these tests are skipped, unless FRANZ_REQUIRE_JAVA=1 (as in CI), when that is a failure.
@@ -15,7 +16,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startBroker, removeDir, type RunningBroker } from './helpers/broker.js';
+import { startBroker, removeDir, tempDir, type RunningBroker } from './helpers/broker.js';
 import { Kafka, logLevel } from 'kafkajs';
 import { run, runOk, jsonLines } from './helpers/run.js';
 import { Client } from '../src/client/client.js';
@@ -331,5 +332,46 @@ describe('Java client (kafka-clients 4.1)', { skip }, () => {
       await client.close();
     }
     await Promise.all([a2.stop(), b.stop()]);
+  });
+});
+
+const haveStreams = existsSync(LIB) && readdirSync(LIB).some((f) => /^kafka-streams-.*\.jar$/.test(f));
+const skipStreams = !haveStreams && !required ? 'no kafka-streams jar in test/java/lib (run the mvn command above)' : false;
+
+describe('Kafka Streams (4.1)', { skip: skipStreams }, () => {
+  let b: RunningBroker;
+  let stateDir: string;
+  before(async () => {
+    b = await startBroker({ sets: ['group.initial.rebalance.delay.ms=0'] });
+    stateDir = tempDir('franz-streams-');
+  });
+  after(async () => {
+    await b.stop();
+    removeDir(b.dataDir);
+    removeDir(stateDir);
+  });
+
+  test('a word count: Streams makes its repartition and changelog topics, counts every word, and commits', async () => {
+    const lines = 200;
+    const r = await runOk('java', ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-cp', `${LIB}/*`, join(JAVA_DIR, 'StreamsCheck.java'),
+      b.address, stateDir, String(lines)], { timeoutMs: 150_000 });
+    const [out] = jsonLines<{ counts: Record<string, number>; internalTopics: string[] }>(r.stdout);
+    // "the quick fox jumps over the lazy dog the end", `lines` times.
+    assert.deepEqual(out!.counts, { dog: lines, end: lines, fox: lines, jumps: lines, lazy: lines, over: lines, quick: lines, the: 3 * lines });
+    const changelog = 'wordcount-KSTREAM-AGGREGATE-STATE-STORE-0000000003-changelog';
+    const repartition = 'wordcount-KSTREAM-AGGREGATE-STATE-STORE-0000000003-repartition';
+    assert.deepEqual(out!.internalTopics, [changelog, repartition]);
+    const admin = new Kafka({ brokers: [b.address], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    try {
+      // The changelog is compacted, as Streams asked; the application's group committed its input offsets.
+      const cfg = await admin.describeConfigs({ resources: [{ type: 2, name: changelog, configNames: ['cleanup.policy'] }], includeSynonyms: false });
+      assert.equal(cfg.resources[0]!.configEntries[0]!.configValue, 'compact');
+      const committed = await admin.fetchOffsets({ groupId: 'wordcount', topics: ['words'] });
+      const total = committed[0]!.partitions.reduce((n, p) => n + Number(p.offset), 0);
+      assert.equal(total, lines);
+    } finally {
+      await admin.disconnect();
+    }
   });
 });
