@@ -311,6 +311,9 @@ export class Broker {
     const creating = this.creating.has(name);
     for (let p = 0; p < t.partitions; p++) if (!creating || this.logs.get(name, p) !== undefined) this.logs.drop(name, p);
     this.log.info('topic deleted', { topic: name });
+    this.groups.onTopicDeleted(name).catch((err: unknown) => {
+      this.log.error('could not remove the committed offsets of a deleted topic', { topic: name, err: String(err) });
+    });
     return ErrorCode.NONE;
   }
 

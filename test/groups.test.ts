@@ -200,6 +200,46 @@ describe('committed offsets', () => {
       assert.equal(p.offset, ends.find((e) => e.partition === p.partition)!.high, `partition ${p.partition} fully committed`);
     }
   });
+  test("a deleted topic's committed offsets go with it: the same name made again is read from its start", async () => {
+    const topic = 'grp-recreated';
+    const other = 'grp-kept';
+    await produce(topic, 30);
+    await produce(other, 6);
+    assert.equal((await consume('g-recreate', topic, 30)).length, 30);
+    assert.equal((await consume('g-recreate', other, 6)).length, 6);
+    const admin = kafka.admin();
+    await admin.connect();
+    const committedTopics = async (): Promise<string[]> => {
+      const client = new Client({ brokers: [broker.address] });
+      try {
+        return [...new Set((await client.offsetFetch('g-recreate')).map((o) => o.topic))].sort();
+      } finally {
+        await client.close();
+      }
+    };
+    try {
+      assert.deepEqual(await committedTopics(), [other, topic]);
+      await admin.deleteTopics({ topics: [topic] });
+    } finally {
+      await admin.disconnect();
+    }
+    // The offsets are removed just after DeleteTopics answers; no event reaches a client, so wait boundedly.
+    const deletedAt = Date.now();
+    while ((await committedTopics()).includes(topic)) {
+      assert.ok(Date.now() - deletedAt < 10_000, 'the deleted topic still has committed offsets');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.deepEqual(await committedTopics(), [other], "the other topic's offsets stay");
+
+    // The removal is persisted (tombstones in __consumer_offsets), and the new topic is read whole.
+    await broker.stop();
+    broker = await startBroker({ dataDir: broker.dataDir, sets: brokerSets });
+    kafka = new Kafka({ brokers: [broker.address], clientId: 'groups-test', logLevel: logLevel.NOTHING });
+    assert.deepEqual(await committedTopics(), [other]);
+    await produce(topic, 20, 100);
+    const again = await consume('g-recreate', topic, 20);
+    assert.deepEqual(new Set(again), new Set(Array.from({ length: 20 }, (_, i) => `v${100 + i}`)));
+  });
 });
 
 describe('librdkafka groups (kcat -G)', () => {

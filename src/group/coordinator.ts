@@ -275,24 +275,54 @@ export class GroupCoordinator {
         if (now - since >= retentionMs) doomed.push(splitTpKey(k));
       }
       if (doomed.length === 0) continue;
-      const code = await this.store.deleteOffsets(groupId, doomed);
-      if (code !== ErrorCode.NONE) continue;
-      for (const t of doomed) m.delete(tpKey(t.topic, t.partition));
-      expired += doomed.length;
-      if (m.size === 0) {
-        this.offsets.delete(groupId);
-        if (cg !== undefined) {
-          cg.kill();
-          this.consumer.delete(groupId);
-        }
-        if (g !== undefined && g.isEmpty) {
-          await this.store.storeGroup(groupId, null);
-          g.kill();
-          this.classic.delete(groupId);
-        }
-      }
+      if (await this.dropOffsets(groupId, doomed)) expired += doomed.length;
     }
     return expired;
+  }
+
+  /**
+   * A deleted topic's committed offsets go with it, in every group, as in Kafka: a topic made
+   * again under the same name starts with no committed offsets, so its consumers do not resume
+   * at positions of the old topic's data. Returns how many offsets were removed.
+   */
+  async onTopicDeleted(topic: string): Promise<number> {
+    // Chosen before the first write, so a commit to a topic made again meanwhile is not taken along.
+    const work = [...this.offsets]
+      .map(([groupId, m]) => ({ groupId, doomed: [...m.keys()].map(splitTpKey).filter((t) => t.topic === topic) }))
+      .filter((w) => w.doomed.length > 0);
+    let removed = 0;
+    for (const w of work) if (await this.dropOffsets(w.groupId, w.doomed)) removed += w.doomed.length;
+    return removed;
+  }
+
+  /**
+   * Writes tombstones for `doomed` and forgets them; a group left with no offsets and no members
+   * goes too (Kafka's Dead state). False when the tombstones could not be written.
+   */
+  private async dropOffsets(groupId: string, doomed: Array<{ topic: string; partition: number }>): Promise<boolean> {
+    const keys = doomed.map((t) => tpKey(t.topic, t.partition));
+    // A commit that lands while the tombstones are written follows them in the log and stays.
+    const seen = keys.map((k) => this.offsets.get(groupId)?.get(k));
+    if ((await this.store.deleteOffsets(groupId, doomed)) !== ErrorCode.NONE) return false;
+    const m = this.offsets.get(groupId);
+    if (m === undefined) return true;
+    keys.forEach((k, i) => {
+      if (m.get(k) === seen[i]) m.delete(k);
+    });
+    if (m.size > 0) return true;
+    this.offsets.delete(groupId);
+    const cg = this.consumer.get(groupId);
+    if (cg !== undefined && cg.isEmpty) {
+      cg.kill();
+      this.consumer.delete(groupId);
+    }
+    const g = this.classic.get(groupId);
+    if (g !== undefined && g.isEmpty) {
+      await this.store.storeGroup(groupId, null);
+      g.kill();
+      this.classic.delete(groupId);
+    }
+    return true;
   }
 
   shutdown(): void {
