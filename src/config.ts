@@ -10,11 +10,11 @@ import { readFileSync } from 'node:fs';
 export type ConfigSource = 'DEFAULT_CONFIG' | 'STATIC_BROKER_CONFIG' | 'DYNAMIC_TOPIC_CONFIG';
 
 /** Kafka's ConfigDef types, as they decide which values parse. */
-export type ConfigType = 'int' | 'short' | 'long' | 'double' | 'boolean' | 'string' | 'list';
+export type KeyType = 'int' | 'short' | 'long' | 'double' | 'boolean' | 'string' | 'list';
 
 /** What a key's values may be: Kafka's ConfigDef type and validator (ranges, allowed strings). */
 interface KeySpec {
-  type: ConfigType;
+  type: KeyType;
   min?: number;
   max?: number;
   /** The allowed strings (for a list, of each element). */

@@ -37,9 +37,9 @@ export function parseListeners(value: string, what: string): Listener[] {
 
 /**
  * The listener franz serves clients on, and the address it advertises for it: the entry of
- * `advertised` with the same name, or else the listener's own address (127.0.0.1 for a
- * listener on every interface). Returns the other client listeners too, which franz does not
- * open (one broker, one plaintext listener).
+ * `advertised` with the same name, or null when there is none (the caller then advertises the
+ * listener's own address). Returns the other client listeners too, which franz does not open
+ * (one broker, one plaintext listener).
  */
 export function chooseListener(
   listeners: string,

@@ -12,7 +12,7 @@
  * synonym when the primary broker key has no default of its own (`retention.ms` shows no synonyms
  * there); franz always lists the primary broker key's default, which is what the value falls back to.
  */
-import { BROKER_KEYS, TOPIC_KEYS, validateTopicConfigs, type BrokerConfig, type ConfigSource, type ConfigType as KeyType } from '../config.js';
+import { BROKER_KEYS, TOPIC_KEYS, validateTopicConfigs, type BrokerConfig, type ConfigSource, type KeyType } from '../config.js';
 import type { Broker } from '../broker.js';
 import type { Message } from '../protocol/codec.js';
 import { ErrorCode } from '../protocol/errors.js';
