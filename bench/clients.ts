@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheDir, kafkaClasspath, log4jConfig } from './brokers.js';
-import { REPO_ROOT, run, tail } from './util.js';
+import { REPO_ROOT, run, tail, type RunResult, type ThreadCpu } from './util.js';
 
 export interface Percentiles {
   p50: number;
@@ -35,6 +35,15 @@ export interface ClientResult {
   detail: string;
   /** User + system CPU seconds of the client process over its whole run (start-up included). */
   clientCpuSeconds?: number;
+  /** The client's thread that used the most CPU, over the same run. */
+  clientBusiestThread?: ThreadCpu;
+  /** Wall seconds of the client process, start-up to exit (the span of the two CPU figures). */
+  clientWallSeconds?: number;
+}
+
+/** The client-side readings of a measured run. */
+function clientCpu(r: RunResult): Pick<ClientResult, 'clientCpuSeconds' | 'clientBusiestThread' | 'clientWallSeconds'> {
+  return { clientCpuSeconds: r.cpuSeconds, clientBusiestThread: r.busiestThread, clientWallSeconds: r.ms / 1000 };
 }
 
 export class ClientFailure extends Error {}
@@ -86,7 +95,7 @@ export async function producerPerformance(spec: ProduceSpec): Promise<ClientResu
     ...rateResult(records, spec.recordSize, rps),
     ackLatency: { mean: Number(m[4]), max: Number(m[5]), p50: Number(m[6]), p99: Number(m[8]), p999: Number(m[9]) },
     detail: m[0],
-    clientCpuSeconds: r.cpuSeconds,
+    ...clientCpu(r),
   };
 }
 
@@ -102,7 +111,7 @@ export async function kcatProduce(spec: ProduceSpec & { file: string; spread?: b
   const r = await run('kcat', args, { measureCpu: true, timeoutMs: spec.timeoutMs });
   if (r.timedOut) throw new ClientFailure(`kcat -P timed out after ${spec.timeoutMs / 1000} s: ${tail(r.stderr)}`);
   if (r.code !== 0) throw new ClientFailure(`kcat -P failed (exit ${r.code}): ${tail(r.stderr)}`);
-  return { ...wallTimeResult('kcat -P -l', spec.records, spec.recordSize, r.ms), clientCpuSeconds: r.cpuSeconds };
+  return { ...wallTimeResult('kcat -P -l', spec.records, spec.recordSize, r.ms), ...clientCpu(r) };
 }
 
 /** The common fields of a result from a record count and rate. */
@@ -149,7 +158,7 @@ export async function kcatConsume(spec: ConsumeSpec): Promise<ClientResult> {
   if (r.timedOut) throw new ClientFailure(`kcat -C timed out after ${spec.timeoutMs / 1000} s (${r.stdoutBytes} records read): ${tail(r.stderr)}`);
   if (r.code !== 0) throw new ClientFailure(`kcat -C failed (exit ${r.code}): ${tail(r.stderr)}`);
   if (r.stdoutBytes !== spec.records) throw new ClientFailure(`kcat -C read ${r.stdoutBytes} records, expected ${spec.records}`);
-  return { ...wallTimeResult('kcat -C -e', spec.records, spec.recordSize, r.ms), clientCpuSeconds: r.cpuSeconds };
+  return { ...wallTimeResult('kcat -C -e', spec.records, spec.recordSize, r.ms), ...clientCpu(r) };
 }
 
 /**
@@ -170,7 +179,7 @@ export async function consumerPerformance(spec: ConsumeSpec): Promise<ClientResu
   const records = Number(f[4]);
   if (records < spec.records) throw new ClientFailure(`ConsumerPerformance read ${records} of ${spec.records} records: ${tail(r.stdout + r.stderr)}`);
   const rps = Number(f[5]);
-  return { ...rateResult(records, spec.recordSize, rps), detail: `ConsumerPerformance: ${line}`, clientCpuSeconds: r.cpuSeconds };
+  return { ...rateResult(records, spec.recordSize, rps), detail: `ConsumerPerformance: ${line}`, ...clientCpu(r) };
 }
 
 export interface LatencySpec {
@@ -214,7 +223,7 @@ export async function latencyBench(spec: LatencySpec): Promise<ClientResult> {
     ackLatency: j.ack ?? undefined,
     e2eLatency: j.e2e ?? undefined,
     detail: line,
-    clientCpuSeconds: r.cpuSeconds,
+    ...clientCpu(r),
   };
 }
 
@@ -259,7 +268,7 @@ async function franzGo(what: string, args: string[], records: number, recordSize
   return {
     ...rateResult(records, recordSize, records / j.seconds),
     detail: `${what}: ${line}`,
-    clientCpuSeconds: r.cpuSeconds,
+    ...clientCpu(r),
   };
 }
 

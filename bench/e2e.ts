@@ -50,6 +50,11 @@ export interface BrokerMeasure {
    */
   clientCpuSeconds?: number;
   clientCpuSecPerGiB?: number;
+  /** The client's busiest thread in that run (its name), and the share of the client's wall time it was on a CPU. */
+  clientThread?: string;
+  clientThreadBusy?: number;
+  /** The client's CPU over its wall time: cores it kept busy on average (of the machine's two). */
+  clientCores?: number;
   /** Broker peak RSS during the measurement (since the reset just before it, or since start-up). */
   peakRssMiB?: number;
   openFds?: number;
@@ -499,9 +504,21 @@ function summarize(acc: Samples): BrokerMeasure {
     cpuSecPerGiB: perGiB(cpu, res.bytes),
     clientCpuSeconds: res.clientCpuSeconds,
     clientCpuSecPerGiB: perGiB(res.clientCpuSeconds, res.bytes),
+    ...clientShares(res),
     peakRssMiB: acc.rss / (1024 * 1024),
     openFds: acc.fds,
     detail,
+  };
+}
+
+function clientShares(res: ClientResult): Pick<BrokerMeasure, 'clientThread' | 'clientThreadBusy' | 'clientCores'> {
+  const wall = res.clientWallSeconds;
+  if (wall === undefined || !(wall > 0)) return {};
+  const t = res.clientBusiestThread;
+  return {
+    clientThread: t?.name,
+    clientThreadBusy: t === undefined ? undefined : t.cpuSeconds / wall,
+    clientCores: res.clientCpuSeconds === undefined ? undefined : res.clientCpuSeconds / wall,
   };
 }
 

@@ -103,6 +103,8 @@ export function checkTargets(rows: readonly E2eRow[]): TargetCheck[] {
   return out;
 }
 
+const pct = (x: number | undefined): number | undefined => (x === undefined ? undefined : 100 * x);
+
 function cell(m: BrokerMeasure | undefined, f: (m: BrokerMeasure) => number | undefined, digits = 1): string {
   if (m === undefined) return '-';
   if (!m.ok) return 'error';
@@ -178,6 +180,26 @@ export function toMarkdown(res: BenchResults, chart?: string): string {
       }
       L.push('');
     }
+  }
+  const watched = thr.filter((r) => r.franz?.clientThreadBusy !== undefined || r.kafka?.clientThreadBusy !== undefined);
+  if (watched.length > 0) {
+    L.push('### The client\'s side');
+    L.push('');
+    L.push('Each client thread\'s CPU time was sampled every 50 ms. "Busiest thread busy" is that thread\'s CPU time over the ' +
+      'client process\'s wall time (start-up to exit, so start-up counts as idle); near 100% the row is bound by that ' +
+      'thread, whatever the broker does. "Client cores" is the client\'s whole CPU time over the same wall time, of the ' +
+      'machine\'s two. Median run as above.');
+    L.push('');
+    L.push('| row | client | franz / Kafka | busiest client thread (with franz) | busiest thread busy % franz / Kafka | client cores franz / Kafka |');
+    L.push('|---|---|---:|---|---:|---:|');
+    for (const r of watched) {
+      const f = r.franz;
+      const k = r.kafka;
+      L.push(`| ${escapeMd(r.title)} | ${escapeMd(r.client)} | ${ratioCell(r)} | ${escapeMd(f?.clientThread ?? '-')} | ` +
+        `${cell(f, (m) => pct(m.clientThreadBusy), 0)} / ${cell(k, (m) => pct(m.clientThreadBusy), 0)} | ` +
+        `${cell(f, (m) => m.clientCores, 2)} / ${cell(k, (m) => m.clientCores, 2)} |`);
+    }
+    L.push('');
   }
   const lat = res.e2e.filter((r) => r.kind === 'latency');
   if (lat.length > 0) {

@@ -107,6 +107,71 @@ export interface RunResult {
   timedOut: boolean;
   /** User + system CPU seconds of the command and its children (only with `measureCpu`). */
   cpuSeconds?: number;
+  /** The command's thread that used the most CPU (only with `measureCpu`; see ThreadWatch). */
+  busiestThread?: ThreadCpu;
+}
+
+export interface ThreadCpu {
+  /** The thread's name (comm), e.g. rdk:broker1 or kafka-producer-network-thread. */
+  name: string;
+  cpuSeconds: number;
+}
+
+/**
+ * Samples the CPU time of every thread of the command running under a `measureCpu` bash wrapper,
+ * every SAMPLE_MS, keeping each thread's last reading. A client whose busiest thread is busy for
+ * nearly its whole run is bound by that thread, whatever the broker does; the total alone cannot
+ * show that for a client with several threads. Readings end up to SAMPLE_MS before a thread
+ * exits, so the busiest figure errs low (in the broker's favour when it is read as a bound).
+ */
+class ThreadWatch {
+  static readonly SAMPLE_MS = 50;
+  private readonly threads = new Map<string, ThreadCpu>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(private readonly wrapperPid: number) {
+    this.timer = setInterval(() => this.sample(), ThreadWatch.SAMPLE_MS);
+  }
+
+  private sample(): void {
+    // The command and whatever it started in turn (a client may run under a launcher script).
+    const pending = this.childrenOf(this.wrapperPid);
+    for (let pid = pending.pop(); pid !== undefined; pid = pending.pop()) {
+      let tids: string[];
+      try {
+        tids = readdirSync(`/proc/${pid}/task`);
+      } catch {
+        continue; // Exited since the listing.
+      }
+      for (const tid of tids) {
+        try {
+          const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+          const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+          const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+          this.threads.set(`${pid}/${tid}`, { name, cpuSeconds: (Number(fields[11]) + Number(fields[12])) / CLK_TCK });
+        } catch {
+          // The thread exited between the listing and the read.
+        }
+        pending.push(...this.childrenOf(Number(pid), Number(tid)));
+      }
+    }
+  }
+
+  /** Child processes started by one thread (the main one unless given) of a process. */
+  private childrenOf(pid: number, tid = pid): number[] {
+    try {
+      return readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter((x) => x !== '').map(Number);
+    } catch {
+      return [];
+    }
+  }
+
+  stop(): ThreadCpu | undefined {
+    clearInterval(this.timer);
+    let best: ThreadCpu | undefined;
+    for (const t of this.threads.values()) if (best === undefined || t.cpuSeconds > best.cpuSeconds) best = t;
+    return best;
+  }
 }
 
 export interface RunOptions extends SpawnOptions {
@@ -165,6 +230,7 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions): Pro
     }
     const pgid = measured ? child.pid : undefined;
     if (pgid !== undefined) liveGroups.add(pgid);
+    const watch = pgid !== undefined ? new ThreadWatch(pgid) : undefined;
     const kill = (): void => {
       if (pgid === undefined) {
         child.kill('SIGKILL');
@@ -198,12 +264,14 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions): Pro
     }, opts.timeoutMs);
     child.once('error', (e) => {
       clearTimeout(timer);
+      watch?.stop();
       if (pgid !== undefined) liveGroups.delete(pgid);
       reject(e);
     });
     child.once('close', (code, signal) => {
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       clearTimeout(timer);
+      const busiestThread = watch?.stop();
       if (pgid !== undefined) liveGroups.delete(pgid);
       let cpuSeconds: number | undefined;
       const m = measured ? TIMES_TAIL.exec(stderrTail) : null;
@@ -212,7 +280,7 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions): Pro
         const at = stderr.lastIndexOf(m[0]);
         if (at >= 0) stderr = stderr.slice(0, at);
       }
-      resolve({ code, signal, stdout, stderr, stdoutBytes, ms, timedOut, cpuSeconds });
+      resolve({ code, signal, stdout, stderr, stdoutBytes, ms, timedOut, cpuSeconds, busiestThread });
     });
   });
 }

@@ -48,4 +48,19 @@ describe('bench report CPU model', () => {
     assert.match(section, /\| Produce 1 KiB records, 8 partitions \| ProducerPerformance \| \*\*1\.50x\*\* \| 1\.47x \| 1\.83x \|/);
     assert.ok(!section.includes('1 000 partitions'));
   });
+
+  test("the client's side lists each watched row with its busiest thread and cores, all partitions", () => {
+    const f = { ...side(150, 3, 12), clientThread: 'kafka-producer-network-thread | producer-1', clientThreadBusy: 0.974, clientCores: 1.41 };
+    const k = { ...side(100, 9, 13), clientThreadBusy: 0.75, clientCores: 1.02 };
+    const res: BenchResults = {
+      date: '2026-12-04T00:00:00.000Z', quick: false, durationSec: 1, machine: {}, settings: [], micro: [], targets: [],
+      e2e: [row({ franz: f, kafka: k }), row({ id: 'produce-1k-p1000', title: 'Produce 1 KiB records, 1 000 partitions', partitions: 1000 })],
+    };
+    const md = toMarkdown(res);
+    const from = md.slice(md.indexOf("### The client's side"));
+    const section = from.slice(0, from.indexOf('\n## ') < 0 ? undefined : from.indexOf('\n## '));
+    assert.match(section, /\| Produce 1 KiB records, 8 partitions \| ProducerPerformance \| \*\*1\.50x\*\* \| kafka-producer-network-thread \\\| producer-1 \| 97 \/ 75 \| 1\.41 \/ 1\.02 \|/);
+    // A row with no thread readings is left out.
+    assert.ok(!section.includes('1 000 partitions'));
+  });
 });

@@ -26,6 +26,24 @@ describe('bench run() with measureCpu', () => {
     assert.equal(r.stderr, 'done\n');
     assert.ok(r.cpuSeconds !== undefined && r.cpuSeconds > 0.05, `cpuSeconds ${r.cpuSeconds}`);
     assert.ok(r.cpuSeconds <= r.ms / 1000 * 2 + 0.05, `cpu ${r.cpuSeconds} s in ${r.ms} ms on two cores`);
+    // The busy loop runs in a grandchild of the wrapper: its thread is found and is the busiest.
+    // Sampling every 50 ms misses at most the last 50 ms of it.
+    const t = r.busiestThread;
+    assert.ok(t !== undefined, 'no busiest thread');
+    assert.equal(t.name, 'bash');
+    assert.ok(t.cpuSeconds >= r.cpuSeconds - 0.1 && t.cpuSeconds <= r.cpuSeconds, `busiest ${t.cpuSeconds} s of ${r.cpuSeconds} s`);
+  });
+
+  test('the busiest thread of a client with several threads is the one that worked', async () => {
+    // A Node worker thread spins for 300 ms while the main thread waits on it: the worker must come
+    // out busiest with about 300 ms, not the process's total (start-up, GC and compiler threads).
+    const script = "const { Worker } = require('node:worker_threads'); " +
+      "new Worker('const end = Date.now() + 300; while (Date.now() < end);', { eval: true }).on('exit', () => {});";
+    const r = await run(process.execPath, ['-e', script], { measureCpu: true, timeoutMs: 60_000 });
+    assert.equal(r.code, 0, r.stderr);
+    const t = r.busiestThread;
+    assert.ok(t !== undefined && r.cpuSeconds !== undefined);
+    assert.ok(t.cpuSeconds >= 0.2 && t.cpuSeconds <= 0.35, `busiest ${t.name} ${t.cpuSeconds} s of ${r.cpuSeconds} s`);
   });
 
   test('without measureCpu nothing is wrapped and no CPU is reported', async () => {
@@ -34,6 +52,7 @@ describe('bench run() with measureCpu', () => {
     assert.equal(r.stdout, 'out\n');
     assert.equal(r.stderr, 'err\n');
     assert.equal(r.cpuSeconds, undefined);
+    assert.equal(r.busiestThread, undefined);
   });
 
   test('a timeout kills the command and its children, not only the bash around it', async () => {
