@@ -67,6 +67,31 @@ describe('validateBatches', () => {
     assert.equal(batches[BATCH_STRIDE + B_BASE_SEQUENCE], -1);
   });
 
+  test('a payload of more batches than the reused result array holds grows it; the next call sees only its own', () => {
+    // The results live in one array reused by every call (64 batches to start): 300 batches
+    // make it grow, and a later one-batch payload must not show the 299 others.
+    const many = Buffer.concat(Array.from({ length: 300 }, (_, i) => makeBatch({ recordCount: 1 + (i % 7) })));
+    const big = validateBatches(many, MAX);
+    assert.equal(big.errorCode, 0);
+    assert.equal(big.batches.length, 300 * BATCH_STRIDE);
+    let position = 0;
+    for (let i = 0; i < 300; i++) {
+      assert.equal(big.batches[i * BATCH_STRIDE + B_RECORD_COUNT], 1 + (i % 7), `batch ${i}`);
+      assert.equal(big.batches[i * BATCH_STRIDE + B_POSITION], position, `batch ${i}`);
+      position += big.batches[i * BATCH_STRIDE + B_SIZE]!;
+    }
+    assert.equal(position, many.length);
+    const one = validateBatches(makeBatch({ recordCount: 3 }), MAX);
+    assert.equal(one.batches.length, BATCH_STRIDE);
+    assert.equal(one.batches[B_RECORD_COUNT], 3);
+    // A failed validation reports no batches, whatever the array held before.
+    const bad = makeBatch();
+    bad[bad.length - 1]! ^= 0xff;
+    const failed = validateBatches(bad, MAX);
+    assert.equal(failed.errorCode, 2);
+    assert.equal(failed.batches.length, 0);
+  });
+
   test('bad CRC -> CORRUPT_MESSAGE (2)', () => {
     const b = makeBatch();
     b[70] ^= 0x01;

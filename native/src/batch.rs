@@ -217,10 +217,10 @@ pub fn validate(buf: &[u8], max_batch_bytes: u64) -> Result<Vec<BatchFacts>, Def
     Ok(out)
 }
 
-/// Appends the packed form of `facts` to `out` (STRIDE numbers, see the B_* indices).
+/// The packed form of `facts` (STRIDE numbers, see the B_* indices).
 /// Every value is an integer below 2^53 in magnitude except possibly pathological
 /// timestamps/producer ids, which f64 rounds; JS treats those as opaque anyway.
-pub fn pack(facts: &BatchFacts, out: &mut Vec<f64>) {
+pub fn pack_row(facts: &BatchFacts) -> [f64; STRIDE] {
     let mut row = [0f64; STRIDE];
     row[B_POSITION] = facts.position as f64;
     row[B_SIZE] = facts.size as f64;
@@ -233,7 +233,22 @@ pub fn pack(facts: &BatchFacts, out: &mut Vec<f64>) {
     row[B_BASE_SEQUENCE] = facts.base_sequence as f64;
     row[B_ATTRIBUTES] = facts.attributes as f64;
     row[B_RECORD_COUNT] = facts.record_count as f64;
-    out.extend_from_slice(&row);
+    row
+}
+
+/// Appends the packed form of `facts` to `out` (see pack_row).
+pub fn pack(facts: &BatchFacts, out: &mut Vec<f64>) {
+    out.extend_from_slice(&pack_row(facts));
+}
+
+/// Packs as many of `facts` as fit whole into `out`, from its start; returns how many did.
+pub fn pack_into(facts: &[BatchFacts], out: &mut [f64]) -> usize {
+    let mut n = 0;
+    for (f, row) in facts.iter().zip(out.chunks_exact_mut(STRIDE)) {
+        row.copy_from_slice(&pack_row(f));
+        n += 1;
+    }
+    n
 }
 
 pub fn pack_all(facts: &[BatchFacts]) -> Vec<f64> {

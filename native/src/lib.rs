@@ -17,7 +17,7 @@ use std::os::fd::OwnedFd;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
-use napi::bindgen_prelude::{AsyncTask, Either, Float64Array, Uint8ArraySlice};
+use napi::bindgen_prelude::{AsyncTask, Either, Float64Array, Float64ArraySlice, Uint8ArraySlice};
 use napi::{Env, Error, Result, Status, Task};
 use napi_derive::napi;
 
@@ -33,14 +33,6 @@ fn invalid(msg: impl std::fmt::Display) -> Error {
 
 fn non_negative(v: i64, what: &str) -> Result<u64> {
     u64::try_from(v).map_err(|_| invalid(format_args!("{what} must be >= 0, got {v}")))
-}
-
-#[napi(object, object_from_js = false)]
-pub struct ValidateResult {
-    /// Kafka error code: 0, 2 (CORRUPT_MESSAGE), 10 (MESSAGE_TOO_LARGE), 43 (UNSUPPORTED_FOR_MESSAGE_FORMAT).
-    pub error_code: u32,
-    /// Packed facts (batch::STRIDE per batch); empty on error.
-    pub batches: Float64Array,
 }
 
 #[napi(object, object_from_js = false)]
@@ -70,19 +62,26 @@ pub fn crc32c(buf: &[u8]) -> u32 {
     crc::crc32c(buf)
 }
 
+/// Validates a produce payload (sizes, magic, CRC-32C, each batch within `max_batch_bytes`) and
+/// writes each batch's packed facts into `out` (batch::STRIDE numbers per batch) as far as whole
+/// rows fit. The caller keeps one `out` for every call: a new typed array and result object per
+/// partition payload cost more than the validation of a small batch. Returns the number of
+/// batches, which exceeds what `out` holds when it is too small (the caller grows it and calls
+/// again), or minus the Kafka error code: -2 CORRUPT_MESSAGE, -10 MESSAGE_TOO_LARGE,
+/// -43 UNSUPPORTED_FOR_MESSAGE_FORMAT. An empty payload is CORRUPT_MESSAGE, so 0 never returns.
 #[napi(catch_unwind)]
-pub fn validate_batches(buf: &[u8], max_batch_bytes: u32) -> ValidateResult {
+pub fn validate_batches_into(buf: &[u8], max_batch_bytes: u32, mut out: Float64ArraySlice<'_>) -> i64 {
     match batch::validate(buf, max_batch_bytes as u64) {
-        Ok(facts) => ValidateResult {
-            error_code: 0,
-            batches: Float64Array::new(batch::pack_all(&facts)),
-        },
-        Err(defect) => ValidateResult {
-            error_code: defect.kafka_error_code(),
-            batches: Float64Array::new(Vec::new()),
-        },
+        Ok(facts) => {
+            // SAFETY: as in append_batches: a synchronous call on the JS thread, so no JS can touch
+            // the array meanwhile, and the slice does not outlive the call.
+            batch::pack_into(&facts, unsafe { out.as_mut() });
+            facts.len() as i64
+        }
+        Err(defect) => -i64::from(defect.kafka_error_code()),
     }
 }
+
 
 /// `buf` is mutated in place; the JS thread is blocked for the duration of the call, so
 /// nothing else can observe or modify it meanwhile (unless it lives in a
