@@ -241,14 +241,11 @@ pub fn pack(facts: &BatchFacts, out: &mut Vec<f64>) {
     out.extend_from_slice(&pack_row(facts));
 }
 
-/// Packs as many of `facts` as fit whole into `out`, from its start; returns how many did.
-pub fn pack_into(facts: &[BatchFacts], out: &mut [f64]) -> usize {
-    let mut n = 0;
+/// Packs as many of `facts` as fit whole into `out`, from its start.
+pub fn pack_into(facts: &[BatchFacts], out: &mut [f64]) {
     for (f, row) in facts.iter().zip(out.chunks_exact_mut(STRIDE)) {
         row.copy_from_slice(&pack_row(f));
-        n += 1;
     }
-    n
 }
 
 pub fn pack_all(facts: &[BatchFacts]) -> Vec<f64> {
