@@ -111,6 +111,11 @@ function cell(m: BrokerMeasure | undefined, f: (m: BrokerMeasure) => number | un
   return fmt(f(m), digits);
 }
 
+/** One figure for both brokers: "franz / Kafka". */
+function both(r: E2eRow, f: (m: BrokerMeasure) => number | undefined, digits = 1): string {
+  return `${cell(r.franz, f, digits)} / ${cell(r.kafka, f, digits)}`;
+}
+
 function ratioCell(r: E2eRow): string {
   if (r.ratio === null) return '-';
   return `**${r.ratio.toFixed(2)}x**`;
@@ -155,11 +160,11 @@ export function toMarkdown(res: BenchResults, chart?: string): string {
       const f = r.franz;
       const k = r.kafka;
       const ack = r.kind === 'produce' && r.client === 'ProducerPerformance'
-        ? `${cell(f, (m) => m.ackLatency?.p99, 0)} / ${cell(k, (m) => m.ackLatency?.p99, 0)}` : '-';
+        ? both(r, (m) => m.ackLatency?.p99, 0) : '-';
       L.push(`| ${escapeMd(r.title)} | ${escapeMd(r.client)} | ${r.records.toLocaleString('en-US')} | ${cell(f, (m) => m.mibPerSec)} | ${cell(k, (m) => m.mibPerSec)} | ` +
         `${cell(f, (m) => m.recordsPerSec, 0)} | ${cell(k, (m) => m.recordsPerSec, 0)} | ${ratioCell(r)} | ${ack} | ` +
-        `${cell(f, (m) => m.cpuSecPerGiB)} / ${cell(k, (m) => m.cpuSecPerGiB)} | ` +
-        `${cell(f, (m) => m.clientCpuSecPerGiB)} / ${cell(k, (m) => m.clientCpuSecPerGiB)} | ${cell(f, (m) => m.peakRssMiB, 0)} / ${cell(k, (m) => m.peakRssMiB, 0)} |`);
+        `${both(r, (m) => m.cpuSecPerGiB)} | ` +
+        `${both(r, (m) => m.clientCpuSecPerGiB)} | ${both(r, (m) => m.peakRssMiB, 0)} |`);
     }
     L.push('');
     const modelled = thr.flatMap((r) => {
@@ -193,11 +198,8 @@ export function toMarkdown(res: BenchResults, chart?: string): string {
     L.push('| row | client | franz / Kafka | busiest client thread (with franz) | busiest thread busy % franz / Kafka | client cores franz / Kafka |');
     L.push('|---|---|---:|---|---:|---:|');
     for (const r of watched) {
-      const f = r.franz;
-      const k = r.kafka;
-      L.push(`| ${escapeMd(r.title)} | ${escapeMd(r.client)} | ${ratioCell(r)} | ${escapeMd(f?.clientThread ?? '-')} | ` +
-        `${cell(f, (m) => pct(m.clientThreadBusy), 0)} / ${cell(k, (m) => pct(m.clientThreadBusy), 0)} | ` +
-        `${cell(f, (m) => m.clientCores, 2)} / ${cell(k, (m) => m.clientCores, 2)} |`);
+      L.push(`| ${escapeMd(r.title)} | ${escapeMd(r.client)} | ${ratioCell(r)} | ${escapeMd(r.franz?.clientThread ?? '-')} | ` +
+        `${both(r, (m) => pct(m.clientThreadBusy), 0)} | ${both(r, (m) => m.clientCores, 2)} |`);
     }
     L.push('');
   }
