@@ -155,7 +155,7 @@ async function main(): Promise<void> {
     micro: microRows,
     e2e: e2eRows,
     probes,
-    targets: checkTargets(e2eRows),
+    targets: checkTargets(e2eRows, cpus().length),
   };
   mkdirSync(args.out, { recursive: true });
   const name = stamp(started) + (args.quick ? '-quick' : '');

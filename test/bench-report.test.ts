@@ -4,7 +4,7 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpuModel, toMarkdown, type BenchResults } from '../bench/report.js';
+import { checkTargets, cpuModel, outOfReach, toMarkdown, type BenchResults } from '../bench/report.js';
 import type { BrokerMeasure, E2eRow } from '../bench/e2e.js';
 
 function side(mibPerSec: number, broker: number, client: number): BrokerMeasure {
@@ -62,5 +62,47 @@ describe('bench report CPU model', () => {
     assert.match(section, /\| Produce 1 KiB records, 8 partitions \| ProducerPerformance \| \*\*1\.50x\*\* \| kafka-producer-network-thread \\\| producer-1 \| 97 \/ 75 \| 1\.41 \/ 1\.02 \|/);
     // A row with no thread readings is left out.
     assert.ok(!section.includes('1 000 partitions'));
+  });
+});
+
+describe('bench report: targets out of any broker\'s reach', () => {
+  test('a missed row whose CPU ceiling is under the target is out of reach, with the ceiling', () => {
+    // ceiling (13 + 9) / 20 = 1.10 < 1.5
+    const r = row({ franz: side(110, 3, 20), ratio: 1.1 });
+    assert.equal(outOfReach(r, 1.5), 'ceiling 1.10x');
+    // The same row with a lighter client could still have got there.
+    assert.equal(outOfReach(row({ franz: side(110, 3, 12), ratio: 1.1 }), 1.5), null);
+    // A row that met the target is never listed.
+    assert.equal(outOfReach(row({ franz: side(110, 3, 20), ratio: 1.6 }), 1.5), null);
+  });
+
+  test("a client thread that would need more than a CPU at the target's rate puts the row out of reach", () => {
+    const f = { ...side(110, 3, 12), clientThread: 'kcat', clientThreadBusy: 0.87 };
+    const kcat = row({ id: 'produce-100b-kcat', client: 'kcat -P', partitions: 1000, franz: f, ratio: 1.29 });
+    assert.equal(outOfReach(kcat, 1.5), 'client thread kcat would need 102% of a CPU');
+    assert.equal(outOfReach({ ...kcat, ratio: 1.35 }, 1.5), null);
+    // Kafka's perf tools time themselves after the JVM's start-up: no thread reading for them.
+    assert.equal(outOfReach({ ...kcat, client: 'ProducerPerformance' }, 1.5), null);
+  });
+
+  test('checkTargets lists out-of-reach rows per target, and the flatness rows by client cores', () => {
+    const rows = [
+      row({ franz: side(150, 3, 12), ratio: 1.5 }),
+      row({ id: 'produce-100b', franz: side(60, 3, 30), ratio: 1.1 }),
+      row({ id: 'produce-lz4', franz: side(60, 3, 12), ratio: 1.2 }),
+      // 10 000 partitions at 40% of the 8-partition rate; the client's 30 s/GiB at 0.8 x 150 MiB/s needs 3.52 cores.
+      row({ id: 'produce-1k-p10000', partitions: 10000, franz: side(60, 3, 30), kafka: side(4, 300, 40), ratio: 15 }),
+    ];
+    const t = checkTargets(rows, 2);
+    const produce = t.find((x) => x.target.startsWith('Produce throughput'))!;
+    assert.equal(produce.met, false);
+    assert.deepEqual(produce.outOfReach, ['produce-100b (ceiling 0.73x)']);
+    const flat = t.find((x) => x.target.startsWith('franz at 10 000'))!;
+    assert.equal(flat.met, false);
+    assert.deepEqual(flat.outOfReach, ['produce-1k-p10000 (the client alone would need 3.6 of the 2 cores)']);
+    // With eight cores the same client could have kept up.
+    assert.deepEqual(checkTargets(rows, 8).find((x) => x.target.startsWith('franz at 10 000'))!.outOfReach, []);
+    const md = toMarkdown({ date: 'd', quick: false, durationSec: 1, machine: {}, settings: [], micro: [], e2e: rows, targets: t });
+    assert.match(md, /\| Produce throughput >= 1\.5x Kafka \| .* \| no \| produce-100b \(ceiling 0\.73x\) \|/);
   });
 });
