@@ -76,8 +76,12 @@ export function cpuModel(r: E2eRow): { model: number; ceiling: number } | null {
 export function outOfReach(r: E2eRow, min: number): string | null {
   if (r.ratio === null || r.ratio >= min) return null;
   const m = cpuModel(r);
-  // Rounded toward the target's side, so that a ceiling of 1.4996 does not print as 1.50.
-  if (m !== null && m.ceiling < min) return `ceiling ${(Math.floor(m.ceiling * 100) / 100).toFixed(2)}x`;
+  if (m !== null && m.ceiling < min) {
+    // Two decimals as in the CPU model table; where they would round up to the target, three
+    // rounded down (1.4997 shows as 1.499, not 1.50).
+    const shown = m.ceiling.toFixed(2);
+    return `ceiling ${Number(shown) < min ? shown : (Math.floor(m.ceiling * 1000) / 1000).toFixed(3)}x`;
+  }
   const busy = r.franz?.clientThreadBusy;
   const selfTimed = r.client === 'ProducerPerformance' || r.client === 'ConsumerPerformance';
   if (busy !== undefined && !selfTimed && (busy * min) / r.ratio > 1) {

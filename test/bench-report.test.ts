@@ -72,6 +72,9 @@ describe('bench report: targets out of any broker\'s reach', () => {
     assert.equal(outOfReach(r, 1.5), 'ceiling 1.10x');
     // The same row with a lighter client could still have got there.
     assert.equal(outOfReach(row({ franz: side(110, 3, 12), ratio: 1.1 }), 1.5), null);
+    // A ceiling just under the target is shown with the decimal that keeps it under.
+    // (13 + 9) / 14.67 = 1.49966
+    assert.equal(outOfReach(row({ franz: side(110, 3, 14.67), ratio: 1.1 }), 1.5), 'ceiling 1.499x');
     // A row that met the target is never listed.
     assert.equal(outOfReach(row({ franz: side(110, 3, 20), ratio: 1.6 }), 1.5), null);
   });
