@@ -117,7 +117,7 @@ func produce(ctx context.Context, brokers, topic string, n int, values [][]byte,
 	for i := 0; i < n; i++ {
 		v := values[i%len(values)]
 		bytes += int64(len(v))
-		// Produce blocks while the client's buffer is full (10 000 records by default).
+		// Produce blocks while the client's buffer is full (50 000 records by default in this kgo).
 		cl.Produce(ctx, &kgo.Record{Value: v}, func(_ *kgo.Record, err error) {
 			if err != nil && failed.Add(1) == 1 {
 				firstErr.Store(err)
