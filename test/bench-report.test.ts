@@ -4,7 +4,7 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkTargets, cpuModel, outOfReach, toMarkdown, type BenchResults } from '../bench/report.js';
+import { checkTargets, cpuModel, outOfReach, timedClientCpu, toMarkdown, type BenchResults } from '../bench/report.js';
 import type { BrokerMeasure, E2eRow } from '../bench/e2e.js';
 
 function side(mibPerSec: number, broker: number, client: number): BrokerMeasure {
@@ -65,47 +65,68 @@ describe('bench report CPU model', () => {
   });
 });
 
+/** A side with the client readings the out-of-reach rules use: `gib` GiB in `seconds`, the client's CPU over its process's wall time. */
+function measured(gib: number, seconds: number, clientCpu: number, clientWall: number): BrokerMeasure {
+  const mibPerSec = (gib * 1024) / seconds;
+  return {
+    ok: true, bytes: gib * 2 ** 30, seconds, mibPerSec, recordsPerSec: mibPerSec * 1024, cpuSecPerGiB: 1,
+    clientCpuSeconds: clientCpu, clientCpuSecPerGiB: clientCpu / gib, clientCores: clientCpu / clientWall,
+  };
+}
+
 describe('bench report: targets out of any broker\'s reach', () => {
-  test('a missed row whose CPU ceiling is under the target is out of reach, with the ceiling', () => {
-    // ceiling (13 + 9) / 20 = 1.10 < 1.5
-    const r = row({ franz: side(110, 3, 20), ratio: 1.1 });
-    assert.equal(outOfReach(r, 1.5), 'ceiling 1.10x');
-    // The same row with a lighter client could still have got there.
-    assert.equal(outOfReach(row({ franz: side(110, 3, 12), ratio: 1.1 }), 1.5), null);
-    // A ceiling just under the target is shown with the decimal that keeps it under.
-    // (13 + 9) / 14.67 = 1.49966
-    assert.equal(outOfReach(row({ franz: side(110, 3, 14.67), ratio: 1.1 }), 1.5), 'ceiling 1.499x');
+  test('timedClientCpu takes off what every core could have done outside the timed span', () => {
+    // 7 CPU s over a 5 s process whose rate is timed over 4 s: at least 7 - 2 x 1 = 5 s inside.
+    assert.equal(timedClientCpu(measured(1, 4, 7, 5), 2), 5);
+    // kcat: timed over its whole process, nothing to take off.
+    assert.equal(timedClientCpu(measured(1, 4, 7, 4), 2), 7);
+    assert.equal(timedClientCpu({ ok: true, mibPerSec: 1 }, 2), undefined);
+  });
+
+  test('a missed row whose client alone on every core could not reach the target is out of reach', () => {
+    // franz: 1 GiB in 4 s, the client at >= 5 CPU s/GiB inside that span: at most 0.4 GiB/s on two
+    // cores, 409.6 MiB/s, against Kafka's 320: 1.28x.
+    const r = row({ franz: measured(1, 4, 7, 5), kafka: side(320, 9, 13), ratio: 256 / 320 });
+    assert.equal(outOfReach(r, 1.5), 'the client alone on 2 cores: at most 1.28x');
+    // A lighter client could have got there (3 CPU s/GiB: at most 2.13x).
+    assert.equal(outOfReach(row({ franz: measured(1, 4, 4, 4.5), kafka: side(320, 9, 13), ratio: 0.8 }), 1.5), null);
+    // With eight cores the same client could have, too.
+    assert.equal(outOfReach(r, 1.5, 8), null);
+    // A bound just under the target keeps the decimal that shows it under.
+    assert.equal(outOfReach(row({ franz: measured(1, 4, 7, 5), kafka: side(409.6 / 1.4997, 9, 13), ratio: 0.9 }), 1.5), 'the client alone on 2 cores: at most 1.499x');
     // A row that met the target is never listed.
-    assert.equal(outOfReach(row({ franz: side(110, 3, 20), ratio: 1.6 }), 1.5), null);
+    assert.equal(outOfReach({ ...r, ratio: 1.6 }, 1.5), null);
   });
 
   test("a client thread that would need more than a CPU at the target's rate puts the row out of reach", () => {
     const f = { ...side(110, 3, 12), clientThread: 'kcat', clientThreadBusy: 0.87 };
-    const kcat = row({ id: 'produce-100b-kcat', client: 'kcat -P', partitions: 1000, franz: f, ratio: 1.29 });
+    const kcat = row({ id: 'produce-100b-kcat', client: 'kcat -P', franz: f, ratio: 1.29 });
     assert.equal(outOfReach(kcat, 1.5), 'client thread kcat would need 102% of a CPU');
     assert.equal(outOfReach({ ...kcat, ratio: 1.35 }, 1.5), null);
     // Kafka's perf tools time themselves after the JVM's start-up: no thread reading for them.
     assert.equal(outOfReach({ ...kcat, client: 'ProducerPerformance' }, 1.5), null);
   });
 
-  test('checkTargets lists out-of-reach rows per target, and the flatness rows by client cores', () => {
+  test('checkTargets lists out-of-reach rows per target, and the partition targets by the cores the client would need', () => {
     const rows = [
-      row({ franz: side(150, 3, 12), ratio: 1.5 }),
-      row({ id: 'produce-100b', franz: side(60, 3, 30), ratio: 1.1 }),
-      row({ id: 'produce-lz4', franz: side(60, 3, 12), ratio: 1.2 }),
-      // 10 000 partitions at 40% of the 8-partition rate; the client's 30 s/GiB at 0.8 x 150 MiB/s needs 3.52 cores.
-      row({ id: 'produce-1k-p10000', partitions: 10000, franz: side(60, 3, 30), kafka: side(4, 300, 40), ratio: 15 }),
+      // produce-1k: met, and the 8-partition rate (256 MiB/s) the partition target compares with.
+      row({ franz: measured(1, 4, 7, 5), kafka: side(150, 3, 12), ratio: 1.7 }),
+      row({ id: 'produce-100b', franz: measured(1, 4, 7, 5), kafka: side(320, 9, 13), ratio: 0.8 }),
+      row({ id: 'produce-lz4', franz: measured(1, 4, 4, 4.5), kafka: side(320, 9, 13), ratio: 0.8 }),
+      // 10 000 partitions: 1 GiB in 10 s with 20 client CPU s, 40% of the 8-partition 256 MiB/s;
+      // at 80% of that (0.2 GiB/s) the client alone needs 20 x 0.2 = 4 cores.
+      row({ id: 'produce-1k-p10000', partitions: 10000, franz: measured(1, 10, 20, 10), kafka: side(4, 300, 40), ratio: 15 }),
     ];
     const t = checkTargets(rows, 2);
     const produce = t.find((x) => x.target.startsWith('Produce throughput'))!;
     assert.equal(produce.met, false);
-    assert.deepEqual(produce.outOfReach, ['produce-100b (ceiling 0.73x)']);
+    assert.deepEqual(produce.outOfReach, ['produce-100b (the client alone on 2 cores: at most 1.28x)']);
     const flat = t.find((x) => x.target.startsWith('franz at 10 000'))!;
     assert.equal(flat.met, false);
-    assert.deepEqual(flat.outOfReach, ['produce-1k-p10000 (the client alone would need 3.6 of the 2 cores)']);
+    assert.deepEqual(flat.outOfReach, ['produce-1k-p10000 (the client alone would need 4.0 of the 2 cores)']);
     // With eight cores the same client could have kept up.
     assert.deepEqual(checkTargets(rows, 8).find((x) => x.target.startsWith('franz at 10 000'))!.outOfReach, []);
     const md = toMarkdown({ date: 'd', quick: false, durationSec: 1, machine: {}, settings: [], micro: [], e2e: rows, targets: t });
-    assert.match(md, /\| Produce throughput >= 1\.5x Kafka \| .* \| no \| produce-100b \(ceiling 0\.73x\) \|/);
+    assert.match(md, /\| Produce throughput >= 1\.5x Kafka \| .* \| no \| produce-100b \(the client alone on 2 cores: at most 1\.28x\) \|/);
   });
 });
