@@ -45,8 +45,22 @@ describe('bench report CPU model', () => {
     const from = md.slice(md.indexOf('### CPU model'));
     const end = from.indexOf('\n## ');
     const section = end < 0 ? from : from.slice(0, end);
-    assert.match(section, /\| Produce 1 KiB records, 8 partitions \| ProducerPerformance \| \*\*1\.50x\*\* \| 1\.47x \| 1\.83x \|/);
+    assert.match(section, /\| Produce 1 KiB records, 8 partitions \| ProducerPerformance \| \*\*1\.50x\*\* \| 1\.47x \| 1\.83x \| - \|/);
     assert.ok(!section.includes('1 000 partitions'));
+  });
+
+  test('the CPU model table gives the client-alone bound where the client readings are there', () => {
+    // 1 GiB in 4 s, the client at >= 5 CPU s/GiB inside that span, Kafka at 320 MiB/s: 2 cores / 5 = 0.4 GiB/s = 1.28x.
+    const res: BenchResults = {
+      date: '2026-12-06T00:00:00.000Z', quick: false, durationSec: 1, machine: { cpus: '2 x Test CPU' }, settings: [], micro: [], targets: [],
+      e2e: [row({ title: 'Consume 1 KiB records, 8 partitions', kind: 'consume', franz: measured(1, 4, 7, 5), kafka: side(320, 9, 13), ratio: 0.8 })],
+    };
+    const md = toMarkdown(res);
+    assert.match(md, /\| Consume 1 KiB records, 8 partitions \| ProducerPerformance \| \*\*0\.80x\*\* \| 2\.75x \| 3\.14x \| 1\.28x \|/);
+    // A client timed over its whole process (kcat), 7 CPU s/GiB: 2 / 7 GiB/s on two cores (0.91x), 8 / 7 on eight (3.66x).
+    const kcat = { ...res, e2e: [row({ title: 'Consume 1 KiB records, 8 partitions', kind: 'consume', franz: measured(1, 4, 7, 4), kafka: side(320, 9, 13), ratio: 0.8 })] };
+    assert.match(toMarkdown(kcat), /\| 3\.14x \| 0\.91x \|/);
+    assert.match(toMarkdown({ ...kcat, machine: { cpus: '8 x Test CPU' } }), /\| 3\.14x \| 3\.66x \|/);
   });
 
   test("the client's side lists each watched row with its busiest thread and cores, all partitions", () => {
