@@ -63,29 +63,28 @@ export function cpuModel(r: E2eRow): { model: number; ceiling: number } | null {
 }
 
 /**
- * A lower bound on the client's CPU seconds inside the span its rate is timed over: its whole CPU
- * less what every core could have done in the rest of its process's run (the JVM's start-up and
- * shutdown, which Kafka's perf tools leave out of their timing; nothing for kcat, whose rate is
- * timed over its whole process). Undefined without the readings.
+ * A lower bound on the client's CPU seconds per GiB inside the span its rate is timed over: its
+ * whole CPU less what every core could have done in the rest of its process's run (the JVM's
+ * start-up and shutdown, which Kafka's perf tools leave out of their timing; nothing for kcat,
+ * whose rate is timed over its whole process), over the row's data. Undefined without the readings.
  */
-export function timedClientCpu(m: BrokerMeasure, cores: number): number | undefined {
+export function timedClientCpuPerGiB(m: BrokerMeasure, cores: number): number | undefined {
   const cpu = m.clientCpuSeconds;
   const busy = m.clientCores;
-  if (cpu === undefined || busy === undefined || !(busy > 0) || m.seconds === undefined) return undefined;
-  return Math.max(0, cpu - cores * Math.max(0, cpu / busy - m.seconds));
+  if (cpu === undefined || busy === undefined || !(busy > 0) || m.seconds === undefined || !m.bytes) return undefined;
+  return Math.max(0, cpu - cores * Math.max(0, cpu / busy - m.seconds)) / (m.bytes / 2 ** 30);
 }
 
 /**
  * The highest franz / Kafka ratio a row could have had in its run with a broker costing nothing:
  * the client alone on every core, at its CPU per GiB inside the timed span of franz's run
- * (timedClientCpu), against Kafka's measured rate. Null without the readings.
+ * (timedClientCpuPerGiB), against Kafka's measured rate. Null without the readings.
  */
 export function clientAlone(r: E2eRow, cores: number): number | null {
-  const f = r.franz;
+  const perGiB = r.franz?.ok ? timedClientCpuPerGiB(r.franz, cores) : undefined;
   const k = r.kafka;
-  const cpu = f?.ok ? timedClientCpu(f, cores) : undefined;
-  if (cpu === undefined || !(cpu > 0) || !f!.bytes || !k?.ok || !k.mibPerSec) return null;
-  return cores / (cpu / (f!.bytes / 2 ** 30)) / (k.mibPerSec / 1024);
+  if (perGiB === undefined || !(perGiB > 0) || !k?.ok || !k.mibPerSec) return null;
+  return cores / perGiB / (k.mibPerSec / 1024);
 }
 
 /** `x` to two decimals, or three rounded down where two would round up to `limit` (1.4997 shows as 1.499). */
@@ -99,7 +98,7 @@ function below(x: number, limit: number): string {
  * the broker did, read from the client's side of the run; null when nothing measured rules it out.
  * Both readings assume only that the client does the same work per record at a higher rate (at
  * 8 partitions its batches are already full; at 10 000 they hold one record either way):
- * - the client alone: with franz's run's client CPU per GiB (timedClientCpu) on every core and
+ * - the client alone: with franz's run's client CPU per GiB (timedClientCpuPerGiB) on every core and
  *   nothing left for any broker, the rate would still be under the target times Kafka's;
  * - a client thread: the client's busiest thread would need more than a whole CPU at the target's
  *   rate (its busy share with franz times target / ratio above 1). That share is over the client
@@ -166,9 +165,8 @@ export function checkTargets(rows: readonly E2eRow[], cores = 2): TargetCheck[] 
     const p8 = byId(rows, baseId)?.franz;
     const self = p8?.ok && pN.ok && p8.recordsPerSec ? pN.recordsPerSec! / p8.recordsPerSec : null;
     // The cores the client alone would need at N partitions to run at 80% of its 8-partition rate.
-    const cpu = self !== null && self < 0.8 ? timedClientCpu(pN, cores) : undefined;
-    const need = cpu !== undefined && pN.bytes && p8?.mibPerSec !== undefined
-      ? (cpu / (pN.bytes / 2 ** 30)) * ((0.8 * p8.mibPerSec) / 1024) : null;
+    const perGiB = self !== null && self < 0.8 ? timedClientCpuPerGiB(pN, cores) : undefined;
+    const need = perGiB !== undefined && p8?.mibPerSec !== undefined ? (perGiB * 0.8 * p8.mibPerSec) / 1024 : null;
     out.push({
       target: `franz at ${label} partitions >= 80% of its own 8-partition produce throughput, ${client}${label === '1 000' ? ' (the issue asks this of 10 000)' : ''}`,
       measured: self === null ? `n/a${pN.ok ? '' : ' (' + (pN.error ?? 'failed').slice(0, 120) + ')'}` : `${(self * 100).toFixed(0)}%`,

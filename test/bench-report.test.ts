@@ -4,7 +4,7 @@
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkTargets, cpuModel, outOfReach, timedClientCpu, toMarkdown, type BenchResults } from '../bench/report.js';
+import { checkTargets, cpuModel, outOfReach, timedClientCpuPerGiB, toMarkdown, type BenchResults } from '../bench/report.js';
 import type { BrokerMeasure, E2eRow } from '../bench/e2e.js';
 
 function side(mibPerSec: number, broker: number, client: number): BrokerMeasure {
@@ -89,12 +89,12 @@ function measured(gib: number, seconds: number, clientCpu: number, clientWall: n
 }
 
 describe('bench report: targets out of any broker\'s reach', () => {
-  test('timedClientCpu takes off what every core could have done outside the timed span', () => {
-    // 7 CPU s over a 5 s process whose rate is timed over 4 s: at least 7 - 2 x 1 = 5 s inside.
-    assert.equal(timedClientCpu(measured(1, 4, 7, 5), 2), 5);
+  test('timedClientCpuPerGiB takes off what every core could have done outside the timed span', () => {
+    // 7 CPU s over a 5 s process whose rate is timed over 4 s: at least 7 - 2 x 1 = 5 s inside, for 1 GiB.
+    assert.equal(timedClientCpuPerGiB(measured(1, 4, 7, 5), 2), 5);
     // kcat: timed over its whole process, nothing to take off.
-    assert.equal(timedClientCpu(measured(1, 4, 7, 4), 2), 7);
-    assert.equal(timedClientCpu({ ok: true, mibPerSec: 1 }, 2), undefined);
+    assert.equal(timedClientCpuPerGiB(measured(1, 4, 7, 4), 2), 7);
+    assert.equal(timedClientCpuPerGiB({ ok: true, mibPerSec: 1 }, 2), undefined);
   });
 
   test('a missed row whose client alone on every core could not reach the target is out of reach', () => {
