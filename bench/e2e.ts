@@ -55,6 +55,8 @@ export interface BrokerMeasure {
   clientThreadBusy?: number;
   /** The client's CPU over its wall time: cores it kept busy on average (of the machine's two). */
   clientCores?: number;
+  /** Every run's rate (MiB/s), slowest first, when the row ran more than once; the row reports the median run. */
+  runsMiBPerSec?: number[];
   /** Broker peak RSS during the measurement (since the reset just before it, or since start-up). */
   peakRssMiB?: number;
   openFds?: number;
@@ -505,6 +507,7 @@ function summarize(acc: Samples): BrokerMeasure {
     clientCpuSeconds: res.clientCpuSeconds,
     clientCpuSecPerGiB: perGiB(res.clientCpuSeconds, res.bytes),
     ...clientShares(res),
+    runsMiBPerSec: runs.length > 1 ? runs.map((x) => x.res.mibPerSec) : undefined,
     peakRssMiB: acc.rss / (1024 * 1024),
     openFds: acc.fds,
     detail,

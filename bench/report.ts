@@ -252,6 +252,19 @@ export function toMarkdown(res: BenchResults, chart?: string): string {
         `${both(r, (m) => m.clientCpuSecPerGiB)} | ${both(r, (m) => m.peakRssMiB, 0)} |`);
     }
     L.push('');
+    const repeated = thr.filter((r) => r.franz?.runsMiBPerSec !== undefined || r.kafka?.runsMiBPerSec !== undefined);
+    if (repeated.length > 0) {
+      L.push('### Every run');
+      L.push('');
+      L.push('The rows that ran more than once, each run\'s MiB/s, slowest first; the table above reports the median run (of an even count, the lower of the middle two). A pass in a slow spell of the machine shows here as a cluster of low figures.');
+      L.push('');
+      L.push('| row | client | franz runs, MiB/s | Kafka runs, MiB/s |');
+      L.push('|---|---|---|---|');
+      const list = (m: BrokerMeasure | undefined): string =>
+        m === undefined ? '-' : !m.ok ? 'error' : (m.runsMiBPerSec ?? [m.mibPerSec ?? NaN]).map((x) => fmt(x, 0)).join(', ');
+      for (const r of repeated) L.push(`| ${escapeMd(r.title)} | ${escapeMd(r.client)} | ${list(r.franz)} | ${list(r.kafka)} |`);
+      L.push('');
+    }
     const modelled = thr.flatMap((r) => {
       const m = cpuModel(r);
       return m === null ? [] : [{ r, m }];

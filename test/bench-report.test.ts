@@ -63,6 +63,23 @@ describe('bench report CPU model', () => {
     assert.match(toMarkdown({ ...kcat, machine: { cpus: '8 x Test CPU' } }), /\| 3\.14x \| 3\.66x \|/);
   });
 
+  test('every run of a repeated row is listed, slowest first, for both brokers', () => {
+    const res: BenchResults = {
+      date: '2026-12-06T00:00:00.000Z', quick: false, durationSec: 1, machine: {}, settings: [], micro: [], targets: [],
+      e2e: [
+        row({ title: 'Produce 1 KiB records, 8 partitions (librdkafka)', client: 'kcat -P',
+          franz: { ...side(184, 1, 4), runsMiBPerSec: [117.2, 184, 547, 610.4] }, kafka: { ...side(312, 3, 3), runsMiBPerSec: [293, 312, 386, 411] } }),
+        row({ id: 'produce-1k-p1000', title: 'Produce 1 KiB records, 1 000 partitions', partitions: 1000 }),
+      ],
+    };
+    const md = toMarkdown(res);
+    const from = md.slice(md.indexOf('### Every run'));
+    assert.ok(from.length > 0 && md.includes('### Every run'));
+    assert.match(from, /\| Produce 1 KiB records, 8 partitions \(librdkafka\) \| kcat -P \| 117, 184, 547, 610 \| 293, 312, 386, 411 \|/);
+    // A row that ran once is left out.
+    assert.ok(!from.slice(0, from.indexOf('\n## ') < 0 ? undefined : from.indexOf('\n## ')).includes('1 000 partitions'));
+  });
+
   test("the client's side lists each watched row with its busiest thread and cores, all partitions", () => {
     const f = { ...side(150, 3, 12), clientThread: 'kafka-producer-network-thread | producer-1', clientThreadBusy: 0.974, clientCores: 1.41 };
     const k = { ...side(100, 9, 13), clientThreadBusy: 0.75, clientCores: 1.02 };
