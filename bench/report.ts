@@ -196,7 +196,7 @@ function ratioCell(r: E2eRow): string {
 }
 
 /** The machine's CPU count from its table ("2 x Intel ..."), 2 when it does not say. */
-function machineCores(m: Machine): number {
+export function machineCores(m: Machine): number {
   const n = Number.parseInt(String(m.cpus ?? ''), 10);
   return n > 0 ? n : 2;
 }

@@ -21,7 +21,7 @@ import { ensureKafka, KAFKA_HEAP, KAFKA_VERSION } from './brokers.js';
 import { ensureFranzGo } from './clients.js';
 import { e2e, e2eUnits, type E2eRow, type SessionProbe } from './e2e.js';
 import { micro, MICRO_UNITS, type MicroRow } from './micro.js';
-import { checkTargets, toMarkdown, toSvg, type BenchResults, type Machine } from './report.js';
+import { checkTargets, machineCores, toMarkdown, toSvg, type BenchResults, type Machine } from './report.js';
 import { pageReporting, Progress, REPO_ROOT } from './util.js';
 
 interface Args {
@@ -155,7 +155,7 @@ async function main(): Promise<void> {
     micro: microRows,
     e2e: e2eRows,
     probes,
-    targets: checkTargets(e2eRows, cpus().length),
+    targets: checkTargets(e2eRows, machineCores(machineInfo)),
   };
   mkdirSync(args.out, { recursive: true });
   const name = stamp(started) + (args.quick ? '-quick' : '');
