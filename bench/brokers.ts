@@ -1,15 +1,18 @@
 /**
  * The two brokers under test, started the same way: a fresh data directory on the same disk,
- * 127.0.0.1 only, one at a time.
+ * 127.0.0.1 only, one at a time; and the bench's yardstick beside them.
  *
  *  - franz: `node dist/src/cli/main.js start`, ready when it prints its ready line.
  *  - Apache Kafka 4.1.0, KRaft single node (broker + controller in one JVM). Its jars come from
  *    Maven Central at bench time (`mvn dependency:copy-dependencies` on a generated pom in a cache
  *    directory, never in the repository); ready when Metadata lists the broker.
+ *  - membroker (bench/membroker, Go): keeps records in memory and answers, nothing more. Not a
+ *    broker under test: what a client reaches against it is what no broker doing a broker's job
+ *    could be expected to beat on this machine (the report's "in-memory broker" figures).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -24,7 +27,7 @@ export const KAFKA_HEAP = '1G';
 const KAFKA_JVM_OPTS = ['-server', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-XX:InitiatingHeapOccupancyPercent=35',
   '-XX:+ExplicitGCInvokesConcurrent', '-XX:MaxInlineLevel=15', '-Djava.awt.headless=true'];
 
-export type BrokerName = 'franz' | 'kafka';
+export type BrokerName = 'franz' | 'kafka' | 'membroker';
 
 export interface BrokerHandle {
   readonly name: BrokerName;
@@ -273,6 +276,60 @@ export async function startKafka(opts: BrokerOptions): Promise<BrokerHandle> {
   return handle;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Go programs of the bench (bench/go: the franz-go client; bench/membroker)
+
+/** Where ensureGoBinary puts bench/DIR's program: named by a hash of its sources, so an edit rebuilds it. */
+export function goBinary(dir: 'go' | 'membroker'): string {
+  const src = join(REPO_ROOT, 'bench', dir);
+  const h = createHash('sha256');
+  for (const f of readdirSync(src).filter((x) => x.endsWith('.go') || x === 'go.mod' || x === 'go.sum').sort()) {
+    h.update(f).update(readFileSync(join(src, f)));
+  }
+  return join(cacheDir(), `bench-${dir}-${h.digest('hex').slice(0, 12)}`);
+}
+
+/**
+ * Builds bench/DIR (once per source version) with `go build`; the Go module proxy supplies the
+ * modules go.mod pins and go.sum checks. Resolves with the binary's path.
+ */
+export async function ensureGoBinary(dir: 'go' | 'membroker'): Promise<string> {
+  const bin = goBinary(dir);
+  if (existsSync(bin)) return bin;
+  mkdirSync(cacheDir(), { recursive: true });
+  const r = await run('go', ['build', '-trimpath', '-o', bin, '.'], { cwd: join(REPO_ROOT, 'bench', dir), timeoutMs: 10 * 60_000 });
+  if (r.code !== 0) throw new Error(`go build of bench/${dir} failed (exit ${r.code}): ${tail(r.stdout + r.stderr)}`);
+  return bin;
+}
+
+// ---------------------------------------------------------------------------------------------
+// membroker
+
+/** Starts bench/membroker (built by ensureGoBinary first); ready when it prints its address. */
+export async function startMembroker(opts: BrokerOptions): Promise<BrokerHandle> {
+  mkdirSync(opts.dataDir, { recursive: true });
+  const child = spawn(goBinary('membroker'), ['-listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const handle = new ChildBroker('membroker', child, opts.dataDir);
+  handle.address = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`membroker not ready within 30 s: ${handle.logTail()}`)), 30_000);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const m = /^listening (\S+:\d+)$/.exec(line);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    handle.exitPromise().then(() => {
+      clearTimeout(timer);
+      reject(new Error(`membroker exited before ready: ${handle.logTail()}`));
+    });
+  }).catch(async (e: unknown) => {
+    await handle.stop(5000);
+    throw e;
+  });
+  return handle;
+}
+
 export function startBroker(name: BrokerName, opts: BrokerOptions): Promise<BrokerHandle> {
-  return name === 'franz' ? startFranz(opts) : startKafka(opts);
+  return name === 'franz' ? startFranz(opts) : name === 'kafka' ? startKafka(opts) : startMembroker(opts);
 }

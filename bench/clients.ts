@@ -6,10 +6,8 @@
  *  - bench/java/LatencyBench.java (the Java client with HdrHistogram) for fixed-rate latency.
  * Each run is bounded by a timeout and checked (records counted) before its numbers are used.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cacheDir, kafkaClasspath, log4jConfig } from './brokers.js';
+import { goBinary, kafkaClasspath, log4jConfig } from './brokers.js';
 import { REPO_ROOT, run, tail, type RunResult, type ThreadCpu } from './util.js';
 
 export interface Percentiles {
@@ -227,28 +225,6 @@ export async function latencyBench(spec: LatencySpec): Promise<ClientResult> {
   };
 }
 
-const GO_SOURCES = ['main.go', 'go.mod', 'go.sum'];
-
-/** Where ensureFranzGo puts the franz-go client: named by a hash of its sources, so an edit rebuilds it. */
-function franzGoBinary(): string {
-  const h = createHash('sha256');
-  for (const f of GO_SOURCES) h.update(readFileSync(join(REPO_ROOT, 'bench', 'go', f)));
-  return join(cacheDir(), `franz-bench-go-${h.digest('hex').slice(0, 12)}`);
-}
-
-/**
- * Builds bench/go (once per source version) with `go build`; the Go module proxy supplies
- * franz-go at the version go.mod pins and go.sum checks. Resolves with the binary's path.
- */
-export async function ensureFranzGo(): Promise<string> {
-  const bin = franzGoBinary();
-  if (existsSync(bin)) return bin;
-  mkdirSync(cacheDir(), { recursive: true });
-  const r = await run('go', ['build', '-trimpath', '-o', bin, '.'], { cwd: join(REPO_ROOT, 'bench', 'go'), timeoutMs: 10 * 60_000 });
-  if (r.code !== 0) throw new Error(`go build of bench/go failed (exit ${r.code}): ${tail(r.stdout + r.stderr)}`);
-  return bin;
-}
-
 interface FranzGoJson {
   records: number;
   bytes: number;
@@ -256,7 +232,7 @@ interface FranzGoJson {
 }
 
 async function franzGo(what: string, args: string[], records: number, recordSize: number, timeoutMs: number): Promise<ClientResult> {
-  const r = await run(franzGoBinary(), [...args, '-n', String(records), '-timeout', `${Math.ceil(timeoutMs / 1000) + 5}s`],
+  const r = await run(goBinary('go'), [...args, '-n', String(records), '-timeout', `${Math.ceil(timeoutMs / 1000) + 5}s`],
     { measureCpu: true, timeoutMs: timeoutMs + 10_000 });
   if (r.timedOut) throw new ClientFailure(`${what} timed out after ${timeoutMs / 1000} s: ${tail(r.stderr)}`);
   const line = r.stdout.split('\n').find((l) => l.startsWith('{'));

@@ -30,6 +30,13 @@ import {
 } from './util.js';
 
 export const BROKERS: readonly BrokerName[] = ['franz', 'kafka'];
+/**
+ * The brokers of a session that also measures the yardstick: franz, Kafka, then membroker
+ * (bench/membroker), which keeps records in memory and does nothing else. It is measured once
+ * (the first throughput pass and the partition sessions; not latency or durable mode, where it
+ * would have nothing to compare), for the report's "in-memory broker" figures.
+ */
+const WITH_YARDSTICK: readonly BrokerName[] = [...BROKERS, 'membroker'];
 
 export interface BrokerMeasure {
   ok: boolean;
@@ -77,6 +84,8 @@ export interface E2eRow {
   records: number;
   franz?: BrokerMeasure;
   kafka?: BrokerMeasure;
+  /** The same row against bench/membroker (in memory, no checks, no disk): what the client reaches against a broker costing next to nothing. */
+  membroker?: BrokerMeasure;
   /** franz / Kafka: records/s for produce and consume rows, p99 produce-to-ack latency for latency rows. */
   ratio: number | null;
   /** What `ratio` compares, and which way is better. */
@@ -250,7 +259,7 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
     name: 'throughput',
     label: quick ? 'throughput' : 'throughput (first pass)',
     durable: false,
-    order: BROKERS,
+    order: WITH_YARDSTICK,
     rows: [
       produce('produce-1k', 'Produce 1 KiB records, 8 partitions', 'p1k', 8, 1024, n1k),
       consume('consume-1k', 'Consume 1 KiB records, 8 partitions', 'p1k', 8, 1024, n1k),
@@ -298,7 +307,7 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
       name: 'partitions-1000',
       label: 'partitions-1000',
       durable: false,
-      order: BROKERS,
+      order: WITH_YARDSTICK,
       rows: [
         produce('produce-1k-p1000', 'Produce 1 KiB records, 1 000 partitions', 'p1000', 1000, 1024, n1000),
         consume('consume-1k-p1000', 'Consume 1 KiB records, 1 000 partitions', 'p1000', 1000, 1024, n1000),
@@ -310,7 +319,7 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
       name: 'partitions-10000',
       label: 'partitions-10000',
       durable: false,
-      order: BROKERS,
+      order: WITH_YARDSTICK,
       rows: [
         produce('produce-1k-p10000', 'Produce 1 KiB records, 10 000 partitions', 'p10000', 10000, 1024, n10000),
         consume('consume-1k-p10000', 'Consume 1 KiB records, 10 000 partitions', 'p10000', 10000, 1024, n10000),
@@ -324,7 +333,7 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
       name: 'partitions-10000-kcat',
       label: 'partitions-10000-kcat',
       durable: false,
-      order: BROKERS,
+      order: WITH_YARDSTICK,
       rows: [
         kcatProduceRow('produce-1k-p10000-kcat', 'Produce 1 KiB records, 10 000 partitions (librdkafka, each record to a random partition)',
           'p10000-kcat', 1024, files.kcat1kP10000, n.kcat10000, 'none', 10000),
@@ -594,11 +603,11 @@ export async function e2e(opts: E2eOptions): Promise<E2eResults> {
     const touch = !pageReportingActive();
     for (const s of sessions) {
       for (const name of s.order) {
-        if (touch) {
+        if (touch && name !== 'membroker') {
           progress.step(`e2e ${s.label}: touching page-cache memory before ${name}`);
           touchPageCache(base, sessionBytes(s, n.warmup));
         }
-        probes.push({ session: s.label, broker: name, pageCacheWriteSecPerGiB: pageCacheWriteCost(base) });
+        if (name !== 'membroker') probes.push({ session: s.label, broker: name, pageCacheWriteSecPerGiB: pageCacheWriteCost(base) });
         progress.step(`e2e ${s.label}: starting ${name}${s.durable ? ' (durable)' : ''}`);
         const dataDir = join(base, `${name}-${s.name}`);
         mkdirSync(dataDir, { recursive: true });

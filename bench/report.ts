@@ -32,6 +32,11 @@ export interface TargetCheck {
    * the client-side reading that rules it out (outOfReach); absent in results before 2026-12-06.
    */
   outOfReach?: string[];
+  /**
+   * The rows below the target against the in-memory broker too (bench/membroker, measured in the
+   * same run), each with its figure; absent in results before membroker joined the bench.
+   */
+  belowWithMembroker?: string[];
 }
 
 const escapeMd = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
@@ -87,6 +92,13 @@ export function clientAlone(r: E2eRow, cores: number): number | null {
   return cores / perGiB / (k.mibPerSec / 1024);
 }
 
+/** The in-memory broker's rate over Kafka's for a row (records/s), null unless both ran. */
+export function membrokerRatio(r: E2eRow): number | null {
+  const m = r.membroker;
+  const k = r.kafka;
+  return m?.ok && k?.ok && m.recordsPerSec !== undefined && k.recordsPerSec ? m.recordsPerSec / k.recordsPerSec : null;
+}
+
 /** `x` to two decimals, or three rounded down where two would round up to `limit` (1.4997 shows as 1.499). */
 function below(x: number, limit: number): string {
   const shown = x.toFixed(2);
@@ -127,9 +139,11 @@ export function outOfReach(r: E2eRow, min: number, cores = 2): string | null {
  */
 export function checkTargets(rows: readonly E2eRow[], cores = 2): TargetCheck[] {
   const out: TargetCheck[] = [];
+  const yardstick = rows.some((r) => r.membroker !== undefined);
   const ratioCheck = (target: string, ids: string[], min: number): void => {
     const parts: string[] = [];
     const beyond: string[] = [];
+    const memBelow: string[] = [];
     let met: boolean | null = null;
     for (const id of ids) {
       const r = byId(rows, id);
@@ -138,8 +152,12 @@ export function checkTargets(rows: readonly E2eRow[], cores = 2): TargetCheck[] 
       if (r.ratio !== null) met = (met ?? true) && r.ratio >= min;
       const why = outOfReach(r, min, cores);
       if (why !== null) beyond.push(`${id} (${why})`);
+      const mem = membrokerRatio(r);
+      if (r.ratio !== null && r.ratio < min && mem !== null && mem < min) memBelow.push(`${id} (${below(mem, min)}x)`);
     }
-    if (parts.length > 0) out.push({ target, measured: parts.join(', '), met, outOfReach: beyond });
+    if (parts.length > 0) {
+      out.push({ target, measured: parts.join(', '), met, outOfReach: beyond, ...(yardstick ? { belowWithMembroker: memBelow } : {}) });
+    }
   };
   ratioCheck('Produce throughput >= 1.5x Kafka', ['produce-1k', 'produce-1k-kcat', 'produce-1k-go', 'produce-100b', 'produce-100b-kcat', 'produce-100b-go', 'produce-lz4', 'produce-lz4-kcat', 'produce-lz4-go', 'produce-1k-p1000', 'produce-1k-p10000', 'produce-1k-p10000-kcat'], 1.5);
   ratioCheck('Consume throughput >= 1.5x Kafka', ['consume-1k', 'consume-1k-java', 'consume-1k-go', 'consume-100b', 'consume-100b-go', 'consume-lz4', 'consume-lz4-go', 'consume-1k-p1000', 'consume-1k-p10000'], 1.5);
@@ -159,11 +177,15 @@ export function checkTargets(rows: readonly E2eRow[], cores = 2): TargetCheck[] 
     ['produce-1k-p10000-kcat', 'produce-1k-kcat', '10 000', 'kcat -P'],
     ['produce-1k-p1000', 'produce-1k', '1 000', 'ProducerPerformance'],
   ] as const;
+  /** A broker's N-partition rate over its own 8-partition rate with the same client. */
+  const selfRatio = (pN: BrokerMeasure | undefined, p8: BrokerMeasure | undefined): number | null =>
+    p8?.ok && pN?.ok && p8.recordsPerSec && pN.recordsPerSec !== undefined ? pN.recordsPerSec / p8.recordsPerSec : null;
   for (const [id, baseId, label, client] of flatness) {
     const pN = byId(rows, id)?.franz;
     if (pN === undefined) continue;
     const p8 = byId(rows, baseId)?.franz;
-    const self = p8?.ok && pN.ok && p8.recordsPerSec ? pN.recordsPerSec! / p8.recordsPerSec : null;
+    const self = selfRatio(pN, p8);
+    const mem = selfRatio(byId(rows, id)?.membroker, byId(rows, baseId)?.membroker);
     // The cores the client alone would need at N partitions to run at 80% of its 8-partition rate.
     const perGiB = self !== null && self < 0.8 ? timedClientCpuPerGiB(pN, cores) : undefined;
     const need = perGiB !== undefined && p8?.mibPerSec !== undefined ? (perGiB * 0.8 * p8.mibPerSec) / 1024 : null;
@@ -172,6 +194,7 @@ export function checkTargets(rows: readonly E2eRow[], cores = 2): TargetCheck[] 
       measured: self === null ? `n/a${pN.ok ? '' : ' (' + (pN.error ?? 'failed').slice(0, 120) + ')'}` : `${(self * 100).toFixed(0)}%`,
       met: self === null ? null : self >= 0.8,
       outOfReach: need !== null && need > cores ? [`${id} (the client alone would need ${(Math.ceil(need * 10) / 10).toFixed(1)} of the ${cores} cores)`] : [],
+      ...(yardstick ? { belowWithMembroker: self !== null && self < 0.8 && mem !== null && mem < 0.8 ? [`${id} (${(mem * 100).toFixed(0)}%)`] : [] } : {}),
     });
   }
   return out;
@@ -223,11 +246,18 @@ export function toMarkdown(res: BenchResults, chart?: string): string {
     L.push('');
     L.push('"Out of reach" lists the rows below a target that no broker could have brought up to it in this run, by what the client side measured, taking the client to do the same work per record at a higher rate: the client alone, with its CPU per GiB of franz\'s run (less what every core could have done outside the span its rate is timed over) on every core, would still fall short; or kcat\'s busiest thread (librdkafka\'s threads have fixed roles) would need more than a whole CPU at the target\'s rate; or, for the partition targets, the client alone would need more cores than the machine has at 80% of its 8-partition rate.');
     L.push('');
-    L.push('| target | measured | met | out of reach |');
-    L.push('|---|---|---|---|');
+    const yard = res.targets.some((t) => t.belowWithMembroker !== undefined);
+    if (yard) {
+      L.push('');
+      L.push('"Below with the in-memory broker too" lists the rows below a target where the in-memory broker (bench/membroker, measured in the same run: records kept in memory, nothing checked, nothing on disk) fell below it as well, with its figure: the same clients against a broker that does next to nothing did not reach the target either.');
+    }
+    L.push('');
+    L.push(`| target | measured | met | out of reach |${yard ? ' below with the in-memory broker too |' : ''}`);
+    L.push(`|---|---|---|---|${yard ? '---|' : ''}`);
+    const list = (xs: string[] | undefined): string => (xs === undefined ? 'n/a' : xs.length === 0 ? '-' : xs.join('; '));
     for (const t of res.targets) {
-      const beyond = t.outOfReach === undefined ? 'n/a' : t.outOfReach.length === 0 ? '-' : t.outOfReach.join('; ');
-      L.push(`| ${escapeMd(t.target)} | ${escapeMd(t.measured)} | ${t.met === null ? 'n/a' : t.met ? 'yes' : 'no'} | ${escapeMd(beyond)} |`);
+      L.push(`| ${escapeMd(t.target)} | ${escapeMd(t.measured)} | ${t.met === null ? 'n/a' : t.met ? 'yes' : 'no'} | ${escapeMd(list(t.outOfReach))} |` +
+        (yard ? ` ${escapeMd(list(t.belowWithMembroker))} |` : ''));
     }
     L.push('');
   }
@@ -263,6 +293,24 @@ export function toMarkdown(res: BenchResults, chart?: string): string {
       const list = (m: BrokerMeasure | undefined): string =>
         m === undefined ? '-' : !m.ok ? 'error' : (m.runsMiBPerSec ?? [m.mibPerSec ?? NaN]).map((x) => fmt(x, 0)).join(', ');
       for (const r of repeated) L.push(`| ${escapeMd(r.title)} | ${escapeMd(r.client)} | ${list(r.franz)} | ${list(r.kafka)} |`);
+      L.push('');
+    }
+    const measuredMem = thr.filter((r) => r.membroker !== undefined);
+    if (measuredMem.length > 0) {
+      L.push('### The in-memory broker');
+      L.push('');
+      L.push('bench/membroker keeps records in memory and answers, nothing more: no CRC or sequence checks, no decompression, no disk, Fetch answered by writev from memory. It ran the same rows in the same run (the first throughput pass and the partition sessions, so fewer runs than the brokers: median as above). What a client reaches against it is about the most any broker could offer that client on this machine; "franz / in-memory" near 1 means the row is the client\'s and the machine\'s, not franz\'s. It is a yardstick, not a strict bound: it costs some CPU itself, and one pass is noisier than two.');
+      L.push('');
+      L.push('| row | client | franz MiB/s | Kafka MiB/s | in-memory MiB/s | franz / Kafka | in-memory / Kafka | franz / in-memory | in-memory broker CPU s/GiB | client CPU s/GiB with in-memory | in-memory runs, MiB/s |');
+      L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
+      for (const r of measuredMem) {
+        const m = r.membroker!;
+        const mem = membrokerRatio(r);
+        const fm = m.ok && r.franz?.ok && m.recordsPerSec && r.franz.recordsPerSec !== undefined ? r.franz.recordsPerSec / m.recordsPerSec : null;
+        const runs = !m.ok ? 'error' : (m.runsMiBPerSec ?? [m.mibPerSec ?? NaN]).map((x) => fmt(x, 0)).join(', ');
+        L.push(`| ${escapeMd(r.title)} | ${escapeMd(r.client)} | ${cell(r.franz, (x) => x.mibPerSec)} | ${cell(r.kafka, (x) => x.mibPerSec)} | ${cell(m, (x) => x.mibPerSec)} | ` +
+          `${ratioCell(r)} | ${mem === null ? '-' : fmt(mem, 2) + 'x'} | ${fm === null ? '-' : fmt(fm, 2)} | ${cell(m, (x) => x.cpuSecPerGiB)} | ${cell(m, (x) => x.clientCpuSecPerGiB)} | ${runs} |`);
+      }
       L.push('');
     }
     const modelled = thr.flatMap((r) => {
@@ -344,7 +392,7 @@ export function toMarkdown(res: BenchResults, chart?: string): string {
     }
     L.push('');
   }
-  const errors = res.e2e.flatMap((r) => (['franz', 'kafka'] as const)
+  const errors = res.e2e.flatMap((r) => (['franz', 'kafka', 'membroker'] as const)
     .filter((n) => r[n] !== undefined && !r[n]!.ok)
     .map((n) => `- ${r.id} on ${n}: ${r[n]!.error}`));
   if (errors.length > 0) {

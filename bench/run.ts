@@ -17,8 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { ensureKafka, KAFKA_HEAP, KAFKA_VERSION } from './brokers.js';
-import { ensureFranzGo } from './clients.js';
+import { ensureGoBinary, ensureKafka, KAFKA_HEAP, KAFKA_VERSION } from './brokers.js';
 import { e2e, e2eUnits, type E2eRow, type SessionProbe } from './e2e.js';
 import { micro, MICRO_UNITS, type MicroRow } from './micro.js';
 import { checkTargets, machineCores, toMarkdown, toSvg, type BenchResults, type Machine } from './report.js';
@@ -135,8 +134,9 @@ async function main(): Promise<void> {
   if (args.e2e) {
     progress.step('e2e: fetching Apache Kafka jars (Maven Central, cached)');
     await ensureKafka();
-    progress.step('e2e: building the franz-go client (bench/go, cached)');
-    await ensureFranzGo();
+    progress.step('e2e: building the franz-go client and the in-memory broker (bench/go, bench/membroker; cached)');
+    await ensureGoBinary('go');
+    await ensureGoBinary('membroker');
     progress.advance(1);
     ({ rows: e2eRows, probes } = await e2e({ quick: args.quick, progress, only: args.sessions, scale: args.scale }));
   }

@@ -163,3 +163,40 @@ describe('bench report: targets out of any broker\'s reach', () => {
     assert.match(md, /\| Produce throughput >= 1\.5x Kafka \| .* \| no \| produce-100b \(the client alone on 2 cores: at most 1\.28x\) \|/);
   });
 });
+
+describe('bench report: the in-memory broker (bench/membroker)', () => {
+  test('a row below target is listed against the in-memory broker too only when that broker also fell below it', () => {
+    const rows = [
+      // Below 1.5x, and membroker reached only 1.2x Kafka's rate: listed.
+      row({ id: 'consume-1k', kind: 'consume', client: 'kcat -C', franz: side(110, 0.5, 1), kafka: side(100, 0.5, 1),
+        membroker: side(120, 0.3, 1), ratio: 1.1 }),
+      // Below 1.5x, but membroker reached 2x: franz has room, not listed.
+      row({ id: 'produce-100b', franz: side(110, 2, 20), kafka: side(100, 8, 25), membroker: side(200, 1, 20), ratio: 1.1 }),
+      // Met: never listed, whatever membroker did.
+      row({ id: 'produce-1k', franz: side(200, 2, 8), kafka: side(100, 8, 9), membroker: side(120, 1, 8), ratio: 2 }),
+      // Flatness: franz 40%, membroker 50% of their own 8-partition rates (listed); kcat: membroker 90% (not).
+      row({ id: 'produce-1k-p10000', partitions: 10000, franz: side(80, 3, 25), kafka: side(5, 250, 40), membroker: side(60, 1, 25), ratio: 16 }),
+      row({ id: 'produce-1k-kcat', client: 'kcat -P', franz: side(500, 1, 3), kafka: side(300, 3, 3), membroker: side(500, 1, 3), ratio: 1.67 }),
+      row({ id: 'produce-1k-p10000-kcat', client: 'kcat -P', partitions: 10000, franz: side(20, 12, 50), kafka: side(4, 300, 170),
+        membroker: side(450, 1, 3), ratio: 5 }),
+    ];
+    const t = checkTargets(rows, 2);
+    assert.deepEqual(t.find((x) => x.target.startsWith('Produce throughput'))!.belowWithMembroker, []);
+    assert.deepEqual(t.find((x) => x.target.startsWith('Consume throughput'))!.belowWithMembroker, ['consume-1k (1.20x)']);
+    assert.deepEqual(t.find((x) => x.target.endsWith('ProducerPerformance'))!.belowWithMembroker, ['produce-1k-p10000 (50%)']);
+    assert.deepEqual(t.find((x) => x.target.endsWith('kcat -P'))!.belowWithMembroker, []);
+    const md = toMarkdown({ date: 'd', quick: false, durationSec: 1, machine: {}, settings: [], micro: [], e2e: rows, targets: t });
+    assert.match(md, /\| Consume throughput >= 1\.5x Kafka \| .* \| no \| - \| consume-1k \(1\.20x\) \|/);
+    // The yardstick table: franz / Kafka, membroker / Kafka and franz / membroker for each row.
+    assert.match(md, /### The in-memory broker/);
+    assert.match(md, /\| Produce 1 KiB records, 8 partitions \| ProducerPerformance \| 110 \| 100 \| 200 \| \*\*1\.10x\*\* \| 2\.00x \| 0\.55 \|/);
+  });
+
+  test('results without the in-memory broker get no such column or table', () => {
+    const rows = [row({ id: 'consume-1k', kind: 'consume', client: 'kcat -C', ratio: 1.1 })];
+    const t = checkTargets(rows, 2);
+    assert.equal(t[0]!.belowWithMembroker, undefined);
+    const md = toMarkdown({ date: 'd', quick: false, durationSec: 1, machine: {}, settings: [], micro: [], e2e: rows, targets: t });
+    assert.doesNotMatch(md, /in-memory/);
+  });
+});
