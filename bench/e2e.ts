@@ -64,6 +64,11 @@ export interface BrokerMeasure {
   clientCores?: number;
   /** Every run's rate (MiB/s), slowest first, when the row ran more than once; the row reports the median run. */
   runsMiBPerSec?: number[];
+  /**
+   * The same runs in the order they ran, one list per pass of the row's session (a full run's
+   * throughput rows have two), so a pass in a slow spell shows as one; absent before 2026-12-06 08:00.
+   */
+  passesMiBPerSec?: number[][];
   /** Broker peak RSS during the measurement (since the reset just before it, or since start-up). */
   peakRssMiB?: number;
   openFds?: number;
@@ -443,6 +448,8 @@ interface Sample {
 /** Everything measured for one row on one broker so far, over every pass of its session. */
 interface Samples {
   samples: Sample[];
+  /** Each pass's runs' MiB/s in the order they ran. */
+  passes: number[][];
   /** Largest peak RSS (bytes) and open descriptors seen after a pass of the row. */
   rss: number;
   fds: number;
@@ -517,6 +524,7 @@ function summarize(acc: Samples): BrokerMeasure {
     clientCpuSecPerGiB: perGiB(res.clientCpuSeconds, res.bytes),
     ...clientShares(res),
     runsMiBPerSec: runs.length > 1 ? runs.map((x) => x.res.mibPerSec) : undefined,
+    passesMiBPerSec: runs.length > 1 ? acc.passes : undefined,
     peakRssMiB: acc.rss / (1024 * 1024),
     openFds: acc.fds,
     detail,
@@ -588,10 +596,11 @@ export async function e2e(opts: E2eOptions): Promise<E2eResults> {
     const acc = new Map<string, Samples>();
     const record = (id: string, name: BrokerName, m: Measured): void => {
       const key = `${id}/${name}`;
-      const a = acc.get(key) ?? { samples: [], rss: 0, fds: 0, peakReset: true, errors: [] };
+      const a = acc.get(key) ?? { samples: [], passes: [], rss: 0, fds: 0, peakReset: true, errors: [] };
       acc.set(key, a);
       if (m.ok) {
         a.samples.push(...m.samples);
+        a.passes.push(m.samples.map((x) => x.res.mibPerSec));
         a.rss = Math.max(a.rss, m.rss);
         a.fds = Math.max(a.fds, m.fds);
         a.peakReset &&= m.peakReset;

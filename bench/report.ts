@@ -286,12 +286,14 @@ export function toMarkdown(res: BenchResults, chart?: string): string {
     if (repeated.length > 0) {
       L.push('### Every run');
       L.push('');
-      L.push('The rows that ran more than once, each run\'s MiB/s, slowest first; the table above reports the median run (of an even count, the lower of the middle two). A pass in a slow spell of the machine shows here as a cluster of low figures.');
+      L.push('The rows that ran more than once, each run\'s MiB/s in the order they ran, the passes of a full run\'s throughput session parted by "|" (each broker\'s own first pass first: franz ran first in the first pass and last in the second); the table above reports the median run (of an even count, the lower of the middle two). A pass in a slow spell of the machine shows here as a pass of low figures. (Results before 2026-12-06 08:00 list the runs slowest first.)');
       L.push('');
       L.push('| row | client | franz runs, MiB/s | Kafka runs, MiB/s |');
       L.push('|---|---|---|---|');
       const list = (m: BrokerMeasure | undefined): string =>
-        m === undefined ? '-' : !m.ok ? 'error' : (m.runsMiBPerSec ?? [m.mibPerSec ?? NaN]).map((x) => fmt(x, 0)).join(', ');
+        m === undefined ? '-' : !m.ok ? 'error' : m.passesMiBPerSec !== undefined
+          ? m.passesMiBPerSec.map((p) => p.map((x) => fmt(x, 0)).join(', ')).join(' \\| ')
+          : (m.runsMiBPerSec ?? [m.mibPerSec ?? NaN]).map((x) => fmt(x, 0)).join(', ');
       for (const r of repeated) L.push(`| ${escapeMd(r.title)} | ${escapeMd(r.client)} | ${list(r.franz)} | ${list(r.kafka)} |`);
       L.push('');
     }

@@ -80,6 +80,19 @@ describe('bench report CPU model', () => {
     assert.ok(!from.slice(0, from.indexOf('\n## ') < 0 ? undefined : from.indexOf('\n## ')).includes('1 000 partitions'));
   });
 
+  test('with the runs of each pass known, they are listed in the order they ran, pass by pass', () => {
+    const res: BenchResults = {
+      date: '2026-12-06T08:00:00.000Z', quick: false, durationSec: 1, machine: {}, settings: [], micro: [], targets: [],
+      e2e: [
+        row({ id: 'consume-lz4', title: 'Consume 1 KiB records, lz4, 8 partitions', kind: 'consume', client: 'kcat -C',
+          franz: { ...side(656, 0.2, 1.3), runsMiBPerSec: [617, 628, 656, 840, 852, 893], passesMiBPerSec: [[852, 840, 893], [628, 617, 656]] },
+          kafka: { ...side(793, 0.2, 1.3), runsMiBPerSec: [787, 790, 793, 795, 805, 812], passesMiBPerSec: [[790, 805, 787], [812, 795, 793]] } }),
+      ],
+    };
+    const md = toMarkdown(res);
+    assert.match(md, /\| Consume 1 KiB records, lz4, 8 partitions \| kcat -C \| 852, 840, 893 \\\| 628, 617, 656 \| 790, 805, 787 \\\| 812, 795, 793 \|/);
+  });
+
   test("the client's side lists each watched row with its busiest thread and cores, all partitions", () => {
     const f = { ...side(150, 3, 12), clientThread: 'kafka-producer-network-thread | producer-1', clientThreadBusy: 0.974, clientCores: 1.41 };
     const k = { ...side(100, 9, 13), clientThreadBusy: 0.75, clientCores: 1.02 };
