@@ -55,6 +55,7 @@ export const BROKER_KEYS: Record<string, BrokerKey> = {
   'log.index.interval.bytes': { type: 'int', min: 0, default: '4096', topicKey: 'index.interval.bytes', doc: 'bytes between index entries' },
   'index.interval.bytes': { type: 'int', min: 0, default: '4096', doc: 'alias of log.index.interval.bytes' },
   'message.max.bytes': { type: 'int', min: 0, default: '1048588', topicKey: 'max.message.bytes', doc: 'largest record batch' },
+  'fetch.max.bytes': { type: 'int', min: 1024, default: '57671680', doc: 'largest Fetch answer: a request\'s max_bytes above it is capped to it' },
   'socket.request.max.bytes': { type: 'int', min: 1, default: String(100 * 1024 * 1024), doc: 'largest request frame' },
   // Kafka's defaults are 102400 for both; franz's differ, measured (Broker.setBufferSize).
   'socket.send.buffer.bytes': { type: 'int', default: '262144', doc: 'SO_SNDBUF of accepted connections (-1: the OS default, autotuned)' },

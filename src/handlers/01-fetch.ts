@@ -2,7 +2,8 @@
  * Fetch (1), v4-12.
  *
  * Behavior: for each partition, whole batches from the fetch offset up to the high watermark,
- * within partition_max_bytes and the response's max_bytes; the first partition with data always gets
+ * within partition_max_bytes and the response's max_bytes (capped at the broker's fetch.max.bytes,
+ * as Kafka does); the first partition with data always gets
  * at least one whole batch (KIP-74) so an oversized batch cannot stall a consumer. The records are
  * file regions: the connection sends them with sendfile, never copying them through JavaScript.
  * With fewer than min_bytes available the request waits (long poll) until a high watermark it
@@ -26,7 +27,7 @@ interface Built {
 }
 
 function build(broker: Broker, req: Message): Built {
-  let budget = Math.max(0, req.maxBytes as number);
+  let budget = Math.max(0, Math.min(req.maxBytes as number, broker.config.num('fetch.max.bytes')));
   let bytes = 0;
   const logs: Log[] = [];
   const responses = (req.topics as Message[]).map((t) => ({
