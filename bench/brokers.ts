@@ -118,11 +118,19 @@ export async function startFranz(opts: BrokerOptions): Promise<BrokerHandle> {
   if (!opts.durable) args.push('--set', 'franz.fsync=false');
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FRANZ_LOG_LEVEL: 'warn' } });
   const handle = new ChildBroker('franz', child, opts.dataDir);
-  handle.address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`franz not ready within 30 s: ${handle.logTail()}`)), 30_000);
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      const m = / ready on ([^ ]+:\d+) /.exec(line);
+  handle.address = await readyAddress(handle, child, / ready on ([^ ]+:\d+) /);
+  return handle;
+}
+
+/**
+ * The HOST:PORT a child broker prints on stdout once it serves (the first group of `pattern`);
+ * stops the child and rejects if it exits first or says nothing within 30 s.
+ */
+function readyAddress(handle: ChildBroker, child: ChildProcess, pattern: RegExp): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${handle.name} not ready within 30 s: ${handle.logTail()}`)), 30_000);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const m = pattern.exec(line);
       if (m) {
         clearTimeout(timer);
         resolve(m[1]!);
@@ -130,13 +138,12 @@ export async function startFranz(opts: BrokerOptions): Promise<BrokerHandle> {
     });
     handle.exitPromise().then(() => {
       clearTimeout(timer);
-      reject(new Error(`franz exited before ready: ${handle.logTail()}`));
+      reject(new Error(`${handle.name} exited before ready: ${handle.logTail()}`));
     });
   }).catch(async (e: unknown) => {
     await handle.stop(5000);
     throw e;
   });
-  return handle;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -310,23 +317,7 @@ export async function startMembroker(opts: BrokerOptions): Promise<BrokerHandle>
   mkdirSync(opts.dataDir, { recursive: true });
   const child = spawn(goBinary('membroker'), ['-listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const handle = new ChildBroker('membroker', child, opts.dataDir);
-  handle.address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`membroker not ready within 30 s: ${handle.logTail()}`)), 30_000);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const m = /^listening (\S+:\d+)$/.exec(line);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    handle.exitPromise().then(() => {
-      clearTimeout(timer);
-      reject(new Error(`membroker exited before ready: ${handle.logTail()}`));
-    });
-  }).catch(async (e: unknown) => {
-    await handle.stop(5000);
-    throw e;
-  });
+  handle.address = await readyAddress(handle, child, /^listening (\S+:\d+)$/);
   return handle;
 }
 
