@@ -92,11 +92,14 @@ export function clientAlone(r: E2eRow, cores: number): number | null {
   return cores / perGiB / (k.mibPerSec / 1024);
 }
 
+/** One measurement's rate over another's (records/s), null unless both ran. */
+function rateRatio(a: BrokerMeasure | undefined, b: BrokerMeasure | undefined): number | null {
+  return a?.ok && b?.ok && a.recordsPerSec !== undefined && b.recordsPerSec ? a.recordsPerSec / b.recordsPerSec : null;
+}
+
 /** The in-memory broker's rate over Kafka's for a row (records/s), null unless both ran. */
 export function membrokerRatio(r: E2eRow): number | null {
-  const m = r.membroker;
-  const k = r.kafka;
-  return m?.ok && k?.ok && m.recordsPerSec !== undefined && k.recordsPerSec ? m.recordsPerSec / k.recordsPerSec : null;
+  return rateRatio(r.membroker, r.kafka);
 }
 
 /** `x` to two decimals, or three rounded down where two would round up to `limit` (1.4997 shows as 1.499). */
@@ -177,15 +180,13 @@ export function checkTargets(rows: readonly E2eRow[], cores = 2): TargetCheck[] 
     ['produce-1k-p10000-kcat', 'produce-1k-kcat', '10 000', 'kcat -P'],
     ['produce-1k-p1000', 'produce-1k', '1 000', 'ProducerPerformance'],
   ] as const;
-  /** A broker's N-partition rate over its own 8-partition rate with the same client. */
-  const selfRatio = (pN: BrokerMeasure | undefined, p8: BrokerMeasure | undefined): number | null =>
-    p8?.ok && pN?.ok && p8.recordsPerSec && pN.recordsPerSec !== undefined ? pN.recordsPerSec / p8.recordsPerSec : null;
   for (const [id, baseId, label, client] of flatness) {
     const pN = byId(rows, id)?.franz;
     if (pN === undefined) continue;
     const p8 = byId(rows, baseId)?.franz;
-    const self = selfRatio(pN, p8);
-    const mem = selfRatio(byId(rows, id)?.membroker, byId(rows, baseId)?.membroker);
+    // Each broker's N-partition rate over its own 8-partition rate with the same client.
+    const self = rateRatio(pN, p8);
+    const mem = rateRatio(byId(rows, id)?.membroker, byId(rows, baseId)?.membroker);
     // The cores the client alone would need at N partitions to run at 80% of its 8-partition rate.
     const perGiB = self !== null && self < 0.8 ? timedClientCpuPerGiB(pN, cores) : undefined;
     const need = perGiB !== undefined && p8?.mibPerSec !== undefined ? (perGiB * 0.8 * p8.mibPerSec) / 1024 : null;
@@ -211,6 +212,17 @@ function cell(m: BrokerMeasure | undefined, f: (m: BrokerMeasure) => number | un
 /** One figure for both brokers: "franz / Kafka". */
 function both(r: E2eRow, f: (m: BrokerMeasure) => number | undefined, digits = 1): string {
   return `${cell(r.franz, f, digits)} / ${cell(r.kafka, f, digits)}`;
+}
+
+/**
+ * A measurement's runs in MiB/s for a Markdown cell: pass by pass in the order they ran, passes
+ * parted by "|", where the passes are known; else slowest first; the one rate for a single run.
+ */
+function runsCell(m: BrokerMeasure | undefined): string {
+  if (m === undefined) return '-';
+  if (!m.ok) return 'error';
+  if (m.passesMiBPerSec !== undefined) return m.passesMiBPerSec.map((p) => p.map((x) => fmt(x, 0)).join(', ')).join(' \\| ');
+  return (m.runsMiBPerSec ?? [m.mibPerSec ?? NaN]).map((x) => fmt(x, 0)).join(', ');
 }
 
 function ratioCell(r: E2eRow): string {
@@ -245,7 +257,6 @@ export function toMarkdown(res: BenchResults, chart?: string): string {
     L.push('## Targets (issue 4)');
     L.push('');
     L.push('"Out of reach" lists the rows below a target that no broker could have brought up to it in this run, by what the client side measured, taking the client to do the same work per record at a higher rate: the client alone, with its CPU per GiB of franz\'s run (less what every core could have done outside the span its rate is timed over) on every core, would still fall short; or kcat\'s busiest thread (librdkafka\'s threads have fixed roles) would need more than a whole CPU at the target\'s rate; or, for the partition targets, the client alone would need more cores than the machine has at 80% of its 8-partition rate.');
-    L.push('');
     const yard = res.targets.some((t) => t.belowWithMembroker !== undefined);
     if (yard) {
       L.push('');
@@ -290,11 +301,7 @@ export function toMarkdown(res: BenchResults, chart?: string): string {
       L.push('');
       L.push('| row | client | franz runs, MiB/s | Kafka runs, MiB/s |');
       L.push('|---|---|---|---|');
-      const list = (m: BrokerMeasure | undefined): string =>
-        m === undefined ? '-' : !m.ok ? 'error' : m.passesMiBPerSec !== undefined
-          ? m.passesMiBPerSec.map((p) => p.map((x) => fmt(x, 0)).join(', ')).join(' \\| ')
-          : (m.runsMiBPerSec ?? [m.mibPerSec ?? NaN]).map((x) => fmt(x, 0)).join(', ');
-      for (const r of repeated) L.push(`| ${escapeMd(r.title)} | ${escapeMd(r.client)} | ${list(r.franz)} | ${list(r.kafka)} |`);
+      for (const r of repeated) L.push(`| ${escapeMd(r.title)} | ${escapeMd(r.client)} | ${runsCell(r.franz)} | ${runsCell(r.kafka)} |`);
       L.push('');
     }
     const measuredMem = thr.filter((r) => r.membroker !== undefined);
@@ -308,8 +315,8 @@ export function toMarkdown(res: BenchResults, chart?: string): string {
       for (const r of measuredMem) {
         const m = r.membroker!;
         const mem = membrokerRatio(r);
-        const fm = m.ok && r.franz?.ok && m.recordsPerSec && r.franz.recordsPerSec !== undefined ? r.franz.recordsPerSec / m.recordsPerSec : null;
-        const runs = !m.ok ? 'error' : (m.runsMiBPerSec ?? [m.mibPerSec ?? NaN]).map((x) => fmt(x, 0)).join(', ');
+        const fm = rateRatio(r.franz, m);
+        const runs = runsCell(m);
         L.push(`| ${escapeMd(r.title)} | ${escapeMd(r.client)} | ${cell(r.franz, (x) => x.mibPerSec)} | ${cell(r.kafka, (x) => x.mibPerSec)} | ${cell(m, (x) => x.mibPerSec)} | ` +
           `${ratioCell(r)} | ${mem === null ? '-' : fmt(mem, 2) + 'x'} | ${fm === null ? '-' : fmt(fm, 2)} | ${cell(m, (x) => x.cpuSecPerGiB)} | ${cell(m, (x) => x.clientCpuSecPerGiB)} | ${runs} |`);
       }
