@@ -246,7 +246,7 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
       compression, spread: partitions >= 10_000, timeoutMs: timeoutFor(records * size, partitions >= 10_000 ? 0.5 : 2) }),
   });
   // franz-go costs its process about 1 CPU second per GiB of 1 KiB records produced (kcat 3,
-  // ProducerPerformance 11: BENCHMARKS.md), so on two shared cores these rows leave the most to
+  // ProducerPerformance 11: docs/perf/client-bound.md), so on two shared cores these rows leave the most to
   // the broker. They read the 1 000-line payload files in turn, as ProducerPerformance does.
   const goProduceRow = (id: string, title: string, topic: string, size: number, records: number,
     compression: 'none' | 'lz4' = 'none'): RowSpec => ({
@@ -331,7 +331,7 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
       ],
     });
     // The same partition count with librdkafka: ProducerPerformance's own cost per record grows 4x
-    // at 10 000 partitions (BENCHMARKS.md), so this row shows more of the brokers' flatness. A
+    // at 10 000 partitions (docs/perf/many-partitions.md), so this row shows more of the brokers' flatness. A
     // session of its own: a second 10 000-partition topic would need more descriptors than this
     // machine's 20 000 (each partition's open segment holds one, on both brokers).
     sessions.push({
@@ -357,7 +357,7 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
     ],
   });
   // The throughput rows again, the brokers in the other order (franz, Kafka, ..., Kafka, franz):
-  // this machine has slow spells minutes long (BENCHMARKS.md), and one that covered one broker's
+  // this machine has slow spells minutes long (docs/perf/machine-noise.md), and one that covered one broker's
   // only session decided every row of it. Each row's median is over both passes.
   if (!quick) sessions.push({ ...throughput, label: 'throughput (second pass)', order: [...BROKERS].reverse() });
   return sessions;

@@ -46,7 +46,7 @@ function byId(rows: readonly E2eRow[], id: string): E2eRow | undefined {
 }
 
 /**
- * The two-core CPU model of a throughput row (BENCHMARKS.md, "Latest results"): client and broker
+ * The two-core CPU model of a throughput row (docs/perf/cpu-model.md): client and broker
  * share the machine's two cores and keep both busy, so a row's rate is about 2 / (C + B) GiB/s
  * for C client and B broker CPU seconds per GiB, and franz / Kafka is about
  * (C_kafka + B_kafka) / (C_franz + B_franz). `ceiling` is that ratio for a franz broker costing

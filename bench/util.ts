@@ -325,7 +325,7 @@ const PROBE_BYTES = 256 * 2 ** 20;
  * The machine's cost of growing the page cache at this moment: this process's CPU seconds (user
  * + system) per GiB to write PROBE_BYTES to a new file in 16 KiB writes (the size of a Java
  * producer's batch), which is then deleted. The same code varies by 6-8x with the state of the
- * guest's memory (BENCHMARKS.md), and every produce row pays this cost per byte on both brokers.
+ * guest's memory (docs/perf/machine-noise.md), and every produce row pays this cost per byte on both brokers.
  */
 export function pageCacheWriteCost(dir: string): number {
   const path = join(dir, `page-cache-probe-${process.pid}.tmp`);

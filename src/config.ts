@@ -15,29 +15,40 @@ export type KeyType = 'int' | 'short' | 'long' | 'double' | 'boolean' | 'string'
 /** What a key's values may be: Kafka's ConfigDef type and validator (ranges, allowed strings). */
 interface KeySpec {
   type: KeyType;
+  /**
+   * Why franz accepts this key (its value is checked and shown by DescribeConfigs) but does not act
+   * on it. README's config list is checked against these marks (test/unit/config-docs.test.ts).
+   */
+  ignored?: string;
   min?: number;
   max?: number;
   /** The allowed strings (for a list, of each element). */
   values?: readonly string[];
 }
 
-interface BrokerKey extends KeySpec {
+interface BrokerKeySpec extends KeySpec {
   default: string;
-  /** The topic-level key this broker key provides the default for, if any. */
+  /** The topic-level key this broker key provides the default for, if any (checked: topicKeyOf). */
   topicKey?: string;
   doc: string;
+}
+
+interface TopicKeySpec extends KeySpec {
+  /** The broker key that provides this key's default, if any (checked: brokerKeyOf). */
+  brokerKey?: string;
+  default: string;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const LONG_MAX = '9223372036854775807';
 
-const CLEANUP_POLICIES = ['delete', 'compact'];
+const CLEANUP_POLICIES = ['delete', 'compact'] as const;
 // 'none' is franz's alias of 'uncompressed' (Kafka 4 takes only the latter).
-const COMPRESSION_TYPES = ['uncompressed', 'none', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'];
-const TIMESTAMP_TYPES = ['CreateTime', 'LogAppendTime'];
+const COMPRESSION_TYPES = ['uncompressed', 'none', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'] as const;
+const TIMESTAMP_TYPES = ['CreateTime', 'LogAppendTime'] as const;
 
 /** Broker keys franz honours, with Kafka's defaults. */
-export const BROKER_KEYS: Record<string, BrokerKey> = {
+export const BROKER_KEYS = {
   'node.id': { type: 'int', min: 0, default: '1', doc: 'this broker\'s id' },
   'broker.id': { type: 'int', default: '1', doc: 'alias of node.id' },
   listeners: { type: 'string', default: 'PLAINTEXT://127.0.0.1:9092', doc: 'where to listen' },
@@ -57,7 +68,7 @@ export const BROKER_KEYS: Record<string, BrokerKey> = {
   'message.max.bytes': { type: 'int', min: 0, default: '1048588', topicKey: 'max.message.bytes', doc: 'largest record batch' },
   'fetch.max.bytes': { type: 'int', min: 1024, default: '57671680', doc: 'largest Fetch answer: a request\'s max_bytes above it is capped to it' },
   'socket.request.max.bytes': { type: 'int', min: 1, default: String(100 * 1024 * 1024), doc: 'largest request frame' },
-  // Kafka's defaults are 102400 for both; franz's differ, measured (Broker.setBufferSize).
+  // Kafka's defaults are 102400 for both; franz's differ (KafkaListener.setBufferSize, docs/perf/socket-buffers.md).
   'socket.send.buffer.bytes': { type: 'int', default: '262144', doc: 'SO_SNDBUF of accepted connections (-1: the OS default, autotuned)' },
   'socket.receive.buffer.bytes': { type: 'int', default: '-1', doc: 'SO_RCVBUF of accepted connections (-1: the OS default, autotuned)' },
   'log.flush.interval.messages': { type: 'long', min: 1, default: LONG_MAX, topicKey: 'flush.messages', doc: 'no-fsync mode: flush every N messages' },
@@ -69,12 +80,12 @@ export const BROKER_KEYS: Record<string, BrokerKey> = {
   'log.retention.check.interval.ms': { type: 'long', min: 1, default: '300000', doc: 'how often retention runs' },
   'log.cleanup.policy': { type: 'list', default: 'delete', topicKey: 'cleanup.policy', doc: 'delete or compact' },
   'log.message.timestamp.type': { type: 'string', default: 'CreateTime', topicKey: 'message.timestamp.type', doc: 'timestamp type' },
-  'compression.type': { type: 'string', default: 'producer', topicKey: 'compression.type', doc: 'topic compression' },
-  'min.insync.replicas': { type: 'int', min: 1, default: '1', topicKey: 'min.insync.replicas', doc: 'acks=all quorum' },
+  'compression.type': { type: 'string', default: 'producer', topicKey: 'compression.type', doc: 'topic compression', ignored: 'batches are stored as the producer sent them' },
+  'min.insync.replicas': { type: 'int', min: 1, default: '1', topicKey: 'min.insync.replicas', doc: 'acks=all quorum', ignored: 'a single node is its only in-sync replica' },
   'cluster.id': { type: 'string', default: '', doc: 'cluster id (generated when empty)' },
   'offsets.topic.num.partitions': { type: 'int', min: 1, default: '50', doc: 'partitions of __consumer_offsets' },
   'offsets.topic.segment.bytes': { type: 'int', min: 1, default: String(100 * 1024 * 1024), doc: 'segment size of __consumer_offsets' },
-  'offsets.topic.replication.factor': { type: 'short', min: 1, default: '1', doc: 'accepted; a single node keeps one replica' },
+  'offsets.topic.replication.factor': { type: 'short', min: 1, default: '1', doc: 'accepted; a single node keeps one replica', ignored: 'a single node keeps one replica' },
   'offsets.retention.minutes': { type: 'int', min: 1, default: '10080', doc: 'how long offsets of an empty group are kept' },
   // Kafka has only minutes (an INT); milliseconds let a test or a short-lived setup expire offsets in seconds.
   'franz.offsets.retention.ms': { type: 'long', min: 1, default: '', doc: 'offsets.retention.minutes in milliseconds; wins when set' },
@@ -89,28 +100,74 @@ export const BROKER_KEYS: Record<string, BrokerKey> = {
   'group.consumer.assignors': { type: 'list', default: 'uniform,range', doc: 'KIP-848 server-side assignors, the first is the default' },
   'franz.fsync': { type: 'boolean', default: 'true', doc: 'fsync before acknowledging (unless log.flush.interval.* is set)' },
   'franz.socket.max.segment.bytes': { type: 'int', min: 0, default: '0', doc: "largest TCP segment of accepted connections (0: the kernel's choice)" },
-};
+} as const satisfies Record<string, BrokerKeySpec>;
+
+/** A broker config key franz knows: a typo in a key is a compile error. */
+export type BrokerKey = keyof typeof BROKER_KEYS;
 
 /** Topic-level keys, Kafka's names; values default to the broker key that provides them. */
-export const TOPIC_KEYS: Record<string, KeySpec & { brokerKey?: string; default: string }> = {
+export const TOPIC_KEYS = {
   'cleanup.policy': { type: 'list', values: CLEANUP_POLICIES, brokerKey: 'log.cleanup.policy', default: 'delete' },
-  'compression.type': { type: 'string', values: COMPRESSION_TYPES, brokerKey: 'compression.type', default: 'producer' },
-  'delete.retention.ms': { type: 'long', min: 0, default: String(DAY_MS) },
-  'file.delete.delay.ms': { type: 'long', min: 0, default: '60000' },
+  'compression.type': { type: 'string', values: COMPRESSION_TYPES, brokerKey: 'compression.type', default: 'producer', ignored: 'batches are stored as the producer sent them' },
+  'delete.retention.ms': { type: 'long', min: 0, default: String(DAY_MS), ignored: 'no log cleaner yet' },
+  'file.delete.delay.ms': { type: 'long', min: 0, default: '60000', ignored: 'deleted segments are removed at once' },
   'flush.messages': { type: 'long', min: 1, brokerKey: 'log.flush.interval.messages', default: LONG_MAX },
   'flush.ms': { type: 'long', min: 0, brokerKey: 'log.flush.interval.ms', default: LONG_MAX },
   'index.interval.bytes': { type: 'int', min: 0, brokerKey: 'log.index.interval.bytes', default: '4096' },
   'max.message.bytes': { type: 'int', min: 0, brokerKey: 'message.max.bytes', default: '1048588' },
   'message.timestamp.type': { type: 'string', values: TIMESTAMP_TYPES, brokerKey: 'log.message.timestamp.type', default: 'CreateTime' },
-  'min.cleanable.dirty.ratio': { type: 'double', min: 0, max: 1, default: '0.5' },
-  'min.compaction.lag.ms': { type: 'long', min: 0, default: '0' },
-  'min.insync.replicas': { type: 'int', min: 1, brokerKey: 'min.insync.replicas', default: '1' },
+  'min.cleanable.dirty.ratio': { type: 'double', min: 0, max: 1, default: '0.5', ignored: 'no log cleaner yet' },
+  'min.compaction.lag.ms': { type: 'long', min: 0, default: '0', ignored: 'no log cleaner yet' },
+  'min.insync.replicas': { type: 'int', min: 1, brokerKey: 'min.insync.replicas', default: '1', ignored: 'a single node is its only in-sync replica' },
   'retention.bytes': { type: 'long', brokerKey: 'log.retention.bytes', default: '-1' },
   'retention.ms': { type: 'long', min: -1, brokerKey: 'log.retention.ms', default: String(7 * DAY_MS) },
   'segment.bytes': { type: 'int', min: 1048576, brokerKey: 'log.segment.bytes', default: String(1024 * 1024 * 1024) },
   'segment.ms': { type: 'long', min: 1, brokerKey: 'log.roll.ms', default: String(7 * DAY_MS) },
-  'segment.index.bytes': { type: 'int', min: 4, default: String(10 * 1024 * 1024) },
-};
+  'segment.index.bytes': { type: 'int', min: 4, default: String(10 * 1024 * 1024), ignored: 'index files hold exactly their entries' },
+} as const satisfies Record<string, TopicKeySpec>;
+
+/** A topic config key franz knows. */
+export type TopicKey = keyof typeof TOPIC_KEYS;
+
+/** Keys accepted but not acted on, with why (README lists them apart from the honoured ones). */
+export function ignoredKeys(): { broker: Array<[BrokerKey, string]>; topic: Array<[TopicKey, string]> } {
+  const reason = (spec: KeySpec): string | undefined => spec.ignored;
+  return {
+    broker: BROKER_KEY_NAMES.flatMap((k): Array<[BrokerKey, string]> => {
+      const why = reason(BROKER_KEYS[k]);
+      return why === undefined ? [] : [[k, why]];
+    }),
+    topic: TOPIC_KEY_NAMES.flatMap((k): Array<[TopicKey, string]> => {
+      const why = reason(TOPIC_KEYS[k]);
+      return why === undefined ? [] : [[k, why]];
+    }),
+  };
+}
+
+/** Every broker key, in the table's order (Object.keys loses the key type; the table is the source). */
+export const BROKER_KEY_NAMES = Object.keys(BROKER_KEYS) as readonly BrokerKey[];
+/** Every topic key, in the table's order. */
+export const TOPIC_KEY_NAMES = Object.keys(TOPIC_KEYS) as readonly TopicKey[];
+
+export function isBrokerKey(key: string): key is BrokerKey {
+  return Object.hasOwn(BROKER_KEYS, key);
+}
+
+export function isTopicKey(key: string): key is TopicKey {
+  return Object.hasOwn(TOPIC_KEYS, key);
+}
+
+/** The topic key a broker key provides the default for (the assignment checks every table entry names one). */
+export function topicKeyOf(key: BrokerKey): TopicKey | undefined {
+  const spec: { readonly default: string; readonly topicKey?: TopicKey } = BROKER_KEYS[key];
+  return spec.topicKey;
+}
+
+/** The broker key that provides a topic key's default (the assignment checks every entry names one). */
+export function brokerKeyOf(key: TopicKey): BrokerKey | undefined {
+  const spec: { readonly default: string; readonly brokerKey?: BrokerKey } = TOPIC_KEYS[key];
+  return spec.brokerKey;
+}
 
 const INTEGER_TYPES = {
   int: { min: -(2n ** 31n), max: 2n ** 31n - 1n, name: 'INT' },
@@ -149,9 +206,8 @@ function valueError(spec: KeySpec, value: string): string | null {
 /** Checks values of known topic configs; unknown keys are refused as Kafka does. */
 export function validateTopicConfigs(configs: Record<string, string>): string | null {
   for (const [k, v] of Object.entries(configs)) {
-    const spec = TOPIC_KEYS[k];
-    if (spec === undefined) return `Unknown topic config name: ${k}`;
-    const why = valueError(spec, v);
+    if (!isTopicKey(k)) return `Unknown topic config name: ${k}`;
+    const why = valueError(TOPIC_KEYS[k], v);
     if (why !== null) return `Invalid value ${v} for configuration ${k}: ${why}`;
   }
   return null;
@@ -163,39 +219,40 @@ export function validateTopicConfigs(configs: Record<string, string>): string | 
  * provides a topic default takes the values its topic key takes.
  */
 export function brokerConfigError(key: string, value: string): string | null {
-  const spec = BROKER_KEYS[key];
-  if (spec === undefined) return null;
-  const topic = spec.topicKey !== undefined ? TOPIC_KEYS[spec.topicKey] : undefined;
-  const why = valueError({ ...topic, ...spec }, value);
+  if (!isBrokerKey(key)) return null;
+  const topicKey = topicKeyOf(key);
+  const topic = topicKey !== undefined ? TOPIC_KEYS[topicKey] : undefined;
+  const why = valueError({ ...topic, ...BROKER_KEYS[key] }, value);
   return why === null ? null : `Invalid value ${value} for configuration ${key}: ${why}`;
 }
 
 export class BrokerConfig {
-  private readonly values = new Map<string, string>();
+  private readonly values = new Map<BrokerKey, string>();
   /** Keys given that franz does not implement (reported at start-up). */
   readonly ignored: string[] = [];
 
-  get(key: string): string {
-    return this.values.get(key) ?? BROKER_KEYS[key]?.default ?? '';
+  get(key: BrokerKey): string {
+    return this.values.get(key) ?? BROKER_KEYS[key].default;
   }
 
-  isSet(key: string): boolean {
+  isSet(key: BrokerKey): boolean {
     return this.values.has(key);
   }
 
-  num(key: string): number {
+  num(key: BrokerKey): number {
     const v = this.get(key);
     // Kafka's Long.MAX_VALUE means "never": Infinity keeps comparisons right without precision games.
     if (v === LONG_MAX) return Infinity;
     return Number(v);
   }
 
-  bool(key: string): boolean {
+  bool(key: BrokerKey): boolean {
     return this.get(key).trim().toLowerCase() === 'true';
   }
 
+  /** Sets a key from the operator's input; a key franz does not know is kept in `ignored`. */
   set(key: string, value: string): void {
-    if (!(key in BROKER_KEYS)) {
+    if (!isBrokerKey(key)) {
       if (!this.ignored.includes(key)) this.ignored.push(key);
       return;
     }
@@ -203,7 +260,7 @@ export class BrokerConfig {
   }
 
   /** Explicitly set keys, for DescribeConfigs (source STATIC_BROKER_CONFIG). */
-  entries(): Array<[string, string]> {
+  entries(): Array<[BrokerKey, string]> {
     return [...this.values];
   }
 
@@ -220,7 +277,7 @@ export class BrokerConfig {
   }
 
   loadEnv(env: NodeJS.ProcessEnv): void {
-    for (const key of Object.keys(BROKER_KEYS)) {
+    for (const key of BROKER_KEY_NAMES) {
       const name = 'FRANZ_' + key.toUpperCase().replace(/[.-]/g, '_');
       const v = env[name];
       if (v !== undefined) this.set(key, v);
@@ -257,14 +314,13 @@ export class BrokerConfig {
   get dataDir(): string {
     if (this.isSet('log.dirs')) return this.get('log.dirs').split(',')[0]!.trim();
     if (this.isSet('log.dir')) return this.get('log.dir');
-    return BROKER_KEYS['log.dirs']!.default;
+    return BROKER_KEYS['log.dirs'].default;
   }
 
   /** The broker-level default for a topic key, with its source. */
-  topicDefault(topicKey: string): { value: string; source: ConfigSource } {
+  topicDefault(topicKey: TopicKey): { value: string; source: ConfigSource } {
     const t = TOPIC_KEYS[topicKey];
-    if (t === undefined) return { value: '', source: 'DEFAULT_CONFIG' };
-    const brokerKey = t.brokerKey;
+    const brokerKey = brokerKeyOf(topicKey);
     if (brokerKey !== undefined) {
       const derived = this.derivedBrokerValue(brokerKey);
       if (derived !== null) return { value: derived, source: 'STATIC_BROKER_CONFIG' };
@@ -273,7 +329,7 @@ export class BrokerConfig {
   }
 
   /** A broker key's value when set, following Kafka's unit aliases (hours/minutes/ms). */
-  private derivedBrokerValue(key: string): string | null {
+  private derivedBrokerValue(key: BrokerKey): string | null {
     if (key === 'log.retention.ms') {
       if (this.isSet('log.retention.ms')) return this.get('log.retention.ms');
       if (this.isSet('log.retention.minutes')) return String(this.num('log.retention.minutes') * 60000);

@@ -1,9 +1,20 @@
 /**
  * Structured logs: one JSON object per line on stderr, so that stdout stays free for the ready line
  * and for client commands' output. Levels follow the usual order; FRANZ_LOG_LEVEL picks the floor.
+ *
+ * Written by pino, shaped as franz has always written them, with the level as its name and the
+ * time as an ISO string, the message before the extra fields:
+ *
+ *   {"level":"info","time":"2026-12-06T10:00:00.000Z","name":"franz","msg":"topic created","topic":"t","partitions":3}
+ *
+ * Every logger writes through one synchronous destination on fd 2: a line is on its way to the
+ * reader before the call returns, so a process that crashes (or is killed) right after keeps every
+ * line it logged.
  */
-const LEVELS = { debug: 10, info: 20, warn: 30, error: 40 } as const;
-export type Level = keyof typeof LEVELS;
+import { pino, type DestinationStream } from 'pino';
+
+const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type Level = (typeof LEVELS)[number];
 
 export interface Logger {
   debug(msg: string, extra?: object): void;
@@ -12,17 +23,40 @@ export interface Logger {
   error(msg: string, extra?: object): void;
 }
 
-export function createLogger(name: string, level: Level = (process.env.FRANZ_LOG_LEVEL as Level) ?? 'info'): Logger {
-  const floor = LEVELS[level] ?? LEVELS.info;
-  const emit = (lvl: Level, msg: string, extra?: object): void => {
-    if (LEVELS[lvl] < floor) return;
-    process.stderr.write(JSON.stringify({ time: new Date().toISOString(), level: lvl, name, msg, ...extra }) + '\n');
-  };
+function isLevel(s: string | undefined): s is Level {
+  return LEVELS.some((l) => l === s);
+}
+
+/** FRANZ_LOG_LEVEL, or info when it is unset or not a level. */
+function levelFromEnv(): Level {
+  const s = process.env.FRANZ_LOG_LEVEL;
+  return isLevel(s) ? s : 'info';
+}
+
+let stderr: DestinationStream | undefined;
+
+function stderrDestination(): DestinationStream {
+  stderr ??= pino.destination({ fd: 2, sync: true });
+  return stderr;
+}
+
+export function createLogger(name: string, level: Level = levelFromEnv()): Logger {
+  const log = pino(
+    {
+      level: isLevel(level) ? level : 'info',
+      base: { name },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    stderrDestination(),
+  );
+  // The message goes in the object, not as pino's second argument, so that it is written before
+  // the extra fields (pino writes its message argument last).
   return {
-    debug: (m, e) => emit('debug', m, e),
-    info: (m, e) => emit('info', m, e),
-    warn: (m, e) => emit('warn', m, e),
-    error: (m, e) => emit('error', m, e),
+    debug: (msg, extra) => log.debug({ msg, ...extra }),
+    info: (msg, extra) => log.info({ msg, ...extra }),
+    warn: (msg, extra) => log.warn({ msg, ...extra }),
+    error: (msg, extra) => log.error({ msg, ...extra }),
   };
 }
 

@@ -7,7 +7,8 @@
 //! maxTimestamp i64 @35 | producerId i64 @43 | producerEpoch i16 @51 | baseSequence i32 @53 |
 //! recordCount i32 @57 | records @61.
 //! The CRC covers attributes..end, so the broker may rewrite baseOffset and
-//! partitionLeaderEpoch without recomputing it.
+//! partitionLeaderEpoch without recomputing it; stamping LogAppendTime (attributes and
+//! maxTimestamp) needs a new CRC.
 
 use crate::crc::crc32c;
 
@@ -28,10 +29,18 @@ pub const RECORD_COUNT_AT: usize = 57;
 pub const HEADER_LEN: usize = 61;
 /// baseOffset + batchLength: the part of a batch not counted by batchLength.
 pub const LOG_OVERHEAD: usize = 12;
-pub const MIN_BATCH_LENGTH: i32 = (HEADER_LEN - LOG_OVERHEAD) as i32;
+/// LOG_OVERHEAD for arithmetic on u32 batch sizes.
+const LOG_OVERHEAD_U32: u32 = 12;
+const _: () = assert!(LOG_OVERHEAD == 12);
+/// The smallest batchLength: a header without records (HEADER_LEN - LOG_OVERHEAD).
+pub const MIN_BATCH_LENGTH: i32 = 49;
+const _: () = assert!(HEADER_LEN - LOG_OVERHEAD == 49);
 pub const MAGIC_V2: i8 = 2;
+/// Attributes bit 3: the batch's timestamps are the broker's append time (LogAppendTime).
+pub const ATTR_LOG_APPEND_TIME: i16 = 0x08;
 
-/// Packed facts: STRIDE f64s per batch, indices below. Mirrored by src/native/index.ts.
+/// Packed facts: STRIDE f64s per batch, indices below. src/native/index.ts takes them from
+/// `batchLayout()` when the addon loads, so this is the only place they are written down.
 pub const STRIDE: usize = 11;
 pub const B_POSITION: usize = 0;
 pub const B_SIZE: usize = 1;
@@ -144,7 +153,7 @@ pub fn inspect_header(
     if window.len() <= MAGIC_AT {
         return Err(Defect::Truncated);
     }
-    if window[MAGIC_AT] as i8 != MAGIC_V2 {
+    if window[MAGIC_AT].cast_signed() != MAGIC_V2 {
         return Err(Defect::BadMagic);
     }
     let h: &[u8; HEADER_LEN] = match window.get(..HEADER_LEN).and_then(|s| s.try_into().ok()) {
@@ -155,17 +164,17 @@ pub fn inspect_header(
     if batch_length < MIN_BATCH_LENGTH {
         return Err(Defect::BadLength);
     }
-    // batch_length >= 49 and <= i32::MAX, so this neither wraps nor exceeds u32.
-    let size = LOG_OVERHEAD as u64 + batch_length as u64;
-    if size > max_batch_bytes {
+    // batch_length is in 49..=i32::MAX, so the whole size fits a u32.
+    let size = LOG_OVERHEAD_U32 + batch_length.unsigned_abs();
+    if u64::from(size) > max_batch_bytes {
         return Err(Defect::TooLarge);
     }
-    if size > remaining {
+    if u64::from(size) > remaining {
         return Err(Defect::Truncated);
     }
     let facts = BatchFacts {
         position,
-        size: size as u32,
+        size,
         base_offset: be_i64(h, BASE_OFFSET_AT),
         last_offset_delta: be_i32(h, LAST_OFFSET_DELTA_AT),
         first_timestamp: be_i64(h, BASE_TIMESTAMP_AT),
@@ -222,18 +231,31 @@ pub fn validate(buf: &[u8], max_batch_bytes: u64) -> Result<Vec<BatchFacts>, Def
 /// timestamps/producer ids, which f64 rounds; JS treats those as opaque anyway.
 pub fn pack_row(facts: &BatchFacts) -> [f64; STRIDE] {
     let mut row = [0f64; STRIDE];
-    row[B_POSITION] = facts.position as f64;
-    row[B_SIZE] = facts.size as f64;
-    row[B_BASE_OFFSET] = facts.base_offset as f64;
-    row[B_LAST_OFFSET_DELTA] = facts.last_offset_delta as f64;
-    row[B_FIRST_TIMESTAMP] = facts.first_timestamp as f64;
-    row[B_MAX_TIMESTAMP] = facts.max_timestamp as f64;
-    row[B_PRODUCER_ID] = facts.producer_id as f64;
-    row[B_PRODUCER_EPOCH] = facts.producer_epoch as f64;
-    row[B_BASE_SEQUENCE] = facts.base_sequence as f64;
-    row[B_ATTRIBUTES] = facts.attributes as f64;
-    row[B_RECORD_COUNT] = facts.record_count as f64;
+    row[B_POSITION] = packed_u64(facts.position);
+    row[B_SIZE] = f64::from(facts.size);
+    row[B_BASE_OFFSET] = packed_i64(facts.base_offset);
+    row[B_LAST_OFFSET_DELTA] = f64::from(facts.last_offset_delta);
+    row[B_FIRST_TIMESTAMP] = packed_i64(facts.first_timestamp);
+    row[B_MAX_TIMESTAMP] = packed_i64(facts.max_timestamp);
+    row[B_PRODUCER_ID] = packed_i64(facts.producer_id);
+    row[B_PRODUCER_EPOCH] = f64::from(facts.producer_epoch);
+    row[B_BASE_SEQUENCE] = f64::from(facts.base_sequence);
+    row[B_ATTRIBUTES] = f64::from(facts.attributes);
+    row[B_RECORD_COUNT] = f64::from(facts.record_count);
     row
+}
+
+/// A 64-bit header field as a packed number: exact below 2^53 in magnitude, rounded beyond
+/// (only pathological timestamps or producer ids get there; see pack_row).
+#[allow(clippy::cast_precision_loss)]
+fn packed_i64(v: i64) -> f64 {
+    v as f64
+}
+
+/// A file position as a packed number: exact, as files stay far below 2^53 bytes.
+#[allow(clippy::cast_precision_loss)]
+fn packed_u64(v: u64) -> f64 {
+    v as f64
 }
 
 /// Appends the packed form of `facts` to `out` (see pack_row).
@@ -256,17 +278,40 @@ pub fn pack_all(facts: &[BatchFacts]) -> Vec<f64> {
     out
 }
 
+/// 2^53: packed numbers up to here are exact integers.
+const PACKED_EXACT_MAX: f64 = 9_007_199_254_740_992.0;
+
 /// Converts a packed number that must be a non-negative integer index into usize.
+// The cast below only sees integers in 0..=2^53, checked just before it.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 fn packed_index(v: f64) -> Option<usize> {
-    if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= (1u64 << 53) as f64 {
+    if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= PACKED_EXACT_MAX {
         usize::try_from(v as u64).ok()
     } else {
         None
     }
 }
 
-/// Rewrites baseOffset and partitionLeaderEpoch of each batch in `buf`, in place, giving
-/// the batches consecutive offsets from `first_offset`. Returns the next offset.
+/// What the broker writes into each batch as it appends it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendStamp {
+    /// baseOffset of the first batch; each next batch starts after the previous one's last offset.
+    pub first_offset: i64,
+    /// Written into every batch's partitionLeaderEpoch.
+    pub leader_epoch: i32,
+    /// message.timestamp.type=LogAppendTime: the append time (ms) that becomes each batch's
+    /// maxTimestamp, with the timestamp-type attribute bit set. `None` leaves the producer's
+    /// timestamps and attributes alone.
+    pub log_append_time: Option<i64>,
+}
+
+/// Rewrites each batch of `buf` in place as `stamp` says: consecutive offsets from
+/// `stamp.first_offset` and the leader epoch (both outside the CRC'd range, so the CRC stays
+/// valid) and, with a LogAppendTime, the timestamp-type bit and maxTimestamp, after which the
+/// batch's CRC-32C is computed again. baseTimestamp and the records are left as sent, as Kafka
+/// does for v2 batches: readers take every record's time from maxTimestamp when the bit is set.
+/// The packed rows follow the bytes (attributes and maxTimestamp), so that the caller's facts
+/// describe what is stored. Returns the next offset.
 ///
 /// `packed` comes from `validate` on this same buffer, but it crossed through JS, so it is
 /// re-checked (bounds, size agreement with the header) rather than trusted: a mismatch
@@ -274,44 +319,75 @@ fn packed_index(v: f64) -> Option<usize> {
 /// itself, the bytes that will actually be stored.
 pub fn assign_offsets(
     buf: &mut [u8],
-    packed: &[f64],
-    first_offset: i64,
-    leader_epoch: i32,
+    packed: &mut [f64],
+    stamp: AppendStamp,
 ) -> Result<i64, String> {
     if !packed.len().is_multiple_of(STRIDE) {
         return Err(format!("batches array length {} is not a multiple of {STRIDE}", packed.len()));
     }
-    let mut next = first_offset;
-    for (i, row) in packed.chunks_exact(STRIDE).enumerate() {
+    let mut next = stamp.first_offset;
+    for (i, row) in packed.chunks_exact_mut(STRIDE).enumerate() {
         let (Some(pos), Some(size)) = (packed_index(row[B_POSITION]), packed_index(row[B_SIZE]))
         else {
             return Err(format!("batch {i}: position/size are not valid integers"));
         };
         let Some(batch) = pos.checked_add(size).and_then(|end| buf.get_mut(pos..end)) else {
-            return Err(format!("batch {i}: {pos}+{size} is outside the {}-byte buffer", buf.len()));
+            return Err(format!(
+                "batch {i}: {pos}+{size} is outside the {}-byte buffer",
+                buf.len()
+            ));
         };
         let Some(h) = batch.get(..HEADER_LEN).and_then(|s| <&[u8; HEADER_LEN]>::try_from(s).ok())
         else {
             return Err(format!("batch {i}: size {size} is smaller than a batch header"));
         };
         let batch_length = be_i32(h, BATCH_LENGTH_AT);
-        if batch_length < MIN_BATCH_LENGTH || LOG_OVERHEAD + batch_length as usize != size {
+        if batch_length < MIN_BATCH_LENGTH || size_disagrees(batch_length, size) {
             return Err(format!("batch {i}: header length disagrees with size {size}"));
         }
         let delta = be_i32(h, LAST_OFFSET_DELTA_AT);
         if delta < 0 {
             return Err(format!("batch {i}: negative lastOffsetDelta"));
         }
+        let attributes = be_i16(h, ATTRIBUTES_AT);
         batch[BASE_OFFSET_AT..BASE_OFFSET_AT + 8].copy_from_slice(&next.to_be_bytes());
-        batch[LEADER_EPOCH_AT..LEADER_EPOCH_AT + 4].copy_from_slice(&leader_epoch.to_be_bytes());
+        batch[LEADER_EPOCH_AT..LEADER_EPOCH_AT + 4]
+            .copy_from_slice(&stamp.leader_epoch.to_be_bytes());
+        if let Some(time) = stamp.log_append_time {
+            let attributes = attributes | ATTR_LOG_APPEND_TIME;
+            stamp_log_append_time(batch, attributes, time);
+            row[B_ATTRIBUTES] = f64::from(attributes);
+            row[B_MAX_TIMESTAMP] = packed_i64(time);
+        }
         next = next
-            .checked_add(delta as i64 + 1)
+            .checked_add(i64::from(delta) + 1)
             .ok_or_else(|| format!("batch {i}: offset overflow"))?;
     }
     Ok(next)
 }
 
+/// Whether `size` differs from the whole-batch size that `batch_length` implies.
+fn size_disagrees(batch_length: i32, size: usize) -> bool {
+    usize::try_from(batch_length).map_or(true, |len| LOG_OVERHEAD + len != size)
+}
+
+/// Writes `attributes` and maxTimestamp = `time` into one whole batch (at least HEADER_LEN
+/// bytes, checked by the caller) and then its new CRC-32C over attributes..end.
+fn stamp_log_append_time(batch: &mut [u8], attributes: i16, time: i64) {
+    batch[ATTRIBUTES_AT..ATTRIBUTES_AT + 2].copy_from_slice(&attributes.to_be_bytes());
+    batch[MAX_TIMESTAMP_AT..MAX_TIMESTAMP_AT + 8].copy_from_slice(&time.to_be_bytes());
+    let crc = crc32c(&batch[ATTRIBUTES_AT..]);
+    batch[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_be_bytes());
+}
+
 #[cfg(test)]
+// Test batches are small and built from exact values: these casts and comparisons are exact.
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    clippy::cast_precision_loss,
+    clippy::float_cmp
+)]
 pub(crate) mod tests {
     use super::*;
 
@@ -451,13 +527,28 @@ pub(crate) mod tests {
         assert_eq!(validate(&b, MAX), Err(Defect::BadRecordCount));
     }
 
+    /// Offsets and epoch only, timestamps as the producer sent them.
+    fn at(first_offset: i64, leader_epoch: i32) -> AppendStamp {
+        AppendStamp { first_offset, leader_epoch, log_append_time: None }
+    }
+
+    /// The same batch with other attributes (and a CRC that covers them).
+    fn with_attributes(mut b: Vec<u8>, attributes: i16) -> Vec<u8> {
+        b[ATTRIBUTES_AT..ATTRIBUTES_AT + 2].copy_from_slice(&attributes.to_be_bytes());
+        let crc = ::crc32c::crc32c(&b[ATTRIBUTES_AT..]);
+        b[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_be_bytes());
+        b
+    }
+
     #[test]
     fn assigns_offsets_and_epoch_keeping_crc() {
         let mut buf = make_batch(0, 3, b"abc");
         buf.extend(make_batch(0, 1, b"d"));
         buf.extend(make_batch(0, 10, b"efghijklmn"));
-        let packed = pack_all(&validate(&buf, MAX).unwrap());
-        let next = assign_offsets(&mut buf, &packed, 1000, 17).unwrap();
+        let sent = buf.clone();
+        let mut packed = pack_all(&validate(&buf, MAX).unwrap());
+        let facts_before = packed.clone();
+        let next = assign_offsets(&mut buf, &mut packed, at(1000, 17)).unwrap();
         assert_eq!(next, 1014);
         let facts = validate(&buf, MAX).unwrap();
         let bases: Vec<i64> = facts.iter().map(|f| f.base_offset).collect();
@@ -465,7 +556,63 @@ pub(crate) mod tests {
         for f in &facts {
             let p = f.position as usize + LEADER_EPOCH_AT;
             assert_eq!(i32::from_be_bytes(buf[p..p + 4].try_into().unwrap()), 17);
+            // Without a LogAppendTime nothing from the magic byte on changes, CRC included.
+            let (from, to) =
+                (f.position as usize + MAGIC_AT, (f.position + u64::from(f.size)) as usize);
+            assert_eq!(buf[from..to], sent[from..to]);
         }
+        assert_eq!(packed, facts_before, "the packed rows are left alone");
+    }
+
+    #[test]
+    fn stamps_log_append_time_in_the_same_pass_with_a_new_crc() {
+        const T: i64 = 1_800_000_000_123;
+        let mut buf = make_batch(0, 3, b"abc");
+        let second = buf.len();
+        buf.extend(with_attributes(make_batch(0, 2, b"lz4-bytes"), 0x0003)); // lz4, not transactional
+        buf.extend(with_attributes(make_batch(0, 1, b"x"), ATTR_LOG_APPEND_TIME)); // already flagged
+        let sent = buf.clone();
+        let mut packed = pack_all(&validate(&buf, MAX).unwrap());
+        let stamp = AppendStamp { first_offset: 50, leader_epoch: 3, log_append_time: Some(T) };
+        assert_eq!(assign_offsets(&mut buf, &mut packed, stamp), Ok(56));
+
+        // Every CRC is valid again after the rewrite.
+        let facts = validate(&buf, MAX).expect("stamped batches validate");
+        assert_eq!(facts.iter().map(|f| f.base_offset).collect::<Vec<_>>(), vec![50, 53, 55]);
+        assert_eq!(facts.iter().map(|f| f.max_timestamp).collect::<Vec<_>>(), vec![T; 3]);
+        // The timestamp-type bit joins the bits that were there (compression, transactional).
+        assert_eq!(facts.iter().map(|f| f.attributes).collect::<Vec<_>>(), vec![0x18, 0x0b, 0x08]);
+        for f in &facts {
+            assert_eq!(f.first_timestamp, 1_700_000_000_000, "baseTimestamp stays as sent");
+            // Nothing else changes: producer fields, counts and the records themselves.
+            let p = f.position as usize;
+            assert_eq!(
+                buf[p + PRODUCER_ID_AT..p + f.size as usize],
+                sent[p + PRODUCER_ID_AT..p + f.size as usize]
+            );
+            assert_eq!(
+                buf[p + LAST_OFFSET_DELTA_AT..p + MAX_TIMESTAMP_AT],
+                sent[p + LAST_OFFSET_DELTA_AT..p + MAX_TIMESTAMP_AT]
+            );
+        }
+        assert_ne!(
+            buf[second + CRC_AT..second + CRC_AT + 4],
+            sent[second + CRC_AT..second + CRC_AT + 4]
+        );
+        // The packed rows describe the stored bytes.
+        for (row, f) in packed.chunks_exact(STRIDE).zip(&facts) {
+            assert_eq!(row[B_MAX_TIMESTAMP], packed_i64(T));
+            assert_eq!(row[B_ATTRIBUTES], f64::from(f.attributes));
+        }
+    }
+
+    #[test]
+    fn a_bad_row_stops_the_stamp_with_an_error() {
+        let mut buf = make_batch(0, 1, b"a");
+        let mut packed = pack_all(&validate(&buf, MAX).unwrap());
+        packed[B_SIZE] += 1.0;
+        let stamp = AppendStamp { first_offset: 0, leader_epoch: 0, log_append_time: Some(1) };
+        assert!(assign_offsets(&mut buf, &mut packed, stamp).is_err());
     }
 
     #[test]
@@ -474,15 +621,15 @@ pub(crate) mod tests {
         let good = pack_all(&validate(&buf, MAX).unwrap());
         let mut bad = good.clone();
         bad[B_POSITION] = 1.0;
-        assert!(assign_offsets(&mut buf, &bad, 0, 0).is_err());
+        assert!(assign_offsets(&mut buf, &mut bad, at(0, 0)).is_err());
         let mut bad = good.clone();
         bad[B_SIZE] = 1e300;
-        assert!(assign_offsets(&mut buf, &bad, 0, 0).is_err());
+        assert!(assign_offsets(&mut buf, &mut bad, at(0, 0)).is_err());
         let mut bad = good.clone();
         bad[B_POSITION] = f64::NAN;
-        assert!(assign_offsets(&mut buf, &bad, 0, 0).is_err());
-        assert!(assign_offsets(&mut buf, &good[..5], 0, 0).is_err());
-        assert!(assign_offsets(&mut buf, &good, i64::MAX, 0).is_err());
-        assert_eq!(assign_offsets(&mut buf, &good, 5, 0), Ok(6));
+        assert!(assign_offsets(&mut buf, &mut bad, at(0, 0)).is_err());
+        assert!(assign_offsets(&mut buf, &mut good.clone()[..5], at(0, 0)).is_err());
+        assert!(assign_offsets(&mut buf, &mut good.clone(), at(i64::MAX, 0)).is_err());
+        assert_eq!(assign_offsets(&mut buf, &mut good.clone(), at(5, 0)), Ok(6));
     }
 }

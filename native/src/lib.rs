@@ -5,8 +5,6 @@
 //! unwinding into Node (which would abort the process). The async send additionally
 //! catches panics itself, because its compute step runs outside any napi-generated guard.
 
-#![deny(unsafe_op_in_unsafe_fn)]
-
 pub mod batch;
 pub mod crc;
 pub mod segment;
@@ -23,8 +21,11 @@ use napi_derive::napi;
 
 use crate::sys::OsError;
 
-fn os_error(e: OsError) -> Error {
-    Error::new(Status::GenericFailure, e.to_string())
+/// A failed syscall becomes a JS Error whose message starts with the errno name.
+impl From<OsError> for Error {
+    fn from(e: OsError) -> Self {
+        Error::new(Status::GenericFailure, e.to_string())
+    }
 }
 
 fn invalid(msg: impl std::fmt::Display) -> Error {
@@ -33,6 +34,12 @@ fn invalid(msg: impl std::fmt::Display) -> Error {
 
 fn non_negative(v: i64, what: &str) -> Result<u64> {
     u64::try_from(v).map_err(|_| invalid(format_args!("{what} must be >= 0, got {v}")))
+}
+
+/// Whether two memory ranges share a byte (an empty range shares none).
+fn overlap<A, B>(a: std::ops::Range<*const A>, b: std::ops::Range<*const B>) -> bool {
+    let (a, b) = (a.start.addr()..a.end.addr(), b.start.addr()..b.end.addr());
+    !a.is_empty() && !b.is_empty() && a.start < b.end && b.start < a.end
 }
 
 #[napi(object, object_from_js = false)]
@@ -51,10 +58,46 @@ pub struct FileRegion {
     pub length: i64,
 }
 
-/// The number of f64s per batch in packed arrays, so JS can assert it agrees.
+/// Where each fact of a batch sits in a packed array: `stride` numbers per batch, the fact at
+/// `row + index`. src/native/index.ts takes its indices from here when it loads the addon.
+#[napi(object, object_from_js = false)]
+pub struct BatchLayout {
+    pub stride: u32,
+    /// Start of the batch: in the validated buffer, or in the file for scans.
+    pub position: u32,
+    /// Whole batch size in bytes (12 + batchLength).
+    pub size: u32,
+    pub base_offset: u32,
+    pub last_offset_delta: u32,
+    /// The batch's baseTimestamp.
+    pub first_timestamp: u32,
+    pub max_timestamp: u32,
+    pub producer_id: u32,
+    pub producer_epoch: u32,
+    pub base_sequence: u32,
+    pub attributes: u32,
+    pub record_count: u32,
+}
+
+/// The packed-facts layout (batch::STRIDE and the batch::B_* indices), the one definition of it.
 #[napi(catch_unwind)]
-pub fn batch_stride() -> u32 {
-    batch::STRIDE as u32
+pub fn batch_layout() -> BatchLayout {
+    // The indices are below STRIDE (11), so the conversion never saturates.
+    let index = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
+    BatchLayout {
+        stride: index(batch::STRIDE),
+        position: index(batch::B_POSITION),
+        size: index(batch::B_SIZE),
+        base_offset: index(batch::B_BASE_OFFSET),
+        last_offset_delta: index(batch::B_LAST_OFFSET_DELTA),
+        first_timestamp: index(batch::B_FIRST_TIMESTAMP),
+        max_timestamp: index(batch::B_MAX_TIMESTAMP),
+        producer_id: index(batch::B_PRODUCER_ID),
+        producer_epoch: index(batch::B_PRODUCER_EPOCH),
+        base_sequence: index(batch::B_BASE_SEQUENCE),
+        attributes: index(batch::B_ATTRIBUTES),
+        record_count: index(batch::B_RECORD_COUNT),
+    }
 }
 
 #[napi(catch_unwind, js_name = "crc32c")]
@@ -70,39 +113,64 @@ pub fn crc32c(buf: &[u8]) -> u32 {
 /// again), or minus the Kafka error code: -2 CORRUPT_MESSAGE, -10 MESSAGE_TOO_LARGE,
 /// -43 UNSUPPORTED_FOR_MESSAGE_FORMAT. An empty payload is CORRUPT_MESSAGE, so 0 never returns.
 #[napi(catch_unwind)]
-pub fn validate_batches_into(buf: &[u8], max_batch_bytes: u32, mut out: Float64ArraySlice<'_>) -> i64 {
-    match batch::validate(buf, max_batch_bytes as u64) {
+pub fn validate_batches_into(
+    buf: &[u8],
+    max_batch_bytes: u32,
+    mut out: Float64ArraySlice<'_>,
+) -> i64 {
+    match batch::validate(buf, u64::from(max_batch_bytes)) {
         Ok(facts) => {
             // SAFETY: as in append_batches: a synchronous call on the JS thread, so no JS can touch
             // the array meanwhile, and the slice does not outlive the call.
             batch::pack_into(&facts, unsafe { out.as_mut() });
-            facts.len() as i64
+            i64::try_from(facts.len()).unwrap_or(i64::MAX)
         }
         Err(defect) => -i64::from(defect.kafka_error_code()),
     }
 }
 
-
-/// `buf` is mutated in place; the JS thread is blocked for the duration of the call, so
-/// nothing else can observe or modify it meanwhile (unless it lives in a
+/// Appends a validated produce payload to a segment file in one pass and one write: gives the
+/// batches of `buf` consecutive offsets from `first_offset` and the leader epoch, in place; with
+/// `log_append_time` >= 0 (message.timestamp.type=LogAppendTime) also sets each batch's
+/// timestamp-type bit and maxTimestamp and recomputes its CRC-32C (-1 leaves the timestamps as
+/// sent); then pwrites the whole buffer at `file_position` of `fd`. `batches` holds the packed
+/// facts validate_batches_into wrote for this same buffer: they are re-checked against the
+/// bytes (EINVAL on a mismatch), and their attributes and maxTimestamp are updated to what was
+/// stored. Returns the next offset.
+///
+/// `buf` and `batches` are mutated in place; the JS thread is blocked for the duration of the
+/// call, so nothing else can observe or modify them meanwhile (unless they live in a
 /// SharedArrayBuffer shared with a worker, which the control plane never does).
 #[napi(catch_unwind)]
 pub fn append_batches(
     fd: i32,
     file_position: i64,
     mut buf: Uint8ArraySlice<'_>,
-    batches: &[f64],
+    mut batches: Float64ArraySlice<'_>,
     first_offset: i64,
     leader_epoch: i32,
+    log_append_time: i64,
 ) -> Result<i64> {
     let file_position = non_negative(file_position, "filePosition")?;
-    // SAFETY: napi hands out the view's memory only through `unsafe` because JS could
+    let log_append_time = match log_append_time {
+        -1 => None,
+        t if t >= 0 => Some(t),
+        t => return Err(invalid(format_args!("logAppendTime must be -1 or >= 0, got {t}"))),
+    };
+    if overlap(buf.as_ptr_range(), batches.as_ptr_range()) {
+        return Err(invalid("buf and batches are views of the same memory"));
+    }
+    // SAFETY: napi hands out the views' memory only through `unsafe` because JS could
     // mutate it concurrently. It cannot here: this call is synchronous on the JS thread,
-    // so no JS runs until we return, and the slice does not outlive the call.
+    // so no JS runs until we return, and the slices do not outlive the call. The two
+    // exclusive borrows do not alias: the ranges were just checked to be disjoint.
     let buf = unsafe { buf.as_mut() };
-    segment::append(fd, file_position, buf, batches, first_offset, leader_epoch).map_err(|e| match e {
+    // SAFETY: as for `buf` just above.
+    let batches = unsafe { batches.as_mut() };
+    let stamp = batch::AppendStamp { first_offset, leader_epoch, log_append_time };
+    segment::append(fd, file_position, buf, batches, stamp).map_err(|e| match e {
         segment::AppendError::BadBatches(msg) => invalid(msg),
-        segment::AppendError::Os(e) => os_error(e),
+        segment::AppendError::Os(e) => Error::from(e),
     })
 }
 
@@ -116,9 +184,10 @@ pub fn scan_segment(
 ) -> Result<ScanResult> {
     let start = non_negative(start, "start")?;
     let end = non_negative(end, "end")?;
-    let out = segment::scan(fd, start, end, verify_crc, max_batch_bytes as u64).map_err(os_error)?;
+    let out = segment::scan(fd, start, end, verify_crc, u64::from(max_batch_bytes))
+        .map_err(Error::from)?;
     Ok(ScanResult {
-        valid_end: out.valid_end as i64,
+        valid_end: i64::try_from(out.valid_end).map_err(invalid)?,
         batches: Float64Array::new(batch::pack_all(&out.batches)),
         stop_reason: out.stop.map(|d| d.as_str().to_owned()),
     })
@@ -131,20 +200,20 @@ pub fn scan_segment(
 #[napi(catch_unwind)]
 pub fn dup_descriptor(fd: i32) -> Result<i32> {
     use std::os::fd::IntoRawFd;
-    sys::dup_cloexec(fd, "descriptor").map(IntoRawFd::into_raw_fd).map_err(os_error)
+    sys::dup_cloexec(fd, "descriptor").map(IntoRawFd::into_raw_fd).map_err(Error::from)
 }
 
 /// Caps the maximum segment size of the connections a listening socket accepts from now on
 /// (TCP_MAXSEG); Broker.capSegmentSize (src/broker.ts) says why.
 #[napi(catch_unwind)]
 pub fn set_listener_max_segment(fd: i32, bytes: u32) -> Result<()> {
-    sys::set_listener_max_segment(fd, bytes).map_err(os_error)
+    sys::set_listener_max_segment(fd, bytes).map_err(Error::from)
 }
 
 /// The maximum segment size a connected TCP socket sends with (TCP_MAXSEG read back).
 #[napi(catch_unwind)]
 pub fn max_segment(fd: i32) -> Result<u32> {
-    sys::max_segment(fd).map_err(os_error)
+    sys::max_segment(fd).map_err(Error::from)
 }
 
 /// Fixes the kernel send or receive buffer of a socket (SO_SNDBUF / SO_RCVBUF); on a listening
@@ -152,13 +221,13 @@ pub fn max_segment(fd: i32) -> Result<u32> {
 /// says why.
 #[napi(catch_unwind)]
 pub fn set_socket_buffer_size(fd: i32, send: bool, bytes: u32) -> Result<()> {
-    sys::set_buffer_size(fd, send, bytes).map_err(os_error)
+    sys::set_buffer_size(fd, send, bytes).map_err(Error::from)
 }
 
 /// A socket's kernel send or receive buffer size as Linux reports it (twice the value set).
 #[napi(catch_unwind)]
 pub fn socket_buffer_size(fd: i32, send: bool) -> Result<u32> {
-    sys::buffer_size(fd, send).map_err(os_error)
+    sys::buffer_size(fd, send).map_err(Error::from)
 }
 
 /// The pool-thread half of sendChunks. Owns duplicated descriptors only; they are closed
@@ -170,27 +239,27 @@ pub struct SendTask {
 }
 
 impl Task for SendTask {
-    type Output = f64;
-    type JsValue = f64;
+    type Output = i64;
+    type JsValue = i64;
 
-    fn compute(&mut self) -> Result<f64> {
+    fn compute(&mut self) -> Result<i64> {
         let socket = self.socket.take();
         let chunks = std::mem::take(&mut self.chunks);
         let timeout = self.timeout;
         let outcome = catch_unwind(AssertUnwindSafe(|| match &socket {
-            Some(sock) => sendfile::send_all(sock, &chunks, timeout).map_err(os_error),
+            Some(sock) => sendfile::send_all(sock, &chunks, timeout).map_err(Error::from),
             None => Err(Error::new(Status::GenericFailure, "EBADF: send task already ran")),
         }));
         // Close the duplicates here on the pool thread, promptly and in every path.
         drop(chunks);
         drop(socket);
         match outcome {
-            Ok(r) => r.map(|n| n as f64),
+            Ok(r) => r.and_then(|n| i64::try_from(n).map_err(invalid)),
             Err(_) => Err(Error::new(Status::GenericFailure, "EFAULT: panic in sendChunks")),
         }
     }
 
-    fn resolve(&mut self, _env: Env, output: f64) -> Result<f64> {
+    fn resolve(&mut self, _env: Env, output: i64) -> Result<i64> {
         Ok(output)
     }
 }
@@ -212,15 +281,15 @@ pub fn send_chunks(
                 let position = non_negative(region.position, "region position")?;
                 let length = non_negative(region.length, "region length")?;
                 let file = sys::dup_cloexec(region.fd, &format!("file fd of chunk {i}"))
-                    .map_err(os_error)?;
+                    .map_err(Error::from)?;
                 sendfile::Chunk::Region { file, position, length }
             }
         });
     }
-    let socket = sys::dup_cloexec(socket_fd, "socket fd").map_err(os_error)?;
+    let socket = sys::dup_cloexec(socket_fd, "socket fd").map_err(Error::from)?;
     Ok(AsyncTask::new(SendTask {
         socket: Some(socket),
         chunks: owned,
-        timeout: Duration::from_millis(timeout_ms as u64),
+        timeout: Duration::from_millis(u64::from(timeout_ms)),
     }))
 }

@@ -8,33 +8,32 @@
 
 use std::os::fd::RawFd;
 
-use crate::batch::{self, BatchFacts, Defect, HEADER_LEN};
+use crate::batch::{self, AppendStamp, BatchFacts, Defect, HEADER_LEN};
 use crate::sys::{self, OsError};
 
 /// Default read size for scans; grows when a single batch is bigger (up to the max batch).
 pub const SCAN_CHUNK: usize = 1 << 20;
 
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub enum AppendError {
     /// The packed array does not describe `buf` (a caller bug, reported as EINVAL).
     BadBatches(String),
     Os(OsError),
 }
 
-/// Assigns offsets/epoch in place (see `batch::assign_offsets`) and writes the whole buffer
-/// at `file_position`. Returns the next offset. On an I/O error part of the buffer may
-/// already be in the file past `file_position`; the caller owns the logical end of the
-/// segment and must truncate back to it (or rescan) before appending again.
+/// Rewrites the batches in place as `stamp` says (offsets, leader epoch, LogAppendTime: see
+/// `batch::assign_offsets`) and writes the whole buffer at `file_position`. Returns the next
+/// offset. On an I/O error part of the buffer may already be in the file past `file_position`;
+/// the caller owns the logical end of the segment and must truncate back to it (or rescan)
+/// before appending again.
 pub fn append(
     fd: RawFd,
     file_position: u64,
     buf: &mut [u8],
-    packed: &[f64],
-    first_offset: i64,
-    leader_epoch: i32,
+    packed: &mut [f64],
+    stamp: AppendStamp,
 ) -> Result<i64, AppendError> {
-    let next = batch::assign_offsets(buf, packed, first_offset, leader_epoch)
-        .map_err(AppendError::BadBatches)?;
+    let next = batch::assign_offsets(buf, packed, stamp).map_err(AppendError::BadBatches)?;
     sys::pwrite_all(fd, buf, file_position).map_err(AppendError::Os)?;
     Ok(next)
 }
@@ -69,7 +68,7 @@ impl ChunkReader {
         if !hit {
             // Read at least a chunk (so small batches after this one come for free),
             // more if this batch is bigger, never past `end`.
-            let want = (self.chunk.max(need) as u64).min(self.end.saturating_sub(pos)) as usize;
+            let want = sys::at_most(self.end.saturating_sub(pos), self.chunk.max(need));
             if self.buf.len() < want {
                 self.buf.resize(want, 0);
             }
@@ -77,7 +76,8 @@ impl ChunkReader {
             self.filled = 0;
             self.filled = sys::pread_full(self.fd, &mut self.buf[..want], pos)?;
         }
-        let from = (pos - self.at) as usize;
+        // On a hit pos - at <= filled; after a refill it is 0.
+        let from = sys::at_most(pos - self.at, self.filled);
         Ok(self.buf.get(from..self.filled).unwrap_or(&[]))
     }
 }
@@ -101,7 +101,7 @@ pub fn scan(
             break None;
         }
         let remaining = end - pos;
-        let head_need = HEADER_LEN.min(remaining as usize);
+        let head_need = sys::at_most(remaining, HEADER_LEN);
         let window = reader.window(pos, head_need)?;
         // A window shorter than asked means the file is shorter than `end` said:
         // inspect_header sees it as a truncated batch.
@@ -120,12 +120,14 @@ pub fn scan(
             }
         }
         batches.push(facts);
-        pos += facts.size as u64;
+        pos += u64::from(facts.size);
     };
     Ok(ScanOutcome { batches, valid_end: pos.max(start), stop })
 }
 
 #[cfg(test)]
+// Test segments are small: these casts are exact.
+#[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
 mod tests {
     use super::*;
     use crate::batch::tests::make_batch;
@@ -218,13 +220,17 @@ mod tests {
         assert_eq!(out.valid_end, 0);
     }
 
+    fn at(first_offset: i64, leader_epoch: i32) -> AppendStamp {
+        AppendStamp { first_offset, leader_epoch, log_append_time: None }
+    }
+
     #[test]
     fn append_writes_patched_batches() {
         let mut buf = make_batch(0, 2, b"ab");
         buf.extend(make_batch(0, 3, b"cde"));
-        let packed = batch::pack_all(&batch::validate(&buf, 1 << 20).unwrap());
+        let mut packed = batch::pack_all(&batch::validate(&buf, 1 << 20).unwrap());
         let f = temp_file("append", b"");
-        let next = append(f.as_raw_fd(), 0, &mut buf, &packed, 40, 3).unwrap();
+        let next = append(f.as_raw_fd(), 0, &mut buf, &mut packed, at(40, 3)).unwrap();
         assert_eq!(next, 45);
         let out = scan(f.as_raw_fd(), 0, buf.len() as u64, true, 1 << 20).unwrap();
         assert_eq!(out.stop, None);
@@ -232,10 +238,28 @@ mod tests {
     }
 
     #[test]
+    fn append_with_log_append_time_stores_stamped_batches_that_recover() {
+        let mut buf = make_batch(0, 2, b"ab");
+        buf.extend(make_batch(0, 3, b"cde"));
+        let mut packed = batch::pack_all(&batch::validate(&buf, 1 << 20).unwrap());
+        let f = temp_file("append-lat", b"");
+        let stamp = AppendStamp { first_offset: 7, leader_epoch: 1, log_append_time: Some(1_234) };
+        assert_eq!(append(f.as_raw_fd(), 0, &mut buf, &mut packed, stamp), Ok(12));
+        // A crash-recovery scan (CRCs verified) accepts what was written.
+        let out = scan(f.as_raw_fd(), 0, buf.len() as u64, true, 1 << 20).unwrap();
+        assert_eq!(out.stop, None);
+        assert_eq!(out.batches.len(), 2);
+        for b in &out.batches {
+            assert_eq!(b.max_timestamp, 1_234);
+            assert_eq!(b.attributes & batch::ATTR_LOG_APPEND_TIME, batch::ATTR_LOG_APPEND_TIME);
+        }
+    }
+
+    #[test]
     fn append_to_bad_fd_reports_ebadf() {
         let mut buf = make_batch(0, 1, b"a");
-        let packed = batch::pack_all(&batch::validate(&buf, 1 << 20).unwrap());
-        match append(-1, 0, &mut buf, &packed, 0, 0) {
+        let mut packed = batch::pack_all(&batch::validate(&buf, 1 << 20).unwrap());
+        match append(-1, 0, &mut buf, &mut packed, at(0, 0)) {
             Err(AppendError::Os(e)) => assert!(e.to_string().starts_with("EBADF: ")),
             other => panic!("unexpected {other:?}"),
         }

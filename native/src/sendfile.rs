@@ -88,7 +88,7 @@ fn send_region(
 ) -> Result<u64, OsError> {
     let mut sent = 0u64;
     while sent < length {
-        let count = (length - sent).min(SENDFILE_MAX as u64) as usize;
+        let count = sys::at_most(length - sent, SENDFILE_MAX);
         match sys::sendfile_some(sock, file, position + sent, count)? {
             SendfileProgress::Wrote(n) => sent += n as u64,
             SendfileProgress::WouldBlock => sys::wait_writable(sock, timeout)?,
@@ -112,10 +112,10 @@ fn copy_region(
     timeout: Duration,
 ) -> Result<(), OsError> {
     use std::os::fd::AsRawFd;
-    let mut buf = vec![0u8; FALLBACK_BUF.min(length as usize)];
+    let mut buf = vec![0u8; sys::at_most(length, FALLBACK_BUF)];
     let mut done = 0u64;
     while done < length {
-        let want = (length - done).min(buf.len() as u64) as usize;
+        let want = sys::at_most(length - done, buf.len());
         let n = sys::pread_full(file.as_raw_fd(), &mut buf[..want], position + done)?;
         if n == 0 {
             return Err(file_ended(position, length, done));
@@ -163,7 +163,11 @@ mod tests {
         let sock = client.as_fd().try_clone_to_owned().unwrap();
         let chunks = vec![
             Chunk::Bytes(b"HEAD".to_vec()),
-            Chunk::Region { file: file.as_fd().try_clone_to_owned().unwrap(), position: 10, length: 2_999_000 },
+            Chunk::Region {
+                file: file.as_fd().try_clone_to_owned().unwrap(),
+                position: 10,
+                length: 2_999_000,
+            },
             Chunk::Bytes(b"TAIL".to_vec()),
         ];
         let n = send_all(&sock, &chunks, Duration::from_secs(10)).unwrap();
@@ -189,8 +193,11 @@ mod tests {
         let file = std::fs::File::open(&path).unwrap();
         let _ = std::fs::remove_file(&path);
         let sock = client.as_fd().try_clone_to_owned().unwrap();
-        let chunks =
-            vec![Chunk::Region { file: file.as_fd().try_clone_to_owned().unwrap(), position: 5, length: 10 }];
+        let chunks = vec![Chunk::Region {
+            file: file.as_fd().try_clone_to_owned().unwrap(),
+            position: 5,
+            length: 10,
+        }];
         let err = send_all(&sock, &chunks, Duration::from_secs(1)).unwrap_err();
         assert_eq!(err.errno, libc::EIO);
     }

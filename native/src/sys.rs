@@ -99,18 +99,18 @@ pub fn pwrite_all(fd: RawFd, mut data: &[u8], mut offset: u64) -> Result<(), OsE
         // cause memory unsafety here, only an error or a write to the wrong file, which is
         // the caller's contract (the fd is used synchronously while JS holds it open).
         let n = unsafe { libc::pwrite(fd, data.as_ptr().cast(), data.len(), off) };
-        if n < 0 {
+        // Negative: -1 and errno.
+        let Ok(n) = usize::try_from(n) else {
             let err = OsError::last("pwrite to segment");
             if err.errno == libc::EINTR {
                 continue;
             }
             return Err(err);
-        }
+        };
         if n == 0 {
             // pwrite(2) returning 0 for a non-empty buffer means no progress is possible.
             return Err(OsError::new(libc::EIO, "pwrite to segment wrote 0 bytes"));
         }
-        let n = n as usize;
         data = &data[n.min(data.len())..];
         offset += n as u64;
     }
@@ -127,17 +127,18 @@ pub fn pread_full(fd: RawFd, buf: &mut [u8], offset: u64) -> Result<usize, OsErr
         // SAFETY: `rest` is a live, exclusively borrowed slice; the kernel writes at most
         // `rest.len()` bytes into it.
         let n = unsafe { libc::pread(fd, rest.as_mut_ptr().cast(), rest.len(), off) };
-        if n < 0 {
+        // Negative: -1 and errno.
+        let Ok(n) = usize::try_from(n) else {
             let err = OsError::last("pread from segment");
             if err.errno == libc::EINTR {
                 continue;
             }
             return Err(err);
-        }
+        };
         if n == 0 {
             break;
         }
-        done += n as usize;
+        done += n;
     }
     Ok(done)
 }
@@ -162,6 +163,10 @@ pub fn dup_cloexec(fd: RawFd, what: &str) -> Result<OwnedFd, OsError> {
     Ok(unsafe { OwnedFd::from_raw_fd(dup) })
 }
 
+/// The size of a c_int, as socket option calls take it.
+#[allow(clippy::cast_possible_truncation)] // 4 fits any socklen_t
+const C_INT_LEN: libc::socklen_t = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+
 /// Sets or clears TCP_CORK on `sock`. Corked, the kernel sends only full segments, so a
 /// response's small header pieces travel in the same segments as the record data around
 /// them; clearing it sends what is left at once. Returns false where the option does not
@@ -175,26 +180,24 @@ pub fn set_cork(sock: &OwnedFd, on: bool) -> bool {
             sock.as_raw_fd(),
             libc::IPPROTO_TCP,
             libc::TCP_CORK,
-            (&v as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            (&raw const v).cast(),
+            C_INT_LEN,
         )
     };
     r == 0
 }
 
 /// Sets one integer socket option; `what` names it in the error ("setsockopt TCP_MAXSEG").
-fn set_int_option(sock: RawFd, level: libc::c_int, name: libc::c_int, value: libc::c_int, what: &str) -> Result<(), OsError> {
+fn set_int_option(
+    sock: RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+    what: &str,
+) -> Result<(), OsError> {
     // SAFETY: `value` is a live c_int and the length passed is its size; a bad descriptor
     // number only makes the call fail with EBADF/ENOTSOCK.
-    let r = unsafe {
-        libc::setsockopt(
-            sock,
-            level,
-            name,
-            (&value as *const libc::c_int).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
+    let r = unsafe { libc::setsockopt(sock, level, name, (&raw const value).cast(), C_INT_LEN) };
     if r == 0 {
         Ok(())
     } else {
@@ -203,11 +206,16 @@ fn set_int_option(sock: RawFd, level: libc::c_int, name: libc::c_int, value: lib
 }
 
 /// Reads one integer socket option back.
-fn int_option(sock: RawFd, level: libc::c_int, name: libc::c_int, what: &str) -> Result<libc::c_int, OsError> {
+fn int_option(
+    sock: RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    what: &str,
+) -> Result<libc::c_int, OsError> {
     let mut v: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    let mut len = C_INT_LEN;
     // SAFETY: `v` and `len` are live locals of the sizes the call expects.
-    let r = unsafe { libc::getsockopt(sock, level, name, (&mut v as *mut libc::c_int).cast(), &mut len) };
+    let r = unsafe { libc::getsockopt(sock, level, name, (&raw mut v).cast(), &raw mut len) };
     if r == 0 {
         Ok(v)
     } else {
@@ -216,7 +224,8 @@ fn int_option(sock: RawFd, level: libc::c_int, name: libc::c_int, what: &str) ->
 }
 
 fn c_int_of(bytes: u32, what: &str) -> Result<libc::c_int, OsError> {
-    libc::c_int::try_from(bytes).map_err(|_| OsError::new(libc::EINVAL, format!("{what} out of range")))
+    libc::c_int::try_from(bytes)
+        .map_err(|_| OsError::new(libc::EINVAL, format!("{what} out of range")))
 }
 
 /// Caps the TCP maximum segment size of connections a listening socket accepts from now on
@@ -230,7 +239,8 @@ pub fn set_listener_max_segment(listener: RawFd, bytes: u32) -> Result<(), OsErr
 
 /// The maximum segment size the kernel uses for sending on `sock` (TCP_MAXSEG read back).
 pub fn max_segment(sock: RawFd) -> Result<u32, OsError> {
-    int_option(sock, libc::IPPROTO_TCP, libc::TCP_MAXSEG, "getsockopt TCP_MAXSEG").map(|v| v.max(0) as u32)
+    int_option(sock, libc::IPPROTO_TCP, libc::TCP_MAXSEG, "getsockopt TCP_MAXSEG")
+        .map(|v| u32::try_from(v).unwrap_or(0))
 }
 
 /// Fixes the kernel send (SO_SNDBUF) or receive (SO_RCVBUF) buffer of `sock`; on a listening
@@ -238,7 +248,8 @@ pub fn max_segment(sock: RawFd) -> Result<u32, OsError> {
 /// value for its own bookkeeping, caps it at net.core.wmem_max / rmem_max, and stops
 /// autotuning that buffer.
 pub fn set_buffer_size(sock: RawFd, send: bool, bytes: u32) -> Result<(), OsError> {
-    let (name, what) = if send { (libc::SO_SNDBUF, "SO_SNDBUF") } else { (libc::SO_RCVBUF, "SO_RCVBUF") };
+    let (name, what) =
+        if send { (libc::SO_SNDBUF, "SO_SNDBUF") } else { (libc::SO_RCVBUF, "SO_RCVBUF") };
     let v = c_int_of(bytes, what)?;
     set_int_option(sock, libc::SOL_SOCKET, name, v, &format!("setsockopt {what}"))
 }
@@ -246,23 +257,27 @@ pub fn set_buffer_size(sock: RawFd, send: bool, bytes: u32) -> Result<(), OsErro
 /// The kernel send (SO_SNDBUF) or receive (SO_RCVBUF) buffer size of `sock`, as Linux reports it
 /// (twice what was set).
 pub fn buffer_size(sock: RawFd, send: bool) -> Result<u32, OsError> {
-    let (name, what) = if send { (libc::SO_SNDBUF, "getsockopt SO_SNDBUF") } else { (libc::SO_RCVBUF, "getsockopt SO_RCVBUF") };
-    int_option(sock, libc::SOL_SOCKET, name, what).map(|v| v.max(0) as u32)
+    let (name, what) = if send {
+        (libc::SO_SNDBUF, "getsockopt SO_SNDBUF")
+    } else {
+        (libc::SO_RCVBUF, "getsockopt SO_RCVBUF")
+    };
+    int_option(sock, libc::SOL_SOCKET, name, what).map(|v| u32::try_from(v).unwrap_or(0))
 }
 
 /// Whether TCP_CORK is set on `sock` (for tests).
 #[cfg(test)]
 pub fn corked(sock: &OwnedFd) -> bool {
     let mut v: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    let mut len = C_INT_LEN;
     // SAFETY: `v` and `len` are live locals of the sizes the call expects.
     let r = unsafe {
         libc::getsockopt(
             sock.as_raw_fd(),
             libc::IPPROTO_TCP,
             libc::TCP_CORK,
-            (&mut v as *mut libc::c_int).cast(),
-            &mut len,
+            (&raw mut v).cast(),
+            &raw mut len,
         )
     };
     r == 0 && v != 0
@@ -284,12 +299,12 @@ pub fn send_some(sock: &OwnedFd, data: &[u8]) -> Result<Progress, OsError> {
         let n = unsafe {
             libc::send(sock.as_raw_fd(), data.as_ptr().cast(), data.len(), libc::MSG_NOSIGNAL)
         };
-        if n >= 0 {
-            return Ok(Progress::Wrote(n as usize));
+        if let Ok(n) = usize::try_from(n) {
+            return Ok(Progress::Wrote(n));
         }
         let err = OsError::last("send to socket");
         match err.errno {
-            libc::EINTR => continue,
+            libc::EINTR => {}
             e if e == libc::EAGAIN || e == libc::EWOULDBLOCK => return Ok(Progress::WouldBlock),
             libc::ENOTSOCK => return write_some(sock, data),
             _ => return Err(err),
@@ -301,12 +316,12 @@ fn write_some(fd: &OwnedFd, data: &[u8]) -> Result<Progress, OsError> {
     loop {
         // SAFETY: as in `send_some`: live slice, descriptor we own.
         let n = unsafe { libc::write(fd.as_raw_fd(), data.as_ptr().cast(), data.len()) };
-        if n >= 0 {
-            return Ok(Progress::Wrote(n as usize));
+        if let Ok(n) = usize::try_from(n) {
+            return Ok(Progress::Wrote(n));
         }
         let err = OsError::last("write to socket");
         match err.errno {
-            libc::EINTR => continue,
+            libc::EINTR => {}
             e if e == libc::EAGAIN || e == libc::EWOULDBLOCK => return Ok(Progress::WouldBlock),
             _ => return Err(err),
         }
@@ -338,16 +353,15 @@ pub fn sendfile_some(
     loop {
         // SAFETY: both descriptors are owned by us (so still open and not reused); `off`
         // is a live local the kernel updates in place.
-        let n = unsafe { libc::sendfile(sock.as_raw_fd(), file.as_raw_fd(), &mut off, count) };
-        if n > 0 {
-            return Ok(SendfileProgress::Wrote(n as usize));
-        }
-        if n == 0 {
-            return Ok(SendfileProgress::Eof);
+        let n = unsafe { libc::sendfile(sock.as_raw_fd(), file.as_raw_fd(), &raw mut off, count) };
+        match usize::try_from(n) {
+            Ok(0) => return Ok(SendfileProgress::Eof),
+            Ok(n) => return Ok(SendfileProgress::Wrote(n)),
+            Err(_) => {} // -1 and errno
         }
         let err = OsError::last("sendfile to socket");
         match err.errno {
-            libc::EINTR => continue,
+            libc::EINTR => {}
             e if e == libc::EAGAIN || e == libc::EWOULDBLOCK => {
                 return Ok(SendfileProgress::WouldBlock)
             }
@@ -364,10 +378,10 @@ pub fn wait_writable(sock: &OwnedFd, timeout: Duration) -> Result<(), OsError> {
     let deadline = Instant::now() + timeout;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let ms = left.as_millis().min(i32::MAX as u128) as i32;
+        let ms = i32::try_from(left.as_millis()).unwrap_or(i32::MAX);
         let mut pfd = libc::pollfd { fd: sock.as_raw_fd(), events: libc::POLLOUT, revents: 0 };
         // SAFETY: `pfd` is a live local array of exactly one pollfd, matching nfds = 1.
-        let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+        let n = unsafe { libc::poll(&raw mut pfd, 1, ms) };
         if n < 0 {
             let err = OsError::last("poll socket for writing");
             if err.errno == libc::EINTR {
@@ -386,6 +400,11 @@ pub fn wait_writable(sock: &OwnedFd, timeout: Duration) -> Result<(), OsError> {
         }
         return Ok(());
     }
+}
+
+/// `v` as a usize, at most `cap` (a length to read or send that is also bounded by a buffer).
+pub fn at_most(v: u64, cap: usize) -> usize {
+    usize::try_from(v).map_or(cap, |v| v.min(cap))
 }
 
 fn to_off_t(offset: u64, what: &str) -> Result<libc::off_t, OsError> {

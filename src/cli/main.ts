@@ -1,68 +1,75 @@
 #!/usr/bin/env node
 /**
  * The `franz` command: `franz start` runs a broker; the other commands are Kafka clients.
+ *
+ * Exit codes: 0 success (and --help), 1 an error (one line on stderr: "franz: ..."), 2 a usage
+ * error (commander's message, then a pointer to the command's --help).
  */
 // Each in-flight sendfile holds a libuv pool thread while a slow consumer drains; the default 4 is too few.
 process.env.UV_THREADPOOL_SIZE ??= '16';
-import { parseArgs } from 'node:util';
-import { start } from './start.js';
+import { Command, CommanderError, Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
+import { consumeCommand, produceCommand, topicCommand } from './client-commands.js';
+import { groupCommand } from './group-commands.js';
+import { repeatable } from './args.js';
 
-const USAGE = `usage:
-  franz start [--listen HOST:PORT] [--advertise HOST:PORT] [--data-dir DIR] [--config FILE] [--set key=value ...]
-  franz topic create|list|describe|delete|alter-config ...   (see franz topic --help)
-  franz produce TOPIC [--key-separator SEP] [--header k=v ...] [--partition P] [--compression C]   (see franz produce --help)
-  franz consume TOPIC [--from-beginning | --offset N | --timestamp T] [--partition P] [-n N] [--follow]   (see franz consume --help)
-  franz group list|describe|reset-offsets|delete ...   (see franz group --help)
-common client options: --brokers HOST:PORT (or FRANZ_BROKERS), --format json`;
+function startCommand(): CommandUnknownOpts {
+  return new Command('start')
+    .description('run a single-node broker until SIGTERM or SIGINT')
+    .option('--listen <HOST:PORT>', 'where to accept clients (default: the first client listener of `listeners`)')
+    .option('--advertise <HOST:PORT>', 'the address given to clients in Metadata')
+    .option('--data-dir <DIR>', 'where the logs live (log.dirs)')
+    .option('--config <FILE>', 'a server.properties file')
+    .addOption(new Option('--set <key=value>', 'a broker setting; repeatable, wins over --config').argParser(repeatable((s) => s)))
+    .action(async (opts) => {
+      // Loaded only here, so that the client commands do without the broker and its addon.
+      const { start } = await import('./start.js');
+      await start({ listen: opts.listen, advertise: opts.advertise, dataDir: opts.dataDir, config: opts.config, sets: opts.set ?? [] });
+    });
+}
 
-async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  switch (command) {
-    case 'start': {
-      const { values } = parseArgs({
-        args: rest,
-        options: {
-          listen: { type: 'string' },
-          advertise: { type: 'string' },
-          'data-dir': { type: 'string' },
-          config: { type: 'string' },
-          set: { type: 'string', multiple: true },
-        },
-      });
-      await start({
-        listen: values.listen,
-        advertise: values.advertise,
-        dataDir: values['data-dir'],
-        config: values.config,
-        sets: values.set ?? [],
-      });
-      return -1; // keep running
-    }
-    case 'topic':
-    case 'produce':
-    case 'consume':
-    case 'group': {
-      const { runClientCommand } = await import('./client-commands.js');
-      return runClientCommand(command, rest);
-    }
-    case undefined:
-    case '--help':
-    case '-h':
-    case 'help':
-      process.stdout.write(USAGE + '\n');
-      return command === undefined ? 2 : 0;
-    default:
-      process.stderr.write(`franz: unknown command "${command}"\n${USAGE}\n`);
-      return 2;
+/**
+ * Makes commander throw instead of exiting, and report a usage error on one line prefixed with the
+ * command's path, followed by where to find its help; for `cmd` and all its subcommands.
+ */
+function reportUsageErrors(cmd: CommandUnknownOpts, path: string): void {
+  cmd
+    .exitOverride()
+    .configureOutput({ outputError: (message, write) => write(`${path}: ${message.replace(/^error: /, '')}`) })
+    .showHelpAfterError(`(see "${path} --help")`);
+  for (const sub of cmd.commands) reportUsageErrors(sub, `${path} ${sub.name()}`);
+}
+
+function program(): CommandUnknownOpts {
+  const franz = new Command('franz')
+    .description('A Kafka-compatible broker (franz start) and Kafka client commands')
+    .addCommand(startCommand())
+    .addCommand(topicCommand())
+    .addCommand(produceCommand())
+    .addCommand(consumeCommand())
+    .addCommand(groupCommand())
+    .addHelpText(
+      'after',
+      `
+Client commands take --brokers HOST:PORT[,HOST:PORT...] (default: $FRANZ_BROKERS or 127.0.0.1:9092)
+and --format text|json; see "franz <command> --help".`,
+    );
+  reportUsageErrors(franz, 'franz');
+  return franz;
+}
+
+/** Runs the command line; resolves with the exit code, or null to leave it be (a broker keeps running). */
+async function main(argv: string[]): Promise<number | null> {
+  try {
+    await program().parseAsync(argv, { from: 'user' });
+    return null;
+  } catch (e) {
+    // Commander has printed its message (or the help) already.
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    process.stderr.write(`franz: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    if (code >= 0) process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`franz: ${(err as Error).message ?? err}\n`);
-    process.exitCode = 1;
-  },
-);
+main(process.argv.slice(2)).then((code) => {
+  if (code !== null) process.exitCode = code;
+});

@@ -41,8 +41,7 @@ export async function start(opts: StartOptions): Promise<void> {
   // clients as an address; Kafka advertises the machine's canonical name there, franz 127.0.0.1.
   const adv = advertise !== null && !isWildcard(advertise.host) ? advertise
     : { host: isWildcard(listen.host) ? '127.0.0.1' : listen.host, port: advertise?.port ?? broker.port };
-  broker.advertisedHost = adv.host;
-  broker.advertisedPort = adv.port;
+  broker.advertise(adv.host, adv.port);
   process.stdout.write(
     `franz ${FRANZ_VERSION} ready on ${listen.host === '' ? '*' : listen.host}:${broker.port} (advertised ${adv.host}:${adv.port}), data in ${broker.dataDir}, ` +
       `${config.durable ? 'fsync before ack' : 'no-fsync (log.flush.interval.*)'}, recovery ${broker.logs.recoveryNeeded ? 'done' : 'not needed'}\n`,

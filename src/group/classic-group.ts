@@ -1,17 +1,55 @@
 /**
  * A consumer group using the classic rebalance protocol (JoinGroup / SyncGroup / Heartbeat /
- * LeaveGroup), with Kafka's semantics:
+ * LeaveGroup), with Kafka's semantics: the coordinator gathers the members behind a join barrier,
+ * one member (the leader) computes the assignment, and the coordinator hands it out.
  *
- *   Empty --join--> PreparingRebalance --all joined or rebalance timeout--> CompletingRebalance
- *     --leader's SyncGroup--> Stable --join of the leader, new member, changed metadata, leave,
- *     session expiry--> PreparingRebalance ...
+ * States (Kafka's names) and their transitions:
+ *   Empty --a member joins--> PreparingRebalance
+ *   PreparingRebalance --every member has a JoinGroup parked, or the join timer fires-->
+ *     CompletingRebalance: the generation is bumped, members without a parked JoinGroup are
+ *     removed, the protocol most members list first among those all support is chosen, the
+ *     leader (kept if still a member, else the first member) gets the member list, the others an
+ *     empty one. With no member left the group goes to Empty instead (generation bumped too).
+ *   CompletingRebalance --the leader's SyncGroup, once its assignments are stored--> Stable: every
+ *     parked SyncGroup gets its member's assignment. If storing fails they get the error and the
+ *     group goes back to PreparingRebalance.
+ *   CompletingRebalance or Stable --a new member joins, a member rejoins with other protocols (in
+ *     Stable, also the leader rejoining), a member leaves or its session expires-->
+ *     PreparingRebalance: parked SyncGroups get REBALANCE_IN_PROGRESS, and so do Heartbeats
+ *     while it lasts, so that every member rejoins.
+ *   Empty --DeleteGroups (kill)--> Dead.
+ * A member that rejoins with the same protocols while CompletingRebalance, or in Stable if it is
+ * not the leader, gets the current generation's JoinGroup response again (it lost it).
  *
- * The join barrier waits until every known member has rejoined or the rebalance timeout (the
- * largest of the members') has passed; members that did not rejoin are removed. The first
- * rebalance of an empty group waits group.initial.rebalance.delay.ms for more members. Static
- * members (group.instance.id) keep their partitions across a restart within the session timeout:
- * a rejoin with a new member id replaces the old id (which is then fenced) without a rebalance.
- * Not thread-safe: main thread only.
+ * Timers:
+ *   - join timer (one per group, PreparingRebalance only): the rebalance timeout, the largest of
+ *     the members' rebalance timeouts. When the group leaves Empty and
+ *     group.initial.rebalance.delay.ms > 0 it first runs that delay, restarted by each member that
+ *     joins meanwhile, so that members starting together land in one generation; when the delay
+ *     ends the join completes if all members are in, else the rebalance timeout starts.
+ *   - session timer (per member): the member's session timeout, restarted by its JoinGroup
+ *     response, SyncGroup, Heartbeat and OffsetCommit, stopped while its JoinGroup is parked.
+ *     When it fires the member is removed (a rebalance). Nothing else waits for the leader's
+ *     SyncGroup: a leader that never sends it expires.
+ *
+ * Member ids are `<client id>-<uuid>`. JoinGroup v4+ (KIP-394): a dynamic member joining without
+ * an id gets MEMBER_ID_REQUIRED and a fresh id, which it must join with before the group next
+ * completes a join (pending ids are then forgotten). A member id that is not a member's is
+ * UNKNOWN_MEMBER_ID; a stale generation is ILLEGAL_GENERATION.
+ *
+ * Static members (group.instance.id, KIP-345) keep their partitions across a restart within the
+ * session timeout: a JoinGroup without member id for an instance id held by a member replaces
+ * that member's id (requests still parked under the old id, and every later request with it, get
+ * FENCED_INSTANCE_ID). In Stable with the same protocols this is done without a rebalance, even
+ * for the leader; KIP-814: a leader that can skip the assignment (JoinGroup v9+) is told so with
+ * the member list, an older one gets no members, and its SyncGroup returns the assignment it had.
+ * Otherwise the replacement rejoins like any member.
+ *
+ * Persistence: the group (generation, protocol, leader, members with subscription and assignment)
+ * is stored in `__consumer_offsets` through GroupSettings.persist before the SyncGroups of a
+ * generation are answered, when a join leaves the group empty and when a static member is
+ * replaced without a rebalance. restore() rebuilds a Stable group from that record; its members
+ * must heartbeat within their session timeouts. Not thread-safe: main thread only.
  */
 import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '../protocol/errors.js';
@@ -42,8 +80,8 @@ export interface SyncResult {
   assignment: Buffer;
 }
 
-export interface Member {
-  memberId: string;
+/** What a member states in its JoinGroup, which the group keeps for it. */
+export interface MemberJoinFields {
   groupInstanceId: string | null;
   clientId: string;
   clientHost: string;
@@ -51,6 +89,11 @@ export interface Member {
   rebalanceTimeoutMs: number;
   protocolType: string;
   protocols: Protocol[];
+}
+
+export interface Member extends MemberJoinFields {
+  memberId: string;
+  /** Its assignment in the current generation (empty until the leader's SyncGroup). */
   assignment: Buffer;
   awaitingJoin: ((r: JoinResult) => void) | null;
   awaitingSync: ((r: SyncResult) => void) | null;
@@ -85,19 +128,37 @@ function syncError(errorCode: number): SyncResult {
   return { errorCode, protocolType: null, protocolName: null, assignment: EMPTY };
 }
 
-export interface JoinRequest {
+export interface JoinRequest extends MemberJoinFields {
+  /** "" for a member that has no id yet. */
   memberId: string;
-  groupInstanceId: string | null;
-  clientId: string;
-  clientHost: string;
-  sessionTimeoutMs: number;
-  rebalanceTimeoutMs: number;
-  protocolType: string;
-  protocols: Protocol[];
   /** JoinGroup v4+: an unknown member must first fetch a member id (MEMBER_ID_REQUIRED). */
   requireKnownMemberId: boolean;
   /** JoinGroup v9+: a rejoining static leader can be told to skip the assignment (KIP-814). */
   supportsSkipAssignment: boolean;
+}
+
+export interface SyncRequest {
+  memberId: string;
+  groupInstanceId: string | null;
+  generationId: number;
+  /** v5+: checked against the group's when not null. */
+  protocolType: string | null;
+  protocolName: string | null;
+  /** The leader's assignments for the generation (ignored from the other members). */
+  assignments: Array<{ memberId: string; assignment: Buffer }>;
+}
+
+/** The JoinGroup fields of a request, without the request-only ones. */
+function joinFieldsOf(req: MemberJoinFields): MemberJoinFields {
+  return {
+    groupInstanceId: req.groupInstanceId,
+    clientId: req.clientId,
+    clientHost: req.clientHost,
+    sessionTimeoutMs: req.sessionTimeoutMs,
+    rebalanceTimeoutMs: req.rebalanceTimeoutMs,
+    protocolType: req.protocolType,
+    protocols: req.protocols,
+  };
 }
 
 export class ClassicGroup {
@@ -316,14 +377,8 @@ export class ClassicGroup {
 
   private addMemberAndRebalance(req: JoinRequest, memberId: string): Promise<JoinResult> {
     const m: Member = {
+      ...joinFieldsOf(req),
       memberId,
-      groupInstanceId: req.groupInstanceId,
-      clientId: req.clientId,
-      clientHost: req.clientHost,
-      sessionTimeoutMs: req.sessionTimeoutMs,
-      rebalanceTimeoutMs: req.rebalanceTimeoutMs,
-      protocolType: req.protocolType,
-      protocols: req.protocols,
       assignment: EMPTY,
       awaitingJoin: null,
       awaitingSync: null,
@@ -491,14 +546,8 @@ export class ClassicGroup {
     return best;
   }
 
-  sync(
-    memberId: string,
-    groupInstanceId: string | null,
-    generationId: number,
-    protocolType: string | null,
-    protocolName: string | null,
-    assignments: Array<{ memberId: string; assignment: Buffer }>,
-  ): Promise<SyncResult> | SyncResult {
+  sync(req: SyncRequest): Promise<SyncResult> | SyncResult {
+    const { memberId, groupInstanceId, generationId, protocolType, protocolName } = req;
     const m = this.members.get(memberId);
     if (m === undefined) {
       return syncError(this.checkStatic(memberId, groupInstanceId) || ErrorCode.UNKNOWN_MEMBER_ID);
@@ -520,7 +569,7 @@ export class ClassicGroup {
         const p = new Promise<SyncResult>((resolve) => {
           m.awaitingSync = resolve;
         });
-        if (memberId === this.leaderId) this.applyAssignments(assignments);
+        if (memberId === this.leaderId) this.applyAssignments(req.assignments);
         return p;
       }
       default:

@@ -30,11 +30,10 @@
  * that joins within the session timeout takes them over without a rebalance; joining while the
  * instance id is still held by an active member is UNRELEASED_INSTANCE_ID.
  *
- * Subscriptions by regex (v1): Kafka resolves RE2/J regexes against the topic names. franz uses
- * JavaScript regexes with full-match semantics, accepts the RE2 syntax they share (and `(?P<n>`),
- * and refuses what RE2 refuses (backreferences, lookaround) plus quantified groups that contain
- * quantifiers or alternations, JavaScript's exponential-backtracking shapes
- * (INVALID_REGULAR_EXPRESSION). Internal topics never match.
+ * Subscriptions by regex (v1): a regex is matched, as a whole, against every topic name, internal
+ * topics such as `__consumer_offsets` included (Kafka resolves it against all the topic names of
+ * its metadata image). What franz accepts as a regex is in topic-regex.ts; a refused one is
+ * INVALID_REGULAR_EXPRESSION.
  *
  * Not persisted (Kafka writes ConsumerGroupMetadata/Member/TargetAssignment records to
  * `__consumer_offsets`): membership lives in memory. After a broker restart a member's heartbeat
@@ -45,6 +44,7 @@ import { randomBytes } from 'node:crypto';
 import { ErrorCode } from '../protocol/errors.js';
 import type { Logger } from '../logger.js';
 import type { AssignorMember, ServerAssignor } from './assignors.js';
+import { compileTopicRegex } from './topic-regex.js';
 
 export type MemberState = 'STABLE' | 'UNREVOKED_PARTITIONS' | 'UNRELEASED_PARTITIONS';
 export type ConsumerGroupState = 'Empty' | 'Assigning' | 'Reconciling' | 'Stable' | 'Dead';
@@ -59,6 +59,7 @@ export interface TopicMeta {
   name: string;
   id: string;
   partitions: number;
+  /** Internal topics are subscribable like any other, by name or by regex, as in Kafka. */
   internal: boolean;
 }
 
@@ -131,55 +132,6 @@ export function newMemberId(): string {
   return randomBytes(16).toString('base64url');
 }
 
-/**
- * Compiles a subscription regex with full-match semantics, or returns why it is refused.
- */
-export function compileTopicRegex(source: string): RegExp | string {
-  if (/\\[1-9]|\\k</.test(source)) return 'backreferences are not supported';
-  if (/\(\?<?[=!]/.test(source)) return 'lookaround is not supported';
-  const risky = riskyRepetition(source);
-  if (risky !== null) return risky;
-  try {
-    return new RegExp(`^(?:${source.replace(/\(\?P</g, '(?<')})$`);
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
-
-/** Finds a quantified group that itself contains a quantifier or an alternation. */
-function riskyRepetition(src: string): string | null {
-  const stack: boolean[] = [];
-  let inner = false;
-  for (let i = 0; i < src.length; i++) {
-    const c = src[i]!;
-    if (c === '\\') {
-      i++;
-      continue;
-    }
-    if (c === '[') {
-      // Skip a character class (a leading ']' or '^]' is literal).
-      let j = i + 1;
-      if (src[j] === '^') j++;
-      if (src[j] === ']') j++;
-      while (j < src.length && src[j] !== ']') j += src[j] === '\\' ? 2 : 1;
-      i = j;
-      continue;
-    }
-    if (c === '(') {
-      stack.push(inner);
-      inner = false;
-    } else if (c === ')') {
-      const quantified = /^[*+{]/.test(src.slice(i + 1));
-      if (quantified && inner) return `repetition of a group that repeats or alternates at offset ${i + 1} is not supported`;
-      const parent = stack.pop() ?? false;
-      inner = parent || inner || quantified;
-    } else if (c === '*' || c === '+' || c === '{' || c === '|') {
-      inner = true;
-    }
-  }
-  return null;
-}
-
 function copyPartitions(p: Partitions): Partitions {
   const out: Partitions = new Map();
   for (const [t, ps] of p) out.set(t, new Set(ps));
@@ -227,6 +179,15 @@ function ownedWithin(owned: OwnedTopicPartitions[] | null, assigned: Partitions)
     for (const p of t.partitions) if (!ps!.has(p)) return false;
   }
   return true;
+}
+
+/** Who a heartbeat comes from (see ConsumerGroup.resolveMember). */
+interface ResolvedMember {
+  member: ConsumerMember;
+  /** Not in the group yet: heartbeat() adds it. */
+  added: boolean;
+  /** The static member (left with epoch -2) that `member` takes over from, else null. */
+  replaced: ConsumerMember | null;
 }
 
 export class ConsumerGroup {
@@ -303,7 +264,7 @@ export class ConsumerGroup {
     if (m.subscribedTopicRegex !== null) {
       const re = this.regex(m.subscribedTopicRegex);
       if (re !== null) {
-        for (const t of all ?? this.settings.topics()) if (!t.internal && re.test(t.name)) out.set(t.name, t);
+        for (const t of all ?? this.settings.topics()) if (re.test(t.name)) out.set(t.name, t);
       }
     }
     return [...out.values()];
@@ -412,67 +373,66 @@ export class ConsumerGroup {
   }
 
   /**
+   * Finds who a heartbeat (member epoch >= 0) comes from, or why it is refused: the member itself
+   * (its epoch checked), a new member (a join), or the new incarnation of a static member that
+   * left with epoch -2. Changes nothing; heartbeat() applies the result.
+   */
+  private resolveMember(req: HeartbeatInput): ResolvedMember | HeartbeatResult {
+    const joining = req.memberEpoch === 0;
+    const memberId = req.memberId === '' ? newMemberId() : req.memberId;
+    if (req.instanceId === null) {
+      const existing = this.members.get(memberId);
+      if (existing !== undefined) {
+        return this.checkEpoch(existing, req.memberEpoch, req.ownedTopicPartitions) ?? { member: existing, added: false, replaced: null };
+      }
+      if (!joining) return heartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${memberId} is not a member of group ${this.groupId}.`);
+      return { member: this.newMember(memberId, req), added: true, replaced: null };
+    }
+
+    const heldBy = this.staticMembers.get(req.instanceId);
+    const existing = heldBy === undefined ? undefined : this.members.get(heldBy);
+    if (!joining) {
+      if (existing === undefined) return heartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Instance id ${req.instanceId} is unknown.`);
+      if (existing.memberId !== memberId) {
+        return heartbeatError(
+          ErrorCode.FENCED_INSTANCE_ID,
+          `Static member ${memberId} with instance id ${req.instanceId} was fenced by member ${existing.memberId}.`,
+        );
+      }
+      return this.checkEpoch(existing, req.memberEpoch, req.ownedTopicPartitions) ?? { member: existing, added: false, replaced: null };
+    }
+    if (existing === undefined) return { member: this.newMember(memberId, req), added: true, replaced: null };
+    if (existing.memberEpoch !== LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
+      return heartbeatError(
+        ErrorCode.UNRELEASED_INSTANCE_ID,
+        `Static member ${memberId} with instance id ${req.instanceId} cannot join the group because the instance id is owned by ${existing.memberId} member.`,
+      );
+    }
+    // The returning static member takes over the previous one's partitions and target.
+    const member: ConsumerMember = {
+      ...existing,
+      memberId,
+      memberEpoch: 0,
+      previousMemberEpoch: 0,
+      assigned: copyPartitions(existing.assigned),
+      pendingRevocation: new Map(),
+      sessionTimer: null,
+      rebalanceTimer: null,
+    };
+    return { member, added: true, replaced: existing };
+  }
+
+  /**
    * A heartbeat with member epoch >= 0 (the handler has validated the request's shape and sends
    * epochs -1 and -2 to leave()).
    */
   heartbeat(req: HeartbeatInput): HeartbeatResult {
     const joining = req.memberEpoch === 0;
-    const memberId = req.memberId === '' ? newMemberId() : req.memberId;
-    let member: ConsumerMember;
-    let replaced: ConsumerMember | null = null;
-    let added = false;
-    if (req.instanceId === null) {
-      const existing = this.members.get(memberId);
-      if (existing === undefined) {
-        if (!joining) return heartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${memberId} is not a member of group ${this.groupId}.`);
-        member = this.newMember(memberId, req);
-        added = true;
-      } else {
-        const bad = this.checkEpoch(existing, req.memberEpoch, req.ownedTopicPartitions);
-        if (bad !== null) return bad;
-        member = existing;
-      }
-    } else {
-      const heldBy = this.staticMembers.get(req.instanceId);
-      const existing = heldBy === undefined ? undefined : this.members.get(heldBy);
-      if (joining) {
-        if (existing === undefined) {
-          member = this.newMember(memberId, req);
-          added = true;
-        } else {
-          if (existing.memberEpoch !== LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
-            return heartbeatError(
-              ErrorCode.UNRELEASED_INSTANCE_ID,
-              `Static member ${memberId} with instance id ${req.instanceId} cannot join the group because the instance id is owned by ${existing.memberId} member.`,
-            );
-          }
-          // The returning static member takes over the previous one's partitions and target.
-          replaced = existing;
-          member = {
-            ...existing,
-            memberId,
-            memberEpoch: 0,
-            previousMemberEpoch: 0,
-            assigned: copyPartitions(existing.assigned),
-            pendingRevocation: new Map(),
-            sessionTimer: null,
-            rebalanceTimer: null,
-          };
-          added = true;
-        }
-      } else {
-        if (existing === undefined) return heartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Instance id ${req.instanceId} is unknown.`);
-        if (existing.memberId !== memberId) {
-          return heartbeatError(
-            ErrorCode.FENCED_INSTANCE_ID,
-            `Static member ${memberId} with instance id ${req.instanceId} was fenced by member ${existing.memberId}.`,
-          );
-        }
-        const bad = this.checkEpoch(existing, req.memberEpoch, req.ownedTopicPartitions);
-        if (bad !== null) return bad;
-        member = existing;
-      }
-    }
+    const resolved = this.resolveMember(req);
+    if (!('member' in resolved)) return resolved;
+    const { member, replaced, added } = resolved;
+
+    // A new regex must compile before anything changes.
     const regexChanged = req.subscribedTopicRegex !== null && (req.subscribedTopicRegex || null) !== member.subscribedTopicRegex;
     if (regexChanged && req.subscribedTopicRegex !== '') {
       const c = compileTopicRegex(req.subscribedTopicRegex!);

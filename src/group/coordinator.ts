@@ -13,12 +13,12 @@
  * committed offsets are stored like every group's, and expire by commit time once the group is
  * empty.
  */
-import type { Broker } from '../broker.js';
+import type { BrokerConfig } from '../config.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { SERVER_ASSIGNORS } from './assignors.js';
 import { ClassicGroup, type GroupSettings } from './classic-group.js';
 import { ConsumerGroup, type ConsumerGroupSettings, type TopicMeta } from './consumer-group.js';
-import { GroupStore, splitTpKey, tpKey } from './group-store.js';
+import { GroupStore, splitTpKey, tpKey, type GroupPorts } from './group-store.js';
 import type { CommittedOffset } from './records.js';
 
 export interface OffsetCommitInput {
@@ -39,9 +39,12 @@ export class GroupCoordinator {
   private readonly settings: GroupSettings;
   private expiryTimer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly broker: Broker) {
-    this.store = new GroupStore(broker);
-    const cfg = broker.config;
+  private readonly config: BrokerConfig;
+
+  constructor(ports: GroupPorts) {
+    this.store = new GroupStore(ports);
+    const { topics, config: cfg } = ports;
+    this.config = cfg;
     this.settings = {
       initialRebalanceDelayMs: cfg.num('group.initial.rebalance.delay.ms'),
       maxSize: cfg.num('group.max.size'),
@@ -53,36 +56,40 @@ export class GroupCoordinator {
     this.consumerSettings = {
       sessionTimeoutMs: () => cfg.num('group.consumer.session.timeout.ms'),
       heartbeatIntervalMs: () => cfg.num('group.consumer.heartbeat.interval.ms'),
-      assignors: () =>
-        cfg
-          .get('group.consumer.assignors')
-          .split(',')
-          .map((n) => SERVER_ASSIGNORS.get(n.trim()))
-          .filter((a) => a !== undefined),
-      topicByName: (name) => meta(broker.topics.get(name)),
-      topicById: (id) => meta(broker.topics.getById(id)),
-      topics: () => broker.topics.list().map((t) => meta(t)!),
-      log: broker.log,
+      assignors: () => this.serverAssignorNames().flatMap((n) => SERVER_ASSIGNORS.get(n) ?? []),
+      topicByName: (name) => meta(topics.get(name)),
+      topicById: (id) => meta(topics.getById(id)),
+      topics: () => topics.list().map((t) => ({ name: t.name, id: t.id, partitions: t.partitions, internal: t.internal })),
+      log: ports.log,
     };
     const loaded = this.store.load();
     for (const [group, m] of loaded.offsets) if (m.size > 0) this.offsets.set(group, m);
     for (const [group, rec] of loaded.groups) this.classic.set(group, ClassicGroup.restore(group, rec, this.settings));
   }
 
+  /** The KIP-848 server-side assignors enabled (group.consumer.assignors), the default first. */
+  serverAssignorNames(): string[] {
+    return this.config
+      .get('group.consumer.assignors')
+      .split(',')
+      .map((n) => n.trim())
+      .filter((n) => n !== '');
+  }
+
   get minSessionTimeoutMs(): number {
-    return this.broker.config.num('group.min.session.timeout.ms');
+    return this.config.num('group.min.session.timeout.ms');
   }
 
   get maxSessionTimeoutMs(): number {
-    return this.broker.config.num('group.max.session.timeout.ms');
+    return this.config.num('group.max.session.timeout.ms');
   }
 
   get maxMetadataBytes(): number {
-    return this.broker.config.num('offset.metadata.max.bytes');
+    return this.config.num('offset.metadata.max.bytes');
   }
 
   startExpiry(): void {
-    const interval = this.broker.config.num('offsets.retention.check.interval.ms');
+    const interval = this.config.num('offsets.retention.check.interval.ms');
     this.expiryTimer = setInterval(() => void this.expireOffsets(Date.now()), interval);
     this.expiryTimer.unref();
   }
@@ -252,7 +259,7 @@ export class GroupCoordinator {
 
   /** Removes offsets past their retention; returns how many. */
   async expireOffsets(now: number): Promise<number> {
-    const config = this.broker.config;
+    const config = this.config;
     const retentionMs = config.isSet('franz.offsets.retention.ms')
       ? config.num('franz.offsets.retention.ms')
       : config.num('offsets.retention.minutes') * 60_000;

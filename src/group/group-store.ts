@@ -12,8 +12,9 @@
  * start offset moves to them, dropping the older segments. A crash in between only replays the
  * live records twice, to the same state. Tombstones go with the records they deleted.
  */
-import type { Broker } from '../broker.js';
-import * as native from '../native/index.js';
+import type { BrokerConfig } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { InternalTopics, PartitionLogs } from '../metadata/ports.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { decodeRecordBatches, encodeRecordBatch, type RecordInput } from '../records/record-batch.js';
 import {
@@ -30,6 +31,14 @@ import {
 } from './records.js';
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
+
+/** What the group coordinator and its store reach of the broker. */
+export interface GroupPorts {
+  readonly logs: PartitionLogs;
+  readonly topics: InternalTopics;
+  readonly config: BrokerConfig;
+  readonly log: Logger;
+}
 
 export interface LoadedState {
   offsets: Map<string, Map<string, CommittedOffset>>;
@@ -55,16 +64,22 @@ export class GroupStore {
   private readonly liveBytes: number[] = [];
   private readonly compacting = new Set<number>();
 
-  constructor(private readonly broker: Broker) {
-    const existing = broker.topics.get(OFFSETS_TOPIC);
+  private readonly logs: PartitionLogs;
+  private readonly log: Logger;
+
+  constructor(ports: GroupPorts) {
+    const { topics, config } = ports;
+    this.logs = ports.logs;
+    this.log = ports.log;
+    const existing = topics.get(OFFSETS_TOPIC);
     if (existing !== undefined) {
       this.partitions = existing.partitions;
     } else {
-      this.partitions = broker.config.num('offsets.topic.num.partitions');
-      const r = broker.createTopic(OFFSETS_TOPIC, this.partitions, 1, {
+      this.partitions = config.num('offsets.topic.num.partitions');
+      const r = topics.createInternalTopic(OFFSETS_TOPIC, this.partitions, {
         'cleanup.policy': 'compact',
-        'segment.bytes': broker.config.get('offsets.topic.segment.bytes'),
-      }, false, true);
+        'segment.bytes': config.get('offsets.topic.segment.bytes'),
+      });
       if (r.errorCode !== ErrorCode.NONE) throw new Error(`cannot create ${OFFSETS_TOPIC}: ${r.message}`);
     }
     for (let p = 0; p < this.partitions; p++) {
@@ -95,7 +110,7 @@ export class GroupStore {
   load(): LoadedState {
     const state: LoadedState = { offsets: new Map(), groups: new Map() };
     for (let p = 0; p < this.partitions; p++) {
-      const log = this.broker.partition(OFFSETS_TOPIC, p);
+      const log = this.logs.partition(OFFSETS_TOPIC, p);
       if (log === undefined) continue;
       let at = log.logStartOffset;
       while (at < log.highWatermark) {
@@ -141,15 +156,15 @@ export class GroupStore {
   /** Appends records for one group and waits until they are durable. Returns an error code. */
   private async write(group: string, records: RecordInput[]): Promise<number> {
     if (records.length === 0) return ErrorCode.NONE;
-    const log = this.broker.partition(OFFSETS_TOPIC, this.partitionFor(group));
+    const log = this.logs.partition(OFFSETS_TOPIC, this.partitionFor(group));
     if (log === undefined) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     const batch = encodeRecordBatch(records);
     // The offsets topic's max.message.bytes bounds what one group can store (huge member metadata).
     if (batch.length > log.config.maxMessageBytes) return ErrorCode.MESSAGE_TOO_LARGE;
-    const v = native.validateBatches(batch, log.config.maxMessageBytes);
-    if (v.errorCode !== ErrorCode.NONE) return ErrorCode.UNKNOWN_SERVER_ERROR;
-    const r = log.append(batch, v.batches, this.broker.leaderEpoch);
+    const r = log.appendAsLeader(batch, { leaderEpoch: this.logs.leaderEpoch });
     if (r.errorCode !== ErrorCode.NONE) {
+      // Records the store encoded itself failing validation would be a bug of ours.
+      if (r.invalidRecords) return ErrorCode.UNKNOWN_SERVER_ERROR;
       // Kafka maps storage failures of the offsets topic to a retriable coordinator error.
       return r.errorCode === ErrorCode.KAFKA_STORAGE_ERROR ? ErrorCode.COORDINATOR_NOT_AVAILABLE : r.errorCode;
     }
@@ -168,7 +183,7 @@ export class GroupStore {
 
   /** Starts a compaction of partition p when its log has outgrown its live set (see the top). */
   maybeCompact(p: number): void {
-    const log = this.broker.partition(OFFSETS_TOPIC, p);
+    const log = this.logs.partition(OFFSETS_TOPIC, p);
     if (log === undefined || this.compacting.has(p)) return;
     const size = log.sizeBytes;
     if (size <= 2 * log.config.segmentBytes || size <= 4 * this.liveBytes[p]!) return;
@@ -177,7 +192,7 @@ export class GroupStore {
   }
 
   private async compact(p: number): Promise<void> {
-    const log = this.broker.partition(OFFSETS_TOPIC, p)!;
+    const log = this.logs.partition(OFFSETS_TOPIC, p)!;
     const from = log.logEndOffset;
     const sizeBefore = log.sizeBytes;
     // Read and append in one tick: every record appended later comes after these.
@@ -187,9 +202,7 @@ export class GroupStore {
     const flush = (): boolean => {
       if (batch.length === 0) return true;
       const encoded = encodeRecordBatch(batch);
-      const v = native.validateBatches(encoded, log.config.maxMessageBytes);
-      if (v.errorCode !== ErrorCode.NONE) return false;
-      const r = log.append(encoded, v.batches, this.broker.leaderEpoch);
+      const r = log.appendAsLeader(encoded, { leaderEpoch: this.logs.leaderEpoch });
       if (r.errorCode !== ErrorCode.NONE) return false;
       last = r.lastOffset + 1;
       batch = [];
@@ -208,7 +221,7 @@ export class GroupStore {
       return;
     }
     log.deleteRecordsBefore(from);
-    this.broker.log.info('compacted the offsets topic', { partition: p, from, liveRecords: this.live[p]!.size, sizeBefore, sizeAfter: log.sizeBytes });
+    this.log.info('compacted the offsets topic', { partition: p, from, liveRecords: this.live[p]!.size, sizeBefore, sizeAfter: log.sizeBytes });
   }
 
   /** Kafka answers a commit too large to store with INVALID_COMMIT_OFFSET_SIZE. */

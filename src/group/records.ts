@@ -8,29 +8,29 @@
  *   generation, protocol, leader, state timestamp, members (id, instance id, client id and host,
  *   timeouts, subscription and assignment). A null value deletes the group.
  */
-import { structCodec, type Message } from '../protocol/codec.js';
+import { structCodec } from '../protocol/codec.js';
 import { Reader, Writer } from '../protocol/primitives.js';
-import type { Field } from '../protocol/schema.js';
+import type { Decoded, Field } from '../protocol/schema.js';
 
 const OFFSET_KEY_VERSION = 1;
 const GROUP_KEY_VERSION = 2;
 const OFFSET_VALUE_VERSION = 3;
 const GROUP_VALUE_VERSION = 3;
 
-const offsetKeyFields: Field[] = [
+const offsetKeyFields = [
   { name: 'group', type: 'string', versions: '0+' },
   { name: 'topic', type: 'string', versions: '0+' },
   { name: 'partition', type: 'int32', versions: '0+' },
-];
-const groupKeyFields: Field[] = [{ name: 'group', type: 'string', versions: '0+' }];
-const offsetValueFields: Field[] = [
+] as const satisfies readonly Field[];
+const groupKeyFields = [{ name: 'group', type: 'string', versions: '0+' }] as const satisfies readonly Field[];
+const offsetValueFields = [
   { name: 'offset', type: 'int64', versions: '0+' },
   { name: 'leaderEpoch', type: 'int32', versions: '3+', default: -1 },
   { name: 'metadata', type: 'string', versions: '0+' },
   { name: 'commitTimestamp', type: 'int64', versions: '0+' },
   { name: 'expireTimestamp', type: 'int64', versions: '1', default: -1 },
-];
-const groupValueFields: Field[] = [
+] as const satisfies readonly Field[];
+const groupValueFields = [
   { name: 'protocolType', type: 'string', versions: '0+' },
   { name: 'generation', type: 'int32', versions: '0+' },
   { name: 'protocol', type: 'string', versions: '0+', nullableVersions: '0+' },
@@ -49,7 +49,7 @@ const groupValueFields: Field[] = [
       { name: 'assignment', type: 'bytes', versions: '0+' },
     ],
   },
-];
+] as const satisfies readonly Field[];
 
 const codecs = {
   offsetKey: structCodec(offsetKeyFields, OFFSET_KEY_VERSION, false),
@@ -65,25 +65,9 @@ export interface CommittedOffset {
   commitTimestamp: number;
 }
 
-export interface GroupMemberRecord {
-  memberId: string;
-  groupInstanceId: string | null;
-  clientId: string;
-  clientHost: string;
-  rebalanceTimeout: number;
-  sessionTimeout: number;
-  subscription: Buffer;
-  assignment: Buffer;
-}
-
-export interface GroupRecord {
-  protocolType: string;
-  generation: number;
-  protocol: string | null;
-  leader: string | null;
-  currentStateTimestamp: number;
-  members: GroupMemberRecord[];
-}
+/** A classic group's stored metadata (GroupMetadataValue), as its description decodes it. */
+export type GroupRecord = Decoded<typeof groupValueFields>;
+export type GroupMemberRecord = GroupRecord['members'][number];
 
 function versioned(version: number, encode: (w: Writer) => void): Buffer {
   const w = new Writer(64);
@@ -105,7 +89,7 @@ export function offsetValue(c: CommittedOffset): Buffer {
 }
 
 export function groupValue(g: GroupRecord): Buffer {
-  return versioned(GROUP_VALUE_VERSION, (w) => codecs.groupValue(GROUP_VALUE_VERSION).encode(w, g as unknown as Message));
+  return versioned(GROUP_VALUE_VERSION, (w) => codecs.groupValue(GROUP_VALUE_VERSION).encode(w, g));
 }
 
 export type DecodedKey =
@@ -141,7 +125,7 @@ export function decodeGroupValue(value: Buffer): GroupRecord | null {
   const version = r.int16();
   if (version < 0 || version > 4) return null;
   const m = codecs.groupValue(version).decode(r);
-  return r.bad ? null : (m as GroupRecord);
+  return r.bad ? null : m;
 }
 
 /** Java's String.hashCode, which Kafka uses to place a group on an offsets-topic partition. */

@@ -14,100 +14,57 @@
  * Version notes: v3 adds transactional id; v5 log start offset; v7 allows zstd; v8 record errors and
  * error message; v9 flexible; v10 leader hints (tagged).
  */
-import * as native from '../native/index.js';
 import { ErrorCode } from '../protocol/errors.js';
-import type { Message } from '../protocol/codec.js';
-import type { Handler, RequestContext } from './registry.js';
+import { spec } from '../protocol/messages/00-produce.js';
+import type { DecodedRequest, Elem, ResponseBody } from '../protocol/schema.js';
+import { defineHandler, type RequestContext } from './registry.js';
 
-const ZSTD = 4;
-const TIMESTAMP_TYPE_LOG_APPEND = 0x08;
-
-/**
- * message.timestamp.type=LogAppendTime: the broker sets each batch's max timestamp to the append
- * time and flags the timestamp type, as Kafka does for v2 batches. Both fields are inside the
- * CRC'd range, so the CRC is recomputed. Returns the time used.
- */
-function stampLogAppendTime(records: Buffer, batches: Float64Array): number {
-  const now = Date.now();
-  for (let i = 0; i < batches.length; i += native.BATCH_STRIDE) {
-    const at = batches[i + native.B_POSITION]!;
-    const size = batches[i + native.B_SIZE]!;
-    records.writeInt16BE(records.readInt16BE(at + 21) | TIMESTAMP_TYPE_LOG_APPEND, at + 21);
-    records.writeBigInt64BE(BigInt(now), at + 35);
-    records.writeUInt32BE(native.crc32c(records.subarray(at + 21, at + size)), at + 17);
-    batches[i + native.B_MAX_TIMESTAMP] = now;
-  }
-  return now;
-}
-
-interface PartitionResult {
-  index: number;
-  errorCode: number;
-  baseOffset: number;
-  logAppendTimeMs: number;
-  logStartOffset: number;
-  recordErrors: Message[];
-  errorMessage: string | null;
-}
+type PartitionData = Elem<Elem<DecodedRequest<typeof spec>['topicData']>['partitionData']>;
+type PartitionResult = Elem<Elem<ResponseBody<typeof spec>['responses']>['partitionResponses']>;
 
 function failed(index: number, errorCode: number, errorMessage: string | null = null): PartitionResult {
   return { index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage };
 }
 
-function appendPartition(ctx: RequestContext, topic: string, p: Message, acks: number, waits: Promise<void>[]): PartitionResult {
-  const { broker } = ctx;
-  const index = p.index as number;
-  let log = broker.partition(topic, index);
-  if (log === undefined && broker.topics.get(topic) === undefined && broker.autoCreate(topic) !== undefined) {
-    log = broker.partition(topic, index);
+function appendPartition(ctx: RequestContext, topic: string, p: PartitionData, acks: number, waits: Promise<void>[]): PartitionResult {
+  const { logs, topics } = ctx;
+  const index = p.index;
+  let log = logs.partition(topic, index);
+  if (log === undefined && topics.get(topic) === undefined && topics.autoCreate(topic) !== undefined) {
+    log = logs.partition(topic, index);
   }
-  if (log === undefined) return failed(index, broker.missingPartitionError(topic, index));
-  const records = p.records as Buffer | null;
+  if (log === undefined) return failed(index, logs.missingPartitionError(topic, index));
+  const records = p.records;
   if (records === null || records.length === 0) return failed(index, ErrorCode.CORRUPT_MESSAGE, 'empty record set');
-  const v = native.validateBatches(records, log.config.maxMessageBytes);
-  if (v.errorCode !== ErrorCode.NONE) return failed(index, v.errorCode);
-  if (ctx.version < 7) {
-    for (let i = 0; i < v.batches.length; i += native.BATCH_STRIDE) {
-      if ((v.batches[i + native.B_ATTRIBUTES]! & 7) === ZSTD) return failed(index, ErrorCode.UNSUPPORTED_COMPRESSION_TYPE);
-    }
-  }
-  for (let i = 0; i < v.batches.length; i += native.BATCH_STRIDE) {
-    if ((v.batches[i + native.B_ATTRIBUTES]! & 7) > ZSTD) return failed(index, ErrorCode.CORRUPT_MESSAGE, 'unknown compression codec');
-    if ((v.batches[i + native.B_ATTRIBUTES]! & 0x10) !== 0) {
-      return failed(index, ErrorCode.INVALID_TXN_STATE, 'transactional batches are not supported yet');
-    }
-  }
-  const logAppendTime = log.config.logAppendTime ? stampLogAppendTime(records, v.batches) : -1;
-  const r = log.append(records, v.batches, broker.leaderEpoch);
+  // Validation, policy (zstd before v7, unknown codecs, transactions) and the append, stamped with
+  // LogAppendTime when the topic asks for it: LogValidator (storage/log-validator.ts).
+  const r = log.appendAsLeader(records, { apiVersion: ctx.version, leaderEpoch: logs.leaderEpoch });
   if (r.errorCode !== ErrorCode.NONE) return failed(index, r.errorCode, r.errorMessage);
   if (acks !== 0 && log.config.durable) waits.push(log.flushTo(r.lastOffset + 1));
   return {
     index,
     errorCode: ErrorCode.NONE,
     baseOffset: r.baseOffset,
-    logAppendTimeMs: logAppendTime,
-    logStartOffset: log.logStartOffset,
+    logAppendTimeMs: r.logAppendTimeMs,
+    logStartOffset: r.logStartOffset,
     recordErrors: [],
     errorMessage: null,
   };
 }
 
-export const produce: Handler = {
-  apiKey: 0,
+export const produce = defineHandler(spec, {
   versions: [3, 11],
   advertisedMin: 0,
   releasesRequestBytes: true,
   handle(ctx, req) {
-    const acks = req.acks as number;
-    const topicData = req.topicData as Message[];
-    const txn = req.transactionalId as string | null;
+    const { acks, transactionalId: txn } = req;
     const waits: Promise<void>[] = [];
-    const responses = topicData.map((t) => ({
-      name: t.name as string,
-      partitionResponses: (t.partitionData as Message[]).map((p) => {
-        if (acks !== 0 && acks !== 1 && acks !== -1) return failed(p.index as number, ErrorCode.INVALID_REQUIRED_ACKS);
-        if (txn !== null) return failed(p.index as number, ErrorCode.INVALID_TXN_STATE, 'transactions are not supported yet');
-        return appendPartition(ctx, t.name as string, p, acks, waits);
+    const responses = req.topicData.map((t) => ({
+      name: t.name,
+      partitionResponses: t.partitionData.map((p) => {
+        if (acks !== 0 && acks !== 1 && acks !== -1) return failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS);
+        if (txn !== null) return failed(p.index, ErrorCode.INVALID_TXN_STATE, 'transactions are not supported yet');
+        return appendPartition(ctx, t.name, p, acks, waits);
       }),
     }));
     if (acks === 0) return null;
@@ -125,4 +82,4 @@ export const produce: Handler = {
       return body;
     });
   },
-};
+});

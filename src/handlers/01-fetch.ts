@@ -13,42 +13,48 @@
  * Version notes: v4 isolation level and aborted transactions; v5 log start offset; v7 sessions;
  * v11 rack id and preferred read replica; v12 flexible, with diverging epoch (unused here).
  */
-import type { Broker } from '../broker.js';
+import type { BrokerConfig } from '../config.js';
+import type { PartitionLogs } from '../metadata/ports.js';
 import { ErrorCode } from '../protocol/errors.js';
-import type { Message } from '../protocol/codec.js';
-import { EMPTY_BUFFER, type RecordsRef } from '../protocol/primitives.js';
+import { spec } from '../protocol/messages/01-fetch.js';
+import { EMPTY_BUFFER } from '../protocol/primitives.js';
+import type { DecodedRequest, Elem, ResponseBody } from '../protocol/schema.js';
 import type { Log } from '../storage/log.js';
-import type { Handler } from './registry.js';
+import { defineHandler } from './registry.js';
+
+type Request = DecodedRequest<typeof spec>;
+type Response = ResponseBody<typeof spec>;
+type PartitionData = Elem<Elem<Response['responses']>['partitions']>;
 
 interface Built {
-  body: Message;
+  body: Response;
   bytes: number;
   logs: Log[];
 }
 
-function build(broker: Broker, req: Message): Built {
-  let budget = Math.max(0, Math.min(req.maxBytes as number, broker.config.num('fetch.max.bytes')));
+function build(partitions: PartitionLogs, config: BrokerConfig, req: Request): Built {
+  let budget = Math.max(0, Math.min(req.maxBytes, config.num('fetch.max.bytes')));
   let bytes = 0;
   const logs: Log[] = [];
-  const responses = (req.topics as Message[]).map((t) => ({
-    topic: t.topic as string,
-    partitions: (t.partitions as Message[]).map((p) => {
-      const partitionIndex = p.partition as number;
-      const base = {
+  const responses = req.topics.map((t) => ({
+    topic: t.topic,
+    partitions: t.partitions.map((p) => {
+      const partitionIndex = p.partition;
+      const base: PartitionData = {
         partitionIndex,
-        errorCode: ErrorCode.NONE as number,
+        errorCode: ErrorCode.NONE,
         highWatermark: -1,
         lastStableOffset: -1,
         logStartOffset: -1,
         abortedTransactions: null,
         preferredReadReplica: -1,
-        records: EMPTY_BUFFER as Buffer | RecordsRef,
+        records: EMPTY_BUFFER,
       };
-      const log = broker.partition(t.topic as string, partitionIndex);
-      if (log === undefined) return { ...base, errorCode: broker.missingPartitionError(t.topic as string, partitionIndex) };
+      const log = partitions.partition(t.topic, partitionIndex);
+      if (log === undefined) return { ...base, errorCode: partitions.missingPartitionError(t.topic, partitionIndex) };
       logs.push(log);
-      const max = Math.min(Math.max(0, p.partitionMaxBytes as number), budget);
-      const r = log.read(p.fetchOffset as number, max, bytes === 0);
+      const max = Math.min(Math.max(0, p.partitionMaxBytes), budget);
+      const r = log.read(p.fetchOffset, max, bytes === 0);
       base.errorCode = r.errorCode;
       base.highWatermark = r.highWatermark;
       base.lastStableOffset = r.lastStableOffset;
@@ -64,27 +70,26 @@ function build(broker: Broker, req: Message): Built {
   return { body: { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses }, bytes, logs };
 }
 
-export const fetchHandler: Handler = {
-  apiKey: 1,
+export const fetchHandler = defineHandler(spec, {
   versions: [4, 12],
   handle(ctx, req) {
-    const { broker } = ctx;
-    if ((req.sessionId as number) !== 0) {
+    const { logs: partitions, config } = ctx;
+    if (req.sessionId !== 0) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
     }
-    const first = build(broker, req);
-    const minBytes = req.minBytes as number;
-    const maxWait = Math.min(Math.max(0, req.maxWaitMs as number), 60_000);
+    const first = build(partitions, config, req);
+    const minBytes = req.minBytes;
+    const maxWait = Math.min(Math.max(0, req.maxWaitMs), 60_000);
     if (first.bytes >= minBytes || maxWait === 0 || first.logs.length === 0) return first.body;
     const deadline = Date.now() + maxWait;
-    return new Promise<Message>((resolve) => {
+    return new Promise<Response>((resolve) => {
       let cancels: Array<() => void> = [];
       let timer: NodeJS.Timeout | null = null;
       const finish = (): void => {
         for (const c of cancels) c();
         cancels = [];
         if (timer !== null) clearTimeout(timer);
-        resolve(build(broker, req).body);
+        resolve(build(partitions, config, req).body);
       };
       const arm = (logs: Log[]): void => {
         for (const l of logs) {
@@ -92,7 +97,7 @@ export const fetchHandler: Handler = {
             l.onHighWatermark(() => {
               for (const c of cancels) c();
               cancels = [];
-              const again = build(broker, req);
+              const again = build(partitions, config, req);
               if (again.bytes >= minBytes || Date.now() >= deadline) {
                 if (timer !== null) clearTimeout(timer);
                 resolve(again.body);
@@ -105,4 +110,4 @@ export const fetchHandler: Handler = {
       arm(first.logs);
     });
   },
-};
+});

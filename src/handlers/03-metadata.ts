@@ -12,67 +12,70 @@
  * Version notes: v0 lists all topics for an empty list, v1+ for a null list; v10+ carries topic ids
  * and v12 may ask by id alone (name null); v7+ has leader epochs.
  */
-import type { Broker } from '../broker.js';
-import { ErrorCode } from '../protocol/errors.js';
-import type { Message } from '../protocol/codec.js';
-import { ZERO_UUID } from '../protocol/primitives.js';
+import type { PartitionLogs } from '../metadata/ports.js';
 import { invalidTopicName, type TopicInfo } from '../metadata/topics.js';
-import type { Handler } from './registry.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { ZERO_UUID } from '../protocol/primitives.js';
+import type { Elem, ResponseBody } from '../protocol/schema.js';
+import { spec } from '../protocol/messages/03-metadata.js';
+import { defineHandler } from './registry.js';
 
-export function describeTopic(broker: Broker, t: TopicInfo): Message {
-  const partitions: Message[] = [];
+type TopicMetadata = Elem<ResponseBody<typeof spec>['topics']>;
+type PartitionMetadata = Elem<TopicMetadata['partitions']>;
+
+export function describeTopic(logs: PartitionLogs, nodeId: number, t: TopicInfo): TopicMetadata {
+  const partitions: PartitionMetadata[] = [];
   for (let p = 0; p < t.partitions; p++) {
-    const offline = broker.logs.get(t.name, p)?.offlineError != null;
+    const offline = logs.partition(t.name, p)?.offlineError != null;
     partitions.push({
       errorCode: offline ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.NONE,
       partitionIndex: p,
-      leaderId: offline ? -1 : broker.nodeId,
-      leaderEpoch: broker.leaderEpoch,
-      replicaNodes: [broker.nodeId],
-      isrNodes: offline ? [] : [broker.nodeId],
-      offlineReplicas: offline ? [broker.nodeId] : [],
+      leaderId: offline ? -1 : nodeId,
+      leaderEpoch: logs.leaderEpoch,
+      replicaNodes: [nodeId],
+      isrNodes: offline ? [] : [nodeId],
+      offlineReplicas: offline ? [nodeId] : [],
     });
   }
   return { errorCode: ErrorCode.NONE, name: t.name, topicId: t.id, isInternal: t.internal, partitions };
 }
 
-function missingTopic(name: string | null, topicId: string, errorCode: number): Message {
+function missingTopic(name: string | null, topicId: string, errorCode: number): TopicMetadata {
   return { errorCode, name, topicId, isInternal: false, partitions: [] };
 }
 
-export const metadata: Handler = {
-  apiKey: 3,
+export const metadata = defineHandler(spec, {
   versions: [0, 12],
   handle(ctx, req) {
-    const { broker } = ctx;
-    const requested = req.topics as Array<{ name: string | null; topicId: string }> | null;
-    const all = requested === null || (ctx.version === 0 && requested.length === 0);
-    const allowAuto = req.allowAutoTopicCreation !== false;
-    const topics: Message[] = [];
-    if (all) {
-      for (const t of broker.topics.list()) topics.push(describeTopic(broker, t));
+    const { logs, topics: registry, cluster } = ctx;
+    const describe = (t: TopicInfo): TopicMetadata => describeTopic(logs, cluster.nodeId, t);
+    const requested = req.topics;
+    const allowAuto = req.allowAutoTopicCreation;
+    const topics: TopicMetadata[] = [];
+    if (requested === null || (ctx.version === 0 && requested.length === 0)) {
+      for (const t of registry.list()) topics.push(describe(t));
     } else {
       for (const r of requested) {
         if (r.name === null) {
-          const t = broker.topics.getById(r.topicId);
-          topics.push(t ? describeTopic(broker, t) : missingTopic(null, r.topicId, ErrorCode.UNKNOWN_TOPIC_ID));
+          const t = registry.getById(r.topicId);
+          topics.push(t ? describe(t) : missingTopic(null, r.topicId, ErrorCode.UNKNOWN_TOPIC_ID));
           continue;
         }
-        let t = broker.topics.get(r.name);
+        let t = registry.get(r.name);
         if (t === undefined && invalidTopicName(r.name) !== null) {
           topics.push(missingTopic(r.name, ZERO_UUID, ErrorCode.INVALID_TOPIC_EXCEPTION));
           continue;
         }
-        if (t === undefined && allowAuto) t = broker.autoCreate(r.name);
-        topics.push(t ? describeTopic(broker, t) : missingTopic(r.name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+        if (t === undefined && allowAuto) t = registry.autoCreate(r.name);
+        topics.push(t ? describe(t) : missingTopic(r.name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
       }
     }
     return {
       throttleTimeMs: 0,
-      brokers: [{ nodeId: broker.nodeId, host: broker.advertisedHost, port: broker.advertisedPort, rack: null }],
-      clusterId: broker.clusterId,
-      controllerId: broker.nodeId,
+      brokers: [{ nodeId: cluster.nodeId, host: cluster.advertised.host, port: cluster.advertised.port, rack: null }],
+      clusterId: cluster.clusterId,
+      controllerId: cluster.nodeId,
       topics,
     };
   },
-};
+});

@@ -9,51 +9,52 @@
  * offset.metadata.max.bytes is OFFSET_METADATA_TOO_LARGE for that partition. Retention time
  * (v2-4) is accepted and ignored, as in Kafka since KIP-211. A member of a KIP-848 consumer group
  * commits with v9+ (else UNSUPPORTED_VERSION) and its current member epoch (STALE_MEMBER_EPOCH
- * when it differs, UNKNOWN_MEMBER_ID for a non-member).
+ * when it differs, UNKNOWN_MEMBER_ID for a non-member). A partition of a topic this broker does not
+ * have is UNKNOWN_TOPIC_OR_PARTITION and is not stored, as in Kafka.
  * Version notes: v6 leader epoch; v7 group instance id; v8 flexible; v9 member epoch for KIP-848
  * groups in place of the generation.
  */
 import { ErrorCode } from '../protocol/errors.js';
-import type { Message } from '../protocol/codec.js';
-import type { Handler } from './registry.js';
+import { spec } from '../protocol/messages/08-offset-commit.js';
+import type { ResponseBody } from '../protocol/schema.js';
+import { defineHandler } from './registry.js';
 
-export const offsetCommit: Handler = {
-  apiKey: 8,
+export const offsetCommit = defineHandler(spec, {
   versions: [2, 9],
   async handle(ctx, req) {
-    const groupId = req.groupId as string;
-    const topics = req.topics as Array<{ name: string; partitions: Message[] }>;
-    const respond = (codes: number[]): Message => {
+    const { groupId, topics } = req;
+    // Partitions of topics this broker does not have get UNKNOWN_TOPIC_OR_PARTITION, as Kafka
+    // answers before the group is asked; the others carry the group's answer.
+    const known = topics.map((t) => ctx.topics.get(t.name) !== undefined);
+    const respond = (codes: number[]): ResponseBody<typeof spec> => {
       let i = 0;
       return {
         throttleTimeMs: 0,
-        topics: topics.map((t) => ({
+        topics: topics.map((t, ti) => ({
           name: t.name,
-          partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: codes[i++] })),
+          partitions: t.partitions.map((p) => ({
+            partitionIndex: p.partitionIndex,
+            errorCode: known[ti] ? (codes[i++] ?? ErrorCode.UNKNOWN_SERVER_ERROR) : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          })),
         })),
       };
     };
-    const count = topics.reduce((n, t) => n + t.partitions.length, 0);
-    const all = (code: number): Message => respond(new Array<number>(count).fill(code));
+    const inputs = topics
+      .filter((_, ti) => known[ti])
+      .flatMap((t) =>
+        t.partitions.map((p) => ({
+          topic: t.name,
+          partition: p.partitionIndex,
+          offset: p.committedOffset,
+          leaderEpoch: p.committedLeaderEpoch,
+          metadata: p.committedMetadata,
+        })),
+      );
+    const all = (code: number): ResponseBody<typeof spec> => respond(new Array<number>(inputs.length).fill(code));
     if (groupId === '') return all(ErrorCode.INVALID_GROUP_ID);
-    const coordinator = ctx.broker.groups;
-    const check = coordinator.validateCommit(
-      groupId,
-      req.memberId as string,
-      req.groupInstanceId as string | null,
-      req.generationIdOrMemberEpoch as number,
-      ctx.version,
-    );
+    const coordinator = ctx.groups;
+    const check = coordinator.validateCommit(groupId, req.memberId, req.groupInstanceId, req.generationIdOrMemberEpoch, ctx.version);
     if (check !== ErrorCode.NONE) return all(check);
-    const inputs = topics.flatMap((t) =>
-      t.partitions.map((p) => ({
-        topic: t.name,
-        partition: p.partitionIndex as number,
-        offset: p.committedOffset as number,
-        leaderEpoch: p.committedLeaderEpoch as number,
-        metadata: p.committedMetadata as string | null,
-      })),
-    );
-    return respond(await coordinator.commit(groupId, inputs));
+    return respond(inputs.length === 0 ? [] : await coordinator.commit(groupId, inputs));
   },
-};
+});

@@ -12,10 +12,12 @@
 import type { GroupCoordinator } from '../group/coordinator.js';
 import { splitTpKey } from '../group/group-store.js';
 import { ErrorCode } from '../protocol/errors.js';
-import type { Message } from '../protocol/codec.js';
-import type { Handler } from './registry.js';
+import { spec } from '../protocol/messages/09-offset-fetch.js';
+import type { Elem, ResponseBody } from '../protocol/schema.js';
+import { defineHandler } from './registry.js';
 
-type TopicRequest = Array<{ name: string; partitionIndexes: number[] }> | null;
+type TopicRequest = ReadonlyArray<{ name: string; partitionIndexes: readonly number[] }> | null;
+type GroupResult = Pick<Elem<ResponseBody<typeof spec>['groups']>, 'errorCode' | 'topics'>;
 
 function fetchGroup(
   coordinator: GroupCoordinator,
@@ -23,7 +25,7 @@ function fetchGroup(
   topics: TopicRequest,
   memberId: string | null = null,
   memberEpoch = -1,
-): { errorCode: number; topics: Message[] } {
+): Required<GroupResult> {
   if (groupId === '') return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
   const memberCheck = coordinator.validateFetch(groupId, memberId, memberEpoch);
   if (memberCheck !== ErrorCode.NONE) return { errorCode: memberCheck, topics: [] };
@@ -55,21 +57,20 @@ function fetchGroup(
   };
 }
 
-export const offsetFetch: Handler = {
-  apiKey: 9,
+export const offsetFetch = defineHandler(spec, {
   versions: [1, 9],
   handle(ctx, req) {
-    const coordinator = ctx.broker.groups;
+    const coordinator = ctx.groups;
     if (ctx.version >= 8) {
       return {
         throttleTimeMs: 0,
-        groups: (req.groups as Array<{ groupId: string; memberId?: string | null; memberEpoch?: number; topics: TopicRequest }>).map((g) => ({
+        groups: req.groups.map((g) => ({
           groupId: g.groupId,
           ...fetchGroup(coordinator, g.groupId, g.topics, g.memberId ?? null, g.memberEpoch ?? -1),
         })),
       };
     }
-    const r = fetchGroup(coordinator, req.groupId as string, req.topics as TopicRequest);
+    const r = fetchGroup(coordinator, req.groupId, req.topics);
     return { throttleTimeMs: 0, topics: r.topics, errorCode: r.errorCode };
   },
-};
+});

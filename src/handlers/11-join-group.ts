@@ -11,15 +11,14 @@
  * flexible; v7 protocol type in the response; v8 reason; v9 skipAssignment (true only for a static leader that rejoined a Stable group, KIP-814).
  */
 import { ErrorCode } from '../protocol/errors.js';
-import type { Message } from '../protocol/codec.js';
-import type { Handler } from './registry.js';
+import type { ResponseBody } from '../protocol/schema.js';
+import { spec } from '../protocol/messages/11-join-group.js';
+import { clientHost, defineHandler } from './registry.js';
 
-export const joinGroup: Handler = {
-  apiKey: 11,
+export const joinGroup = defineHandler(spec, {
   versions: [0, 9],
   handle(ctx, req) {
-    const { broker } = ctx;
-    const fail = (errorCode: number): Message => ({
+    const fail = (errorCode: number): ResponseBody<typeof spec> => ({
       throttleTimeMs: 0,
       errorCode,
       generationId: -1,
@@ -30,26 +29,26 @@ export const joinGroup: Handler = {
       memberId: req.memberId,
       members: [],
     });
-    const groupId = req.groupId as string;
+    const groupId = req.groupId;
     if (groupId === '') return fail(ErrorCode.INVALID_GROUP_ID);
-    const session = req.sessionTimeoutMs as number;
-    const coordinator = broker.groups;
+    const session = req.sessionTimeoutMs;
+    const coordinator = ctx.groups;
     if (session < coordinator.minSessionTimeoutMs || session > coordinator.maxSessionTimeoutMs) {
       return fail(ErrorCode.INVALID_SESSION_TIMEOUT);
     }
-    const rebalance = (req.rebalanceTimeoutMs as number) > 0 ? (req.rebalanceTimeoutMs as number) : session;
+    const rebalance = req.rebalanceTimeoutMs > 0 ? req.rebalanceTimeoutMs : session;
     const conflict = coordinator.classicJoinConflict(groupId);
     if (conflict !== ErrorCode.NONE) return fail(conflict);
     const group = coordinator.getOrCreateClassic(groupId);
     const result = group.join({
-      memberId: req.memberId as string,
-      groupInstanceId: req.groupInstanceId as string | null,
+      memberId: req.memberId,
+      groupInstanceId: req.groupInstanceId,
       clientId: ctx.header.clientId ?? '',
-      clientHost: ctx.peer.replace(/:\d+$/, ''),
+      clientHost: clientHost(ctx),
       sessionTimeoutMs: session,
       rebalanceTimeoutMs: rebalance,
-      protocolType: req.protocolType as string,
-      protocols: (req.protocols as Array<{ name: string; metadata: Buffer }>).map((p) => ({
+      protocolType: req.protocolType,
+      protocols: req.protocols.map((p) => ({
         name: p.name,
         // The request frame is reused by the connection; keep our own copy of what we store.
         metadata: Buffer.from(p.metadata),
@@ -57,11 +56,11 @@ export const joinGroup: Handler = {
       requireKnownMemberId: ctx.version >= 4,
       supportsSkipAssignment: ctx.version >= 9,
     });
-    const finish = (r: Awaited<typeof result>): Message => ({
+    const finish = (r: Awaited<typeof result>): ResponseBody<typeof spec> => ({
       throttleTimeMs: 0,
       ...r,
       protocolName: r.protocolName ?? (ctx.version >= 7 ? null : ''),
     });
     return result instanceof Promise ? result.then(finish) : finish(result);
   },
-};
+});

@@ -6,17 +6,17 @@
  * Version notes: v3 group instance id; v4 flexible.
  */
 import { ErrorCode } from '../protocol/errors.js';
-import type { Handler } from './registry.js';
+import { spec } from '../protocol/messages/12-heartbeat.js';
+import { defineHandler } from './registry.js';
 
-export const heartbeat: Handler = {
-  apiKey: 12,
+export const heartbeat = defineHandler(spec, {
   versions: [0, 4],
   handle(ctx, req) {
-    const groupId = req.groupId as string;
+    const groupId = req.groupId;
     if (groupId === '') return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_GROUP_ID };
-    const group = ctx.broker.groups.classic.get(groupId);
+    const group = ctx.groups.classic.get(groupId);
     if (group === undefined) return { throttleTimeMs: 0, errorCode: ErrorCode.UNKNOWN_MEMBER_ID };
-    const errorCode = group.heartbeat(req.memberId as string, req.groupInstanceId as string | null, req.generationId as number);
+    const errorCode = group.heartbeat(req.memberId, req.groupInstanceId, req.generationId);
     return { throttleTimeMs: 0, errorCode };
   },
-};
+});

@@ -7,28 +7,27 @@
  * Version notes: v3 batches members; v4 flexible; v5 reason.
  */
 import { ErrorCode } from '../protocol/errors.js';
-import type { Handler } from './registry.js';
+import { spec } from '../protocol/messages/13-leave-group.js';
+import { defineHandler } from './registry.js';
 
-export const leaveGroup: Handler = {
-  apiKey: 13,
+export const leaveGroup = defineHandler(spec, {
   versions: [0, 5],
   handle(ctx, req) {
-    const groupId = req.groupId as string;
-    const group = ctx.broker.groups.classic.get(groupId);
+    const groupId = req.groupId;
+    const group = ctx.groups.classic.get(groupId);
     if (ctx.version < 3) {
-      const errorCode = group === undefined ? ErrorCode.UNKNOWN_MEMBER_ID : group.leave(req.memberId as string, null);
+      const errorCode = group === undefined ? ErrorCode.UNKNOWN_MEMBER_ID : group.leave(req.memberId, null);
       return { throttleTimeMs: 0, errorCode, members: [] };
     }
-    const requested = req.members as Array<{ memberId: string; groupInstanceId: string | null }>;
     if (group === undefined) return { throttleTimeMs: 0, errorCode: ErrorCode.UNKNOWN_MEMBER_ID, members: [] };
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
-      members: requested.map((m) => ({
+      members: req.members.map((m) => ({
         memberId: m.memberId,
         groupInstanceId: m.groupInstanceId,
         errorCode: group.leave(m.memberId, m.groupInstanceId),
       })),
     };
   },
-};
+});

@@ -9,30 +9,30 @@
  * group's (INCONSISTENT_GROUP_PROTOCOL).
  */
 import { ErrorCode } from '../protocol/errors.js';
-import type { Message } from '../protocol/codec.js';
-import type { Handler } from './registry.js';
+import type { ResponseBody } from '../protocol/schema.js';
+import { spec } from '../protocol/messages/14-sync-group.js';
+import { defineHandler } from './registry.js';
 
-export const syncGroup: Handler = {
-  apiKey: 14,
+export const syncGroup = defineHandler(spec, {
   versions: [0, 5],
   handle(ctx, req) {
-    const groupId = req.groupId as string;
-    const fail = (errorCode: number): Message => ({ throttleTimeMs: 0, errorCode, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) });
+    const groupId = req.groupId;
+    const fail = (errorCode: number): ResponseBody<typeof spec> => ({ throttleTimeMs: 0, errorCode, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) });
     if (groupId === '') return fail(ErrorCode.INVALID_GROUP_ID);
-    const group = ctx.broker.groups.classic.get(groupId);
+    const group = ctx.groups.classic.get(groupId);
     if (group === undefined || group.state === 'Dead') return fail(ErrorCode.UNKNOWN_MEMBER_ID);
-    const result = group.sync(
-      req.memberId as string,
-      req.groupInstanceId as string | null,
-      req.generationId as number,
-      req.protocolType as string | null,
-      req.protocolName as string | null,
-      (req.assignments as Array<{ memberId: string; assignment: Buffer }>).map((a) => ({
+    const result = group.sync({
+      memberId: req.memberId,
+      groupInstanceId: req.groupInstanceId,
+      generationId: req.generationId,
+      protocolType: req.protocolType,
+      protocolName: req.protocolName,
+      assignments: req.assignments.map((a) => ({
         memberId: a.memberId,
         assignment: Buffer.from(a.assignment),
       })),
-    );
-    const finish = (r: Awaited<typeof result>): Message => ({ throttleTimeMs: 0, ...r });
+    });
+    const finish = (r: Awaited<typeof result>): ResponseBody<typeof spec> => ({ throttleTimeMs: 0, ...r });
     return result instanceof Promise ? result.then(finish) : finish(result);
   },
-};
+});

@@ -9,16 +9,16 @@
  * Version notes: v3 authorized operations (not computed: -2^31); v4 group instance ids; v5 flexible.
  */
 import { ErrorCode } from '../protocol/errors.js';
-import type { Handler } from './registry.js';
+import { spec } from '../protocol/messages/15-describe-groups.js';
+import { defineHandler } from './registry.js';
 
-export const describeGroups: Handler = {
-  apiKey: 15,
+export const describeGroups = defineHandler(spec, {
   versions: [0, 5],
   handle(ctx, req) {
-    const coordinator = ctx.broker.groups;
+    const coordinator = ctx.groups;
     return {
       throttleTimeMs: 0,
-      groups: (req.groups as string[]).map((groupId) => {
+      groups: req.groups.map((groupId) => {
         if (groupId === '') {
           return { errorCode: ErrorCode.INVALID_GROUP_ID, groupId, groupState: '', protocolType: '', protocolData: '', members: [] };
         }
@@ -50,4 +50,4 @@ export const describeGroups: Handler = {
       }),
     };
   },
-};
+});

@@ -7,15 +7,15 @@
  * Version notes: v3 flexible; v4 state filter; v5 type filter.
  */
 import { ErrorCode } from '../protocol/errors.js';
-import type { Handler } from './registry.js';
+import { spec } from '../protocol/messages/16-list-groups.js';
+import { defineHandler } from './registry.js';
 
-export const listGroups: Handler = {
-  apiKey: 16,
+export const listGroups = defineHandler(spec, {
   versions: [0, 5],
   handle(ctx, req) {
-    const coordinator = ctx.broker.groups;
-    const states = ((req.statesFilter as string[]) ?? []).map((s) => s.toLowerCase());
-    const types = ((req.typesFilter as string[]) ?? []).map((s) => s.toLowerCase());
+    const coordinator = ctx.groups;
+    const states = (req.statesFilter ?? []).map((s) => s.toLowerCase());
+    const types = (req.typesFilter ?? []).map((s) => s.toLowerCase());
     const groups = coordinator
       .groupIds()
       .map((groupId) => ({
@@ -28,4 +28,4 @@ export const listGroups: Handler = {
       .filter((g) => types.length === 0 || types.includes(g.groupType));
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, groups };
   },
-};
+});

@@ -9,34 +9,36 @@
  * name or (name null) a topic id, and answers with both; earlier versions send `topicNames`.
  */
 import { ErrorCode } from '../protocol/errors.js';
-import type { Message } from '../protocol/codec.js';
+import { spec } from '../protocol/messages/20-delete-topics.js';
 import { ZERO_UUID } from '../protocol/primitives.js';
-import type { Handler } from './registry.js';
+import type { Elem, ResponseBody } from '../protocol/schema.js';
+import { defineHandler } from './registry.js';
+
+type Result = Elem<ResponseBody<typeof spec>['responses']>;
 
 interface Target {
   name: string | null;
   topicId: string;
 }
 
-function result(name: string | null, topicId: string, errorCode: number, errorMessage: string | null): Message {
+function result(name: string | null, topicId: string, errorCode: number, errorMessage: string | null): Result {
   return { name, topicId, errorCode, errorMessage };
 }
 
-export const deleteTopics: Handler = {
-  apiKey: 20,
+export const deleteTopics = defineHandler(spec, {
   versions: [1, 6],
   handle(ctx, req) {
-    const { broker } = ctx;
+    const { topics } = ctx;
     const targets: Target[] =
       ctx.version >= 6
-        ? (req.topics as Target[]).map((t) => ({ name: t.name, topicId: t.topicId }))
-        : (req.topicNames as string[]).map((name) => ({ name, topicId: ZERO_UUID }));
+        ? req.topics.map((t) => ({ name: t.name, topicId: t.topicId }))
+        : req.topicNames.map((name) => ({ name, topicId: ZERO_UUID }));
     const keyOf = (t: Target): string => (t.name !== null ? `n:${t.name}` : `i:${t.topicId}`);
     const counts = new Map<string, number>();
     for (const t of targets) counts.set(keyOf(t), (counts.get(keyOf(t)) ?? 0) + 1);
 
-    const enabled = broker.config.bool('delete.topic.enable');
-    const responses: Message[] = [];
+    const enabled = ctx.config.bool('delete.topic.enable');
+    const responses: Result[] = [];
     const reported = new Set<string>();
     for (const t of targets) {
       const key = keyOf(t);
@@ -55,7 +57,7 @@ export const deleteTopics: Handler = {
         );
         continue;
       }
-      const topic = t.name !== null ? broker.topics.get(t.name) : broker.topics.getById(t.topicId);
+      const topic = t.name !== null ? topics.get(t.name) : topics.getById(t.topicId);
       if (topic === undefined) {
         responses.push(
           t.name !== null
@@ -64,9 +66,9 @@ export const deleteTopics: Handler = {
         );
         continue;
       }
-      const code = broker.deleteTopic(topic.name);
+      const code = topics.deleteTopic(topic.name);
       responses.push(result(topic.name, topic.id, code, code === ErrorCode.NONE ? null : 'Topic could not be deleted.'));
     }
     return { throttleTimeMs: 0, responses };
   },
-};
+});

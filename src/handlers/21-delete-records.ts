@@ -12,24 +12,26 @@
  * Version notes: v1 is v0 with throttling semantics; v2 is flexible.
  */
 import { ErrorCode } from '../protocol/errors.js';
-import type { Message } from '../protocol/codec.js';
-import type { Handler } from './registry.js';
+import { spec } from '../protocol/messages/21-delete-records.js';
+import type { Elem, ResponseBody } from '../protocol/schema.js';
+import { defineHandler } from './registry.js';
 
-export const deleteRecords: Handler = {
-  apiKey: 21,
+type PartitionResult = Elem<Elem<ResponseBody<typeof spec>['topics']>['partitions']>;
+
+export const deleteRecords = defineHandler(spec, {
   versions: [0, 2],
   async handle(ctx, req) {
-    const { broker } = ctx;
-    const moved: Message[] = [];
-    const topics = (req.topics as Message[]).map((t) => ({
+    const { logs } = ctx;
+    const moved: PartitionResult[] = [];
+    const topics = req.topics.map((t) => ({
       name: t.name,
-      partitions: (t.partitions as Message[]).map((p): Message => {
-        const out = { partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: ErrorCode.NONE as number };
-        const log = broker.partition(t.name, p.partitionIndex);
-        if (log === undefined) return { ...out, errorCode: broker.missingPartitionError(t.name, p.partitionIndex) };
+      partitions: t.partitions.map((p): PartitionResult => {
+        const out = { partitionIndex: p.partitionIndex, lowWatermark: -1, errorCode: ErrorCode.NONE };
+        const log = logs.partition(t.name, p.partitionIndex);
+        if (log === undefined) return { ...out, errorCode: logs.missingPartitionError(t.name, p.partitionIndex) };
         if (log.offlineError !== null) return { ...out, errorCode: ErrorCode.KAFKA_STORAGE_ERROR };
         const before = log.logStartOffset;
-        const code = log.deleteRecordsBefore(p.offset as number);
+        const code = log.deleteRecordsBefore(p.offset);
         if (code !== ErrorCode.NONE) return { ...out, errorCode: code };
         const done = { ...out, lowWatermark: log.logStartOffset };
         if (log.logStartOffset !== before) moved.push(done);
@@ -38,13 +40,13 @@ export const deleteRecords: Handler = {
     }));
     if (moved.length > 0) {
       try {
-        await broker.logs.writeCheckpoints();
+        await logs.writeCheckpoints();
       } catch (err) {
         // The records are gone from reads, but the new start would not survive a restart: say so.
-        broker.log.error('log-start-offset checkpoint failed after DeleteRecords', { err: String(err) });
+        ctx.log.error('log-start-offset checkpoint failed after DeleteRecords', { err: String(err) });
         for (const p of moved) Object.assign(p, { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, lowWatermark: -1 });
       }
     }
     return { throttleTimeMs: 0, topics };
   },
-};
+});

@@ -15,38 +15,47 @@
  * Version notes: v1 adds synonyms and configSource (v0 is not served, like Kafka 4); v3 adds
  * configType and documentation (includeDocumentation; our own short texts); v4 is flexible.
  */
-import { ErrorCode } from '../protocol/errors.js';
-import type { Message } from '../protocol/codec.js';
 import { invalidTopicName } from '../metadata/topics.js';
-import { ResourceType, brokerConfigEntries, checkBrokerName, topicConfigEntries, type DescribeOptions } from './config-resources.js';
-import type { Handler } from './registry.js';
-import type { Broker } from '../broker.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { spec } from '../protocol/messages/32-describe-configs.js';
+import type { DecodedRequest, Elem } from '../protocol/schema.js';
+import {
+  ResourceType,
+  brokerConfigEntries,
+  checkBrokerName,
+  topicConfigEntries,
+  type ConfigEntryBody,
+  type ConfigServices,
+  type DescribeOptions,
+} from './config-resources.js';
+import { defineHandler } from './registry.js';
 
-interface Resource {
-  resourceType: number;
-  resourceName: string;
-  configurationKeys: string[] | null;
-}
+type Resource = Elem<DecodedRequest<typeof spec>['resources']>;
 
-function describe(broker: Broker, r: Resource, opts: DescribeOptions): { errorCode: number; errorMessage: string | null; configs: Message[] } {
+function describe(
+  services: ConfigServices,
+  r: Resource,
+  opts: DescribeOptions,
+): { errorCode: number; errorMessage: string | null; configs: ConfigEntryBody[] } {
   const fail = (errorCode: number, errorMessage: string | null) => ({ errorCode, errorMessage, configs: [] });
+  const nodeId = services.cluster.nodeId;
   switch (r.resourceType) {
     case ResourceType.TOPIC: {
       const bad = invalidTopicName(r.resourceName);
       if (bad !== null) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, bad);
-      const t = broker.topics.get(r.resourceName);
+      const t = services.topics.get(r.resourceName);
       if (t === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.');
-      return { errorCode: ErrorCode.NONE, errorMessage: null, configs: topicConfigEntries(broker, t, opts) };
+      return { errorCode: ErrorCode.NONE, errorMessage: null, configs: topicConfigEntries(services, t, opts) };
     }
     case ResourceType.BROKER: {
-      const bad = checkBrokerName(broker, r.resourceName, true);
+      const bad = checkBrokerName(nodeId, r.resourceName, true);
       if (bad !== null) return fail(ErrorCode.INVALID_REQUEST, bad);
       if (r.resourceName === '') return { errorCode: ErrorCode.NONE, errorMessage: null, configs: [] };
-      return { errorCode: ErrorCode.NONE, errorMessage: null, configs: brokerConfigEntries(broker, opts) };
+      return { errorCode: ErrorCode.NONE, errorMessage: null, configs: brokerConfigEntries(services, opts) };
     }
     case ResourceType.BROKER_LOGGER: {
       if (r.resourceName === '') return fail(ErrorCode.INVALID_REQUEST, 'Broker id must not be empty');
-      const bad = checkBrokerName(broker, r.resourceName, false);
+      const bad = checkBrokerName(nodeId, r.resourceName, false);
       if (bad !== null) return fail(ErrorCode.INVALID_REQUEST, bad);
       return { errorCode: ErrorCode.NONE, errorMessage: null, configs: [] };
     }
@@ -55,18 +64,17 @@ function describe(broker: Broker, r: Resource, opts: DescribeOptions): { errorCo
   }
 }
 
-export const describeConfigs: Handler = {
-  apiKey: 32,
+export const describeConfigs = defineHandler(spec, {
   versions: [1, 4],
   handle(ctx, req) {
-    const results = (req.resources as Resource[]).map((r) => {
+    const results = req.resources.map((r) => {
       const opts: DescribeOptions = {
         keys: r.configurationKeys,
-        synonyms: req.includeSynonyms === true,
-        documentation: req.includeDocumentation === true,
+        synonyms: req.includeSynonyms,
+        documentation: req.includeDocumentation,
       };
-      return { resourceType: r.resourceType, resourceName: r.resourceName, ...describe(ctx.broker, r, opts) };
+      return { resourceType: r.resourceType, resourceName: r.resourceName, ...describe(ctx, r, opts) };
     });
     return { throttleTimeMs: 0, results };
   },
-};
+});

@@ -13,32 +13,29 @@
  * Version notes: v1 is v0 with throttling semantics; v2 is flexible.
  */
 import { ErrorCode } from '../protocol/errors.js';
-import { ALTER_OK, alterTarget, applyTopicOverrides, duplicateResources, type AlterResource, type AlterResult } from './config-resources.js';
-import type { Handler } from './registry.js';
-import type { Broker } from '../broker.js';
+import { spec } from '../protocol/messages/33-alter-configs.js';
+import type { DecodedRequest, Elem } from '../protocol/schema.js';
+import { alterAll, alterTarget, applyTopicOverrides, type AlterResult, type ConfigServices } from './config-resources.js';
+import { defineHandler } from './registry.js';
 
-function alterOne(broker: Broker, r: AlterResource, validateOnly: boolean): AlterResult {
-  const target = alterTarget(broker, r, { allowEmptyBrokerName: false });
+type Resource = Elem<DecodedRequest<typeof spec>['resources']>;
+
+function alterOne(services: ConfigServices, r: Resource, validateOnly: boolean): AlterResult {
+  const target = alterTarget(services, r, { allowEmptyBrokerName: false });
   if (!('overrides' in target)) return target;
-  const nulls = r.configs.filter((c) => c.value === null).map((c) => c.name);
-  if (nulls.length > 0) return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Null value not supported for : ${nulls.join(', ')}` };
   const next: Record<string, string> = {};
-  for (const c of r.configs) next[c.name] = c.value!;
-  return applyTopicOverrides(broker, r.resourceName, next, validateOnly);
+  const nulls: string[] = [];
+  for (const c of r.configs) {
+    if (c.value === null) nulls.push(c.name);
+    else next[c.name] = c.value;
+  }
+  if (nulls.length > 0) return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Null value not supported for : ${nulls.join(', ')}` };
+  return applyTopicOverrides(services, r.resourceName, next, validateOnly);
 }
 
-export const alterConfigs: Handler = {
-  apiKey: 33,
+export const alterConfigs = defineHandler(spec, {
   versions: [0, 2],
   handle(ctx, req) {
-    const resources = req.resources as AlterResource[];
-    const duplicates = duplicateResources(resources);
-    const responses = resources.map((r) => {
-      const res: AlterResult = duplicates.has(r)
-        ? { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Each resource must appear at most once.' }
-        : alterOne(ctx.broker, r, req.validateOnly === true);
-      return { ...ALTER_OK, ...res, resourceType: r.resourceType, resourceName: r.resourceName };
-    });
-    return { throttleTimeMs: 0, responses };
+    return alterAll(ctx, req.resources, req.validateOnly, alterOne);
   },
-};
+});

@@ -8,53 +8,47 @@
  * Version notes: v2 is flexible; v3 adds the top-level errorCode; v4 adds totalBytes and usableBytes
  * (from statfs of the data directory; -1 if statfs fails).
  */
-import { statfsSync } from 'node:fs';
+import type { PartitionLogs } from '../metadata/ports.js';
 import { ErrorCode } from '../protocol/errors.js';
-import type { Message } from '../protocol/codec.js';
-import type { Broker } from '../broker.js';
-import type { Handler } from './registry.js';
+import { spec } from '../protocol/messages/35-describe-log-dirs.js';
+import type { Elem, ResponseBody } from '../protocol/schema.js';
+import { defineHandler } from './registry.js';
 
-function partitionEntry(broker: Broker, topic: string, p: number): Message | null {
-  const log = broker.partition(topic, p);
+type TopicResult = Elem<Elem<ResponseBody<typeof spec>['results']>['topics']>;
+type PartitionResult = Elem<TopicResult['partitions']>;
+
+function partitionEntry(logs: PartitionLogs, topic: string, p: number): PartitionResult | null {
+  const log = logs.partition(topic, p);
   if (log === undefined) return null;
   return { partitionIndex: p, partitionSize: log.sizeBytes, offsetLag: 0, isFutureKey: false };
 }
 
-function diskSpace(dir: string): { totalBytes: number; usableBytes: number } {
-  try {
-    const s = statfsSync(dir);
-    return { totalBytes: s.blocks * s.bsize, usableBytes: s.bavail * s.bsize };
-  } catch {
-    return { totalBytes: -1, usableBytes: -1 };
-  }
-}
-
-export const describeLogDirs: Handler = {
-  apiKey: 35,
+export const describeLogDirs = defineHandler(spec, {
   versions: [1, 4],
   handle(ctx, req) {
-    const { broker } = ctx;
-    const requested = req.topics as Array<{ topic: string; partitions: number[] }> | null;
-    const topics: Message[] = [];
+    const { logs } = ctx;
+    const requested = req.topics;
+    const topics: TopicResult[] = [];
     if (requested === null) {
-      for (const t of broker.topics.list()) {
-        const partitions: Message[] = [];
+      for (const t of ctx.topics.list()) {
+        const partitions: PartitionResult[] = [];
         for (let p = 0; p < t.partitions; p++) {
-          const e = partitionEntry(broker, t.name, p);
+          const e = partitionEntry(logs, t.name, p);
           if (e !== null) partitions.push(e);
         }
         if (partitions.length > 0) topics.push({ name: t.name, partitions });
       }
     } else {
       for (const r of requested) {
-        const partitions = [...new Set(r.partitions)].map((p) => partitionEntry(broker, r.topic, p)).filter((e) => e !== null);
+        const partitions = [...new Set(r.partitions)].map((p) => partitionEntry(logs, r.topic, p)).filter((e) => e !== null);
         if (partitions.length > 0) topics.push({ name: r.topic, partitions });
       }
     }
+    const dir = ctx.logDirs.describe();
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
-      results: [{ errorCode: ErrorCode.NONE, logDir: broker.dataDir, topics, ...diskSpace(broker.dataDir) }],
+      results: [{ errorCode: ErrorCode.NONE, logDir: dir.path, topics, totalBytes: dir.totalBytes, usableBytes: dir.usableBytes }],
     };
   },
-};
+});

@@ -13,23 +13,19 @@
  * twice gets INVALID_REQUEST once. validateOnly checks everything and changes nothing.
  * Version notes: v1 is v0 with throttling semantics; v2 is flexible; v3 is v2 with quota semantics.
  */
+import type { Outcome, TopicLookup } from '../metadata/ports.js';
+import { MAX_PARTITIONS } from '../metadata/topics.js';
 import { ErrorCode } from '../protocol/errors.js';
-import type { Message } from '../protocol/codec.js';
-import type { Broker } from '../broker.js';
-import type { Handler } from './registry.js';
+import { spec } from '../protocol/messages/37-create-partitions.js';
+import type { DecodedRequest, Elem, ResponseBody } from '../protocol/schema.js';
 import { settleWithin } from './deadline.js';
-import type { Outcome } from '../broker.js';
+import { defineHandler } from './registry.js';
 
-const MAX_PARTITIONS = 100_000;
+type Request = Elem<DecodedRequest<typeof spec>['topics']>;
+type Result = Elem<ResponseBody<typeof spec>['results']>;
 
-interface Request {
-  name: string;
-  count: number;
-  assignments: Array<{ brokerIds: number[] }> | null;
-}
-
-function check(broker: Broker, r: Request): { errorCode: number; errorMessage: string } | null {
-  const t = broker.topics.get(r.name);
+function check(topics: TopicLookup, nodeId: number, r: Request): { errorCode: number; errorMessage: string } | null {
+  const t = topics.get(r.name);
   if (t === undefined) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `The topic '${r.name}' does not exist.` };
   if (r.count === t.partitions) return { errorCode: ErrorCode.INVALID_PARTITIONS, errorMessage: `Topic already has ${t.partitions} partition(s).` };
   if (r.count < t.partitions) {
@@ -50,10 +46,10 @@ function check(broker: Broker, r: Request): { errorCode: number; errorMessage: s
       };
     }
     for (const a of r.assignments) {
-      if (a.brokerIds.length !== 1 || a.brokerIds[0] !== broker.nodeId) {
+      if (a.brokerIds.length !== 1 || a.brokerIds[0] !== nodeId) {
         return {
           errorCode: ErrorCode.INVALID_REPLICA_ASSIGNMENT,
-          errorMessage: `Replica assignment [${a.brokerIds.join(', ')}] is not possible: this single-node cluster has only broker ${broker.nodeId}.`,
+          errorMessage: `Replica assignment [${a.brokerIds.join(', ')}] is not possible: this single-node cluster has only broker ${nodeId}.`,
         };
       }
     }
@@ -61,37 +57,35 @@ function check(broker: Broker, r: Request): { errorCode: number; errorMessage: s
   return null;
 }
 
-export const createPartitions: Handler = {
-  apiKey: 37,
+export const createPartitions = defineHandler(spec, {
   versions: [0, 3],
   async handle(ctx, req) {
-    const { broker } = ctx;
-    const requested = req.topics as Request[];
-    const pending = new Map<Message, Promise<Outcome>>();
+    const requested = req.topics;
+    const pending = new Map<Result, Promise<Outcome>>();
     const counts = new Map<string, number>();
     for (const r of requested) counts.set(r.name, (counts.get(r.name) ?? 0) + 1);
     const reported = new Set<string>();
-    const results: Message[] = [];
+    const results: Result[] = [];
     for (const r of requested) {
       if (counts.get(r.name)! > 1) {
         if (!reported.has(r.name)) results.push({ name: r.name, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Duplicate topic name.' });
         reported.add(r.name);
         continue;
       }
-      const err = check(broker, r);
+      const err = check(ctx.topics, ctx.cluster.nodeId, r);
       if (err !== null) {
         results.push({ name: r.name, ...err });
         continue;
       }
-      const result: Message = { name: r.name, errorCode: ErrorCode.NONE, errorMessage: null };
-      if (req.validateOnly !== true) pending.set(result, broker.addPartitions(r.name, r.count));
+      const result: Result = { name: r.name, errorCode: ErrorCode.NONE, errorMessage: null };
+      if (!req.validateOnly) pending.set(result, ctx.topics.addPartitions(r.name, r.count));
       results.push(result);
     }
-    const outcomes = await settleWithin([...pending.values()], req.timeoutMs as number);
+    const outcomes = await settleWithin([...pending.values()], req.timeoutMs);
     [...pending.keys()].forEach((result, i) => {
       const v = outcomes[i];
       if (v !== undefined && v.errorCode !== ErrorCode.NONE) Object.assign(result, { errorCode: v.errorCode, errorMessage: v.message });
     });
     return { throttleTimeMs: 0, results };
   },
-};
+});

@@ -6,17 +6,17 @@
  * Version notes: v2 flexible.
  */
 import { ErrorCode } from '../protocol/errors.js';
-import type { Handler } from './registry.js';
+import { spec } from '../protocol/messages/42-delete-groups.js';
+import { defineHandler } from './registry.js';
 
-export const deleteGroups: Handler = {
-  apiKey: 42,
+export const deleteGroups = defineHandler(spec, {
   versions: [0, 2],
   async handle(ctx, req) {
     const results = [];
-    for (const groupId of req.groupsNames as string[]) {
-      const errorCode = groupId === '' ? ErrorCode.INVALID_GROUP_ID : await ctx.broker.groups.deleteGroup(groupId);
+    for (const groupId of req.groupsNames) {
+      const errorCode = groupId === '' ? ErrorCode.INVALID_GROUP_ID : await ctx.groups.deleteGroup(groupId);
       results.push({ groupId, errorCode });
     }
     return { throttleTimeMs: 0, results };
   },
-};
+});

@@ -12,19 +12,14 @@
  * dynamic broker configs. BROKER_LOGGER is INVALID_REQUEST too (franz has no log4j loggers).
  * Version notes: v1 is flexible.
  */
+import { isTopicKey } from '../config.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { TOPIC_KEYS } from '../config.js';
-import {
-  ALTER_OK,
-  alterTarget,
-  applyTopicOverrides,
-  duplicateResources,
-  isListKey,
-  type AlterResource,
-  type AlterResult,
-} from './config-resources.js';
-import type { Handler } from './registry.js';
-import type { Broker } from '../broker.js';
+import { spec } from '../protocol/messages/44-incremental-alter-configs.js';
+import type { DecodedRequest, Elem } from '../protocol/schema.js';
+import { alterAll, alterTarget, applyTopicOverrides, isListKey, type AlterResult, type ConfigServices } from './config-resources.js';
+import { defineHandler } from './registry.js';
+
+type Resource = Elem<DecodedRequest<typeof spec>['resources']>;
 
 const SET = 0;
 const DELETE = 1;
@@ -36,48 +31,39 @@ function parts(v: string): string[] {
   return v.split(',').map((s) => s.trim()).filter((s) => s !== '');
 }
 
-function alterOne(broker: Broker, r: AlterResource, validateOnly: boolean): AlterResult {
+function alterOne(services: ConfigServices, r: Resource, validateOnly: boolean): AlterResult {
   const nulls = r.configs.filter((c) => c.configOperation !== DELETE && c.value === null).map((c) => c.name);
   if (nulls.length > 0) return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Null value not supported for : ${nulls.join(', ')}` };
-  const target = alterTarget(broker, r, { allowEmptyBrokerName: true });
+  const target = alterTarget(services, r, { allowEmptyBrokerName: true });
   if (!('overrides' in target)) return target;
   const next = target.overrides;
   for (const c of r.configs) {
-    const op = c.configOperation ?? SET;
+    const op = c.configOperation;
     if (op < SET || op > SUBTRACT) return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Unknown operation type ${op}` };
-    if (!(c.name in TOPIC_KEYS)) return { errorCode: ErrorCode.INVALID_CONFIG, errorMessage: `Unknown topic config name: ${c.name}` };
-    if (op === SET) {
-      next[c.name] = c.value!;
-    } else if (op === DELETE) {
-      delete next[c.name];
+    const key = c.name;
+    if (!isTopicKey(key)) return { errorCode: ErrorCode.INVALID_CONFIG, errorMessage: `Unknown topic config name: ${key}` };
+    if (op === DELETE) {
+      delete next[key];
+    } else if (c.value === null) {
+      return { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: `Null value not supported for : ${key}` };
+    } else if (op === SET) {
+      next[key] = c.value;
     } else {
-      if (!isListKey(c.name)) {
-        return {
-          errorCode: ErrorCode.INVALID_CONFIG,
-          errorMessage: `Can't ${OP_NAMES[op]} to key ${c.name} because its type is not LIST.`,
-        };
+      if (!isListKey(key)) {
+        return { errorCode: ErrorCode.INVALID_CONFIG, errorMessage: `Can't ${OP_NAMES[op]} to key ${key} because its type is not LIST.` };
       }
-      const current = parts(next[c.name] ?? broker.config.topicDefault(c.name).value);
-      const change = parts(c.value!);
+      const current = parts(next[key] ?? services.config.topicDefault(key).value);
+      const change = parts(c.value);
       const result = op === APPEND ? [...current, ...change.filter((v) => !current.includes(v))] : current.filter((v) => !change.includes(v));
-      next[c.name] = result.join(',');
+      next[key] = result.join(',');
     }
   }
-  return applyTopicOverrides(broker, r.resourceName, next, validateOnly);
+  return applyTopicOverrides(services, r.resourceName, next, validateOnly);
 }
 
-export const incrementalAlterConfigs: Handler = {
-  apiKey: 44,
+export const incrementalAlterConfigs = defineHandler(spec, {
   versions: [0, 1],
   handle(ctx, req) {
-    const resources = req.resources as AlterResource[];
-    const duplicates = duplicateResources(resources);
-    const responses = resources.map((r) => {
-      const res: AlterResult = duplicates.has(r)
-        ? { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Each resource must appear at most once.' }
-        : alterOne(ctx.broker, r, req.validateOnly === true);
-      return { ...ALTER_OK, ...res, resourceType: r.resourceType, resourceName: r.resourceName };
-    });
-    return { throttleTimeMs: 0, responses };
+    return alterAll(ctx, req.resources, req.validateOnly, alterOne);
   },
-};
+});

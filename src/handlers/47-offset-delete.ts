@@ -9,15 +9,15 @@
  */
 import { ErrorCode } from '../protocol/errors.js';
 import { subscribedTopicsOf } from '../group/consumer-protocol.js';
-import type { Handler } from './registry.js';
+import { spec } from '../protocol/messages/47-offset-delete.js';
+import { defineHandler } from './registry.js';
 
-export const offsetDelete: Handler = {
-  apiKey: 47,
+export const offsetDelete = defineHandler(spec, {
   versions: [0, 0],
   async handle(ctx, req) {
-    const groupId = req.groupId as string;
-    const topics = req.topics as Array<{ name: string; partitions: Array<{ partitionIndex: number }> }>;
-    const coordinator = ctx.broker.groups;
+    const groupId = req.groupId;
+    const { topics } = req;
+    const coordinator = ctx.groups;
     const fail = (errorCode: number) => ({ errorCode, throttleTimeMs: 0, topics: [] });
     if (groupId === '') return fail(ErrorCode.INVALID_GROUP_ID);
     if (coordinator.stateOf(groupId) === 'Dead') return fail(ErrorCode.GROUP_ID_NOT_FOUND);
@@ -32,8 +32,8 @@ export const offsetDelete: Handler = {
       throttleTimeMs: 0,
       topics: topics.map((t) => ({
         name: t.name,
-        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: codes[i++] })),
+        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: codes[i++] ?? ErrorCode.UNKNOWN_SERVER_ERROR })),
       })),
     };
   },
-};
+});

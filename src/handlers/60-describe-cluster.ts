@@ -10,17 +10,17 @@
  * Version notes: v1 adds endpointType (KIP-919); v2 adds includeFencedBrokers and isFenced (KIP-1073).
  */
 import { ErrorCode } from '../protocol/errors.js';
-import type { Handler } from './registry.js';
+import { spec } from '../protocol/messages/60-describe-cluster.js';
+import { defineHandler } from './registry.js';
 
 const BROKERS = 1;
 const CONTROLLERS = 2;
 
-export const describeCluster: Handler = {
-  apiKey: 60,
+export const describeCluster = defineHandler(spec, {
   versions: [0, 2],
   handle(ctx, req) {
-    const { broker } = ctx;
-    const type = (req.endpointType as number | undefined) ?? BROKERS;
+    const { cluster } = ctx;
+    const type = req.endpointType;
     const refuse = (code: number, errorMessage: string) => ({
       throttleTimeMs: 0,
       errorCode: ctx.version === 0 ? ErrorCode.INVALID_REQUEST : code,
@@ -42,10 +42,10 @@ export const describeCluster: Handler = {
       errorCode: ErrorCode.NONE,
       errorMessage: null,
       endpointType: BROKERS,
-      clusterId: broker.clusterId,
-      controllerId: broker.nodeId,
-      brokers: [{ brokerId: broker.nodeId, host: broker.advertisedHost, port: broker.advertisedPort, rack: null, isFenced: false }],
+      clusterId: cluster.clusterId,
+      controllerId: cluster.nodeId,
+      brokers: [{ brokerId: cluster.nodeId, host: cluster.advertised.host, port: cluster.advertised.port, rack: null, isFenced: false }],
       clusterAuthorizedOperations: -2147483648,
     };
   },
-};
+});

@@ -19,24 +19,25 @@
  * (KIP-848 regex subscriptions, INVALID_REGULAR_EXPRESSION).
  */
 import { heartbeatError, LEAVE_GROUP_MEMBER_EPOCH, LEAVE_GROUP_STATIC_MEMBER_EPOCH } from '../group/consumer-group.js';
-import type { Message } from '../protocol/codec.js';
 import { ErrorCode } from '../protocol/errors.js';
-import type { Handler, RequestContext } from './registry.js';
+import { spec } from '../protocol/messages/68-consumer-group-heartbeat.js';
+import type { DecodedRequest, ResponseBody } from '../protocol/schema.js';
+import { clientHost, defineHandler, type RequestContext } from './registry.js';
 
 /** The first 'INVALID_REQUEST'/'UNSUPPORTED_ASSIGNOR' reason Kafka would give, or null. */
-function invalid(ctx: RequestContext, req: Message): { errorCode: number; message: string } | null {
+function invalid(ctx: RequestContext, req: DecodedRequest<typeof spec>): { errorCode: number; message: string } | null {
   const bad = (message: string) => ({ errorCode: ErrorCode.INVALID_REQUEST, message });
-  const blank = (v: unknown): boolean => typeof v === 'string' && v.trim() === '';
-  const epoch = req.memberEpoch as number;
+  const blank = (v: string | null): boolean => v !== null && v.trim() === '';
+  const epoch = req.memberEpoch;
   if ((ctx.version >= 1 || epoch > 0 || epoch === LEAVE_GROUP_MEMBER_EPOCH) && blank(req.memberId)) return bad("MemberId can't be empty.");
   if (blank(req.groupId)) return bad("GroupId can't be empty.");
   if (blank(req.instanceId)) return bad("InstanceId can't be empty.");
   if (blank(req.rackId)) return bad("RackId can't be empty.");
   if (epoch === 0) {
     if (req.rebalanceTimeoutMs === -1) return bad('RebalanceTimeoutMs must be provided in first request.');
-    const owned = req.topicPartitions as unknown[] | null;
+    const owned = req.topicPartitions;
     if (owned === null || owned.length > 0) return bad('TopicPartitions must be empty when (re-)joining.');
-    if (req.subscribedTopicNames === null && (req.subscribedTopicRegex ?? null) === null) {
+    if (req.subscribedTopicNames === null && req.subscribedTopicRegex === null) {
       return bad('Either SubscribedTopicNames or SubscribedTopicRegex must be non-null when (re-)joining.');
     }
   } else if (epoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
@@ -44,12 +45,9 @@ function invalid(ctx: RequestContext, req: Message): { errorCode: number; messag
   } else if (epoch < LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
     return bad('MemberEpoch is invalid.');
   }
-  const assignor = req.serverAssignor as string | null;
+  const assignor = req.serverAssignor;
   if (assignor !== null) {
-    const enabled = ctx.broker.config
-      .get('group.consumer.assignors')
-      .split(',')
-      .map((s) => s.trim());
+    const enabled = ctx.groups.serverAssignorNames();
     if (!enabled.includes(assignor)) {
       return {
         errorCode: ErrorCode.UNSUPPORTED_ASSIGNOR,
@@ -60,18 +58,17 @@ function invalid(ctx: RequestContext, req: Message): { errorCode: number; messag
   return null;
 }
 
-export const consumerGroupHeartbeat: Handler = {
-  apiKey: 68,
+export const consumerGroupHeartbeat = defineHandler(spec, {
   versions: [0, 1],
   handle(ctx, req) {
-    const reply = (r: ReturnType<typeof heartbeatError>): Message => ({ throttleTimeMs: 0, ...r });
+    const reply = (r: ReturnType<typeof heartbeatError>): ResponseBody<typeof spec> => ({ throttleTimeMs: 0, ...r });
     const refused = invalid(ctx, req);
     if (refused !== null) return reply(heartbeatError(refused.errorCode, refused.message));
-    const groupId = req.groupId as string;
-    const memberId = req.memberId as string;
-    const epoch = req.memberEpoch as number;
-    const instanceId = req.instanceId as string | null;
-    const coordinator = ctx.broker.groups;
+    const groupId = req.groupId;
+    const memberId = req.memberId;
+    const epoch = req.memberEpoch;
+    const instanceId = req.instanceId;
+    const coordinator = ctx.groups;
     if (epoch === LEAVE_GROUP_MEMBER_EPOCH || epoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
       const group = coordinator.consumer.get(groupId);
       if (group === undefined) return reply(heartbeatError(ErrorCode.GROUP_ID_NOT_FOUND, `Consumer group ${groupId} not found.`));
@@ -79,21 +76,21 @@ export const consumerGroupHeartbeat: Handler = {
     }
     const group = coordinator.consumerGroupFor(groupId, epoch === 0);
     if ('errorCode' in group) return reply(heartbeatError(group.errorCode, group.message));
-    const owned = req.topicPartitions as Array<{ topicId: string; partitions: number[] }> | null;
+    const owned = req.topicPartitions;
     return reply(
       group.heartbeat({
         memberId,
         memberEpoch: epoch,
         instanceId,
-        rackId: req.rackId as string | null,
-        rebalanceTimeoutMs: req.rebalanceTimeoutMs as number,
-        subscribedTopicNames: req.subscribedTopicNames as string[] | null,
-        subscribedTopicRegex: ctx.version >= 1 ? (req.subscribedTopicRegex as string | null) : null,
-        serverAssignor: req.serverAssignor as string | null,
+        rackId: req.rackId,
+        rebalanceTimeoutMs: req.rebalanceTimeoutMs,
+        subscribedTopicNames: req.subscribedTopicNames,
+        subscribedTopicRegex: ctx.version >= 1 ? req.subscribedTopicRegex : null,
+        serverAssignor: req.serverAssignor,
         ownedTopicPartitions: owned === null ? null : owned.map((t) => ({ topicId: t.topicId, partitions: [...t.partitions] })),
         clientId: ctx.header.clientId ?? '',
-        clientHost: ctx.peer.replace(/:\d+$/, ''),
+        clientHost: clientHost(ctx),
       }),
     );
   },
-};
+});

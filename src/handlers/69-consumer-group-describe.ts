@@ -12,12 +12,16 @@
  */
 import type { ConsumerGroup, Partitions } from '../group/consumer-group.js';
 import { ErrorCode } from '../protocol/errors.js';
-import type { Handler } from './registry.js';
+import { spec } from '../protocol/messages/69-consumer-group-describe.js';
+import type { Elem, ResponseBody } from '../protocol/schema.js';
+import { defineHandler } from './registry.js';
+
+type Assignment = Elem<Elem<ResponseBody<typeof spec>['groups']>['members']>['assignment'];
 
 const NO_OPERATIONS = -2147483648;
 const CONSUMER_MEMBER_TYPE = 1;
 
-function describeAssignment(group: ConsumerGroup, p: Partitions): { topicPartitions: unknown[] } {
+function describeAssignment(group: ConsumerGroup, p: Partitions): Assignment {
   return {
     topicPartitions: [...p]
       .filter(([, ps]) => ps.size > 0)
@@ -39,14 +43,13 @@ function notFound(groupId: string, errorCode: number, errorMessage: string) {
   };
 }
 
-export const consumerGroupDescribe: Handler = {
-  apiKey: 69,
+export const consumerGroupDescribe = defineHandler(spec, {
   versions: [0, 1],
   handle(ctx, req) {
-    const coordinator = ctx.broker.groups;
+    const coordinator = ctx.groups;
     return {
       throttleTimeMs: 0,
-      groups: (req.groupIds as string[]).map((groupId) => {
+      groups: req.groupIds.map((groupId) => {
         if (groupId === '') return notFound(groupId, ErrorCode.INVALID_GROUP_ID, 'The group id is empty.');
         const g = coordinator.consumer.get(groupId);
         if (g === undefined) {
@@ -83,4 +86,4 @@ export const consumerGroupDescribe: Handler = {
       }),
     };
   },
-};
+});

@@ -2,8 +2,9 @@
  * Config resources as the admin APIs see them (DescribeConfigs, AlterConfigs,
  * IncrementalAlterConfigs, and the configs returned by CreateTopics v5+): Kafka's resource types,
  * ConfigSource and ConfigType numbers, each key's type, and the entries with their sources and
- * synonyms. Values and sources come from the Broker (`topicConfigValue`) and BrokerConfig, so this
- * file only translates them into Kafka's vocabulary.
+ * synonyms. Values and sources come from the topic admin port (`describeTopicConfigs`) and
+ * BrokerConfig, so this file only translates them into Kafka's vocabulary. It also holds what the
+ * two alter APIs share (`alterConfigsHandler`).
  *
  * Synonyms, in Kafka's order: the topic override (DYNAMIC_TOPIC_CONFIG), then the broker keys that
  * provide the default and are set in the static configuration (STATIC_BROKER_CONFIG, in the order in
@@ -12,39 +13,34 @@
  * synonym when the primary broker key has no default of its own (`retention.ms` shows no synonyms
  * there); franz always lists the primary broker key's default, which is what the value falls back to.
  */
-import { BROKER_KEYS, TOPIC_KEYS, validateTopicConfigs, type BrokerConfig, type ConfigSource, type KeyType } from '../config.js';
-import type { Broker } from '../broker.js';
-import type { Message } from '../protocol/codec.js';
-import { ErrorCode } from '../protocol/errors.js';
+import {
+  BROKER_KEYS,
+  BROKER_KEY_NAMES,
+  TOPIC_KEYS,
+  brokerKeyOf,
+  isBrokerKey,
+  isTopicKey,
+  topicKeyOf,
+  validateTopicConfigs,
+  type BrokerConfig,
+  type BrokerKey,
+  type ConfigSource,
+  type KeyType,
+} from '../config.js';
 import { invalidTopicName, type TopicInfo } from '../metadata/topics.js';
+import { ConfigSourceId, ConfigType, ResourceType } from '../protocol/constants.js';
+import { ErrorCode } from '../protocol/errors.js';
+import type { spec as describeSpec } from '../protocol/messages/32-describe-configs.js';
+import type { Elem, ResponseBody } from '../protocol/schema.js';
+import type { BrokerServices } from './registry.js';
 
-/** Kafka's ConfigResource.Type ids. */
-export const ResourceType = { UNKNOWN: 0, TOPIC: 2, BROKER: 4, BROKER_LOGGER: 8, CLIENT_METRICS: 16, GROUP: 32 } as const;
+export { ConfigType, ResourceType } from '../protocol/constants.js';
 
-/** Kafka's DescribeConfigsResponse.ConfigSource ids (int8 on the wire). */
-export const ConfigSourceId = {
-  UNKNOWN: 0,
-  DYNAMIC_TOPIC_CONFIG: 1,
-  DYNAMIC_BROKER_CONFIG: 2,
-  DYNAMIC_DEFAULT_BROKER_CONFIG: 3,
-  STATIC_BROKER_CONFIG: 4,
-  DEFAULT_CONFIG: 5,
-  DYNAMIC_BROKER_LOGGER_CONFIG: 6,
-} as const;
+/** What describing and altering configs reads of the broker. */
+export type ConfigServices = Pick<BrokerServices, 'config' | 'topics' | 'cluster' | 'log'>;
 
-/** Kafka's DescribeConfigsResponse.ConfigType ids (int8 on the wire, DescribeConfigs v3+). */
-export const ConfigType = {
-  UNKNOWN: 0,
-  BOOLEAN: 1,
-  STRING: 2,
-  INT: 3,
-  SHORT: 4,
-  LONG: 5,
-  DOUBLE: 6,
-  LIST: 7,
-  CLASS: 8,
-  PASSWORD: 9,
-} as const;
+/** A DescribeConfigs result entry (also the configs of CreateTopics v5+, a subset of its fields). */
+export type ConfigEntryBody = Elem<Elem<ResponseBody<typeof describeSpec>['results']>['configs']>;
 
 export function sourceId(s: ConfigSource): number {
   return ConfigSourceId[s];
@@ -62,8 +58,9 @@ const TYPE_IDS: Record<KeyType, number> = {
 
 /** A key's type as Kafka's ConfigDef declares it (broker keys: KafkaConfig; topic keys: LogConfig). */
 export function configType(name: string): number {
-  const t = BROKER_KEYS[name]?.type ?? TOPIC_KEYS[name]?.type;
-  return t === undefined ? ConfigType.UNKNOWN : TYPE_IDS[t];
+  if (isBrokerKey(name)) return TYPE_IDS[BROKER_KEYS[name].type];
+  if (isTopicKey(name)) return TYPE_IDS[TOPIC_KEYS[name].type];
+  return ConfigType.UNKNOWN;
 }
 
 /** Topic keys whose values are comma-separated lists (IncrementalAlterConfigs APPEND/SUBTRACT). */
@@ -72,7 +69,7 @@ export function isListKey(name: string): boolean {
 }
 
 const TOPIC_DOCS: Record<string, string> = {
-  'cleanup.policy': 'delete and/or compact: what happens to old segments (franz implements delete)',
+  'cleanup.policy': 'delete and/or compact: what happens to old segments (franz deletes by retention; compact keeps every segment until a log cleaner exists)',
   'compression.type': 'compression of stored batches; producer keeps what the producer sent',
   'delete.retention.ms': 'how long delete tombstones are kept in compacted topics',
   'file.delete.delay.ms': 'delay before a deleted segment file is removed',
@@ -95,7 +92,7 @@ const TOPIC_DOCS: Record<string, string> = {
  * Broker keys that stand for the same setting, in the order in which a set value takes precedence
  * (see BrokerConfig.derivedBrokerValue). Keyed by the broker key named in TOPIC_KEYS.
  */
-const BROKER_SYNONYMS: Record<string, readonly string[]> = {
+const BROKER_SYNONYMS: Partial<Record<BrokerKey, readonly BrokerKey[]>> = {
   'log.retention.ms': ['log.retention.ms', 'log.retention.minutes', 'log.retention.hours'],
   'log.roll.ms': ['log.roll.ms', 'log.roll.hours'],
   'log.index.interval.bytes': ['index.interval.bytes', 'log.index.interval.bytes'],
@@ -108,7 +105,7 @@ interface Synonym {
 }
 
 /** Static broker settings for a broker key (and its aliases), then the key's built-in default. */
-function brokerSynonyms(config: BrokerConfig, brokerKey: string, builtInDefault: string | null): Synonym[] {
+function brokerSynonyms(config: BrokerConfig, brokerKey: BrokerKey, builtInDefault: string | null): Synonym[] {
   const out: Synonym[] = [];
   for (const k of BROKER_SYNONYMS[brokerKey] ?? [brokerKey]) {
     if (config.isSet(k)) out.push({ name: k, value: config.get(k), source: ConfigSourceId.STATIC_BROKER_CONFIG });
@@ -133,9 +130,9 @@ function wanted(opts: DescribeOptions): (name: string) => boolean {
 }
 
 /** DescribeConfigs entries of a topic (also the configs of CreateTopics v5+, which ignores the rest). */
-export function topicConfigEntries(broker: Broker, t: TopicInfo, opts: DescribeOptions): Message[] {
+export function topicConfigEntries(services: ConfigServices, t: TopicInfo, opts: DescribeOptions): ConfigEntryBody[] {
   const want = wanted(opts);
-  return broker
+  return services.topics
     .describeTopicConfigs(t)
     .filter((e) => want(e.name))
     .map((e) => {
@@ -143,9 +140,9 @@ export function topicConfigEntries(broker: Broker, t: TopicInfo, opts: DescribeO
       if (opts.synonyms) {
         const own = t.configs[e.name];
         if (own !== undefined) synonyms.push({ name: e.name, value: own, source: ConfigSourceId.DYNAMIC_TOPIC_CONFIG });
-        const brokerKey = TOPIC_KEYS[e.name]?.brokerKey;
+        const brokerKey = isTopicKey(e.name) ? brokerKeyOf(e.name) : undefined;
         if (brokerKey !== undefined) {
-          synonyms = synonyms.concat(brokerSynonyms(broker.config, brokerKey, BROKER_KEYS[brokerKey]?.default ?? TOPIC_KEYS[e.name]!.default));
+          synonyms = synonyms.concat(brokerSynonyms(services.config, brokerKey, BROKER_KEYS[brokerKey].default));
         }
       }
       return {
@@ -166,17 +163,18 @@ export function topicConfigEntries(broker: Broker, t: TopicInfo, opts: DescribeO
  * (node.id or broker.id), the address actually listened on and advertised (--listen, --advertise),
  * and the cluster id kept in meta.properties.
  */
-function effectiveBrokerValue(broker: Broker, name: string): string | null {
+function effectiveBrokerValue(services: ConfigServices, name: BrokerKey): string | null {
+  const { cluster } = services;
   switch (name) {
     case 'node.id':
     case 'broker.id':
-      return String(broker.nodeId);
+      return String(cluster.nodeId);
     case 'listeners':
-      return `PLAINTEXT://${broker.host}:${broker.port}`;
+      return `PLAINTEXT://${cluster.listener.host}:${cluster.listener.port}`;
     case 'advertised.listeners':
-      return `PLAINTEXT://${broker.advertisedHost}:${broker.advertisedPort}`;
+      return `PLAINTEXT://${cluster.advertised.host}:${cluster.advertised.port}`;
     case 'cluster.id':
-      return broker.clusterId;
+      return cluster.clusterId;
     default:
       return null;
   }
@@ -188,23 +186,25 @@ function effectiveBrokerValue(broker: Broker, name: string): string | null {
  * only `log.retention.hours=24` is set), and the keys in effectiveBrokerValue what is in effect.
  * All are read-only: franz has no dynamic broker configs.
  */
-export function brokerConfigEntries(broker: Broker, opts: DescribeOptions): Message[] {
+export function brokerConfigEntries(services: ConfigServices, opts: DescribeOptions): ConfigEntryBody[] {
   const want = wanted(opts);
-  const config = broker.config;
-  const out: Message[] = [];
-  for (const [name, key] of Object.entries(BROKER_KEYS)) {
+  const config = services.config;
+  const out: ConfigEntryBody[] = [];
+  for (const name of BROKER_KEY_NAMES) {
     if (!want(name)) continue;
+    const key = BROKER_KEYS[name];
+    const topicKey = topicKeyOf(name);
     let value: string | null;
     let source: number;
     let synonyms: Synonym[];
-    if (key.topicKey !== undefined && TOPIC_KEYS[key.topicKey]?.brokerKey === name) {
-      const d = config.topicDefault(key.topicKey);
+    if (topicKey !== undefined && brokerKeyOf(topicKey) === name) {
+      const d = config.topicDefault(topicKey);
       value = d.value;
       source = sourceId(d.source);
       synonyms = brokerSynonyms(config, name, key.default);
     } else {
       const set = config.isSet(name);
-      value = effectiveBrokerValue(broker, name) ?? config.get(name);
+      value = effectiveBrokerValue(services, name) ?? config.get(name);
       if (!set && value === '') value = null;
       source = set ? ConfigSourceId.STATIC_BROKER_CONFIG : ConfigSourceId.DEFAULT_CONFIG;
       synonyms = [];
@@ -229,11 +229,11 @@ export function brokerConfigEntries(broker: Broker, opts: DescribeOptions): Mess
  * Resolves a BROKER resource name: this node's id, or "" for the cluster-wide default. Returns an
  * error message (for INVALID_REQUEST) when the name is neither; the wording is Kafka's.
  */
-export function checkBrokerName(broker: Broker, name: string, allowEmpty: boolean): string | null {
+export function checkBrokerName(nodeId: number, name: string, allowEmpty: boolean): string | null {
   if (name === '' && allowEmpty) return null;
   if (!/^-?\d+$/.test(name)) return `Broker id must be an integer, but it is: ${name}`;
-  if (Number(name) !== broker.nodeId) {
-    return `Unexpected broker id, expected ${broker.nodeId}${allowEmpty ? ' or empty string' : ''}, but received ${name}`;
+  if (Number(name) !== nodeId) {
+    return `Unexpected broker id, expected ${nodeId}${allowEmpty ? ' or empty string' : ''}, but received ${name}`;
   }
   return null;
 }
@@ -242,21 +242,21 @@ export function checkBrokerName(broker: Broker, name: string, allowEmpty: boolea
 export const DYNAMIC_BROKER_CONFIGS_UNSUPPORTED =
   'franz does not support dynamic broker configs: set them in server.properties, FRANZ_* environment variables or --set, and restart';
 
-/** A resource named in AlterConfigs or IncrementalAlterConfigs. */
+/** A resource named in AlterConfigs or IncrementalAlterConfigs (the fields both share). */
 export interface AlterResource {
-  resourceType: number;
-  resourceName: string;
-  configs: Array<{ name: string; value: string | null; configOperation?: number }>;
+  readonly resourceType: number;
+  readonly resourceName: string;
+  readonly configs: ReadonlyArray<{ readonly name: string; readonly value: string | null }>;
 }
 
 /** Resources named more than once in one request: Kafka refuses every occurrence. */
-export function duplicateResources(resources: readonly AlterResource[]): Set<AlterResource> {
-  const byKey = new Map<string, AlterResource[]>();
+function duplicateResources<R extends AlterResource>(resources: readonly R[]): Set<R> {
+  const byKey = new Map<string, R[]>();
   for (const r of resources) {
     const key = `${r.resourceType}:${r.resourceName}`;
     byKey.set(key, [...(byKey.get(key) ?? []), r]);
   }
-  const out = new Set<AlterResource>();
+  const out = new Set<R>();
   for (const group of byKey.values()) if (group.length > 1) for (const r of group) out.add(r);
   return out;
 }
@@ -266,20 +266,20 @@ export interface AlterResult {
   errorMessage: string | null;
 }
 
-export const ALTER_OK: AlterResult = { errorCode: 0, errorMessage: null };
+const ALTER_OK: AlterResult = { errorCode: 0, errorMessage: null };
 
 /**
  * Checks the parts common to both alter APIs and returns the topic's current overrides to start
  * from, or the error to answer. BROKER resources are refused: franz has no dynamic broker configs.
  */
 export function alterTarget(
-  broker: Broker,
+  services: ConfigServices,
   r: AlterResource,
   opts: { allowEmptyBrokerName: boolean },
 ): { overrides: Record<string, string> } | AlterResult {
   const fail = (errorCode: number, errorMessage: string): AlterResult => ({ errorCode, errorMessage });
   if (r.resourceType === ResourceType.BROKER) {
-    const bad = checkBrokerName(broker, r.resourceName, opts.allowEmptyBrokerName);
+    const bad = checkBrokerName(services.cluster.nodeId, r.resourceName, opts.allowEmptyBrokerName);
     return fail(ErrorCode.INVALID_REQUEST, bad ?? DYNAMIC_BROKER_CONFIGS_UNSUPPORTED);
   }
   if (r.resourceType === ResourceType.BROKER_LOGGER) {
@@ -293,18 +293,43 @@ export function alterTarget(
   }
   const bad = invalidTopicName(r.resourceName);
   if (bad !== null) return fail(ErrorCode.INVALID_TOPIC_EXCEPTION, bad);
-  const t = broker.topics.get(r.resourceName);
+  const t = services.topics.get(r.resourceName);
   if (t === undefined) return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${r.resourceName} does not exist.`);
   return { overrides: { ...t.configs } };
 }
 
 /** Validates a topic's complete new set of overrides and, unless validateOnly, applies it. */
-export function applyTopicOverrides(broker: Broker, topic: string, next: Record<string, string>, validateOnly: boolean): AlterResult {
+export function applyTopicOverrides(
+  services: ConfigServices,
+  topic: string,
+  next: Record<string, string>,
+  validateOnly: boolean,
+): AlterResult {
   const bad = validateTopicConfigs(next);
   if (bad !== null) return { errorCode: ErrorCode.INVALID_CONFIG, errorMessage: bad };
   if (!validateOnly) {
-    broker.setTopicConfigs(topic, next);
-    broker.log.info('topic configs altered', { topic, configs: next });
+    services.topics.setTopicConfigs(topic, next);
+    services.log.info('topic configs altered', { topic, configs: next });
   }
   return ALTER_OK;
+}
+
+/**
+ * AlterConfigs and IncrementalAlterConfigs answer alike: every resource in order, a resource named
+ * twice refused at each occurrence, the others by `alterOne`.
+ */
+export function alterAll<R extends AlterResource>(
+  services: ConfigServices,
+  resources: readonly R[],
+  validateOnly: boolean,
+  alterOne: (services: ConfigServices, r: R, validateOnly: boolean) => AlterResult,
+): { throttleTimeMs: number; responses: Array<AlterResult & { resourceType: number; resourceName: string }> } {
+  const duplicates = duplicateResources(resources);
+  const responses = resources.map((r) => {
+    const res: AlterResult = duplicates.has(r)
+      ? { errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Each resource must appear at most once.' }
+      : alterOne(services, r, validateOnly);
+    return { ...res, resourceType: r.resourceType, resourceName: r.resourceName };
+  });
+  return { throttleTimeMs: 0, responses };
 }

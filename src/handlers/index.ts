@@ -1,5 +1,5 @@
-/** Registers every API handler. One file per API, named by key. */
-import type { HandlerRegistry } from './registry.js';
+/** Every API handler, one file per API named by key, and their registration. */
+import { HandlerRegistry } from './registry.js';
 import { produce } from './00-produce.js';
 import { fetchHandler } from './01-fetch.js';
 import { listOffsets } from './02-list-offsets.js';
@@ -29,38 +29,40 @@ import { offsetDelete } from './47-offset-delete.js';
 import { consumerGroupHeartbeat } from './68-consumer-group-heartbeat.js';
 import { consumerGroupDescribe } from './69-consumer-group-describe.js';
 
-export function registerAll(r: HandlerRegistry): void {
-  for (const h of [produce, fetchHandler, listOffsets, metadata, apiVersions, initProducerId]) r.register(h);
+/** The registry of every handler franz serves (each checked against its API's description). */
+export function createRegistry(): HandlerRegistry {
+  const r = new HandlerRegistry();
+  // The data path and the broker's own.
+  r.register(produce);
+  r.register(fetchHandler);
+  r.register(listOffsets);
+  r.register(metadata);
+  r.register(apiVersions);
+  r.register(initProducerId);
   // Admin APIs.
-  for (const h of [
-    createTopics,
-    deleteTopics,
-    deleteRecords,
-    describeConfigs,
-    alterConfigs,
-    describeLogDirs,
-    createPartitions,
-    incrementalAlterConfigs,
-    describeCluster,
-  ]) {
-    r.register(h);
-  }
+  r.register(createTopics);
+  r.register(deleteTopics);
+  r.register(deleteRecords);
+  r.register(describeConfigs);
+  r.register(alterConfigs);
+  r.register(describeLogDirs);
+  r.register(createPartitions);
+  r.register(incrementalAlterConfigs);
+  r.register(describeCluster);
   // Consumer groups (classic protocol) and committed offsets.
-  for (const h of [
-    offsetCommit,
-    offsetFetch,
-    findCoordinator,
-    joinGroup,
-    heartbeat,
-    leaveGroup,
-    syncGroup,
-    describeGroups,
-    listGroups,
-    deleteGroups,
-    offsetDelete,
-  ]) {
-    r.register(h);
-  }
+  r.register(offsetCommit);
+  r.register(offsetFetch);
+  r.register(findCoordinator);
+  r.register(joinGroup);
+  r.register(heartbeat);
+  r.register(leaveGroup);
+  r.register(syncGroup);
+  r.register(describeGroups);
+  r.register(listGroups);
+  r.register(deleteGroups);
+  r.register(offsetDelete);
   // Consumer groups with the KIP-848 consumer protocol.
-  for (const h of [consumerGroupHeartbeat, consumerGroupDescribe]) r.register(h);
+  r.register(consumerGroupHeartbeat);
+  r.register(consumerGroupDescribe);
+  return r;
 }

@@ -7,7 +7,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileDurably, partitionDirName } from '../storage/log-manager.js';
+import { writeFileDurably, partitionDirName } from '../storage/durable-file.js';
 
 export interface TopicInfo {
   name: string;
@@ -19,6 +19,9 @@ export interface TopicInfo {
 }
 
 const PARTITION_METADATA = 'partition.metadata';
+
+/** The most partitions one topic may have here. */
+export const MAX_PARTITIONS = 100_000;
 
 const LEGAL = /^[a-zA-Z0-9._-]+$/;
 

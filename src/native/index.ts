@@ -14,41 +14,67 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Chunk, FileRegion } from '../protocol/primitives.js';
 
-/** Packed per-batch facts: BATCH_STRIDE numbers per batch, at these indices. */
-export const BATCH_STRIDE = 11;
-/** Start of the batch: relative to the buffer (validateBatches) or absolute in the file (scanSegment). */
-export const B_POSITION = 0;
-/** Whole batch size in bytes (12 + batchLength). */
-export const B_SIZE = 1;
-export const B_BASE_OFFSET = 2;
-export const B_LAST_OFFSET_DELTA = 3;
-/** The batch's baseTimestamp. */
-export const B_FIRST_TIMESTAMP = 4;
-export const B_MAX_TIMESTAMP = 5;
-export const B_PRODUCER_ID = 6;
-export const B_PRODUCER_EPOCH = 7;
-export const B_BASE_SEQUENCE = 8;
-export const B_ATTRIBUTES = 9;
-export const B_RECORD_COUNT = 10;
-
-/** A file range to send with sendfile(2). */
-export interface FileRegion {
-  readonly fd: number;
+/**
+ * Where each fact of a batch sits in a packed array (validateBatches, scanSegment):
+ * `stride` numbers per batch, fact `f` of batch `k` at `k * stride + f`. Defined once, in Rust
+ * (native/src/batch.rs), and read from the addon when it loads; src/storage/batch-facts.ts
+ * is the one reader of packed arrays.
+ */
+export interface BatchLayout {
+  readonly stride: number;
+  /** Start of the batch: relative to the buffer (validateBatches) or absolute in the file (scanSegment). */
   readonly position: number;
-  readonly length: number;
+  /** Whole batch size in bytes (12 + batchLength). */
+  readonly size: number;
+  readonly baseOffset: number;
+  readonly lastOffsetDelta: number;
+  /** The batch's baseTimestamp. */
+  readonly firstTimestamp: number;
+  readonly maxTimestamp: number;
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly baseSequence: number;
+  readonly attributes: number;
+  readonly recordCount: number;
 }
-export type Chunk = Buffer | FileRegion;
 
-export interface ValidateResult {
+/**
+ * The outcome of validateBatches. On success `batches` holds `count` rows of packed facts
+ * (positions relative to the validated buffer); on error it is empty.
+ *
+ * The rows live in one array that every validateBatches call reuses (a fresh typed array per
+ * partition payload was most of the call's cost for a small batch, and garbage for V8 to sweep
+ * at 10 000 partitions), so a result is valid only until the next validateBatches call.
+ * `generation` says which call made it: appendBatches refuses a result whose generation is no
+ * longer current (StaleBatchesError) instead of appending with another payload's facts. Validate
+ * and append in the same synchronous step (LogValidator does), never across an `await`.
+ */
+export interface ValidatedBatches {
   /** Kafka error code: 0 ok, 2 CORRUPT_MESSAGE, 10 MESSAGE_TOO_LARGE, 43 UNSUPPORTED_FOR_MESSAGE_FORMAT. */
-  errorCode: number;
-  /**
-   * Packed facts (BATCH_STRIDE per batch), positions relative to the validated buffer; empty on
-   * error. A view of one array that every call reuses: valid until the next validateBatches call,
-   * so use it (append it) before validating anything else, and copy what must outlive that.
-   */
-  batches: Float64Array;
+  readonly errorCode: number;
+  readonly batches: Float64Array;
+  /** Number of batches (rows in `batches`). */
+  readonly count: number;
+  /** Which validateBatches call produced this result (see isCurrent). */
+  readonly generation: number;
+}
+
+/**
+ * Thrown when a validation result is used after a later validateBatches call reused its array:
+ * a bug in the caller (validation and append separated by an await, or interleaved), never bad
+ * input from a client.
+ */
+export class StaleBatchesError extends Error {
+  readonly code = 'ERR_FRANZ_STALE_BATCHES';
+  constructor(generation: number, current: number) {
+    super(
+      `stale batch facts: validated by validateBatches call ${generation}, but call ${current} has reused their ` +
+        'array since; validate the payload again right before appending it',
+    );
+    this.name = 'StaleBatchesError';
+  }
 }
 
 /**
@@ -56,8 +82,7 @@ export interface ValidateResult {
  * (batchLength < 49), 'bad-magic', 'too-large' (batch > maxBatchBytes), 'bad-crc',
  * 'bad-record-count' (negative), 'bad-offset-delta' (negative lastOffsetDelta).
  */
-export type StopReason =
-  | 'truncated' | 'bad-length' | 'bad-magic' | 'too-large' | 'bad-crc' | 'bad-record-count' | 'bad-offset-delta';
+export type StopReason = 'truncated' | 'bad-length' | 'bad-magic' | 'too-large' | 'bad-crc' | 'bad-record-count' | 'bad-offset-delta';
 
 export interface ScanResult {
   /** Position just after the last good batch (== `start` if none). */
@@ -76,13 +101,25 @@ export interface ScanResult {
  * (the addon only reads the array, so a readonly one is fine).
  */
 interface NativeAddon {
-  batchStride(): number;
+  batchLayout(): BatchLayout;
   crc32c(buf: Uint8Array): number;
   validateBatchesInto(buf: Uint8Array, maxBatchBytes: number, out: Float64Array): number;
-  appendBatches(fd: number, filePosition: number, buf: Uint8Array, batches: Float64Array,
-    firstOffset: number, leaderEpoch: number): number;
-  scanSegment(fd: number, start: number, end: number, verifyCrc: boolean, maxBatchBytes: number):
-    { validEnd: number; batches: Float64Array; stopReason?: string | null };
+  appendBatches(
+    fd: number,
+    filePosition: number,
+    buf: Uint8Array,
+    batches: Float64Array,
+    firstOffset: number,
+    leaderEpoch: number,
+    logAppendTime: number,
+  ): number;
+  scanSegment(
+    fd: number,
+    start: number,
+    end: number,
+    verifyCrc: boolean,
+    maxBatchBytes: number,
+  ): { validEnd: number; batches: Float64Array; stopReason?: string | null };
   sendChunks(socketFd: number, chunks: ReadonlyArray<Uint8Array | FileRegion>, timeoutMs: number): Promise<number>;
   dupDescriptor(fd: number): number;
   setListenerMaxSegment(fd: number, bytes: number): void;
@@ -131,14 +168,63 @@ function loadAddon(): NativeAddon {
     const why = (e instanceof Error ? e.message : String(e)).split('\n')[0];
     fail(`the native addon failed to load (${shown}: ${why}): ${rebuild}`);
   }
-  // A stale build from an older checkout would silently misread packed arrays.
-  if (typeof addon.batchStride !== 'function' || addon.batchStride() !== BATCH_STRIDE || typeof addon.setSocketBufferSize !== 'function' || typeof addon.validateBatchesInto !== 'function') {
+  // A stale build from an older checkout would silently misread packed arrays or take other
+  // arguments: it must have every export this file calls, and a well-formed batch layout.
+  const required = ['batchLayout', 'validateBatchesInto', 'appendBatches', 'scanSegment', 'sendChunks', 'setSocketBufferSize'] as const;
+  if (required.some((f) => typeof addon[f] !== 'function') || !wellFormed(addon.batchLayout())) {
     fail(`the native addon is out of date (${shown}): ${rebuild}`);
   }
   return addon;
 }
 
+const LAYOUT_FIELDS = [
+  'position',
+  'size',
+  'baseOffset',
+  'lastOffsetDelta',
+  'firstTimestamp',
+  'maxTimestamp',
+  'producerId',
+  'producerEpoch',
+  'baseSequence',
+  'attributes',
+  'recordCount',
+] as const satisfies ReadonlyArray<Exclude<keyof BatchLayout, 'stride'>>;
+
+/** Every fact has its own index below the stride. */
+function wellFormed(layout: BatchLayout): boolean {
+  const { stride } = layout;
+  if (!Number.isInteger(stride) || stride < LAYOUT_FIELDS.length) return false;
+  const seen = new Set<number>();
+  for (const f of LAYOUT_FIELDS) {
+    const i = layout[f];
+    if (!Number.isInteger(i) || i < 0 || i >= stride || seen.has(i)) return false;
+    seen.add(i);
+  }
+  return true;
+}
+
 const native = loadAddon();
+const layout: BatchLayout = Object.freeze({ ...native.batchLayout() });
+
+/** The packed-facts layout, as the addon defines it. */
+export function batchLayout(): BatchLayout {
+  return layout;
+}
+
+/** Packed per-batch facts: BATCH_STRIDE numbers per batch, at the B_* indices (from batchLayout). */
+export const BATCH_STRIDE = layout.stride;
+export const B_POSITION = layout.position;
+export const B_SIZE = layout.size;
+export const B_BASE_OFFSET = layout.baseOffset;
+export const B_LAST_OFFSET_DELTA = layout.lastOffsetDelta;
+export const B_FIRST_TIMESTAMP = layout.firstTimestamp;
+export const B_MAX_TIMESTAMP = layout.maxTimestamp;
+export const B_PRODUCER_ID = layout.producerId;
+export const B_PRODUCER_EPOCH = layout.producerEpoch;
+export const B_BASE_SEQUENCE = layout.baseSequence;
+export const B_ATTRIBUTES = layout.attributes;
+export const B_RECORD_COUNT = layout.recordCount;
 
 /** The errno name an error from this module carries ('ENOSPC', 'EPIPE', ...), if any. */
 export function errnoOf(err: unknown): string | undefined {
@@ -174,18 +260,21 @@ export function crc32c(buf: Uint8Array): number {
  * Validates every batch in `buf` (a partition's payload from a Produce request): whole
  * batches only, batchLength >= 49 and fits, magic == 2, CRC-32C correct, recordCount >= 0,
  * lastOffsetDelta >= 0, each batch size <= maxBatchBytes. Never throws for bad data.
+ * The result is valid until the next call (see ValidatedBatches).
  */
-export function validateBatches(buf: Uint8Array, maxBatchBytes: number): ValidateResult {
+export function validateBatches(buf: Uint8Array, maxBatchBytes: number): ValidatedBatches {
   int('maxBatchBytes', maxBatchBytes);
   const max = Math.min(maxBatchBytes, 0xffffffff);
+  // Every call may overwrite the shared array, so every call starts a new generation.
+  const generation = ++validations;
   let n = native.validateBatchesInto(buf, max, validated);
-  if (n < 0) return { errorCode: -n, batches: NO_BATCHES };
+  if (n < 0) return { errorCode: -n, batches: NO_BATCHES, count: 0, generation };
   if (n * BATCH_STRIDE > validated.length) {
     // More batches than ever before in one payload: grow (doubling) and validate again.
     validated = new Float64Array(Math.max(n, (2 * validated.length) / BATCH_STRIDE) * BATCH_STRIDE);
     n = native.validateBatchesInto(buf, max, validated);
   }
-  return { errorCode: 0, batches: validated.subarray(0, n * BATCH_STRIDE) };
+  return { errorCode: 0, batches: validated.subarray(0, n * BATCH_STRIDE), count: n, generation };
 }
 
 /**
@@ -195,25 +284,57 @@ export function validateBatches(buf: Uint8Array, maxBatchBytes: number): Validat
  */
 let validated = new Float64Array(64 * BATCH_STRIDE);
 const NO_BATCHES = new Float64Array(0);
+/** validateBatches calls so far: the generation of the newest result. */
+let validations = 0;
+
+/** Whether `v` is still valid: no validateBatches call has reused its array since it was made. */
+export function isCurrent(v: ValidatedBatches): boolean {
+  return v.generation === validations;
+}
+
+/** Throws StaleBatchesError unless `v` is still valid (isCurrent). */
+export function assertCurrent(v: ValidatedBatches): void {
+  if (v.generation !== validations) throw new StaleBatchesError(v.generation, validations);
+}
 
 /**
- * Patches baseOffset (first batch gets firstOffset, each next one previous +
- * lastOffsetDelta + 1) and partitionLeaderEpoch into each batch of `buf` IN PLACE (both sit
- * before the CRC'd range, so CRCs stay valid), then pwrite()s the whole buffer at
- * `filePosition` of `fd`. Returns the next offset (last assigned + 1).
- * `batches` is the packed array validateBatches returned for this same buffer (re-checked
- * natively against the buffer, EINVAL on mismatch). On an I/O error (message starts with the
- * errno name) part of the buffer may already be in the file: the caller keeps the logical
- * end of the segment and must truncate back to `filePosition` before appending again.
+ * Appends a validated payload to a segment file in one native pass and one pwrite():
+ * - patches baseOffset (first batch gets firstOffset, each next one previous +
+ *   lastOffsetDelta + 1) and partitionLeaderEpoch into each batch of `buf` IN PLACE (both sit
+ *   before the CRC'd range, so CRCs stay valid);
+ * - with `logAppendTime` >= 0 (message.timestamp.type=LogAppendTime), also sets each batch's
+ *   timestamp-type attribute bit and maxTimestamp = logAppendTime and recomputes its CRC-32C;
+ *   the rows of `validated` are updated to match (attributes, maxTimestamp). -1 leaves the
+ *   producer's timestamps alone;
+ * - pwrite()s the whole buffer at `filePosition` of `fd`.
+ * Returns the next offset (last assigned + 1).
+ *
+ * `validated` is what validateBatches returned for this same buffer, and must still be current
+ * (StaleBatchesError otherwise); its rows are re-checked natively against the buffer (EINVAL on
+ * a mismatch). On an I/O error (message starts with the errno name) part of the buffer may
+ * already be in the file: the caller keeps the logical end of the segment and must truncate back
+ * to `filePosition` before appending again.
  */
-export function appendBatches(fd: number, filePosition: number, buf: Uint8Array, batches: Float64Array,
-  firstOffset: number, leaderEpoch: number): number {
+export function appendBatches(
+  fd: number,
+  filePosition: number,
+  buf: Uint8Array,
+  validated: ValidatedBatches,
+  firstOffset: number,
+  leaderEpoch: number,
+  logAppendTime: number,
+): number {
+  assertCurrent(validated);
+  if (validated.errorCode !== 0) {
+    throw Object.assign(new Error(`EINVAL: the payload failed validation (error ${validated.errorCode})`), { code: 'EINVAL' });
+  }
   int('fd', fd, 0, INT32_MAX);
   int('filePosition', filePosition);
   int('firstOffset', firstOffset);
   int('leaderEpoch', leaderEpoch, -1, INT32_MAX);
+  int('logAppendTime', logAppendTime, -1);
   try {
-    return native.appendBatches(fd, filePosition, buf, batches, firstOffset, leaderEpoch);
+    return native.appendBatches(fd, filePosition, buf, validated.batches, firstOffset, leaderEpoch, logAppendTime);
   } catch (e) {
     throw withErrno(e);
   }
@@ -226,8 +347,7 @@ export function appendBatches(fd: number, filePosition: number, buf: Uint8Array,
  * wrong magic or (when verifyCrc) a bad CRC. With verifyCrc=false large batches are not
  * read beyond their header. Throws (errno-prefixed) only on I/O errors.
  */
-export function scanSegment(fd: number, start: number, end: number, verifyCrc: boolean,
-  maxBatchBytes: number): ScanResult {
+export function scanSegment(fd: number, start: number, end: number, verifyCrc: boolean, maxBatchBytes: number): ScanResult {
   int('fd', fd, 0, INT32_MAX);
   int('start', start);
   int('end', end);

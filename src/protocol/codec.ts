@@ -4,13 +4,47 @@
  * For each (API, version, direction) the field list is compiled once into a closure tree, so the
  * per-message work is a walk over precomputed steps with no version checks left. Decoders never
  * throw on bad input: they mark the Reader bad, and the caller checks `reader.bad` once at the end.
+ *
+ * Types: the compiled closures see messages as plain records keyed by field name; the public
+ * surface (`ApiCodec<S>`, `VersionCodec<S>`, `StructCodec<Fs>`) gives them the types computed from
+ * the description (schema.ts), and this file is the one place where the two meet.
+ *
+ * Strict encoding (tests): with `FRANZ_STRICT_ENCODE=1` in the environment, or after
+ * `setStrictEncoding(true)`, encoding a struct that carries a key its description does not have
+ * throws, so a misspelled field cannot silently go out as its default.
  */
-import { type ApiSpec, type Field, type Primitive, inVersions } from './schema.js';
+import {
+  type ApiSpec,
+  type Body,
+  type Decoded,
+  type DecodedRequest,
+  type DecodedResponse,
+  type Field,
+  type Primitive,
+  type RequestBody,
+  type ResponseBody,
+  inVersions,
+} from './schema.js';
 import { Reader, Writer, ZERO_UUID, type RecordsRef } from './primitives.js';
 
-// Decoded messages are plain objects keyed by camelCase field names.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Message = Record<string, any>;
+/** A message as the compiled closures see it: fields by camelCase name. */
+type Message = Record<string, unknown>;
+
+let strictEncoding = process.env.FRANZ_STRICT_ENCODE === '1';
+
+/** Makes every encoder refuse keys its description does not have (on in the test suite). */
+export function setStrictEncoding(on: boolean): void {
+  strictEncoding = on;
+}
+
+/** The error strict encoding throws for a key the description does not have. */
+export class UnknownFieldError extends Error {
+  readonly code = 'FRANZ_UNKNOWN_FIELD';
+  constructor(readonly field: string, known: readonly string[]) {
+    super(`unknown field "${field}" (the description has: ${known.join(', ')})`);
+    this.name = 'UnknownFieldError';
+  }
+}
 
 type Decode = (r: Reader) => unknown;
 type Encode = (w: Writer, v: unknown) => void;
@@ -147,6 +181,9 @@ function compileField(f: Field, version: number, flexible: boolean): FieldPlan {
   }
   const defaultValue = typeDefault(f, version);
   const d = defaultValue();
+  // A field left out of a body to encode goes out as its default (-1 where the description says so).
+  const encodeGiven = encode;
+  encode = (w, v) => encodeGiven(w, v === undefined ? defaultValue() : v);
   const isDefault = (v: unknown): boolean => {
     if (v === undefined || v === d) return true;
     if (Array.isArray(v) && Array.isArray(d)) return v.length === 0 && d.length === 0;
@@ -193,7 +230,13 @@ function compileStruct(fields: readonly Field[], version: number, flexible: bool
     return m;
   };
 
+  const names = new Set(plans.map((p) => p.name));
+  const checkKeys = (m: Message): void => {
+    for (const k of Object.keys(m)) if (!names.has(k)) throw new UnknownFieldError(k, [...names]);
+  };
+
   const encode = (w: Writer, m: Message): void => {
+    if (strictEncoding) checkKeys(m);
     for (const p of regular) p.encode(w, m[p.name]);
     if (!flexible) return;
     let count = 0;
@@ -215,23 +258,20 @@ function compileStruct(fields: readonly Field[], version: number, flexible: bool
   return { decode, encode, defaults };
 }
 
-export interface VersionCodec {
+export interface VersionCodec<S extends ApiSpec = ApiSpec> {
   readonly version: number;
   readonly flexible: boolean;
-  decodeRequest(r: Reader): Message;
-  encodeRequest(w: Writer, m: Message): void;
-  decodeResponse(r: Reader): Message;
-  encodeResponse(w: Writer, m: Message): void;
-  /** A request or response body with every field at its default. */
-  requestDefaults(): Message;
-  responseDefaults(): Message;
+  decodeRequest(r: Reader): DecodedRequest<S>;
+  encodeRequest(w: Writer, m: RequestBody<S>): void;
+  decodeResponse(r: Reader): DecodedResponse<S>;
+  encodeResponse(w: Writer, m: ResponseBody<S>): void;
 }
 
 /** Compiled codecs for every version of one API, built lazily on first use. */
-export class ApiCodec {
-  private readonly versions = new Map<number, VersionCodec>();
+export class ApiCodec<S extends ApiSpec = ApiSpec> {
+  private readonly versions = new Map<number, VersionCodec<S>>();
 
-  constructor(readonly spec: ApiSpec) {}
+  constructor(readonly spec: S) {}
 
   supports(version: number): boolean {
     return version >= this.spec.validVersions[0] && version <= this.spec.validVersions[1];
@@ -241,22 +281,22 @@ export class ApiCodec {
     return this.spec.flexibleVersions !== null && version >= this.spec.flexibleVersions;
   }
 
-  at(version: number): VersionCodec {
+  at(version: number): VersionCodec<S> {
     let c = this.versions.get(version);
     if (c === undefined) {
       if (!this.supports(version)) throw new RangeError(`${this.spec.name} v${version} is not described`);
       const flexible = this.isFlexible(version);
       const req = compileStruct(this.spec.request, version, flexible);
       const res = compileStruct(this.spec.response, version, flexible);
+      // The closures build and read exactly the fields of the description, which is what the
+      // computed types say; this is where the untyped records take those types.
       c = {
         version,
         flexible,
-        decodeRequest: req.decode,
-        encodeRequest: req.encode,
-        decodeResponse: res.decode,
-        encodeResponse: res.encode,
-        requestDefaults: req.defaults,
-        responseDefaults: res.defaults,
+        decodeRequest: req.decode as (r: Reader) => DecodedRequest<S>,
+        encodeRequest: req.encode as (w: Writer, m: RequestBody<S>) => void,
+        decodeResponse: res.decode as (r: Reader) => DecodedResponse<S>,
+        encodeResponse: res.encode as (w: Writer, m: ResponseBody<S>) => void,
       };
       this.versions.set(version, c);
     }
@@ -265,12 +305,15 @@ export class ApiCodec {
 }
 
 /** A codec for a bare field list (no API around it), e.g. the records of internal topics. */
-export interface StructCodec {
-  decode(r: Reader): Message;
-  encode(w: Writer, m: Message): void;
+export interface StructCodec<Fs extends readonly Field[]> {
+  decode(r: Reader): Decoded<Fs>;
+  encode(w: Writer, m: Body<Fs>): void;
 }
 
-export function structCodec(fields: readonly Field[], version: number, flexible: boolean): StructCodec {
+export function structCodec<const Fs extends readonly Field[]>(fields: Fs, version: number, flexible: boolean): StructCodec<Fs> {
   const s = compileStruct(fields, version, flexible);
-  return { decode: s.decode, encode: s.encode };
+  return {
+    decode: s.decode as (r: Reader) => Decoded<Fs>,
+    encode: s.encode as (w: Writer, m: Body<Fs>) => void,
+  };
 }

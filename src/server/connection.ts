@@ -27,10 +27,26 @@ import {
   type RequestHeader,
 } from '../protocol/header.js';
 import { ErrorCode } from '../protocol/errors.js';
-import type { Message } from '../protocol/codec.js';
-import { codecFor, type HandlerRegistry } from '../handlers/registry.js';
-import type { Broker } from '../broker.js';
+import type { ApiCodec } from '../protocol/codec.js';
+import { codecForKey } from '../protocol/codecs.js';
+import type { ResponseBody } from '../protocol/schema.js';
+import type { BrokerServices, HandlerRegistry } from '../handlers/registry.js';
 import type { Logger } from '../logger.js';
+
+/** What a connection needs from the server around it. */
+export interface ConnectionOptions {
+  readonly registry: HandlerRegistry;
+  readonly services: BrokerServices;
+  readonly log: Logger;
+  /** socket.request.max.bytes: larger requests close the connection before anything is buffered. */
+  readonly maxRequestBytes: number;
+  /** Send file regions with sendfile (off: copy them through Node, FRANZ_SENDFILE=0). */
+  readonly useSendfile: boolean;
+  readonly onClosed: () => void;
+}
+
+/** A response body of any API, as the connection encodes it with that API's codec. */
+type AnyResponse = ResponseBody<ApiCodec['spec']>;
 
 interface Slot {
   done: boolean;
@@ -48,9 +64,20 @@ export class Connection {
   private sending = false;
   private unflushedWrites = 0;
   private closed = false;
+  /** Set by drain(): no more requests are read. */
+  private draining = false;
+  private idleWaiters: Array<() => void> = [];
+  /** Called once every byte Node queued on the socket has reached the kernel (whenFlushed). */
+  private flushWaiter: (() => void) | null = null;
+  /** The response whose send waits for Node's queued writes (whenFlushed). */
+  private awaitingFlush: Slot | null = null;
   readonly peer: string;
   /** Sockets whose descriptor we cannot see (e.g. TLS later) fall back to reading regions into buffers. */
   private readonly fd: number;
+  private readonly registry: HandlerRegistry;
+  private readonly services: BrokerServices;
+  private readonly log: Logger;
+  private readonly useSendfile: boolean;
 
   /**
    * `accepted` comes from a server with pauseOnConnect. Its descriptor is duplicated into a new
@@ -59,15 +86,12 @@ export class Connection {
    * open through the duplicate. Should the duplication fail (EMFILE), the accepted socket is read
    * with 'data' events instead.
    */
-  constructor(
-    accepted: Socket,
-    private readonly broker: Broker,
-    private readonly registry: HandlerRegistry,
-    private readonly log: Logger,
-    private readonly maxRequestBytes: number,
-    private readonly useSendfile: boolean,
-    onClosed: () => void,
-  ) {
+  constructor(accepted: Socket, opts: ConnectionOptions) {
+    const { maxRequestBytes, onClosed } = opts;
+    this.registry = opts.registry;
+    this.services = opts.services;
+    this.log = opts.log;
+    this.useSendfile = opts.useSendfile;
     this.peer = `${accepted.remoteAddress}:${accepted.remotePort}`;
     this.reader = new FrameReader(
       maxRequestBytes,
@@ -111,8 +135,6 @@ export class Connection {
     this.notifyIdle();
   }
 
-  private idleWaiters: Array<() => void> = [];
-
   private get idle(): boolean {
     return this.closed || (this.slots.length === 0 && !this.sending && this.unflushedWrites === 0);
   }
@@ -134,8 +156,6 @@ export class Connection {
     if (this.idle) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
-
-  private draining = false;
 
   destroy(): void {
     this.close();
@@ -170,8 +190,7 @@ export class Connection {
     const r = new Reader(frame);
     const header = readRequestHeader(r);
     if (r.bad) return this.reject('truncated request header');
-    const handler = this.registry.get(header.apiKey);
-    const codec = codecFor(header.apiKey);
+    const route = this.registry.get(header.apiKey);
     if (header.apiKey === API_VERSIONS_KEY && !this.registry.serves(API_VERSIONS_KEY, header.apiVersion)) {
       // KIP-511: answer an unknown ApiVersions version with UNSUPPORTED_VERSION in a v0 body listing our ranges.
       return this.respondNow(header, 0, {
@@ -180,11 +199,12 @@ export class Connection {
         throttleTimeMs: 0,
       });
     }
-    if (handler === undefined || codec === undefined || !this.registry.serves(header.apiKey, header.apiVersion)) {
+    if (route === undefined || !this.registry.serves(header.apiKey, header.apiVersion)) {
       // Kafka cannot parse such a request either and drops the connection; the client learns our
       // ranges from ApiVersions and should never send one.
       return this.reject('unsupported API or version', { apiKey: header.apiKey, apiVersion: header.apiVersion });
     }
+    const { handler, codec } = route;
     const vc = codec.at(header.apiVersion);
     if (vc.flexible) skipHeaderTags(r);
     const body = vc.decodeRequest(r);
@@ -192,9 +212,9 @@ export class Connection {
 
     const slot: Slot = { done: false, chunks: null, fds: null };
     this.slots.push(slot);
-    let result: Message | null | Promise<Message | null>;
+    let result: AnyResponse | null | Promise<AnyResponse | null>;
     try {
-      result = handler.handle({ broker: this.broker, header, version: header.apiVersion, peer: this.peer }, body);
+      result = handler.handle({ ...this.services, header, version: header.apiVersion, peer: this.peer }, body);
     } catch (err) {
       this.log.error('handler failed', { apiKey: header.apiKey, err: String((err as Error).stack ?? err) });
       return this.reject('internal error');
@@ -215,20 +235,21 @@ export class Connection {
     }
   }
 
-  private respondNow(header: RequestHeader, version: number, body: Message): void {
+  private respondNow(header: RequestHeader, version: number, body: AnyResponse): void {
     const slot: Slot = { done: false, chunks: null, fds: null };
     this.slots.push(slot);
     this.completeAt(slot, header, version, body);
   }
 
-  private complete(slot: Slot, header: RequestHeader, body: Message | null): void {
+  private complete(slot: Slot, header: RequestHeader, body: AnyResponse | null): void {
     this.completeAt(slot, header, header.apiVersion, body);
   }
 
-  private completeAt(slot: Slot, header: RequestHeader, version: number, body: Message | null): void {
+  private completeAt(slot: Slot, header: RequestHeader, version: number, body: AnyResponse | null): void {
     if (this.closed) return;
-    if (body !== null) {
-      const vc = codecFor(header.apiKey)!.at(version);
+    const codec = codecForKey(header.apiKey);
+    if (body !== null && codec !== undefined) {
+      const vc = codec.at(version);
       const w = new Writer(512);
       w.int32(0); // size, patched below
       writeResponseHeader(w, header.correlationId, responseHeaderFlexible(header.apiKey, vc.flexible));
@@ -313,10 +334,6 @@ export class Connection {
       this.notifyIdle();
     });
   }
-
-  private flushWaiter: (() => void) | null = null;
-  /** The response whose send waits for Node's queued writes (whenFlushed). */
-  private awaitingFlush: Slot | null = null;
 
   /** Runs fn once every byte Node queued on the socket has been handed to the kernel. */
   private whenFlushed(fn: () => void): void {

@@ -2,8 +2,8 @@
  * FrameReader: cuts a connection's byte stream into request frames (`int32 size` + `size` bytes)
  * and decides where each socket read puts its bytes, so that a large request is read by the
  * kernel straight into its own buffer instead of arriving in 64 KiB chunks that JavaScript then
- * copies together (for a 1 MB Produce request from librdkafka that copy was a fifth of the event
- * loop's busy time; see BENCHMARKS.md).
+ * copies together (a large share of the event loop's time under a fast producer:
+ * docs/perf/frame-pool.md).
  *
  * The caller asks `buffer()` where the next read goes, reads at most that many bytes into its
  * start, and reports them with `wrote(n)`. Two places a read can go:

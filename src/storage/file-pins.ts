@@ -4,8 +4,7 @@
  * possibly behind earlier responses on its connection. A segment deleted meanwhile (retention,
  * DeleteRecords, topic deletion) must keep its descriptor open until then: closed early, the
  * number could be reused by another file and the response would send that file's bytes. So a
- * deleted segment closes its descriptor once nothing pins it, which is at once in the usual case
- * (franz used to keep every deleted segment's descriptor for a fixed minute instead).
+ * deleted segment closes its descriptor once nothing pins it, which is at once in the usual case.
  */
 
 const pins = new Map<number, number>();

@@ -10,11 +10,12 @@
  * Called on the main thread only; the checkpoint files' writes and fsyncs, and the removal of
  * deleted partitions' directories, run on the libuv pool.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
-import { open, rename, rm } from 'node:fs/promises';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Log, type LogConfig } from './log.js';
+import { partitionDirName, writeFileDurably, writeFileDurablyAsync } from './durable-file.js';
 
 export const CLEAN_SHUTDOWN_FILE = '.kafka_cleanshutdown';
 /** Ends the name of a deleted partition's directory until it is removed (Kafka's suffix). */
@@ -24,10 +25,6 @@ const DELETED_SUFFIX = '-delete';
 export const INDEX_FLUSH_AGE_MS = 30_000;
 /** The most of one second's tick the index writes may take; the rest waits for the next tick. */
 const INDEX_FLUSH_BUDGET_MS = 5;
-
-export function partitionDirName(topic: string, partition: number): string {
-  return `${topic}-${partition}`;
-}
 
 function readCheckpoint(path: string): Map<string, number> {
   const out = new Map<string, number>();
@@ -42,32 +39,6 @@ function readCheckpoint(path: string): Map<string, number> {
     out.set(partitionDirName(parts[0]!, Number(parts[1])), Number(parts[2]));
   }
   return out;
-}
-
-/** Writes a file atomically and durably: temp file, fsync, rename. */
-export function writeFileDurably(path: string, text: string): void {
-  const tmp = path + '.tmp';
-  writeFileSync(tmp, text);
-  const fd = openSync(tmp, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}
-
-/** writeFileDurably off the event loop: the fsync runs on a libuv pool thread. */
-async function writeFileDurablyAsync(path: string, text: string): Promise<void> {
-  const tmp = path + '.tmp';
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
 }
 
 /** Why a partition creation stops early: its topic went away ('delete'), or the broker is stopping. */
@@ -179,8 +150,15 @@ export class LogManager {
     const made = await forEachConcurrently(
       from,
       to,
-      () => failure === null && (stopped = stop()) === null,
-      (p) => Log.createFiles(dirOf(p), extraFiles).catch((err: unknown) => void (failure ??= err)),
+      () => {
+        if (failure !== null) return false;
+        stopped = stop();
+        return stopped === null;
+      },
+      (p) =>
+        Log.createFiles(dirOf(p), extraFiles).catch((err: unknown) => {
+          failure ??= err;
+        }),
     );
     const opened: Log[] = [];
     if (failure === null && stopped === null) {
@@ -206,7 +184,12 @@ export class LogManager {
     // Nothing has read or written these logs: they close at once.
     for (const log of opened) await log.close();
     if (stopped === 'stop') return 'stop';
-    await forEachConcurrently(from, made, () => true, (p) => rm(dirOf(p), { recursive: true, force: true }));
+    await forEachConcurrently(
+      from,
+      made,
+      () => true,
+      (p) => rm(dirOf(p), { recursive: true, force: true }),
+    );
     if (failure !== null) throw failure;
     return 'delete';
   }

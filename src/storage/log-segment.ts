@@ -2,25 +2,32 @@
  * LogSegment: one `<20-digit base offset>.log` file of a partition with its `.index` and `.timeindex`.
  *
  * The `.log` holds record batches exactly as they travel on the wire (v2 format), with the assigned
- * base offset and leader epoch patched in by the native append. Besides the sparse on-disk indexes,
- * a segment keeps a dense in-memory table of its batches (base/last offset, position, size, max
- * timestamp), so a fetch finds its byte range without a single read syscall and sends it with
- * sendfile. The table is built on append, by recovery, or lazily by a header scan when an old
- * segment is first read. Not thread-safe: owned by its Log on the main thread.
+ * base offset and leader epoch (and, for LogAppendTime, the append time) written in by the native
+ * append. The segment's index is its BatchTable: a dense in-memory table of its batches (base/last
+ * offset, position, size, max timestamp), so a fetch finds its byte range without a single read
+ * syscall and sends it with sendfile. The table is built on append, by recovery, or by a header scan
+ * when the segment is opened. The `.index` and `.timeindex` files are written for operators and
+ * Kafka's tools (IndexWriter) and never read back. Not thread-safe: owned by its Log on the main thread.
  */
 import { closeSync, fstatSync, ftruncateSync, openSync, unlinkSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as native from '../native/index.js';
-import { OffsetIndex } from './offset-index.js';
-import { TimeIndex } from './time-index.js';
+import type { ValidatedBatches } from '../native/index.js';
+import * as facts from './batch-facts.js';
+import { IndexWriter, OFFSET_INDEX, TIME_INDEX } from './index-file.js';
 import { closeWhenUnpinned } from './file-pins.js';
+import { asFilePosition, asOffset, type FilePosition, type Offset } from './types.js';
 import type { FileRegion } from '../protocol/primitives.js';
 
 export function segmentFileName(baseOffset: number, suffix: string): string {
   return String(baseOffset).padStart(20, '0') + suffix;
 }
 
-/** Growable columns of per-batch facts. */
+/**
+ * The segment's index: growable columns of per-batch facts (base and last offset, file position,
+ * size, max timestamp), one row per batch in file order. Every lookup (a Fetch's byte range,
+ * ListOffsets by time) is a search here; nothing reads the index files.
+ */
 class BatchTable {
   base = new Float64Array(64);
   last = new Float64Array(64);
@@ -51,7 +58,7 @@ class BatchTable {
   }
 
   /** Index of the first batch whose last offset is >= offset, or count if none. */
-  findByOffset(offset: number): number {
+  findByOffset(offset: Offset): number {
     let lo = 0;
     let hi = this.count;
     while (lo < hi) {
@@ -61,44 +68,55 @@ class BatchTable {
     }
     return lo;
   }
+}
 
-  truncate(count: number): void {
-    this.count = count;
-  }
+/** What LogSegment.read is asked for. */
+export interface SegmentReadRequest {
+  /** The offset to read from: the batch holding it comes whole. */
+  readonly from: Offset;
+  /** Batches starting at or past this offset are left out (the high watermark). */
+  readonly below: Offset;
+  /** Byte budget: whole batches only, none past it... */
+  readonly maxBytes: number;
+  /** ...except the first batch, which comes whole even when larger (KIP-74) when this is set. */
+  readonly minOneBatch: boolean;
+  /** The largest batch a header scan accepts, should the table still have to be built. */
+  readonly maxBatchBytes: number;
 }
 
 export interface SegmentRead {
   region: FileRegion | null;
   /** First offset of the first batch sent (may be below the requested offset: whole batches only). */
-  firstOffset: number;
+  firstOffset: Offset;
   /** Offset just past the last batch sent. */
-  nextOffset: number;
+  nextOffset: Offset;
 }
 
 export class LogSegment {
   readonly fd: number;
+  /** Bytes of whole batches in the file: where the next append goes. */
   size: number;
-  readonly offsetIndex: OffsetIndex;
-  readonly timeIndex: TimeIndex;
+  private readonly offsetIndex: IndexWriter;
+  private readonly timeIndex: IndexWriter;
   private table: BatchTable | null = null;
   private bytesSinceIndex = 0;
   /** When the oldest index entry not yet in the index files was made (0: none waiting). */
   private indexesDirtySince = 0;
   private deleted = false;
   /** Offset after the last batch; baseOffset when empty. */
-  nextOffset: number;
+  nextOffset: Offset;
   maxTimestamp = -1;
   readonly createdMs: number;
 
   private constructor(
     readonly dir: string,
-    readonly baseOffset: number,
+    readonly baseOffset: Offset,
     private readonly indexIntervalBytes: number,
   ) {
     this.fd = openSync(this.path, existsSync(this.path) ? 'r+' : 'w+');
     this.size = fstatSync(this.fd).size;
-    this.offsetIndex = new OffsetIndex(join(dir, segmentFileName(baseOffset, '.index')), baseOffset);
-    this.timeIndex = new TimeIndex(join(dir, segmentFileName(baseOffset, '.timeindex')), baseOffset);
+    this.offsetIndex = new IndexWriter(join(dir, segmentFileName(baseOffset, '.index')), OFFSET_INDEX);
+    this.timeIndex = new IndexWriter(join(dir, segmentFileName(baseOffset, '.timeindex')), TIME_INDEX);
     this.nextOffset = baseOffset;
     this.createdMs = Date.now();
   }
@@ -107,7 +125,7 @@ export class LogSegment {
     return join(this.dir, segmentFileName(this.baseOffset, '.log'));
   }
 
-  static create(dir: string, baseOffset: number, indexIntervalBytes: number): LogSegment {
+  static create(dir: string, baseOffset: Offset, indexIntervalBytes: number): LogSegment {
     const s = new LogSegment(dir, baseOffset, indexIntervalBytes);
     s.offsetIndex.reset();
     s.timeIndex.reset();
@@ -121,7 +139,7 @@ export class LogSegment {
    */
   static open(
     dir: string,
-    baseOffset: number,
+    baseOffset: Offset,
     indexIntervalBytes: number,
     recover: boolean,
     maxBatchBytes: number,
@@ -157,21 +175,27 @@ export class LogSegment {
     this.indexBatches(scan.batches, false);
     // Anything past the last whole batch is unreachable; a clean segment has nothing there.
     this.size = scan.validEnd;
+    if (this.table.count > 0) {
+      // The index files already hold these batches' entries: new ones go after them.
+      this.offsetIndex.resumeAfter(this.nextOffset - 1 - this.baseOffset);
+      this.timeIndex.resumeAfter(this.maxTimestamp);
+    }
     return this.table;
   }
 
-  /** Adds packed batches (positions relative to the file) to the table and, if asked, the indexes. */
-  private indexBatches(b: Float64Array, writeIndexes: boolean): void {
+  /** Adds packed batches (positions relative to the file) to the table and, if asked, the index files. */
+  private indexBatches(b: facts.PackedFacts, writeIndexes: boolean): void {
     const t = this.table!;
-    for (let i = 0; i < b.length; i += native.BATCH_STRIDE) {
-      const base = b[i + native.B_BASE_OFFSET]!;
-      const last = base + b[i + native.B_LAST_OFFSET_DELTA]!;
-      const pos = b[i + native.B_POSITION]!;
-      const size = b[i + native.B_SIZE]!;
-      const maxTs = b[i + native.B_MAX_TIMESTAMP]!;
+    const n = facts.batchCount(b);
+    for (let k = 0; k < n; k++) {
+      const base = facts.baseOffset(b, k);
+      const last = base + facts.lastOffsetDelta(b, k);
+      const pos = facts.position(b, k);
+      const size = facts.size(b, k);
+      const maxTs = facts.maxTimestamp(b, k);
       t.push(base, last, pos, size, maxTs);
       if (writeIndexes) this.indexEntry(last, pos, size, maxTs);
-      this.nextOffset = last + 1;
+      this.nextOffset = asOffset(last + 1);
       if (maxTs > this.maxTimestamp) this.maxTimestamp = maxTs;
     }
   }
@@ -179,11 +203,11 @@ export class LogSegment {
   private indexEntry(lastOffset: number, position: number, size: number, maxTs: number): void {
     // Kafka indexes a batch by its position once index.interval.bytes have accumulated since the last entry.
     if (this.bytesSinceIndex >= this.indexIntervalBytes || this.offsetIndex.entries === 0) {
-      this.offsetIndex.append(lastOffset, position);
+      this.offsetIndex.append(lastOffset - this.baseOffset, position);
       this.bytesSinceIndex = 0;
     }
     this.bytesSinceIndex += size;
-    this.timeIndex.append(maxTs, lastOffset);
+    this.timeIndex.append(maxTs, lastOffset - this.baseOffset);
     if (this.indexesDirtySince === 0) this.indexesDirtySince = Date.now();
   }
 
@@ -193,15 +217,16 @@ export class LogSegment {
   }
 
   /**
-   * Appends validated batches (packed facts from native.validateBatches, positions relative to
-   * `payload`). Offsets are assigned from `firstOffset`. Returns the next offset.
+   * Appends a validated payload (`validated` from native.validateBatches for `payload`, still
+   * current) at the end of the file. Offsets are assigned from `firstOffset`; with `logAppendTime`
+   * >= 0 the batches are stamped with it (see native.appendBatches). Returns the next offset.
    */
-  append(payload: Buffer, batches: Float64Array, firstOffset: number, leaderEpoch: number): number {
+  append(payload: Buffer, validated: ValidatedBatches, firstOffset: Offset, leaderEpoch: number, logAppendTime: number): Offset {
     const t = this.table ?? this.loadTable(Number.MAX_SAFE_INTEGER);
-    const start = this.size;
-    let next: number;
+    const start: FilePosition = asFilePosition(this.size);
+    let next: Offset;
     try {
-      next = native.appendBatches(this.fd, start, payload, batches, firstOffset, leaderEpoch);
+      next = asOffset(native.appendBatches(this.fd, start, payload, validated, firstOffset, leaderEpoch, logAppendTime));
     } catch (err) {
       // A failed write may have left part of the payload in the file: cut it so no torn batch stays.
       try {
@@ -211,12 +236,14 @@ export class LogSegment {
       }
       throw err;
     }
-    let offset = firstOffset;
-    for (let i = 0; i < batches.length; i += native.BATCH_STRIDE) {
-      const last = offset + batches[i + native.B_LAST_OFFSET_DELTA]!;
-      const pos = start + batches[i + native.B_POSITION]!;
-      const size = batches[i + native.B_SIZE]!;
-      const maxTs = batches[i + native.B_MAX_TIMESTAMP]!;
+    // The rows now describe the stored batches (maxTimestamp stamped for LogAppendTime).
+    const b = validated.batches;
+    let offset: number = firstOffset;
+    for (let k = 0; k < validated.count; k++) {
+      const last = offset + facts.lastOffsetDelta(b, k);
+      const pos = start + facts.position(b, k);
+      const size = facts.size(b, k);
+      const maxTs = facts.maxTimestamp(b, k);
       t.push(offset, last, pos, size, maxTs);
       this.indexEntry(last, pos, size, maxTs);
       if (maxTs > this.maxTimestamp) this.maxTimestamp = maxTs;
@@ -228,46 +255,46 @@ export class LogSegment {
   }
 
   /**
-   * The byte range of whole batches starting with the one that holds `offset`, ending before
-   * `maxOffset` (exclusive) and within `maxBytes` — except that the first batch is always included
+   * The byte range of whole batches starting with the one that holds `from`, ending before
+   * `below` (exclusive) and within `maxBytes` — except that the first batch is always included
    * when `minOneBatch` is set, as Kafka does (KIP-74) so a consumer can make progress.
    */
-  read(offset: number, maxOffset: number, maxBytes: number, minOneBatch: boolean, maxBatchBytes: number): SegmentRead {
+  read({ from, below, maxBytes, minOneBatch, maxBatchBytes }: SegmentReadRequest): SegmentRead {
     const t = this.loadTable(maxBatchBytes);
-    let i = t.findByOffset(offset);
-    if (i >= t.count || t.base[i]! >= maxOffset) return { region: null, firstOffset: offset, nextOffset: offset };
+    let i = t.findByOffset(from);
+    if (i >= t.count || t.base[i]! >= below) return { region: null, firstOffset: from, nextOffset: from };
     const first = i;
     const startPos = t.pos[i]!;
     let bytes = 0;
-    while (i < t.count && t.base[i]! < maxOffset) {
+    while (i < t.count && t.base[i]! < below) {
       const sz = t.size[i]!;
       if (bytes + sz > maxBytes && !(minOneBatch && i === first)) break;
       bytes += sz;
       i++;
     }
-    if (bytes === 0) return { region: null, firstOffset: offset, nextOffset: offset };
+    if (bytes === 0) return { region: null, firstOffset: from, nextOffset: from };
     return {
       region: { fd: this.fd, position: startPos, length: bytes },
-      firstOffset: t.base[first]!,
-      nextOffset: t.last[i - 1]! + 1,
+      firstOffset: asOffset(t.base[first]!),
+      nextOffset: asOffset(t.last[i - 1]! + 1),
     };
   }
 
   /** First offset whose batch has max timestamp >= ts, with that timestamp; null if none. */
-  findByTimestamp(ts: number, maxBatchBytes: number): { offset: number; timestamp: number } | null {
+  findByTimestamp(ts: number, maxBatchBytes: number): { offset: Offset; timestamp: number } | null {
     const t = this.loadTable(maxBatchBytes);
     for (let i = 0; i < t.count; i++) {
-      if (t.maxTs[i]! >= ts) return { offset: Math.max(t.base[i]!, this.baseOffset), timestamp: t.maxTs[i]! };
+      if (t.maxTs[i]! >= ts) return { offset: asOffset(Math.max(t.base[i]!, this.baseOffset)), timestamp: t.maxTs[i]! };
     }
     return null;
   }
 
   /** The offset of the batch holding the segment's largest timestamp. */
-  maxTimestampOffset(maxBatchBytes: number): { offset: number; timestamp: number } | null {
+  maxTimestampOffset(maxBatchBytes: number): { offset: Offset; timestamp: number } | null {
     const t = this.loadTable(maxBatchBytes);
     let best = -1;
     for (let i = 0; i < t.count; i++) if (best < 0 || t.maxTs[i]! > t.maxTs[best]!) best = i;
-    return best < 0 ? null : { offset: t.last[best]!, timestamp: t.maxTs[best]! };
+    return best < 0 ? null : { offset: asOffset(t.last[best]!), timestamp: t.maxTs[best]! };
   }
 
   get batchCount(): number {
@@ -304,13 +331,14 @@ export class LogSegment {
     // Nothing may write (and so recreate) the index files from now on.
     this.deleted = true;
     // A whole log's deletion moves its directory aside instead (LogManager.drop).
-    if (unlink) for (const suffix of ['.log', '.index', '.timeindex']) {
-      try {
-        unlinkSync(join(this.dir, segmentFileName(this.baseOffset, suffix)));
-      } catch {
-        // Already gone: nothing to delete.
+    if (unlink)
+      for (const suffix of ['.log', '.index', '.timeindex']) {
+        try {
+          unlinkSync(join(this.dir, segmentFileName(this.baseOffset, suffix)));
+        } catch {
+          // Already gone: nothing to delete.
+        }
       }
-    }
     closeWhenUnpinned(this.fd, () => this.close());
   }
 }

@@ -13,11 +13,17 @@
 import { existsSync, fdatasync, mkdirSync, readdirSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as native from '../native/index.js';
+import { assertCurrent, type ValidatedBatches } from '../native/index.js';
 import { ErrorCode } from '../protocol/errors.js';
+import { decodeRecordBatches } from '../records/record-batch.js';
 import type { FileRegion } from '../protocol/primitives.js';
+import * as facts from './batch-facts.js';
 import { LogSegment, segmentFileName } from './log-segment.js';
-import { ProducerStateManager, type BatchIdentity } from './producer-state.js';
+import { appendAsLeader, type AppendResult, type LeaderAppendOptions } from './log-validator.js';
+import { ProducerStateManager } from './producer-state.js';
+import { asOffset } from './types.js';
+
+export type { AppendResult } from './log-validator.js';
 
 export interface LogConfig {
   segmentBytes: number;
@@ -26,22 +32,18 @@ export interface LogConfig {
   maxMessageBytes: number;
   retentionMs: number;
   retentionBytes: number;
+  /**
+   * cleanup.policy includes `delete`: retention.ms and retention.bytes remove old segments. A topic
+   * that is only `compact` keeps every segment until a cleaner compacts it (Kafka's rule), so that
+   * the latest value of a key is never deleted for its age.
+   */
+  deleteRetention: boolean;
   /** Durable mode: fsync before acknowledging and before exposing records to consumers. */
   durable: boolean;
   flushMessages: number;
   flushMs: number;
   /** message.timestamp.type=LogAppendTime: the broker stamps batches with the append time. */
   logAppendTime: boolean;
-}
-
-export interface AppendResult {
-  errorCode: number;
-  errorMessage: string | null;
-  baseOffset: number;
-  lastOffset: number;
-  logStartOffset: number;
-  /** True when the batch was a retry of one already in the log. */
-  duplicate: boolean;
 }
 
 export interface LogRead {
@@ -96,6 +98,14 @@ export class Log {
     return n;
   }
 
+  /**
+   * The largest batch the log's readers accept: twice max.message.bytes, and at least 2 MiB, so that
+   * batches written before the limit was lowered can still be read and recovered.
+   */
+  get maxBatchBytes(): number {
+    return Math.max(this.config.maxMessageBytes, 1 << 20) * 2;
+  }
+
   get segmentCount(): number {
     return this.segments.length;
   }
@@ -131,10 +141,10 @@ export class Log {
       const recover = !opts.clean && segmentEnd > opts.recoveryPoint;
       const { segment, truncatedBytes, stopReason } = LogSegment.open(
         dir,
-        base,
+        asOffset(base),
         config.indexIntervalBytes,
         recover,
-        Math.max(config.maxMessageBytes, 1 << 20) * 2,
+        log.maxBatchBytes,
       );
       if (truncatedBytes > 0) {
         opts.log?.('recovery cut the log tail', { dir, baseOffset: base, truncatedBytes, reason: stopReason });
@@ -144,7 +154,7 @@ export class Log {
     }
     if (log.segments.length === 0) {
       const start = Math.max(0, opts.logStartOffset);
-      log.segments.push(LogSegment.create(dir, start, config.indexIntervalBytes));
+      log.segments.push(LogSegment.create(dir, asOffset(start), config.indexIntervalBytes));
     }
     log.logStartOffset = Math.max(opts.logStartOffset, log.segments[0]!.baseOffset);
     // After recovery every surviving batch has been checked, and it is on disk: it was there at start.
@@ -156,14 +166,15 @@ export class Log {
 
   private rebuildProducerState(): void {
     const from = this.producers.load(this.logEndOffset);
-    const maxBatch = Math.max(this.config.maxMessageBytes, 1 << 20) * 2;
+    const maxBatch = this.maxBatchBytes;
     for (const s of this.segments) {
       if (s.nextOffset <= from) continue;
       const b = s.scanBatches(maxBatch);
-      for (let i = 0; i < b.length; i += native.BATCH_STRIDE) {
-        const base = b[i + native.B_BASE_OFFSET]!;
+      const n = facts.batchCount(b);
+      for (let k = 0; k < n; k++) {
+        const base = facts.baseOffset(b, k);
         if (base < from) continue;
-        this.producers.update(identityAt(b, i), base);
+        this.producers.update(facts.readIdentity(b, k, identity), base);
       }
     }
   }
@@ -187,10 +198,23 @@ export class Log {
   }
 
   /**
-   * Appends a partition's validated payload. Checks idempotent-producer sequences first; a retried
-   * batch is answered with its original offsets and not written again.
+   * Appends records as the partition's leader, the way every write reaches the log (Produce, the
+   * group coordinator's offsets): validation, policy and the append in one synchronous call, so
+   * the validation's facts never outlive it (see LogValidator, log-validator.ts).
    */
-  append(payload: Buffer, batches: Float64Array, leaderEpoch: number): AppendResult {
+  appendAsLeader(records: Buffer, opts: LeaderAppendOptions): AppendResult {
+    return appendAsLeader(this, records, opts);
+  }
+
+  /**
+   * Appends a payload LogValidator has validated and accepted; `validated` must be the current
+   * validateBatches result for it (StaleBatchesError otherwise: no await may separate the two).
+   * Checks idempotent-producer sequences first; a retried batch is answered with its original
+   * offsets and not written again. With `logAppendTime` >= 0 the batches are stamped with it.
+   */
+  appendValidated(payload: Buffer, validated: ValidatedBatches, leaderEpoch: number, logAppendTime: number): AppendResult {
+    // Before the facts are read: a stale array holds another payload's batches.
+    assertCurrent(validated);
     const result: AppendResult = {
       errorCode: ErrorCode.NONE,
       errorMessage: null,
@@ -198,15 +222,18 @@ export class Log {
       lastOffset: -1,
       logStartOffset: this.logStartOffset,
       duplicate: false,
+      logAppendTimeMs: logAppendTime,
+      invalidRecords: false,
     };
     if (this.offlineError !== null) {
       result.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
       result.errorMessage = `log dir offline: ${this.offlineError.message}`;
       return result;
     }
-    const n = batches.length / native.BATCH_STRIDE;
+    const b = validated.batches;
+    const n = validated.count;
     for (let k = 0; k < n; k++) {
-      const check = this.producers.check(identityAt(batches, k * native.BATCH_STRIDE));
+      const check = this.producers.check(facts.readIdentity(b, k, identity));
       if (check.kind === 'error') {
         result.errorCode = check.errorCode;
         result.errorMessage = check.message;
@@ -224,20 +251,21 @@ export class Log {
         return result;
       }
     }
-    const first = this.logEndOffset;
+    const first = asOffset(this.logEndOffset);
     let next: number;
     try {
       this.maybeRoll(payload.length);
-      next = this.activeSegment.append(payload, batches, first, leaderEpoch);
+      next = this.activeSegment.append(payload, validated, first, leaderEpoch, logAppendTime);
     } catch (err) {
       this.takeOffline(err as Error);
       result.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
       result.errorMessage = (err as Error).message;
       return result;
     }
-    let offset = first;
+    // The rows now carry what was stored (LogAppendTime's maxTimestamp included).
+    let offset: number = first;
     for (let k = 0; k < n; k++) {
-      const id = identityAt(batches, k * native.BATCH_STRIDE);
+      const id = facts.readIdentity(b, k, identity);
       this.producers.update(id, offset);
       offset += id.lastOffsetDelta + 1;
     }
@@ -337,7 +365,14 @@ export class Log {
     if (this.segments.length === 0) {
       // Closed by a shutdown (or retired by a deletion) while a long-polling Fetch still held it:
       // its timer fires meanwhile and reads again. This node no longer serves the partition.
-      return { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, regions: [], bytes: 0, highWatermark: -1, logStartOffset: -1, lastStableOffset: -1 };
+      return {
+        errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER,
+        regions: [],
+        bytes: 0,
+        highWatermark: -1,
+        logStartOffset: -1,
+        lastStableOffset: -1,
+      };
     }
     const hw = this.highWatermark;
     const out: LogRead = {
@@ -356,13 +391,14 @@ export class Log {
       out.errorCode = ErrorCode.OFFSET_OUT_OF_RANGE;
       return out;
     }
-    const maxBatch = Math.max(this.config.maxMessageBytes, 1 << 20) * 2;
+    const maxBatchBytes = this.maxBatchBytes;
+    const below = asOffset(hw);
     let i = this.segmentIndexFor(offset);
-    let at = offset;
+    let at = asOffset(offset);
     let budget = maxBytes;
     while (i < this.segments.length && at < hw) {
       const seg = this.segments[i]!;
-      const r = seg.read(at, hw, budget, minOneBatch && out.bytes === 0, maxBatch);
+      const r = seg.read({ from: at, below, maxBytes: budget, minOneBatch: minOneBatch && out.bytes === 0, maxBatchBytes });
       if (r.region !== null) {
         out.regions.push(r.region);
         out.bytes += r.region.length;
@@ -408,28 +444,57 @@ export class Log {
     return lo;
   }
 
-  /** ListOffsets by timestamp: the first offset whose batch timestamp is >= ts. */
+  /**
+   * ListOffsets by timestamp: the first record whose timestamp is >= ts. The batch comes from the
+   * segments' in-memory tables; the record inside it from decoding that one batch.
+   */
   offsetForTimestamp(ts: number): { offset: number; timestamp: number } | null {
-    const maxBatch = Math.max(this.config.maxMessageBytes, 1 << 20) * 2;
+    const maxBatch = this.maxBatchBytes;
     for (const s of this.segments) {
       if (s.maxTimestamp < ts && s !== this.activeSegment) continue;
       const hit = s.findByTimestamp(ts, maxBatch);
       if (hit !== null && hit.offset < this.highWatermark) {
-        return { offset: Math.max(hit.offset, this.logStartOffset), timestamp: hit.timestamp };
+        return this.refineToRecord({ offset: Math.max(hit.offset, this.logStartOffset), timestamp: hit.timestamp }, (t) => t >= ts);
       }
     }
     return null;
   }
 
-  /** ListOffsets MAX_TIMESTAMP: the offset of the record with the largest timestamp. */
+  /** ListOffsets MAX_TIMESTAMP: the offset and time of the record with the largest timestamp. */
   maxTimestampOffset(): { offset: number; timestamp: number } | null {
-    const maxBatch = Math.max(this.config.maxMessageBytes, 1 << 20) * 2;
+    const maxBatch = this.maxBatchBytes;
     let best: { offset: number; timestamp: number } | null = null;
     for (const s of this.segments) {
       const hit = s.maxTimestampOffset(maxBatch);
       if (hit !== null && hit.offset < this.highWatermark && (best === null || hit.timestamp > best.timestamp)) best = hit;
     }
-    return best;
+    if (best === null) return null;
+    const top = best.timestamp;
+    return this.refineToRecord(best, (t) => t === top);
+  }
+
+  /**
+   * Narrows a batch-level hit to the first record of that batch matching `accept`, by decoding the
+   * batch (decompressing it if needed). A batch that cannot be decoded (zstd, which franz cannot
+   * decompress yet) answers with the batch's own offset and time.
+   */
+  private refineToRecord(
+    hit: { offset: number; timestamp: number },
+    accept: (recordTimestamp: number) => boolean,
+  ): { offset: number; timestamp: number } {
+    try {
+      const { batches } = decodeRecordBatches(this.readBytes(hit.offset, 1), { verifyCrc: false });
+      const b = batches[0];
+      if (b === undefined) return hit;
+      // LogAppendTime: every record of the batch carries the batch's time.
+      if (b.logAppendTime) return { offset: Math.max(b.baseOffset, this.logStartOffset), timestamp: b.maxTimestamp };
+      for (const r of b.records) {
+        if (r.offset >= this.logStartOffset && accept(r.timestamp)) return { offset: r.offset, timestamp: r.timestamp };
+      }
+    } catch {
+      // Batch granularity.
+    }
+    return hit;
   }
 
   /** DeleteRecords: moves the log start offset forward and drops whole segments below it. */
@@ -456,6 +521,7 @@ export class Log {
    * the log is larger than retention.bytes, the oldest closed segments. Returns segments removed.
    */
   enforceRetention(now: number): number {
+    if (!this.config.deleteRetention) return 0;
     let removed = 0;
     const { retentionMs, retentionBytes } = this.config;
     let size = this.sizeBytes;
@@ -523,12 +589,8 @@ function removeSegmentFiles(dir: string, base: number): void {
   for (const suffix of ['.log', '.index', '.timeindex']) rmSync(join(dir, segmentFileName(base, suffix)), { force: true });
 }
 
-function identityAt(b: Float64Array, i: number): BatchIdentity {
-  return {
-    producerId: b[i + native.B_PRODUCER_ID]!,
-    producerEpoch: b[i + native.B_PRODUCER_EPOCH]!,
-    baseSequence: b[i + native.B_BASE_SEQUENCE]!,
-    lastOffsetDelta: b[i + native.B_LAST_OFFSET_DELTA]!,
-    maxTimestamp: b[i + native.B_MAX_TIMESTAMP]!,
-  };
-}
+/**
+ * The one identity object every append fills for each batch's sequence check and producer-state
+ * update (neither keeps it), so an append allocates nothing per batch. Main thread only.
+ */
+const identity = facts.newIdentity();

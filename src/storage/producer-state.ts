@@ -11,6 +11,7 @@
 import { readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode } from '../protocol/errors.js';
+import type { BatchIdentity } from './batch-facts.js';
 import { segmentFileName } from './log-segment.js';
 
 const MAX_CACHED_BATCHES = 5;
@@ -30,18 +31,13 @@ interface ProducerEntry {
   lastTimestamp: number;
 }
 
-export interface BatchIdentity {
-  producerId: number;
-  producerEpoch: number;
-  baseSequence: number;
-  lastOffsetDelta: number;
-  maxTimestamp: number;
-}
-
 export type SequenceCheck =
   | { kind: 'append' }
   | { kind: 'duplicate'; firstOffset: number; lastOffset: number }
   | { kind: 'error'; errorCode: number; message: string };
+
+/** The answer for a batch that may be appended: one shared object, as check() runs for every batch. */
+const APPEND: SequenceCheck = Object.freeze({ kind: 'append' });
 
 function nextSeq(seq: number, delta: number): number {
   const n = seq + delta;
@@ -59,11 +55,11 @@ export class ProducerStateManager {
     return this.producers.size;
   }
 
-  /** Checks a batch against the producer's state without changing it. */
+  /** Checks a batch against the producer's state without changing it (nor keeping `b`). */
   check(b: BatchIdentity): SequenceCheck {
-    if (b.producerId < 0) return { kind: 'append' };
+    if (b.producerId < 0) return APPEND;
     const e = this.producers.get(b.producerId);
-    if (e === undefined) return { kind: 'append' };
+    if (e === undefined) return APPEND;
     if (b.producerEpoch < e.epoch) {
       return {
         kind: 'error',
@@ -79,7 +75,7 @@ export class ProducerStateManager {
           message: `new epoch ${b.producerEpoch} of producer ${b.producerId} must start at sequence 0, got ${b.baseSequence}`,
         };
       }
-      return { kind: 'append' };
+      return APPEND;
     }
     const lastSeq = nextSeq(b.baseSequence, b.lastOffsetDelta);
     for (const c of e.batches) {
@@ -88,7 +84,7 @@ export class ProducerStateManager {
       }
     }
     const last = e.batches[e.batches.length - 1];
-    if (last === undefined || b.baseSequence === nextSeq(last.lastSeq, 1)) return { kind: 'append' };
+    if (last === undefined || b.baseSequence === nextSeq(last.lastSeq, 1)) return APPEND;
     return {
       kind: 'error',
       errorCode: ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER,
@@ -96,7 +92,7 @@ export class ProducerStateManager {
     };
   }
 
-  /** Records an appended batch. */
+  /** Records an appended batch (copying what it keeps from `b`). */
   update(b: BatchIdentity, firstOffset: number): void {
     if (b.producerId < 0) return;
     let e = this.producers.get(b.producerId);

@@ -1,6 +1,6 @@
 import type { ApiSpec } from '../schema.js';
 
-export const spec: ApiSpec = {
+export const spec = {
   apiKey: 0,
   name: 'Produce',
   // v0-2 are rejected in 4.x, but ApiVersions still advertises min 0 for librdkafka (KAFKA-18659).
@@ -67,4 +67,4 @@ export const spec: ApiSpec = {
       ],
     },
   ],
-};
+} as const satisfies ApiSpec;

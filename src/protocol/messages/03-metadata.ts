@@ -1,6 +1,6 @@
 import type { ApiSpec } from '../schema.js';
 
-export const spec: ApiSpec = {
+export const spec = {
   apiKey: 3,
   name: 'Metadata',
   // 4.0 briefly dropped v0-3 and then restored them before release (KAFKA-18648).
@@ -56,4 +56,4 @@ export const spec: ApiSpec = {
     { name: 'clusterAuthorizedOperations', type: 'int32', versions: '8-10', default: -2147483648 },
     { name: 'errorCode', type: 'int16', versions: '13+' },
   ],
-};
+} as const satisfies ApiSpec;

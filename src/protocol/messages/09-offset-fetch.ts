@@ -1,6 +1,6 @@
 import type { ApiSpec } from '../schema.js';
 
-export const spec: ApiSpec = {
+export const spec = {
   apiKey: 9,
   name: 'OffsetFetch',
   validVersions: [1, 9],
@@ -74,4 +74,4 @@ export const spec: ApiSpec = {
       ],
     },
   ],
-};
+} as const satisfies ApiSpec;

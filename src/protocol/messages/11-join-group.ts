@@ -1,6 +1,6 @@
 import type { ApiSpec } from '../schema.js';
 
-export const spec: ApiSpec = {
+export const spec = {
   apiKey: 11,
   name: 'JoinGroup',
   // v0-1 were removed in 4.0.0 and restored in 4.0.1 (KAFKA-19444).
@@ -40,4 +40,4 @@ export const spec: ApiSpec = {
       ],
     },
   ],
-};
+} as const satisfies ApiSpec;

@@ -1,6 +1,6 @@
 import type { ApiSpec } from '../schema.js';
 
-export const spec: ApiSpec = {
+export const spec = {
   apiKey: 14,
   name: 'SyncGroup',
   validVersions: [0, 5],
@@ -27,4 +27,4 @@ export const spec: ApiSpec = {
     { name: 'protocolName', type: 'string', versions: '5+', nullableVersions: '5+', default: null },
     { name: 'assignment', type: 'bytes', versions: '0+' },
   ],
-};
+} as const satisfies ApiSpec;

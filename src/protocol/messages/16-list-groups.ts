@@ -1,6 +1,6 @@
 import type { ApiSpec } from '../schema.js';
 
-export const spec: ApiSpec = {
+export const spec = {
   apiKey: 16,
   name: 'ListGroups',
   validVersions: [0, 5],
@@ -22,4 +22,4 @@ export const spec: ApiSpec = {
       ],
     },
   ],
-};
+} as const satisfies ApiSpec;

@@ -1,6 +1,6 @@
 import type { ApiSpec } from '../schema.js';
 
-export const spec: ApiSpec = {
+export const spec = {
   apiKey: 18,
   name: 'ApiVersions',
   // Responses to this API always use response header v0 (no tagged fields), even at v3+.
@@ -40,4 +40,4 @@ export const spec: ApiSpec = {
     },
     { name: 'zkMigrationReady', type: 'bool', versions: '3+', taggedVersions: '3+', tag: 3, default: false },
   ],
-};
+} as const satisfies ApiSpec;

@@ -1,6 +1,6 @@
 import type { ApiSpec } from '../schema.js';
 
-export const spec: ApiSpec = {
+export const spec = {
   apiKey: 20,
   name: 'DeleteTopics',
   validVersions: [1, 6],
@@ -28,4 +28,4 @@ export const spec: ApiSpec = {
       ],
     },
   ],
-};
+} as const satisfies ApiSpec;

@@ -1,6 +1,6 @@
 import type { ApiSpec } from '../schema.js';
 
-export const spec: ApiSpec = {
+export const spec = {
   apiKey: 22,
   name: 'InitProducerId',
   validVersions: [0, 5],
@@ -17,4 +17,4 @@ export const spec: ApiSpec = {
     { name: 'producerId', type: 'int64', versions: '0+', default: -1 },
     { name: 'producerEpoch', type: 'int16', versions: '0+' },
   ],
-};
+} as const satisfies ApiSpec;

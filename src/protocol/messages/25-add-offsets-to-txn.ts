@@ -1,6 +1,6 @@
 import type { ApiSpec } from '../schema.js';
 
-export const spec: ApiSpec = {
+export const spec = {
   apiKey: 25,
   name: 'AddOffsetsToTxn',
   validVersions: [0, 4],
@@ -15,4 +15,4 @@ export const spec: ApiSpec = {
     { name: 'throttleTimeMs', type: 'int32', versions: '0+' },
     { name: 'errorCode', type: 'int16', versions: '0+' },
   ],
-};
+} as const satisfies ApiSpec;

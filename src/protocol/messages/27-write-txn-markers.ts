@@ -1,6 +1,6 @@
 import type { ApiSpec } from '../schema.js';
 
-export const spec: ApiSpec = {
+export const spec = {
   apiKey: 27,
   name: 'WriteTxnMarkers',
   validVersions: [0, 1],
@@ -44,4 +44,4 @@ export const spec: ApiSpec = {
       ],
     },
   ],
-};
+} as const satisfies ApiSpec;

@@ -1,6 +1,6 @@
 import type { ApiSpec } from '../schema.js';
 
-export const spec: ApiSpec = {
+export const spec = {
   apiKey: 60,
   name: 'DescribeCluster',
   validVersions: [0, 2],
@@ -29,4 +29,4 @@ export const spec: ApiSpec = {
     },
     { name: 'clusterAuthorizedOperations', type: 'int32', versions: '0+', default: -2147483648 },
   ],
-};
+} as const satisfies ApiSpec;

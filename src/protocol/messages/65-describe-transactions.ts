@@ -1,6 +1,6 @@
 import type { ApiSpec } from '../schema.js';
 
-export const spec: ApiSpec = {
+export const spec = {
   apiKey: 65,
   name: 'DescribeTransactions',
   validVersions: [0, 0],
@@ -30,4 +30,4 @@ export const spec: ApiSpec = {
       ],
     },
   ],
-};
+} as const satisfies ApiSpec;

@@ -1,6 +1,12 @@
-import type { ApiSpec } from '../schema.js';
+import type { ApiSpec, Field } from '../schema.js';
 
-export const spec: ApiSpec = {
+/** Kafka's common struct `TopicPartitions` (owned partitions in the request, the assignment in the response). */
+const topicPartitionsFields = [
+  { name: 'topicId', type: 'uuid', versions: '0+' },
+  { name: 'partitions', type: '[]int32', versions: '0+' },
+] as const satisfies readonly Field[];
+
+export const spec = {
   apiKey: 68,
   name: 'ConsumerGroupHeartbeat',
   validVersions: [0, 1],
@@ -17,10 +23,7 @@ export const spec: ApiSpec = {
     { name: 'serverAssignor', type: 'string', versions: '0+', nullableVersions: '0+', default: null },
     {
       name: 'topicPartitions', type: '[]', versions: '0+', nullableVersions: '0+', default: null,
-      fields: [
-        { name: 'topicId', type: 'uuid', versions: '0+' },
-        { name: 'partitions', type: '[]int32', versions: '0+' },
-      ],
+      fields: topicPartitionsFields,
     },
   ],
   response: [
@@ -35,12 +38,9 @@ export const spec: ApiSpec = {
       fields: [
         {
           name: 'topicPartitions', type: '[]', versions: '0+',
-          fields: [
-            { name: 'topicId', type: 'uuid', versions: '0+' },
-            { name: 'partitions', type: '[]int32', versions: '0+' },
-          ],
+          fields: topicPartitionsFields,
         },
       ],
     },
   ],
-};
+} as const satisfies ApiSpec;

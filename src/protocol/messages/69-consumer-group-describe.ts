@@ -1,6 +1,18 @@
-import type { ApiSpec } from '../schema.js';
+import type { ApiSpec, Field } from '../schema.js';
 
-export const spec: ApiSpec = {
+/** Kafka's common struct `Assignment` (a member's current and target assignment). */
+const assignmentFields = [
+  {
+    name: 'topicPartitions', type: '[]', versions: '0+',
+    fields: [
+      { name: 'topicId', type: 'uuid', versions: '0+' },
+      { name: 'topicName', type: 'string', versions: '0+' },
+      { name: 'partitions', type: '[]int32', versions: '0+' },
+    ],
+  },
+] as const satisfies readonly Field[];
+
+export const spec = {
   apiKey: 69,
   name: 'ConsumerGroupDescribe',
   validVersions: [0, 1],
@@ -34,29 +46,11 @@ export const spec: ApiSpec = {
             { name: 'subscribedTopicRegex', type: 'string', versions: '0+', nullableVersions: '0+', default: null },
             {
               name: 'assignment', type: 'struct', versions: '0+',
-              fields: [
-                {
-                  name: 'topicPartitions', type: '[]', versions: '0+',
-                  fields: [
-                    { name: 'topicId', type: 'uuid', versions: '0+' },
-                    { name: 'topicName', type: 'string', versions: '0+' },
-                    { name: 'partitions', type: '[]int32', versions: '0+' },
-                  ],
-                },
-              ],
+              fields: assignmentFields,
             },
             {
               name: 'targetAssignment', type: 'struct', versions: '0+',
-              fields: [
-                {
-                  name: 'topicPartitions', type: '[]', versions: '0+',
-                  fields: [
-                    { name: 'topicId', type: 'uuid', versions: '0+' },
-                    { name: 'topicName', type: 'string', versions: '0+' },
-                    { name: 'partitions', type: '[]int32', versions: '0+' },
-                  ],
-                },
-              ],
+              fields: assignmentFields,
             },
             { name: 'memberType', type: 'int8', versions: '1+', default: -1 },
           ],
@@ -65,4 +59,4 @@ export const spec: ApiSpec = {
       ],
     },
   ],
-};
+} as const satisfies ApiSpec;

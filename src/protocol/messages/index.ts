@@ -1,4 +1,3 @@
-import type { ApiSpec } from '../schema.js';
 import { spec as produce } from './00-produce.js';
 import { spec as fetch } from './01-fetch.js';
 import { spec as listOffsets } from './02-list-offsets.js';
@@ -37,8 +36,12 @@ import { spec as listTransactions } from './66-list-transactions.js';
 import { spec as consumerGroupHeartbeat } from './68-consumer-group-heartbeat.js';
 import { spec as consumerGroupDescribe } from './69-consumer-group-describe.js';
 
-/** Every API description we carry, sorted by apiKey. */
-export const specs: readonly ApiSpec[] = [
+/**
+ * Every API description we carry, sorted by apiKey: the one list of APIs. The handler registry
+ * checks its handlers against it, ApiVersions is derived from the registry, and the client's
+ * `ApiKey` names come from here.
+ */
+export const specs = [
   produce,
   fetch,
   listOffsets,
@@ -76,4 +79,22 @@ export const specs: readonly ApiSpec[] = [
   listTransactions,
   consumerGroupHeartbeat,
   consumerGroupDescribe,
-];
+] as const;
+
+export type AnySpec = (typeof specs)[number];
+export type ApiName = AnySpec['name'];
+
+/** The description of the API named `N` (Kafka's name: 'Produce', 'Fetch', ...). */
+export type SpecNamed<N extends ApiName> = Extract<AnySpec, { readonly name: N }>;
+
+/** API keys by Kafka's API name: `ApiKey.Produce === 0`. */
+export const ApiKey = Object.fromEntries(specs.map((s) => [s.name, s.apiKey])) as {
+  readonly [S in AnySpec as S['name']]: S['apiKey'];
+};
+
+const byKey = new Map<number, AnySpec>(specs.map((s) => [s.apiKey, s]));
+
+/** The description of an API key, if we carry one. */
+export function specForKey(apiKey: number): AnySpec | undefined {
+  return byKey.get(apiKey);
+}

@@ -1,0 +1,75 @@
+/**
+ * The layers of src/ (docs/ARCHITECTURE.md, "Layers"), checked by `npm run lint:deps`: no import
+ * cycle anywhere, and no layer importing one above it. Each rule names what a folder must not reach.
+ */
+const layer = (name, path, forbidden, comment) => ({
+  name,
+  comment,
+  severity: 'error',
+  from: { path },
+  to: { path: forbidden },
+});
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      comment: 'An import cycle ties its files into one unit that cannot be tested or replaced alone.',
+      severity: 'error',
+      from: { path: '^src/' },
+      to: { circular: true },
+    },
+    layer(
+      'protocol-is-sans-io',
+      '^src/protocol/',
+      '^(src/(?!protocol/)|node:(net|fs|fs/promises|child_process|dgram|tls|http|https))',
+      'The wire protocol does no I/O and knows nothing of the broker: bytes in, typed messages out.',
+    ),
+    layer(
+      'ground-floor',
+      '^src/(config|logger)\\.ts$',
+      '^src/(?!(config|logger)\\.ts$)',
+      'Configuration and logging are below everything else.',
+    ),
+    layer('native-is-a-leaf', '^src/native/', '^src/(?!(native|protocol)/)', 'The addon wrapper depends on nothing but protocol types.'),
+    layer('records-below-storage', '^src/records/', '^src/(?!(records|protocol|native)/)', 'Record batches are a format, not a store.'),
+    layer(
+      'storage-below-metadata',
+      '^src/storage/',
+      '^src/(metadata|group|handlers|server|client|cli)/|^src/broker\\.ts$',
+      'Storage speaks logs and segments; it knows no topics registry, groups or requests.',
+    ),
+    layer(
+      'metadata-below-groups',
+      '^src/metadata/',
+      '^src/(group|handlers|server|client|cli)/|^src/broker\\.ts$',
+      'Topic state and the ports are below their users.',
+    ),
+    layer(
+      'groups-below-handlers',
+      '^src/group/',
+      '^src/(handlers|server|client|cli)/|^src/broker\\.ts$',
+      'The group coordinator receives ports, never the broker or the request layer.',
+    ),
+    layer(
+      'handlers-below-server',
+      '^src/handlers/',
+      '^src/(server|client|cli)/|^src/broker\\.ts$',
+      'Handlers receive BrokerServices; they do no socket work and never see the Broker.',
+    ),
+    layer('server-below-broker', '^src/server/', '^src/(client|cli)/|^src/broker\\.ts$', 'The listener is wired by the broker, not the other way round.'),
+    layer(
+      'client-is-a-client',
+      '^src/client/',
+      '^src/(?!(client|protocol|records)/)',
+      'The client speaks the protocol like any other Kafka client: no broker internals.',
+    ),
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(dist|node_modules|native/target)' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { extensions: ['.ts', '.js'] },
+  },
+};

@@ -1,0 +1,101 @@
+/**
+ * The narrow interfaces through which handlers and the group coordinator reach broker state.
+ * Each names what one kind of caller needs and no more, so that a handler or a coordinator can be
+ * built and tested against small fakes, and so that the cluster mode can put other implementations
+ * (etcd-backed topics, replicated partitions) behind the same names.
+ *
+ * Implemented by TopicManager (topics, partition logs, log dirs), ProducerIdManager (producer ids)
+ * and the Broker (cluster identity); wired together in src/broker.ts.
+ */
+import type { ConfigSource } from '../config.js';
+import type { Log } from '../storage/log.js';
+import type { TopicInfo } from './topics.js';
+
+/** The partition logs this node leads. */
+export interface PartitionLogs {
+  /** The leader epoch of every partition (a single node never changes leaders). */
+  readonly leaderEpoch: number;
+  /** The open log of a partition, or undefined (unknown, or its log is still being made). */
+  partition(topic: string, partition: number): Log | undefined;
+  /** The error for a partition that partition() did not find (see TopicManager). */
+  missingPartitionError(topic: string, partition: number): number;
+  /** Persists every log's start offset and recovery point (after DeleteRecords moved a start). */
+  writeCheckpoints(): Promise<void>;
+}
+
+/** Reading the topic registry. */
+export interface TopicLookup {
+  get(name: string): TopicInfo | undefined;
+  getById(id: string): TopicInfo | undefined;
+  list(): TopicInfo[];
+}
+
+/** How a creation ended: Kafka's error code and message. */
+export interface Outcome {
+  errorCode: number;
+  message: string | null;
+}
+
+export interface ConfigEntry {
+  name: string;
+  value: string | null;
+  source: ConfigSource;
+  readOnly: boolean;
+  sensitive: boolean;
+}
+
+/** Topic lifecycle and topic configs, for the admin handlers. */
+export interface TopicAdmin extends TopicLookup {
+  /** Validates and creates a topic with its logs before returning (auto-creation, validateOnly). */
+  createTopic(
+    name: string,
+    partitions: number,
+    replicationFactor: number,
+    configs: Record<string, string>,
+    validateOnly?: boolean,
+  ): Outcome & { topic?: TopicInfo };
+  /** Validates and registers a topic at once; its logs are made in the background (`ready`). */
+  createTopicAsync(
+    name: string,
+    partitions: number,
+    replicationFactor: number,
+    configs: Record<string, string>,
+  ): Outcome & { topic?: TopicInfo; ready?: Promise<Outcome> };
+  /** Creates a topic on first use when auto.create.topics.enable is on. */
+  autoCreate(name: string): TopicInfo | undefined;
+  deleteTopic(name: string): number;
+  addPartitions(name: string, count: number): Promise<Outcome>;
+  setTopicConfigs(name: string, configs: Record<string, string>): void;
+  describeTopicConfigs(t: TopicInfo): ConfigEntry[];
+}
+
+/** Creating the internal topics a coordinator keeps its state in. */
+export interface InternalTopics extends TopicLookup {
+  createInternalTopic(name: string, partitions: number, configs: Record<string, string>): Outcome;
+}
+
+/** The producer-id allocator (InitProducerId). */
+export interface ProducerIds {
+  allocate(): number;
+}
+
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Who this node is and where clients reach it. */
+export interface ClusterInfo {
+  readonly nodeId: number;
+  readonly clusterId: string;
+  /** The address listened on. */
+  readonly listener: Endpoint;
+  /** The address given to clients (Metadata, FindCoordinator, DescribeCluster). */
+  readonly advertised: Endpoint;
+}
+
+/** The log directories (DescribeLogDirs). */
+export interface LogDirs {
+  /** The data directory (absolute path) and its disk space; -1 where statfs fails. */
+  describe(): { path: string; totalBytes: number; usableBytes: number };
+}

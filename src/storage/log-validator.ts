@@ -1,0 +1,112 @@
+/**
+ * LogValidator (Kafka's name): what a partition's leader does with records before they join its
+ * log. Every write goes through it: a Produce request's partition payload, and the group
+ * coordinator's records in `__consumer_offsets`. In one synchronous call:
+ *
+ * 1. validation, by the addon: whole v2 batches only, magic 2, CRC-32C, recordCount and
+ *    lastOffsetDelta >= 0, each batch within max.message.bytes. Refused with the addon's code and
+ *    no message: CORRUPT_MESSAGE, UNSUPPORTED_FOR_MESSAGE_FORMAT, MESSAGE_TOO_LARGE;
+ * 2. policy, over the validated facts:
+ *    - zstd before Produce v7: UNSUPPORTED_COMPRESSION_TYPE (clients that old cannot read it back);
+ *    - a codec above zstd (4): CORRUPT_MESSAGE 'unknown compression codec';
+ *    - the transactional bit: INVALID_TXN_STATE 'transactional batches are not supported yet';
+ *    a single refused batch refuses the whole payload, and nothing of it is written;
+ * 3. the append (Log.appendValidated, through the ValidatedLog port): producer sequence checks, offsets and leader epoch, and,
+ *    when the topic's message.timestamp.type is LogAppendTime, the append time stamped into every
+ *    batch by the addon in the same pass (timestamp-type bit, maxTimestamp, new CRC).
+ *
+ * Validation and append happen in the same call on purpose: the addon's facts live in one array
+ * that the next validation reuses (native.validateBatches), so they must not outlive this call,
+ * and the bytes appended must be the bytes validated. Not thread-safe: main thread only.
+ */
+import * as native from '../native/index.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { Compression } from '../records/record-batch.js';
+import * as facts from './batch-facts.js';
+import type { ValidatedBatches } from '../native/index.js';
+
+/** What a leader's append answers (Log.appendAsLeader, Log.appendValidated). */
+export interface AppendResult {
+  errorCode: number;
+  errorMessage: string | null;
+  baseOffset: number;
+  lastOffset: number;
+  logStartOffset: number;
+  /** True when the batch was a retry of one already in the log. */
+  duplicate: boolean;
+  /** The append time stamped into the batches (LogAppendTime), or -1 when they keep the producer's times. */
+  logAppendTimeMs: number;
+  /** True when validation or the leader's policy refused the records: nothing reached the log. */
+  invalidRecords: boolean;
+}
+
+/** What LogValidator needs of the log it appends to: the Log (log.ts), or a test's stand-in. */
+export interface ValidatedLog {
+  readonly config: { readonly maxMessageBytes: number; readonly logAppendTime: boolean };
+  readonly logStartOffset: number;
+  appendValidated(payload: Buffer, validated: ValidatedBatches, leaderEpoch: number, logAppendTime: number): AppendResult;
+}
+
+export interface LeaderAppendOptions {
+  /**
+   * The Produce request's version, for the rules that depend on it (zstd needs v7). Omitted for
+   * the broker's own writes (the group coordinator), which no client version constrains.
+   */
+  readonly apiVersion?: number;
+  /** The leader epoch written into every batch. */
+  readonly leaderEpoch: number;
+}
+
+/** Produce v7 is the first that may carry zstd batches (KIP-110). */
+const ZSTD_MIN_PRODUCE_VERSION = 7;
+
+/** Validates `records`, applies the leader's policy, and appends them to `log` (see the top). */
+export function appendAsLeader(log: ValidatedLog, records: Buffer, opts: LeaderAppendOptions): AppendResult {
+  const validated = native.validateBatches(records, log.config.maxMessageBytes);
+  if (validated.errorCode !== ErrorCode.NONE) return refused(log, validated.errorCode, null);
+  const refusal = policyRefusal(validated, opts.apiVersion);
+  if (refusal !== null) return refused(log, refusal.errorCode, refusal.errorMessage);
+  const logAppendTime = log.config.logAppendTime ? Date.now() : -1;
+  return log.appendValidated(records, validated, opts.leaderEpoch, logAppendTime);
+}
+
+interface Refusal {
+  readonly errorCode: number;
+  readonly errorMessage: string | null;
+}
+
+const ZSTD_BEFORE_V7: Refusal = { errorCode: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, errorMessage: null };
+const UNKNOWN_CODEC: Refusal = { errorCode: ErrorCode.CORRUPT_MESSAGE, errorMessage: 'unknown compression codec' };
+const TRANSACTIONAL: Refusal = {
+  errorCode: ErrorCode.INVALID_TXN_STATE,
+  errorMessage: 'transactional batches are not supported yet',
+};
+
+/** Why the leader refuses these (valid) batches, or null when it accepts them. */
+function policyRefusal(validated: ValidatedBatches, apiVersion: number | undefined): Refusal | null {
+  const b = validated.batches;
+  const n = validated.count;
+  // zstd is checked over all batches first: a zstd batch refuses the payload for that reason
+  // even when an earlier batch would be refused for another.
+  if (apiVersion !== undefined && apiVersion < ZSTD_MIN_PRODUCE_VERSION) {
+    for (let k = 0; k < n; k++) if (facts.compressionCodec(b, k) === Compression.zstd) return ZSTD_BEFORE_V7;
+  }
+  for (let k = 0; k < n; k++) {
+    if (facts.compressionCodec(b, k) > Compression.zstd) return UNKNOWN_CODEC;
+    if (facts.isTransactional(b, k)) return TRANSACTIONAL;
+  }
+  return null;
+}
+
+function refused(log: ValidatedLog, errorCode: number, errorMessage: string | null): AppendResult {
+  return {
+    errorCode,
+    errorMessage,
+    baseOffset: -1,
+    lastOffset: -1,
+    logStartOffset: log.logStartOffset,
+    duplicate: false,
+    logAppendTimeMs: -1,
+    invalidRecords: true,
+  };
+}
