@@ -24,8 +24,15 @@ export const KAFKA_VERSION = '4.1.0';
 /** The JVM heap given to the Kafka broker (fixed, as Kafka's own scripts do with KAFKA_HEAP_OPTS). */
 export const KAFKA_HEAP = '1G';
 /** The JVM options of Kafka's kafka-run-class.sh (KAFKA_JVM_PERFORMANCE_OPTS). */
-const KAFKA_JVM_OPTS = ['-server', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-XX:InitiatingHeapOccupancyPercent=35',
-  '-XX:+ExplicitGCInvokesConcurrent', '-XX:MaxInlineLevel=15', '-Djava.awt.headless=true'];
+const KAFKA_JVM_OPTS = [
+  '-server',
+  '-XX:+UseG1GC',
+  '-XX:MaxGCPauseMillis=20',
+  '-XX:InitiatingHeapOccupancyPercent=35',
+  '-XX:+ExplicitGCInvokesConcurrent',
+  '-XX:MaxInlineLevel=15',
+  '-Djava.awt.headless=true',
+];
 
 export type BrokerName = 'franz' | 'kafka' | 'membroker';
 
@@ -68,11 +75,17 @@ class ChildBroker implements BrokerHandle {
   /** HOST:PORT, known once the broker is ready. */
   address = '';
 
-  constructor(readonly name: BrokerName, private readonly child: ChildProcess, readonly dataDir: string) {
-    this.exit = new Promise((resolve) => child.once('exit', () => {
-      this.exited = true;
-      resolve();
-    }));
+  constructor(
+    readonly name: BrokerName,
+    private readonly child: ChildProcess,
+    readonly dataDir: string,
+  ) {
+    this.exit = new Promise((resolve) =>
+      child.once('exit', () => {
+        this.exited = true;
+        resolve();
+      }),
+    );
     child.stderr?.on('data', (d: Buffer) => {
       this.err = (this.err + d.toString()).slice(-8192);
     });
@@ -205,8 +218,10 @@ export async function ensureKafka(): Promise<string> {
   writeFileSync(log4jConfig(), LOG4J2);
   if (existsSync(marker) && existsSync(lib) && readdirSync(lib).some((f) => f.startsWith('kafka_2.13-'))) return lib;
   writeFileSync(join(base, 'pom.xml'), POM);
-  const r = await run('mvn', ['-q', '-B', '-f', join(base, 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${lib}`],
-    { timeoutMs: 15 * 60_000, cwd: base });
+  const r = await run('mvn', ['-q', '-B', '-f', join(base, 'pom.xml'), 'dependency:copy-dependencies', `-DoutputDirectory=${lib}`], {
+    timeoutMs: 15 * 60_000,
+    cwd: base,
+  });
   if (r.code !== 0) throw new Error(`mvn could not fetch Kafka ${KAFKA_VERSION}: ${tail(r.stdout + r.stderr)}`);
   const jars = readdirSync(lib);
   for (const want of [`kafka_2.13-${KAFKA_VERSION}.jar`, `kafka-tools-${KAFKA_VERSION}.jar`]) {
@@ -254,8 +269,22 @@ export async function startKafka(opts: BrokerOptions): Promise<BrokerHandle> {
   writeFileSync(propsFile, props.join('\n') + '\n');
   const cp = kafkaClasspath();
   const jvm = [`-Xmx${KAFKA_HEAP}`, `-Xms${KAFKA_HEAP}`, ...KAFKA_JVM_OPTS, `-Dlog4j2.configurationFile=${log4jConfig()}`];
-  const fmt = await run('java', [...jvm.filter((o) => !o.startsWith('-Xm')), '-Xmx256m', '-cp', cp, 'kafka.tools.StorageTool', 'format',
-    '-t', clusterId(), '-c', propsFile], { timeoutMs: 120_000 });
+  const fmt = await run(
+    'java',
+    [
+      ...jvm.filter((o) => !o.startsWith('-Xm')),
+      '-Xmx256m',
+      '-cp',
+      cp,
+      'kafka.tools.StorageTool',
+      'format',
+      '-t',
+      clusterId(),
+      '-c',
+      propsFile,
+    ],
+    { timeoutMs: 120_000 },
+  );
   if (fmt.code !== 0) throw new Error(`kafka-storage format failed: ${tail(fmt.stdout + fmt.stderr)}`);
   const child = spawn('java', [...jvm, '-cp', cp, 'kafka.Kafka', propsFile], { stdio: ['ignore', 'ignore', 'pipe'] });
   const address = `127.0.0.1:${port}`;
@@ -290,7 +319,9 @@ export async function startKafka(opts: BrokerOptions): Promise<BrokerHandle> {
 export function goBinary(dir: 'go' | 'membroker'): string {
   const src = join(REPO_ROOT, 'bench', dir);
   const h = createHash('sha256');
-  for (const f of readdirSync(src).filter((x) => x.endsWith('.go') || x === 'go.mod' || x === 'go.sum').sort()) {
+  for (const f of readdirSync(src)
+    .filter((x) => x.endsWith('.go') || x === 'go.mod' || x === 'go.sum')
+    .sort()) {
     h.update(f).update(readFileSync(join(src, f)));
   }
   return join(cacheDir(), `bench-${dir}-${h.digest('hex').slice(0, 12)}`);

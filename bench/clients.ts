@@ -75,19 +75,39 @@ export interface ProduceSpec {
 export async function producerPerformance(spec: ProduceSpec): Promise<ClientResult> {
   const props = [`bootstrap.servers=${spec.address}`];
   if (spec.compression === 'lz4') props.push('compression.type=lz4');
-  const r = await run('java', [...javaArgs(), 'org.apache.kafka.tools.ProducerPerformance',
-    '--topic', spec.topic, '--num-records', String(spec.records), '--payload-file', spec.payloadFile,
-    '--throughput', String(spec.throughput ?? -1), '--producer-props', ...props], { measureCpu: true, timeoutMs: spec.timeoutMs });
+  const r = await run(
+    'java',
+    [
+      ...javaArgs(),
+      'org.apache.kafka.tools.ProducerPerformance',
+      '--topic',
+      spec.topic,
+      '--num-records',
+      String(spec.records),
+      '--payload-file',
+      spec.payloadFile,
+      '--throughput',
+      String(spec.throughput ?? -1),
+      '--producer-props',
+      ...props,
+    ],
+    { measureCpu: true, timeoutMs: spec.timeoutMs },
+  );
   const out = r.stdout;
   if (r.timedOut) throw new ClientFailure(`ProducerPerformance timed out after ${spec.timeoutMs / 1000} s: ${tail(out + r.stderr)}`);
-  const m = /(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency, ([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th, (\d+) ms 99\.9th/.exec(out);
+  const m =
+    /(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\), ([\d.]+) ms avg latency, ([\d.]+) ms max latency, (\d+) ms 50th, (\d+) ms 95th, (\d+) ms 99th, (\d+) ms 99\.9th/.exec(
+      out,
+    );
   if (r.code !== 0 || m === null) throw new ClientFailure(`ProducerPerformance failed (exit ${r.code}): ${tail(out + r.stderr)}`);
   const records = Number(m[1]);
   const rps = Number(m[2]);
   if (records !== spec.records) {
     // Each failed send prints its exception; the first says why (a delivery timeout, say).
     const why = /^\S*(Exception|Error)\b.*$/m.exec(r.stderr + out)?.[0];
-    throw new ClientFailure(`ProducerPerformance sent ${records} of ${spec.records} records${why === undefined ? '' : `: ${why.slice(0, 300)}`}`);
+    throw new ClientFailure(
+      `ProducerPerformance sent ${records} of ${spec.records} records${why === undefined ? '' : `: ${why.slice(0, 300)}`}`,
+    );
   }
   return {
     ...rateResult(records, spec.recordSize, rps),
@@ -150,10 +170,13 @@ export interface ConsumeSpec {
  * a 10 ms wait; while data is there a Fetch is answered at once whatever the setting.
  */
 export async function kcatConsume(spec: ConsumeSpec): Promise<ClientResult> {
-  const r = await run('kcat', ['-C', '-b', spec.address, '-t', spec.topic, '-X', 'fetch.wait.max.ms=10',
-    '-o', 'beginning', '-e', '-q', '-f', '\\n'],
-    { measureCpu: true, timeoutMs: spec.timeoutMs, keepStdout: 0 });
-  if (r.timedOut) throw new ClientFailure(`kcat -C timed out after ${spec.timeoutMs / 1000} s (${r.stdoutBytes} records read): ${tail(r.stderr)}`);
+  const r = await run(
+    'kcat',
+    ['-C', '-b', spec.address, '-t', spec.topic, '-X', 'fetch.wait.max.ms=10', '-o', 'beginning', '-e', '-q', '-f', '\\n'],
+    { measureCpu: true, timeoutMs: spec.timeoutMs, keepStdout: 0 },
+  );
+  if (r.timedOut)
+    throw new ClientFailure(`kcat -C timed out after ${spec.timeoutMs / 1000} s (${r.stdoutBytes} records read): ${tail(r.stderr)}`);
   if (r.code !== 0) throw new ClientFailure(`kcat -C failed (exit ${r.code}): ${tail(r.stderr)}`);
   if (r.stdoutBytes !== spec.records) throw new ClientFailure(`kcat -C read ${r.stdoutBytes} records, expected ${spec.records}`);
   return { ...wallTimeResult('kcat -C -e', spec.records, spec.recordSize, r.ms), ...clientCpu(r) };
@@ -165,9 +188,24 @@ export async function kcatConsume(spec: ConsumeSpec): Promise<ClientResult> {
  * data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec.
  */
 export async function consumerPerformance(spec: ConsumeSpec): Promise<ClientResult> {
-  const r = await run('java', [...javaArgs(), 'org.apache.kafka.tools.ConsumerPerformance',
-    '--bootstrap-server', spec.address, '--topic', spec.topic, '--messages', String(spec.records),
-    '--timeout', '15000', '--group', `franz-bench-${Date.now()}`], { measureCpu: true, timeoutMs: spec.timeoutMs });
+  const r = await run(
+    'java',
+    [
+      ...javaArgs(),
+      'org.apache.kafka.tools.ConsumerPerformance',
+      '--bootstrap-server',
+      spec.address,
+      '--topic',
+      spec.topic,
+      '--messages',
+      String(spec.records),
+      '--timeout',
+      '15000',
+      '--group',
+      `franz-bench-${Date.now()}`,
+    ],
+    { measureCpu: true, timeoutMs: spec.timeoutMs },
+  );
   if (r.timedOut) throw new ClientFailure(`ConsumerPerformance timed out after ${spec.timeoutMs / 1000} s: ${tail(r.stdout + r.stderr)}`);
   const line = r.stdout.split('\n').find((l) => /^\d{4}-\d\d-\d\d .*,/.test(l));
   const f = line?.split(',').map((s) => s.trim());
@@ -175,7 +213,8 @@ export async function consumerPerformance(spec: ConsumeSpec): Promise<ClientResu
     throw new ClientFailure(`ConsumerPerformance failed (exit ${r.code}): ${tail(r.stdout + r.stderr)}`);
   }
   const records = Number(f[4]);
-  if (records < spec.records) throw new ClientFailure(`ConsumerPerformance read ${records} of ${spec.records} records: ${tail(r.stdout + r.stderr)}`);
+  if (records < spec.records)
+    throw new ClientFailure(`ConsumerPerformance read ${records} of ${spec.records} records: ${tail(r.stdout + r.stderr)}`);
   const rps = Number(f[5]);
   return { ...rateResult(records, spec.recordSize, rps), detail: `ConsumerPerformance: ${line}`, ...clientCpu(r) };
 }
@@ -203,8 +242,20 @@ interface LatencyJson {
 /** bench/java/LatencyBench.java: fixed-rate produce with produce-to-ack and end-to-end HdrHistograms. */
 export async function latencyBench(spec: LatencySpec): Promise<ClientResult> {
   const src = join(REPO_ROOT, 'bench', 'java', 'LatencyBench.java');
-  const r = await run('java', [...javaArgs(), src, spec.address, spec.topic, String(spec.rate), String(spec.seconds),
-    String(spec.warmupSeconds), String(spec.recordSize)], { measureCpu: true, timeoutMs: spec.timeoutMs });
+  const r = await run(
+    'java',
+    [
+      ...javaArgs(),
+      src,
+      spec.address,
+      spec.topic,
+      String(spec.rate),
+      String(spec.seconds),
+      String(spec.warmupSeconds),
+      String(spec.recordSize),
+    ],
+    { measureCpu: true, timeoutMs: spec.timeoutMs },
+  );
   if (r.timedOut) throw new ClientFailure(`LatencyBench timed out after ${spec.timeoutMs / 1000} s: ${tail(r.stdout + r.stderr)}`);
   const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
   if (r.code !== 0 || line === undefined) throw new ClientFailure(`LatencyBench failed (exit ${r.code}): ${tail(r.stdout + r.stderr)}`);
@@ -232,8 +283,10 @@ interface FranzGoJson {
 }
 
 async function franzGo(what: string, args: string[], records: number, recordSize: number, timeoutMs: number): Promise<ClientResult> {
-  const r = await run(goBinary('go'), [...args, '-n', String(records), '-timeout', `${Math.ceil(timeoutMs / 1000) + 5}s`],
-    { measureCpu: true, timeoutMs: timeoutMs + 10_000 });
+  const r = await run(goBinary('go'), [...args, '-n', String(records), '-timeout', `${Math.ceil(timeoutMs / 1000) + 5}s`], {
+    measureCpu: true,
+    timeoutMs: timeoutMs + 10_000,
+  });
   if (r.timedOut) throw new ClientFailure(`${what} timed out after ${timeoutMs / 1000} s: ${tail(r.stderr)}`);
   const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
   if (r.code !== 0 || line === undefined) throw new ClientFailure(`${what} failed (exit ${r.code}): ${tail(r.stdout + r.stderr)}`);
@@ -253,11 +306,22 @@ async function franzGo(what: string, args: string[], records: number, recordSize
  * (acks=all, idempotence, linger 10 ms, sticky partitioning), compression none or lz4.
  */
 export function franzGoProduce(spec: ProduceSpec): Promise<ClientResult> {
-  return franzGo('franz-go produce', ['-mode', 'produce', '-b', spec.address, '-t', spec.topic, '-f', spec.payloadFile,
-    '-z', spec.compression ?? 'none'], spec.records, spec.recordSize, spec.timeoutMs);
+  return franzGo(
+    'franz-go produce',
+    ['-mode', 'produce', '-b', spec.address, '-t', spec.topic, '-f', spec.payloadFile, '-z', spec.compression ?? 'none'],
+    spec.records,
+    spec.recordSize,
+    spec.timeoutMs,
+  );
 }
 
 /** franz-go reading every partition from the start (no group) until it has every record. */
 export function franzGoConsume(spec: ConsumeSpec): Promise<ClientResult> {
-  return franzGo('franz-go consume', ['-mode', 'consume', '-b', spec.address, '-t', spec.topic], spec.records, spec.recordSize, spec.timeoutMs);
+  return franzGo(
+    'franz-go consume',
+    ['-mode', 'consume', '-b', spec.address, '-t', spec.topic],
+    spec.records,
+    spec.recordSize,
+    spec.timeoutMs,
+  );
 }

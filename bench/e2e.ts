@@ -22,11 +22,29 @@ import { join } from 'node:path';
 import { Client, LATEST_TIMESTAMP } from '../src/client/client.js';
 import { startBroker, type BrokerHandle, type BrokerName } from './brokers.js';
 import {
-  ClientFailure, consumerPerformance, franzGoConsume, franzGoProduce, kcatConsume, kcatProduce, latencyBench, producerPerformance,
-  type ClientResult, type Percentiles,
+  ClientFailure,
+  consumerPerformance,
+  franzGoConsume,
+  franzGoProduce,
+  kcatConsume,
+  kcatProduce,
+  latencyBench,
+  producerPerformance,
+  type ClientResult,
+  type Percentiles,
 } from './clients.js';
 import {
-  cpuSeconds, openFds, pageCacheWriteCost, pageReportingActive, peakRss, prng, recordText, resetPeakRss, sleep, touchPageCache, type Progress,
+  cpuSeconds,
+  openFds,
+  pageCacheWriteCost,
+  pageReportingActive,
+  peakRss,
+  prng,
+  recordText,
+  resetPeakRss,
+  sleep,
+  touchPageCache,
+  type Progress,
 } from './util.js';
 
 export const BROKERS: readonly BrokerName[] = ['franz', 'kafka'];
@@ -184,7 +202,10 @@ function timeoutFor(bytes: number, minMiBps = 2): number {
 // The plan
 
 /** Record counts of each kind of row. */
-function counts(quick: boolean, scale: number): Record<'n1k' | 'n100' | 'nlz4' | 'n1000' | 'n10000' | 'ndur' | 'kcat' | 'kcat100' | 'kcat10000' | 'warmup', number> {
+function counts(
+  quick: boolean,
+  scale: number,
+): Record<'n1k' | 'n100' | 'nlz4' | 'n1000' | 'n10000' | 'ndur' | 'kcat' | 'kcat100' | 'kcat10000' | 'warmup', number> {
   const n = (quickCount: number, fullCount: number): number => Math.max(1000, Math.round((quick ? quickCount : fullCount) * scale));
   return {
     n1k: n(200_000, 1_000_000),
@@ -222,42 +243,140 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
   // from the target between runs; the partition rows (Kafka: 60-110 s each) run once. The
   // throughput session runs twice (below), so its rows run twice in each pass.
   const produceRuns = (partitions: number): number => (quick || partitions > 8 ? 1 : PRODUCE_RUNS);
-  const produce = (id: string, title: string, topic: string, partitions: number, size: number, records: number,
-    compression: 'none' | 'lz4' = 'none'): RowSpec => ({
-    id, title, kind: 'produce', client: 'ProducerPerformance', partitions, recordSize: size, compression, records,
-    createTopic: topic, runs: produceRuns(partitions),
-    exec: (ctx, runTopic) => producerPerformance({
-      address: ctx.broker.address, topic: runTopic, records, recordSize: size, payloadFile: size === 100 ? files.p100 : files.p1k,
-      // Kafka produces 2-2.5 MiB/s at 10 000 partitions on this machine; the usual 2 MiB/s floor
-      // timed it out in one full run (2026-12-03 08:38), so that row allows 1 MiB/s.
-      compression, timeoutMs: timeoutFor(records * size, partitions >= 10_000 ? 1 : 2),
-    }),
+  const produce = (
+    id: string,
+    title: string,
+    topic: string,
+    partitions: number,
+    size: number,
+    records: number,
+    compression: 'none' | 'lz4' = 'none',
+  ): RowSpec => ({
+    id,
+    title,
+    kind: 'produce',
+    client: 'ProducerPerformance',
+    partitions,
+    recordSize: size,
+    compression,
+    records,
+    createTopic: topic,
+    runs: produceRuns(partitions),
+    exec: (ctx, runTopic) =>
+      producerPerformance({
+        address: ctx.broker.address,
+        topic: runTopic,
+        records,
+        recordSize: size,
+        payloadFile: size === 100 ? files.p100 : files.p1k,
+        // Kafka produces 2-2.5 MiB/s at 10 000 partitions on this machine; the usual 2 MiB/s floor
+        // timed it out in one full run (2026-12-03 08:38), so that row allows 1 MiB/s.
+        compression,
+        timeoutMs: timeoutFor(records * size, partitions >= 10_000 ? 1 : 2),
+      }),
   });
-  const consume = (id: string, title: string, topic: string, partitions: number, size: number, records: number,
-    compression: 'none' | 'lz4' = 'none'): RowSpec => ({
-    id, title, kind: 'consume', client: 'kcat -C', partitions, recordSize: size, compression, records, runs: CONSUME_RUNS,
+  const consume = (
+    id: string,
+    title: string,
+    topic: string,
+    partitions: number,
+    size: number,
+    records: number,
+    compression: 'none' | 'lz4' = 'none',
+  ): RowSpec => ({
+    id,
+    title,
+    kind: 'consume',
+    client: 'kcat -C',
+    partitions,
+    recordSize: size,
+    compression,
+    records,
+    runs: CONSUME_RUNS,
     exec: (ctx) => kcatConsume({ address: ctx.broker.address, topic, records, recordSize: size, timeoutMs: timeoutFor(records * size) }),
   });
-  const kcatProduceRow = (id: string, title: string, topic: string, size: number, file: string, records: number,
-    compression: 'none' | 'lz4' = 'none', partitions = 8): RowSpec => ({
-    id, title, kind: 'produce', client: 'kcat -P', partitions, recordSize: size, compression, records, createTopic: topic,
+  const kcatProduceRow = (
+    id: string,
+    title: string,
+    topic: string,
+    size: number,
+    file: string,
+    records: number,
+    compression: 'none' | 'lz4' = 'none',
+    partitions = 8,
+  ): RowSpec => ({
+    id,
+    title,
+    kind: 'produce',
+    client: 'kcat -P',
+    partitions,
+    recordSize: size,
+    compression,
+    records,
+    createTopic: topic,
     runs: produceRuns(partitions),
-    exec: (ctx, runTopic) => kcatProduce({ address: ctx.broker.address, topic: runTopic, records, recordSize: size, payloadFile: file, file,
-      compression, spread: partitions >= 10_000, timeoutMs: timeoutFor(records * size, partitions >= 10_000 ? 0.5 : 2) }),
+    exec: (ctx, runTopic) =>
+      kcatProduce({
+        address: ctx.broker.address,
+        topic: runTopic,
+        records,
+        recordSize: size,
+        payloadFile: file,
+        file,
+        compression,
+        spread: partitions >= 10_000,
+        timeoutMs: timeoutFor(records * size, partitions >= 10_000 ? 0.5 : 2),
+      }),
   });
   // franz-go costs its process about 1 CPU second per GiB of 1 KiB records produced (kcat 3,
   // ProducerPerformance 11: docs/perf/client-bound.md), so on two shared cores these rows leave the most to
   // the broker. They read the 1 000-line payload files in turn, as ProducerPerformance does.
-  const goProduceRow = (id: string, title: string, topic: string, size: number, records: number,
-    compression: 'none' | 'lz4' = 'none'): RowSpec => ({
-    id, title, kind: 'produce', client: 'franz-go', partitions: 8, recordSize: size, compression, records, createTopic: topic,
+  const goProduceRow = (
+    id: string,
+    title: string,
+    topic: string,
+    size: number,
+    records: number,
+    compression: 'none' | 'lz4' = 'none',
+  ): RowSpec => ({
+    id,
+    title,
+    kind: 'produce',
+    client: 'franz-go',
+    partitions: 8,
+    recordSize: size,
+    compression,
+    records,
+    createTopic: topic,
     runs: produceRuns(8),
-    exec: (ctx, runTopic) => franzGoProduce({ address: ctx.broker.address, topic: runTopic, records, recordSize: size,
-      payloadFile: size === 100 ? files.p100 : files.p1k, compression, timeoutMs: timeoutFor(records * size) }),
+    exec: (ctx, runTopic) =>
+      franzGoProduce({
+        address: ctx.broker.address,
+        topic: runTopic,
+        records,
+        recordSize: size,
+        payloadFile: size === 100 ? files.p100 : files.p1k,
+        compression,
+        timeoutMs: timeoutFor(records * size),
+      }),
   });
-  const goConsumeRow = (id: string, title: string, topic: string, size: number, records: number,
-    compression: 'none' | 'lz4' = 'none'): RowSpec => ({
-    id, title, kind: 'consume', client: 'franz-go', partitions: 8, recordSize: size, compression, records, runs: CONSUME_RUNS,
+  const goConsumeRow = (
+    id: string,
+    title: string,
+    topic: string,
+    size: number,
+    records: number,
+    compression: 'none' | 'lz4' = 'none',
+  ): RowSpec => ({
+    id,
+    title,
+    kind: 'consume',
+    client: 'franz-go',
+    partitions: 8,
+    recordSize: size,
+    compression,
+    records,
+    runs: CONSUME_RUNS,
     exec: (ctx) => franzGoConsume({ address: ctx.broker.address, topic, records, recordSize: size, timeoutMs: timeoutFor(records * size) }),
   });
   const throughput: Session = {
@@ -269,27 +388,58 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
       produce('produce-1k', 'Produce 1 KiB records, 8 partitions', 'p1k', 8, 1024, n1k),
       consume('consume-1k', 'Consume 1 KiB records, 8 partitions', 'p1k', 8, 1024, n1k),
       {
-        id: 'consume-1k-java', title: 'Consume 1 KiB records, 8 partitions (Java consumer, group)', kind: 'consume',
-        client: 'ConsumerPerformance', partitions: 8, recordSize: 1024, compression: 'none', records: n1k,
+        id: 'consume-1k-java',
+        title: 'Consume 1 KiB records, 8 partitions (Java consumer, group)',
+        kind: 'consume',
+        client: 'ConsumerPerformance',
+        partitions: 8,
+        recordSize: 1024,
+        compression: 'none',
+        records: n1k,
         needsApi: { keys: [10, 11, 12, 14], name: 'consumer groups (FindCoordinator, JoinGroup, Heartbeat, SyncGroup)' },
         runs: CONSUME_RUNS,
-        exec: (ctx) => consumerPerformance({ address: ctx.broker.address, topic: 'p1k', records: n1k, recordSize: 1024,
-          timeoutMs: timeoutFor(n1k * 1024) }),
+        exec: (ctx) =>
+          consumerPerformance({
+            address: ctx.broker.address,
+            topic: 'p1k',
+            records: n1k,
+            recordSize: 1024,
+            timeoutMs: timeoutFor(n1k * 1024),
+          }),
       },
-      kcatProduceRow('produce-1k-kcat', 'Produce 1 KiB records, 8 partitions (librdkafka)', 'p1k-kcat', 1024,
-        files.kcat1k, files.kcatRecords),
+      kcatProduceRow(
+        'produce-1k-kcat',
+        'Produce 1 KiB records, 8 partitions (librdkafka)',
+        'p1k-kcat',
+        1024,
+        files.kcat1k,
+        files.kcatRecords,
+      ),
       goProduceRow('produce-1k-go', 'Produce 1 KiB records, 8 partitions (franz-go)', 'p1k-go', 1024, n1k),
       goConsumeRow('consume-1k-go', 'Consume 1 KiB records, 8 partitions (franz-go)', 'p1k', 1024, n1k),
       produce('produce-100b', 'Produce 100-byte records, 8 partitions', 'p100', 8, 100, n100),
       consume('consume-100b', 'Consume 100-byte records, 8 partitions', 'p100', 8, 100, n100),
-      kcatProduceRow('produce-100b-kcat', 'Produce 100-byte records, 8 partitions (librdkafka)', 'p100-kcat', 100,
-        files.kcat100, files.kcat100Records),
+      kcatProduceRow(
+        'produce-100b-kcat',
+        'Produce 100-byte records, 8 partitions (librdkafka)',
+        'p100-kcat',
+        100,
+        files.kcat100,
+        files.kcat100Records,
+      ),
       goProduceRow('produce-100b-go', 'Produce 100-byte records, 8 partitions (franz-go)', 'p100-go', 100, n100),
       goConsumeRow('consume-100b-go', 'Consume 100-byte records, 8 partitions (franz-go)', 'p100', 100, n100),
       produce('produce-lz4', 'Produce 1 KiB records, lz4, 8 partitions', 'plz4', 8, 1024, nlz4, 'lz4'),
       consume('consume-lz4', 'Consume 1 KiB records, lz4, 8 partitions', 'plz4', 8, 1024, nlz4, 'lz4'),
-      kcatProduceRow('produce-lz4-kcat', 'Produce 1 KiB records, lz4, 8 partitions (librdkafka)', 'plz4-kcat', 1024,
-        files.kcat1k, files.kcatRecords, 'lz4'),
+      kcatProduceRow(
+        'produce-lz4-kcat',
+        'Produce 1 KiB records, lz4, 8 partitions (librdkafka)',
+        'plz4-kcat',
+        1024,
+        files.kcat1k,
+        files.kcatRecords,
+        'lz4',
+      ),
       goProduceRow('produce-lz4-go', 'Produce 1 KiB records, lz4, 8 partitions (franz-go)', 'plz4-go', 1024, nlz4, 'lz4'),
       goConsumeRow('consume-lz4-go', 'Consume 1 KiB records, lz4, 8 partitions (franz-go)', 'plz4', 1024, nlz4, 'lz4'),
     ],
@@ -301,12 +451,30 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
       label: 'latency',
       durable: false,
       order: BROKERS,
-      rows: [{
-        id: 'latency-1k', title: 'Fixed rate, 1 KiB records, 8 partitions: latency', kind: 'latency', client: 'LatencyBench (Java client)',
-        partitions: 8, recordSize: 1024, compression: 'none', records: 0, createTopic: 'lat', runs: 1,
-        exec: (ctx) => latencyBench({ address: ctx.broker.address, topic: 'lat', rate: fixedRate(ctx.rows), recordSize: 1024,
-          seconds: Math.max(3, Math.round((quick ? 10 : 60) * Math.min(1, scale))), warmupSeconds: quick ? 2 : 5, timeoutMs: 5 * 60_000 }),
-      }],
+      rows: [
+        {
+          id: 'latency-1k',
+          title: 'Fixed rate, 1 KiB records, 8 partitions: latency',
+          kind: 'latency',
+          client: 'LatencyBench (Java client)',
+          partitions: 8,
+          recordSize: 1024,
+          compression: 'none',
+          records: 0,
+          createTopic: 'lat',
+          runs: 1,
+          exec: (ctx) =>
+            latencyBench({
+              address: ctx.broker.address,
+              topic: 'lat',
+              rate: fixedRate(ctx.rows),
+              recordSize: 1024,
+              seconds: Math.max(3, Math.round((quick ? 10 : 60) * Math.min(1, scale))),
+              warmupSeconds: quick ? 2 : 5,
+              timeoutMs: 5 * 60_000,
+            }),
+        },
+      ],
     },
     {
       name: 'partitions-1000',
@@ -340,8 +508,16 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
       durable: false,
       order: WITH_YARDSTICK,
       rows: [
-        kcatProduceRow('produce-1k-p10000-kcat', 'Produce 1 KiB records, 10 000 partitions (librdkafka, each record to a random partition)',
-          'p10000-kcat', 1024, files.kcat1kP10000, n.kcat10000, 'none', 10000),
+        kcatProduceRow(
+          'produce-1k-p10000-kcat',
+          'Produce 1 KiB records, 10 000 partitions (librdkafka, each record to a random partition)',
+          'p10000-kcat',
+          1024,
+          files.kcat1kP10000,
+          n.kcat10000,
+          'none',
+          10000,
+        ),
       ],
     });
   }
@@ -351,8 +527,17 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
     durable: true,
     order: BROKERS,
     rows: [
-      { ...produce('produce-1k-durable', 'Durable produce, 1 KiB records, 8 partitions (franz fsync before ack; Kafka flush.messages=1)',
-        'pdur', 8, 1024, ndur), runs: 1 }, // 3.3-3.8x in every full run so far
+      {
+        ...produce(
+          'produce-1k-durable',
+          'Durable produce, 1 KiB records, 8 partitions (franz fsync before ack; Kafka flush.messages=1)',
+          'pdur',
+          8,
+          1024,
+          ndur,
+        ),
+        runs: 1,
+      }, // 3.3-3.8x in every full run so far
       consume('consume-1k-durable', 'Durable mode consume, 1 KiB records, 8 partitions', 'pdur', 8, 1024, ndur),
     ],
   });
@@ -388,7 +573,9 @@ function fixedRate(rows: Map<string, E2eRow>): number {
 const PARTITIONS_PER_STEP = 5000;
 
 async function createTopic(client: Client, name: string, partitions: number): Promise<void> {
-  await client.createTopics([{ name, numPartitions: Math.min(partitions, PARTITIONS_PER_STEP), replicationFactor: 1 }], { timeoutMs: 120_000 });
+  await client.createTopics([{ name, numPartitions: Math.min(partitions, PARTITIONS_PER_STEP), replicationFactor: 1 }], {
+    timeoutMs: 120_000,
+  });
   for (let n = PARTITIONS_PER_STEP * 2; n - PARTITIONS_PER_STEP < partitions; n += PARTITIONS_PER_STEP) {
     await client.createPartitions(name, Math.min(n, partitions), { timeoutMs: 120_000 });
   }
@@ -556,7 +743,15 @@ function ratioOf(row: E2eRow): number | null {
 
 /** How many progress units e2e() reports. */
 export function e2eUnits(quick: boolean, only: readonly string[] = []): number {
-  const sessions = plan(quick, 1, { p1k: '', p100: '', kcat1k: '', kcatRecords: 0, kcat100: '', kcat100Records: 0, kcat1kP10000: '' }).filter((s) => only.length === 0 || only.includes(s.name));
+  const sessions = plan(quick, 1, {
+    p1k: '',
+    p100: '',
+    kcat1k: '',
+    kcatRecords: 0,
+    kcat100: '',
+    kcat100Records: 0,
+    kcat1kP10000: '',
+  }).filter((s) => only.length === 0 || only.includes(s.name));
   return sessions.reduce((n, s) => n + s.order.length * (1 + s.rows.length), 0) + 1;
 }
 
@@ -575,8 +770,10 @@ export async function e2e(opts: E2eOptions): Promise<E2eResults> {
       kcatRecords,
       kcat100: await payloadFile(join(base, 'kcat-100.txt'), 100, n.kcat100, 4),
       kcat100Records: n.kcat100,
-      kcat1kP10000: !quick && (!opts.only?.length || opts.only.includes('partitions-10000-kcat'))
-        ? await payloadFile(join(base, 'kcat-1024-p10000.txt'), 1024, n.kcat10000, 5) : '',
+      kcat1kP10000:
+        !quick && (!opts.only?.length || opts.only.includes('partitions-10000-kcat'))
+          ? await payloadFile(join(base, 'kcat-1024-p10000.txt'), 1024, n.kcat10000, 5)
+          : '',
     };
     progress.advance(1);
     const sessions = plan(quick, scale, files).filter((s) => !opts.only?.length || opts.only.includes(s.name));
@@ -585,10 +782,18 @@ export async function e2e(opts: E2eOptions): Promise<E2eResults> {
     for (const s of sessions) {
       for (const spec of s.rows) {
         rows.set(spec.id, {
-          id: spec.id, title: spec.title, kind: spec.kind, client: spec.client, partitions: spec.partitions,
-          recordSize: spec.recordSize, compression: spec.compression, durable: s.durable, records: spec.records,
+          id: spec.id,
+          title: spec.title,
+          kind: spec.kind,
+          client: spec.client,
+          partitions: spec.partitions,
+          recordSize: spec.recordSize,
+          compression: spec.compression,
+          durable: s.durable,
+          records: spec.records,
           ratio: null,
-          ratioOf: spec.kind === 'latency' ? 'p99 produce-to-ack latency (lower is better for franz)' : 'records/s (higher is better for franz)',
+          ratioOf:
+            spec.kind === 'latency' ? 'p99 produce-to-ack latency (lower is better for franz)' : 'records/s (higher is better for franz)',
         });
       }
     }
@@ -630,8 +835,14 @@ export async function e2e(opts: E2eOptions): Promise<E2eResults> {
           // Warm-up: JIT for Kafka, caches for both; not measured.
           progress.step(`e2e ${s.label}: ${name} warm-up`);
           await createTopic(client, 'warmup', 8);
-          await producerPerformance({ address: broker.address, topic: 'warmup', records: n.warmup, recordSize: 1024,
-            payloadFile: files.p1k, timeoutMs: 180_000 }).catch((e: unknown) => progress.note(`warm-up on ${name} failed: ${errorText(e)}`));
+          await producerPerformance({
+            address: broker.address,
+            topic: 'warmup',
+            records: n.warmup,
+            recordSize: 1024,
+            payloadFile: files.p1k,
+            timeoutMs: 180_000,
+          }).catch((e: unknown) => progress.note(`warm-up on ${name} failed: ${errorText(e)}`));
           const ctx: Ctx = { broker, client, dir: base, quick, rows };
           for (const spec of s.rows) {
             progress.step(`e2e ${s.label}: ${name} ${spec.id}`);

@@ -65,15 +65,30 @@ const CRC_TABLES = ((): Uint32Array[] => {
 })();
 
 export function jsCrc32c(buf: Uint8Array): number {
-  const [t0, t1, t2, t3, t4, t5, t6, t7] = CRC_TABLES as [Uint32Array, Uint32Array, Uint32Array, Uint32Array,
-    Uint32Array, Uint32Array, Uint32Array, Uint32Array];
+  const [t0, t1, t2, t3, t4, t5, t6, t7] = CRC_TABLES as [
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+    Uint32Array,
+  ];
   let c = 0xffffffff;
   let i = 0;
   const n8 = buf.length - (buf.length % 8);
   for (; i < n8; i += 8) {
     const a = (c ^ (buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24))) >>> 0;
-    c = t7[a & 0xff]! ^ t6[(a >>> 8) & 0xff]! ^ t5[(a >>> 16) & 0xff]! ^ t4[a >>> 24]! ^
-      t3[buf[i + 4]!]! ^ t2[buf[i + 5]!]! ^ t1[buf[i + 6]!]! ^ t0[buf[i + 7]!]!;
+    c =
+      t7[a & 0xff]! ^
+      t6[(a >>> 8) & 0xff]! ^
+      t5[(a >>> 16) & 0xff]! ^
+      t4[a >>> 24]! ^
+      t3[buf[i + 4]!]! ^
+      t2[buf[i + 5]!]! ^
+      t1[buf[i + 6]!]! ^
+      t0[buf[i + 7]!]!;
   }
   for (; i < buf.length; i++) c = t0[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
@@ -126,8 +141,17 @@ function rowOf(group: string, task: Task, bytesPerOp: number, note?: string): Mi
     error?: unknown;
   };
   if (r.state === 'errored' || r.latency === undefined) {
-    return { group, name: task.name, bytesPerOp, opsPerSec: null, mbPerSec: null, meanUs: null, p99Us: null, samples: null,
-      error: String((r as { error?: unknown }).error ?? r.state) };
+    return {
+      group,
+      name: task.name,
+      bytesPerOp,
+      opsPerSec: null,
+      mbPerSec: null,
+      meanUs: null,
+      p99Us: null,
+      samples: null,
+      error: String((r as { error?: unknown }).error ?? r.state),
+    };
   }
   const meanMs = r.period ?? r.latency.mean;
   const ops = meanMs > 0 ? 1000 / meanMs : null;
@@ -145,8 +169,17 @@ function rowOf(group: string, task: Task, bytesPerOp: number, note?: string): Mi
 }
 
 function errorRow(group: string, name: string, err: unknown): MicroRow {
-  return { group, name, bytesPerOp: 0, opsPerSec: null, mbPerSec: null, meanUs: null, p99Us: null, samples: null,
-    error: err instanceof Error ? err.message : String(err) };
+  return {
+    group,
+    name,
+    bytesPerOp: 0,
+    opsPerSec: null,
+    mbPerSec: null,
+    meanUs: null,
+    p99Us: null,
+    samples: null,
+    error: err instanceof Error ? err.message : String(err),
+  };
 }
 
 function newBench(quick: boolean): Bench {
@@ -165,8 +198,20 @@ async function crcGroup(quick: boolean): Promise<MicroRow[]> {
   check(native.crc32c(buf) === jsCrc32c(buf), 'native and JS CRC-32C agree on 1 MiB');
   const bench = newBench(quick);
   let sink = 0;
-  bench.add('native crc32c, 1 MiB', () => { sink ^= native.crc32c(buf); }, { async: false });
-  bench.add('JavaScript crc32c (slicing-by-8), 1 MiB', () => { sink ^= jsCrc32c(buf); }, { async: false });
+  bench.add(
+    'native crc32c, 1 MiB',
+    () => {
+      sink ^= native.crc32c(buf);
+    },
+    { async: false },
+  );
+  bench.add(
+    'JavaScript crc32c (slicing-by-8), 1 MiB',
+    () => {
+      sink ^= jsCrc32c(buf);
+    },
+    { async: false },
+  );
   await bench.run();
   void sink;
   return bench.tasks.map((t) => rowOf(group, t, buf.length));
@@ -182,8 +227,20 @@ async function validateGroup(quick: boolean): Promise<MicroRow[]> {
   check(native.validateBatches(bad, 1048588).errorCode === 2, 'validateBatches reports a flipped bit as CORRUPT_MESSAGE');
   const small = batchPayload(1, 1024 - 61, 1);
   const bench = newBench(quick);
-  bench.add('validateBatches, 1 MiB (64 x 16 KiB batches)', () => { native.validateBatches(payload, 1048588); }, { async: false });
-  bench.add('validateBatches, one 1 KiB batch (per-call cost)', () => { native.validateBatches(small, 1048588); }, { async: false });
+  bench.add(
+    'validateBatches, 1 MiB (64 x 16 KiB batches)',
+    () => {
+      native.validateBatches(payload, 1048588);
+    },
+    { async: false },
+  );
+  bench.add(
+    'validateBatches, one 1 KiB batch (per-call cost)',
+    () => {
+      native.validateBatches(small, 1048588);
+    },
+    { async: false },
+  );
   await bench.run();
   return [rowOf(group, bench.tasks[0]!, payload.length), rowOf(group, bench.tasks[1]!, small.length)];
 }
@@ -221,19 +278,27 @@ async function appendGroup(quick: boolean, dir: string): Promise<MicroRow[]> {
     };
     const bench = newBench(quick);
     bench.add('appendBatches 64 KiB, no fsync (page cache)', appendOnce, { async: false });
-    bench.add('appendBatches 64 KiB + fdatasync', () => {
-      appendOnce();
-      fdatasyncSync(fd);
-    }, { async: false });
-    bench.add('fdatasync alone after a 1 KiB append', () => {
-      if (pos + 1024 > LIMIT) {
-        ftruncateSync(fd, 0);
-        pos = 0;
-      }
-      writeSync(fd, payload, 0, 1024, pos);
-      pos += 1024;
-      fdatasyncSync(fd);
-    }, { async: false });
+    bench.add(
+      'appendBatches 64 KiB + fdatasync',
+      () => {
+        appendOnce();
+        fdatasyncSync(fd);
+      },
+      { async: false },
+    );
+    bench.add(
+      'fdatasync alone after a 1 KiB append',
+      () => {
+        if (pos + 1024 > LIMIT) {
+          ftruncateSync(fd, 0);
+          pos = 0;
+        }
+        writeSync(fd, payload, 0, 1024, pos);
+        pos += 1024;
+        fdatasyncSync(fd);
+      },
+      { async: false },
+    );
     await bench.run();
     return [
       rowOf(group, bench.tasks[0]!, payload.length),
@@ -298,8 +363,14 @@ async function fetchGroup(quick: boolean, dir: string): Promise<MicroRow[]> {
     socket = connect({ host: '127.0.0.1', port });
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error('connect timeout')), 10_000);
-      socket!.once('connect', () => { clearTimeout(t); resolve(); });
-      socket!.once('error', (e) => { clearTimeout(t); reject(e); });
+      socket!.once('connect', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      socket!.once('error', (e) => {
+        clearTimeout(t);
+        reject(e);
+      });
     });
     socket.setNoDelay(true);
     const sockFd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
@@ -329,7 +400,10 @@ async function fetchGroup(quick: boolean, dir: string): Promise<MicroRow[]> {
       return new Promise<void>((resolve, reject) => s.write(buf.subarray(0, len), (e) => (e ? reject(e) : resolve())));
     };
     // Correctness: both paths deliver header + exactly the file bytes.
-    for (const [name, fn] of [['sendfile', viaSendfile], ['pread', viaPread]] as const) {
+    for (const [name, fn] of [
+      ['sendfile', viaSendfile],
+      ['pread', viaPread],
+    ] as const) {
       pos = 0;
       const len = 1024 * 1024;
       const expected = sha256(Buffer.concat([header, block.subarray(0, len)]));
@@ -376,35 +450,72 @@ async function codecGroup(quick: boolean): Promise<MicroRow[]> {
   });
   const rows: MicroRow[] = [];
   try {
-    const codecs: Array<[string, number]> = [['gzip', Compression.gzip], ['snappy', Compression.snappy], ['lz4', Compression.lz4]];
+    const codecs: Array<[string, number]> = [
+      ['gzip', Compression.gzip],
+      ['snappy', Compression.snappy],
+      ['lz4', Compression.lz4],
+    ];
     const bench = newBench(quick);
     const ratios = new Map<string, number>();
     for (const [name, codec] of codecs) {
       const packed = blocks.map((b) => compress(codec, b));
       for (let i = 0; i < BLOCKS; i++) check(decompress(codec, packed[i]!).equals(blocks[i]!), `${name} inline round trip`);
-      const viaPool = (await Promise.all(blocks.map((b) => pool.run({ op: 'compress', codec, data: b } satisfies CompressTask)))) as Uint8Array[];
+      const viaPool = (await Promise.all(
+        blocks.map((b) => pool.run({ op: 'compress', codec, data: b } satisfies CompressTask)),
+      )) as Uint8Array[];
       for (let i = 0; i < BLOCKS; i++) {
         check(decompress(codec, Buffer.from(viaPool[i]!)).equals(blocks[i]!), `${name} piscina compress round trip`);
       }
-      const back = (await Promise.all(packed.map((p) => pool.run({ op: 'decompress', codec, data: p } satisfies CompressTask)))) as Uint8Array[];
+      const back = (await Promise.all(
+        packed.map((p) => pool.run({ op: 'decompress', codec, data: p } satisfies CompressTask)),
+      )) as Uint8Array[];
       for (let i = 0; i < BLOCKS; i++) check(Buffer.from(back[i]!).equals(blocks[i]!), `${name} piscina decompress`);
       ratios.set(name, total / packed.reduce((a, p) => a + p.length, 0));
-      bench.add(`${name} compress, inline`, () => { for (const b of blocks) compress(codec, b); }, { async: false });
-      bench.add(`${name} compress, piscina (2 threads)`, async () => {
-        await Promise.all(blocks.map((b) => pool.run({ op: 'compress', codec, data: b })));
-      }, { async: true });
-      bench.add(`${name} decompress, inline`, () => { for (const p of packed) decompress(codec, p); }, { async: false });
-      bench.add(`${name} decompress, piscina (2 threads)`, async () => {
-        await Promise.all(packed.map((p) => pool.run({ op: 'decompress', codec, data: p })));
-      }, { async: true });
+      bench.add(
+        `${name} compress, inline`,
+        () => {
+          for (const b of blocks) compress(codec, b);
+        },
+        { async: false },
+      );
+      bench.add(
+        `${name} compress, piscina (2 threads)`,
+        async () => {
+          await Promise.all(blocks.map((b) => pool.run({ op: 'compress', codec, data: b })));
+        },
+        { async: true },
+      );
+      bench.add(
+        `${name} decompress, inline`,
+        () => {
+          for (const p of packed) decompress(codec, p);
+        },
+        { async: false },
+      );
+      bench.add(
+        `${name} decompress, piscina (2 threads)`,
+        async () => {
+          await Promise.all(packed.map((p) => pool.run({ op: 'decompress', codec, data: p })));
+        },
+        { async: true },
+      );
     }
     await bench.run();
     for (const t of bench.tasks) {
       const name = t.name.split(' ')[0]!;
       rows.push(rowOf(group, t, total, `ratio ${ratios.get(name)?.toFixed(2)}x on JSON-like records, 8 x 64 KiB per op`));
     }
-    rows.push({ group, name: 'zstd compress/decompress', bytesPerOp: 0, opsPerSec: null, mbPerSec: null, meanUs: null,
-      p99Us: null, samples: null, note: 'not available on Node 20 (no zstd in node:zlib): the broker stores and serves zstd batches as they are, never decoding them; the franz CLI cannot write or read them' });
+    rows.push({
+      group,
+      name: 'zstd compress/decompress',
+      bytesPerOp: 0,
+      opsPerSec: null,
+      mbPerSec: null,
+      meanUs: null,
+      p99Us: null,
+      samples: null,
+      note: 'not available on Node 20 (no zstd in node:zlib): the broker stores and serves zstd batches as they are, never decoding them; the franz CLI cannot write or read them',
+    });
   } finally {
     await pool.destroy();
   }

@@ -162,8 +162,39 @@ export function checkTargets(rows: readonly E2eRow[], cores = 2): TargetCheck[] 
       out.push({ target, measured: parts.join(', '), met, outOfReach: beyond, ...(yardstick ? { belowWithMembroker: memBelow } : {}) });
     }
   };
-  ratioCheck('Produce throughput >= 1.5x Kafka', ['produce-1k', 'produce-1k-kcat', 'produce-1k-go', 'produce-100b', 'produce-100b-kcat', 'produce-100b-go', 'produce-lz4', 'produce-lz4-kcat', 'produce-lz4-go', 'produce-1k-p1000', 'produce-1k-p10000', 'produce-1k-p10000-kcat'], 1.5);
-  ratioCheck('Consume throughput >= 1.5x Kafka', ['consume-1k', 'consume-1k-java', 'consume-1k-go', 'consume-100b', 'consume-100b-go', 'consume-lz4', 'consume-lz4-go', 'consume-1k-p1000', 'consume-1k-p10000'], 1.5);
+  ratioCheck(
+    'Produce throughput >= 1.5x Kafka',
+    [
+      'produce-1k',
+      'produce-1k-kcat',
+      'produce-1k-go',
+      'produce-100b',
+      'produce-100b-kcat',
+      'produce-100b-go',
+      'produce-lz4',
+      'produce-lz4-kcat',
+      'produce-lz4-go',
+      'produce-1k-p1000',
+      'produce-1k-p10000',
+      'produce-1k-p10000-kcat',
+    ],
+    1.5,
+  );
+  ratioCheck(
+    'Consume throughput >= 1.5x Kafka',
+    [
+      'consume-1k',
+      'consume-1k-java',
+      'consume-1k-go',
+      'consume-100b',
+      'consume-100b-go',
+      'consume-lz4',
+      'consume-lz4-go',
+      'consume-1k-p1000',
+      'consume-1k-p10000',
+    ],
+    1.5,
+  );
   const lat = byId(rows, 'latency-1k');
   if (lat !== undefined) {
     const e2e = lat.franz?.e2eLatency && lat.kafka?.e2eLatency ? lat.franz.e2eLatency.p99 / lat.kafka.e2eLatency.p99 : null;
@@ -194,8 +225,13 @@ export function checkTargets(rows: readonly E2eRow[], cores = 2): TargetCheck[] 
       target: `franz at ${label} partitions >= 80% of its own 8-partition produce throughput, ${client}${label === '1 000' ? ' (the issue asks this of 10 000)' : ''}`,
       measured: self === null ? `n/a${pN.ok ? '' : ' (' + (pN.error ?? 'failed').slice(0, 120) + ')'}` : `${(self * 100).toFixed(0)}%`,
       met: self === null ? null : self >= 0.8,
-      outOfReach: need !== null && need > cores ? [`${id} (the client alone would need ${(Math.ceil(need * 10) / 10).toFixed(1)} of the ${cores} cores)`] : [],
-      ...(yardstick ? { belowWithMembroker: self !== null && self < 0.8 && mem !== null && mem < 0.8 ? [`${id} (${(mem * 100).toFixed(0)}%)`] : [] } : {}),
+      outOfReach:
+        need !== null && need > cores
+          ? [`${id} (the client alone would need ${(Math.ceil(need * 10) / 10).toFixed(1)} of the ${cores} cores)`]
+          : [],
+      ...(yardstick
+        ? { belowWithMembroker: self !== null && self < 0.8 && mem !== null && mem < 0.8 ? [`${id} (${(mem * 100).toFixed(0)}%)`] : [] }
+        : {}),
     });
   }
   return out;
@@ -256,19 +292,25 @@ export function toMarkdown(res: BenchResults, chart?: string): string {
   if (res.targets.length > 0) {
     L.push('## Targets (issue 4)');
     L.push('');
-    L.push('"Out of reach" lists the rows below a target that no broker could have brought up to it in this run, by what the client side measured, taking the client to do the same work per record at a higher rate: the client alone, with its CPU per GiB of franz\'s run (less what every core could have done outside the span its rate is timed over) on every core, would still fall short; or kcat\'s busiest thread (librdkafka\'s threads have fixed roles) would need more than a whole CPU at the target\'s rate; or, for the partition targets, the client alone would need more cores than the machine has at 80% of its 8-partition rate.');
+    L.push(
+      "\"Out of reach\" lists the rows below a target that no broker could have brought up to it in this run, by what the client side measured, taking the client to do the same work per record at a higher rate: the client alone, with its CPU per GiB of franz's run (less what every core could have done outside the span its rate is timed over) on every core, would still fall short; or kcat's busiest thread (librdkafka's threads have fixed roles) would need more than a whole CPU at the target's rate; or, for the partition targets, the client alone would need more cores than the machine has at 80% of its 8-partition rate.",
+    );
     const yard = res.targets.some((t) => t.belowWithMembroker !== undefined);
     if (yard) {
       L.push('');
-      L.push('"Below with the in-memory broker too" lists the rows below a target where the in-memory broker (bench/membroker, measured in the same run: records kept in memory, nothing checked, nothing on disk) fell below it as well, with its figure: the same clients against a broker that does next to nothing did not reach the target either.');
+      L.push(
+        '"Below with the in-memory broker too" lists the rows below a target where the in-memory broker (bench/membroker, measured in the same run: records kept in memory, nothing checked, nothing on disk) fell below it as well, with its figure: the same clients against a broker that does next to nothing did not reach the target either.',
+      );
     }
     L.push('');
     L.push(`| target | measured | met | out of reach |${yard ? ' below with the in-memory broker too |' : ''}`);
     L.push(`|---|---|---|---|${yard ? '---|' : ''}`);
     const list = (xs: string[] | undefined): string => (xs === undefined ? 'n/a' : xs.length === 0 ? '-' : xs.join('; '));
     for (const t of res.targets) {
-      L.push(`| ${escapeMd(t.target)} | ${escapeMd(t.measured)} | ${t.met === null ? 'n/a' : t.met ? 'yes' : 'no'} | ${escapeMd(list(t.outOfReach))} |` +
-        (yard ? ` ${escapeMd(list(t.belowWithMembroker))} |` : ''));
+      L.push(
+        `| ${escapeMd(t.target)} | ${escapeMd(t.measured)} | ${t.met === null ? 'n/a' : t.met ? 'yes' : 'no'} | ${escapeMd(list(t.outOfReach))} |` +
+          (yard ? ` ${escapeMd(list(t.belowWithMembroker))} |` : ''),
+      );
     }
     L.push('');
   }
@@ -280,24 +322,29 @@ export function toMarkdown(res: BenchResults, chart?: string): string {
       L.push(`![franz / Kafka](${chart})`);
       L.push('');
     }
-    L.push('| row | client | records | franz MiB/s | Kafka MiB/s | franz rec/s | Kafka rec/s | franz / Kafka | p99 ack ms franz / Kafka | broker CPU s/GiB franz / Kafka | client CPU s/GiB with franz / Kafka | peak RSS MiB franz / Kafka |');
+    L.push(
+      '| row | client | records | franz MiB/s | Kafka MiB/s | franz rec/s | Kafka rec/s | franz / Kafka | p99 ack ms franz / Kafka | broker CPU s/GiB franz / Kafka | client CPU s/GiB with franz / Kafka | peak RSS MiB franz / Kafka |',
+    );
     L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of thr) {
       const f = r.franz;
       const k = r.kafka;
-      const ack = r.kind === 'produce' && r.client === 'ProducerPerformance'
-        ? both(r, (m) => m.ackLatency?.p99, 0) : '-';
-      L.push(`| ${escapeMd(r.title)} | ${escapeMd(r.client)} | ${r.records.toLocaleString('en-US')} | ${cell(f, (m) => m.mibPerSec)} | ${cell(k, (m) => m.mibPerSec)} | ` +
-        `${cell(f, (m) => m.recordsPerSec, 0)} | ${cell(k, (m) => m.recordsPerSec, 0)} | ${ratioCell(r)} | ${ack} | ` +
-        `${both(r, (m) => m.cpuSecPerGiB)} | ` +
-        `${both(r, (m) => m.clientCpuSecPerGiB)} | ${both(r, (m) => m.peakRssMiB, 0)} |`);
+      const ack = r.kind === 'produce' && r.client === 'ProducerPerformance' ? both(r, (m) => m.ackLatency?.p99, 0) : '-';
+      L.push(
+        `| ${escapeMd(r.title)} | ${escapeMd(r.client)} | ${r.records.toLocaleString('en-US')} | ${cell(f, (m) => m.mibPerSec)} | ${cell(k, (m) => m.mibPerSec)} | ` +
+          `${cell(f, (m) => m.recordsPerSec, 0)} | ${cell(k, (m) => m.recordsPerSec, 0)} | ${ratioCell(r)} | ${ack} | ` +
+          `${both(r, (m) => m.cpuSecPerGiB)} | ` +
+          `${both(r, (m) => m.clientCpuSecPerGiB)} | ${both(r, (m) => m.peakRssMiB, 0)} |`,
+      );
     }
     L.push('');
     const repeated = thr.filter((r) => r.franz?.runsMiBPerSec !== undefined || r.kafka?.runsMiBPerSec !== undefined);
     if (repeated.length > 0) {
       L.push('### Every run');
       L.push('');
-      L.push('The rows that ran more than once, each run\'s MiB/s in the order they ran, the passes of a full run\'s throughput session parted by "|" (each broker\'s own first pass first: franz ran first in the first pass and last in the second); the table above reports the median run (of an even count, the lower of the middle two). A pass in a slow spell of the machine shows here as a pass of low figures. (Results before 2026-12-06 08:00 list the runs slowest first.)');
+      L.push(
+        "The rows that ran more than once, each run's MiB/s in the order they ran, the passes of a full run's throughput session parted by \"|\" (each broker's own first pass first: franz ran first in the first pass and last in the second); the table above reports the median run (of an even count, the lower of the middle two). A pass in a slow spell of the machine shows here as a pass of low figures. (Results before 2026-12-06 08:00 list the runs slowest first.)",
+      );
       L.push('');
       L.push('| row | client | franz runs, MiB/s | Kafka runs, MiB/s |');
       L.push('|---|---|---|---|');
@@ -308,17 +355,23 @@ export function toMarkdown(res: BenchResults, chart?: string): string {
     if (measuredMem.length > 0) {
       L.push('### The in-memory broker');
       L.push('');
-      L.push('bench/membroker keeps records in memory and answers, nothing more: no CRC or sequence checks, no decompression, no disk, Fetch answered by writev from memory. It ran the same rows in the same run (the first throughput pass and the partition sessions, so fewer runs than the brokers: median as above). What a client reaches against it is about the most any broker could offer that client on this machine; "franz / in-memory" near 1 means the row is the client\'s and the machine\'s, not franz\'s. It is a yardstick, not a strict bound: it costs some CPU itself, and one pass is noisier than two.');
+      L.push(
+        "bench/membroker keeps records in memory and answers, nothing more: no CRC or sequence checks, no decompression, no disk, Fetch answered by writev from memory. It ran the same rows in the same run (the first throughput pass and the partition sessions, so fewer runs than the brokers: median as above). What a client reaches against it is about the most any broker could offer that client on this machine; \"franz / in-memory\" near 1 means the row is the client's and the machine's, not franz's. It is a yardstick, not a strict bound: it costs some CPU itself, and one pass is noisier than two.",
+      );
       L.push('');
-      L.push('| row | client | franz MiB/s | Kafka MiB/s | in-memory MiB/s | franz / Kafka | in-memory / Kafka | franz / in-memory | in-memory broker CPU s/GiB | client CPU s/GiB with in-memory | in-memory runs, MiB/s |');
+      L.push(
+        '| row | client | franz MiB/s | Kafka MiB/s | in-memory MiB/s | franz / Kafka | in-memory / Kafka | franz / in-memory | in-memory broker CPU s/GiB | client CPU s/GiB with in-memory | in-memory runs, MiB/s |',
+      );
       L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
       for (const r of measuredMem) {
         const m = r.membroker!;
         const mem = membrokerRatio(r);
         const fm = rateRatio(r.franz, m);
         const runs = runsCell(m);
-        L.push(`| ${escapeMd(r.title)} | ${escapeMd(r.client)} | ${cell(r.franz, (x) => x.mibPerSec)} | ${cell(r.kafka, (x) => x.mibPerSec)} | ${cell(m, (x) => x.mibPerSec)} | ` +
-          `${ratioCell(r)} | ${mem === null ? '-' : fmt(mem, 2) + 'x'} | ${fm === null ? '-' : fmt(fm, 2)} | ${cell(m, (x) => x.cpuSecPerGiB)} | ${cell(m, (x) => x.clientCpuSecPerGiB)} | ${runs} |`);
+        L.push(
+          `| ${escapeMd(r.title)} | ${escapeMd(r.client)} | ${cell(r.franz, (x) => x.mibPerSec)} | ${cell(r.kafka, (x) => x.mibPerSec)} | ${cell(m, (x) => x.mibPerSec)} | ` +
+            `${ratioCell(r)} | ${mem === null ? '-' : fmt(mem, 2) + 'x'} | ${fm === null ? '-' : fmt(fm, 2)} | ${cell(m, (x) => x.cpuSecPerGiB)} | ${cell(m, (x) => x.clientCpuSecPerGiB)} | ${runs} |`,
+        );
       }
       L.push('');
     }
@@ -329,36 +382,46 @@ export function toMarkdown(res: BenchResults, chart?: string): string {
     if (modelled.length > 0) {
       L.push('### CPU model');
       L.push('');
-      L.push('Client and broker share the two cores: with C client and B broker CPU s/GiB, franz / Kafka is about ' +
-        '(C_kafka + B_kafka) / (C_franz + B_franz) ("model"); "ceiling" is (C_kafka + B_kafka) / C_franz, the model\'s ratio ' +
-        'for a broker that costs nothing. 8-partition rows outside durable mode only. The model takes both runs to keep the two cores busy; ' +
-        'where Kafka\'s run did not (the consume rows), the ceiling understates what a cheaper broker could reach, and the targets table does not use it. ' +
-        '"Client alone" is a bound instead: the ratio with the client on every core and nothing for the broker, at its CPU per GiB inside the timed span of franz\'s run (the targets table\'s first out-of-reach reading).');
+      L.push(
+        'Client and broker share the two cores: with C client and B broker CPU s/GiB, franz / Kafka is about ' +
+          '(C_kafka + B_kafka) / (C_franz + B_franz) ("model"); "ceiling" is (C_kafka + B_kafka) / C_franz, the model\'s ratio ' +
+          'for a broker that costs nothing. 8-partition rows outside durable mode only. The model takes both runs to keep the two cores busy; ' +
+          "where Kafka's run did not (the consume rows), the ceiling understates what a cheaper broker could reach, and the targets table does not use it. " +
+          '"Client alone" is a bound instead: the ratio with the client on every core and nothing for the broker, at its CPU per GiB inside the timed span of franz\'s run (the targets table\'s first out-of-reach reading).',
+      );
       L.push('');
       const cores = machineCores(res.machine);
       L.push('| row | client | franz / Kafka | model | ceiling | client alone |');
       L.push('|---|---|---:|---:|---:|---:|');
       for (const { r, m } of modelled) {
         const bound = clientAlone(r, cores);
-        L.push(`| ${escapeMd(r.title)} | ${escapeMd(r.client)} | ${ratioCell(r)} | ${fmt(m.model, 2)}x | ${fmt(m.ceiling, 2)}x | ${bound === null ? '-' : fmt(bound, 2) + 'x'} |`);
+        L.push(
+          `| ${escapeMd(r.title)} | ${escapeMd(r.client)} | ${ratioCell(r)} | ${fmt(m.model, 2)}x | ${fmt(m.ceiling, 2)}x | ${bound === null ? '-' : fmt(bound, 2) + 'x'} |`,
+        );
       }
       L.push('');
     }
   }
   const watched = thr.filter((r) => r.franz?.clientThreadBusy !== undefined || r.kafka?.clientThreadBusy !== undefined);
   if (watched.length > 0) {
-    L.push('### The client\'s side');
+    L.push("### The client's side");
     L.push('');
-    L.push('Each client thread\'s CPU time was sampled every 50 ms. "Busiest thread busy" is that thread\'s CPU time over the ' +
-      'client process\'s wall time (start-up to exit, so start-up counts as idle); near 100% the row is bound by that ' +
-      'thread, whatever the broker does. "Client cores" is the client\'s whole CPU time over the same wall time, of the ' +
-      'machine\'s two. Median run as above.');
+    L.push(
+      'Each client thread\'s CPU time was sampled every 50 ms. "Busiest thread busy" is that thread\'s CPU time over the ' +
+        "client process's wall time (start-up to exit, so start-up counts as idle); near 100% the row is bound by that " +
+        'thread, whatever the broker does. "Client cores" is the client\'s whole CPU time over the same wall time, of the ' +
+        "machine's two. Median run as above.",
+    );
     L.push('');
-    L.push('| row | client | franz / Kafka | busiest client thread (with franz) | busiest thread busy % franz / Kafka | client cores franz / Kafka |');
+    L.push(
+      '| row | client | franz / Kafka | busiest client thread (with franz) | busiest thread busy % franz / Kafka | client cores franz / Kafka |',
+    );
     L.push('|---|---|---:|---|---:|---:|');
     for (const r of watched) {
-      L.push(`| ${escapeMd(r.title)} | ${escapeMd(r.client)} | ${ratioCell(r)} | ${escapeMd(r.franz?.clientThread ?? '-')} | ` +
-        `${both(r, (m) => pct(m.clientThreadBusy), 0)} | ${both(r, (m) => m.clientCores, 2)} |`);
+      L.push(
+        `| ${escapeMd(r.title)} | ${escapeMd(r.client)} | ${ratioCell(r)} | ${escapeMd(r.franz?.clientThread ?? '-')} | ` +
+          `${both(r, (m) => pct(m.clientThreadBusy), 0)} | ${both(r, (m) => m.clientCores, 2)} |`,
+      );
     }
     L.push('');
   }
@@ -366,9 +429,11 @@ export function toMarkdown(res: BenchResults, chart?: string): string {
   if (lat.length > 0) {
     L.push('## End to end: latency at a fixed rate');
     L.push('');
-    L.push('HdrHistogram, from each record\'s intended send time (no coordinated omission). Milliseconds.');
+    L.push("HdrHistogram, from each record's intended send time (no coordinated omission). Milliseconds.");
     L.push('');
-    L.push('| row | broker | rate rec/s | ack p50 | ack p99 | ack p99.9 | ack max | e2e p50 | e2e p99 | e2e p99.9 | e2e max | CPU s/GiB | peak RSS MiB |');
+    L.push(
+      '| row | broker | rate rec/s | ack p50 | ack p99 | ack p99.9 | ack max | e2e p50 | e2e p99 | e2e p99.9 | e2e max | CPU s/GiB | peak RSS MiB |',
+    );
     L.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const r of lat) {
       for (const name of ['franz', 'kafka'] as const) {
@@ -380,18 +445,24 @@ export function toMarkdown(res: BenchResults, chart?: string): string {
         }
         const a = m.ackLatency;
         const e = m.e2eLatency;
-        L.push(`| ${escapeMd(r.title)} | ${name} | ${fmt(m.recordsPerSec, 0)} | ${fmt(a?.p50, 2)} | ${fmt(a?.p99, 2)} | ${fmt(a?.p999, 2)} | ${fmt(a?.max, 2)} | ` +
-          `${fmt(e?.p50, 2)} | ${fmt(e?.p99, 2)} | ${fmt(e?.p999, 2)} | ${fmt(e?.max, 2)} | ${fmt(m.cpuSecPerGiB)} | ${fmt(m.peakRssMiB, 0)} |`);
+        L.push(
+          `| ${escapeMd(r.title)} | ${name} | ${fmt(m.recordsPerSec, 0)} | ${fmt(a?.p50, 2)} | ${fmt(a?.p99, 2)} | ${fmt(a?.p999, 2)} | ${fmt(a?.max, 2)} | ` +
+            `${fmt(e?.p50, 2)} | ${fmt(e?.p99, 2)} | ${fmt(e?.p999, 2)} | ${fmt(e?.max, 2)} | ${fmt(m.cpuSecPerGiB)} | ${fmt(m.peakRssMiB, 0)} |`,
+        );
       }
-      L.push(`| ${escapeMd(r.title)} | franz / Kafka p99 ack | | | ${r.ratio === null ? '-' : `**${r.ratio.toFixed(2)}x**`} | | | | | | | | |`);
+      L.push(
+        `| ${escapeMd(r.title)} | franz / Kafka p99 ack | | | ${r.ratio === null ? '-' : `**${r.ratio.toFixed(2)}x**`} | | | | | | | | |`,
+      );
     }
     L.push('');
   }
   const probes = res.probes ?? [];
   if (probes.length > 0) {
-    L.push('## Machine state at each session\'s start');
+    L.push("## Machine state at each session's start");
     L.push('');
-    L.push('CPU seconds per GiB for this process to write 256 MiB of new page cache in 16 KiB writes, just before the broker started: the same write costs 6-8x more on guest memory that has to be faulted in from the host, so a session started high ran its produce rows on a slower machine.');
+    L.push(
+      'CPU seconds per GiB for this process to write 256 MiB of new page cache in 16 KiB writes, just before the broker started: the same write costs 6-8x more on guest memory that has to be faulted in from the host, so a session started high ran its produce rows on a slower machine.',
+    );
     L.push('');
     L.push('| session | before franz | before Kafka |');
     L.push('|---|---:|---:|');
@@ -401,9 +472,11 @@ export function toMarkdown(res: BenchResults, chart?: string): string {
     }
     L.push('');
   }
-  const errors = res.e2e.flatMap((r) => (['franz', 'kafka', 'membroker'] as const)
-    .filter((n) => r[n] !== undefined && !r[n]!.ok)
-    .map((n) => `- ${r.id} on ${n}: ${r[n]!.error}`));
+  const errors = res.e2e.flatMap((r) =>
+    (['franz', 'kafka', 'membroker'] as const)
+      .filter((n) => r[n] !== undefined && !r[n]!.ok)
+      .map((n) => `- ${r.id} on ${n}: ${r[n]!.error}`),
+  );
   if (errors.length > 0) {
     L.push('## Rows that did not run or failed');
     L.push('');
@@ -417,7 +490,9 @@ export function toMarkdown(res: BenchResults, chart?: string): string {
     L.push('|---|---|---:|---:|---:|---:|---|');
     for (const m of res.micro) {
       const note = m.error !== undefined ? `error: ${m.error}` : (m.note ?? '');
-      L.push(`| ${escapeMd(m.group)} | ${escapeMd(m.name)} | ${fmt(m.mbPerSec)} | ${fmt(m.opsPerSec, 0)} | ${fmt(m.meanUs)} | ${fmt(m.p99Us)} | ${escapeMd(note)} |`);
+      L.push(
+        `| ${escapeMd(m.group)} | ${escapeMd(m.name)} | ${fmt(m.mbPerSec)} | ${fmt(m.opsPerSec, 0)} | ${fmt(m.meanUs)} | ${fmt(m.p99Us)} | ${escapeMd(note)} |`,
+      );
     }
     L.push('');
     L.push('MB/s here is 10^6 bytes per second of input.');
@@ -436,7 +511,8 @@ export function toSvg(res: BenchResults): string {
   const bars: Array<{ label: string; value: number; note: string }> = [];
   for (const r of res.e2e) {
     if (r.ratio === null || r.ratio <= 0) continue;
-    if (r.kind === 'latency') bars.push({ label: `${r.title} (Kafka p99 / franz p99)`, value: 1 / r.ratio, note: `p99 ack ${r.ratio.toFixed(2)}x Kafka's` });
+    if (r.kind === 'latency')
+      bars.push({ label: `${r.title} (Kafka p99 / franz p99)`, value: 1 / r.ratio, note: `p99 ack ${r.ratio.toFixed(2)}x Kafka's` });
     else bars.push({ label: `${r.title} [${r.client}]`, value: r.ratio, note: `${r.ratio.toFixed(2)}x` });
   }
   const W = 980;
@@ -450,13 +526,21 @@ export function toSvg(res: BenchResults): string {
   const plotW = W - left - right;
   const x = (v: number): number => left + ((Math.min(maxL, Math.max(minL, Math.log2(v))) - minL) / (maxL - minL)) * plotW;
   const o: string[] = [];
-  o.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+  o.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+  );
   o.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  o.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${xml(`franz vs Apache Kafka, ${res.date}${res.quick ? ' (--quick)' : ''}`)}</text>`);
-  o.push(`<text x="${W / 2}" y="40" text-anchor="middle" fill="#555">${xml('franz advantage, log scale: right of 1x is better for franz (throughput franz/Kafka; latency Kafka/franz). Dashed: the 1.5x target')}</text>`);
+  o.push(
+    `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${xml(`franz vs Apache Kafka, ${res.date}${res.quick ? ' (--quick)' : ''}`)}</text>`,
+  );
+  o.push(
+    `<text x="${W / 2}" y="40" text-anchor="middle" fill="#555">${xml('franz advantage, log scale: right of 1x is better for franz (throughput franz/Kafka; latency Kafka/franz). Dashed: the 1.5x target')}</text>`,
+  );
   for (let l = minL; l <= maxL; l++) {
     const xx = x(2 ** l);
-    o.push(`<line x1="${xx}" y1="${top - 4}" x2="${xx}" y2="${H - 40}" stroke="${l === 0 ? '#000' : '#ddd'}" stroke-width="${l === 0 ? 1.5 : 1}"/>`);
+    o.push(
+      `<line x1="${xx}" y1="${top - 4}" x2="${xx}" y2="${H - 40}" stroke="${l === 0 ? '#000' : '#ddd'}" stroke-width="${l === 0 ? 1.5 : 1}"/>`,
+    );
     const t = l >= 0 ? `${2 ** l}x` : `1/${2 ** -l}x`;
     o.push(`<text x="${xx}" y="${H - 24}" text-anchor="middle" fill="#333">${t}</text>`);
   }
@@ -467,7 +551,9 @@ export function toSvg(res: BenchResults): string {
     const x0 = x(1);
     const x1 = x(b.value);
     const color = b.value >= 1.5 ? '#2a7' : b.value >= 1 ? '#8c5' : '#d55';
-    o.push(`<text x="${left - 8}" y="${y + 16}" text-anchor="end">${xml(b.label.length > 72 ? b.label.slice(0, 70) + '...' : b.label)}</text>`);
+    o.push(
+      `<text x="${left - 8}" y="${y + 16}" text-anchor="end">${xml(b.label.length > 72 ? b.label.slice(0, 70) + '...' : b.label)}</text>`,
+    );
     o.push(`<rect x="${Math.min(x0, x1)}" y="${y + 4}" width="${Math.max(1, Math.abs(x1 - x0))}" height="${rowH - 8}" fill="${color}"/>`);
     o.push(`<text x="${Math.max(x0, x1) + 4}" y="${y + 16}" fill="#222">${xml(b.note)}</text>`);
   });

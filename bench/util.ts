@@ -162,7 +162,11 @@ class ThreadWatch {
   /** Child processes started by one thread (the main one unless given) of a process. */
   private childrenOf(pid: number, tid = pid): number[] {
     try {
-      return readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter((x) => x !== '').map(Number);
+      return readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8')
+        .trim()
+        .split(/\s+/)
+        .filter((x) => x !== '')
+        .map(Number);
     } catch {
       return [];
     }
@@ -218,9 +222,7 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions): Pro
   return new Promise((resolve, reject) => {
     let child: ChildProcess;
     try {
-      const [file, argv] = measured
-        ? ['bash', ['-c', '"$@"; s=$?; times >&2; exit $s', 'bench-client', cmd, ...args]]
-        : [cmd, args];
+      const [file, argv] = measured ? ['bash', ['-c', '"$@"; s=$?; times >&2; exit $s', 'bench-client', cmd, ...args]] : [cmd, args];
       child = spawn(file, argv, {
         ...opts,
         detached: measured,
@@ -449,10 +451,31 @@ export function prng(seed: number): () => number {
  * roughly like application data does (not like random bytes, not like one repeated record).
  */
 export function recordText(rand: () => number, size: number): string {
-  const words = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet',
-    'kilo', 'lima', 'mike', 'november', 'oscar', 'papa', 'quebec', 'romeo', 'sierra', 'tango'];
+  const words = [
+    'alpha',
+    'bravo',
+    'charlie',
+    'delta',
+    'echo',
+    'foxtrot',
+    'golf',
+    'hotel',
+    'india',
+    'juliet',
+    'kilo',
+    'lima',
+    'mike',
+    'november',
+    'oscar',
+    'papa',
+    'quebec',
+    'romeo',
+    'sierra',
+    'tango',
+  ];
   const pick = (): string => words[Math.floor(rand() * words.length)]!;
-  let s = `{"id":${Math.floor(rand() * 1e12)},"ts":${1_700_000_000_000 + Math.floor(rand() * 1e9)},` +
+  let s =
+    `{"id":${Math.floor(rand() * 1e12)},"ts":${1_700_000_000_000 + Math.floor(rand() * 1e9)},` +
     `"user":"${pick()}-${Math.floor(rand() * 100000)}","event":"${pick()}","tags":[`;
   while (s.length < size - 40) {
     s += `"${pick()}${Math.floor(rand() * 1000)}",`;

@@ -46,7 +46,12 @@ export function chooseListener(
   advertised: string,
   controllerNames: string,
 ): { listen: Listener; advertise: { host: string; port: number } | null; unused: Listener[] } {
-  const controllers = new Set(controllerNames.split(',').map((s) => s.trim().toUpperCase()).filter((s) => s !== ''));
+  const controllers = new Set(
+    controllerNames
+      .split(',')
+      .map((s) => s.trim().toUpperCase())
+      .filter((s) => s !== ''),
+  );
   const candidates = parseListeners(listeners, 'listeners').filter((l) => !controllers.has(l.name));
   const listen = candidates[0];
   if (listen === undefined) throw new Error(`listeners has no listener for clients (all are in controller.listener.names): "${listeners}"`);

@@ -24,23 +24,31 @@ export async function start(opts: StartOptions): Promise<void> {
   const log = createLogger('franz');
   if (config.ignored.length > 0) log.warn('ignoring config keys franz does not implement', { keys: config.ignored });
   // --listen wins over `listeners`; without it the first client listener of `listeners` is opened.
-  const chosen = opts.listen === undefined
-    ? chooseListener(config.get('listeners'), config.get('advertised.listeners'), config.get('controller.listener.names'))
-    : null;
+  const chosen =
+    opts.listen === undefined
+      ? chooseListener(config.get('listeners'), config.get('advertised.listeners'), config.get('controller.listener.names'))
+      : null;
   if (chosen !== null && chosen.unused.length > 0) {
-    log.warn('franz opens one listener; not opening the others', { listeners: chosen.unused.map((l) => `${l.name}://${l.host}:${l.port}`) });
+    log.warn('franz opens one listener; not opening the others', {
+      listeners: chosen.unused.map((l) => `${l.name}://${l.host}:${l.port}`),
+    });
   }
   const listen = chosen?.listen ?? splitHostPort(opts.listen!, '--listen');
-  const advertise = opts.advertise !== undefined
-    ? splitHostPort(opts.advertise, '--advertise')
-    : chosen !== null ? chosen.advertise : (parseListeners(config.get('advertised.listeners'), 'advertised.listeners')[0] ?? null);
+  const advertise =
+    opts.advertise !== undefined
+      ? splitHostPort(opts.advertise, '--advertise')
+      : chosen !== null
+        ? chosen.advertise
+        : (parseListeners(config.get('advertised.listeners'), 'advertised.listeners')[0] ?? null);
 
   const broker = new Broker(config, log);
   await broker.start(listen.host, listen.port);
   // A listener on every interface (or an advertised one without a host) cannot be handed to
   // clients as an address; Kafka advertises the machine's canonical name there, franz 127.0.0.1.
-  const adv = advertise !== null && !isWildcard(advertise.host) ? advertise
-    : { host: isWildcard(listen.host) ? '127.0.0.1' : listen.host, port: advertise?.port ?? broker.port };
+  const adv =
+    advertise !== null && !isWildcard(advertise.host)
+      ? advertise
+      : { host: isWildcard(listen.host) ? '127.0.0.1' : listen.host, port: advertise?.port ?? broker.port };
   broker.advertise(adv.host, adv.port);
   process.stdout.write(
     `franz ${FRANZ_VERSION} ready on ${listen.host === '' ? '*' : listen.host}:${broker.port} (advertised ${adv.host}:${adv.port}), data in ${broker.dataDir}, ` +

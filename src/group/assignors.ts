@@ -76,7 +76,10 @@ function toAssignment(slots: Slot[]): GroupAssignment {
     const a: TopicAssignment = new Map();
     for (const [t, p] of s.owned) {
       let ps = a.get(t);
-      if (ps === undefined) a.set(t, (ps = []));
+      if (ps === undefined) {
+        ps = [];
+        a.set(t, ps);
+      }
       ps.push(p);
     }
     for (const ps of a.values()) ps.sort((x, y) => x - y);
@@ -246,6 +249,4 @@ export const rangeAssignor: ServerAssignor = {
 };
 
 /** Every server-side assignor franz has, by name. */
-export const SERVER_ASSIGNORS: ReadonlyMap<string, ServerAssignor> = new Map(
-  [uniformAssignor, rangeAssignor].map((a) => [a.name, a]),
-);
+export const SERVER_ASSIGNORS: ReadonlyMap<string, ServerAssignor> = new Map([uniformAssignor, rangeAssignor].map((a) => [a.name, a]));

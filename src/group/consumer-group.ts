@@ -154,9 +154,7 @@ function isEmptyPartitions(p: Partitions): boolean {
 }
 
 function toWire(p: Partitions): OwnedTopicPartitions[] {
-  return [...p]
-    .filter(([, ps]) => ps.size > 0)
-    .map(([topicId, ps]) => ({ topicId, partitions: [...ps].sort((a, b) => a - b) }));
+  return [...p].filter(([, ps]) => ps.size > 0).map(([topicId, ps]) => ({ topicId, partitions: [...ps].sort((a, b) => a - b) }));
 }
 
 /** Whether the reported owned partitions include any of `pending` (null: unknown, assume yes). */
@@ -249,7 +247,8 @@ export class ConsumerGroup {
     if (re === undefined) {
       const c = compileTopicRegex(source);
       if (typeof c === 'string') return null;
-      this.regexCache.set(source, (re = c));
+      re = c;
+      this.regexCache.set(source, re);
     }
     return re;
   }
@@ -309,7 +308,10 @@ export class ConsumerGroup {
     for (const p of [m.assigned, m.pendingRevocation]) {
       for (const [t, ps] of p) {
         let epochs = this.partitionEpochs.get(t);
-        if (epochs === undefined) this.partitionEpochs.set(t, (epochs = new Map()));
+        if (epochs === undefined) {
+          epochs = new Map();
+          this.partitionEpochs.set(t, epochs);
+        }
         for (const x of ps) epochs.set(x, m.memberEpoch);
       }
     }
@@ -437,7 +439,10 @@ export class ConsumerGroup {
     if (regexChanged && req.subscribedTopicRegex !== '') {
       const c = compileTopicRegex(req.subscribedTopicRegex!);
       if (typeof c === 'string') {
-        return heartbeatError(ErrorCode.INVALID_REGULAR_EXPRESSION, `SubscribedTopicRegex \`${req.subscribedTopicRegex}\` is not a valid regular expression: ${c}.`);
+        return heartbeatError(
+          ErrorCode.INVALID_REGULAR_EXPRESSION,
+          `SubscribedTopicRegex \`${req.subscribedTopicRegex}\` is not a valid regular expression: ${c}.`,
+        );
       }
     }
 
@@ -590,19 +595,29 @@ export class ConsumerGroup {
     let m: ConsumerMember | undefined;
     if (instanceId === null) {
       m = this.members.get(memberId);
-      if (m === undefined) return heartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${memberId} is not a member of group ${this.groupId}.`);
+      if (m === undefined)
+        return heartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Member ${memberId} is not a member of group ${this.groupId}.`);
     } else {
       const heldBy = this.staticMembers.get(instanceId);
       m = heldBy === undefined ? undefined : this.members.get(heldBy);
       if (m === undefined) return heartbeatError(ErrorCode.UNKNOWN_MEMBER_ID, `Instance id ${instanceId} is unknown.`);
       if (m.memberId !== memberId) {
-        return heartbeatError(ErrorCode.FENCED_INSTANCE_ID, `Static member ${memberId} with instance id ${instanceId} was fenced by member ${m.memberId}.`);
+        return heartbeatError(
+          ErrorCode.FENCED_INSTANCE_ID,
+          `Static member ${memberId} with instance id ${instanceId} was fenced by member ${m.memberId}.`,
+        );
       }
     }
     if (memberEpoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
       // Keeps its partitions (held at epoch -2) for the instance that comes back.
       this.cancelRebalanceTimeout(m);
-      this.updateAssignment(m, LEAVE_GROUP_STATIC_MEMBER_EPOCH, m.state === 'UNREVOKED_PARTITIONS' ? 'STABLE' : m.state, m.assigned, new Map());
+      this.updateAssignment(
+        m,
+        LEAVE_GROUP_STATIC_MEMBER_EPOCH,
+        m.state === 'UNREVOKED_PARTITIONS' ? 'STABLE' : m.state,
+        m.assigned,
+        new Map(),
+      );
       this.settings.log.info('consumer group static member left for now', { group: this.groupId, member: memberId, instance: instanceId });
     } else {
       this.fence(m, 'left the group');
@@ -627,7 +642,12 @@ export class ConsumerGroup {
     this.target.delete(m.memberId);
     this.subscriptionSignature = this.computeSignature();
     this.groupEpoch++;
-    this.settings.log.info('consumer group member removed', { group: this.groupId, member: m.memberId, reason, groupEpoch: this.groupEpoch });
+    this.settings.log.info('consumer group member removed', {
+      group: this.groupId,
+      member: m.memberId,
+      reason,
+      groupEpoch: this.groupEpoch,
+    });
   }
 
   private scheduleSessionTimeout(m: ConsumerMember): void {
@@ -642,10 +662,14 @@ export class ConsumerGroup {
   private scheduleRebalanceTimeout(m: ConsumerMember): void {
     this.cancelRebalanceTimeout(m);
     const epoch = m.memberEpoch;
-    m.rebalanceTimer = setTimeout(() => {
-      m.rebalanceTimer = null;
-      if (m.state === 'UNREVOKED_PARTITIONS' && m.memberEpoch === epoch) this.fence(m, 'did not revoke its partitions within the rebalance timeout');
-    }, Math.max(0, m.rebalanceTimeoutMs));
+    m.rebalanceTimer = setTimeout(
+      () => {
+        m.rebalanceTimer = null;
+        if (m.state === 'UNREVOKED_PARTITIONS' && m.memberEpoch === epoch)
+          this.fence(m, 'did not revoke its partitions within the rebalance timeout');
+      },
+      Math.max(0, m.rebalanceTimeoutMs),
+    );
     m.rebalanceTimer.unref();
   }
 

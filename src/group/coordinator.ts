@@ -97,7 +97,7 @@ export class GroupCoordinator {
   /** The classic group, created empty on first use (an empty consumer group is dropped for it). */
   getOrCreateClassic(groupId: string): ClassicGroup {
     const cg = this.consumer.get(groupId);
-    if (cg !== undefined && cg.isEmpty) {
+    if (cg?.isEmpty) {
       cg.kill();
       this.consumer.delete(groupId);
     }
@@ -126,7 +126,10 @@ export class GroupCoordinator {
     if (existing !== undefined) return existing;
     const g = this.classic.get(groupId);
     if (g !== undefined && g.state !== 'Dead' && !g.isEmpty) {
-      return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, message: `Group ${groupId} is a classic group with members, not a consumer group.` };
+      return {
+        errorCode: ErrorCode.GROUP_ID_NOT_FOUND,
+        message: `Group ${groupId} is a classic group with members, not a consumer group.`,
+      };
     }
     if (!join) return { errorCode: ErrorCode.UNKNOWN_MEMBER_ID, message: `Consumer group ${groupId} not found.` };
     if (g !== undefined) {
@@ -209,7 +212,10 @@ export class GroupCoordinator {
     const errorCode = await this.store.commitOffsets(groupId, accepted);
     if (errorCode !== ErrorCode.NONE) return codes.map((c) => (c === ErrorCode.NONE ? errorCode : c));
     let m = this.offsets.get(groupId);
-    if (m === undefined) this.offsets.set(groupId, (m = new Map()));
+    if (m === undefined) {
+      m = new Map();
+      this.offsets.set(groupId, m);
+    }
     for (const a of accepted) m.set(tpKey(a.topic, a.partition), a.value);
     return codes;
   }
@@ -319,12 +325,12 @@ export class GroupCoordinator {
     if (m.size > 0) return true;
     this.offsets.delete(groupId);
     const cg = this.consumer.get(groupId);
-    if (cg !== undefined && cg.isEmpty) {
+    if (cg?.isEmpty) {
       cg.kill();
       this.consumer.delete(groupId);
     }
     const g = this.classic.get(groupId);
-    if (g !== undefined && g.isEmpty) {
+    if (g?.isEmpty) {
       await this.store.storeGroup(groupId, null);
       g.kill();
       this.classic.delete(groupId);

@@ -141,7 +141,10 @@ export class GroupStore {
       }
       const v = decodeOffsetValue(value);
       if (v === null) return;
-      if (m === undefined) state.offsets.set(k.group, (m = new Map()));
+      if (m === undefined) {
+        m = new Map();
+        state.offsets.set(k.group, m);
+      }
       m.set(tpKey(k.topic, k.partition), v);
     } else if (k.kind === 'group') {
       if (value === null) {
@@ -221,7 +224,13 @@ export class GroupStore {
       return;
     }
     log.deleteRecordsBefore(from);
-    this.log.info('compacted the offsets topic', { partition: p, from, liveRecords: this.live[p]!.size, sizeBefore, sizeAfter: log.sizeBytes });
+    this.log.info('compacted the offsets topic', {
+      partition: p,
+      from,
+      liveRecords: this.live[p]!.size,
+      sizeBefore,
+      sizeAfter: log.sizeBytes,
+    });
   }
 
   /** Kafka answers a commit too large to store with INVALID_COMMIT_OFFSET_SIZE. */
@@ -234,7 +243,10 @@ export class GroupStore {
   }
 
   deleteOffsets(group: string, tps: Array<{ topic: string; partition: number }>): Promise<number> {
-    return this.write(group, tps.map((t) => ({ key: offsetKey(group, t.topic, t.partition), value: null })));
+    return this.write(
+      group,
+      tps.map((t) => ({ key: offsetKey(group, t.topic, t.partition), value: null })),
+    );
   }
 
   /** Kafka answers a group too large to store (huge member metadata) with UNKNOWN_SERVER_ERROR. */

@@ -37,7 +37,9 @@ const groupValueFields = [
   { name: 'leader', type: 'string', versions: '0+', nullableVersions: '0+' },
   { name: 'currentStateTimestamp', type: 'int64', versions: '2+', default: -1 },
   {
-    name: 'members', type: '[]', versions: '0+',
+    name: 'members',
+    type: '[]',
+    versions: '0+',
     fields: [
       { name: 'memberId', type: 'string', versions: '0+' },
       { name: 'groupInstanceId', type: 'string', versions: '3+', nullableVersions: '3+', default: null },

@@ -22,7 +22,13 @@ export const listOffsets = defineHandler(spec, {
     const topics = req.topics.map((t) => ({
       name: t.name,
       partitions: t.partitions.map((p) => {
-        const out = { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE, timestamp: -1, offset: -1, leaderEpoch: logs.leaderEpoch };
+        const out = {
+          partitionIndex: p.partitionIndex,
+          errorCode: ErrorCode.NONE,
+          timestamp: -1,
+          offset: -1,
+          leaderEpoch: logs.leaderEpoch,
+        };
         const log = logs.partition(t.name, p.partitionIndex);
         if (log === undefined) return { ...out, errorCode: logs.missingPartitionError(t.name, p.partitionIndex), leaderEpoch: -1 };
         if (log.offlineError !== null) return { ...out, errorCode: ErrorCode.KAFKA_STORAGE_ERROR };

@@ -17,7 +17,13 @@ export const syncGroup = defineHandler(spec, {
   versions: [0, 5],
   handle(ctx, req) {
     const groupId = req.groupId;
-    const fail = (errorCode: number): ResponseBody<typeof spec> => ({ throttleTimeMs: 0, errorCode, protocolType: null, protocolName: null, assignment: Buffer.alloc(0) });
+    const fail = (errorCode: number): ResponseBody<typeof spec> => ({
+      throttleTimeMs: 0,
+      errorCode,
+      protocolType: null,
+      protocolName: null,
+      assignment: Buffer.alloc(0),
+    });
     if (groupId === '') return fail(ErrorCode.INVALID_GROUP_ID);
     const group = ctx.groups.classic.get(groupId);
     if (group === undefined || group.state === 'Dead') return fail(ErrorCode.UNKNOWN_MEMBER_ID);

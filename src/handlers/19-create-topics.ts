@@ -108,7 +108,11 @@ function createOne(
       return failure(t.name, ErrorCode.INVALID_PARTITIONS, 'Number of partitions was set to an invalid non-positive value.');
     }
     if (replicationFactor === 0 || replicationFactor < -1) {
-      return failure(t.name, ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor must be larger than 0, or -1 to use the default value.');
+      return failure(
+        t.name,
+        ErrorCode.INVALID_REPLICATION_FACTOR,
+        'Replication factor must be larger than 0, or -1 to use the default value.',
+      );
     }
   }
   const other = collision(topics, t.name);
@@ -166,7 +170,10 @@ export const createTopics = defineHandler(spec, {
         topics.push(r.created);
       } else topics.push(r);
     }
-    const outcomes = await settleWithin(pending.map((p) => p.ready), req.timeoutMs);
+    const outcomes = await settleWithin(
+      pending.map((p) => p.ready),
+      req.timeoutMs,
+    );
     pending.forEach((p, i) => {
       const v = outcomes[i];
       if (v !== undefined && v.errorCode !== ErrorCode.NONE) topics[p.at] = failure(p.name, v.errorCode, v.message);

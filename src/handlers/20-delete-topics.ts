@@ -44,7 +44,9 @@ export const deleteTopics = defineHandler(spec, {
       const key = keyOf(t);
       if (counts.get(key)! > 1) {
         if (!reported.has(key)) {
-          responses.push(result(t.name, t.topicId, ErrorCode.INVALID_REQUEST, t.name !== null ? 'Duplicate topic name.' : 'Duplicate topic id.'));
+          responses.push(
+            result(t.name, t.topicId, ErrorCode.INVALID_REQUEST, t.name !== null ? 'Duplicate topic name.' : 'Duplicate topic id.'),
+          );
         }
         reported.add(key);
         continue;

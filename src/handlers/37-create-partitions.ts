@@ -27,7 +27,8 @@ type Result = Elem<ResponseBody<typeof spec>['results']>;
 function check(topics: TopicLookup, nodeId: number, r: Request): { errorCode: number; errorMessage: string } | null {
   const t = topics.get(r.name);
   if (t === undefined) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `The topic '${r.name}' does not exist.` };
-  if (r.count === t.partitions) return { errorCode: ErrorCode.INVALID_PARTITIONS, errorMessage: `Topic already has ${t.partitions} partition(s).` };
+  if (r.count === t.partitions)
+    return { errorCode: ErrorCode.INVALID_PARTITIONS, errorMessage: `Topic already has ${t.partitions} partition(s).` };
   if (r.count < t.partitions) {
     return {
       errorCode: ErrorCode.INVALID_PARTITIONS,
@@ -35,7 +36,10 @@ function check(topics: TopicLookup, nodeId: number, r: Request): { errorCode: nu
     };
   }
   if (r.count > MAX_PARTITIONS) {
-    return { errorCode: ErrorCode.INVALID_PARTITIONS, errorMessage: `A topic may have at most ${MAX_PARTITIONS} partitions here, not ${r.count}.` };
+    return {
+      errorCode: ErrorCode.INVALID_PARTITIONS,
+      errorMessage: `A topic may have at most ${MAX_PARTITIONS} partitions here, not ${r.count}.`,
+    };
   }
   if (r.assignments !== null) {
     const adding = r.count - t.partitions;
@@ -68,7 +72,8 @@ export const createPartitions = defineHandler(spec, {
     const results: Result[] = [];
     for (const r of requested) {
       if (counts.get(r.name)! > 1) {
-        if (!reported.has(r.name)) results.push({ name: r.name, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Duplicate topic name.' });
+        if (!reported.has(r.name))
+          results.push({ name: r.name, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Duplicate topic name.' });
         reported.add(r.name);
         continue;
       }

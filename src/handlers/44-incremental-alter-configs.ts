@@ -28,7 +28,10 @@ const SUBTRACT = 3;
 const OP_NAMES = ['SET', 'DELETE', 'APPEND', 'SUBTRACT'];
 
 function parts(v: string): string[] {
-  return v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 function alterOne(services: ConfigServices, r: Resource, validateOnly: boolean): AlterResult {
@@ -54,7 +57,8 @@ function alterOne(services: ConfigServices, r: Resource, validateOnly: boolean):
       }
       const current = parts(next[key] ?? services.config.topicDefault(key).value);
       const change = parts(c.value);
-      const result = op === APPEND ? [...current, ...change.filter((v) => !current.includes(v))] : current.filter((v) => !change.includes(v));
+      const result =
+        op === APPEND ? [...current, ...change.filter((v) => !current.includes(v))] : current.filter((v) => !change.includes(v));
       next[key] = result.join(',');
     }
   }

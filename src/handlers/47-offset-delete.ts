@@ -32,7 +32,10 @@ export const offsetDelete = defineHandler(spec, {
       throttleTimeMs: 0,
       topics: topics.map((t) => ({
         name: t.name,
-        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode: codes[i++] ?? ErrorCode.UNKNOWN_SERVER_ERROR })),
+        partitions: t.partitions.map((p) => ({
+          partitionIndex: p.partitionIndex,
+          errorCode: codes[i++] ?? ErrorCode.UNKNOWN_SERVER_ERROR,
+        })),
       })),
     };
   },

@@ -35,7 +35,10 @@ export const describeCluster = defineHandler(spec, {
       return refuse(ErrorCode.UNSUPPORTED_ENDPOINT_TYPE, `Unsupported endpoint type ${type}`);
     }
     if (type === CONTROLLERS) {
-      return refuse(ErrorCode.MISMATCHED_ENDPOINT_TYPE, 'The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER');
+      return refuse(
+        ErrorCode.MISMATCHED_ENDPOINT_TYPE,
+        'The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER',
+      );
     }
     return {
       throttleTimeMs: 0,

@@ -69,7 +69,8 @@ export function isListKey(name: string): boolean {
 }
 
 const TOPIC_DOCS: Record<string, string> = {
-  'cleanup.policy': 'delete and/or compact: what happens to old segments (franz deletes by retention; compact keeps every segment until a log cleaner exists)',
+  'cleanup.policy':
+    'delete and/or compact: what happens to old segments (franz deletes by retention; compact keeps every segment until a log cleaner exists)',
   'compression.type': 'compression of stored batches; producer keeps what the producer sent',
   'delete.retention.ms': 'how long delete tombstones are kept in compacted topics',
   'file.delete.delay.ms': 'delay before a deleted segment file is removed',
@@ -85,7 +86,7 @@ const TOPIC_DOCS: Record<string, string> = {
   'retention.ms': 'age before old segments are deleted (-1: forever)',
   'segment.bytes': 'segment file size before a roll',
   'segment.ms': 'segment age before a roll',
-  'segment.index.bytes': 'size of a segment\'s offset index file',
+  'segment.index.bytes': "size of a segment's offset index file",
 };
 
 /**

@@ -9,7 +9,14 @@
  */
 export async function settleWithin<T>(promises: ReadonlyArray<Promise<T>>, ms: number): Promise<Array<T | undefined>> {
   const values: Array<T | undefined> = promises.map(() => undefined);
-  const recorded = promises.map((p, i) => p.then((v) => void (values[i] = v), () => undefined));
+  const recorded = promises.map((p, i) =>
+    p.then(
+      (v) => {
+        values[i] = v;
+      },
+      () => undefined,
+    ),
+  );
   if (promises.length === 0 || ms <= 0) return values;
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));

@@ -15,14 +15,7 @@ import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { CreationStop, LogManager } from '../storage/log-manager.js';
 import type { Log, LogConfig } from '../storage/log.js';
-import type {
-  ConfigEntry,
-  InternalTopics,
-  LogDirs,
-  Outcome,
-  PartitionLogs,
-  TopicAdmin,
-} from './ports.js';
+import type { ConfigEntry, InternalTopics, LogDirs, Outcome, PartitionLogs, TopicAdmin } from './ports.js';
 import { MAX_PARTITIONS, invalidTopicName, type TopicInfo, type TopicRegistry } from './topics.js';
 
 export class TopicManager implements PartitionLogs, TopicAdmin, InternalTopics, LogDirs {
@@ -85,7 +78,9 @@ export class TopicManager implements PartitionLogs, TopicAdmin, InternalTopics, 
   logConfig(t: TopicInfo): LogConfig {
     const n = (key: TopicKey): number => toNumber(this.topicConfigValue(t, key).value);
     const flushSet = t.configs['flush.messages'] !== undefined || t.configs['flush.ms'] !== undefined;
-    const cleanup = this.topicConfigValue(t, 'cleanup.policy').value.split(',').map((p) => p.trim());
+    const cleanup = this.topicConfigValue(t, 'cleanup.policy')
+      .value.split(',')
+      .map((p) => p.trim());
     return {
       segmentBytes: n('segment.bytes'),
       segmentMs: n('segment.ms'),

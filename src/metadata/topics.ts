@@ -52,7 +52,11 @@ export class TopicRegistry {
   private readonly path: string;
   readonly clusterId: string;
 
-  constructor(private readonly dataDir: string, nodeId: number, clusterId: string) {
+  constructor(
+    private readonly dataDir: string,
+    nodeId: number,
+    clusterId: string,
+  ) {
     mkdirSync(dataDir, { recursive: true });
     this.path = join(dataDir, 'franz-topics.json');
     if (existsSync(this.path)) {

@@ -40,7 +40,10 @@ export function setStrictEncoding(on: boolean): void {
 /** The error strict encoding throws for a key the description does not have. */
 export class UnknownFieldError extends Error {
   readonly code = 'FRANZ_UNKNOWN_FIELD';
-  constructor(readonly field: string, known: readonly string[]) {
+  constructor(
+    readonly field: string,
+    known: readonly string[],
+  ) {
     super(`unknown field "${field}" (the description has: ${known.join(', ')})`);
     this.name = 'UnknownFieldError';
   }
@@ -68,45 +71,79 @@ interface StructPlan {
 
 function primitiveMinBytes(t: Primitive, compact: boolean): number {
   switch (t) {
-    case 'bool': case 'int8': return 1;
-    case 'int16': case 'uint16': return 2;
-    case 'int32': case 'uint32': return 4;
-    case 'int64': case 'float64': return 8;
-    case 'uuid': return 16;
-    default: return compact ? 1 : 2;
+    case 'bool':
+    case 'int8':
+      return 1;
+    case 'int16':
+    case 'uint16':
+      return 2;
+    case 'int32':
+    case 'uint32':
+      return 4;
+    case 'int64':
+    case 'float64':
+      return 8;
+    case 'uuid':
+      return 16;
+    default:
+      return compact ? 1 : 2;
   }
 }
 
 function primitiveDecoder(t: Primitive, flexible: boolean): Decode {
   switch (t) {
-    case 'bool': return (r) => r.bool();
-    case 'int8': return (r) => r.int8();
-    case 'int16': return (r) => r.int16();
-    case 'uint16': return (r) => r.uint16();
-    case 'int32': return (r) => r.int32();
-    case 'uint32': return (r) => r.uint32();
-    case 'int64': return (r) => r.int64();
-    case 'float64': return (r) => r.float64();
-    case 'uuid': return (r) => r.uuid();
-    case 'string': return (r) => r.string(flexible);
-    case 'bytes': case 'records': return (r) => r.bytes(flexible);
+    case 'bool':
+      return (r) => r.bool();
+    case 'int8':
+      return (r) => r.int8();
+    case 'int16':
+      return (r) => r.int16();
+    case 'uint16':
+      return (r) => r.uint16();
+    case 'int32':
+      return (r) => r.int32();
+    case 'uint32':
+      return (r) => r.uint32();
+    case 'int64':
+      return (r) => r.int64();
+    case 'float64':
+      return (r) => r.float64();
+    case 'uuid':
+      return (r) => r.uuid();
+    case 'string':
+      return (r) => r.string(flexible);
+    case 'bytes':
+    case 'records':
+      return (r) => r.bytes(flexible);
   }
 }
 
 function primitiveEncoder(t: Primitive, flexible: boolean): Encode {
   switch (t) {
-    case 'bool': return (w, v) => w.bool(Boolean(v));
-    case 'int8': return (w, v) => w.int8(Number(v ?? 0));
-    case 'int16': return (w, v) => w.int16(Number(v ?? 0));
-    case 'uint16': return (w, v) => w.uint16(Number(v ?? 0));
-    case 'int32': return (w, v) => w.int32(Number(v ?? 0));
-    case 'uint32': return (w, v) => w.uint32(Number(v ?? 0));
-    case 'int64': return (w, v) => w.int64(Number(v ?? 0));
-    case 'float64': return (w, v) => w.float64(Number(v ?? 0));
-    case 'uuid': return (w, v) => w.uuid(typeof v === 'string' ? v : ZERO_UUID);
-    case 'string': return (w, v) => w.string(v == null ? null : String(v), flexible);
-    case 'bytes': return (w, v) => w.bytes((v as Uint8Array | null) ?? null, flexible);
-    case 'records': return (w, v) => w.records((v as RecordsRef | Uint8Array | null) ?? null, flexible);
+    case 'bool':
+      return (w, v) => w.bool(Boolean(v));
+    case 'int8':
+      return (w, v) => w.int8(Number(v ?? 0));
+    case 'int16':
+      return (w, v) => w.int16(Number(v ?? 0));
+    case 'uint16':
+      return (w, v) => w.uint16(Number(v ?? 0));
+    case 'int32':
+      return (w, v) => w.int32(Number(v ?? 0));
+    case 'uint32':
+      return (w, v) => w.uint32(Number(v ?? 0));
+    case 'int64':
+      return (w, v) => w.int64(Number(v ?? 0));
+    case 'float64':
+      return (w, v) => w.float64(Number(v ?? 0));
+    case 'uuid':
+      return (w, v) => w.uuid(typeof v === 'string' ? v : ZERO_UUID);
+    case 'string':
+      return (w, v) => w.string(v == null ? null : String(v), flexible);
+    case 'bytes':
+      return (w, v) => w.bytes((v as Uint8Array | null) ?? null, flexible);
+    case 'records':
+      return (w, v) => w.records((v as RecordsRef | Uint8Array | null) ?? null, flexible);
   }
 }
 
@@ -123,12 +160,19 @@ function typeDefault(f: Field, version: number): () => unknown {
   }
   if (f.type.startsWith('[]')) return () => [];
   switch (f.type) {
-    case 'bool': return () => false;
-    case 'string': return () => '';
-    case 'uuid': return () => ZERO_UUID;
-    case 'bytes': case 'records': return () => (inVersions(f.nullableVersions, version) ? null : Buffer.alloc(0));
-    case 'struct': return () => null;
-    default: return () => 0;
+    case 'bool':
+      return () => false;
+    case 'string':
+      return () => '';
+    case 'uuid':
+      return () => ZERO_UUID;
+    case 'bytes':
+    case 'records':
+      return () => (inVersions(f.nullableVersions, version) ? null : Buffer.alloc(0));
+    case 'struct':
+      return () => null;
+    default:
+      return () => 0;
   }
 }
 
@@ -143,7 +187,13 @@ function compileField(f: Field, version: number, flexible: boolean): FieldPlan {
     const sub = compileStruct(f.fields ?? [], version, flexible);
     decode = nullable ? (r) => (r.int8() < 0 ? null : sub.decode(r)) : sub.decode;
     encode = nullable
-      ? (w, v) => { if (v == null) w.int8(-1); else { w.int8(1); sub.encode(w, v as Message); } }
+      ? (w, v) => {
+          if (v == null) w.int8(-1);
+          else {
+            w.int8(1);
+            sub.encode(w, v as Message);
+          }
+        }
       : (w, v) => sub.encode(w, (v as Message) ?? sub.defaults());
   } else if (f.type.startsWith('[]')) {
     const elem = f.type.slice(2) as Primitive | '';
@@ -170,7 +220,10 @@ function compileField(f: Field, version: number, flexible: boolean): FieldPlan {
       return out;
     };
     encode = (w, v) => {
-      if (v == null) { w.length(nullable ? -1 : 0, flexible); return; }
+      if (v == null) {
+        w.length(nullable ? -1 : 0, flexible);
+        return;
+      }
       const arr = v as unknown[];
       w.length(arr.length, flexible);
       for (const e of arr) encodeElem(w, e);

@@ -47,4 +47,3 @@ export const ListOffsetsTimestamp = {
 
 /** FindCoordinator key types. */
 export const CoordinatorKeyType = { GROUP: 0, TRANSACTION: 1, SHARE: 2 } as const;
-

@@ -6,7 +6,7 @@
  * version is flexible. Response header v0 is the correlation id; v1 adds tagged fields, except that
  * ApiVersions responses always use v0 so that a client can parse them before it knows our versions.
  */
-import { Reader, Writer } from './primitives.js';
+import type { Reader, Writer } from './primitives.js';
 
 export interface RequestHeader {
   readonly apiKey: number;

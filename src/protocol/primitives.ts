@@ -39,7 +39,11 @@ export class Reader {
   pos: number;
   readonly end: number;
 
-  constructor(readonly buf: Buffer, pos = 0, end = buf.length) {
+  constructor(
+    readonly buf: Buffer,
+    pos = 0,
+    end = buf.length,
+  ) {
     this.pos = pos;
     this.end = end;
   }
@@ -289,15 +293,24 @@ export class Writer {
   }
 
   bytes(v: Uint8Array | null, compact: boolean): void {
-    if (v === null) return this.length(-1, compact);
+    if (v === null) {
+      this.length(-1, compact);
+      return;
+    }
     this.length(v.length, compact);
     this.raw(v);
   }
 
   /** Appends records that may include file regions; the preceding bytes become their own chunk. */
   records(v: RecordsRef | Uint8Array | null, compact: boolean): void {
-    if (v === null) return this.length(-1, compact);
-    if (!isRecordsRef(v)) return this.bytes(v, compact);
+    if (v === null) {
+      this.length(-1, compact);
+      return;
+    }
+    if (!isRecordsRef(v)) {
+      this.bytes(v, compact);
+      return;
+    }
     this.length(v.size, compact);
     this.cut();
     for (const c of v.chunks) {

@@ -21,8 +21,18 @@ import type { RecordsRef } from './primitives.js';
 export type Versions = string;
 
 export type Primitive =
-  | 'bool' | 'int8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'float64'
-  | 'string' | 'bytes' | 'uuid' | 'records';
+  | 'bool'
+  | 'int8'
+  | 'int16'
+  | 'uint16'
+  | 'int32'
+  | 'uint32'
+  | 'int64'
+  | 'float64'
+  | 'string'
+  | 'bytes'
+  | 'uuid'
+  | 'records';
 
 export type FieldType = Primitive | 'struct' | '[]' | `[]${Primitive}`;
 
@@ -104,7 +114,6 @@ type PrimitiveInput<P extends string> = P extends 'bool'
 
 type SubFields<F extends Field> = F extends { readonly fields: infer S extends readonly Field[] } ? S : readonly [];
 
-
 type DecodedValue<F extends Field> = F['type'] extends 'struct'
   ? Decoded<SubFields<F>> | Nullable<F>
   : F['type'] extends '[]'
@@ -147,9 +156,7 @@ type Wide<Fs extends readonly Field[]> = number extends Fs['length'] ? true : fa
 
 /** Every field of a struct, as decoded. */
 export type Decoded<Fs extends readonly Field[]> =
-  Wide<Fs> extends true
-    ? Record<string, unknown>
-    : { -readonly [F in Fs[number] as F['name']]: DecodedValue<F> };
+  Wide<Fs> extends true ? Record<string, unknown> : { -readonly [F in Fs[number] as F['name']]: DecodedValue<F> };
 
 /** A struct to encode: the required fields, and any others. */
 export type Body<Fs extends readonly Field[], Min extends number = 0> =

@@ -140,10 +140,12 @@ const requireCjs = createRequire(import.meta.url);
 let snappyModule: SnappyModule | null = null;
 let lz4Module: Lz4Module | null = null;
 function snappy(): SnappyModule {
-  return (snappyModule ??= requireCjs('snappy') as SnappyModule);
+  snappyModule ??= requireCjs('snappy') as SnappyModule;
+  return snappyModule;
 }
 function lz4(): Lz4Module {
-  return (lz4Module ??= requireCjs('lz4-napi') as Lz4Module);
+  lz4Module ??= requireCjs('lz4-napi') as Lz4Module;
+  return lz4Module;
 }
 
 const ZSTD_MESSAGE = 'zstd is not supported by this client';
@@ -204,12 +206,18 @@ export function snappyDecompress(data: Buffer): Buffer {
 /** Compresses the records section of a batch with the given codec. */
 export function compress(codec: number, data: Buffer): Buffer {
   switch (codec) {
-    case Compression.none: return data;
-    case Compression.gzip: return gzipSync(data);
-    case Compression.snappy: return snappyXerialCompress(data);
-    case Compression.lz4: return lz4().compressFrameSync(data);
-    case Compression.zstd: throw new RecordsError('UNSUPPORTED_COMPRESSION', ZSTD_MESSAGE);
-    default: throw new RecordsError('UNSUPPORTED_COMPRESSION', `unknown compression codec ${codec}`);
+    case Compression.none:
+      return data;
+    case Compression.gzip:
+      return gzipSync(data);
+    case Compression.snappy:
+      return snappyXerialCompress(data);
+    case Compression.lz4:
+      return lz4().compressFrameSync(data);
+    case Compression.zstd:
+      throw new RecordsError('UNSUPPORTED_COMPRESSION', ZSTD_MESSAGE);
+    default:
+      throw new RecordsError('UNSUPPORTED_COMPRESSION', `unknown compression codec ${codec}`);
   }
 }
 
@@ -220,9 +228,12 @@ export function decompress(codec: number, data: Buffer): Buffer {
   if (codec > Compression.zstd) throw new RecordsError('UNSUPPORTED_COMPRESSION', `unknown compression codec ${codec}`);
   try {
     switch (codec) {
-      case Compression.gzip: return gunzipSync(data);
-      case Compression.snappy: return snappyDecompress(data);
-      default: return lz4().decompressFrameSync(data);
+      case Compression.gzip:
+        return gunzipSync(data);
+      case Compression.snappy:
+        return snappyDecompress(data);
+      default:
+        return lz4().decompressFrameSync(data);
     }
   } catch (e) {
     if (e instanceof RecordsError) throw e;
@@ -352,8 +363,14 @@ function readVarBytes(r: Reader): Buffer | null {
   return r.buf.subarray(at, at + len);
 }
 
-function decodeRecords(data: Buffer, count: number, baseOffset: number, baseTimestamp: number,
-  logAppendTime: boolean, maxTimestamp: number): KafkaRecord[] {
+function decodeRecords(
+  data: Buffer,
+  count: number,
+  baseOffset: number,
+  baseTimestamp: number,
+  logAppendTime: boolean,
+  maxTimestamp: number,
+): KafkaRecord[] {
   const r = new Reader(data);
   const records: KafkaRecord[] = [];
   for (let i = 0; i < count; i++) {

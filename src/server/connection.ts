@@ -189,26 +189,34 @@ export class Connection {
   private onFrame(frame: Buffer): void {
     const r = new Reader(frame);
     const header = readRequestHeader(r);
-    if (r.bad) return this.reject('truncated request header');
+    if (r.bad) {
+      this.reject('truncated request header');
+      return;
+    }
     const route = this.registry.get(header.apiKey);
     if (header.apiKey === API_VERSIONS_KEY && !this.registry.serves(API_VERSIONS_KEY, header.apiVersion)) {
       // KIP-511: answer an unknown ApiVersions version with UNSUPPORTED_VERSION in a v0 body listing our ranges.
-      return this.respondNow(header, 0, {
+      this.respondNow(header, 0, {
         errorCode: ErrorCode.UNSUPPORTED_VERSION,
         apiKeys: this.registry.apiVersions(),
         throttleTimeMs: 0,
       });
+      return;
     }
     if (route === undefined || !this.registry.serves(header.apiKey, header.apiVersion)) {
       // Kafka cannot parse such a request either and drops the connection; the client learns our
       // ranges from ApiVersions and should never send one.
-      return this.reject('unsupported API or version', { apiKey: header.apiKey, apiVersion: header.apiVersion });
+      this.reject('unsupported API or version', { apiKey: header.apiKey, apiVersion: header.apiVersion });
+      return;
     }
     const { handler, codec } = route;
     const vc = codec.at(header.apiVersion);
     if (vc.flexible) skipHeaderTags(r);
     const body = vc.decodeRequest(r);
-    if (r.bad) return this.reject('malformed request', { apiKey: header.apiKey, apiVersion: header.apiVersion });
+    if (r.bad) {
+      this.reject('malformed request', { apiKey: header.apiKey, apiVersion: header.apiVersion });
+      return;
+    }
 
     const slot: Slot = { done: false, chunks: null, fds: null };
     this.slots.push(slot);
@@ -217,7 +225,8 @@ export class Connection {
       result = handler.handle({ ...this.services, header, version: header.apiVersion, peer: this.peer }, body);
     } catch (err) {
       this.log.error('handler failed', { apiKey: header.apiKey, err: String((err as Error).stack ?? err) });
-      return this.reject('internal error');
+      this.reject('internal error');
+      return;
     }
     // Done with the request's bytes (Produce has written its batches): its buffer can serve a
     // later request. Any other request's decoded body may still refer to it.

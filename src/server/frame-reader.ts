@@ -21,7 +21,6 @@
  */
 import { framePool, type FramePool } from './frame-pool.js';
 
-
 /**
  * Bytes of the reusable read buffer; a read never asks for more than this outside a frame. Each
  * connection holds one for its lifetime, so it is kept small: it only ever holds size prefixes,
@@ -100,8 +99,7 @@ export class FrameReader {
       if (size > SMALL_FRAME) {
         // From here on the kernel writes this request's bytes into its own buffer.
         this.frameSize = size;
-        this.frame = this.pool.take(size)?.subarray(0, size) ??
-          Buffer.allocUnsafe(Math.min(size, Math.max(INITIAL_FRAME, 2 * have)));
+        this.frame = this.pool.take(size)?.subarray(0, size) ?? Buffer.allocUnsafe(Math.min(size, Math.max(INITIAL_FRAME, 2 * have)));
         this.scratch.copy(this.frame, 0, this.start + 4, this.end);
         this.filled = have;
         this.start = this.end = 0;

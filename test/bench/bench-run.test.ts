@@ -20,12 +20,14 @@ function running(pid: number): boolean {
 describe('bench run() with measureCpu', () => {
   test('reports the CPU the command used and leaves its exit code and stderr as they were', async () => {
     // A busy loop in a child of the measured command: its time counts too.
-    const r = await run('bash', ['-c', 'bash -c "i=0; while [ \\$i -lt 150000 ]; do i=\\$((i+1)); done"; echo done >&2; exit 3'],
-      { measureCpu: true, timeoutMs: 60_000 });
+    const r = await run('bash', ['-c', 'bash -c "i=0; while [ \\$i -lt 150000 ]; do i=\\$((i+1)); done"; echo done >&2; exit 3'], {
+      measureCpu: true,
+      timeoutMs: 60_000,
+    });
     assert.equal(r.code, 3);
     assert.equal(r.stderr, 'done\n');
     assert.ok(r.cpuSeconds !== undefined && r.cpuSeconds > 0.05, `cpuSeconds ${r.cpuSeconds}`);
-    assert.ok(r.cpuSeconds <= r.ms / 1000 * 2 + 0.05, `cpu ${r.cpuSeconds} s in ${r.ms} ms on two cores`);
+    assert.ok(r.cpuSeconds <= (r.ms / 1000) * 2 + 0.05, `cpu ${r.cpuSeconds} s in ${r.ms} ms on two cores`);
     // The busy loop runs in a grandchild of the wrapper: its thread is found and is the busiest.
     // Sampling every 50 ms misses at most the last 50 ms of it.
     const t = r.busiestThread;
@@ -37,7 +39,8 @@ describe('bench run() with measureCpu', () => {
   test('the busiest thread of a client with several threads is the one that worked', async () => {
     // A Node worker thread spins for 300 ms while the main thread waits on it: the worker must come
     // out busiest with about 300 ms, not the process's total (start-up, GC and compiler threads).
-    const script = "const { Worker } = require('node:worker_threads'); " +
+    const script =
+      "const { Worker } = require('node:worker_threads'); " +
       "new Worker('const end = Date.now() + 300; while (Date.now() < end);', { eval: true }).on('exit', () => {});";
     const r = await run(process.execPath, ['-e', script], { measureCpu: true, timeoutMs: 60_000 });
     assert.equal(r.code, 0, r.stderr);

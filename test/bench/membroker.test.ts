@@ -62,8 +62,9 @@ describe('bench/membroker (the in-memory yardstick)', { skip }, () => {
     const ends = await client.listOffsets('lz', [0, 1], LATEST_TIMESTAMP);
     assert.equal(Number(ends.get(0)!.offset) + Number(ends.get(1)!.offset), n);
 
-    const out = await runOk('kcat', ['-C', '-b', broker.address, '-t', 'lz', '-o', 'beginning', '-e', '-q', '-f', '%p %o %s\n'],
-      { timeoutMs: 60_000 });
+    const out = await runOk('kcat', ['-C', '-b', broker.address, '-t', 'lz', '-o', 'beginning', '-e', '-q', '-f', '%p %o %s\n'], {
+      timeoutMs: 60_000,
+    });
     const lines = out.stdout.trimEnd().split('\n');
     assert.equal(lines.length, n);
     // Keyless records go to partitions in runs; within each partition they keep the file's order.
@@ -81,9 +82,31 @@ describe('bench/membroker (the in-memory yardstick)', { skip }, () => {
     const c = await RawConnection.open(port());
     try {
       const res = await c.request(FETCH, 12, {
-        clusterId: null, replicaId: -1, maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20, isolationLevel: 0, sessionId: 0, sessionEpoch: -1,
-        topics: [{ topic: 'lz', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: 0, lastFetchedEpoch: -1, logStartOffset: -1, partitionMaxBytes: 1 << 20 }] }],
-        forgottenTopicsData: [], rackId: '',
+        clusterId: null,
+        replicaId: -1,
+        maxWaitMs: 0,
+        minBytes: 1,
+        maxBytes: 1 << 20,
+        isolationLevel: 0,
+        sessionId: 0,
+        sessionEpoch: -1,
+        topics: [
+          {
+            topic: 'lz',
+            partitions: [
+              {
+                partition: 0,
+                currentLeaderEpoch: -1,
+                fetchOffset: 0,
+                lastFetchedEpoch: -1,
+                logStartOffset: -1,
+                partitionMaxBytes: 1 << 20,
+              },
+            ],
+          },
+        ],
+        forgottenTopicsData: [],
+        rackId: '',
       });
       const p = res.responses[0].partitions[0] as Message;
       assert.equal(p.errorCode, 0);
@@ -107,9 +130,13 @@ describe('bench/membroker (the in-memory yardstick)', { skip }, () => {
     const c = await RawConnection.open(port());
     try {
       const batch = makeBatch({ attributes: 0, producerId: -1n, producerEpoch: -1, baseSequence: -1 });
-      const produce = (records: Buffer): Promise<Message> => c.request(PRODUCE, 9, {
-        transactionalId: null, acks: -1, timeoutMs: 5000, topicData: [{ name: 'bad', partitionData: [{ index: 0, records }] }],
-      });
+      const produce = (records: Buffer): Promise<Message> =>
+        c.request(PRODUCE, 9, {
+          transactionalId: null,
+          acks: -1,
+          timeoutMs: 5000,
+          topicData: [{ name: 'bad', partitionData: [{ index: 0, records }] }],
+        });
       const cut = await produce(batch.subarray(0, batch.length - 3));
       assert.equal(cut.responses[0].partitionResponses[0].errorCode, CORRUPT_MESSAGE);
       const good = await produce(batch);

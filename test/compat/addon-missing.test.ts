@@ -20,9 +20,13 @@ test('a missing addon: exit 1 and one line saying how to build it', async () => 
     cpSync(join(ROOT, 'dist', 'src'), join(copy, 'dist', 'src'), { recursive: true });
     symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
     mkdirSync(join(copy, 'native'));
-    const r = await run(process.execPath, [join(copy, 'dist', 'src', 'cli', 'main.js'), 'start', '--listen', '127.0.0.1:0', '--data-dir', join(copy, 'data')], {
-      cwd: copy,
-    });
+    const r = await run(
+      process.execPath,
+      [join(copy, 'dist', 'src', 'cli', 'main.js'), 'start', '--listen', '127.0.0.1:0', '--data-dir', join(copy, 'data')],
+      {
+        cwd: copy,
+      },
+    );
     assert.equal(r.code, 1);
     assert.equal(r.stdout, '', 'no ready line');
     const lines = r.stderr.trim().split('\n');

@@ -138,8 +138,14 @@ test('createTopics: partitions, configs, already exists, bad names and counts, v
   );
   // Values outside Kafka's ranges (LogConfig's validators) are refused too: before, segment.bytes=0
   // made a topic, and max.message.bytes=-1 one whose every Produce failed in the handler.
-  for (const [name, value] of [['segment.bytes', '0'], ['max.message.bytes', '-1'], ['segment.ms', '0'],
-    ['min.insync.replicas', '0'], ['min.cleanable.dirty.ratio', '7'], ['segment.bytes', '1.5']]) {
+  for (const [name, value] of [
+    ['segment.bytes', '0'],
+    ['max.message.bytes', '-1'],
+    ['segment.ms', '0'],
+    ['min.insync.replicas', '0'],
+    ['min.cleanable.dirty.ratio', '7'],
+    ['segment.bytes', '1.5'],
+  ]) {
     await rejectsWith(
       admin.createTopics({ topics: [{ topic: 'adm-range', configEntries: [{ name: name!, value: value! }] }], waitForLeaders: false }),
       'INVALID_CONFIG',
@@ -148,17 +154,31 @@ test('createTopics: partitions, configs, already exists, bad names and counts, v
   assert.equal((await admin.listTopics()).includes('adm-range'), false);
   // Manual assignment: only this node can hold replicas.
   await rejectsWith(
-    admin.createTopics({ topics: [{ topic: 'adm-assign-bad', replicaAssignment: [{ partition: 0, replicas: [nodeId + 1] }] }], waitForLeaders: false }),
+    admin.createTopics({
+      topics: [{ topic: 'adm-assign-bad', replicaAssignment: [{ partition: 0, replicas: [nodeId + 1] }] }],
+      waitForLeaders: false,
+    }),
     'INVALID_REPLICA_ASSIGNMENT',
   );
   assert.equal(
     await admin.createTopics({
-      topics: [{ topic: 'adm-assign', replicaAssignment: [{ partition: 0, replicas: [nodeId] }, { partition: 1, replicas: [nodeId] }] }],
+      topics: [
+        {
+          topic: 'adm-assign',
+          replicaAssignment: [
+            { partition: 0, replicas: [nodeId] },
+            { partition: 1, replicas: [nodeId] },
+          ],
+        },
+      ],
     }),
     true,
   );
 
-  assert.equal(await admin.createTopics({ topics: [{ topic: 'adm-validate', numPartitions: 2 }], validateOnly: true, waitForLeaders: false }), true);
+  assert.equal(
+    await admin.createTopics({ topics: [{ topic: 'adm-validate', numPartitions: 2 }], validateOnly: true, waitForLeaders: false }),
+    true,
+  );
   const topics = await admin.listTopics();
   assert.ok(topics.includes('adm-a') && topics.includes('adm-records') && topics.includes('adm-assign'));
   for (const absent of ['adm-validate', 'adm-zero', 'adm-rf3', 'adm-cfg', 'adm-assign-bad']) assert.ok(!topics.includes(absent), absent);
@@ -167,7 +187,13 @@ test('createTopics: partitions, configs, already exists, bad names and counts, v
 test('CreateTopics v7 (raw): duplicates, topic id, resolved counts and configs, collisions', async () => {
   const res = await raw.request(19, 7, {
     topics: [
-      { name: 'adm-v7', numPartitions: -1, replicationFactor: -1, assignments: [], configs: [{ name: 'retention.bytes', value: '1000000' }] },
+      {
+        name: 'adm-v7',
+        numPartitions: -1,
+        replicationFactor: -1,
+        assignments: [],
+        configs: [{ name: 'retention.bytes', value: '1000000' }],
+      },
       { name: 'adm-dup', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] },
       { name: 'adm-dup', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] },
       { name: 'adm_dot', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] },
@@ -197,7 +223,11 @@ test('CreateTopics v7 (raw): duplicates, topic id, resolved counts and configs, 
   assert.equal(byName.get('adm-nullcfg')![0]!.errorCode, ERR.INVALID_CONFIG);
 
   // The id is the one Metadata reports.
-  const meta = await raw.request(3, 12, { topics: [{ name: 'adm-v7', topicId: ZERO_UUID }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+  const meta = await raw.request(3, 12, {
+    topics: [{ name: 'adm-v7', topicId: ZERO_UUID }],
+    allowAutoTopicCreation: false,
+    includeTopicAuthorizedOperations: false,
+  });
   assert.equal((meta.topics as Message[])[0]!.topicId, v7.topicId);
   assert.ok(!(await admin.listTopics()).includes('adm-dup'));
 });
@@ -316,7 +346,11 @@ test('describeConfigs (broker): static and default values, read-only', async () 
 test('DescribeConfigs v4 (raw): config types, documentation, bad resources', async () => {
   const res = await raw.request(32, 4, {
     resources: [
-      { resourceType: 2, resourceName: 'adm-a', configurationKeys: ['cleanup.policy', 'retention.ms', 'segment.bytes', 'compression.type', 'nope'] },
+      {
+        resourceType: 2,
+        resourceName: 'adm-a',
+        configurationKeys: ['cleanup.policy', 'retention.ms', 'segment.bytes', 'compression.type', 'nope'],
+      },
       { resourceType: 4, resourceName: String(nodeId), configurationKeys: ['delete.topic.enable'] },
       { resourceType: 4, resourceName: String(nodeId + 1), configurationKeys: null },
       { resourceType: 4, resourceName: '', configurationKeys: null },
@@ -330,7 +364,12 @@ test('DescribeConfigs v4 (raw): config types, documentation, bad resources', asy
   const [topic, brokerRes, otherBroker, clusterDefault, logger, badName, badType] = res.results as Message[];
   assert.equal(topic!.errorCode, 0);
   const types = Object.fromEntries((topic!.configs as Message[]).map((c) => [c.name, c.configType]));
-  assert.deepEqual(types, { 'cleanup.policy': TYPE.LIST, 'retention.ms': TYPE.LONG, 'segment.bytes': TYPE.INT, 'compression.type': TYPE.STRING });
+  assert.deepEqual(types, {
+    'cleanup.policy': TYPE.LIST,
+    'retention.ms': TYPE.LONG,
+    'segment.bytes': TYPE.INT,
+    'compression.type': TYPE.STRING,
+  });
   for (const c of topic!.configs as Message[]) {
     assert.equal(typeof c.documentation, 'string');
     assert.deepEqual(c.synonyms, []);
@@ -401,10 +440,12 @@ test('IncrementalAlterConfigs (raw): SET, DELETE, APPEND, SUBTRACT', async () =>
 
   // SET and DELETE in one request; the other override stays (incremental, not a replacement).
   assert.equal(
-    (await iac([
-      { name: 'segment.ms', configOperation: 0, value: '60000' },
-      { name: 'cleanup.policy', configOperation: 1, value: null },
-    ])).errorCode,
+    (
+      await iac([
+        { name: 'segment.ms', configOperation: 0, value: '60000' },
+        { name: 'cleanup.policy', configOperation: 1, value: null },
+      ])
+    ).errorCode,
     0,
   );
   const cfg = await topicConfig('adm-records', ['segment.ms', 'cleanup.policy']);
@@ -431,7 +472,10 @@ test('deleteTopicRecords moves the low watermark; beyond the high watermark is r
   assert.equal(o!.low, '4');
   assert.equal(o!.high, '10');
 
-  await rejectsWith(admin.deleteTopicRecords({ topic: 'adm-records', partitions: [{ partition: 0, offset: '11' }] }), 'OFFSET_OUT_OF_RANGE');
+  await rejectsWith(
+    admin.deleteTopicRecords({ topic: 'adm-records', partitions: [{ partition: 0, offset: '11' }] }),
+    'OFFSET_OUT_OF_RANGE',
+  );
   // Below the current start: accepted, nothing moves back.
   await admin.deleteTopicRecords({ topic: 'adm-records', partitions: [{ partition: 0, offset: '2' }] });
   [o] = await admin.fetchTopicOffsets('adm-records');
@@ -440,7 +484,13 @@ test('deleteTopicRecords moves the low watermark; beyond the high watermark is r
   // Raw v2: -1 means the high watermark; unknown partitions are per-partition errors.
   const res = await raw.request(21, 2, {
     topics: [
-      { name: 'adm-records', partitions: [{ partitionIndex: 0, offset: 7 }, { partitionIndex: 9, offset: 0 }] },
+      {
+        name: 'adm-records',
+        partitions: [
+          { partitionIndex: 0, offset: 7 },
+          { partitionIndex: 9, offset: 0 },
+        ],
+      },
       { name: 'adm-none', partitions: [{ partitionIndex: 0, offset: 0 }] },
     ],
     timeoutMs: 5000,
@@ -451,7 +501,10 @@ test('deleteTopicRecords moves the low watermark; beyond the high watermark is r
     { partitionIndex: 9, lowWatermark: -1, errorCode: ERR.UNKNOWN_TOPIC_OR_PARTITION },
   ]);
   assert.equal((none!.partitions as Message[])[0]!.errorCode, ERR.UNKNOWN_TOPIC_OR_PARTITION);
-  const all = await raw.request(21, 1, { topics: [{ name: 'adm-records', partitions: [{ partitionIndex: 0, offset: -1 }] }], timeoutMs: 5000 });
+  const all = await raw.request(21, 1, {
+    topics: [{ name: 'adm-records', partitions: [{ partitionIndex: 0, offset: -1 }] }],
+    timeoutMs: 5000,
+  });
   assert.equal(((all.topics as Message[])[0]!.partitions as Message[])[0]!.lowWatermark, 10);
 });
 
@@ -467,7 +520,10 @@ test('describeCluster (kafkajs, via Metadata) and DescribeCluster v0-2 (raw)', a
     assert.equal(res.errorCode, 0, `v${v}`);
     assert.equal(res.clusterId, c.clusterId);
     assert.equal(res.controllerId, nodeId);
-    assert.deepEqual((res.brokers as Message[]).map((b) => [b.brokerId, b.host, b.port]), [[nodeId, '127.0.0.1', broker.port]]);
+    assert.deepEqual(
+      (res.brokers as Message[]).map((b) => [b.brokerId, b.host, b.port]),
+      [[nodeId, '127.0.0.1', broker.port]],
+    );
     assert.equal(res.clusterAuthorizedOperations, -2147483648);
   }
   const controllers = await raw.request(60, 1, { includeClusterAuthorizedOperations: false, endpointType: 2 });
@@ -492,9 +548,17 @@ test('DescribeLogDirs v1-4 (raw): one directory, partition sizes, disk space', a
   assert.equal(recs.offsetLag, 0);
   assert.equal(recs.isFutureKey, false);
 
-  const some = await raw.request(35, 1, { topics: [{ topic: 'adm-a', partitions: [1, 4, 42] }, { topic: 'adm-none', partitions: [0] }] });
+  const some = await raw.request(35, 1, {
+    topics: [
+      { topic: 'adm-a', partitions: [1, 4, 42] },
+      { topic: 'adm-none', partitions: [0] },
+    ],
+  });
   const only = (some.results as Message[])[0]!.topics as Message[];
-  assert.deepEqual(only.map((t) => [t.name, (t.partitions as Message[]).map((p) => p.partitionIndex)]), [['adm-a', [1, 4]]]);
+  assert.deepEqual(
+    only.map((t) => [t.name, (t.partitions as Message[]).map((p) => p.partitionIndex)]),
+    [['adm-a', [1, 4]]],
+  );
 });
 
 test('deleteTopics: by name (kafkajs), by id (v6), unknown names and ids', async () => {
@@ -502,7 +566,11 @@ test('deleteTopics: by name (kafkajs), by id (v6), unknown names and ids', async
   assert.ok(!(await admin.listTopics()).includes('adm-assign'));
   await rejectsWith(admin.deleteTopics({ topics: ['adm-none'] }), 'UNKNOWN_TOPIC_OR_PARTITION');
 
-  const meta = await raw.request(3, 12, { topics: [{ name: 'adm-v7', topicId: ZERO_UUID }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+  const meta = await raw.request(3, 12, {
+    topics: [{ name: 'adm-v7', topicId: ZERO_UUID }],
+    allowAutoTopicCreation: false,
+    includeTopicAuthorizedOperations: false,
+  });
   const id = (meta.topics as Message[])[0]!.topicId as string;
   const unknownId = 'ab'.repeat(16);
   const res = await raw.request(20, 6, {
@@ -523,8 +591,68 @@ test('deleteTopics: by name (kafkajs), by id (v6), unknown names and ids', async
 test('ApiVersions advertises the admin APIs with their ranges', async () => {
   const res = await raw.request(18, 3, { clientSoftwareName: 'admin-test', clientSoftwareVersion: '1' });
   const ranges = new Map((res.apiKeys as Message[]).map((k) => [k.apiKey, [k.minVersion, k.maxVersion]]));
-  const expected: Record<number, number[]> = { 19: [2, 7], 20: [1, 6], 21: [0, 2], 32: [1, 4], 33: [0, 2], 35: [1, 4], 37: [0, 3], 44: [0, 1], 60: [0, 2] };
+  const expected: Record<number, number[]> = {
+    19: [2, 7],
+    20: [1, 6],
+    21: [0, 2],
+    32: [1, 4],
+    33: [0, 2],
+    35: [1, 4],
+    37: [0, 3],
+    44: [0, 1],
+    60: [0, 2],
+  };
   for (const [key, range] of Object.entries(expected)) assert.deepEqual(ranges.get(Number(key)), range, `API ${key}`);
+});
+
+test('ApiVersions v3+ carries the features franz implements (KIP-584); earlier versions cannot', async () => {
+  const v3 = await raw.request(18, 3, { clientSoftwareName: 'admin-test', clientSoftwareVersion: '1' });
+  assert.deepEqual(
+    (v3.supportedFeatures as Message[]).find((f) => f.name === 'group.version'),
+    { name: 'group.version', minVersion: 0, maxVersion: 1 },
+  );
+  assert.deepEqual(
+    (v3.finalizedFeatures as Message[]).find((f) => f.name === 'group.version'),
+    { name: 'group.version', maxVersionLevel: 1, minVersionLevel: 1 },
+  );
+  assert.ok(v3.finalizedFeaturesEpoch >= 0, 'a finalized epoch, so clients take the finalized levels');
+  const v2 = await raw.request(18, 2, {});
+  assert.deepEqual(v2.supportedFeatures, [], 'v2 has no features field');
+});
+
+test('InitProducerId with a transactional id is INVALID_REQUEST (not retriable) until transactions exist', async () => {
+  const r = await raw.request(22, 4, { transactionalId: 'txn-1', transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 });
+  assert.equal(r.errorCode, ERR.INVALID_REQUEST);
+  assert.equal(r.producerId, -1);
+  const idempotent = await raw.request(22, 4, { transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 });
+  assert.equal(idempotent.errorCode, 0);
+  assert.ok(idempotent.producerId >= 0);
+});
+
+test('OffsetCommit to a topic that does not exist is UNKNOWN_TOPIC_OR_PARTITION; the other topics commit', async () => {
+  await admin.createTopics({ topics: [{ topic: 'adm-commit', numPartitions: 1 }] });
+  const partition = { partitionIndex: 0, committedOffset: 7, committedLeaderEpoch: -1, committedMetadata: null };
+  const r = await raw.request(8, 8, {
+    groupId: 'adm-commit-group',
+    generationIdOrMemberEpoch: -1,
+    memberId: '',
+    groupInstanceId: null,
+    topics: [
+      { name: 'adm-commit', partitions: [partition] },
+      { name: 'adm-no-such-topic', partitions: [partition, { ...partition, partitionIndex: 1 }] },
+    ],
+  });
+  const codes = (r.topics as Message[]).map((t) => [t.name, (t.partitions as Message[]).map((p) => p.errorCode)]);
+  assert.deepEqual(codes, [
+    ['adm-commit', [0]],
+    ['adm-no-such-topic', [ERR.UNKNOWN_TOPIC_OR_PARTITION, ERR.UNKNOWN_TOPIC_OR_PARTITION]],
+  ]);
+  const fetched = await raw.request(9, 8, {
+    groups: [{ groupId: 'adm-commit-group', topics: null }],
+    requireStable: false,
+  });
+  const topics = ((fetched.groups as Message[])[0]!.topics as Message[]).map((t) => t.name);
+  assert.deepEqual(topics, ['adm-commit'], 'nothing was stored for the unknown topic');
 });
 
 test('delete.topic.enable=false: TOPIC_DELETION_DISABLED (v3+), INVALID_REQUEST before', async () => {
@@ -541,7 +669,11 @@ test('delete.topic.enable=false: TOPIC_DELETION_DISABLED (v3+), INVALID_REQUEST 
     assert.equal((v6.responses as Message[])[0]!.errorCode, 73);
     const v1 = await conn.request(20, 1, { topicNames: ['keep'], timeoutMs: 5000 });
     assert.equal((v1.responses as Message[])[0]!.errorCode, ERR.INVALID_REQUEST);
-    const meta = await conn.request(3, 12, { topics: [{ name: 'keep', topicId: ZERO_UUID }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+    const meta = await conn.request(3, 12, {
+      topics: [{ name: 'keep', topicId: ZERO_UUID }],
+      allowAutoTopicCreation: false,
+      includeTopicAuthorizedOperations: false,
+    });
     assert.equal((meta.topics as Message[])[0]!.errorCode, 0, 'still there');
   } finally {
     conn.close();

@@ -142,7 +142,10 @@ describe('malformed frames', () => {
 
   test('random frames never take the broker down', async () => {
     let seed = 17;
-    const rand = (): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const rand = (): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed / 0x7fffffff;
+    };
     for (let i = 0; i < 40; i++) {
       const c = await RawConnection.open(broker.port);
       const len = 6 + Math.floor(rand() * 60);
@@ -285,22 +288,39 @@ describe('out of file descriptors', () => {
     const broker = await startBroker({ maxOpenFiles: 256 });
     const c = await RawConnection.open(broker.port);
     try {
-      const create = (name: string, numPartitions: number) => c.request(19, 7, {
-        topics: [{ name, numPartitions, replicationFactor: 1, assignments: [], configs: [] }],
-        timeoutMs: 30_000,
-        validateOnly: false,
-      });
+      const create = (name: string, numPartitions: number) =>
+        c.request(19, 7, {
+          topics: [{ name, numPartitions, replicationFactor: 1, assignments: [], configs: [] }],
+          timeoutMs: 30_000,
+          validateOnly: false,
+        });
       const big = await create('too-many', 400);
       assert.equal(big.topics[0].errorCode, ErrorCode.KAFKA_STORAGE_ERROR, big.topics[0].errorMessage);
-      const md = await c.request(3, 12, { topics: [{ topicId: null, name: 'too-many' }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+      const md = await c.request(3, 12, {
+        topics: [{ topicId: null, name: 'too-many' }],
+        allowAutoTopicCreation: false,
+        includeTopicAuthorizedOperations: false,
+      });
       assert.equal(md.topics[0].errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'no half-made topic');
-      assert.deepEqual(readdirSync(broker.dataDir).filter((d) => d.startsWith('too-many-')), [], 'no partition directories left');
+      assert.deepEqual(
+        readdirSync(broker.dataDir).filter((d) => d.startsWith('too-many-')),
+        [],
+        'no partition directories left',
+      );
       const small = await create('fits', 4);
       assert.equal(small.topics[0].errorCode, ErrorCode.NONE);
       // Growing it past the descriptors there are: refused whole, still 4 partitions.
-      const grow = await c.request(37, 3, { topics: [{ name: 'fits', count: 400, assignments: null }], timeoutMs: 30_000, validateOnly: false });
+      const grow = await c.request(37, 3, {
+        topics: [{ name: 'fits', count: 400, assignments: null }],
+        timeoutMs: 30_000,
+        validateOnly: false,
+      });
       assert.equal(grow.results[0].errorCode, ErrorCode.KAFKA_STORAGE_ERROR, grow.results[0].errorMessage);
-      const after = await c.request(3, 12, { topics: [{ topicId: null, name: 'fits' }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+      const after = await c.request(3, 12, {
+        topics: [{ topicId: null, name: 'fits' }],
+        allowAutoTopicCreation: false,
+        includeTopicAuthorizedOperations: false,
+      });
       assert.equal(after.topics[0].partitions.length, 4);
       assert.deepEqual(readdirSync(broker.dataDir).filter((d) => /^fits-\d+$/.test(d)).length, 4);
     } finally {
@@ -327,20 +347,21 @@ describe('out of file descriptors', () => {
     const [, softText, hardText] = /Max open files\s+(\d+)\s+(\d+)/.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'))!;
     const setSoftLimit = (n: number): void => void execFileSync('prlimit', ['--pid', String(pid), `--nofile=${n}:${hardText}`]);
     /** Resolves once the broker's log has a line matching re (its stderr so far, or as it arrives). */
-    const logged = (re: RegExp, ms: number): Promise<boolean> => new Promise((resolve) => {
-      if (re.test(broker.stderr())) return resolve(true);
-      const onData = (): void => {
-        if (!re.test(broker.stderr())) return;
-        clearTimeout(timer);
-        broker.process.stderr!.off('data', onData);
-        resolve(true);
-      };
-      const timer = setTimeout(() => {
-        broker.process.stderr!.off('data', onData);
-        resolve(false);
-      }, ms);
-      broker.process.stderr!.on('data', onData);
-    });
+    const logged = (re: RegExp, ms: number): Promise<boolean> =>
+      new Promise((resolve) => {
+        if (re.test(broker.stderr())) return resolve(true);
+        const onData = (): void => {
+          if (!re.test(broker.stderr())) return;
+          clearTimeout(timer);
+          broker.process.stderr!.off('data', onData);
+          resolve(true);
+        };
+        const timer = setTimeout(() => {
+          broker.process.stderr!.off('data', onData);
+          resolve(false);
+        }, ms);
+        broker.process.stderr!.on('data', onData);
+      });
     try {
       await setup.createTopics([{ name: 'fds', numPartitions: 1 }]);
       assert.equal(await produce(setup, valuesOf(0, 50)), 0);
@@ -357,7 +378,10 @@ describe('out of file descriptors', () => {
         while (used.has(free)) free++;
         setSoftLimit(free + 1);
         const c = new Client({ brokers: [broker.address], retries: 0 });
-        const ok = await c.metadata(['fds']).then(() => logged(/reading connection with data events.*EMFILE/, 5000), () => false);
+        const ok = await c.metadata(['fds']).then(
+          () => logged(/reading connection with data events.*EMFILE/, 5000),
+          () => false,
+        );
         if (ok) client = c;
         else {
           await c.close();

@@ -76,7 +76,10 @@ after(async () => {
 
 describe('franz topic', () => {
   test('create, list, describe, alter-config, delete', async () => {
-    assert.equal(await ok(['topic', 'create', 'orders', '--partitions', '3', '--config', 'retention.ms=3600000', '--config', 'cleanup.policy=delete']), 'Created topic orders.\n');
+    assert.equal(
+      await ok(['topic', 'create', 'orders', '--partitions', '3', '--config', 'retention.ms=3600000', '--config', 'cleanup.policy=delete']),
+      'Created topic orders.\n',
+    );
     assert.ok(lines(await ok(['topic', 'list'])).includes('orders'));
     const listed = jsonLines(await ok(['topic', 'list', '--format', 'json'])).find((t) => t.name === 'orders');
     assert.equal(listed.partitions, 3);
@@ -92,7 +95,10 @@ describe('franz topic', () => {
     assert.equal(d.configs['retention.ms'], '60000');
     assert.equal(d.configs['max.message.bytes'], '2000000');
     assert.equal(d.configSources['retention.ms'], 'DYNAMIC_TOPIC_CONFIG');
-    assert.deepEqual(d.partitions.map((p: { partition: number }) => p.partition), [0, 1, 2]);
+    assert.deepEqual(
+      d.partitions.map((p: { partition: number }) => p.partition),
+      [0, 1, 2],
+    );
 
     await ok(['topic', 'alter-config', 'orders', '--delete', 'retention.ms']);
     d = jsonLines(await ok(['topic', 'describe', 'orders', '--format', 'json']))[0];
@@ -149,11 +155,16 @@ describe('franz topic', () => {
 
 describe('franz produce and consume', () => {
   test('keys and headers from stdin; consume --from-beginning -n, --offset, --format json', async () => {
-    const produced = jsonLines(await ok(
-      ['produce', 'events', '--key-separator', ':', '--header', 'source=cli', '--header', 'v=1', '--format', 'json'],
-      'alice:logged in\nbob:logged out\ncarol:has: a colon\n:empty key\n',
-    ));
-    assert.deepEqual(produced, [0, 1, 2, 3].map((offset) => ({ topic: 'events', partition: 0, offset })));
+    const produced = jsonLines(
+      await ok(
+        ['produce', 'events', '--key-separator', ':', '--header', 'source=cli', '--header', 'v=1', '--format', 'json'],
+        'alice:logged in\nbob:logged out\ncarol:has: a colon\n:empty key\n',
+      ),
+    );
+    assert.deepEqual(
+      produced,
+      [0, 1, 2, 3].map((offset) => ({ topic: 'events', partition: 0, offset })),
+    );
 
     assert.equal(await ok(['consume', 'events', '--from-beginning', '-n', '2']), 'logged in\nlogged out\n');
     assert.equal(await ok(['consume', 'events']), 'logged in\nlogged out\nhas: a colon\nempty key\n');
@@ -168,7 +179,10 @@ describe('franz produce and consume', () => {
     assert.equal(r.offset, 1);
     assert.equal(r.key, 'bob');
     assert.equal(r.value, 'logged out');
-    assert.deepEqual(r.headers, [{ key: 'source', value: 'cli' }, { key: 'v', value: '1' }]);
+    assert.deepEqual(r.headers, [
+      { key: 'source', value: 'cli' },
+      { key: 'v', value: '1' },
+    ]);
     assert.ok(Math.abs(r.timestamp - Date.now()) < 60_000);
 
     const bad = await franz(['consume', 'events', '--offset', '99']);
@@ -179,7 +193,14 @@ describe('franz produce and consume', () => {
   test('without a key separator, lines are values with null keys; empty lines and CRLF', async () => {
     await ok(['produce', 'plain'], 'one\r\n\nthree');
     const recs = jsonLines(await ok(['consume', 'plain', '--format', 'json']));
-    assert.deepEqual(recs.map((r) => [r.key, r.value]), [[null, 'one'], [null, ''], [null, 'three']]);
+    assert.deepEqual(
+      recs.map((r) => [r.key, r.value]),
+      [
+        [null, 'one'],
+        [null, ''],
+        [null, 'three'],
+      ],
+    );
     const r = await franz(['produce', 'plain', '--key-separator', '|'], 'no separator here\n');
     assert.equal(r.code, 1);
     assert.equal(r.stderr, 'franz: line 1 has no key separator "|"\n');
@@ -200,7 +221,9 @@ describe('franz produce and consume', () => {
   test('keyed records go to the murmur2 partition; --partition pins them', async () => {
     await ok(['topic', 'create', 'keyed', '--partitions', '3']);
     const keys = Array.from({ length: 30 }, (_, i) => `user-${i}`);
-    const produced = jsonLines(await ok(['produce', 'keyed', '--key-separator', '\t', '--format', 'json'], keys.map((k) => `${k}\tv-${k}`).join('\n')));
+    const produced = jsonLines(
+      await ok(['produce', 'keyed', '--key-separator', '\t', '--format', 'json'], keys.map((k) => `${k}\tv-${k}`).join('\n')),
+    );
     assert.equal(produced.length, 30);
     for (let i = 0; i < keys.length; i++) assert.equal(produced[i].partition, partitionForKey(Buffer.from(keys[i]!), 3), keys[i]);
     assert.ok(new Set(produced.map((p) => p.partition)).size > 1);
@@ -209,8 +232,14 @@ describe('franz produce and consume', () => {
     assert.equal(all.length, 30);
     for (const r of all) assert.equal(r.partition, partitionForKey(Buffer.from(r.key), 3));
     const p1 = jsonLines(await ok(['consume', 'keyed', '--partition', '1', '--format', 'json']));
-    assert.deepEqual(p1.map((r) => r.key), all.filter((r) => r.partition === 1).map((r) => r.key));
-    assert.deepEqual(p1.map((r) => r.offset), p1.map((_, i) => i));
+    assert.deepEqual(
+      p1.map((r) => r.key),
+      all.filter((r) => r.partition === 1).map((r) => r.key),
+    );
+    assert.deepEqual(
+      p1.map((r) => r.offset),
+      p1.map((_, i) => i),
+    );
 
     await ok(['produce', 'keyed', '--partition', '2', '--key-separator', '\t'], 'user-0\tpinned\n');
     const p2 = lines(await ok(['consume', 'keyed', '--partition', '2']));
@@ -234,7 +263,10 @@ describe('franz produce and consume', () => {
     const input = Array.from({ length: n }, (_, i) => `line ${i}`).join('\n') + '\n';
     const produced = jsonLines(await ok(['produce', 'bulk', '--format', 'json'], input));
     assert.equal(produced.length, n);
-    assert.deepEqual(produced.map((p) => p.offset), produced.map((_, i) => i));
+    assert.deepEqual(
+      produced.map((p) => p.offset),
+      produced.map((_, i) => i),
+    );
     const got = lines(await ok(['consume', 'bulk']));
     assert.equal(got.length, n);
     assert.equal(got[0], 'line 0');
@@ -284,8 +316,14 @@ describe('interoperability with kafkajs', () => {
     assert.equal(recs.length, 52);
     assert.deepEqual([recs[0].key, recs[0].value, recs[0].headers], ['k1', 'hello', [{ key: 'trace', value: 'abc' }]]);
     assert.deepEqual([recs[1].key, recs[1].value], [null, 'no key']);
-    assert.deepEqual(recs.slice(2).map((r) => r.value), Array.from({ length: 50 }, (_, i) => `gzipped ${i}`));
-    assert.deepEqual(recs.map((r) => r.offset), recs.map((_, i) => i));
+    assert.deepEqual(
+      recs.slice(2).map((r) => r.value),
+      Array.from({ length: 50 }, (_, i) => `gzipped ${i}`),
+    );
+    assert.deepEqual(
+      recs.map((r) => r.offset),
+      recs.map((_, i) => i),
+    );
   });
 
   test('franz produces, the kafkajs admin client sees the topic, offsets and configs', async () => {
@@ -300,10 +338,19 @@ describe('interoperability with kafkajs', () => {
       assert.ok((await admin.listTopics()).includes('to-kafkajs'));
       const offsets = await admin.fetchTopicOffsets('to-kafkajs');
       offsets.sort((a: { partition: number }, b: { partition: number }) => a.partition - b.partition);
-      assert.deepEqual(offsets.map((o: { partition: number; low: string; high: string }) => [o.partition, o.low, o.high]), [[0, '0', '0'], [1, '0', '4']]);
+      assert.deepEqual(
+        offsets.map((o: { partition: number; low: string; high: string }) => [o.partition, o.low, o.high]),
+        [
+          [0, '0', '0'],
+          [1, '0', '4'],
+        ],
+      );
       const byTime = await admin.fetchTopicOffsetsByTimestamp('to-kafkajs', t);
       assert.equal(byTime.find((o: { partition: number }) => o.partition === 1).offset, '3');
-      const cfg = await admin.describeConfigs({ resources: [{ type: 2, name: 'to-kafkajs', configNames: ['retention.ms'] }], includeSynonyms: false });
+      const cfg = await admin.describeConfigs({
+        resources: [{ type: 2, name: 'to-kafkajs', configNames: ['retention.ms'] }],
+        includeSynonyms: false,
+      });
       assert.equal(cfg.resources[0].configEntries[0].configValue, '7200000');
     } finally {
       await admin.disconnect();
@@ -319,17 +366,22 @@ describe('interoperability with kafkajs', () => {
       const got: Array<[string, string, string]> = [];
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('kafkajs consumer got nothing in 20 s')), 20_000);
-        consumer.run({
-          eachMessage: async ({ message }: { message: { key: Buffer; value: Buffer; headers: Record<string, Buffer> } }) => {
-            got.push([message.key.toString(), message.value.toString(), message.headers.h!.toString()]);
-            if (got.length === 2) {
-              clearTimeout(timer);
-              resolve();
-            }
-          },
-        }).catch(reject);
+        consumer
+          .run({
+            eachMessage: async ({ message }: { message: { key: Buffer; value: Buffer; headers: Record<string, Buffer> } }) => {
+              got.push([message.key.toString(), message.value.toString(), message.headers.h!.toString()]);
+              if (got.length === 2) {
+                clearTimeout(timer);
+                resolve();
+              }
+            },
+          })
+          .catch(reject);
       });
-      assert.deepEqual(got, [['k1', 'v1', '1'], ['k2', 'v2', '1']]);
+      assert.deepEqual(got, [
+        ['k1', 'v1', '1'],
+        ['k2', 'v2', '1'],
+      ]);
     } finally {
       await consumer.disconnect();
     }
@@ -343,9 +395,19 @@ describe('broker behaviour seen through the client', () => {
     const client = new Client({ brokers: [broker.address] });
     try {
       const t0 = Date.now() - 60_000;
-      await client.produce('ts-in-batch', new Map([[0, [
-        { value: 'a', timestamp: t0 }, { value: 'b', timestamp: t0 + 10 }, { value: 'c', timestamp: t0 + 20 },
-      ]]]));
+      await client.produce(
+        'ts-in-batch',
+        new Map([
+          [
+            0,
+            [
+              { value: 'a', timestamp: t0 },
+              { value: 'b', timestamp: t0 + 10 },
+              { value: 'c', timestamp: t0 + 20 },
+            ],
+          ],
+        ]),
+      );
       assert.deepEqual((await client.listOffsets('ts-in-batch', [0], t0 + 5)).get(0), { offset: 1, timestamp: t0 + 10 });
       assert.deepEqual((await client.listOffsets('ts-in-batch', [0], t0 + 15)).get(0), { offset: 2, timestamp: t0 + 20 });
       assert.deepEqual((await client.listOffsets('ts-in-batch', [0], -3)).get(0), { offset: 2, timestamp: t0 + 20 });

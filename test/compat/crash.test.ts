@@ -64,7 +64,7 @@ async function produceUntilKilled(
     while (killed === null) {
       const partition = seq % PARTITIONS;
       const values = Array.from({ length: 1 + (seq % 4) }, () => `value-${seq++}`);
-      let res;
+      let res: Awaited<ReturnType<typeof producer.send>>;
       try {
         res = await producer.send({ topic, acks: -1, messages: values.map((value) => ({ value, partition })) });
       } catch {
@@ -75,7 +75,7 @@ async function produceUntilKilled(
       assert.equal(res[0]!.partition, partition);
       assert.equal(res[0]!.errorCode, 0);
       const base = Number(res[0]!.baseOffset);
-      values.forEach((v, j) => acked.set(v, { partition, offset: base + j }));
+      for (const [j, v] of values.entries()) acked.set(v, { partition, offset: base + j });
       // Synchronous SIGKILL inside kill9(), at the moment of this acknowledgement.
       if (acked.size >= killAt && killed === null) killed = broker.kill9();
     }
@@ -102,7 +102,11 @@ function checkLog(records: KcatRecord[], acked: Map<string, Position>): void {
   const where = new Map<string, Position>();
   for (let p = 0; p < PARTITIONS; p++) {
     const offs = records.filter((r) => r.partition === p).map((r) => r.offset);
-    assert.deepEqual(offs, offs.map((_, k) => k), `partition ${p}: offsets not dense from 0`);
+    assert.deepEqual(
+      offs,
+      offs.map((_, k) => k),
+      `partition ${p}: offsets not dense from 0`,
+    );
   }
   for (const r of records) {
     assert.match(r.payload, /^value-\d+$/);
@@ -134,7 +138,10 @@ describe('crash safety', () => {
 
       broker = await start(broker.dataDir);
       assert.match(broker.readyLine, /recovery done/, 'the restart after a crash runs recovery');
-      const cut = broker.stderr().split('\n').filter((l) => l.includes('recovery cut'));
+      const cut = broker
+        .stderr()
+        .split('\n')
+        .filter((l) => l.includes('recovery cut'));
       if (cut.length > 0) t.diagnostic(`recovery: ${cut.join(' | ')}`);
       const records = await readAll(broker.address, topic);
       checkLog(records, acked);
@@ -164,7 +171,7 @@ describe('crash safety', () => {
       const partition = (i / 10) % PARTITIONS;
       const values = Array.from({ length: 10 }, (_, j) => `value-${i + j}`);
       const [res] = await producer.send({ topic, acks: -1, messages: values.map((value) => ({ value, partition })) });
-      values.forEach((v, j) => acked.set(v, { partition, offset: Number(res!.baseOffset) + j }));
+      for (const [j, v] of values.entries()) acked.set(v, { partition, offset: Number(res!.baseOffset) + j });
     }
     await producer.disconnect();
 

@@ -30,18 +30,27 @@ test('a request asking for more than fetch.max.bytes gets at most that much, in 
   const [p] = await client.fetch('capped', new Map([[0, 1]]), { maxWaitMs: 0, maxBytes: 50 * 1024 * 1024, partitionMaxBytes: 1024 * 1024 });
   assert.equal(p!.errorCode, 0);
   // Two batches of about 1 470 bytes fit in 4 096, three do not.
-  assert.deepEqual(p!.records.map((r) => r.offset), [1, 2]);
+  assert.deepEqual(
+    p!.records.map((r) => r.offset),
+    [1, 2],
+  );
   assert.equal(p!.nextOffset, 3);
 });
 
 test('the first batch goes out whole even when it alone is over fetch.max.bytes (KIP-74)', async () => {
   const [p] = await client.fetch('capped', new Map([[0, 0]]), { maxWaitMs: 0, maxBytes: 50 * 1024 * 1024, partitionMaxBytes: 1024 * 1024 });
   assert.equal(p!.errorCode, 0);
-  assert.deepEqual(p!.records.map((r) => r.offset), [0]);
+  assert.deepEqual(
+    p!.records.map((r) => r.offset),
+    [0],
+  );
   assert.equal(p!.records[0]!.value!.length, 5000);
 });
 
 test('a request asking for less than fetch.max.bytes is held to its own max_bytes', async () => {
   const [p] = await client.fetch('capped', new Map([[0, 1]]), { maxWaitMs: 0, maxBytes: 2000, partitionMaxBytes: 1024 * 1024 });
-  assert.deepEqual(p!.records.map((r) => r.offset), [1]);
+  assert.deepEqual(
+    p!.records.map((r) => r.offset),
+    [1],
+  );
 });

@@ -52,7 +52,10 @@ test('records produced through reused request buffers come back byte for byte', 
 
     await consumer.connect();
     await consumer.subscribe({ topic: 'pooled', fromBeginning: true });
-    const got = new Map<number, Buffer[]>([[0, []], [1, []]]);
+    const got = new Map<number, Buffer[]>([
+      [0, []],
+      [1, []],
+    ]);
     await new Promise<void>((resolve) => {
       let n = 0;
       void consumer.run({
@@ -63,9 +66,9 @@ test('records produced through reused request buffers come back byte for byte', 
       });
     });
     for (const p of [0, 1]) {
-      const expected = sent.filter((_, i) => i % 30 % 2 === p);
+      const expected = sent.filter((_, i) => (i % 30) % 2 === p);
       assert.equal(got.get(p)!.length, expected.length);
-      got.get(p)!.forEach((v, i) => assert.ok(v.equals(expected[i]!), `partition ${p} record ${i} differs`));
+      for (const [i, v] of got.get(p)!.entries()) assert.ok(v.equals(expected[i]!), `partition ${p} record ${i} differs`);
     }
   } finally {
     await consumer.disconnect();

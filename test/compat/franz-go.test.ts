@@ -38,9 +38,12 @@ let admin: Client;
 
 // What test/go/main.go sends as record i (keep in step with recordOf there).
 const keyOf = (i: number): string | null => (i % 10 === 9 ? null : `key-${i}`);
-const valueOf = (i: number): string => (i % 25 === 24 ? '' : `value-${i}-\u00e9\u6f22-` + 'x'.repeat(i % 50));
+const recordValue = (i: number): string => (i % 25 === 24 ? '' : `value-${i}-\u00e9\u6f22-` + 'x'.repeat(i % 50));
 const headersOf = (i: number): Array<[string, string | null]> => {
-  const h: Array<[string, string | null]> = [['i', String(i)], ['h\u00e9', `hv-${i}`]];
+  const h: Array<[string, string | null]> = [
+    ['i', String(i)],
+    ['h\u00e9', `hv-${i}`],
+  ];
   if (i % 7 === 0) h.push(['nullh', null]);
   return h;
 };
@@ -63,7 +66,11 @@ async function check<T>(...args: string[]): Promise<T> {
 function assertRecord(r: GoRecord): number {
   const i = Number(r.headers[0]?.[1]);
   assert.ok(Number.isInteger(i), `record without an "i" header: ${JSON.stringify(r)}`);
-  assert.deepEqual({ key: r.key, value: r.value, headers: r.headers }, { key: keyOf(i), value: valueOf(i), headers: headersOf(i) }, `record ${i}`);
+  assert.deepEqual(
+    { key: r.key, value: r.value, headers: r.headers },
+    { key: keyOf(i), value: recordValue(i), headers: headersOf(i) },
+    `record ${i}`,
+  );
   return i;
 }
 
@@ -101,7 +108,12 @@ describe('franz-go (kgo, kadm 1.22)', { skip }, () => {
       const n = 400;
       await admin.createTopics([{ name: topic, numPartitions: PARTITIONS }]);
       const before = Date.now();
-      const out = await check<{ acks: Array<{ partition: number; offset: number }>; records: GoRecord[] }>('produce-consume', topic, String(n), codec);
+      const out = await check<{ acks: Array<{ partition: number; offset: number }>; records: GoRecord[] }>(
+        'produce-consume',
+        topic,
+        String(n),
+        codec,
+      );
       assert.equal(out.acks.length, n);
       assert.equal(out.records.length, n, 'records read');
       assertDense(out.records);
@@ -120,9 +132,15 @@ describe('franz-go (kgo, kadm 1.22)', { skip }, () => {
       const wantCodec = CODEC_ID[codec === 'default' ? 'snappy' : codec]!;
       for (let part = 0; part < PARTITIONS; part++) {
         const batches = segmentBatches(broker.dataDir, topic, part);
-        assert.equal(batches.reduce((a, b) => a + b.records, 0), out.records.filter((r) => r.partition === part).length);
+        assert.equal(
+          batches.reduce((a, b) => a + b.records, 0),
+          out.records.filter((r) => r.partition === part).length,
+        );
         for (const b of batches) {
-          assert.ok(b.producerId >= 0n && b.baseSequence >= 0, `partition ${part}: batch without idempotence ${JSON.stringify({ ...b, producerId: String(b.producerId) })}`);
+          assert.ok(
+            b.producerId >= 0n && b.baseSequence >= 0,
+            `partition ${part}: batch without idempotence ${JSON.stringify({ ...b, producerId: String(b.producerId) })}`,
+          );
           assert.equal(b.codec, wantCodec, `partition ${part}: codec ${b.codec}`);
         }
       }
@@ -164,7 +182,10 @@ describe('franz-go (kgo, kadm 1.22)', { skip }, () => {
     const end = await admin.listOffsets(topic, [0, 1, 2], LATEST_TIMESTAMP);
     const ends = Object.fromEntries([...end].map(([p, o]) => [String(p), Number(o.offset)]));
     assert.deepEqual(out.committed, ends);
-    assert.equal(Object.values(ends).reduce((s, x) => s + x, 0), n);
+    assert.equal(
+      Object.values(ends).reduce((s, x) => s + x, 0),
+      n,
+    );
     assert.equal(out.state, 'Stable');
     assert.equal(out.protocol, 'cooperative-sticky');
     assert.equal(out.members, 2);
@@ -178,7 +199,10 @@ describe('franz-go (kgo, kadm 1.22)', { skip }, () => {
     // kadm prints a topic id in base64: 16 bytes, not all zero (a broker without topic ids).
     const id = Buffer.from(String(out.topicId), 'base64');
     assert.equal(id.length, 16, `topic id ${String(out.topicId)}`);
-    assert.ok(id.some((b) => b !== 0), 'topic id all zero');
+    assert.ok(
+      id.some((b) => b !== 0),
+      'topic id all zero',
+    );
     assert.deepEqual(out.retention, { value: '3600000', source: 'DYNAMIC_TOPIC_CONFIG' });
     assert.deepEqual(out.retentionAltered, { value: '7200000', source: 'DYNAMIC_TOPIC_CONFIG' });
     assert.equal(out.partitionsAfterAdd, 3);

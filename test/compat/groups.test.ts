@@ -25,7 +25,12 @@ const SESSION_MS = 3000;
 let broker: RunningBroker;
 let kafka: Kafka;
 
-const brokerSets = ['group.initial.rebalance.delay.ms=0', 'group.min.session.timeout.ms=1000', 'num.partitions=6', 'group.consumer.heartbeat.interval.ms=500'];
+const brokerSets = [
+  'group.initial.rebalance.delay.ms=0',
+  'group.min.session.timeout.ms=1000',
+  'num.partitions=6',
+  'group.consumer.heartbeat.interval.ms=500',
+];
 
 before(async () => {
   process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
@@ -54,7 +59,10 @@ class Assignments {
   private waiters: Array<() => void> = [];
 
   set(member: string, partitions: number[]): void {
-    this.latest.set(member, [...partitions].sort((a, b) => a - b));
+    this.latest.set(
+      member,
+      [...partitions].sort((a, b) => a - b),
+    );
     for (const w of this.waiters.splice(0)) w();
   }
 
@@ -106,7 +114,13 @@ function track(child: ChildProcess): ChildProcess {
 }
 
 async function member(groupId: string, topic: string, seen: Assignments, name: string): Promise<Consumer> {
-  const c = kafka.consumer({ groupId, sessionTimeout: SESSION_MS, heartbeatInterval: 300, rebalanceTimeout: 10_000, maxWaitTimeInMs: MAX_WAIT_MS });
+  const c = kafka.consumer({
+    groupId,
+    sessionTimeout: SESSION_MS,
+    heartbeatInterval: 300,
+    rebalanceTimeout: 10_000,
+    maxWaitTimeInMs: MAX_WAIT_MS,
+  });
   live.add(c);
   c.on(c.events.GROUP_JOIN, (e) => seen.set(name, e.payload.memberAssignment[topic] ?? []));
   await c.connect();
@@ -142,9 +156,11 @@ describe('kafkajs group membership', () => {
     await seen.until(() => seen.partitionsExactlyOnce(['a', 'c'], 6), 'two-way split after leave');
 
     // Crash: a member in another process is killed; its session expires and the others rebalance.
-    const child = track(spawn(process.execPath, [join(here, '..', 'helpers', 'group-member.js'), broker.address, 'g-members', topic, String(SESSION_MS)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    }));
+    const child = track(
+      spawn(process.execPath, [join(here, '..', 'helpers', 'group-member.js'), broker.address, 'g-members', topic, String(SESSION_MS)], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      }),
+    );
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (l) => seen.set('d', (JSON.parse(l) as { assignment: Record<string, number[]> }).assignment[topic] ?? []));
     await seen.until(() => seen.partitionsExactlyOnce(['a', 'c', 'd'], 6), 'three-way split with the child');
@@ -256,7 +272,22 @@ describe('librdkafka groups (kcat -G)', () => {
   test('a balanced consumer reads everything and commits', async () => {
     const topic = 'grp-kcat';
     await produce(topic, 24);
-    const r = await run('kcat', ['-b', broker.address, '-G', 'g-kcat', topic, '-o', 'beginning', '-e', '-f', '%s\n', '-X', 'enable.auto.commit=true', '-X', 'auto.commit.interval.ms=100']);
+    const r = await run('kcat', [
+      '-b',
+      broker.address,
+      '-G',
+      'g-kcat',
+      topic,
+      '-o',
+      'beginning',
+      '-e',
+      '-f',
+      '%s\n',
+      '-X',
+      'enable.auto.commit=true',
+      '-X',
+      'auto.commit.interval.ms=100',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim().split('\n').length, 24);
     assert.match(r.stderr, /rebalanced .*assigned: /);
@@ -276,9 +307,27 @@ describe('librdkafka groups (kcat -G)', () => {
       until(pred: (events: string[]) => boolean): Promise<void>;
     }
     const start = (instance: string): Kcat => {
-      const child = track(spawn('kcat', ['-b', broker.address, '-G', 'g-static', topic, '-X', `group.instance.id=${instance}`, '-X', 'session.timeout.ms=20000', '-f', '%s\n'], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-      }));
+      const child = track(
+        spawn(
+          'kcat',
+          [
+            '-b',
+            broker.address,
+            '-G',
+            'g-static',
+            topic,
+            '-X',
+            `group.instance.id=${instance}`,
+            '-X',
+            'session.timeout.ms=20000',
+            '-f',
+            '%s\n',
+          ],
+          {
+            stdio: ['ignore', 'ignore', 'pipe'],
+          },
+        ),
+      );
       const events: string[] = [];
       const waiters: Array<() => void> = [];
       createInterface({ input: child.stderr! }).on('line', (l) => {
@@ -317,7 +366,15 @@ describe('librdkafka consumer protocol (confluent-kafka, group.protocol=consumer
   const franz = join(here, '..', '..', 'src', 'cli', 'main.js');
   const cli = async (...args: string[]) => {
     const r = await run(process.execPath, [franz, 'group', ...args, '--brokers', broker.address]);
-    return { ...r, json: () => r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+    return {
+      ...r,
+      json: () =>
+        r.stdout
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as Record<string, unknown>),
+    };
   };
 
   test('two KIP-848 members split the partitions; describe, reset-offsets and delete see the group', async () => {
@@ -344,7 +401,9 @@ describe('librdkafka consumer protocol (confluent-kafka, group.protocol=consumer
     const live = (await cli('describe', groupId, '--format', 'json')).json()[0]!;
     assert.equal(live.type, 'consumer');
     assert.equal(live.state, 'Stable');
-    const owned = (live.members as Array<{ assignment: Array<{ partitions: number[] }> }>).map((m) => m.assignment.flatMap((a) => a.partitions).join()).sort();
+    const owned = (live.members as Array<{ assignment: Array<{ partitions: number[] }> }>)
+      .map((m) => m.assignment.flatMap((a) => a.partitions).join())
+      .sort();
     assert.deepEqual(owned, [m1.owned.join(), m2.owned.join()].sort());
     const refused = await cli('reset-offsets', groupId, '--topic', topic, '--to-earliest', '--execute');
     assert.equal(refused.code, 1);
@@ -363,10 +422,10 @@ describe('librdkafka consumer protocol (confluent-kafka, group.protocol=consumer
     const dry = (await cli('reset-offsets', groupId, '--topic', topic, '--to-earliest', '--format', 'json')).json();
     assert.equal(dry.length, 6);
     assert.ok(dry.every((d) => d.target === 0 && d.executed === false));
-    assert.equal(((await cli('describe', groupId, '--format', 'json')).json()[0]!.totalLag), 0);
+    assert.equal((await cli('describe', groupId, '--format', 'json')).json()[0]!.totalLag, 0);
     const done = await cli('reset-offsets', groupId, '--topic', `${topic}:0,1,2,3,4,5`, '--shift-by', '-1000', '--execute');
     assert.equal(done.code, 0, done.stderr);
-    assert.equal(((await cli('describe', groupId, '--format', 'json')).json()[0]!.totalLag), n);
+    assert.equal((await cli('describe', groupId, '--format', 'json')).json()[0]!.totalLag, n);
     const m3 = startMemberProcess('python3', [PY, broker.address, topic, groupId, 'consumer', String(n)]);
     await m3.until(() => m3.records.length === n, 'everything again');
     await m3.stop();
@@ -383,10 +442,20 @@ describe('librdkafka consumer protocol (confluent-kafka, group.protocol=consumer
     const c = await RawConnection.open(broker.port);
     // Commits name an existing topic: Kafka answers UNKNOWN_TOPIC_OR_PARTITION for any other.
     await createTopic(c, 't848');
-    const hb = (body: Record<string, unknown>) => c.request(HB, 1, {
-      groupId: 'g-bad848', memberId: 'm-1', memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 30_000,
-      subscribedTopicNames: ['t848'], subscribedTopicRegex: null, serverAssignor: null, topicPartitions: [], ...body,
-    });
+    const hb = (body: Record<string, unknown>) =>
+      c.request(HB, 1, {
+        groupId: 'g-bad848',
+        memberId: 'm-1',
+        memberEpoch: 0,
+        instanceId: null,
+        rackId: null,
+        rebalanceTimeoutMs: 30_000,
+        subscribedTopicNames: ['t848'],
+        subscribedTopicRegex: null,
+        serverAssignor: null,
+        topicPartitions: [],
+        ...body,
+      });
     const joined = await hb({});
     assert.equal(joined.errorCode, ErrorCode.NONE);
     const epoch = joined.memberEpoch as number;
@@ -397,18 +466,33 @@ describe('librdkafka consumer protocol (confluent-kafka, group.protocol=consumer
     assert.equal((await hb({ memberId: 'm-2', rebalanceTimeoutMs: -1 })).errorCode, ErrorCode.INVALID_REQUEST);
     assert.equal((await hb({ memberId: 'm-2', memberEpoch: -3 })).errorCode, ErrorCode.INVALID_REQUEST);
     assert.equal((await hb({ memberId: 'm-2', serverAssignor: 'nope' })).errorCode, ErrorCode.UNSUPPORTED_ASSIGNOR);
-    assert.equal((await hb({ memberId: 'm-2', subscribedTopicNames: null, subscribedTopicRegex: '(' })).errorCode, ErrorCode.INVALID_REGULAR_EXPRESSION);
+    assert.equal(
+      (await hb({ memberId: 'm-2', subscribedTopicNames: null, subscribedTopicRegex: '(' })).errorCode,
+      ErrorCode.INVALID_REGULAR_EXPRESSION,
+    );
     // A classic JoinGroup cannot take over a consumer group that has members.
     const join = await c.request(11, 7, {
-      groupId: 'g-bad848', sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, memberId: '', groupInstanceId: null,
-      protocolType: 'consumer', protocols: [{ name: 'range', metadata: Buffer.from([0, 0, 0, 0, 0, 0]) }], reason: null,
+      groupId: 'g-bad848',
+      sessionTimeoutMs: 10_000,
+      rebalanceTimeoutMs: 10_000,
+      memberId: '',
+      groupInstanceId: null,
+      protocolType: 'consumer',
+      protocols: [{ name: 'range', metadata: Buffer.from([0, 0, 0, 0, 0, 0]) }],
+      reason: null,
     });
     assert.equal(join.errorCode, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
     // Commits: the member's epoch at v9; older versions cannot address a consumer group.
-    const commit = (version: number, memberEpoch: number) => c.request(8, version, {
-      groupId: 'g-bad848', generationIdOrMemberEpoch: memberEpoch, memberId: 'm-1', groupInstanceId: null,
-      topics: [{ name: 't848', partitions: [{ partitionIndex: 0, committedOffset: 0, committedLeaderEpoch: -1, committedMetadata: null }] }],
-    });
+    const commit = (version: number, memberEpoch: number) =>
+      c.request(8, version, {
+        groupId: 'g-bad848',
+        generationIdOrMemberEpoch: memberEpoch,
+        memberId: 'm-1',
+        groupInstanceId: null,
+        topics: [
+          { name: 't848', partitions: [{ partitionIndex: 0, committedOffset: 0, committedLeaderEpoch: -1, committedMetadata: null }] },
+        ],
+      });
     assert.equal((await commit(9, epoch + 1)).topics[0].partitions[0].errorCode, ErrorCode.STALE_MEMBER_EPOCH);
     assert.equal((await commit(8, epoch)).topics[0].partitions[0].errorCode, ErrorCode.UNSUPPORTED_VERSION);
     assert.equal((await commit(9, epoch)).topics[0].partitions[0].errorCode, ErrorCode.NONE);
@@ -440,7 +524,10 @@ describe('offset expiry (offsets.retention.minutes)', () => {
       const joined = new Promise<void>((resolve) => active.on(active.events.GROUP_JOIN, () => resolve()));
       await active.run({ eachMessage: async () => undefined });
       await joined;
-      await client.offsetCommit('g-idle', [{ topic, partition: 0, offset: 0 }, { topic, partition: 1, offset: 0 }]);
+      await client.offsetCommit('g-idle', [
+        { topic, partition: 0, offset: 0 },
+        { topic, partition: 1, offset: 0 },
+      ]);
       const committedAt = Date.now();
       const activeGroup = (await client.describeGroups(['g-active']))[0]!;
       await client.offsetCommit('g-active', [{ topic, partition: 0, offset: 0 }], { generationId: -1, memberId: '' }).then(
@@ -540,14 +627,20 @@ describe('__consumer_offsets compaction', () => {
     let b = await startBroker({ sets });
     let client = new Client({ brokers: [b.address] });
     const dir = join(b.dataDir, '__consumer_offsets-0');
-    const logBytes = () => readdirSync(dir).filter((f) => f.endsWith('.log')).reduce((s, f) => s + statSync(join(dir, f)).size, 0);
+    const logBytes = () =>
+      readdirSync(dir)
+        .filter((f) => f.endsWith('.log'))
+        .reduce((s, f) => s + statSync(join(dir, f)).size, 0);
     try {
       const admin = new Kafka({ brokers: [b.address], logLevel: logLevel.NOTHING }).admin();
       await admin.connect();
       await admin.createTopics({ topics: [{ topic: 'grp-compact', numPartitions: 3 }] });
       await admin.disconnect();
       for (let i = 1; i <= 600; i++) {
-        await client.offsetCommit('g-compact', [0, 1, 2].map((partition) => ({ topic: 'grp-compact', partition, offset: i * 10 + partition, metadata: 'x'.repeat(40) })));
+        await client.offsetCommit(
+          'g-compact',
+          [0, 1, 2].map((partition) => ({ topic: 'grp-compact', partition, offset: i * 10 + partition, metadata: 'x'.repeat(40) })),
+        );
       }
       await client.offsetCommit('g-doomed', [{ topic: 'grp-compact', partition: 0, offset: 5 }]);
       const [deleted] = await client.deleteGroups(['g-doomed']);
@@ -561,7 +654,14 @@ describe('__consumer_offsets compaction', () => {
       b = await startBroker({ dataDir: b.dataDir, sets });
       client = new Client({ brokers: [b.address] });
       const offsets = await client.offsetFetch('g-compact');
-      assert.deepEqual(offsets.map((o) => [o.partition, o.offset]), [[0, 6000], [1, 6001], [2, 6002]]);
+      assert.deepEqual(
+        offsets.map((o) => [o.partition, o.offset]),
+        [
+          [0, 6000],
+          [1, 6001],
+          [2, 6002],
+        ],
+      );
       assert.deepEqual(await client.offsetFetch('g-doomed'), [], 'a deleted group stays deleted');
     } finally {
       await client.close();
@@ -600,25 +700,42 @@ describe('bad group requests', () => {
     assert.equal(joined.leader, first.memberId);
     const gen = joined.generationId as number;
     const sync = await c.request(SYNC, 5, {
-      groupId: 'g-bad', generationId: gen, memberId: first.memberId, groupInstanceId: null,
-      protocolType: 'consumer', protocolName: 'range', assignments: [{ memberId: first.memberId, assignment: Buffer.from('x') }],
+      groupId: 'g-bad',
+      generationId: gen,
+      memberId: first.memberId,
+      groupInstanceId: null,
+      protocolType: 'consumer',
+      protocolName: 'range',
+      assignments: [{ memberId: first.memberId, assignment: Buffer.from('x') }],
     });
     assert.equal(sync.errorCode, ErrorCode.NONE);
     assert.equal(sync.assignment.toString(), 'x');
 
     const commit = (generation: number, memberId: string) =>
       c.request(COMMIT, 8, {
-        groupId: 'g-bad', generationIdOrMemberEpoch: generation, memberId, groupInstanceId: null,
+        groupId: 'g-bad',
+        generationIdOrMemberEpoch: generation,
+        memberId,
+        groupInstanceId: null,
         topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 5, committedLeaderEpoch: -1, committedMetadata: null }] }],
       });
     assert.equal((await commit(gen - 1, first.memberId)).topics[0].partitions[0].errorCode, ErrorCode.ILLEGAL_GENERATION);
     assert.equal((await commit(gen, 'nobody')).topics[0].partitions[0].errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
-    assert.equal((await commit(-1, '')).topics[0].partitions[0].errorCode, ErrorCode.UNKNOWN_MEMBER_ID, 'simple commit to a group with members');
+    assert.equal(
+      (await commit(-1, '')).topics[0].partitions[0].errorCode,
+      ErrorCode.UNKNOWN_MEMBER_ID,
+      'simple commit to a group with members',
+    );
     assert.equal((await commit(gen, first.memberId)).topics[0].partitions[0].errorCode, ErrorCode.NONE);
 
     const stranger = await c.request(SYNC, 5, {
-      groupId: 'g-bad', generationId: gen, memberId: 'stranger', groupInstanceId: null,
-      protocolType: 'consumer', protocolName: 'range', assignments: [],
+      groupId: 'g-bad',
+      generationId: gen,
+      memberId: 'stranger',
+      groupInstanceId: null,
+      protocolType: 'consumer',
+      protocolName: 'range',
+      assignments: [],
     });
     assert.equal(stranger.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
     const hb = await c.request(HEARTBEAT, 4, { groupId: 'g-bad', generationId: gen + 5, memberId: first.memberId, groupInstanceId: null });
@@ -637,8 +754,13 @@ describe('bad group requests', () => {
     const big = await c.request(JOIN, 7, { ...joinBody(big1.memberId, huge), groupId: 'g-huge' });
     assert.equal(big.errorCode, ErrorCode.NONE);
     const bigSync = await c.request(SYNC, 5, {
-      groupId: 'g-huge', generationId: big.generationId, memberId: big1.memberId, groupInstanceId: null,
-      protocolType: 'consumer', protocolName: 'range', assignments: [{ memberId: big1.memberId, assignment: Buffer.from('y') }],
+      groupId: 'g-huge',
+      generationId: big.generationId,
+      memberId: big1.memberId,
+      groupInstanceId: null,
+      protocolType: 'consumer',
+      protocolName: 'range',
+      assignments: [{ memberId: big1.memberId, assignment: Buffer.from('y') }],
     });
     assert.equal(bigSync.errorCode, ErrorCode.UNKNOWN_SERVER_ERROR);
     const alive = await c.request(18, 3, { clientSoftwareName: 't', clientSoftwareVersion: '1' });

@@ -35,7 +35,10 @@ const JAVA = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-cp', `${LIB}/*`, 
 
 const haveJars = existsSync(LIB) && readdirSync(LIB).some((f) => /^kafka-clients-.*\.jar$/.test(f));
 const required = process.env.FRANZ_REQUIRE_JAVA === '1';
-const skip = !haveJars && !required ? 'no jars in test/java/lib (run: mvn -q -f test/java/pom.xml dependency:copy-dependencies -DoutputDirectory=lib)' : false;
+const skip =
+  !haveJars && !required
+    ? 'no jars in test/java/lib (run: mvn -q -f test/java/pom.xml dependency:copy-dependencies -DoutputDirectory=lib)'
+    : false;
 
 let broker: RunningBroker;
 /** From the round-trip test: the consumer's offsetsForTimes answer and the records of that partition. */
@@ -49,9 +52,12 @@ async function franzCheck<T = Record<string, unknown>>(mode: string, ...args: st
 
 // What FranzCheck.java sends as record i (keep in step with keyOf/valueOf there).
 const keyOf = (i: number): string | null => (i % 10 === 9 ? null : `key-${i}`);
-const valueOf = (i: number): string => (i % 25 === 24 ? '' : `value-${i}-\u00e9\u6f22\u2603-` + 'x'.repeat(i % 50));
+const recordValue = (i: number): string => (i % 25 === 24 ? '' : `value-${i}-\u00e9\u6f22\u2603-` + 'x'.repeat(i % 50));
 const headersOf = (i: number): Array<[string, string | null]> => {
-  const h: Array<[string, string | null]> = [['i', String(i)], ['h\u00e9', `hv-${i}`]];
+  const h: Array<[string, string | null]> = [
+    ['i', String(i)],
+    ['h\u00e9', `hv-${i}`],
+  ];
   if (i % 7 === 0) h.push(['nullh', null]);
   return h;
 };
@@ -75,14 +81,21 @@ interface JavaRecord {
 
 /** Checks the acks: every record once, offsets per partition dense from 0 and in send order. */
 function checkAcks(acks: Ack[], n: number): Map<number, Ack[]> {
-  assert.deepEqual(acks.map((a) => a.i), [...Array(n).keys()]);
+  assert.deepEqual(
+    acks.map((a) => a.i),
+    [...Array(n).keys()],
+  );
   const byPart = new Map<number, Ack[]>();
   for (const a of acks) {
     if (!byPart.has(a.partition)) byPart.set(a.partition, []);
     byPart.get(a.partition)!.push(a);
   }
   for (const [p, list] of byPart) {
-    assert.deepEqual(list.map((a) => a.offset), list.map((_, k) => k), `partition ${p}: acked offsets`);
+    assert.deepEqual(
+      list.map((a) => a.offset),
+      list.map((_, k) => k),
+      `partition ${p}: acked offsets`,
+    );
   }
   return byPart;
 }
@@ -92,7 +105,10 @@ function checkIdempotentBatches(topic: string, byPart: Map<number, Ack[]>): void
   const ids = new Set<bigint>();
   for (const [p, list] of byPart) {
     const batches = segmentBatches(broker.dataDir, topic, p);
-    assert.equal(batches.reduce((s, b) => s + b.records, 0), list.length);
+    assert.equal(
+      batches.reduce((s, b) => s + b.records, 0),
+      list.length,
+    );
     let seq = 0;
     for (const b of batches) {
       assert.ok(b.producerId >= 0n, `partition ${p}: batch without a producer id`);
@@ -105,7 +121,16 @@ function checkIdempotentBatches(topic: string, byPart: Map<number, Ack[]>): void
 }
 
 function startMember(topic: string, groupId: string, protocol: string, instanceId?: string): MemberProcess {
-  return startMemberProcess('java', [...JAVA, 'group', broker.address, topic, '-1', groupId, protocol, ...(instanceId === undefined ? [] : [instanceId])]);
+  return startMemberProcess('java', [
+    ...JAVA,
+    'group',
+    broker.address,
+    topic,
+    '-1',
+    groupId,
+    protocol,
+    ...(instanceId === undefined ? [] : [instanceId]),
+  ]);
 }
 
 async function produceWithKafkajs(topic: string, n: number, from: number): Promise<void> {
@@ -120,7 +145,9 @@ describe('Java client (kafka-clients 4.1)', { skip }, () => {
   before(async () => {
     if (!haveJars) throw new Error('FRANZ_REQUIRE_JAVA=1 but test/java/lib has no kafka-clients jar');
     // A short KIP-848 heartbeat interval, so members learn of a new assignment quickly.
-    broker = await startBroker({ sets: [`num.partitions=${PARTITIONS}`, 'group.consumer.heartbeat.interval.ms=500', 'group.initial.rebalance.delay.ms=0'] });
+    broker = await startBroker({
+      sets: [`num.partitions=${PARTITIONS}`, 'group.consumer.heartbeat.interval.ms=500', 'group.initial.rebalance.delay.ms=0'],
+    });
   });
 
   after(async () => {
@@ -155,13 +182,17 @@ describe('Java client (kafka-clients 4.1)', { skip }, () => {
         `record ${i}`,
       );
       assert.equal(r.key, keyOf(i), `record ${i} key`);
-      assert.equal(r.value, valueOf(i), `record ${i} value`);
+      assert.equal(r.value, recordValue(i), `record ${i} value`);
       assert.deepEqual(r.headers, headersOf(i), `record ${i} headers`);
     }
     // Polls return each partition in offset order.
     for (let p = 0; p < PARTITIONS; p++) {
       const offs = records.filter((r) => r.partition === p).map((r) => r.offset);
-      assert.deepEqual(offs, offs.map((_, k) => k), `partition ${p}: consumed offsets`);
+      assert.deepEqual(
+        offs,
+        offs.map((_, k) => k),
+        `partition ${p}: consumed offsets`,
+      );
     }
     // beginningOffsets / endOffsets (ListOffsets -2 / -1).
     const po = lines.filter((l) => 'partitionOffsets' in l) as Array<{ partitionOffsets: number; beginning: number; end: number }>;
@@ -181,16 +212,13 @@ describe('Java client (kafka-clients 4.1)', { skip }, () => {
     };
   });
 
-  test(
-    'offsetsForTimes finds the first record at or after the timestamp, not the start of its batch',
-    () => {
-      // Target: the timestamp of the record consume sought to (record 250), in a batch of many.
-      assert.ok(offsetsForTimes?.answer, 'the round-trip test ran');
-      const { answer, records } = offsetsForTimes;
-      const want = records.filter((r) => r.timestamp >= answer.offsetForTime).reduce((m, r) => Math.min(m, r.offset), Infinity);
-      assert.equal(answer.offset, want);
-    },
-  );
+  test('offsetsForTimes finds the first record at or after the timestamp, not the start of its batch', () => {
+    // Target: the timestamp of the record consume sought to (record 250), in a batch of many.
+    assert.ok(offsetsForTimes?.answer, 'the round-trip test ran');
+    const { answer, records } = offsetsForTimes;
+    const want = records.filter((r) => r.timestamp >= answer.offsetForTime).reduce((m, r) => Math.min(m, r.offset), Infinity);
+    assert.equal(answer.offset, want);
+  });
 
   for (const codec of ['gzip', 'snappy', 'lz4', 'zstd']) {
     test(`KafkaProducer compression.type=${codec}; kcat reads it back`, async () => {
@@ -202,18 +230,27 @@ describe('Java client (kafka-clients 4.1)', { skip }, () => {
       for (const p of byPart.keys()) {
         const batches = segmentBatches(broker.dataDir, topic, p);
         for (const b of batches) assert.equal(b.codec, CODEC_ID[codec], `partition ${p}: batch codec`);
-        assert.ok(batches.some((b) => b.records > 1), `partition ${p}: only single-record batches`);
+        assert.ok(
+          batches.some((b) => b.records > 1),
+          `partition ${p}: only single-record batches`,
+        );
       }
       // Another client decompresses what Java compressed (xerial-framed snappy included).
       const r = await runOk('kcat', ['-b', broker.address, '-C', '-t', topic, '-o', 'beginning', '-e', '-J']);
-      const got = jsonLines<{ partition: number; offset: number; key: string | null; payload: string | null; headers?: Array<string | null> }>(r.stdout);
+      const got = jsonLines<{
+        partition: number;
+        offset: number;
+        key: string | null;
+        payload: string | null;
+        headers?: Array<string | null>;
+      }>(r.stdout);
       assert.equal(got.length, n);
       for (const g of got) {
         const i = Number(g.headers![1]);
         assert.equal(g.partition, acks[i]!.partition);
         assert.equal(g.offset, acks[i]!.offset);
         assert.equal(g.key, keyOf(i));
-        assert.equal(g.payload, valueOf(i));
+        assert.equal(g.payload, recordValue(i));
         assert.deepEqual(g.headers, headersOf(i).flat());
       }
     });
@@ -232,7 +269,10 @@ describe('Java client (kafka-clients 4.1)', { skip }, () => {
     assert.equal(d.described, topic);
     assert.equal(d.internal, false);
     assert.notEqual(d.topicId, 'AAAAAAAAAAAAAAAAAAAAAA', 'a topic id');
-    assert.deepEqual(d.partitions, [0, 1, 2].map((p) => ({ partition: p, leader: 1, replicas: 1, isr: 1 })));
+    assert.deepEqual(
+      d.partitions,
+      [0, 1, 2].map((p) => ({ partition: p, leader: 1, replicas: 1, isr: 1 })),
+    );
     const c = out.find((l) => 'configs' in l) as { configs: Record<string, { value: string; source: string; isDefault: boolean }> };
     assert.deepEqual(c.configs['retention.ms'], { value: '3600000', source: 'DYNAMIC_TOPIC_CONFIG', isDefault: false });
     assert.deepEqual(c.configs['cleanup.policy'], { value: 'compact', source: 'DYNAMIC_TOPIC_CONFIG', isDefault: false });
@@ -250,6 +290,31 @@ describe('Java client (kafka-clients 4.1)', { skip }, () => {
     assert.equal(again.code, 1);
     assert.match(again.stdout, /TopicExistsException/);
   });
+  test('Admin.describeFeatures (kafka-features.sh describe) sees group.version 1, supported and finalized', async () => {
+    const out = (await franzCheck('features', '-')) as Array<{
+      feature: string;
+      supportedMin: number;
+      supportedMax: number;
+      finalized: number | null;
+      epoch: number | null;
+    }>;
+    const group = out.find((f) => f.feature === 'group.version');
+    assert.deepEqual(group && { ...group, epoch: group.epoch !== null && group.epoch >= 0 }, {
+      feature: 'group.version',
+      supportedMin: 0,
+      supportedMax: 1,
+      finalized: 1,
+      epoch: true,
+    });
+  });
+
+  test('a transactional producer fails at once (no transactions yet) instead of retrying forever', async () => {
+    const [line] = (await franzCheck('transactional', 'java-txn')) as Array<{ initTransactions: string; message?: string; ms?: number }>;
+    assert.ok(line !== undefined);
+    assert.notEqual(line.initTransactions, 'ok');
+    assert.ok((line.ms ?? Infinity) < 30_000, `initTransactions failed after ${line.ms} ms, well before max.block.ms`);
+  });
+
   for (const protocol of ['classic', 'consumer'] as const) {
     test(`KafkaConsumer groups with group.protocol=${protocol}: split, each record once, commits, resume`, async () => {
       const topic = `java-group-${protocol}`;
@@ -293,7 +358,9 @@ describe('Java client (kafka-clients 4.1)', { skip }, () => {
 
         // A new member starts from the committed offsets: it reads only what came after.
         await produceWithKafkajs(topic, 6, n);
-        const again = (await franzCheck<{ offset?: number; partition?: number; key?: string }>('group', topic, '6', groupId, protocol)).filter((l) => 'offset' in l);
+        const again = (
+          await franzCheck<{ offset?: number; partition?: number; key?: string }>('group', topic, '6', groupId, protocol)
+        ).filter((l) => 'offset' in l);
         assert.deepEqual(again.map((r) => r.key).sort(), Array.from({ length: 6 }, (_, i) => `k${n + i}`).sort());
         for (const r of again) assert.ok(r.offset! >= ends.get(r.partition!)!.offset, 'read past the committed offset only');
       } finally {
@@ -350,11 +417,32 @@ describe('Kafka Streams (4.1)', { skip: skipStreams }, () => {
 
   test('a word count: Streams makes its repartition and changelog topics, counts every word, and commits', async () => {
     const lines = 200;
-    const r = await runOk('java', ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-cp', `${LIB}/*`, join(JAVA_DIR, 'StreamsCheck.java'),
-      b.address, stateDir, String(lines)], { timeoutMs: 150_000 });
+    const r = await runOk(
+      'java',
+      [
+        '-XX:TieredStopAtLevel=1',
+        '-XX:+UseSerialGC',
+        '-cp',
+        `${LIB}/*`,
+        join(JAVA_DIR, 'StreamsCheck.java'),
+        b.address,
+        stateDir,
+        String(lines),
+      ],
+      { timeoutMs: 150_000 },
+    );
     const [out] = jsonLines<{ counts: Record<string, number>; internalTopics: string[] }>(r.stdout);
     // "the quick fox jumps over the lazy dog the end", `lines` times.
-    assert.deepEqual(out!.counts, { dog: lines, end: lines, fox: lines, jumps: lines, lazy: lines, over: lines, quick: lines, the: 3 * lines });
+    assert.deepEqual(out!.counts, {
+      dog: lines,
+      end: lines,
+      fox: lines,
+      jumps: lines,
+      lazy: lines,
+      over: lines,
+      quick: lines,
+      the: 3 * lines,
+    });
     const changelog = 'wordcount-KSTREAM-AGGREGATE-STATE-STORE-0000000003-changelog';
     const repartition = 'wordcount-KSTREAM-AGGREGATE-STATE-STORE-0000000003-repartition';
     assert.deepEqual(out!.internalTopics, [changelog, repartition]);
@@ -362,7 +450,10 @@ describe('Kafka Streams (4.1)', { skip: skipStreams }, () => {
     await admin.connect();
     try {
       // The changelog is compacted, as Streams asked; the application's group committed its input offsets.
-      const cfg = await admin.describeConfigs({ resources: [{ type: 2, name: changelog, configNames: ['cleanup.policy'] }], includeSynonyms: false });
+      const cfg = await admin.describeConfigs({
+        resources: [{ type: 2, name: changelog, configNames: ['cleanup.policy'] }],
+        includeSynonyms: false,
+      });
       assert.equal(cfg.resources[0]!.configEntries[0]!.configValue, 'compact');
       const committed = await admin.fetchOffsets({ groupId: 'wordcount', topics: ['words'] });
       const total = committed[0]!.partitions.reduce((n, p) => n + Number(p.offset), 0);

@@ -82,7 +82,10 @@ describe('kafkajs producer', () => {
     for (const list of byKey.values()) {
       assert.equal(new Set(list.map((r) => r.partition)).size, 1);
       const order = list.map((r) => Number(r.payload!.slice(6)));
-      assert.deepEqual(order, [...order].sort((a, b) => a - b));
+      assert.deepEqual(
+        order,
+        [...order].sort((a, b) => a - b),
+      );
     }
   });
 
@@ -90,10 +93,7 @@ describe('kafkajs producer', () => {
     const messages = Array.from({ length: 500 }, (_, i) => ({ value: `gzip-${i}-`.padEnd(200, 'z') }));
     await withProducer({}, (p) => p.send({ topic: 'kjs-gzip', compression: CompressionTypes.GZIP, messages }));
     const got = await readAll('kjs-gzip');
-    assert.deepEqual(
-      got.map((r) => r.payload).sort(),
-      messages.map((m) => m.value).sort(),
-    );
+    assert.deepEqual(got.map((r) => r.payload).sort(), messages.map((m) => m.value).sort());
   });
 
   test('an idempotent producer gets consecutive offsets and no duplicates', async () => {
@@ -105,9 +105,15 @@ describe('kafkajs producer', () => {
       }
       return out;
     });
-    assert.deepEqual(offsets, Array.from({ length: 20 }, (_, i) => String(i)));
+    assert.deepEqual(
+      offsets,
+      Array.from({ length: 20 }, (_, i) => String(i)),
+    );
     const got = await readAll('kjs-idem');
-    assert.deepEqual(got.map((r) => r.payload), Array.from({ length: 20 }, (_, i) => `idem-${i}`));
+    assert.deepEqual(
+      got.map((r) => r.payload),
+      Array.from({ length: 20 }, (_, i) => `idem-${i}`),
+    );
   });
 
   test('acks=1 and acks=0 are accepted; acks=0 records still arrive', async () => {
@@ -118,7 +124,10 @@ describe('kafkajs producer', () => {
       await p.send({ topic: 'kjs-acks', acks: -1, messages: [{ key: 'a', value: 'all' }] });
     });
     const got = await readAll('kjs-acks');
-    assert.deepEqual(got.map((r) => r.payload), ['one', 'zero', 'all']);
+    assert.deepEqual(
+      got.map((r) => r.payload),
+      ['one', 'zero', 'all'],
+    );
   });
 });
 

@@ -102,10 +102,7 @@ describe('kcat', () => {
     const t = one.topics[0]!;
     assert.equal(t.topic, topic);
     assert.equal(t.error, undefined);
-    assert.deepEqual(
-      t.partitions.map((p) => p.partition).sort(),
-      [...Array(PARTITIONS).keys()],
-    );
+    assert.deepEqual(t.partitions.map((p) => p.partition).sort(), [...Array(PARTITIONS).keys()]);
     for (const p of t.partitions) {
       assert.equal(p.error, undefined, `partition ${p.partition}`);
       assert.equal(p.leader, 1);
@@ -170,11 +167,20 @@ describe('kcat', () => {
       const wantCodec = lz4Off ? CODEC_ID.none : CODEC_ID[codec];
       for (let part = 0; part < PARTITIONS; part++) {
         const batches = segmentBatches(broker.dataDir, topic, part);
-        assert.equal(batches.reduce((a, b) => a + b.records, 0), byPartition(got).get(part)!.length);
-        assert.ok(batches.some((b) => b.records > 1), `partition ${part}: only single-record batches`);
+        assert.equal(
+          batches.reduce((a, b) => a + b.records, 0),
+          byPartition(got).get(part)!.length,
+        );
+        assert.ok(
+          batches.some((b) => b.records > 1),
+          `partition ${part}: only single-record batches`,
+        );
         // librdkafka also sends a batch uncompressed when compressing did not make it smaller.
         for (const b of batches) assert.ok(b.codec === wantCodec || b.codec === CODEC_ID.none, `partition ${part}: codec ${b.codec}`);
-        assert.ok(batches.some((b) => b.codec === wantCodec), `partition ${part}: no batch with codec ${wantCodec}`);
+        assert.ok(
+          batches.some((b) => b.codec === wantCodec),
+          `partition ${part}: no batch with codec ${wantCodec}`,
+        );
       }
     });
   }
@@ -229,31 +235,27 @@ describe('kcat', () => {
       assert.equal(await query(Date.now() + 3_600_000), -1);
     });
 
-    test(
-      '-Q by timestamp inside one batch: the first record at or after it, not the batch start',
-      async () => {
-        // kafkajs sets per-record timestamps; one send to one partition is one batch.
-        const t0 = Date.now() - 60_000;
-        const kafka = new Kafka({ brokers: [broker.address], logLevel: logLevel.NOTHING });
-        const producer = kafka.producer();
-        await producer.connect();
-        try {
-          await producer.send({
-            topic: 'kcat-ts-in-batch',
-            acks: -1,
-            messages: [0, 10, 20, 30, 40].map((d, i) => ({ partition: 0, value: `r${i}`, timestamp: String(t0 + d) })),
-          });
-        } finally {
-          await producer.disconnect();
-        }
-        const q = async (ts: number): Promise<string> =>
-          (await kcat(['-Q', '-t', `kcat-ts-in-batch:0:${ts}`])).stdout.trim();
-        assert.equal(await q(t0), 'kcat-ts-in-batch [0] offset 0');
-        assert.equal(await q(t0 + 15), 'kcat-ts-in-batch [0] offset 2');
-        assert.equal(await q(t0 + 40), 'kcat-ts-in-batch [0] offset 4');
-        assert.equal(await q(t0 + 41), 'kcat-ts-in-batch [0] offset -1');
-      },
-    );
+    test('-Q by timestamp inside one batch: the first record at or after it, not the batch start', async () => {
+      // kafkajs sets per-record timestamps; one send to one partition is one batch.
+      const t0 = Date.now() - 60_000;
+      const kafka = new Kafka({ brokers: [broker.address], logLevel: logLevel.NOTHING });
+      const producer = kafka.producer();
+      await producer.connect();
+      try {
+        await producer.send({
+          topic: 'kcat-ts-in-batch',
+          acks: -1,
+          messages: [0, 10, 20, 30, 40].map((d, i) => ({ partition: 0, value: `r${i}`, timestamp: String(t0 + d) })),
+        });
+      } finally {
+        await producer.disconnect();
+      }
+      const q = async (ts: number): Promise<string> => (await kcat(['-Q', '-t', `kcat-ts-in-batch:0:${ts}`])).stdout.trim();
+      assert.equal(await q(t0), 'kcat-ts-in-batch [0] offset 0');
+      assert.equal(await q(t0 + 15), 'kcat-ts-in-batch [0] offset 2');
+      assert.equal(await q(t0 + 40), 'kcat-ts-in-batch [0] offset 4');
+      assert.equal(await q(t0 + 41), 'kcat-ts-in-batch [0] offset -1');
+    });
 
     test('-o -N reads the last N records', async () => {
       const r = await kcat(['-C', '-t', topic, '-p', '0', '-o', '-5', '-e', '-f', '%o %s\n']);
@@ -272,7 +274,13 @@ describe('kcat', () => {
       const first = [20, 10].find((i) => recs[i - 1]!.ts < recs[i]!.ts);
       if (first === undefined) return t.skip('all three produce runs fell in one millisecond');
       const r = await kcat(['-C', '-t', topic, '-p', '0', '-o', `s@${recs[first]!.ts}`, '-e', '-f', '%o\n']);
-      assert.equal(r.stdout, recs.slice(first).map((x) => `${x.offset}\n`).join(''));
+      assert.equal(
+        r.stdout,
+        recs
+          .slice(first)
+          .map((x) => `${x.offset}\n`)
+          .join(''),
+      );
     });
   });
 

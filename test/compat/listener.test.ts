@@ -70,14 +70,26 @@ describe('TCP segment size of accepted connections', () => {
     const dir = tempDir();
     const fd = openSync(join(dir, 'not-a-socket'), 'w');
     try {
-      assert.throws(() => native.setListenerMaxSegment(fd, 16384), (e: Error & { code?: string }) => e.code === 'ENOTSOCK');
-      assert.throws(() => native.maxSegment(fd), (e: Error & { code?: string }) => e.code === 'ENOTSOCK');
+      assert.throws(
+        () => native.setListenerMaxSegment(fd, 16384),
+        (e: Error & { code?: string }) => e.code === 'ENOTSOCK',
+      );
+      assert.throws(
+        () => native.maxSegment(fd),
+        (e: Error & { code?: string }) => e.code === 'ENOTSOCK',
+      );
     } finally {
       closeSync(fd);
       removeDir(dir);
     }
-    assert.throws(() => native.setListenerMaxSegment(-1, 16384), (e: Error & { code?: string }) => e.code === 'EINVAL');
-    assert.throws(() => native.setListenerMaxSegment(fd, 0), (e: Error & { code?: string }) => e.code === 'EINVAL');
+    assert.throws(
+      () => native.setListenerMaxSegment(-1, 16384),
+      (e: Error & { code?: string }) => e.code === 'EINVAL',
+    );
+    assert.throws(
+      () => native.setListenerMaxSegment(fd, 0),
+      (e: Error & { code?: string }) => e.code === 'EINVAL',
+    );
   });
 });
 
@@ -161,10 +173,22 @@ describe('kernel buffers of accepted connections', () => {
     const dir = tempDir();
     const fd = openSync(join(dir, 'not-a-socket'), 'w');
     try {
-      assert.throws(() => native.setSocketBufferSize(fd, true, 65536), (e: Error & { code?: string }) => e.code === 'ENOTSOCK');
-      assert.throws(() => native.socketBufferSize(fd, false), (e: Error & { code?: string }) => e.code === 'ENOTSOCK');
-      assert.throws(() => native.setSocketBufferSize(fd, true, 0), (e: Error & { code?: string }) => e.code === 'EINVAL');
-      assert.throws(() => native.setSocketBufferSize(-1, false, 65536), (e: Error & { code?: string }) => e.code === 'EINVAL');
+      assert.throws(
+        () => native.setSocketBufferSize(fd, true, 65536),
+        (e: Error & { code?: string }) => e.code === 'ENOTSOCK',
+      );
+      assert.throws(
+        () => native.socketBufferSize(fd, false),
+        (e: Error & { code?: string }) => e.code === 'ENOTSOCK',
+      );
+      assert.throws(
+        () => native.setSocketBufferSize(fd, true, 0),
+        (e: Error & { code?: string }) => e.code === 'EINVAL',
+      );
+      assert.throws(
+        () => native.setSocketBufferSize(-1, false, 65536),
+        (e: Error & { code?: string }) => e.code === 'EINVAL',
+      );
     } finally {
       closeSync(fd);
       removeDir(dir);

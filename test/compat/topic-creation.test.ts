@@ -142,7 +142,11 @@ describe('broker process', () => {
     const t = (res.topics as Message[])[0]!;
     assert.equal(t.errorCode, NONE);
     assert.equal(t.numPartitions, 1000);
-    const md = await raw.request(3, 12, { topics: [{ name: 'wide', topicId: t.topicId as string }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+    const md = await raw.request(3, 12, {
+      topics: [{ name: 'wide', topicId: t.topicId as string }],
+      allowAutoTopicCreation: false,
+      includeTopicAuthorizedOperations: false,
+    });
     const parts = (md.topics as Message[])[0]!.partitions as Message[];
     assert.equal(parts.length, 1000);
     assert.deepEqual(new Set(parts.map((p) => p.errorCode)), new Set([NONE]));

@@ -54,4 +54,3 @@ export function makeBatch(o: BatchOpts = {}): Buffer {
   b.writeUInt32BE(refCrc32c(b.subarray(21)), 17);
   return b;
 }
-

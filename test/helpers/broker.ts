@@ -51,9 +51,10 @@ export async function startBroker(opts: StartOptions = {}): Promise<RunningBroke
   const args = [FRANZ_MAIN, 'start', ...(opts.listen === false ? [] : ['--listen', `127.0.0.1:${opts.port ?? 0}`]), '--data-dir', dataDir];
   if (opts.config !== undefined) args.push('--config', opts.config);
   for (const s of opts.sets ?? []) args.push('--set', s);
-  const [cmd, argv] = opts.maxOpenFiles === undefined
-    ? [process.execPath, args]
-    : ['/bin/sh', ['-c', `ulimit -n ${opts.maxOpenFiles} && exec "$0" "$@"`, process.execPath, ...args]];
+  const [cmd, argv] =
+    opts.maxOpenFiles === undefined
+      ? [process.execPath, args]
+      : ['/bin/sh', ['-c', `ulimit -n ${opts.maxOpenFiles} && exec "$0" "$@"`, process.execPath, ...args]];
   const child = spawn(cmd, argv, {
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -79,8 +79,7 @@ export function startMemberProcess(cmd: string, args: string[]): MemberProcess {
     if (o.owned !== undefined) {
       m.owned = [...o.owned].sort((a, b) => a - b);
       m.ownedChanges++;
-    }
-    else if (o.offset !== undefined) m.records.push(o as MemberRecord);
+    } else if (o.offset !== undefined) m.records.push(o as MemberRecord);
     else if (o.error !== undefined) stderr += `\n${o.error}`;
     wake();
   });

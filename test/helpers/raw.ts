@@ -13,7 +13,6 @@ import { readResponseHeader, responseHeaderFlexible, writeRequestHeader } from '
  * A message of any API, as hand-made frames and generic codec tests handle it. Production code
  * uses the types computed from each API's description (src/protocol/schema.ts) instead.
  */
-// biome-ignore lint/suspicious/noExplicitAny: tests poke at arbitrary fields of any API's messages.
 export type Message = Record<string, any>;
 
 export class RawConnection {

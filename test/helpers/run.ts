@@ -56,7 +56,9 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
 export async function runOk(cmd: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   const r = await run(cmd, args, opts);
   if (r.code !== 0) {
-    throw new Error(`${cmd} ${args.join(' ')} exited ${r.code ?? r.signal}\nstderr: ${r.stderr.slice(-4000)}\nstdout: ${r.stdout.slice(-2000)}`);
+    throw new Error(
+      `${cmd} ${args.join(' ')} exited ${r.code ?? r.signal}\nstderr: ${r.stderr.slice(-4000)}\nstdout: ${r.stdout.slice(-2000)}`,
+    );
   }
   return r;
 }

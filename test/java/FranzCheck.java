@@ -38,6 +38,9 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.FeatureMetadata;
+import org.apache.kafka.clients.admin.FinalizedVersionRange;
+import org.apache.kafka.clients.admin.SupportedVersionRange;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -76,6 +79,8 @@ public class FranzCheck {
                 case "produce" -> produce(bootstrap, topic, Integer.parseInt(args[3]), tail(args, 4));
                 case "consume" -> consume(bootstrap, topic, Integer.parseInt(args[3]), args.length > 4 ? args[4] : null);
                 case "admin" -> admin(bootstrap, topic);
+                case "features" -> features(bootstrap);
+                case "transactional" -> transactional(bootstrap, topic);
                 case "group" -> group(bootstrap, topic, Integer.parseInt(args[3]), args[4], args[5], args.length > 6 ? args[6] : null);
                 default -> throw new IllegalArgumentException("unknown mode " + mode);
             }
@@ -274,6 +279,44 @@ public class FranzCheck {
                 names.append(str(name));
             }
             out(obj("topics", names.append(']').toString()));
+        }
+    }
+
+    /** Admin.describeFeatures (what kafka-features.sh describe prints): one line per feature. */
+    static void features(String bootstrap) throws Exception {
+        Properties p = new Properties();
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "30000");
+        try (Admin admin = Admin.create(p)) {
+            FeatureMetadata m = admin.describeFeatures().featureMetadata().get();
+            for (Map.Entry<String, SupportedVersionRange> e : m.supportedFeatures().entrySet()) {
+                FinalizedVersionRange f = m.finalizedFeatures().get(e.getKey());
+                out(obj("feature", str(e.getKey()),
+                        "supportedMin", Short.toString(e.getValue().minVersion()),
+                        "supportedMax", Short.toString(e.getValue().maxVersion()),
+                        "finalized", f == null ? "null" : Short.toString(f.maxVersionLevel()),
+                        "epoch", m.finalizedFeaturesEpoch().map(String::valueOf).orElse("null")));
+            }
+        }
+    }
+
+    /** A transactional producer's initTransactions: must fail at once while franz has no transactions. */
+    static void transactional(String bootstrap, String topic) throws Exception {
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "franz-check-" + topic);
+        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "60000");
+        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p)) {
+            long start = System.nanoTime();
+            try {
+                producer.initTransactions();
+                out(obj("initTransactions", str("ok")));
+            } catch (Exception e) {
+                out(obj("initTransactions", str(e.getClass().getSimpleName()), "message", str(String.valueOf(e.getMessage())),
+                        "ms", Long.toString((System.nanoTime() - start) / 1_000_000)));
+            }
         }
     }
 

@@ -80,11 +80,17 @@ async function main(): Promise<void> {
     const kafka = new Kafka({ brokers: [bootstrap], clientId: 'golden', logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic: 'golden-kjs', numPartitions: 2, configEntries: [{ name: 'retention.ms', value: '3600000' }] }] });
+    await admin.createTopics({
+      topics: [{ topic: 'golden-kjs', numPartitions: 2, configEntries: [{ name: 'retention.ms', value: '3600000' }] }],
+    });
     await admin.describeConfigs({ resources: [{ type: 2, name: 'golden-kjs' }], includeSynonyms: false });
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
-    await producer.send({ topic: 'golden-kjs', compression: CompressionTypes.GZIP, messages: [{ key: 'k', value: 'v', headers: { h: '1' } }] });
+    await producer.send({
+      topic: 'golden-kjs',
+      compression: CompressionTypes.GZIP,
+      messages: [{ key: 'k', value: 'v', headers: { h: '1' } }],
+    });
     await producer.send({ topic: 'golden-kjs', messages: [{ key: 'k2', value: 'v2' }] });
     await producer.disconnect();
     await admin.fetchTopicOffsets('golden-kjs');
@@ -113,7 +119,9 @@ async function main(): Promise<void> {
     if (client === 'none') continue;
     frames.sort((a, b) => a.apiKey - b.apiKey || a.apiVersion - b.apiVersion);
     writeFileSync(join(outDir, `${client}.json`), JSON.stringify({ client, frames }, null, 1) + '\n');
-    process.stdout.write(`${client}: ${frames.length} frames, APIs ${[...new Set(frames.map((f) => `${f.apiKey}v${f.apiVersion}`))].join(' ')}\n`);
+    process.stdout.write(
+      `${client}: ${frames.length} frames, APIs ${[...new Set(frames.map((f) => `${f.apiKey}v${f.apiVersion}`))].join(' ')}\n`,
+    );
   }
 }
 

@@ -44,7 +44,11 @@ function assertComplete(s: AssignmentSpec, a: GroupAssignment): void {
   for (const m of s.members) {
     for (const [t, ps] of a.get(m.memberId)!) {
       assert.ok(m.subscribedTopicIds.includes(t), `${m.memberId} got ${t} without subscribing to it`);
-      assert.deepEqual(ps, [...ps].sort((x, y) => x - y), 'partitions are sorted');
+      assert.deepEqual(
+        ps,
+        [...ps].sort((x, y) => x - y),
+        'partitions are sorted',
+      );
       for (const p of ps) {
         const key = `${t}-${p}`;
         assert.ok(p >= 0 && p < s.topics.get(t)!, `${key} does not exist`);
@@ -153,7 +157,10 @@ describe('uniform: balance', () => {
       const s = spec(members, c.topics);
       const a = uniformAssignor.assign(s);
       assertComplete(s, a);
-      assert.deepEqual(counts(a, members).sort((x, y) => y - x), c.expected);
+      assert.deepEqual(
+        counts(a, members).sort((x, y) => y - x),
+        c.expected,
+      );
     });
   }
 
@@ -191,15 +198,24 @@ describe('uniform: stickiness', () => {
   ];
   for (const c of cases) {
     test(`${c.what}: ${c.moves} partitions change hands, the rest stay`, () => {
-      const before = uniformAssignor.assign(spec(ids('m', c.from).map((id) => member(id, ['t'])), { t: c.partitions }));
-      const members = withCurrent(before, ids('m', c.to).map((id) => member(id, ['t'])));
+      const before = uniformAssignor.assign(
+        spec(
+          ids('m', c.from).map((id) => member(id, ['t'])),
+          { t: c.partitions },
+        ),
+      );
+      const members = withCurrent(
+        before,
+        ids('m', c.to).map((id) => member(id, ['t'])),
+      );
       const s = spec(members, { t: c.partitions });
       const after = uniformAssignor.assign(s);
       assertComplete(s, after);
       const stayed = ids('m', Math.min(c.from, c.to));
       assert.equal(moved(before, after, stayed), c.moves);
       // Members that stay only lose partitions, never gain foreign ones, when the group grows.
-      if (c.to > c.from) for (const id of stayed) for (const x of flat(after, id)) assert.ok(flat(before, id).includes(x), `${id} got ${x}`);
+      if (c.to > c.from)
+        for (const id of stayed) for (const x of flat(after, id)) assert.ok(flat(before, id).includes(x), `${id} got ${x}`);
     });
   }
 
@@ -221,7 +237,12 @@ describe('uniform: stickiness', () => {
   test('a current target is kept only where it is still valid', () => {
     const members = [
       // u is no longer subscribed, t-9 no longer exists, t-1 is claimed by both: the first keeps it.
-      member('a', ['t'], { current: new Map([['t', [1, 9]], ['u', [0]]]) }),
+      member('a', ['t'], {
+        current: new Map([
+          ['t', [1, 9]],
+          ['u', [0]],
+        ]),
+      }),
       member('b', ['t', 'u'], { current: new Map([['t', [1, 2]]]) }),
     ];
     const s = spec(members, { t: 3, u: 1 });
@@ -274,7 +295,7 @@ describe('range: layout', () => {
     assert.deepEqual(a.get('b')!.get('t'), [2, 3]);
   });
 
-  test('balance per topic: a topic\'s shares differ by at most one', () => {
+  test("balance per topic: a topic's shares differ by at most one", () => {
     for (let seed = 1; seed <= 200; seed++) {
       const s = randomSpec(seed);
       const a = rangeAssignor.assign(s);
@@ -299,8 +320,14 @@ describe('assignors: determinism and racks', () => {
     test(`${assignor.name}: racks change nothing (single node)`, () => {
       for (let seed = 1; seed <= 100; seed++) {
         const s = randomSpec(seed);
-        const noRacks = spec(s.members.map((m) => ({ ...m, rackId: null })), Object.fromEntries(s.topics));
-        const otherRacks = spec(s.members.map((m, i) => ({ ...m, rackId: `r${i % 2}` })), Object.fromEntries(s.topics));
+        const noRacks = spec(
+          s.members.map((m) => ({ ...m, rackId: null })),
+          Object.fromEntries(s.topics),
+        );
+        const otherRacks = spec(
+          s.members.map((m, i) => ({ ...m, rackId: `r${i % 2}` })),
+          Object.fromEntries(s.topics),
+        );
         const a = assignor.assign(s);
         assert.deepEqual(assignor.assign(noRacks), a, `seed ${seed}`);
         assert.deepEqual(assignor.assign(otherRacks), a, `seed ${seed}`);

@@ -89,7 +89,8 @@ function syncReq(memberId: string, generationId: number, over: Partial<SyncReque
   return { memberId, groupInstanceId: null, generationId, protocolType: 'consumer', protocolName: 'range', assignments: [], ...over };
 }
 
-const assignmentsFor = (ids: string[]): SyncRequest['assignments'] => ids.map((id) => ({ memberId: id, assignment: Buffer.from(`for ${id}`) }));
+const assignmentsFor = (ids: string[]): SyncRequest['assignments'] =>
+  ids.map((id) => ({ memberId: id, assignment: Buffer.from(`for ${id}`) }));
 
 /**
  * A Stable group: `n` members joined during the initial delay (so in one generation, 1), the
@@ -102,7 +103,11 @@ async function stableGroup(n: number, opts: { static?: boolean; sessionTimeoutMs
     joins.push(
       track(
         h.group.join(
-          joinReq({ clientId: `c${i}`, groupInstanceId: opts.static ? `i${i}` : null, sessionTimeoutMs: opts.sessionTimeoutMs ?? SESSION_MS }),
+          joinReq({
+            clientId: `c${i}`,
+            groupInstanceId: opts.static ? `i${i}` : null,
+            sessionTimeoutMs: opts.sessionTimeoutMs ?? SESSION_MS,
+          }),
         ),
       ),
     );
@@ -112,7 +117,9 @@ async function stableGroup(n: number, opts: { static?: boolean; sessionTimeoutMs
   const ids = results.map((r) => r.memberId);
   for (const r of results) assert.equal(r.errorCode, ErrorCode.NONE);
   assert.equal(results[0]!.leader, ids[0]);
-  const syncs = ids.map((id, i) => track(h.group.sync(syncReq(id, 1, { groupInstanceId: opts.static ? `i${i}` : null, assignments: i === 0 ? assignmentsFor(ids) : [] }))));
+  const syncs = ids.map((id, i) =>
+    track(h.group.sync(syncReq(id, 1, { groupInstanceId: opts.static ? `i${i}` : null, assignments: i === 0 ? assignmentsFor(ids) : [] }))),
+  );
   await Promise.all(syncs.map((s) => s.promise));
   assert.equal(h.group.state, 'Stable');
   return { ...h, ids };
@@ -197,7 +204,10 @@ describe('ClassicGroup: joining', () => {
     mock.timers.tick(INITIAL_DELAY_MS);
     const results = await Promise.all(joins.map((j) => j.promise));
     for (const r of results) assert.equal(r.protocolName, 'cooperative-sticky');
-    assert.deepEqual(results[0]!.members.map((m) => m.metadata), [COOP.metadata, COOP.metadata, COOP.metadata]);
+    assert.deepEqual(
+      results[0]!.members.map((m) => m.metadata),
+      [COOP.metadata, COOP.metadata, COOP.metadata],
+    );
   });
 
   test('a dead group answers COORDINATOR_NOT_AVAILABLE', async () => {
@@ -340,7 +350,7 @@ describe('ClassicGroup: SyncGroup', () => {
     return { ...h, a: ra.memberId, b: rb.memberId };
   }
 
-  test('every SyncGroup waits until the leader\'s assignments are stored, then gets its own', async () => {
+  test("every SyncGroup waits until the leader's assignments are stored, then gets its own", async () => {
     const h = await completing();
     const sb = track(h.group.sync(syncReq(h.b, 1)));
     await settle();
@@ -348,13 +358,18 @@ describe('ClassicGroup: SyncGroup', () => {
     assert.equal(h.persists.length, 0);
     const sa = track(h.group.sync(syncReq(h.a, 1, { assignments: assignmentsFor([h.a, h.b]) })));
     await settle();
-    assert.equal(h.persists.length, 1, 'the leader\'s SyncGroup stores the group');
+    assert.equal(h.persists.length, 1, "the leader's SyncGroup stores the group");
     assert.ok(!sa.done && !sb.done, 'nobody is answered before the store completes');
     assert.equal(h.group.state, 'CompletingRebalance');
     h.persists[0]!(ErrorCode.NONE);
     await settle();
     assert.ok(sa.done && sb.done);
-    assert.deepEqual(sa.value, { errorCode: ErrorCode.NONE, protocolType: 'consumer', protocolName: 'range', assignment: Buffer.from(`for ${h.a}`) });
+    assert.deepEqual(sa.value, {
+      errorCode: ErrorCode.NONE,
+      protocolType: 'consumer',
+      protocolName: 'range',
+      assignment: Buffer.from(`for ${h.a}`),
+    });
     assert.deepEqual(sb.value!.assignment, Buffer.from(`for ${h.b}`));
     assert.equal(h.group.state, 'Stable');
     // A SyncGroup in Stable is answered at once with the member's assignment.
@@ -400,7 +415,11 @@ describe('ClassicGroup: SyncGroup', () => {
     { what: 'an unknown member', req: () => syncReq('nobody', 1), error: ErrorCode.UNKNOWN_MEMBER_ID },
     { what: 'a stale generation', req: (a) => syncReq(a, 0), error: ErrorCode.ILLEGAL_GENERATION },
     { what: 'a future generation', req: (a) => syncReq(a, 2), error: ErrorCode.ILLEGAL_GENERATION },
-    { what: 'another protocol name', req: (a) => syncReq(a, 1, { protocolName: 'roundrobin' }), error: ErrorCode.INCONSISTENT_GROUP_PROTOCOL },
+    {
+      what: 'another protocol name',
+      req: (a) => syncReq(a, 1, { protocolName: 'roundrobin' }),
+      error: ErrorCode.INCONSISTENT_GROUP_PROTOCOL,
+    },
     { what: 'another protocol type', req: (a) => syncReq(a, 1, { protocolType: 'connect' }), error: ErrorCode.INCONSISTENT_GROUP_PROTOCOL },
   ];
   for (const c of errors) {
@@ -432,7 +451,11 @@ describe('ClassicGroup: heartbeats, commits and session timeouts', () => {
       ['commit stale generation', h.group.validateCommit(a, 'i0', 3), ErrorCode.ILLEGAL_GENERATION],
       ['commit by a simple consumer to a group with members', h.group.validateCommit('', null, -1), ErrorCode.UNKNOWN_MEMBER_ID],
       ['commit other member id for the instance', h.group.validateCommit('nobody', 'i1', 1), ErrorCode.FENCED_INSTANCE_ID],
-      ['sync other member id for the instance', (h.group.sync(syncReq('nobody', 1, { groupInstanceId: 'i1' })) as SyncResult).errorCode, ErrorCode.FENCED_INSTANCE_ID],
+      [
+        'sync other member id for the instance',
+        (h.group.sync(syncReq('nobody', 1, { groupInstanceId: 'i1' })) as SyncResult).errorCode,
+        ErrorCode.FENCED_INSTANCE_ID,
+      ],
     ];
     for (const [what, got, want] of cases) assert.equal(got, want, what);
   });
@@ -486,7 +509,10 @@ describe('ClassicGroup: LeaveGroup', () => {
     const rb = await h.group.join(joinReq({ memberId: b }));
     assert.equal(rb.generationId, 2);
     assert.equal(rb.leader, b, 'a new leader when the old one left');
-    assert.deepEqual(rb.members.map((m) => m.memberId), [b]);
+    assert.deepEqual(
+      rb.members.map((m) => m.memberId),
+      [b],
+    );
   });
 
   test('the last member leaving empties the group: generation bumped, group stored', async () => {
@@ -611,8 +637,16 @@ describe('ClassicGroup: persistence', () => {
     assert.equal(rec.generation, 1);
     assert.equal(rec.leader, h.ids[0]);
     assert.equal(rec.protocol, 'range');
-    assert.deepEqual(rec.members.map((m) => m.subscription), [RANGE.metadata, RANGE.metadata]);
-    const restored = ClassicGroup.restore('g', rec, { initialRebalanceDelayMs: 0, maxSize: 100, persist: async () => 0, onStateChange: () => {} });
+    assert.deepEqual(
+      rec.members.map((m) => m.subscription),
+      [RANGE.metadata, RANGE.metadata],
+    );
+    const restored = ClassicGroup.restore('g', rec, {
+      initialRebalanceDelayMs: 0,
+      maxSize: 100,
+      persist: async () => 0,
+      onStateChange: () => {},
+    });
     assert.equal(restored.state, 'Stable');
     assert.equal(restored.generationId, 1);
     assert.equal(restored.staticMembers.get('i1'), h.ids[1]);

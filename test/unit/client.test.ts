@@ -23,7 +23,9 @@ interface Req {
 }
 
 /** A fake broker: `onRequest` decides what to answer (or not) for each decoded request. */
-async function fakeBroker(onRequest: (r: Req, reply: (body: Message, version?: number) => void) => void): Promise<{ server: Server; address: string; seen: Req[] }> {
+async function fakeBroker(
+  onRequest: (r: Req, reply: (body: Message, version?: number) => void) => void,
+): Promise<{ server: Server; address: string; seen: Req[] }> {
   const seen: Req[] = [];
   const server = createServer((socket) => {
     let buf = Buffer.alloc(0);
@@ -83,13 +85,23 @@ describe('BrokerConnection', () => {
     });
     const c = await BrokerConnection.open(fake.address);
     try {
-      assert.deepEqual(fake.seen.map((r) => [r.apiKey, r.version]), [[18, 4], [18, 2]]);
+      assert.deepEqual(
+        fake.seen.map((r) => [r.apiKey, r.version]),
+        [
+          [18, 4],
+          [18, 2],
+        ],
+      );
       assert.equal(c.version(3), 7, 'the highest version both sides know');
       assert.equal(c.version(18), 2);
-      assert.throws(() => c.version(0), (e: unknown) =>
-        e instanceof ClientError && e.code === 'FRANZ_UNSUPPORTED_API' && /offers only v13-14: Produce/.test(e.message));
-      assert.throws(() => c.version(1), (e: unknown) =>
-        e instanceof ClientError && e.code === 'FRANZ_UNSUPPORTED_API' && /does not support it: Fetch/.test(e.message));
+      assert.throws(
+        () => c.version(0),
+        (e: unknown) => e instanceof ClientError && e.code === 'FRANZ_UNSUPPORTED_API' && /offers only v13-14: Produce/.test(e.message),
+      );
+      assert.throws(
+        () => c.version(1),
+        (e: unknown) => e instanceof ClientError && e.code === 'FRANZ_UNSUPPORTED_API' && /does not support it: Fetch/.test(e.message),
+      );
       const md = await c.request(metadata, { topics: null, allowAutoTopicCreation: false });
       assert.equal(md.clusterId, 'c');
       assert.equal(fake.seen[2]!.version, 7);
@@ -101,7 +113,14 @@ describe('BrokerConnection', () => {
   test('responses are matched by correlation id, even out of order', async () => {
     const held: Array<() => void> = [];
     const fake = await fakeBroker((r, reply) => {
-      if (r.apiKey === 18) return reply({ errorCode: 0, apiKeys: [{ apiKey: 18, minVersion: 0, maxVersion: 4 }, { apiKey: 3, minVersion: 0, maxVersion: 12 }] });
+      if (r.apiKey === 18)
+        return reply({
+          errorCode: 0,
+          apiKeys: [
+            { apiKey: 18, minVersion: 0, maxVersion: 4 },
+            { apiKey: 3, minVersion: 0, maxVersion: 12 },
+          ],
+        });
       const name = (r.body.topics as Message[])[0]!.name as string;
       held.push(() => reply({ ...metadataBody, clusterId: name }));
       if (held.length === 2) for (const h of held.reverse()) h();
@@ -121,15 +140,26 @@ describe('BrokerConnection', () => {
 
   test('a request with no answer times out; a broker that hangs up fails what is pending', async () => {
     const fake = await fakeBroker((r, reply) => {
-      if (r.apiKey === 18) return reply({ errorCode: 0, apiKeys: [{ apiKey: 18, minVersion: 0, maxVersion: 4 }, { apiKey: 3, minVersion: 0, maxVersion: 12 }] });
+      if (r.apiKey === 18)
+        return reply({
+          errorCode: 0,
+          apiKeys: [
+            { apiKey: 18, minVersion: 0, maxVersion: 4 },
+            { apiKey: 3, minVersion: 0, maxVersion: 12 },
+          ],
+        });
       const name = (r.body.topics as Message[])[0]!.name as string;
       if (name === 'hangup') r.socket.destroy();
     });
     const c = await BrokerConnection.open(fake.address, { requestTimeoutMs: 200 });
-    await assert.rejects(c.request(metadata, { topics: [{ name: 'silence' }] }), (e: unknown) =>
-      e instanceof ClientError && e.code === 'FRANZ_TIMEOUT' && /Metadata to .* timed out after 200 ms/.test(e.message));
-    await assert.rejects(c.request(metadata, { topics: [{ name: 'hangup' }] }), (e: unknown) =>
-      e instanceof ClientError && e.code === 'FRANZ_CLOSED');
+    await assert.rejects(
+      c.request(metadata, { topics: [{ name: 'silence' }] }),
+      (e: unknown) => e instanceof ClientError && e.code === 'FRANZ_TIMEOUT' && /Metadata to .* timed out after 200 ms/.test(e.message),
+    );
+    await assert.rejects(
+      c.request(metadata, { topics: [{ name: 'hangup' }] }),
+      (e: unknown) => e instanceof ClientError && e.code === 'FRANZ_CLOSED',
+    );
     await assert.rejects(c.request(metadata, { topics: null }), (e: unknown) => e instanceof ClientError && e.code === 'FRANZ_CLOSED');
   });
 
@@ -140,9 +170,13 @@ describe('BrokerConnection', () => {
     const port = (s.address() as { port: number }).port;
     s.close();
     await once(s, 'close');
-    await assert.rejects(BrokerConnection.open(`127.0.0.1:${port}`), (e: unknown) =>
-      e instanceof ClientError && e.code === 'FRANZ_CONNECT' && /connection refused/.test(e.message));
-    await assert.rejects(BrokerConnection.open('127.0.0.1:notaport'), (e: unknown) =>
-      e instanceof ClientError && e.code === 'FRANZ_CONNECT' && /bad broker address/.test(e.message));
+    await assert.rejects(
+      BrokerConnection.open(`127.0.0.1:${port}`),
+      (e: unknown) => e instanceof ClientError && e.code === 'FRANZ_CONNECT' && /connection refused/.test(e.message),
+    );
+    await assert.rejects(
+      BrokerConnection.open('127.0.0.1:notaport'),
+      (e: unknown) => e instanceof ClientError && e.code === 'FRANZ_CONNECT' && /bad broker address/.test(e.message),
+    );
   });
 });

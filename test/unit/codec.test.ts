@@ -31,23 +31,39 @@ function randomValue(type: string, field: Field, version: number, r: () => numbe
     const n = depth > 3 ? 0 : Math.floor(r() * 3);
     const elem = type.slice(2);
     return Array.from({ length: n }, () =>
-      elem === '' ? randomStruct(field.fields ?? [], version, r, depth + 1) : randomValue(elem, { ...field, nullableVersions: undefined }, version, r, depth + 1),
+      elem === ''
+        ? randomStruct(field.fields ?? [], version, r, depth + 1)
+        : randomValue(elem, { ...field, nullableVersions: undefined }, version, r, depth + 1),
     );
   }
   switch (type) {
-    case 'struct': return randomStruct(field.fields ?? [], version, r, depth + 1);
-    case 'bool': return r() < 0.5;
-    case 'int8': return Math.floor(r() * 256) - 128;
-    case 'int16': return Math.floor(r() * 65536) - 32768;
-    case 'uint16': return Math.floor(r() * 65536);
-    case 'int32': return Math.floor(r() * 2 ** 32) - 2 ** 31;
-    case 'uint32': return Math.floor(r() * 2 ** 32);
-    case 'int64': return Math.floor((r() - 0.5) * 2 ** 52);
-    case 'float64': return r() * 1e6;
-    case 'string': return 'str-' + Math.floor(r() * 1e6).toString(36) + (r() < 0.3 ? 'é✓' : '');
-    case 'uuid': return Buffer.from(Array.from({ length: 16 }, () => Math.floor(r() * 256))).toString('hex');
-    case 'bytes': case 'records': return Buffer.from(Array.from({ length: Math.floor(r() * 20) }, () => Math.floor(r() * 256)));
-    default: throw new Error(`type ${type}`);
+    case 'struct':
+      return randomStruct(field.fields ?? [], version, r, depth + 1);
+    case 'bool':
+      return r() < 0.5;
+    case 'int8':
+      return Math.floor(r() * 256) - 128;
+    case 'int16':
+      return Math.floor(r() * 65536) - 32768;
+    case 'uint16':
+      return Math.floor(r() * 65536);
+    case 'int32':
+      return Math.floor(r() * 2 ** 32) - 2 ** 31;
+    case 'uint32':
+      return Math.floor(r() * 2 ** 32);
+    case 'int64':
+      return Math.floor((r() - 0.5) * 2 ** 52);
+    case 'float64':
+      return r() * 1e6;
+    case 'string':
+      return 'str-' + Math.floor(r() * 1e6).toString(36) + (r() < 0.3 ? 'é✓' : '');
+    case 'uuid':
+      return Buffer.from(Array.from({ length: 16 }, () => Math.floor(r() * 256))).toString('hex');
+    case 'bytes':
+    case 'records':
+      return Buffer.from(Array.from({ length: Math.floor(r() * 20) }, () => Math.floor(r() * 256)));
+    default:
+      throw new Error(`type ${type}`);
   }
 }
 
@@ -201,9 +217,18 @@ describe('primitives', () => {
     for (const l of longs) w.int64(l);
     w.uvarint(2 ** 32 - 1);
     const r = new Reader(w.toBuffer());
-    assert.deepEqual(ints.map(() => r.varint()), ints);
-    assert.deepEqual(longs.map(() => r.varlong()), longs);
-    assert.deepEqual(longs.map(() => r.int64()), longs);
+    assert.deepEqual(
+      ints.map(() => r.varint()),
+      ints,
+    );
+    assert.deepEqual(
+      longs.map(() => r.varlong()),
+      longs,
+    );
+    assert.deepEqual(
+      longs.map(() => r.int64()),
+      longs,
+    );
     assert.equal(r.uvarint(), 2 ** 32 - 1);
     assert.equal(r.bad, false);
   });

@@ -33,7 +33,10 @@ test('retention leaves the segments of __consumer_offsets (compact) alone, and t
     const first = broker(dir);
     // Two commits, two segments (the store's own compaction stays out of it: the log is no larger
     // than four times its live set).
-    for (const [group, offset] of [['quiet', 5], ['busy', 3]] as const) {
+    for (const [group, offset] of [
+      ['quiet', 5],
+      ['busy', 3],
+    ] as const) {
       const codes = await first.groups.commit(group, [{ topic: 't', partition: 0, offset, leaderEpoch: -1, metadata: null }]);
       assert.deepEqual(codes, [0]);
     }

@@ -183,7 +183,7 @@ describe('ConsumerGroup: joining and epochs', () => {
     assert.deepEqual(h.named(grown)?.t, [0, 1, 2]);
   });
 
-  test('the server assignor is the members\' most common choice, else the first enabled', () => {
+  test("the server assignor is the members' most common choice, else the first enabled", () => {
     const h = harness((t) => t.add('t', 2));
     ok(h.hb('a', 0, {}));
     assert.equal(h.group.assignorName(), 'uniform');
@@ -194,13 +194,69 @@ describe('ConsumerGroup: joining and epochs', () => {
 
 describe('ConsumerGroup: reconciliation', () => {
   // One table: each step is a heartbeat and what it must answer. Topic t has 4 partitions.
-  const steps: Array<{ what: string; member: string; epoch: number; owned: Named | null; epochAfter: number; assigned: Named; state: string }> = [
-    { what: 'a joins alone and gets everything', member: 'a', epoch: 0, owned: {}, epochAfter: 1, assigned: { t: [0, 1, 2, 3] }, state: 'STABLE' },
-    { what: 'b joins: its partitions are still a\'s, so it gets none yet', member: 'b', epoch: 0, owned: {}, epochAfter: 2, assigned: {}, state: 'UNRELEASED_PARTITIONS' },
-    { what: 'a is asked to revoke 2-3 and keeps its epoch', member: 'a', epoch: 1, owned: { t: [0, 1, 2, 3] }, epochAfter: 1, assigned: { t: [0, 1] }, state: 'UNREVOKED_PARTITIONS' },
-    { what: 'b still waits: a has not released 2-3', member: 'b', epoch: 2, owned: {}, epochAfter: 2, assigned: {}, state: 'UNRELEASED_PARTITIONS' },
-    { what: 'a still reports 2-3: nothing moves', member: 'a', epoch: 1, owned: { t: [0, 1, 2, 3] }, epochAfter: 1, assigned: { t: [0, 1] }, state: 'UNREVOKED_PARTITIONS' },
-    { what: 'a reports 2-3 released and moves to epoch 2', member: 'a', epoch: 1, owned: { t: [0, 1] }, epochAfter: 2, assigned: { t: [0, 1] }, state: 'STABLE' },
+  const steps: Array<{
+    what: string;
+    member: string;
+    epoch: number;
+    owned: Named | null;
+    epochAfter: number;
+    assigned: Named;
+    state: string;
+  }> = [
+    {
+      what: 'a joins alone and gets everything',
+      member: 'a',
+      epoch: 0,
+      owned: {},
+      epochAfter: 1,
+      assigned: { t: [0, 1, 2, 3] },
+      state: 'STABLE',
+    },
+    {
+      what: "b joins: its partitions are still a's, so it gets none yet",
+      member: 'b',
+      epoch: 0,
+      owned: {},
+      epochAfter: 2,
+      assigned: {},
+      state: 'UNRELEASED_PARTITIONS',
+    },
+    {
+      what: 'a is asked to revoke 2-3 and keeps its epoch',
+      member: 'a',
+      epoch: 1,
+      owned: { t: [0, 1, 2, 3] },
+      epochAfter: 1,
+      assigned: { t: [0, 1] },
+      state: 'UNREVOKED_PARTITIONS',
+    },
+    {
+      what: 'b still waits: a has not released 2-3',
+      member: 'b',
+      epoch: 2,
+      owned: {},
+      epochAfter: 2,
+      assigned: {},
+      state: 'UNRELEASED_PARTITIONS',
+    },
+    {
+      what: 'a still reports 2-3: nothing moves',
+      member: 'a',
+      epoch: 1,
+      owned: { t: [0, 1, 2, 3] },
+      epochAfter: 1,
+      assigned: { t: [0, 1] },
+      state: 'UNREVOKED_PARTITIONS',
+    },
+    {
+      what: 'a reports 2-3 released and moves to epoch 2',
+      member: 'a',
+      epoch: 1,
+      owned: { t: [0, 1] },
+      epochAfter: 2,
+      assigned: { t: [0, 1] },
+      state: 'STABLE',
+    },
     { what: 'b now gets 2-3', member: 'b', epoch: 2, owned: {}, epochAfter: 2, assigned: { t: [2, 3] }, state: 'STABLE' },
   ];
 
@@ -294,8 +350,19 @@ describe('ConsumerGroup: fencing', () => {
   const cases: Array<{ what: string; epoch: number; owned: Named | null; error: number; epochAfter?: number }> = [
     { what: 'its current epoch', epoch: 2, owned: null, error: ErrorCode.NONE, epochAfter: 2 },
     { what: 'a greater epoch', epoch: 3, owned: null, error: ErrorCode.FENCED_MEMBER_EPOCH },
-    { what: 'the previous epoch, owning only what it has (lost response)', epoch: 1, owned: { t: [0, 1] }, error: ErrorCode.NONE, epochAfter: 2 },
-    { what: 'the previous epoch, owning a partition it no longer has', epoch: 1, owned: { t: [0, 1, 2] }, error: ErrorCode.FENCED_MEMBER_EPOCH },
+    {
+      what: 'the previous epoch, owning only what it has (lost response)',
+      epoch: 1,
+      owned: { t: [0, 1] },
+      error: ErrorCode.NONE,
+      epochAfter: 2,
+    },
+    {
+      what: 'the previous epoch, owning a partition it no longer has',
+      epoch: 1,
+      owned: { t: [0, 1, 2] },
+      error: ErrorCode.FENCED_MEMBER_EPOCH,
+    },
     { what: 'the previous epoch without owned partitions', epoch: 1, owned: null, error: ErrorCode.FENCED_MEMBER_EPOCH },
     { what: 'an older epoch than the previous one', epoch: 0, owned: {}, error: ErrorCode.FENCED_MEMBER_EPOCH },
   ];

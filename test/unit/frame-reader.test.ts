@@ -59,7 +59,7 @@ test('many small requests in one read come out whole and in order', () => {
   const r = reader();
   r.feed(Buffer.concat(payloads.map(frameOf)));
   assert.equal(r.frames.length, payloads.length);
-  payloads.forEach((p, i) => assert.deepEqual(r.frames[i], p));
+  for (const [i, p] of payloads.entries()) assert.deepEqual(r.frames[i], p);
 });
 
 test('a size prefix split across reads, one byte at a time', () => {
@@ -67,7 +67,7 @@ test('a size prefix split across reads, one byte at a time', () => {
   const r = reader();
   r.feed(Buffer.concat(payloads.map(frameOf)), 1);
   assert.equal(r.frames.length, payloads.length);
-  payloads.forEach((p, i) => assert.deepEqual(r.frames[i], p));
+  for (const [i, p] of payloads.entries()) assert.deepEqual(r.frames[i], p);
 });
 
 test('each frame owns its memory: later reads do not overwrite it', () => {
@@ -91,7 +91,10 @@ test('a large request is read into its own buffer: every read after the first go
   assert.deepEqual(r.frames[2], small);
   // After the first read, buffers offered for the big frame are its unfilled tail, larger than
   // the scratch: the read is not capped at 64 KiB, so the rest of it could arrive in one read.
-  assert.ok(r.offered.some((n) => n > SCRATCH_BYTES), `offered ${r.offered.slice(0, 5).join(',')}...`);
+  assert.ok(
+    r.offered.some((n) => n > SCRATCH_BYTES),
+    `offered ${r.offered.slice(0, 5).join(',')}...`,
+  );
 });
 
 test('a request larger than the initial buffer grows it and arrives intact', () => {

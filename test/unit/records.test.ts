@@ -48,10 +48,25 @@ function reframe(batch: Buffer, attributes: number, records: Buffer): Buffer {
 const T0 = 1_700_000_000_000;
 
 const sample: RecordInput[] = [
-  { key: 'k1', value: 'hello', headers: [{ key: 'h', value: 'v' }, { key: 'n', value: null }], timestamp: T0 },
+  {
+    key: 'k1',
+    value: 'hello',
+    headers: [
+      { key: 'h', value: 'v' },
+      { key: 'n', value: null },
+    ],
+    timestamp: T0,
+  },
   { key: null, value: 'no key', timestamp: T0 + 5 },
   { key: Buffer.from([0, 1, 2, 255]), value: null, timestamp: T0 - 3 },
-  { value: '', headers: [{ key: 'dup', value: 'a' }, { key: 'dup', value: 'b' }], timestamp: T0 + 1 },
+  {
+    value: '',
+    headers: [
+      { key: 'dup', value: 'a' },
+      { key: 'dup', value: 'b' },
+    ],
+    timestamp: T0 + 1,
+  },
 ];
 
 function str(b: Buffer | null): string | null {
@@ -76,13 +91,37 @@ describe('record batch v2', () => {
     assert.equal(b.baseSequence, 11);
     assert.equal(b.compression, Compression.none);
     assert.equal(b.control, false);
-    assert.deepEqual(b.records.map((r) => r.offset), [100, 101, 102, 103]);
-    assert.deepEqual(b.records.map((r) => r.timestamp), [T0, T0 + 5, T0 - 3, T0 + 1]);
-    assert.deepEqual(b.records.map((r) => str(r.key)), ['k1', null, '\u0000\u0001\u0002\ufffd', null]);
+    assert.deepEqual(
+      b.records.map((r) => r.offset),
+      [100, 101, 102, 103],
+    );
+    assert.deepEqual(
+      b.records.map((r) => r.timestamp),
+      [T0, T0 + 5, T0 - 3, T0 + 1],
+    );
+    assert.deepEqual(
+      b.records.map((r) => str(r.key)),
+      ['k1', null, '\u0000\u0001\u0002\ufffd', null],
+    );
     assert.deepEqual(b.records[2]!.key, Buffer.from([0, 1, 2, 255]));
-    assert.deepEqual(b.records.map((r) => str(r.value)), ['hello', 'no key', null, '']);
-    assert.deepEqual(b.records[0]!.headers.map((h) => [h.key, str(h.value)]), [['h', 'v'], ['n', null]]);
-    assert.deepEqual(b.records[3]!.headers.map((h) => [h.key, str(h.value)]), [['dup', 'a'], ['dup', 'b']]);
+    assert.deepEqual(
+      b.records.map((r) => str(r.value)),
+      ['hello', 'no key', null, ''],
+    );
+    assert.deepEqual(
+      b.records[0]!.headers.map((h) => [h.key, str(h.value)]),
+      [
+        ['h', 'v'],
+        ['n', null],
+      ],
+    );
+    assert.deepEqual(
+      b.records[3]!.headers.map((h) => [h.key, str(h.value)]),
+      [
+        ['dup', 'a'],
+        ['dup', 'b'],
+      ],
+    );
   });
 
   test('defaults: no producer id, leader epoch -1, timestamp option', () => {
@@ -109,7 +148,10 @@ describe('record batch v2', () => {
     assert.equal(decodeRecordBatches(patched).batches[0]!.partitionLeaderEpoch, 42);
     const bad = Buffer.from(batch);
     bad[bad.length - 1]! ^= 0x01;
-    assert.throws(() => decodeRecordBatches(bad), (e: unknown) => e instanceof RecordsError && e.code === 'CRC_MISMATCH');
+    assert.throws(
+      () => decodeRecordBatches(bad),
+      (e: unknown) => e instanceof RecordsError && e.code === 'CRC_MISMATCH',
+    );
     // With the check off, a flipped value byte decodes (the value differs).
     const r = decodeRecordBatches(bad, { verifyCrc: false });
     assert.equal(r.batches.length, 1);
@@ -156,22 +198,31 @@ describe('record batch v2', () => {
     assert.deepEqual(snappyDecompress(Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0, 0, 0, 0, 1, 0, 0, 0, 1])), Buffer.alloc(0));
     // A block length running past the end is corrupt, not a crash.
     const cut = Buffer.concat([packed.subarray(61, 61 + 16), Buffer.from([0x7f, 0, 0, 0, 1])]);
-    assert.throws(() => snappyDecompress(cut), (e: unknown) => e instanceof RecordsError && e.code === 'CORRUPT_BATCH');
+    assert.throws(
+      () => snappyDecompress(cut),
+      (e: unknown) => e instanceof RecordsError && e.code === 'CORRUPT_BATCH',
+    );
   });
 
   test('zstd: a clear error on encode and decode', () => {
     assert.throws(() => encodeRecordBatch(sample, { compression: Compression.zstd }), /zstd is not supported by this client/);
     const plain = encodeRecordBatch(sample);
     const z = reframe(plain, Compression.zstd, plain.subarray(61));
-    assert.throws(() => decodeRecordBatches(z), (e: unknown) =>
-      e instanceof RecordsError && e.code === 'UNSUPPORTED_COMPRESSION' && /zstd is not supported by this client/.test(e.message));
+    assert.throws(
+      () => decodeRecordBatches(z),
+      (e: unknown) =>
+        e instanceof RecordsError && e.code === 'UNSUPPORTED_COMPRESSION' && /zstd is not supported by this client/.test(e.message),
+    );
   });
 
   test('bad compressed data is DECOMPRESSION_FAILED', () => {
     const plain = encodeRecordBatch(sample);
     for (const codec of [Compression.gzip, Compression.lz4]) {
       const bad = reframe(plain, codec, Buffer.from('definitely not compressed'));
-      assert.throws(() => decodeRecordBatches(bad), (e: unknown) => e instanceof RecordsError && e.code === 'DECOMPRESSION_FAILED');
+      assert.throws(
+        () => decodeRecordBatches(bad),
+        (e: unknown) => e instanceof RecordsError && e.code === 'DECOMPRESSION_FAILED',
+      );
     }
   });
 
@@ -189,7 +240,10 @@ describe('record batch v2', () => {
     const r = decodeRecordBatches(all);
     assert.equal(r.batches.length, 2);
     assert.equal(r.partialBytes, c.length - 5);
-    assert.deepEqual(r.batches.flatMap((x) => x.records.map((rec) => rec.offset)), [0, 1, 2, 3]);
+    assert.deepEqual(
+      r.batches.flatMap((x) => x.records.map((rec) => rec.offset)),
+      [0, 1, 2, 3],
+    );
     assert.equal(decodeRecordBatches(Buffer.concat([a, b.subarray(0, 7)])).partialBytes, 7);
     assert.deepEqual(decodeRecordBatches(Buffer.alloc(0)), { batches: [], partialBytes: 0 });
   });
@@ -198,15 +252,24 @@ describe('record batch v2', () => {
     const plain = encodeRecordBatch(sample);
     const m1 = Buffer.from(plain);
     m1[16] = 1;
-    assert.throws(() => decodeRecordBatches(m1), (e: unknown) => e instanceof RecordsError && e.code === 'UNSUPPORTED_MAGIC');
+    assert.throws(
+      () => decodeRecordBatches(m1),
+      (e: unknown) => e instanceof RecordsError && e.code === 'UNSUPPORTED_MAGIC',
+    );
     const small = Buffer.from(plain);
     small.writeInt32BE(10, 8);
-    assert.throws(() => decodeRecordBatches(small), (e: unknown) => e instanceof RecordsError && e.code === 'CORRUPT_BATCH');
+    assert.throws(
+      () => decodeRecordBatches(small),
+      (e: unknown) => e instanceof RecordsError && e.code === 'CORRUPT_BATCH',
+    );
     // A record count that the bytes cannot hold: caught before any loop sized by it.
     const count = reframe(plain, 0, plain.subarray(61));
     count.writeInt32BE(0x7fffffff, 57);
     count.writeUInt32BE(refCrc32c(count.subarray(21)), 17);
-    assert.throws(() => decodeRecordBatches(count), (e: unknown) => e instanceof RecordsError && e.code === 'CORRUPT_BATCH');
+    assert.throws(
+      () => decodeRecordBatches(count),
+      (e: unknown) => e instanceof RecordsError && e.code === 'CORRUPT_BATCH',
+    );
   });
 
   test('mutated batches never crash the decoder: they decode or throw RecordsError', () => {
@@ -236,15 +299,20 @@ describe('record batch v2', () => {
 
 describe('interoperability with kafkajs', () => {
   // kafkajs's own record batch encoder and decoder (the code it uses on the wire).
-  const KRecordBatch = (require('kafkajs/src/protocol/recordBatch/v0') as { RecordBatch: (o: object) => Promise<{ buffer: Buffer }> }).RecordBatch;
+  const KRecordBatch = (require('kafkajs/src/protocol/recordBatch/v0') as { RecordBatch: (o: object) => Promise<{ buffer: Buffer }> })
+    .RecordBatch;
   const KRecord = require('kafkajs/src/protocol/recordBatch/record/v0') as (o: object) => unknown;
   const kDecode = require('kafkajs/src/protocol/recordBatch/v0/decoder') as (d: unknown) => Promise<{
-    firstOffset: string; records: Array<{ key: Buffer | null; value: Buffer | null; offset: string; timestamp: string; headers: Record<string, Buffer> }>;
+    firstOffset: string;
+    records: Array<{ key: Buffer | null; value: Buffer | null; offset: string; timestamp: string; headers: Record<string, Buffer> }>;
   }>;
   const KDecoder = require('kafkajs/src/protocol/decoder') as new (b: Buffer) => unknown;
   const KTypes = (require('kafkajs/src/protocol/message/compression') as { Types: Record<string, number> }).Types;
 
-  for (const [label, compression] of [['none', KTypes.None!], ['gzip', KTypes.GZIP!]] as const) {
+  for (const [label, compression] of [
+    ['none', KTypes.None!],
+    ['gzip', KTypes.GZIP!],
+  ] as const) {
     test(`a batch encoded by kafkajs (${label}) decodes`, async () => {
       const records = [
         KRecord({ offsetDelta: 0, timestampDelta: 0, key: Buffer.from('a'), value: Buffer.from('one'), headers: { trace: 'x1' } }),
@@ -252,18 +320,37 @@ describe('interoperability with kafkajs', () => {
         KRecord({ offsetDelta: 2, timestampDelta: 9, key: Buffer.from('c'), value: null }),
       ];
       const enc = await KRecordBatch({
-        compression, firstOffset: require('kafkajs/src/utils/long').fromNumber(50),
-        firstTimestamp: T0, maxTimestamp: T0 + 9, lastOffsetDelta: 2, records,
+        compression,
+        firstOffset: require('kafkajs/src/utils/long').fromNumber(50),
+        firstTimestamp: T0,
+        maxTimestamp: T0 + 9,
+        lastOffsetDelta: 2,
+        records,
       });
       const bytes = enc.buffer;
       assert.equal(bytes.readUInt32BE(17), refCrc32c(bytes.subarray(21)));
       const b = decodeRecordBatches(bytes).batches[0]!;
       assert.equal(b.compression, compression);
-      assert.deepEqual(b.records.map((r) => r.offset), [50, 51, 52]);
-      assert.deepEqual(b.records.map((r) => r.timestamp), [T0, T0 + 7, T0 + 9]);
-      assert.deepEqual(b.records.map((r) => str(r.key)), ['a', null, 'c']);
-      assert.deepEqual(b.records.map((r) => str(r.value)), ['one', 'two', null]);
-      assert.deepEqual(b.records[0]!.headers.map((h) => [h.key, str(h.value)]), [['trace', 'x1']]);
+      assert.deepEqual(
+        b.records.map((r) => r.offset),
+        [50, 51, 52],
+      );
+      assert.deepEqual(
+        b.records.map((r) => r.timestamp),
+        [T0, T0 + 7, T0 + 9],
+      );
+      assert.deepEqual(
+        b.records.map((r) => str(r.key)),
+        ['a', null, 'c'],
+      );
+      assert.deepEqual(
+        b.records.map((r) => str(r.value)),
+        ['one', 'two', null],
+      );
+      assert.deepEqual(
+        b.records[0]!.headers.map((h) => [h.key, str(h.value)]),
+        [['trace', 'x1']],
+      );
     });
   }
 
@@ -272,9 +359,18 @@ describe('interoperability with kafkajs', () => {
       const ours = encodeRecordBatch(sample, { baseOffset: 9, compression: Compression[label] });
       const decoded = await kDecode(new KDecoder(ours));
       assert.equal(decoded.firstOffset, '9');
-      assert.deepEqual(decoded.records.map((r) => r.offset), ['9', '10', '11', '12']);
-      assert.deepEqual(decoded.records.map((r) => r.timestamp), [T0, T0 + 5, T0 - 3, T0 + 1].map(String));
-      assert.deepEqual(decoded.records.map((r) => r.value?.toString() ?? null), ['hello', 'no key', null, '']);
+      assert.deepEqual(
+        decoded.records.map((r) => r.offset),
+        ['9', '10', '11', '12'],
+      );
+      assert.deepEqual(
+        decoded.records.map((r) => r.timestamp),
+        [T0, T0 + 5, T0 - 3, T0 + 1].map(String),
+      );
+      assert.deepEqual(
+        decoded.records.map((r) => r.value?.toString() ?? null),
+        ['hello', 'no key', null, ''],
+      );
       assert.equal(decoded.records[0]!.headers.h!.toString(), 'v');
     });
   }
