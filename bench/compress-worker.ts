@@ -1,6 +1,6 @@
 /**
  * A piscina worker for the codec micro-benchmark: compresses or decompresses one block with
- * franz's own codec functions (src/protocol/records.ts), the same code the inline path runs.
+ * franz's own codec functions (src/records/record-batch.ts), the same code the inline path runs.
  */
 import { compress, decompress } from '../src/records/record-batch.js';
 

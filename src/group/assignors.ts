@@ -19,6 +19,7 @@
  *
  * Racks are accepted but not used (single-node broker: every replica is in one rack).
  */
+import { tpKey } from './topic-partition.js';
 
 /** Partitions per topic id. */
 export type TopicAssignment = Map<string, number[]>;
@@ -87,8 +88,6 @@ function toAssignment(slots: Slot[]): GroupAssignment {
   }
   return out;
 }
-
-const tpKey = (t: string, p: number): string => `${t}\u0000${p}`;
 
 /** Compares partitions for hand-out order: partition index first, so topics spread across members. */
 function handOutOrder(a: [string, number], b: [string, number]): number {

@@ -18,7 +18,8 @@ import { ErrorCode } from '../protocol/errors.js';
 import { SERVER_ASSIGNORS } from './assignors.js';
 import { ClassicGroup, type GroupSettings } from './classic-group.js';
 import { ConsumerGroup, type ConsumerGroupSettings, type TopicMeta } from './consumer-group.js';
-import { GroupStore, splitTpKey, tpKey, type GroupPorts } from './group-store.js';
+import { GroupStore, type GroupPorts } from './group-store.js';
+import { splitTpKey, tpKey } from './topic-partition.js';
 import type { CommittedOffset } from './records.js';
 
 export interface OffsetCommitInput {

@@ -16,6 +16,7 @@ import type { BrokerConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { InternalTopics, PartitionLogs } from '../metadata/ports.js';
 import { ErrorCode } from '../protocol/errors.js';
+import { tpKey } from './topic-partition.js';
 import { decodeRecordBatches, encodeRecordBatch, type RecordInput } from '../records/record-batch.js';
 import {
   decodeGroupValue,
@@ -43,15 +44,6 @@ export interface GroupPorts {
 export interface LoadedState {
   offsets: Map<string, Map<string, CommittedOffset>>;
   groups: Map<string, GroupRecord>;
-}
-
-export function tpKey(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
-}
-
-export function splitTpKey(k: string): { topic: string; partition: number } {
-  const i = k.lastIndexOf('\u0000');
-  return { topic: k.slice(0, i), partition: Number(k.slice(i + 1)) };
 }
 
 /** Bytes of record payload per batch when the live set is re-appended (well under max.message.bytes). */

@@ -10,7 +10,7 @@
  * null (with epoch -1) must be a member at that epoch (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH).
  */
 import type { GroupCoordinator } from '../group/coordinator.js';
-import { splitTpKey } from '../group/group-store.js';
+import { splitTpKey } from '../group/topic-partition.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { spec } from '../protocol/messages/09-offset-fetch.js';
 import type { Elem, ResponseBody } from '../protocol/schema.js';

@@ -17,24 +17,9 @@ import {
   type RecordInput,
 } from '../../src/records/record-batch.js';
 import { murmur2, partitionForKey } from '../../src/client/partitioner.js';
+import { refCrc32c } from '../helpers/batches.js';
 
 const require = createRequire(import.meta.url);
-
-// An independent bitwise CRC-32C, so the CRC check does not only compare the code with itself.
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-function refCrc32c(buf: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const b of buf) c = CRC_TABLE[(c ^ b) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 /** Rewrites a batch's records section and attributes, fixing lengths and CRC (for foreign framings). */
 function reframe(batch: Buffer, attributes: number, records: Buffer): Buffer {
