@@ -143,6 +143,7 @@ export class LogManager {
     config: LogConfig,
     extraFiles: ReadonlyArray<readonly [string, string]>,
     stop: () => CreationStop,
+    openSliceMs = OPEN_SLICE_MS,
   ): Promise<'created' | 'delete' | 'stop'> {
     const dirOf = (p: number): string => join(this.dataDir, partitionDirName(topic, p));
     let stopped: CreationStop = null;
@@ -161,11 +162,14 @@ export class LogManager {
         }),
     );
     const opened: Log[] = [];
+    // The last files may have been made after the topic went away: `more()` is asked only before
+    // each partition's files, so ask again before opening anything.
+    if (failure === null && stopped === null) stopped = stop();
     if (failure === null && stopped === null) {
       let sliceStart = performance.now();
       try {
         for (let p = from; p < to; p++) {
-          if (performance.now() - sliceStart > OPEN_SLICE_MS) {
+          if (performance.now() - sliceStart > openSliceMs) {
             await yieldToEventLoop();
             sliceStart = performance.now();
             stopped = stop();
@@ -177,6 +181,8 @@ export class LogManager {
         failure = err;
       }
     }
+    // And once more in the same tick as the registration, after the last open slice.
+    if (failure === null && stopped === null) stopped = stop();
     if (failure === null && stopped === null) {
       for (let p = from; p < to; p++) this.logs.set(partitionDirName(topic, p), { key: { topic, partition: p }, log: opened[p - from]! });
       return 'created';
