@@ -2,7 +2,7 @@
  * The two brokers under test, started the same way: a fresh data directory on the same disk,
  * 127.0.0.1 only, one at a time; and the bench's yardstick beside them.
  *
- *  - franz: `node dist/src/cli/main.js start`, ready when it prints its ready line.
+ *  - franz: `node dist/src/cli/bin.cjs start`, ready when it prints its ready line.
  *  - Apache Kafka 4.1.0, KRaft single node (broker + controller in one JVM). Its jars come from
  *    Maven Central at bench time (`mvn dependency:copy-dependencies` on a generated pom in a cache
  *    directory, never in the repository); ready when Metadata lists the broker.
@@ -123,7 +123,7 @@ class ChildBroker implements BrokerHandle {
 
 export async function startFranz(opts: BrokerOptions): Promise<BrokerHandle> {
   mkdirSync(opts.dataDir, { recursive: true });
-  const main = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+  const main = join(REPO_ROOT, 'dist', 'src', 'cli', 'bin.cjs');
   // The same group setting as the Kafka broker below: no initial rebalance delay (franz, like
   // Kafka, waits 3 s by default, which would count against ConsumerPerformance's join time).
   const args = [main, 'start', '--listen', '127.0.0.1:0', '--data-dir', opts.dataDir, '--set', 'group.initial.rebalance.delay.ms=0'];

@@ -8,15 +8,14 @@
 pub mod batch;
 pub mod crc;
 pub mod segment;
+pub mod sender;
 pub mod sendfile;
 pub mod sys;
 
-use std::os::fd::OwnedFd;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
-use napi::bindgen_prelude::{AsyncTask, Either, Float64Array, Float64ArraySlice, Uint8ArraySlice};
-use napi::{Env, Error, Result, Status, Task};
+use napi::bindgen_prelude::{Either, Float64Array, Float64ArraySlice, Object, Uint8ArraySlice};
+use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
 
 use crate::sys::OsError;
@@ -230,49 +229,18 @@ pub fn socket_buffer_size(fd: i32, send: bool) -> Result<u32> {
     sys::buffer_size(fd, send).map_err(Error::from)
 }
 
-/// The pool-thread half of sendChunks. Owns duplicated descriptors only; they are closed
-/// when compute finishes (or, if compute never runs, when the task is dropped).
-pub struct SendTask {
-    socket: Option<OwnedFd>,
-    chunks: Vec<sendfile::Chunk>,
-    timeout: Duration,
-}
-
-impl Task for SendTask {
-    type Output = i64;
-    type JsValue = i64;
-
-    fn compute(&mut self) -> Result<i64> {
-        let socket = self.socket.take();
-        let chunks = std::mem::take(&mut self.chunks);
-        let timeout = self.timeout;
-        let outcome = catch_unwind(AssertUnwindSafe(|| match &socket {
-            Some(sock) => sendfile::send_all(sock, &chunks, timeout).map_err(Error::from),
-            None => Err(Error::new(Status::GenericFailure, "EBADF: send task already ran")),
-        }));
-        // Close the duplicates here on the pool thread, promptly and in every path.
-        drop(chunks);
-        drop(socket);
-        match outcome {
-            Ok(r) => r.and_then(|n| i64::try_from(n).map_err(invalid)),
-            Err(_) => Err(Error::new(Status::GenericFailure, "EFAULT: panic in sendChunks")),
-        }
-    }
-
-    fn resolve(&mut self, _env: Env, output: i64) -> Result<i64> {
-        Ok(output)
-    }
-}
-
-/// Duplicates every descriptor and copies every Buffer synchronously, then queues the
-/// writing on the libuv pool. If any duplication fails, the ones already made are closed
-/// (they are OwnedFds in locals) and the call throws.
+/// Duplicates every descriptor and copies every Buffer synchronously, then hands the writing to
+/// the sender thread (sender.rs), which never waits for one consumer. The promise settles with
+/// the bytes written, or rejects with the errno-prefixed error that ended the send. If any
+/// duplication fails, the ones already made are closed (they are OwnedFds in locals) and the
+/// call throws.
 #[napi(catch_unwind, ts_return_type = "Promise<number>")]
-pub fn send_chunks(
+pub fn send_chunks<'env>(
+    env: &'env Env,
     socket_fd: i32,
     chunks: Vec<Either<&[u8], FileRegion>>,
     timeout_ms: u32,
-) -> Result<AsyncTask<SendTask>> {
+) -> Result<Object<'env>> {
     let mut owned = Vec::with_capacity(chunks.len());
     for (i, chunk) in chunks.into_iter().enumerate() {
         owned.push(match chunk {
@@ -287,9 +255,18 @@ pub fn send_chunks(
         });
     }
     let socket = sys::dup_cloexec(socket_fd, "socket fd").map_err(Error::from)?;
-    Ok(AsyncTask::new(SendTask {
-        socket: Some(socket),
-        chunks: owned,
-        timeout: Duration::from_millis(u64::from(timeout_ms)),
-    }))
+    let (deferred, promise) = env.create_deferred::<i64, SendResolver>()?;
+    let done: sender::Completion = Box::new(move |result| match result {
+        Ok(n) => match i64::try_from(n) {
+            Ok(n) => deferred.resolve(Box::new(move |_| Ok(n))),
+            Err(e) => deferred.reject(invalid(e)),
+        },
+        Err(e) => deferred.reject(Error::from(e)),
+    });
+    let job = sendfile::SendJob::new(socket, owned);
+    sender::submit(job, Duration::from_millis(u64::from(timeout_ms)), done).map_err(Error::from)?;
+    Ok(promise)
 }
+
+/// What resolves a sendChunks promise on the JS thread: the byte count.
+type SendResolver = Box<dyn FnOnce(Env) -> Result<i64>>;

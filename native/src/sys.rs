@@ -402,6 +402,93 @@ pub fn wait_writable(sock: &OwnedFd, timeout: Duration) -> Result<(), OsError> {
     }
 }
 
+/// A new epoll instance (close-on-exec).
+pub fn epoll_new() -> Result<OwnedFd, OsError> {
+    // SAFETY: epoll_create1 takes a flags int and touches no memory of ours.
+    let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    if fd < 0 {
+        return Err(OsError::last("epoll_create1"));
+    }
+    // SAFETY: `fd` was just returned by the kernel as a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Adds (`add`) or re-arms `fd` in `epoll` for `events`, tagged with `token`.
+pub fn epoll_set(
+    epoll: &OwnedFd,
+    fd: &OwnedFd,
+    events: u32,
+    token: u64,
+    add: bool,
+) -> Result<(), OsError> {
+    let mut ev = libc::epoll_event { events, u64: token };
+    let op = if add { libc::EPOLL_CTL_ADD } else { libc::EPOLL_CTL_MOD };
+    // SAFETY: `ev` is a live local epoll_event; both descriptors are owned by the caller, so
+    // they are open and are the ones it means.
+    let r = unsafe { libc::epoll_ctl(epoll.as_raw_fd(), op, fd.as_raw_fd(), &raw mut ev) };
+    if r < 0 {
+        return Err(OsError::last("epoll_ctl"));
+    }
+    Ok(())
+}
+
+/// Removes `fd` from `epoll` (before the descriptor is closed; closing would too, but only once
+/// every duplicate of it is closed).
+pub fn epoll_remove(epoll: &OwnedFd, fd: &OwnedFd) {
+    let mut ev = libc::epoll_event { events: 0, u64: 0 };
+    // SAFETY: as in `epoll_set`; `ev` is ignored by EPOLL_CTL_DEL on kernels since 2.6.9. A
+    // failure (the descriptor was never added) needs no handling.
+    unsafe { libc::epoll_ctl(epoll.as_raw_fd(), libc::EPOLL_CTL_DEL, fd.as_raw_fd(), &raw mut ev) };
+}
+
+/// Waits for events on `epoll` for at most `timeout` (forever for None); fills `events` from
+/// the start and returns how many. EINTR returns 0.
+pub fn epoll_wait(
+    epoll: &OwnedFd,
+    events: &mut [libc::epoll_event],
+    timeout: Option<Duration>,
+) -> Result<usize, OsError> {
+    let ms = timeout.map_or(-1, |t| i32::try_from(t.as_millis().max(1)).unwrap_or(i32::MAX));
+    let max = i32::try_from(events.len()).unwrap_or(i32::MAX);
+    // SAFETY: `events` is a live, exclusively borrowed slice of at least `max` entries that
+    // the kernel fills; `epoll` is a descriptor the caller owns.
+    let n = unsafe { libc::epoll_wait(epoll.as_raw_fd(), events.as_mut_ptr(), max, ms) };
+    if let Ok(n) = usize::try_from(n) {
+        return Ok(n);
+    }
+    let err = OsError::last("epoll_wait");
+    if err.errno == libc::EINTR {
+        return Ok(0);
+    }
+    Err(err)
+}
+
+/// A new eventfd (non-blocking, close-on-exec), for waking a thread that waits in epoll.
+pub fn eventfd_new() -> Result<OwnedFd, OsError> {
+    // SAFETY: eventfd takes an initial count and flags and touches no memory of ours.
+    let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(OsError::last("eventfd"));
+    }
+    // SAFETY: `fd` was just returned by the kernel as a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Adds one to an eventfd's count, making it readable. A full count (EAGAIN) is readable already.
+pub fn eventfd_signal(fd: &OwnedFd) {
+    let one: u64 = 1;
+    // SAFETY: an eventfd write takes exactly one u64; `one` is a live local of that size.
+    unsafe { libc::write(fd.as_raw_fd(), (&raw const one).cast(), std::mem::size_of::<u64>()) };
+}
+
+/// Resets an eventfd's count to zero.
+pub fn eventfd_drain(fd: &OwnedFd) {
+    let mut count: u64 = 0;
+    // SAFETY: an eventfd read fills exactly one u64; `count` is a live local of that size. A
+    // failure (EAGAIN: already zero) needs no handling.
+    unsafe { libc::read(fd.as_raw_fd(), (&raw mut count).cast(), std::mem::size_of::<u64>()) };
+}
+
 /// `v` as a usize, at most `cap` (a length to read or send that is also bounded by a buffer).
 pub fn at_most(v: u64, cap: usize) -> usize {
     usize::try_from(v).map_or(cap, |v| v.min(cap))

@@ -1,12 +1,9 @@
-#!/usr/bin/env node
 /**
  * The `franz` command: `franz start` runs a broker; the other commands are Kafka clients.
  *
  * Exit codes: 0 success (and --help), 1 an error (one line on stderr: "franz: ..."), 2 a usage
  * error (commander's message, then a pointer to the command's --help).
  */
-// Each in-flight sendfile holds a libuv pool thread while a slow consumer drains; the default 4 is too few.
-process.env.UV_THREADPOOL_SIZE ??= '16';
 import { Command, CommanderError, Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { consumeCommand, produceCommand, topicCommand } from './client-commands.js';
 import { groupCommand } from './group-commands.js';

@@ -366,8 +366,10 @@ export function scanSegment(fd: number, start: number, end: number, verifyCrc: b
  *
  * Before this returns, the socket fd and every file fd are dup()ed (F_DUPFD_CLOEXEC) and
  * Buffers copied, so the caller may close its fds or reuse its Buffers immediately; the
- * writing runs on the libuv thread pool using only the duplicates, which are closed when
- * it ends, in every path. It occupies one pool thread while waiting for the peer.
+ * writing runs on franz's sender thread (native/src/sender.rs) using only the duplicates,
+ * which are closed when it ends, in every path. That one thread multiplexes every response in
+ * flight with epoll, so a consumer that stops reading holds no thread: neither the libuv pool
+ * (which runs the group-commit fdatasync) nor the sender waits for it.
  *
  * `timeoutMs` bounds each wait for the socket to become writable (an idle timeout, not a
  * deadline for the whole transfer). Rejects with 'ETIMEDOUT: ...', 'EPIPE: ...',

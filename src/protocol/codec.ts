@@ -25,7 +25,7 @@ import {
   type ResponseBody,
   inVersions,
 } from './schema.js';
-import { Reader, Writer, ZERO_UUID, type RecordsRef } from './primitives.js';
+import { EMPTY_BUFFER, Reader, Writer, ZERO_UUID, type RecordsRef } from './primitives.js';
 
 /** A message as the compiled closures see it: fields by camelCase name. */
 type Message = Record<string, unknown>;
@@ -90,7 +90,12 @@ function primitiveMinBytes(t: Primitive, compact: boolean): number {
   }
 }
 
-function primitiveDecoder(t: Primitive, flexible: boolean): Decode {
+/**
+ * A primitive's decoder. A null (length -1) in a string, bytes or records field that is not
+ * nullable in the version read marks the request malformed, as Kafka's generated readers refuse
+ * it ("non-nullable field was serialized as null"): handlers never see a null their types exclude.
+ */
+function primitiveDecoder(t: Primitive, flexible: boolean, nullable: boolean): Decode {
   switch (t) {
     case 'bool':
       return (r) => r.bool();
@@ -111,10 +116,24 @@ function primitiveDecoder(t: Primitive, flexible: boolean): Decode {
     case 'uuid':
       return (r) => r.uuid();
     case 'string':
-      return (r) => r.string(flexible);
+      return nullable
+        ? (r) => r.string(flexible)
+        : (r) => {
+            const v = r.string(flexible);
+            if (v !== null) return v;
+            r.fail();
+            return '';
+          };
     case 'bytes':
     case 'records':
-      return (r) => r.bytes(flexible);
+      return nullable
+        ? (r) => r.bytes(flexible)
+        : (r) => {
+            const v = r.bytes(flexible);
+            if (v !== null) return v;
+            r.fail();
+            return EMPTY_BUFFER;
+          };
   }
 }
 
@@ -206,7 +225,8 @@ function compileField(f: Field, version: number, flexible: boolean): FieldPlan {
       encodeElem = (w, v) => sub.encode(w, v as Message);
       minBytes = 0;
     } else {
-      decodeElem = primitiveDecoder(elem, flexible);
+      // Elements of an array are never null in Kafka's schemas.
+      decodeElem = primitiveDecoder(elem, flexible, false);
       encodeElem = primitiveEncoder(elem, flexible);
       minBytes = primitiveMinBytes(elem, flexible);
     }
@@ -214,7 +234,11 @@ function compileField(f: Field, version: number, flexible: boolean): FieldPlan {
     const unit = Math.max(1, minBytes);
     decode = (r) => {
       const n = r.length(flexible, unit);
-      if (n < 0) return nullable ? null : [];
+      if (n < 0) {
+        if (nullable) return null;
+        r.fail(); // a null array where the version forbids it: malformed
+        return [];
+      }
       const out: unknown[] = [];
       for (let i = 0; i < n && !r.bad; i++) out.push(decodeElem(r));
       return out;
@@ -229,7 +253,7 @@ function compileField(f: Field, version: number, flexible: boolean): FieldPlan {
       for (const e of arr) encodeElem(w, e);
     };
   } else {
-    decode = primitiveDecoder(f.type as Primitive, flexible);
+    decode = primitiveDecoder(f.type as Primitive, flexible, nullable);
     encode = primitiveEncoder(f.type as Primitive, flexible);
   }
   const defaultValue = typeDefault(f, version);

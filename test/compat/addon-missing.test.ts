@@ -22,7 +22,7 @@ test('a missing addon: exit 1 and one line saying how to build it', async () => 
     mkdirSync(join(copy, 'native'));
     const r = await run(
       process.execPath,
-      [join(copy, 'dist', 'src', 'cli', 'main.js'), 'start', '--listen', '127.0.0.1:0', '--data-dir', join(copy, 'data')],
+      [join(copy, 'dist', 'src', 'cli', 'bin.cjs'), 'start', '--listen', '127.0.0.1:0', '--data-dir', join(copy, 'data')],
       {
         cwd: copy,
       },

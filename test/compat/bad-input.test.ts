@@ -140,6 +140,26 @@ describe('malformed frames', () => {
     await assertAlive(broker);
   });
 
+  test('a null topic name (Produce, CreateTopics, DescribeConfigs) closes the connection, with no handler error', async () => {
+    const requests: Array<[string, number, number, Record<string, unknown>]> = [
+      ['Produce', 0, 9, { transactionalId: null, acks: -1, timeoutMs: 1000, topicData: [{ name: null, partitionData: [] }] }],
+      [
+        'CreateTopics',
+        19,
+        7,
+        { topics: [{ name: null, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }], timeoutMs: 1000 },
+      ],
+      ['DescribeConfigs', 32, 4, { resources: [{ resourceType: 2, resourceName: null, configurationKeys: null }] }],
+    ];
+    for (const [name, key, version, body] of requests) {
+      const c = await RawConnection.open(broker.port);
+      c.send(key, version, body);
+      assert.equal(await c.waitClosed(), true, `${name} with a null topic name`);
+    }
+    await assertAlive(broker);
+    assert.doesNotMatch(broker.stderr(), /handler failed|TypeError/);
+  });
+
   test('random frames never take the broker down', async () => {
     let seed = 17;
     const rand = (): number => {

@@ -24,7 +24,7 @@ interface Result {
 
 let broker: RunningBroker;
 
-/** Runs the real `franz` binary (dist/src/cli/main.js) with this broker in FRANZ_BROKERS. */
+/** Runs the real `franz` binary (dist/src/cli/bin.cjs) with this broker in FRANZ_BROKERS. */
 function franz(args: string[], input?: string, timeoutMs = 30_000): Promise<Result> {
   const child = spawn(process.execPath, [FRANZ_MAIN, ...args], {
     env: { ...process.env, FRANZ_BROKERS: broker.address },

@@ -363,7 +363,7 @@ describe('librdkafka groups (kcat -G)', () => {
 
 describe('librdkafka consumer protocol (confluent-kafka, group.protocol=consumer) and franz group', () => {
   const PY = join(here, '..', '..', '..', 'test', 'python', 'group_member.py');
-  const franz = join(here, '..', '..', 'src', 'cli', 'main.js');
+  const franz = join(here, '..', '..', 'src', 'cli', 'bin.cjs');
   const cli = async (...args: string[]) => {
     const r = await run(process.execPath, [franz, 'group', ...args, '--brokers', broker.address]);
     return {

@@ -10,8 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 
 const here = dirname(fileURLToPath(import.meta.url));
-/** dist/src/cli/main.js, seen from dist/test/helpers. */
-export const FRANZ_MAIN = join(here, '..', '..', 'src', 'cli', 'main.js');
+/** dist/src/cli/bin.cjs (the franz executable), seen from dist/test/helpers. */
+export const FRANZ_MAIN = join(here, '..', '..', 'src', 'cli', 'bin.cjs');
 
 export interface RunningBroker {
   readonly port: number;

@@ -3,7 +3,7 @@ import type { ApiSpec } from '../schema.js';
 export const spec = {
   apiKey: 27,
   name: 'WriteTxnMarkers',
-  validVersions: [0, 1],
+  validVersions: [1, 1],
   flexibleVersions: 1,
   request: [
     {
