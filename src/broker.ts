@@ -5,7 +5,7 @@
  * itself; handlers see only `BrokerServices`.
  */
 import { resolve } from 'node:path';
-import type { BrokerConfig } from './config.js';
+import { connectionOverrides, type BrokerConfig } from './config.js';
 import { GroupCoordinator } from './group/coordinator.js';
 import { createRegistry } from './handlers/index.js';
 import type { BrokerServices, HandlerRegistry } from './handlers/registry.js';
@@ -71,11 +71,19 @@ export class Broker implements ClusterInfo {
         log,
         maxRequestBytes: config.num('socket.request.max.bytes'),
         useSendfile: process.env.FRANZ_SENDFILE !== '0',
+        maxQueuedRequests: config.num('queued.max.requests'),
       },
       {
         maxSegmentBytes: config.num('franz.socket.max.segment.bytes'),
         sendBufferBytes: config.num('socket.send.buffer.bytes'),
         receiveBufferBytes: config.num('socket.receive.buffer.bytes'),
+      },
+      {
+        maxConnections: config.num('max.connections'),
+        maxPerIp: config.num('max.connections.per.ip'),
+        perIpOverrides: connectionOverrides(config.get('max.connections.per.ip.overrides')),
+        idleMs: config.num('connections.max.idle.ms'),
+        readTimeoutMs: config.num('franz.request.read.timeout.ms'),
       },
       log,
     );

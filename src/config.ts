@@ -149,6 +149,28 @@ export const BROKER_KEYS = {
     default: '0',
     doc: "largest TCP segment of accepted connections (0: the kernel's choice)",
   },
+  'connections.max.idle.ms': { type: 'long', default: '600000', doc: 'close connections with no traffic for this long (-1: never)' },
+  'max.connections': { type: 'int', min: 0, default: '2147483647', doc: 'most client connections at once; more are closed on accept' },
+  'max.connections.per.ip': { type: 'int', min: 0, default: '2147483647', doc: 'most connections from one address' },
+  'max.connections.per.ip.overrides': {
+    type: 'string',
+    default: '',
+    doc: 'per-address limits, "address:count,address:count" (addresses as the broker sees them, not resolved)',
+  },
+  'queued.max.requests': {
+    type: 'int',
+    min: 1,
+    default: '500',
+    doc: 'requests one connection may have unanswered before franz reads no more from it',
+  },
+  // Kafka has no such bound: a client that sends a request slowly (slowloris) would hold its
+  // connection and the request's buffer until connections.max.idle.ms of silence.
+  'franz.request.read.timeout.ms': {
+    type: 'long',
+    min: 1,
+    default: '30000',
+    doc: 'longest a request may take to arrive, from its first byte to its last; slower is closed',
+  },
 } as const satisfies Record<string, BrokerKeySpec>;
 
 /** A broker config key franz knows: a typo in a key is a compile error. */
@@ -279,8 +301,37 @@ export function validateTopicConfigs(configs: Record<string, string>): string | 
  * configuration log.segment.bytes: Not a number of type INT"), or null when it is. A key that
  * provides a topic default takes the values its topic key takes.
  */
+/**
+ * `max.connections.per.ip.overrides` ("address:count,address:count", Kafka's format) as a map,
+ * or throws with Kafka's kind of message for an entry that is not `address:count`.
+ */
+export function connectionOverrides(value: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const entry of value
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '')) {
+    const at = entry.lastIndexOf(':');
+    const host = at > 0 ? entry.slice(0, at).trim() : '';
+    const count = at > 0 ? entry.slice(at + 1).trim() : '';
+    if (host === '' || !/^\d+$/.test(count) || Number(count) > 2147483647) {
+      throw new Error(`Invalid value ${value} for configuration max.connections.per.ip.overrides: not "address:count" in "${entry}"`);
+    }
+    out.set(host.replace(/^\[(.*)\]$/, '$1'), Number(count));
+  }
+  return out;
+}
+
 export function brokerConfigError(key: string, value: string): string | null {
   if (!isBrokerKey(key)) return null;
+  if (key === 'max.connections.per.ip.overrides') {
+    try {
+      connectionOverrides(value);
+      return null;
+    } catch (e) {
+      return (e as Error).message;
+    }
+  }
   const topicKey = topicKeyOf(key);
   const topic = topicKey !== undefined ? TOPIC_KEYS[topicKey] : undefined;
   const why = valueError({ ...topic, ...BROKER_KEYS[key] }, value);

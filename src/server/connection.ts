@@ -42,6 +42,12 @@ export interface ConnectionOptions {
   readonly maxRequestBytes: number;
   /** Send file regions with sendfile (off: copy them through Node, FRANZ_SENDFILE=0). */
   readonly useSendfile: boolean;
+  /**
+   * queued.max.requests: with this many requests received and not yet answered, no more bytes
+   * are read from the connection (what one read brought, at most the 16 KiB scratch, is still
+   * handled) until a response goes out.
+   */
+  readonly maxQueuedRequests: number;
   readonly onClosed: () => void;
 }
 
@@ -78,6 +84,21 @@ export class Connection {
   private readonly services: BrokerServices;
   private readonly log: Logger;
   private readonly useSendfile: boolean;
+  private readonly maxQueuedRequests: number;
+  /** The last time a byte was read or a response finished (connections.max.idle.ms). */
+  private lastActivity = Date.now();
+  /** Since when part of a request has been waiting for the rest (franz.request.read.timeout.ms). */
+  private partialSince: number | null = null;
+  /** Reading paused because queued.max.requests requests are unanswered. */
+  private readPaused = false;
+  /** Requests read while the queue was full, handled in order once it has room. */
+  private readonly held: Buffer[] = [];
+  /**
+   * Reads go straight into the FrameReader (onread): the connection can stop cutting requests
+   * and pause the socket. The fallback ('data' events, when the descriptor could not be
+   * duplicated) cannot hold bytes back, so queued.max.requests does not apply to it.
+   */
+  private readonly readsWithOnread: boolean;
 
   /**
    * `accepted` comes from a server with pauseOnConnect. Its descriptor is duplicated into a new
@@ -92,10 +113,19 @@ export class Connection {
     this.services = opts.services;
     this.log = opts.log;
     this.useSendfile = opts.useSendfile;
+    this.maxQueuedRequests = opts.maxQueuedRequests;
     this.peer = `${accepted.remoteAddress}:${accepted.remotePort}`;
     this.reader = new FrameReader(
       maxRequestBytes,
       (frame) => {
+        if (this.closed) return false;
+        // queued.max.requests: a request beyond the limit waits, whole, until one is answered
+        // (the socket is paused, so at most what one read brought waits here).
+        if (this.held.length > 0 || (this.readsWithOnread && this.slots.length >= this.maxQueuedRequests)) {
+          this.held.push(frame);
+          this.readPaused = true;
+          return true;
+        }
         this.onFrame(frame);
         return !this.closed;
       },
@@ -106,6 +136,7 @@ export class Connection {
       callback: (n: number) => this.onRead(n),
     });
     this.socket = socket instanceof NetSocket ? socket : accepted;
+    this.readsWithOnread = socket instanceof NetSocket;
     if (!(socket instanceof NetSocket)) {
       // Slower (each read is copied once more), but the client is served all the same.
       if (socket.error !== undefined) this.log.warn('reading connection with data events', { peer: this.peer, err: socket.error });
@@ -125,6 +156,7 @@ export class Connection {
     if (this.closed) return;
     this.closed = true;
     this.reader.clear();
+    this.held.length = 0;
     // Responses never to be written release their files; one whose native send is under way does
     // so when that send settles.
     for (const slot of this.slots) release(slot);
@@ -177,13 +209,52 @@ export class Connection {
       at += n;
       this.reader.wrote(n);
     }
+    this.afterRead();
   }
 
-  /** A read into the reader's buffer (the socket reads with `onread`). */
+  /** A read into the reader's buffer (the socket reads with `onread`); false pauses reading. */
   private onRead(n: number): boolean {
     if (this.closed || this.draining) return false;
     this.reader.wrote(n);
-    return true;
+    this.afterRead();
+    if (this.readsWithOnread && this.slots.length >= this.maxQueuedRequests) this.readPaused = true;
+    return !this.closed && !this.readPaused;
+  }
+
+  private afterRead(): void {
+    const now = Date.now();
+    this.lastActivity = now;
+    this.partialSince = this.reader.partial ? (this.partialSince ?? now) : null;
+  }
+
+  /** The queue has room again: the requests held back first, then the socket. */
+  private unhold(): void {
+    while (this.held.length > 0 && this.slots.length < this.maxQueuedRequests && !this.closed) this.onFrame(this.held.shift()!);
+    if (this.held.length === 0 && this.slots.length < this.maxQueuedRequests && this.readPaused && !this.closed) {
+      this.readPaused = false;
+      this.socket.resume();
+    }
+  }
+
+  /**
+   * Why this connection should be closed now, if it should: a request still incomplete after
+   * `readTimeoutMs` (slowloris), or nothing read or answered for `idleMs` (Kafka's
+   * connections.max.idle.ms; a negative value never closes).
+   */
+  overdue(now: number, idleMs: number, readTimeoutMs: number): string | null {
+    if (this.closed) return null;
+    if (this.partialSince !== null && now - this.partialSince > readTimeoutMs)
+      return 'request not complete within franz.request.read.timeout.ms';
+    if (idleMs >= 0 && this.idle && this.partialSince === null && now - this.lastActivity > idleMs) return 'idle';
+    return null;
+  }
+
+  /** Closes the connection for the reason `overdue` gave. */
+  expire(reason: string): void {
+    if (reason === 'idle') {
+      this.log.debug('closing idle connection', { peer: this.peer });
+      this.close();
+    } else this.reject(reason);
   }
 
   private onFrame(frame: Buffer): void {
@@ -281,6 +352,8 @@ export class Connection {
   private pump(): void {
     while (!this.closed && !this.sending && this.slots.length > 0 && this.slots[0]!.done) {
       const slot = this.slots.shift()!;
+      this.lastActivity = Date.now();
+      if (this.readPaused && !this.draining) this.unhold();
       const chunks = slot.chunks;
       if (chunks === null) continue;
       if (chunks.every((c): c is Buffer => Buffer.isBuffer(c))) {

@@ -116,6 +116,13 @@ export class FrameReader {
     this.frame = next;
   }
 
+  /**
+   * True while part of a request (or of its size prefix) has arrived and the rest has not.
+   */
+  get partial(): boolean {
+    return this.frame !== null || this.end > this.start;
+  }
+
   /** Drops what is buffered (the connection is closed). */
   clear(): void {
     this.frame = null;

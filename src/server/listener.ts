@@ -3,10 +3,23 @@
  * the sockets it accepts (segment size, send and receive buffers), set once on the listening socket
  * so every accepted connection inherits it.
  */
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../logger.js';
 import * as native from '../native/index.js';
 import { Connection, type ConnectionOptions } from './connection.js';
+
+/** Kafka's connection limits, and franz's bound on a slowly sent request. */
+export interface ConnectionLimits {
+  /** max.connections: more are closed as soon as they are accepted. */
+  readonly maxConnections: number;
+  /** max.connections.per.ip, and its per-address overrides (max.connections.per.ip.overrides). */
+  readonly maxPerIp: number;
+  readonly perIpOverrides: ReadonlyMap<string, number>;
+  /** connections.max.idle.ms (-1: never). */
+  readonly idleMs: number;
+  /** franz.request.read.timeout.ms. */
+  readonly readTimeoutMs: number;
+}
 
 export interface SocketTuning {
   /** franz.socket.max.segment.bytes: cap on the TCP segment size (0: the kernel's choice). */
@@ -20,21 +33,25 @@ export interface SocketTuning {
 export class KafkaListener {
   private server: Server | null = null;
   private readonly connections = new Set<Connection>();
+  /** Open connections by remote address (max.connections.per.ip). */
+  private readonly perIp = new Map<string, number>();
+  private sweepTimer: NodeJS.Timeout | null = null;
+  /** Connections refused by a limit since the last warning about it (logged at most every 10 s). */
+  private refused = 0;
+  private lastRefusalLog = 0;
   /** The port listened on (the one the OS chose when asked for 0). */
   port = 0;
 
   constructor(
     private readonly options: Omit<ConnectionOptions, 'onClosed'>,
     private readonly tuning: SocketTuning,
+    private readonly limits: ConnectionLimits,
     private readonly log: Logger,
   ) {}
 
   async start(host: string, port: number): Promise<void> {
     // Paused on accept: Connection moves the socket to one that reads into request buffers.
-    const server = createServer({ pauseOnConnect: true }, (socket) => {
-      const c: Connection = new Connection(socket, { ...this.options, onClosed: () => this.connections.delete(c) });
-      this.connections.add(c);
-    });
+    const server = createServer({ pauseOnConnect: true }, (socket) => this.accept(socket));
     this.server = server;
     await new Promise<void>((ok, fail) => {
       server.once('error', fail);
@@ -45,6 +62,56 @@ export class KafkaListener {
     this.setBufferSize(false, this.tuning.receiveBufferBytes);
     const addr = server.address();
     this.port = typeof addr === 'object' && addr !== null ? addr.port : port;
+    // Idle connections and requests that never finish arriving are found by a sweep; a timer per
+    // connection would cost as much at thousands of connections for no better precision.
+    const every = Math.max(10, Math.min(1000, this.limits.readTimeoutMs / 4, this.limits.idleMs >= 0 ? this.limits.idleMs / 4 : 1000));
+    this.sweepTimer = setInterval(() => this.sweep(), every);
+    this.sweepTimer.unref();
+  }
+
+  /**
+   * Takes an accepted socket, or closes it at once when it would exceed max.connections or its
+   * address's limit (Kafka closes a connection over the per-address limit the same way; over
+   * max.connections Kafka leaves new connections waiting in the accept backlog instead).
+   */
+  private accept(socket: Socket): void {
+    // An IPv4 client of a listener on every interface shows as ::ffff:a.b.c.d; the limits name a.b.c.d.
+    const address = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+    const fromHere = this.perIp.get(address) ?? 0;
+    const perIpLimit = this.limits.perIpOverrides.get(address) ?? this.limits.maxPerIp;
+    if (this.connections.size >= this.limits.maxConnections || fromHere >= perIpLimit) {
+      socket.destroy();
+      this.noteRefusal(address, this.connections.size >= this.limits.maxConnections ? 'max.connections' : 'max.connections.per.ip');
+      return;
+    }
+    this.perIp.set(address, fromHere + 1);
+    const c: Connection = new Connection(socket, {
+      ...this.options,
+      onClosed: () => {
+        this.connections.delete(c);
+        const n = (this.perIp.get(address) ?? 1) - 1;
+        if (n <= 0) this.perIp.delete(address);
+        else this.perIp.set(address, n);
+      },
+    });
+    this.connections.add(c);
+  }
+
+  private noteRefusal(address: string, limit: string): void {
+    this.refused++;
+    const now = Date.now();
+    if (now - this.lastRefusalLog < 10_000) return;
+    this.log.warn('refusing connections over a limit', { limit, address, refused: this.refused });
+    this.refused = 0;
+    this.lastRefusalLog = now;
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const c of this.connections) {
+      const reason = c.overdue(now, this.limits.idleMs, this.limits.readTimeoutMs);
+      if (reason !== null) c.expire(reason);
+    }
   }
 
   /**
@@ -54,6 +121,8 @@ export class KafkaListener {
   async stop(graceMs: number): Promise<void> {
     const server = this.server;
     this.server = null;
+    if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
     if (server === null) return;
     server.close();
     const drained = Promise.all([...this.connections].map((c) => c.drain()));

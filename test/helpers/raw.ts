@@ -39,8 +39,9 @@ export class RawConnection {
     for (const f of w) f();
   }
 
-  static async open(port: number): Promise<RawConnection> {
-    const s = connect(port, '127.0.0.1');
+  /** Connects to 127.0.0.1:`port`, from `localAddress` when given (another loopback address). */
+  static async open(port: number, localAddress?: string): Promise<RawConnection> {
+    const s = connect({ port, host: '127.0.0.1', ...(localAddress === undefined ? {} : { localAddress }) });
     await once(s, 'connect');
     return new RawConnection(s);
   }
