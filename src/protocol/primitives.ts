@@ -33,6 +33,9 @@ export function chunkLength(c: Chunk): number {
 
 const EMPTY = Buffer.alloc(0);
 const TWO_32 = 4294967296;
+const TWO_63 = 9223372036854775808;
+const INT64_MAX = 9223372036854775807n;
+const INT64_MIN = -9223372036854775808n;
 
 export class Reader {
   bad = false;
@@ -231,6 +234,13 @@ export class Writer {
   }
   int64(v: number): void {
     this.ensure(8);
+    if (!(v >= -TWO_63 && v < TWO_63)) {
+      // Past int64's range (or NaN): the nearest int64. An int64 read off the wire past 2^53 is a
+      // rounded number, and Long.MAX_VALUE comes back as 2^63, so it goes out as Long.MAX_VALUE.
+      this.buf.writeBigInt64BE(Number.isNaN(v) ? 0n : v > 0 ? INT64_MAX : INT64_MIN, this.pos);
+      this.pos += 8;
+      return;
+    }
     const hi = Math.floor(v / TWO_32);
     this.buf.writeInt32BE(hi, this.pos);
     this.buf.writeUInt32BE(v - hi * TWO_32, this.pos + 4);

@@ -239,3 +239,25 @@ describe('primitives', () => {
     assert.equal(r.bad, true);
   });
 });
+
+describe('int64 past 2^53', () => {
+  test('values beyond int64 go out as the nearest int64; Long.MAX_VALUE round-trips', () => {
+    const w = new Writer(64);
+    w.int64(2 ** 63); // what Long.MAX_VALUE reads as
+    w.int64(2 ** 64);
+    w.int64(-(2 ** 64));
+    w.int64(Number.NaN);
+    w.int64(-(2 ** 63));
+    const b = w.toBuffer();
+    assert.equal(b.readBigInt64BE(0), 9223372036854775807n);
+    assert.equal(b.readBigInt64BE(8), 9223372036854775807n);
+    assert.equal(b.readBigInt64BE(16), -9223372036854775808n);
+    assert.equal(b.readBigInt64BE(24), 0n);
+    assert.equal(b.readBigInt64BE(32), -9223372036854775808n);
+    const r = new Reader(b);
+    assert.equal(r.int64(), 2 ** 63);
+    const again = new Writer(8);
+    again.int64(r.int64());
+    assert.equal(again.toBuffer().readBigInt64BE(0), 9223372036854775807n);
+  });
+});
