@@ -33,7 +33,8 @@ export function chunkLength(c: Chunk): number {
 
 const EMPTY = Buffer.alloc(0);
 const TWO_32 = 4294967296;
-const TWO_63 = 9223372036854775808;
+// 2^63 is exact as a double; written as a power so the literal itself loses nothing.
+const TWO_63 = 2 ** 63;
 const INT64_MAX = 9223372036854775807n;
 const INT64_MIN = -9223372036854775808n;
 
