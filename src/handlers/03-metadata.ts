@@ -10,11 +10,12 @@
  * auto.create.topics.enable allow it and the name is legal; otherwise UNKNOWN_TOPIC_OR_PARTITION,
  * or INVALID_TOPIC_EXCEPTION for an illegal name.
  * Version notes: v0 lists all topics for an empty list, v1+ for a null list; v10+ carries topic ids
- * and v12 may ask by id alone (name null); v7+ has leader epochs.
+ * and v12 may ask by id alone (name null); v7+ has leader epochs. A v10-11 request that names a
+ * topic by id (or not at all) is invalid, as in Kafka: the connection is closed.
  */
 import type { PartitionLogs } from '../metadata/ports.js';
 import { invalidTopicName, type TopicInfo } from '../metadata/topics.js';
-import { ErrorCode } from '../protocol/errors.js';
+import { ErrorCode, InvalidRequestError } from '../protocol/errors.js';
 import { ZERO_UUID } from '../protocol/primitives.js';
 import type { Elem, ResponseBody } from '../protocol/schema.js';
 import { spec } from '../protocol/messages/03-metadata.js';
@@ -56,6 +57,9 @@ export const metadata = defineHandler(spec, {
       for (const t of registry.list()) topics.push(describe(t));
     } else {
       for (const r of requested) {
+        // v10-11 carry a topic id but cannot use it, and their response has no room for a null name.
+        if (ctx.version < 12 && (r.name === null || r.topicId !== ZERO_UUID))
+          throw new InvalidRequestError(`Metadata v${ctx.version} asks for a topic by id`);
         if (r.name === null) {
           const t = registry.getById(r.topicId);
           topics.push(t ? describe(t) : missingTopic(null, r.topicId, ErrorCode.UNKNOWN_TOPIC_ID));

@@ -97,3 +97,12 @@ for (const [k, v] of Object.entries(ErrorCode)) if (!names.has(v)) names.set(v, 
 export function errorName(code: number): string {
   return names.get(code) ?? `ERROR_${code}`;
 }
+
+/**
+ * A request the codec decodes but whose fields contradict each other or its version (Kafka's
+ * InvalidRequestException), e.g. Metadata v10 asking for a topic by id. Handlers throw it; the
+ * connection is closed with this reason, as Kafka does when it cannot build a valid answer.
+ */
+export class InvalidRequestError extends Error {
+  override readonly name = 'InvalidRequestError';
+}

@@ -26,7 +26,7 @@ import {
   writeResponseHeader,
   type RequestHeader,
 } from '../protocol/header.js';
-import { ErrorCode } from '../protocol/errors.js';
+import { ErrorCode, InvalidRequestError } from '../protocol/errors.js';
 import type { ApiCodec } from '../protocol/codec.js';
 import { codecForKey } from '../protocol/codecs.js';
 import type { ResponseBody } from '../protocol/schema.js';
@@ -295,8 +295,7 @@ export class Connection {
     try {
       result = handler.handle({ ...this.services, header, version: header.apiVersion, peer: this.peer }, body);
     } catch (err) {
-      this.log.error('handler failed', { apiKey: header.apiKey, err: String((err as Error).stack ?? err) });
-      this.reject('internal error');
+      this.failed(header, err);
       return;
     }
     // Done with the request's bytes (Produce has written its batches): its buffer can serve a
@@ -305,14 +304,21 @@ export class Connection {
     if (result instanceof Promise) {
       result.then(
         (m) => this.complete(slot, header, m),
-        (err: unknown) => {
-          this.log.error('handler failed', { apiKey: header.apiKey, err: String((err as Error).stack ?? err) });
-          this.reject('internal error');
-        },
+        (err: unknown) => this.failed(header, err),
       );
     } else {
       this.complete(slot, header, result);
     }
+  }
+
+  /** A handler threw: an invalid request closes the connection quietly, anything else is a bug logged as one. */
+  private failed(header: RequestHeader, err: unknown): void {
+    if (err instanceof InvalidRequestError) {
+      this.reject('invalid request', { apiKey: header.apiKey, apiVersion: header.apiVersion, detail: err.message });
+      return;
+    }
+    this.log.error('handler failed', { apiKey: header.apiKey, err: String((err as Error).stack ?? err) });
+    this.reject('internal error');
   }
 
   private respondNow(header: RequestHeader, version: number, body: AnyResponse): void {

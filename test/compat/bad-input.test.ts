@@ -160,6 +160,24 @@ describe('malformed frames', () => {
     assert.doesNotMatch(broker.stderr(), /handler failed|TypeError/);
   });
 
+  test('Metadata v10-11 asking for a topic by id closes the connection; v12 answers UNKNOWN_TOPIC_ID', async () => {
+    const byId = { topicId: '8f0a4c2e1b3d4e5f9a7b6c5d4e3f2a1b', name: null };
+    for (const version of [10, 11]) {
+      for (const topic of [byId, { ...byId, name: 'named-too' }]) {
+        const c = await RawConnection.open(broker.port);
+        c.send(3, version, { topics: [topic], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+        assert.equal(await c.waitClosed(), true, `Metadata v${version} with ${JSON.stringify(topic)}`);
+      }
+    }
+    const c = await RawConnection.open(broker.port);
+    const res = await c.request(3, 12, { topics: [byId], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+    assert.equal(res.topics[0].errorCode, 100);
+    assert.equal(res.topics[0].name, null);
+    c.close();
+    await assertAlive(broker);
+    assert.doesNotMatch(broker.stderr(), /handler failed|TypeError/);
+  });
+
   test('random frames never take the broker down', async () => {
     let seed = 17;
     const rand = (): number => {
