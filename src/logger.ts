@@ -61,3 +61,32 @@ export function createLogger(name: string, level: Level = levelFromEnv()): Logge
 }
 
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/**
+ * Lets through at most `limit` lines per `windowMs`; the first line of a later window says how many
+ * were held back. For lines a peer can cause at will (a flood of malformed frames would otherwise
+ * write a log line per connection, as fast as the peer can connect).
+ */
+export class RateLimitedLog {
+  private windowStart = 0;
+  private used = 0;
+  private suppressed = 0;
+
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+  ) {}
+
+  warn(log: Logger, msg: string, extra?: object, now = Date.now()): void {
+    if (now - this.windowStart >= this.windowMs) {
+      if (this.suppressed > 0) log.warn('log lines suppressed', { suppressed: this.suppressed, like: msg, windowMs: this.windowMs });
+      this.windowStart = now;
+      this.used = 0;
+      this.suppressed = 0;
+    }
+    if (this.used < this.limit) {
+      this.used++;
+      log.warn(msg, extra);
+    } else this.suppressed++;
+  }
+}

@@ -31,7 +31,7 @@ import type { ApiCodec } from '../protocol/codec.js';
 import { codecForKey } from '../protocol/codecs.js';
 import type { ResponseBody } from '../protocol/schema.js';
 import type { BrokerServices, HandlerRegistry } from '../handlers/registry.js';
-import type { Logger } from '../logger.js';
+import { type Logger, RateLimitedLog } from '../logger.js';
 
 /** What a connection needs from the server around it. */
 export interface ConnectionOptions {
@@ -62,6 +62,8 @@ interface Slot {
 }
 
 const SEND_TIMEOUT_MS = 30_000;
+/** Why a connection was closed, logged for up to 200 connections per 10 s across the broker: a peer can cause these at will. */
+const closeNotices = new RateLimitedLog(200, 10_000);
 
 export class Connection {
   private readonly reader: FrameReader;
@@ -195,7 +197,7 @@ export class Connection {
 
   /** Drops the connection after a protocol violation, as Kafka does. */
   private reject(reason: string, extra?: object): void {
-    this.log.warn('closing connection', { peer: this.peer, reason, ...extra });
+    closeNotices.warn(this.log, 'closing connection', { peer: this.peer, reason, ...extra });
     this.close();
   }
 
