@@ -36,14 +36,26 @@ module.exports = {
     layer(
       'storage-below-metadata',
       '^src/storage/',
-      '^src/(metadata|group|handlers|server|client|cli)/|^src/broker\\.ts$',
+      '^src/(metadata|cluster|group|handlers|server|client|cli)/|^src/broker\\.ts$',
       'Storage speaks logs and segments; it knows no topics registry, groups or requests.',
     ),
     layer(
       'metadata-below-groups',
       '^src/metadata/',
-      '^src/(group|handlers|server|client|cli)/|^src/broker\\.ts$',
+      '^src/(cluster|group|handlers|server|client|cli)/|^src/broker\\.ts$',
       'Topic state and the ports are below their users.',
+    ),
+    layer(
+      'cluster-beside-metadata',
+      '^src/cluster/',
+      '^src/(group|handlers|server|client|cli)/|^src/broker\\.ts$',
+      'The cluster (etcd, membership, controller) implements the metadata ports; it never sees requests or groups.',
+    ),
+    layer(
+      'only-cluster-speaks-etcd',
+      '^src/(?!cluster/)',
+      '^node_modules/etcd3/',
+      'etcd is reached through src/cluster/etcd-store.ts alone.',
     ),
     layer(
       'groups-below-handlers',

@@ -10,11 +10,13 @@ import { GroupCoordinator } from './group/coordinator.js';
 import { createRegistry } from './handlers/index.js';
 import type { BrokerServices, HandlerRegistry } from './handlers/registry.js';
 import type { Logger } from './logger.js';
-import type { ClusterInfo, Endpoint } from './metadata/ports.js';
+import type { BrokerEndpoint, ClusterInfo, Endpoint, ReplicaState } from './metadata/ports.js';
 import { ProducerIdManager } from './metadata/producer-ids.js';
 import { TopicManager } from './metadata/topic-manager.js';
 import { TopicRegistry } from './metadata/topics.js';
 import { KafkaListener } from './server/listener.js';
+import { ClusterNode } from './cluster/cluster-node.js';
+import { parseClusterUrl } from './cluster/etcd-store.js';
 import { LogManager } from './storage/log-manager.js';
 
 export const FRANZ_VERSION = '0.1.0';
@@ -25,11 +27,14 @@ const SHUTDOWN_GRACE_MS = 2000;
 export class Broker implements ClusterInfo {
   readonly registry: HandlerRegistry;
   readonly logs: LogManager;
-  readonly topics: TopicManager;
-  readonly groups: GroupCoordinator;
+  /** The single-node topics (undefined in cluster mode). */
+  private readonly single: TopicManager | undefined;
+  /** Cluster mode: this broker's part of the cluster (undefined for a single node). */
+  readonly cluster: ClusterNode | undefined;
+  private groupCoordinator: GroupCoordinator | undefined;
   readonly nodeId: number;
   readonly dataDir: string;
-  readonly clusterId: string;
+  private ownClusterId: string;
   private readonly listenerSocket: KafkaListener;
   listener: Endpoint = { host: '127.0.0.1', port: 9092 };
   advertised: Endpoint = { host: '127.0.0.1', port: 9092 };
@@ -42,24 +47,45 @@ export class Broker implements ClusterInfo {
     this.nodeId = config.nodeId;
     this.dataDir = resolve(config.dataDir);
     this.logs = new LogManager(this.dataDir, (msg, extra) => log.warn(msg, extra));
-    const registry = new TopicRegistry(this.dataDir, this.nodeId, config.get('cluster.id'));
-    this.clusterId = registry.clusterId;
-    this.topics = new TopicManager(registry, this.logs, config, log, this.dataDir);
-    // Replays __consumer_offsets before the listener opens, so no request ever meets a loading coordinator.
-    this.groups = new GroupCoordinator({ logs: this.topics, topics: this.topics, config, log });
-    this.topics.onTopicDeleted = (name) => {
-      this.groups.onTopicDeleted(name).catch((err: unknown) => {
-        log.error('could not remove the committed offsets of a deleted topic', { topic: name, err: String(err) });
+    const clusterUrl = config.get('franz.cluster');
+    let parts: TopicManager | ClusterNode;
+    if (clusterUrl !== '') {
+      const address = parseClusterUrl(clusterUrl);
+      if (typeof address === 'string') throw new Error(`franz.cluster: ${address}`);
+      this.single = undefined;
+      this.cluster = new ClusterNode({
+        address,
+        nodeId: this.nodeId,
+        rack: config.get('broker.rack') || null,
+        config,
+        logs: this.logs,
+        log,
+        dataDir: this.dataDir,
       });
-    };
+      this.ownClusterId = '';
+      parts = this.cluster;
+    } else {
+      const registry = new TopicRegistry(this.dataDir, this.nodeId, config.get('cluster.id'));
+      this.ownClusterId = registry.clusterId;
+      this.single = new TopicManager(registry, this.logs, config, log, this.dataDir);
+      this.cluster = undefined;
+      parts = this.single;
+      // Replays __consumer_offsets before the listener opens, so no request ever meets a loading coordinator.
+      this.groupCoordinator = this.makeGroups(parts);
+    }
     this.registry = createRegistry();
+    const info: ClusterInfo = this.cluster ?? this;
+    const broker = this;
     const services: BrokerServices = {
-      logs: this.topics,
-      topics: this.topics,
-      groups: this.groups,
+      logs: parts,
+      topics: parts,
+      // A cluster broker makes its coordinator once it has joined; the listener holds connections until then.
+      get groups() {
+        return broker.groups;
+      },
       producerIds: new ProducerIdManager(this.dataDir),
-      cluster: this,
-      logDirs: this.topics,
+      cluster: info,
+      logDirs: parts,
       config,
       log,
       apiVersions: () => this.registry.apiVersions(),
@@ -89,6 +115,51 @@ export class Broker implements ClusterInfo {
     );
   }
 
+  private makeGroups(parts: TopicManager | ClusterNode): GroupCoordinator {
+    const groups = new GroupCoordinator({ logs: parts, topics: parts, config: this.config, log: this.log });
+    parts.onTopicDeleted = (name) => {
+      groups.onTopicDeleted(name).catch((err: unknown) => {
+        this.log.error('could not remove the committed offsets of a deleted topic', { topic: name, err: String(err) });
+      });
+    };
+    return groups;
+  }
+
+  get groups(): GroupCoordinator {
+    if (this.groupCoordinator === undefined) throw new Error('the group coordinator is made when the broker has joined its cluster');
+    return this.groupCoordinator;
+  }
+
+  /** The single node's topics (tests and tools reach into them); a cluster broker has none of its own. */
+  get topics(): TopicManager {
+    if (this.single === undefined) throw new Error('a cluster broker keeps its topics in the cluster');
+    return this.single;
+  }
+
+  get clusterId(): string {
+    return this.cluster?.clusterId ?? this.ownClusterId;
+  }
+
+  /** A single node is its own controller. */
+  get controllerId(): number {
+    return this.nodeId;
+  }
+
+  brokers(): BrokerEndpoint[] {
+    return [{ nodeId: this.nodeId, host: this.advertised.host, port: this.advertised.port, rack: this.config.get('broker.rack') || null }];
+  }
+
+  /** Every partition has one replica, this node, which leads it unless its log went offline (a storage error). */
+  replicaState(topic: string, partition: number): ReplicaState | undefined {
+    const t = this.single?.get(topic);
+    if (t === undefined || partition < 0 || partition >= t.partitions) return undefined;
+    const offline = this.single?.partition(topic, partition)?.offlineError != null;
+    const me = [this.nodeId];
+    return offline
+      ? { leader: -1, leaderEpoch: 0, replicas: me, isr: [], offline: me, storageFailed: true }
+      : { leader: this.nodeId, leaderEpoch: 0, replicas: me, isr: me, offline: [] };
+  }
+
   /** The port listened on (the one the OS chose for port 0). */
   get port(): number {
     return this.listener.port;
@@ -100,10 +171,24 @@ export class Broker implements ClusterInfo {
     this.advertisedSet = true;
   }
 
-  async start(host: string, port: number): Promise<void> {
+  /**
+   * Listens, and serves once ready. A cluster broker first joins its cluster (registered at the
+   * address `advertise` gives for the port listened on) and holds connections until then.
+   */
+  async start(host: string, port: number, advertise?: (boundPort: number) => Endpoint): Promise<void> {
+    if (this.cluster !== undefined) this.listenerSocket.hold();
     await this.listenerSocket.start(host, port);
     this.listener = { host, port: this.listenerSocket.port };
+    if (advertise !== undefined) {
+      const a = advertise(this.listenerSocket.port);
+      this.advertise(a.host, a.port);
+    }
     if (!this.advertisedSet) this.advertised = { host: this.advertised.host, port: this.listenerSocket.port };
+    if (this.cluster !== undefined) {
+      await this.cluster.start(this.listener, this.advertised);
+      this.groupCoordinator = this.makeGroups(this.cluster);
+      this.listenerSocket.release();
+    }
     this.logs.startBackgroundWork(this.config.num('log.retention.check.interval.ms'));
     this.groups.startExpiry();
   }
@@ -111,9 +196,10 @@ export class Broker implements ClusterInfo {
   /** Stops accepting, lets in-flight requests finish briefly, flushes, and marks the shutdown clean. */
   async stop(graceMs = SHUTDOWN_GRACE_MS): Promise<void> {
     await this.listenerSocket.stop(graceMs);
-    this.groups.shutdown();
+    this.groupCoordinator?.shutdown();
     // A creation under way stops at its next step; the next start opens what it made.
-    await this.topics.stop();
+    await this.single?.stop();
+    await this.cluster?.stop();
     await this.logs.close();
   }
 }

@@ -51,6 +51,23 @@ const TIMESTAMP_TYPES = ['CreateTime', 'LogAppendTime'] as const;
 export const BROKER_KEYS = {
   'node.id': { type: 'int', min: 0, default: '1', doc: "this broker's id" },
   'broker.id': { type: 'int', default: '1', doc: 'alias of node.id' },
+  'broker.rack': { type: 'string', default: '', doc: "this broker's rack, for rack-aware replica placement" },
+  'franz.cluster': {
+    type: 'string',
+    default: '',
+    doc: 'etcd://HOST:PORT[,HOST:PORT...][/NAME]: run as one broker of a cluster whose metadata is in etcd (empty: single node)',
+  },
+  'unclean.leader.election.enable': {
+    type: 'boolean',
+    default: 'false',
+    doc: 'cluster mode: let a replica that is not in sync lead when no in-sync replica is alive (may lose acknowledged records)',
+  },
+  'broker.session.timeout.ms': {
+    type: 'int',
+    min: 1000,
+    default: '9000',
+    doc: "cluster mode: the etcd lease of a broker's registration; a broker silent this long is dead and loses its leaderships",
+  },
   listeners: { type: 'string', default: 'PLAINTEXT://127.0.0.1:9092', doc: 'where to listen' },
   'advertised.listeners': { type: 'string', default: '', doc: 'address given to clients' },
   'controller.listener.names': {

@@ -11,16 +11,26 @@ import { repeatable } from './args.js';
 
 function startCommand(): CommandUnknownOpts {
   return new Command('start')
-    .description('run a single-node broker until SIGTERM or SIGINT')
+    .description('run a broker until SIGTERM or SIGINT (a single node, or one broker of a cluster with --cluster)')
     .option('--listen <HOST:PORT>', 'where to accept clients (default: the first client listener of `listeners`)')
     .option('--advertise <HOST:PORT>', 'the address given to clients in Metadata')
     .option('--data-dir <DIR>', 'where the logs live (log.dirs)')
     .option('--config <FILE>', 'a server.properties file')
+    .option('--cluster <URL>', 'etcd://HOST:PORT[,HOST:PORT...][/NAME]: join the cluster whose metadata is there (franz.cluster)')
+    .option('--broker-id <N>', "this broker's id in the cluster (node.id)")
     .addOption(new Option('--set <key=value>', 'a broker setting; repeatable, wins over --config').argParser(repeatable((s) => s)))
     .action(async (opts) => {
       // Loaded only here, so that the client commands do without the broker and its addon.
       const { start } = await import('./start.js');
-      await start({ listen: opts.listen, advertise: opts.advertise, dataDir: opts.dataDir, config: opts.config, sets: opts.set ?? [] });
+      await start({
+        listen: opts.listen,
+        advertise: opts.advertise,
+        dataDir: opts.dataDir,
+        config: opts.config,
+        cluster: opts.cluster,
+        brokerId: opts.brokerId,
+        sets: opts.set ?? [],
+      });
     });
 }
 

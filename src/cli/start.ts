@@ -1,5 +1,6 @@
 /**
- * `franz start`: runs a single-node broker until SIGTERM/SIGINT.
+ * `franz start`: runs a broker until SIGTERM/SIGINT: a single node, or with --cluster one broker of
+ * a cluster whose metadata is in etcd.
  *
  * Shutdown is clean: stop accepting, let in-flight requests finish (bounded), flush every log,
  * write checkpoints and the clean-shutdown marker, then exit 0.
@@ -14,12 +15,17 @@ export interface StartOptions {
   advertise?: string;
   dataDir?: string;
   config?: string;
+  /** etcd://HOST:PORT[,HOST:PORT...][/NAME]: join that cluster (franz.cluster). */
+  cluster?: string;
+  brokerId?: string;
   sets: string[];
 }
 
 export async function start(opts: StartOptions): Promise<void> {
   const sets = [...opts.sets];
   if (opts.dataDir !== undefined) sets.push(`log.dirs=${opts.dataDir}`);
+  if (opts.cluster !== undefined) sets.push(`franz.cluster=${opts.cluster}`);
+  if (opts.brokerId !== undefined) sets.push(`node.id=${opts.brokerId}`);
   const config = BrokerConfig.from({ file: opts.config, env: process.env, sets });
   const log = createLogger('franz');
   if (config.ignored.length > 0) log.warn('ignoring config keys franz does not implement', { keys: config.ignored });
@@ -42,14 +48,14 @@ export async function start(opts: StartOptions): Promise<void> {
         : (parseListeners(config.get('advertised.listeners'), 'advertised.listeners')[0] ?? null);
 
   const broker = new Broker(config, log);
-  await broker.start(listen.host, listen.port);
   // A listener on every interface (or an advertised one without a host) cannot be handed to
   // clients as an address; Kafka advertises the machine's canonical name there, franz 127.0.0.1.
-  const adv =
+  await broker.start(listen.host, listen.port, (boundPort) =>
     advertise !== null && !isWildcard(advertise.host)
       ? advertise
-      : { host: isWildcard(listen.host) ? '127.0.0.1' : listen.host, port: advertise?.port ?? broker.port };
-  broker.advertise(adv.host, adv.port);
+      : { host: isWildcard(listen.host) ? '127.0.0.1' : listen.host, port: advertise?.port ?? boundPort },
+  );
+  const adv = broker.advertised;
   process.stdout.write(
     `franz ${FRANZ_VERSION} ready on ${listen.host === '' ? '*' : listen.host}:${broker.port} (advertised ${adv.host}:${adv.port}), data in ${broker.dataDir}, ` +
       `${config.durable ? 'fsync before ack' : 'no-fsync (log.flush.interval.*)'}, recovery ${broker.logs.recoveryNeeded ? 'done' : 'not needed'}\n`,

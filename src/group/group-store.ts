@@ -156,7 +156,7 @@ export class GroupStore {
     const batch = encodeRecordBatch(records);
     // The offsets topic's max.message.bytes bounds what one group can store (huge member metadata).
     if (batch.length > log.config.maxMessageBytes) return ErrorCode.MESSAGE_TOO_LARGE;
-    const r = log.appendAsLeader(batch, { leaderEpoch: this.logs.leaderEpoch });
+    const r = log.appendAsLeader(batch, { leaderEpoch: this.logs.leaderEpochOf(OFFSETS_TOPIC, this.partitionFor(group)) });
     if (r.errorCode !== ErrorCode.NONE) {
       // Records the store encoded itself failing validation would be a bug of ours.
       if (r.invalidRecords) return ErrorCode.UNKNOWN_SERVER_ERROR;
@@ -197,7 +197,7 @@ export class GroupStore {
     const flush = (): boolean => {
       if (batch.length === 0) return true;
       const encoded = encodeRecordBatch(batch);
-      const r = log.appendAsLeader(encoded, { leaderEpoch: this.logs.leaderEpoch });
+      const r = log.appendAsLeader(encoded, { leaderEpoch: this.logs.leaderEpochOf(OFFSETS_TOPIC, p) });
       if (r.errorCode !== ErrorCode.NONE) return false;
       last = r.lastOffset + 1;
       batch = [];

@@ -38,7 +38,7 @@ function appendPartition(ctx: RequestContext, topic: string, p: PartitionData, a
   if (records === null || records.length === 0) return failed(index, ErrorCode.CORRUPT_MESSAGE, 'empty record set');
   // Validation, policy (zstd before v7, unknown codecs, transactions) and the append, stamped with
   // LogAppendTime when the topic asks for it: LogValidator (storage/log-validator.ts).
-  const r = log.appendAsLeader(records, { apiVersion: ctx.version, leaderEpoch: logs.leaderEpoch });
+  const r = log.appendAsLeader(records, { apiVersion: ctx.version, leaderEpoch: logs.leaderEpochOf(topic, index) });
   if (r.errorCode !== ErrorCode.NONE) return failed(index, r.errorCode, r.errorMessage);
   if (acks !== 0 && log.config.durable) waits.push(log.flushTo(r.lastOffset + 1));
   return {

@@ -27,7 +27,7 @@ export const listOffsets = defineHandler(spec, {
           errorCode: ErrorCode.NONE,
           timestamp: -1,
           offset: -1,
-          leaderEpoch: logs.leaderEpoch,
+          leaderEpoch: logs.leaderEpochOf(t.name, p.partitionIndex),
         };
         const log = logs.partition(t.name, p.partitionIndex);
         if (log === undefined) return { ...out, errorCode: logs.missingPartitionError(t.name, p.partitionIndex), leaderEpoch: -1 };

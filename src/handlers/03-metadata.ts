@@ -13,7 +13,7 @@
  * and v12 may ask by id alone (name null); v7+ has leader epochs. A v10-11 request that names a
  * topic by id (or not at all) is invalid, as in Kafka: the connection is closed.
  */
-import type { PartitionLogs } from '../metadata/ports.js';
+import type { ClusterInfo } from '../metadata/ports.js';
 import { invalidTopicName, type TopicInfo } from '../metadata/topics.js';
 import { ErrorCode, InvalidRequestError } from '../protocol/errors.js';
 import { ZERO_UUID } from '../protocol/primitives.js';
@@ -24,18 +24,21 @@ import { defineHandler } from './registry.js';
 type TopicMetadata = Elem<ResponseBody<typeof spec>['topics']>;
 type PartitionMetadata = Elem<TopicMetadata['partitions']>;
 
-export function describeTopic(logs: PartitionLogs, nodeId: number, t: TopicInfo): TopicMetadata {
+export function describeTopic(cluster: ClusterInfo, t: TopicInfo): TopicMetadata {
   const partitions: PartitionMetadata[] = [];
   for (let p = 0; p < t.partitions; p++) {
-    const offline = logs.partition(t.name, p)?.offlineError != null;
+    const s = cluster.replicaState(t.name, p);
+    if (s === undefined) continue;
     partitions.push({
-      errorCode: offline ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.NONE,
+      // Kafka answers LEADER_NOT_AVAILABLE for a partition without a leader, else NONE.
+      errorCode:
+        s.leader !== -1 ? ErrorCode.NONE : s.storageFailed === true ? ErrorCode.KAFKA_STORAGE_ERROR : ErrorCode.LEADER_NOT_AVAILABLE,
       partitionIndex: p,
-      leaderId: offline ? -1 : nodeId,
-      leaderEpoch: logs.leaderEpoch,
-      replicaNodes: [nodeId],
-      isrNodes: offline ? [] : [nodeId],
-      offlineReplicas: offline ? [nodeId] : [],
+      leaderId: s.leader,
+      leaderEpoch: s.leaderEpoch,
+      replicaNodes: [...s.replicas],
+      isrNodes: [...s.isr],
+      offlineReplicas: [...s.offline],
     });
   }
   return { errorCode: ErrorCode.NONE, name: t.name, topicId: t.id, isInternal: t.internal, partitions };
@@ -48,8 +51,8 @@ function missingTopic(name: string | null, topicId: string, errorCode: number): 
 export const metadata = defineHandler(spec, {
   versions: [0, 12],
   handle(ctx, req) {
-    const { logs, topics: registry, cluster } = ctx;
-    const describe = (t: TopicInfo): TopicMetadata => describeTopic(logs, cluster.nodeId, t);
+    const { topics: registry, cluster } = ctx;
+    const describe = (t: TopicInfo): TopicMetadata => describeTopic(cluster, t);
     const requested = req.topics;
     const allowAuto = req.allowAutoTopicCreation;
     const topics: TopicMetadata[] = [];
@@ -76,9 +79,9 @@ export const metadata = defineHandler(spec, {
     }
     return {
       throttleTimeMs: 0,
-      brokers: [{ nodeId: cluster.nodeId, host: cluster.advertised.host, port: cluster.advertised.port, rack: null }],
+      brokers: cluster.brokers().map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
       clusterId: cluster.clusterId,
-      controllerId: cluster.nodeId,
+      controllerId: cluster.controllerId,
       topics,
     };
   },

@@ -46,8 +46,8 @@ export const describeCluster = defineHandler(spec, {
       errorMessage: null,
       endpointType: BROKERS,
       clusterId: cluster.clusterId,
-      controllerId: cluster.nodeId,
-      brokers: [{ brokerId: cluster.nodeId, host: cluster.advertised.host, port: cluster.advertised.port, rack: null, isFenced: false }],
+      controllerId: cluster.controllerId,
+      brokers: cluster.brokers().map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack, isFenced: false })),
       clusterAuthorizedOperations: -2147483648,
     };
   },

@@ -13,9 +13,9 @@ import type { TopicInfo } from './topics.js';
 
 /** The partition logs this node leads. */
 export interface PartitionLogs {
-  /** The leader epoch of every partition (a single node never changes leaders). */
-  readonly leaderEpoch: number;
-  /** The open log of a partition, or undefined (unknown, or its log is still being made). */
+  /** The leader epoch of a partition this node leads (a single node never changes leaders: 0). */
+  leaderEpochOf(topic: string, partition: number): number;
+  /** The open log of a partition this node leads, or undefined (unknown, led elsewhere, or its log is still being made). */
   partition(topic: string, partition: number): Log | undefined;
   /** The error for a partition that partition() did not find (see TopicManager). */
   missingPartitionError(topic: string, partition: number): number;
@@ -84,7 +84,27 @@ export interface Endpoint {
   readonly port: number;
 }
 
-/** Who this node is and where clients reach it. */
+export interface BrokerEndpoint {
+  readonly nodeId: number;
+  readonly host: string;
+  readonly port: number;
+  readonly rack: string | null;
+}
+
+/** Where a partition's replicas are, and which one leads. */
+export interface ReplicaState {
+  /** -1 when no replica can lead. */
+  readonly leader: number;
+  readonly leaderEpoch: number;
+  readonly replicas: readonly number[];
+  readonly isr: readonly number[];
+  /** Replicas on brokers that are gone (or, on a single node, whose log failed). */
+  readonly offline: readonly number[];
+  /** Leaderless because the leader's log failed (KAFKA_STORAGE_ERROR rather than LEADER_NOT_AVAILABLE). */
+  readonly storageFailed?: boolean;
+}
+
+/** Who this node is, where clients reach it, and what it knows of the other brokers. */
 export interface ClusterInfo {
   readonly nodeId: number;
   readonly clusterId: string;
@@ -92,6 +112,12 @@ export interface ClusterInfo {
   readonly listener: Endpoint;
   /** The address given to clients (Metadata, FindCoordinator, DescribeCluster). */
   readonly advertised: Endpoint;
+  /** The controller's id (-1 while there is none). */
+  readonly controllerId: number;
+  /** Every live broker, this one included, by id. */
+  brokers(): BrokerEndpoint[];
+  /** The replicas of a partition the topic registry has (undefined otherwise). */
+  replicaState(topic: string, partition: number): ReplicaState | undefined;
 }
 
 /** The log directories (DescribeLogDirs). */

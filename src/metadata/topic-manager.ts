@@ -10,17 +10,16 @@
  * Main thread only.
  */
 import { statfsSync } from 'node:fs';
-import { TOPIC_KEY_NAMES, toNumber, validateTopicConfigs, type BrokerConfig, type ConfigSource, type TopicKey } from '../config.js';
+import { validateTopicConfigs, type BrokerConfig, type ConfigSource, type TopicKey } from '../config.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { CreationStop, LogManager } from '../storage/log-manager.js';
 import type { Log, LogConfig } from '../storage/log.js';
 import type { ConfigEntry, InternalTopics, LogDirs, Outcome, PartitionLogs, TopicAdmin } from './ports.js';
+import { describeTopicConfigs, logConfig, topicConfigValue } from './topic-configs.js';
 import { MAX_PARTITIONS, invalidTopicName, type TopicInfo, type TopicRegistry } from './topics.js';
 
 export class TopicManager implements PartitionLogs, TopicAdmin, InternalTopics, LogDirs {
-  /** Leader epoch of every partition on a single node. */
-  readonly leaderEpoch = 0;
   /** Topics with partition creations queued or running, and how many. */
   private readonly creating = new Map<string, number>();
   private creationQueue: Promise<unknown> = Promise.resolve();
@@ -61,39 +60,20 @@ export class TopicManager implements PartitionLogs, TopicAdmin, InternalTopics, 
 
   /** The effective value of a topic config key: the topic's override, else the broker default. */
   topicConfigValue(t: TopicInfo, key: TopicKey): { value: string; source: ConfigSource } {
-    const own = t.configs[key];
-    if (own !== undefined) return { value: own, source: 'DYNAMIC_TOPIC_CONFIG' };
-    return this.config.topicDefault(key);
+    return topicConfigValue(this.config, t, key);
   }
 
-  /** Every topic config with value and source, for DescribeConfigs. */
   describeTopicConfigs(t: TopicInfo): ConfigEntry[] {
-    return TOPIC_KEY_NAMES.map((name) => {
-      const { value, source } = this.topicConfigValue(t, name);
-      return { name, value, source, readOnly: false, sensitive: false };
-    });
+    return describeTopicConfigs(this.config, t);
   }
 
-  /** What a topic's logs are told: its configs resolved, in the log's own terms. */
   logConfig(t: TopicInfo): LogConfig {
-    const n = (key: TopicKey): number => toNumber(this.topicConfigValue(t, key).value);
-    const flushSet = t.configs['flush.messages'] !== undefined || t.configs['flush.ms'] !== undefined;
-    const cleanup = this.topicConfigValue(t, 'cleanup.policy')
-      .value.split(',')
-      .map((p) => p.trim());
-    return {
-      segmentBytes: n('segment.bytes'),
-      segmentMs: n('segment.ms'),
-      indexIntervalBytes: n('index.interval.bytes'),
-      maxMessageBytes: n('max.message.bytes'),
-      retentionMs: n('retention.ms'),
-      retentionBytes: n('retention.bytes'),
-      deleteRetention: cleanup.includes('delete'),
-      durable: this.config.durable && !flushSet,
-      flushMessages: n('flush.messages'),
-      flushMs: n('flush.ms'),
-      logAppendTime: this.topicConfigValue(t, 'message.timestamp.type').value === 'LogAppendTime',
-    };
+    return logConfig(this.config, t);
+  }
+
+  /** A single node never changes leaders: every partition is at epoch 0. */
+  leaderEpochOf(_topic: string, _partition: number): number {
+    return 0;
   }
 
   partition(topic: string, partition: number): Log | undefined {

@@ -49,6 +49,20 @@ export class KafkaListener {
     private readonly log: Logger,
   ) {}
 
+  /** Sockets accepted while the broker is not ready to serve (hold()), still paused. */
+  private held: Socket[] | null = null;
+
+  /** Until release(), accepted connections wait unread (a cluster broker joining its cluster). */
+  hold(): void {
+    this.held ??= [];
+  }
+
+  release(): void {
+    const held = this.held ?? [];
+    this.held = null;
+    for (const s of held) if (!s.destroyed) this.accept(s);
+  }
+
   async start(host: string, port: number): Promise<void> {
     // Paused on accept: Connection moves the socket to one that reads into request buffers.
     const server = createServer({ pauseOnConnect: true }, (socket) => this.accept(socket));
@@ -75,6 +89,10 @@ export class KafkaListener {
    * max.connections Kafka leaves new connections waiting in the accept backlog instead).
    */
   private accept(socket: Socket): void {
+    if (this.held !== null) {
+      this.held.push(socket);
+      return;
+    }
     // An IPv4 client of a listener on every interface shows as ::ffff:a.b.c.d; the limits name a.b.c.d.
     const address = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     const fromHere = this.perIp.get(address) ?? 0;

@@ -32,7 +32,7 @@ function inProcess(dir: string): Broker {
 }
 
 function leaders(b: Broker, name: string): number[] {
-  return describeTopic(b.topics, b.nodeId, b.topics.get(name)!).partitions.map((p) => p.errorCode);
+  return describeTopic(b, b.topics.get(name)!).partitions.map((p) => p.errorCode);
 }
 
 function partitionDirs(dir: string, topic: string): string[] {

@@ -1,0 +1,357 @@
+/**
+ * One broker of a cluster whose metadata lives in etcd: what it knows of the cluster (the image,
+ * kept current by the watch), its membership, the controller role when it holds it, and the logs
+ * of the partitions it hosts. Behind the same ports as the single-node TopicManager, so handlers
+ * and the group coordinator do not know which mode they run in.
+ *
+ * This broker leads a partition when the partition's record names it leader and its own lease is
+ * certainly alive (Membership.live); only then does `partition()` hand out the log. Followers keep
+ * their logs open but serve nothing from them yet (replication is the next step: docs/ARCHITECTURE.md).
+ * Main thread only.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, statfsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { validateTopicConfigs, type BrokerConfig } from '../config.js';
+import type { Logger } from '../logger.js';
+import type {
+  BrokerEndpoint,
+  ClusterInfo,
+  ConfigEntry,
+  Endpoint,
+  InternalTopics,
+  LogDirs,
+  Outcome,
+  PartitionLogs,
+  ReplicaState,
+  TopicAdmin,
+} from '../metadata/ports.js';
+import { describeTopicConfigs, logConfig } from '../metadata/topic-configs.js';
+import { MAX_PARTITIONS, invalidTopicName, topicIdBase64, type TopicInfo } from '../metadata/topics.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { partitionDirName } from '../storage/durable-file.js';
+import type { LogManager } from '../storage/log-manager.js';
+import type { Log } from '../storage/log.js';
+import { Controller } from './controller.js';
+import { EtcdStore, type ClusterAddress } from './etcd-store.js';
+import { Membership } from './membership.js';
+import { placeReplicas, placementStart } from './placement.js';
+import { ClusterImage, type ClusterEvent, type TopicRecord } from './state.js';
+
+function newTopicId(): string {
+  let id = randomBytes(16).toString('hex');
+  while (/^0{31}[01]$/.test(id)) id = randomBytes(16).toString('hex');
+  return id;
+}
+
+function infoOf(t: TopicRecord): TopicInfo {
+  return { name: t.name, id: t.id, partitions: t.replicas.length, configs: t.configs, internal: t.internal };
+}
+
+export interface ClusterNodeOptions {
+  address: ClusterAddress;
+  nodeId: number;
+  rack: string | null;
+  config: BrokerConfig;
+  logs: LogManager;
+  log: Logger;
+  dataDir: string;
+}
+
+export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, InternalTopics, LogDirs {
+  readonly image = new ClusterImage();
+  readonly nodeId: number;
+  clusterId = '';
+  listener: Endpoint = { host: '127.0.0.1', port: 0 };
+  advertised: Endpoint = { host: '127.0.0.1', port: 0 };
+  private readonly store: EtcdStore;
+  private membership: Membership | null = null;
+  private controller: Controller | null = null;
+  private readonly config: BrokerConfig;
+  private readonly logs: LogManager;
+  private readonly log: Logger;
+  /** Creations this broker asked for, resolved when the watch brings the topic back. */
+  private readonly awaitingTopic = new Map<string, () => void>();
+  /** Called after a topic is deleted (the group coordinator drops its committed offsets). */
+  onTopicDeleted: (name: string) => void = () => undefined;
+
+  constructor(private readonly opts: ClusterNodeOptions) {
+    this.nodeId = opts.nodeId;
+    this.config = opts.config;
+    this.logs = opts.logs;
+    this.log = opts.log;
+    this.store = new EtcdStore(opts.address);
+  }
+
+  /** Joins the cluster: cluster id, registration, the image, then the controller election. */
+  async start(listener: Endpoint, advertised: Endpoint): Promise<void> {
+    this.listener = listener;
+    this.advertised = advertised;
+    this.clusterId = await this.store.clusterId(this.config.get('cluster.id') || randomBytes(16).toString('base64url'));
+    const ttlMs = this.config.num('broker.session.timeout.ms');
+    const m = new Membership(
+      this.store,
+      { id: this.nodeId, host: advertised.host, port: advertised.port, rack: this.opts.rack },
+      ttlMs,
+      this.log,
+    );
+    m.onLost = () => this.log.warn('this broker lost its cluster lease: it leads nothing until it is registered again');
+    await m.register(ttlMs * 2);
+    this.membership = m;
+    await this.store.load(
+      (e, revision) => this.apply(e, revision),
+      (err) => this.log.error('cluster metadata watch failed', { err: String(err) }),
+    );
+    this.controller = new Controller(this.store, this.image, m, this.nodeId, this.config, this.log);
+    await this.controller.start();
+    this.log.info('joined the cluster', { cluster: this.opts.address.prefix, clusterId: this.clusterId, brokers: this.image.brokers.size });
+  }
+
+  private apply(e: ClusterEvent, revision: number): void {
+    const before = e.kind === 'topic' ? this.image.topics.get(e.name) : undefined;
+    this.image.apply(e, revision);
+    if (e.kind === 'topic') {
+      if (before !== undefined && (e.record === null || e.record.id !== before.id)) this.dropTopic(before);
+      if (e.record !== null) this.hostTopic(e.record);
+      if (e.record === null && before !== undefined) this.onTopicDeleted(before.name);
+      const waiter = e.record !== null ? this.awaitingTopic.get(e.record.id) : undefined;
+      if (waiter !== undefined) {
+        this.awaitingTopic.delete(e.record!.id);
+        waiter();
+      }
+    }
+    this.controller?.onEvent(e);
+  }
+
+  /** Opens (creating where missing) the logs of the partitions of `t` this broker holds a replica of. */
+  private hostTopic(t: TopicRecord): void {
+    const cfg = logConfig(this.config, t);
+    t.replicas.forEach((replicas, p) => {
+      if (!replicas.includes(this.nodeId)) return;
+      const open = this.logs.get(t.name, p);
+      if (open !== undefined) {
+        open.config = cfg;
+        return;
+      }
+      try {
+        const dir = join(this.opts.dataDir, partitionDirName(t.name, p));
+        if (!existsSync(join(dir, 'partition.metadata'))) {
+          mkdirSync(dir, { recursive: true });
+          writeFileSync(join(dir, 'partition.metadata'), `version: 0\ntopic_id: ${topicIdBase64(t.id)}\n`);
+        }
+        this.logs.open(t.name, p, cfg);
+      } catch (err) {
+        this.log.error('could not open a hosted partition', { topic: t.name, partition: p, err: String(err) });
+      }
+    });
+  }
+
+  private dropTopic(t: TopicRecord): void {
+    t.replicas.forEach((_r, p) => {
+      if (this.logs.get(t.name, p) !== undefined) this.logs.drop(t.name, p);
+    });
+  }
+
+  // ClusterInfo
+
+  get controllerId(): number {
+    return this.image.controller?.id ?? -1;
+  }
+
+  brokers(): BrokerEndpoint[] {
+    return this.image.liveBrokers().map((b) => ({ nodeId: b.id, host: b.host, port: b.port, rack: b.rack }));
+  }
+
+  replicaState(topic: string, partition: number): ReplicaState | undefined {
+    const s = this.image.partition(topic, partition);
+    if (s === undefined) return undefined;
+    return {
+      leader: s.leader,
+      leaderEpoch: s.leaderEpoch,
+      replicas: s.replicas,
+      isr: s.isr,
+      offline: s.replicas.filter((r) => !this.image.brokers.has(r)),
+    };
+  }
+
+  // PartitionLogs
+
+  leaderEpochOf(topic: string, partition: number): number {
+    return this.image.partition(topic, partition)?.leaderEpoch ?? -1;
+  }
+
+  partition(topic: string, partition: number): Log | undefined {
+    const s = this.image.partition(topic, partition);
+    if (s === undefined || s.leader !== this.nodeId || this.membership?.live !== true) return undefined;
+    return this.logs.get(topic, partition);
+  }
+
+  missingPartitionError(topic: string, partition: number): number {
+    return this.image.partition(topic, partition) !== undefined ? ErrorCode.NOT_LEADER_OR_FOLLOWER : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  }
+
+  writeCheckpoints(): Promise<void> {
+    return this.logs.writeCheckpoints();
+  }
+
+  // LogDirs
+
+  describe(): { path: string; totalBytes: number; usableBytes: number } {
+    try {
+      const s = statfsSync(this.opts.dataDir);
+      return { path: this.opts.dataDir, totalBytes: s.blocks * s.bsize, usableBytes: s.bavail * s.bsize };
+    } catch {
+      return { path: this.opts.dataDir, totalBytes: -1, usableBytes: -1 };
+    }
+  }
+
+  // TopicLookup / TopicAdmin
+
+  get(name: string): TopicInfo | undefined {
+    const t = this.image.topics.get(name);
+    return t === undefined ? undefined : infoOf(t);
+  }
+
+  getById(id: string): TopicInfo | undefined {
+    const t = this.image.topicById(id);
+    return t === undefined ? undefined : infoOf(t);
+  }
+
+  list(): TopicInfo[] {
+    return [...this.image.topics.values()].map(infoOf);
+  }
+
+  describeTopicConfigs(t: TopicInfo): ConfigEntry[] {
+    return describeTopicConfigs(this.config, t);
+  }
+
+  /** Checks a new topic against the image and places its replicas; Kafka's error, or the record to write. */
+  private plan(
+    name: string,
+    partitions: number,
+    replicationFactor: number,
+    configs: Record<string, string>,
+    internal: boolean,
+  ): Outcome | TopicRecord {
+    const bad = invalidTopicName(name);
+    if (bad !== null) return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, message: bad };
+    if (this.image.topics.has(name)) return { errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, message: `Topic '${name}' already exists.` };
+    if (partitions === -1) partitions = this.config.num('num.partitions');
+    if (replicationFactor === -1) replicationFactor = this.config.num('default.replication.factor');
+    if (!Number.isInteger(partitions) || partitions < 1 || partitions > MAX_PARTITIONS) {
+      return { errorCode: ErrorCode.INVALID_PARTITIONS, message: `Number of partitions must be at least 1, got ${partitions}.` };
+    }
+    const live = this.image.liveBrokers();
+    const replicas = placeReplicas(live, 0, partitions, replicationFactor, placementStart(name));
+    if (replicas === null) {
+      return {
+        errorCode: ErrorCode.INVALID_REPLICATION_FACTOR,
+        message: `Replication factor: ${replicationFactor} larger than available brokers: ${live.length}.`,
+      };
+    }
+    const configError = internal ? null : validateTopicConfigs(configs);
+    if (configError !== null) return { errorCode: ErrorCode.INVALID_CONFIG, message: configError };
+    return { name, id: newTopicId(), configs, internal, replicas };
+  }
+
+  /** Writes the topic to etcd; settles once this broker's watch has applied it. */
+  private write(rec: TopicRecord): Promise<Outcome> {
+    const applied = new Promise<void>((resolve) => this.awaitingTopic.set(rec.id, resolve));
+    return this.store.createTopic(rec).then(
+      async (ok) => {
+        if (!ok) {
+          this.awaitingTopic.delete(rec.id);
+          return { errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, message: `Topic '${rec.name}' already exists.` };
+        }
+        await applied;
+        this.log.info('topic created', { topic: rec.name, partitions: rec.replicas.length, replicas: rec.replicas[0]?.length });
+        return { errorCode: ErrorCode.NONE, message: null };
+      },
+      (err: unknown) => {
+        this.awaitingTopic.delete(rec.id);
+        return { errorCode: ErrorCode.REQUEST_TIMED_OUT, message: `Could not reach the cluster metadata: ${String(err)}` };
+      },
+    );
+  }
+
+  createTopic(
+    name: string,
+    partitions: number,
+    replicationFactor: number,
+    configs: Record<string, string>,
+    validateOnly = false,
+  ): Outcome & { topic?: TopicInfo } {
+    const r = this.createTopicAsync(name, partitions, replicationFactor, configs, validateOnly);
+    return { errorCode: r.errorCode, message: r.message };
+  }
+
+  createTopicAsync(
+    name: string,
+    partitions: number,
+    replicationFactor: number,
+    configs: Record<string, string>,
+    validateOnly = false,
+  ): Outcome & { topic?: TopicInfo; ready?: Promise<Outcome> } {
+    const planned = this.plan(name, partitions, replicationFactor, configs, false);
+    if (!('replicas' in planned)) return planned;
+    if (validateOnly) return { errorCode: ErrorCode.NONE, message: null };
+    return { errorCode: ErrorCode.NONE, message: null, topic: infoOf(planned), ready: this.write(planned) };
+  }
+
+  createInternalTopic(name: string, partitions: number, configs: Record<string, string>): Outcome {
+    const rf = Math.min(this.config.num('default.replication.factor'), Math.max(1, this.image.brokers.size));
+    const planned = this.plan(name, partitions, rf, configs, true);
+    if (!('replicas' in planned)) return planned;
+    void this.write(planned);
+    return { errorCode: ErrorCode.NONE, message: null };
+  }
+
+  /** Auto-creation asks the cluster and answers at once: the client sees the topic on its next metadata request. */
+  autoCreate(name: string): TopicInfo | undefined {
+    if (!this.config.bool('auto.create.topics.enable') || invalidTopicName(name) !== null) return undefined;
+    const r = this.createTopicAsync(name, -1, -1, {});
+    if (r.ready !== undefined) void r.ready;
+    return undefined;
+  }
+
+  deleteTopic(name: string): number {
+    if (!this.image.topics.has(name)) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    if (!this.config.bool('delete.topic.enable')) return ErrorCode.TOPIC_DELETION_DISABLED;
+    this.store.deleteTopic(name).catch((err: unknown) => this.log.error('could not delete a topic', { topic: name, err: String(err) }));
+    return ErrorCode.NONE;
+  }
+
+  async addPartitions(name: string, count: number): Promise<Outcome> {
+    const t = this.image.topics.get(name);
+    const revision = this.image.topicRevisions.get(name) ?? 0;
+    if (t === undefined) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: null };
+    const rf = t.replicas[0]?.length ?? 1;
+    const added = placeReplicas(this.image.liveBrokers(), t.replicas.length, count - t.replicas.length, rf, placementStart(name));
+    if (added === null) {
+      return { errorCode: ErrorCode.INVALID_REPLICATION_FACTOR, message: `Replication factor ${rf} is larger than the live brokers.` };
+    }
+    const ok = await this.store.updateTopic({ ...t, replicas: [...t.replicas, ...added] }, revision);
+    return ok
+      ? { errorCode: ErrorCode.NONE, message: null }
+      : { errorCode: ErrorCode.CONCURRENT_TRANSACTIONS, message: `Topic '${name}' changed meanwhile; try again.` };
+  }
+
+  setTopicConfigs(name: string, configs: Record<string, string>): void {
+    const t = this.image.topics.get(name);
+    const revision = this.image.topicRevisions.get(name) ?? 0;
+    if (t === undefined) return;
+    this.store
+      .updateTopic({ ...t, configs }, revision)
+      .then((ok) => {
+        if (!ok) this.log.warn('topic configs changed meanwhile; this change was not applied', { topic: name });
+      })
+      .catch((err: unknown) => this.log.error('could not change topic configs', { topic: name, err: String(err) }));
+  }
+
+  /** Leaves the cluster: no more controller role or leadership, then the lease is revoked. */
+  async stop(): Promise<void> {
+    this.controller?.stop();
+    await this.membership?.stop();
+    await this.store.close();
+  }
+}

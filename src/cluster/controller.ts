@@ -1,0 +1,139 @@
+/**
+ * The controller: one broker at a time, chosen through etcd (the `controller` key is created only
+ * if absent, attached to the winner's lease, so it vanishes with that broker and the others
+ * campaign again). It moves leadership away from brokers that are gone.
+ *
+ * A partition whose leader's registration has vanished (its lease expired: see membership.ts for
+ * why that broker has stopped leading by then) gets a new leader from its in-sync replicas that
+ * are alive, with a higher leader epoch; if none is alive the partition is left without a leader
+ * (-1) and its ISR as it was, unless `unclean.leader.election.enable` lets any live replica lead.
+ * A partition without a leader gets one again when an in-sync replica comes back. Every change is
+ * a compare-and-swap on the partition's record: a stale controller's write fails.
+ */
+import type { BrokerConfig } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { EtcdStore } from './etcd-store.js';
+import type { Membership } from './membership.js';
+import type { ClusterEvent, ClusterImage, PartitionRecord, PartitionState } from './state.js';
+
+/** The record a partition should move to now, or null when it is fine as it is. */
+export function electLeader(s: PartitionState, live: ReadonlySet<number>, unclean: boolean): PartitionRecord | null {
+  if (s.leader !== -1 && live.has(s.leader)) return null;
+  const inSync = s.replicas.filter((r) => s.isr.includes(r) && live.has(r));
+  let leader = inSync[0];
+  let isr = inSync;
+  if (leader === undefined && unclean) {
+    leader = s.replicas.find((r) => live.has(r));
+    isr = leader === undefined ? [] : [leader];
+  }
+  const next = { topicId: s.topicId, replicas: s.replicas, partitionEpoch: s.partitionEpoch + 1 };
+  if (leader === undefined) {
+    // Nobody can lead: keep the ISR (those replicas hold everything acknowledged) and wait for one.
+    return s.leader === -1 ? null : { ...next, leader: -1, leaderEpoch: s.leaderEpoch + 1, isr: s.isr };
+  }
+  return { ...next, leader, leaderEpoch: s.leaderEpoch + 1, isr };
+}
+
+export class Controller {
+  private active = false;
+  private stopped = false;
+  private campaigning = false;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private sweeping = false;
+  private sweepAgain = false;
+
+  constructor(
+    private readonly store: EtcdStore,
+    private readonly image: ClusterImage,
+    private readonly membership: Membership,
+    private readonly nodeId: number,
+    private readonly config: BrokerConfig,
+    private readonly log: Logger,
+  ) {}
+
+  get isActive(): boolean {
+    return this.active;
+  }
+
+  async start(): Promise<void> {
+    await this.campaign();
+    // A safety net for a compare-and-swap lost to a concurrent change: look again now and then.
+    this.sweepTimer = setInterval(() => this.sweep(), 2000);
+    this.sweepTimer.unref();
+  }
+
+  private async campaign(): Promise<void> {
+    if (this.stopped || this.campaigning || this.image.controller !== null) return;
+    this.campaigning = true;
+    try {
+      const won = await this.store.campaign(this.membership.currentLease, { id: this.nodeId, incarnation: this.membership.incarnation });
+      if (won) this.log.info('became the controller', { nodeId: this.nodeId });
+    } catch (err) {
+      this.log.warn('controller election failed', { err: String(err) });
+    } finally {
+      this.campaigning = false;
+    }
+  }
+
+  onEvent(e: ClusterEvent): void {
+    if (this.stopped) return;
+    if (e.kind === 'controller') {
+      const mine = e.record !== null && e.record.id === this.nodeId && e.record.incarnation === this.membership.incarnation;
+      this.active = mine;
+      if (e.record === null) void this.campaign();
+      if (mine) this.sweep();
+      return;
+    }
+    if (this.active && e.kind === 'broker') this.sweep();
+  }
+
+  /** Elects leaders where needed; runs one pass at a time, and once more if asked meanwhile. */
+  private sweep(): void {
+    if (!this.active || this.stopped) return;
+    if (this.sweeping) {
+      this.sweepAgain = true;
+      return;
+    }
+    this.sweeping = true;
+    this.elect()
+      .catch((err: unknown) => this.log.warn('leader election pass failed', { err: String(err) }))
+      .finally(() => {
+        this.sweeping = false;
+        if (this.sweepAgain) {
+          this.sweepAgain = false;
+          this.sweep();
+        }
+      });
+  }
+
+  private async elect(): Promise<void> {
+    const live = new Set(this.image.brokers.keys());
+    const unclean = this.config.bool('unclean.leader.election.enable');
+    for (const t of [...this.image.topics.values()]) {
+      for (let p = 0; p < t.replicas.length; p++) {
+        if (!this.active || !this.membership.live) return;
+        const s = this.image.partition(t.name, p);
+        if (s === undefined) continue;
+        const next = electLeader(s, live, unclean);
+        if (next === null) continue;
+        const topicRevision = this.image.topicRevisions.get(t.name) ?? 0;
+        const ok = await this.store.updatePartition(t.name, p, s, next, topicRevision);
+        if (ok) {
+          this.log.info('partition leader changed', {
+            topic: t.name,
+            partition: p,
+            from: s.leader,
+            to: next.leader,
+            leaderEpoch: next.leaderEpoch,
+          });
+        }
+      }
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.active = false;
+    if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
+  }
+}
