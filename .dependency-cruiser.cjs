@@ -48,8 +48,8 @@ module.exports = {
     layer(
       'cluster-beside-metadata',
       '^src/cluster/',
-      '^src/(group|handlers|server|client|cli)/|^src/broker\\.ts$',
-      'The cluster (etcd, membership, controller) implements the metadata ports; it never sees requests or groups.',
+      '^src/(group|handlers|server|cli)/|^src/broker\\.ts$',
+      'The cluster (etcd, membership, controller, replication) implements the metadata ports; it never sees requests or groups. Followers fetch through src/client/ like any client.',
     ),
     layer(
       'only-cluster-speaks-etcd',

@@ -62,6 +62,18 @@ export const BROKER_KEYS = {
     default: 'false',
     doc: 'cluster mode: let a replica that is not in sync lead when no in-sync replica is alive (may lose acknowledged records)',
   },
+  'replica.lag.time.max.ms': {
+    type: 'long',
+    min: 1,
+    default: '30000',
+    doc: 'cluster mode: an in-sync follower not caught up for this long leaves the ISR',
+  },
+  'replica.fetch.wait.max.ms': {
+    type: 'int',
+    min: 0,
+    default: '500',
+    doc: "cluster mode: how long a follower's fetch waits for new records",
+  },
   'broker.session.timeout.ms': {
     type: 'int',
     min: 1000,
@@ -131,7 +143,7 @@ export const BROKER_KEYS = {
     default: '1',
     topicKey: 'min.insync.replicas',
     doc: 'acks=all quorum',
-    ignored: 'a single node is its only in-sync replica',
+    ignored: 'a single node is its only in-sync replica (a cluster honours it)',
   },
   'cluster.id': { type: 'string', default: '', doc: 'cluster id (generated when empty)' },
   'offsets.topic.num.partitions': { type: 'int', min: 1, default: '50', doc: 'partitions of __consumer_offsets' },
@@ -140,8 +152,8 @@ export const BROKER_KEYS = {
     type: 'short',
     min: 1,
     default: '1',
-    doc: 'accepted; a single node keeps one replica',
-    ignored: 'a single node keeps one replica',
+    doc: 'replicas of __consumer_offsets (cluster mode: it is made once this many brokers are alive)',
+    ignored: 'a single node keeps one replica (a cluster honours it)',
   },
   'offsets.retention.minutes': { type: 'int', min: 1, default: '10080', doc: 'how long offsets of an empty group are kept' },
   // Kafka has only minutes (an INT); milliseconds let a test or a short-lived setup expire offsets in seconds.

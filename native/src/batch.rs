@@ -297,7 +297,7 @@ fn packed_index(v: f64) -> Option<usize> {
 pub struct AppendStamp {
     /// baseOffset of the first batch; each next batch starts after the previous one's last offset.
     pub first_offset: i64,
-    /// Written into every batch's partitionLeaderEpoch.
+    /// Written into every batch's partitionLeaderEpoch; -1 (a follower's append) keeps each batch's own.
     pub leader_epoch: i32,
     /// message.timestamp.type=LogAppendTime: the append time (ms) that becomes each batch's
     /// maxTimestamp, with the timestamp-type attribute bit set. `None` leaves the producer's
@@ -351,8 +351,11 @@ pub fn assign_offsets(
         }
         let attributes = be_i16(h, ATTRIBUTES_AT);
         batch[BASE_OFFSET_AT..BASE_OFFSET_AT + 8].copy_from_slice(&next.to_be_bytes());
-        batch[LEADER_EPOCH_AT..LEADER_EPOCH_AT + 4]
-            .copy_from_slice(&stamp.leader_epoch.to_be_bytes());
+        // A follower's append keeps the epoch each batch got from its leader (stamp -1).
+        if stamp.leader_epoch >= 0 {
+            batch[LEADER_EPOCH_AT..LEADER_EPOCH_AT + 4]
+                .copy_from_slice(&stamp.leader_epoch.to_be_bytes());
+        }
         if let Some(time) = stamp.log_append_time {
             let attributes = attributes | ATTR_LOG_APPEND_TIME;
             stamp_log_append_time(batch, attributes, time);
@@ -562,6 +565,20 @@ pub(crate) mod tests {
             assert_eq!(buf[from..to], sent[from..to]);
         }
         assert_eq!(packed, facts_before, "the packed rows are left alone");
+    }
+
+    #[test]
+    fn a_follower_stamp_keeps_each_batch_epoch() {
+        let mut buf = make_batch(0, 2, b"ab");
+        buf.extend(make_batch(0, 1, b"c"));
+        let mut packed = pack_all(&validate(&buf, MAX).unwrap());
+        assign_offsets(&mut buf, &mut packed, at(10, 4)).unwrap();
+        let second = validate(&buf, MAX).unwrap()[1].position as usize + LEADER_EPOCH_AT;
+        buf[second..second + 4].copy_from_slice(&9i32.to_be_bytes());
+        let before = buf.clone();
+        // The follower appends what its leader sent at the offsets it sent: nothing changes.
+        assert_eq!(assign_offsets(&mut buf, &mut packed, at(10, -1)), Ok(13));
+        assert_eq!(buf, before);
     }
 
     #[test]

@@ -26,7 +26,7 @@ import type {
   ReplicaState,
   TopicAdmin,
 } from '../metadata/ports.js';
-import { describeTopicConfigs, logConfig } from '../metadata/topic-configs.js';
+import { describeTopicConfigs, logConfig, topicConfigValue } from '../metadata/topic-configs.js';
 import { MAX_PARTITIONS, invalidTopicName, topicIdBase64, type TopicInfo } from '../metadata/topics.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { partitionDirName } from '../storage/durable-file.js';
@@ -35,7 +35,9 @@ import type { Log } from '../storage/log.js';
 import { Controller } from './controller.js';
 import { EtcdStore, type ClusterAddress } from './etcd-store.js';
 import { Membership } from './membership.js';
+import { PartitionLeader } from './partition-leader.js';
 import { placeReplicas, placementStart } from './placement.js';
+import { ReplicaFetcher } from './replica-fetcher.js';
 import { ClusterImage, type ClusterEvent, type TopicRecord } from './state.js';
 
 function newTopicId(): string {
@@ -74,6 +76,17 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
   private readonly awaitingTopic = new Map<string, () => void>();
   /** Called after a topic is deleted (the group coordinator drops its committed offsets). */
   onTopicDeleted: (name: string) => void = () => undefined;
+  /** The partitions this broker leads, by `topic\0partition`. */
+  private readonly leading = new Map<string, PartitionLeader>();
+  /** One fetcher per leader broker this broker follows partitions of. */
+  private readonly fetchers = new Map<number, ReplicaFetcher>();
+  /** ISR writes under way, by partition key: one at a time per partition. */
+  private readonly isrWrites = new Set<string>();
+  private rolesDue = false;
+  /** The offsets topic waiting for enough brokers (createInternalTopic). */
+  private pendingInternal: { name: string; partitions: number; configs: Record<string, string> } | null = null;
+  private lagTimer: NodeJS.Timeout | null = null;
+  readonly replicated = true;
 
   constructor(private readonly opts: ClusterNodeOptions) {
     this.nodeId = opts.nodeId;
@@ -104,6 +117,10 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
     );
     this.controller = new Controller(this.store, this.image, m, this.nodeId, this.config, this.log);
     await this.controller.start();
+    this.reconcileRoles();
+    const lagMs = this.config.num('replica.lag.time.max.ms');
+    this.lagTimer = setInterval(() => this.shrinkIsr(lagMs), Math.max(100, Math.floor(lagMs / 2)));
+    this.lagTimer.unref();
     this.log.info('joined the cluster', { cluster: this.opts.address.prefix, clusterId: this.clusterId, brokers: this.image.brokers.size });
   }
 
@@ -121,6 +138,120 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
       }
     }
     this.controller?.onEvent(e);
+    if (e.kind === 'broker' && e.record !== null) this.makePendingInternal();
+    // Leadership and following follow the image; one pass after a burst of events.
+    if (!this.rolesDue) {
+      this.rolesDue = true;
+      setImmediate(() => {
+        this.rolesDue = false;
+        this.reconcileRoles();
+      });
+    }
+  }
+
+  /**
+   * Makes this broker lead what the image says it leads and follow the rest of what it hosts:
+   * a PartitionLeader for each partition it leads, each other hosted partition fetched from its
+   * leader (when it has one).
+   */
+  private reconcileRoles(): void {
+    if (this.membership === null) return;
+    const now = Date.now();
+    const keep = new Set<string>();
+    const follows = new Map<number, Set<string>>();
+    for (const t of this.image.topics.values()) {
+      t.replicas.forEach((replicas, p) => {
+        if (!replicas.includes(this.nodeId)) return;
+        const log = this.logs.get(t.name, p);
+        const s = this.image.partition(t.name, p);
+        if (log === undefined || s === undefined) return;
+        const key = `${t.name}\u0000${p}`;
+        if (s.leader === this.nodeId) {
+          keep.add(key);
+          const l = this.leading.get(key);
+          if (l === undefined || l.log !== log) this.leading.set(key, new PartitionLeader(log, s.isr, this.nodeId, now));
+          else l.setIsr(s.isr, now);
+          for (const f of this.fetchers.values()) f.unfollow(t.name, p);
+          return;
+        }
+        const leader = s.leader === -1 ? undefined : this.image.brokers.get(s.leader);
+        for (const [id, f] of this.fetchers) if (id !== s.leader) f.unfollow(t.name, p);
+        if (leader === undefined) return;
+        let f = this.fetchers.get(leader.id);
+        if (f === undefined || f.address !== `${leader.host}:${leader.port}`) {
+          f?.stop();
+          f = new ReplicaFetcher(
+            leader.id,
+            `${leader.host}:${leader.port}`,
+            this.nodeId,
+            this.config.num('replica.fetch.wait.max.ms'),
+            this.log,
+          );
+          this.fetchers.set(leader.id, f);
+        }
+        f.follow({ topic: t.name, partition: p, log, leaderEpoch: s.leaderEpoch });
+        const set = follows.get(leader.id) ?? new Set<string>();
+        set.add(key);
+        follows.set(leader.id, set);
+      });
+    }
+    for (const [key, l] of this.leading) {
+      if (keep.has(key)) continue;
+      this.leading.delete(key);
+      // No longer the leader: the high watermark stays where it was until a leader moves it.
+      l.log.setReplicaHighWatermark(l.log.highWatermark);
+    }
+    for (const [id, f] of this.fetchers) {
+      const wanted = follows.get(id);
+      if (wanted === undefined) {
+        f.stop();
+        this.fetchers.delete(id);
+        continue;
+      }
+      for (const key of f.keys()) {
+        if (wanted.has(key)) continue;
+        const [topic, p] = key.split('\u0000') as [string, string];
+        f.unfollow(topic, Number(p));
+      }
+    }
+  }
+
+  /** Writes a partition's new ISR if the partition is still as this leader saw it. */
+  private writeIsr(topic: string, p: number, isr: number[]): void {
+    const key = `${topic}\u0000${p}`;
+    const s = this.image.partition(topic, p);
+    if (s === undefined || s.leader !== this.nodeId || this.isrWrites.has(key) || this.membership?.live !== true) return;
+    this.isrWrites.add(key);
+    const next = {
+      topicId: s.topicId,
+      replicas: s.replicas,
+      leader: s.leader,
+      leaderEpoch: s.leaderEpoch,
+      isr,
+      partitionEpoch: s.partitionEpoch + 1,
+    };
+    this.store
+      .updatePartition(topic, p, s, next, this.image.topicRevisions.get(topic) ?? 0)
+      .then((ok) => {
+        if (ok) this.log.info('ISR changed', { topic, partition: p, from: s.isr, to: isr, leaderEpoch: s.leaderEpoch });
+      })
+      .catch((err: unknown) => this.log.warn('could not change the ISR', { topic, partition: p, err: String(err) }))
+      .finally(() => this.isrWrites.delete(key));
+  }
+
+  /** In-sync followers that have fallen behind for replica.lag.time.max.ms leave the ISR. */
+  private shrinkIsr(lagMs: number): void {
+    const now = Date.now();
+    for (const [key, l] of this.leading) {
+      const late = l.laggards(now, lagMs);
+      if (late.length === 0) continue;
+      const [topic, p] = key.split('\u0000') as [string, string];
+      this.writeIsr(
+        topic,
+        Number(p),
+        l.inSync.filter((r) => !late.includes(r)),
+      );
+    }
   }
 
   /** Opens (creating where missing) the logs of the partitions of `t` this broker holds a replica of. */
@@ -192,6 +323,22 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
 
   writeCheckpoints(): Promise<void> {
     return this.logs.writeCheckpoints();
+  }
+
+  acksAllError(topic: string, partition: number): number {
+    const t = this.image.topics.get(topic);
+    const s = this.image.partition(topic, partition);
+    if (t === undefined || s === undefined) return ErrorCode.NONE;
+    const min = Number(topicConfigValue(this.config, t, 'min.insync.replicas').value);
+    return s.isr.length < min ? ErrorCode.NOT_ENOUGH_REPLICAS : ErrorCode.NONE;
+  }
+
+  followerFetched(topic: string, partition: number, replicaId: number, fetchOffset: number): void {
+    const l = this.leading.get(`${topic}\u0000${partition}`);
+    if (l === undefined) return;
+    if (l.fetched(replicaId, fetchOffset, Date.now()) && !l.inSync.includes(replicaId)) {
+      this.writeIsr(topic, partition, [...l.inSync, replicaId]);
+    }
   }
 
   // LogDirs
@@ -298,12 +445,28 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
     return { errorCode: ErrorCode.NONE, message: null, topic: infoOf(planned), ready: this.write(planned) };
   }
 
+  /**
+   * The offsets topic, with offsets.topic.replication.factor replicas: made as soon as that many
+   * brokers are alive (until then FindCoordinator answers COORDINATOR_NOT_AVAILABLE, as in Kafka).
+   */
   createInternalTopic(name: string, partitions: number, configs: Record<string, string>): Outcome {
-    const rf = Math.min(this.config.num('default.replication.factor'), Math.max(1, this.image.brokers.size));
-    const planned = this.plan(name, partitions, rf, configs, true);
-    if (!('replicas' in planned)) return planned;
-    void this.write(planned);
+    this.pendingInternal = { name, partitions, configs };
+    this.makePendingInternal();
     return { errorCode: ErrorCode.NONE, message: null };
+  }
+
+  private makePendingInternal(): void {
+    const want = this.pendingInternal;
+    if (want === null) return;
+    if (this.image.topics.has(want.name)) {
+      this.pendingInternal = null;
+      return;
+    }
+    const rf = this.config.num('offsets.topic.replication.factor');
+    if (this.image.brokers.size < rf) return;
+    this.pendingInternal = null;
+    const planned = this.plan(want.name, want.partitions, rf, want.configs, true);
+    if ('replicas' in planned) void this.write(planned);
   }
 
   /** Auto-creation asks the cluster and answers at once: the client sees the topic on its next metadata request. */
@@ -351,6 +514,9 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
   /** Leaves the cluster: no more controller role or leadership, then the lease is revoked. */
   async stop(): Promise<void> {
     this.controller?.stop();
+    if (this.lagTimer !== null) clearInterval(this.lagTimer);
+    for (const f of this.fetchers.values()) f.stop();
+    this.fetchers.clear();
     await this.membership?.stop();
     await this.store.close();
   }

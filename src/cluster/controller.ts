@@ -3,7 +3,7 @@
  * if absent, attached to the winner's lease, so it vanishes with that broker and the others
  * campaign again). It moves leadership away from brokers that are gone.
  *
- * A partition whose leader's registration has vanished (its lease expired: see membership.ts for
+ * An in-sync replica whose broker is gone leaves the ISR. A partition whose leader's registration has vanished (its lease expired: see membership.ts for
  * why that broker has stopped leading by then) gets a new leader from its in-sync replicas that
  * are alive, with a higher leader epoch; if none is alive the partition is left without a leader
  * (-1) and its ISR as it was, unless `unclean.leader.election.enable` lets any live replica lead.
@@ -18,8 +18,21 @@ import type { ClusterEvent, ClusterImage, PartitionRecord, PartitionState } from
 
 /** The record a partition should move to now, or null when it is fine as it is. */
 export function electLeader(s: PartitionState, live: ReadonlySet<number>, unclean: boolean): PartitionRecord | null {
-  if (s.leader !== -1 && live.has(s.leader)) return null;
   const inSync = s.replicas.filter((r) => s.isr.includes(r) && live.has(r));
+  if (s.leader !== -1 && live.has(s.leader)) {
+    // A live leader stays; in-sync replicas on brokers that are gone leave the ISR (as Kafka's
+    // controller does when it fences a broker), so acks=all stops waiting for them at once.
+    const isr = s.isr.filter((r) => live.has(r));
+    if (isr.length === s.isr.length) return null;
+    return {
+      topicId: s.topicId,
+      replicas: s.replicas,
+      partitionEpoch: s.partitionEpoch + 1,
+      leader: s.leader,
+      leaderEpoch: s.leaderEpoch,
+      isr,
+    };
+  }
   let leader = inSync[0];
   let isr = inSync;
   if (leader === undefined && unclean) {

@@ -6,7 +6,9 @@
  * batch within max.message.bytes) before anything is written: one bad batch fails that partition's
  * payload and nothing of it is appended. Idempotent batches are checked against the producer's
  * sequence numbers (a retry is answered with its original offsets). In durable mode acks=1/all wait
- * for the group-commit fsync; acks=0 gets no response at all.
+ * for the group-commit fsync; acks=0 gets no response at all. In a cluster, acks=all needs an ISR of
+ * at least min.insync.replicas (NOT_ENOUGH_REPLICAS) and waits for the high watermark to pass the
+ * records (REQUEST_TIMED_OUT after the request's timeout).
  * Buffer lifetime (releasesRequestBytes): everything this handler does with the request's bytes
  * (validation, the LogAppendTime stamp, the append) happens before handle() returns, and nothing
  * it returns or keeps refers to them, so the connection gives the request's buffer to the
@@ -26,7 +28,17 @@ function failed(index: number, errorCode: number, errorMessage: string | null = 
   return { index, errorCode, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors: [], errorMessage };
 }
 
-function appendPartition(ctx: RequestContext, topic: string, p: PartitionData, acks: number, waits: Promise<void>[]): PartitionResult {
+/** What a partition's acknowledgement waits for: NONE, or the error the partition is answered with instead. */
+type AckWait = { result: PartitionResult; done: Promise<number> };
+
+function appendPartition(
+  ctx: RequestContext,
+  topic: string,
+  p: PartitionData,
+  acks: number,
+  timeoutMs: number,
+  waits: AckWait[],
+): PartitionResult {
   const { logs, topics } = ctx;
   const index = p.index;
   let log = logs.partition(topic, index);
@@ -34,14 +46,17 @@ function appendPartition(ctx: RequestContext, topic: string, p: PartitionData, a
     log = logs.partition(topic, index);
   }
   if (log === undefined) return failed(index, logs.missingPartitionError(topic, index));
+  if (acks === -1) {
+    const notEnough = logs.acksAllError(topic, index);
+    if (notEnough !== ErrorCode.NONE) return failed(index, notEnough);
+  }
   const records = p.records;
   if (records === null || records.length === 0) return failed(index, ErrorCode.CORRUPT_MESSAGE, 'empty record set');
   // Validation, policy (zstd before v7, unknown codecs, transactions) and the append, stamped with
   // LogAppendTime when the topic asks for it: LogValidator (storage/log-validator.ts).
   const r = log.appendAsLeader(records, { apiVersion: ctx.version, leaderEpoch: logs.leaderEpochOf(topic, index) });
   if (r.errorCode !== ErrorCode.NONE) return failed(index, r.errorCode, r.errorMessage);
-  if (acks !== 0 && log.config.durable) waits.push(log.flushTo(r.lastOffset + 1));
-  return {
+  const result: PartitionResult = {
     index,
     errorCode: ErrorCode.NONE,
     baseOffset: r.baseOffset,
@@ -50,6 +65,21 @@ function appendPartition(ctx: RequestContext, topic: string, p: PartitionData, a
     recordErrors: [],
     errorMessage: null,
   };
+  const end = r.lastOffset + 1;
+  if (acks === -1 && logs.replicated) {
+    // acks=all in a cluster: answered once every in-sync replica has the records (the high
+    // watermark passed them; in durable mode each of them has also fsynced), or REQUEST_TIMED_OUT.
+    const done = log.waitForHighWatermark(end, timeoutMs).then((ok) => (ok ? ErrorCode.NONE : ErrorCode.REQUEST_TIMED_OUT));
+    waits.push({ result, done });
+  } else if (acks !== 0 && log.config.durable) {
+    // A failed fsync: the records may not be durable, so they are not acknowledged.
+    const done = log.flushTo(end).then(
+      () => ErrorCode.NONE,
+      () => ErrorCode.KAFKA_STORAGE_ERROR,
+    );
+    waits.push({ result, done });
+  }
+  return result;
 }
 
 export const produce = defineHandler(spec, {
@@ -58,27 +88,24 @@ export const produce = defineHandler(spec, {
   releasesRequestBytes: true,
   handle(ctx, req) {
     const { acks, transactionalId: txn } = req;
-    const waits: Promise<void>[] = [];
+    const waits: AckWait[] = [];
     const responses = req.topicData.map((t) => ({
       name: t.name,
       partitionResponses: t.partitionData.map((p) => {
         if (acks !== 0 && acks !== 1 && acks !== -1) return failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS);
         if (txn !== null) return failed(p.index, ErrorCode.INVALID_TXN_STATE, 'transactions are not supported yet');
-        return appendPartition(ctx, t.name, p, acks, waits);
+        return appendPartition(ctx, t.name, p, acks, req.timeoutMs, waits);
       }),
     }));
     if (acks === 0) return null;
     const body = { responses, throttleTimeMs: 0 };
     if (waits.length === 0) return body;
-    return Promise.allSettled(waits).then((settled) => {
-      if (settled.some((s) => s.status === 'rejected')) {
-        // The fsync failed: the records may not be durable, so none of this request is acknowledged.
-        for (const t of responses) {
-          for (const p of t.partitionResponses) {
-            if (p.errorCode === ErrorCode.NONE) Object.assign(p, failed(p.index, ErrorCode.KAFKA_STORAGE_ERROR, 'fsync failed'));
-          }
-        }
-      }
+    return Promise.all(waits.map((w) => w.done)).then((codes) => {
+      codes.forEach((code, i) => {
+        const w = waits[i]!;
+        if (code !== ErrorCode.NONE)
+          Object.assign(w.result, failed(w.result.index, code, code === ErrorCode.KAFKA_STORAGE_ERROR ? 'fsync failed' : null));
+      });
       return body;
     });
   },

@@ -9,7 +9,8 @@
  * With fewer than min_bytes available the request waits (long poll) until a high watermark it
  * reads moves or max_wait_ms passes. Fetch sessions (KIP-227) are declined by answering session id
  * 0, which makes clients send full fetches. The isolation level is accepted; until transactions
- * exist the last stable offset equals the high watermark.
+ * exist the last stable offset equals the high watermark. A fetch with a replica id (a follower
+ * broker of a cluster) reads up to the log end instead, and reports the follower's progress.
  * Version notes: v4 isolation level and aborted transactions; v5 log start offset; v7 sessions;
  * v11 rack id and preferred read replica; v12 flexible, with diverging epoch (unused here).
  */
@@ -33,6 +34,9 @@ interface Built {
 }
 
 function build(partitions: PartitionLogs, config: BrokerConfig, req: Request): Built {
+  // A follower of the partitions' leader (replica id >= 0) reads to the log end, and its fetch
+  // offset tells the leader how far it has come (which moves the high watermark).
+  const follower = req.replicaId >= 0;
   let budget = Math.max(0, Math.min(req.maxBytes, config.num('fetch.max.bytes')));
   let bytes = 0;
   const logs: Log[] = [];
@@ -53,8 +57,9 @@ function build(partitions: PartitionLogs, config: BrokerConfig, req: Request): B
       const log = partitions.partition(t.topic, partitionIndex);
       if (log === undefined) return { ...base, errorCode: partitions.missingPartitionError(t.topic, partitionIndex) };
       logs.push(log);
+      if (follower) partitions.followerFetched(t.topic, partitionIndex, req.replicaId, p.fetchOffset);
       const max = Math.min(Math.max(0, p.partitionMaxBytes), budget);
-      const r = log.read(p.fetchOffset, max, bytes === 0);
+      const r = log.read(p.fetchOffset, max, bytes === 0, follower);
       base.errorCode = r.errorCode;
       base.highWatermark = r.highWatermark;
       base.lastStableOffset = r.lastStableOffset;

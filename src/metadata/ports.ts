@@ -21,6 +21,12 @@ export interface PartitionLogs {
   missingPartitionError(topic: string, partition: number): number;
   /** Persists every log's start offset and recovery point (after DeleteRecords moved a start). */
   writeCheckpoints(): Promise<void>;
+  /** True when acks=all waits for other replicas (the high watermark), not only for this log. */
+  readonly replicated: boolean;
+  /** Before an acks=all append: NOT_ENOUGH_REPLICAS when the ISR is below min.insync.replicas, else NONE. */
+  acksAllError(topic: string, partition: number): number;
+  /** A follower fetched a partition this node leads from `fetchOffset` (its log end offset). */
+  followerFetched(topic: string, partition: number, replicaId: number, fetchOffset: number): void;
 }
 
 /** Reading the topic registry. */

@@ -71,6 +71,15 @@ export class TopicManager implements PartitionLogs, TopicAdmin, InternalTopics, 
     return logConfig(this.config, t);
   }
 
+  /** A single node is every partition's only replica: acks=all means this log. */
+  readonly replicated = false;
+
+  acksAllError(_topic: string, _partition: number): number {
+    return ErrorCode.NONE;
+  }
+
+  followerFetched(): void {}
+
   /** A single node never changes leaders: every partition is at epoch 0. */
   leaderEpochOf(_topic: string, _partition: number): number {
     return 0;

@@ -44,7 +44,14 @@ export interface AppendResult {
 export interface ValidatedLog {
   readonly config: { readonly maxMessageBytes: number; readonly logAppendTime: boolean };
   readonly logStartOffset: number;
-  appendValidated(payload: Buffer, validated: ValidatedBatches, leaderEpoch: number, logAppendTime: number): AppendResult;
+  readonly logEndOffset: number;
+  appendValidated(
+    payload: Buffer,
+    validated: ValidatedBatches,
+    leaderEpoch: number,
+    logAppendTime: number,
+    asFollower?: boolean,
+  ): AppendResult;
 }
 
 export interface LeaderAppendOptions {
@@ -68,6 +75,23 @@ export function appendAsLeader(log: ValidatedLog, records: Buffer, opts: LeaderA
   if (refusal !== null) return refused(log, refusal.errorCode, refusal.errorMessage);
   const logAppendTime = log.config.logAppendTime ? Date.now() : -1;
   return log.appendValidated(records, validated, opts.leaderEpoch, logAppendTime);
+}
+
+/**
+ * A follower's append: the batches as its leader stored them. Validation still runs (a corrupt
+ * batch never reaches a log, whoever sent it); the leader's policy does not, it was applied once.
+ */
+export function appendAsFollower(log: ValidatedLog, records: Buffer): AppendResult {
+  // The leader may hand more than the follower's max.message.bytes (topic configs can differ in
+  // flight): followers accept what their leader accepted.
+  const validated = native.validateBatches(records, Number.MAX_SAFE_INTEGER);
+  if (validated.errorCode !== ErrorCode.NONE) return refused(log, validated.errorCode, null);
+  if (validated.count === 0) return refused(log, ErrorCode.CORRUPT_MESSAGE, 'no batch');
+  const base = Number(records.readBigInt64BE(0));
+  if (base !== log.logEndOffset) {
+    return refused(log, ErrorCode.OFFSET_OUT_OF_RANGE, `the leader's batches start at ${base}, this replica ends at ${log.logEndOffset}`);
+  }
+  return log.appendValidated(records, validated, -1, -1, true);
 }
 
 interface Refusal {

@@ -19,7 +19,7 @@ import { decodeRecordBatches } from '../records/record-batch.js';
 import type { FileRegion } from '../protocol/primitives.js';
 import * as facts from './batch-facts.js';
 import { LogSegment, segmentFileName } from './log-segment.js';
-import { appendAsLeader, type AppendResult, type LeaderAppendOptions } from './log-validator.js';
+import { appendAsFollower, appendAsLeader, type AppendResult, type LeaderAppendOptions } from './log-validator.js';
 import { ProducerStateManager } from './producer-state.js';
 import { asOffset } from './types.js';
 
@@ -72,6 +72,12 @@ export class Log {
   /** Set when an I/O error took the log offline: it then refuses appends and reads. */
   offlineError: Error | null = null;
   private readonly hwWaiters = new Set<() => void>();
+  /**
+   * Replication's bound on the high watermark: on a leader, the offset every in-sync replica has;
+   * on a follower, the leader's high watermark (capped by what this replica has). null for a
+   * partition nobody replicates (a single node): the log's own progress decides alone.
+   */
+  private replicaHighWatermark: number | null = null;
 
   private constructor(
     readonly dir: string,
@@ -88,8 +94,47 @@ export class Log {
     return this.activeSegment.nextOffset;
   }
 
-  get highWatermark(): number {
+  /** What this replica has made durable (durable mode) or written: the most it could ever expose. */
+  get localHighWatermark(): number {
     return this.config.durable ? Math.min(this.recoveryPoint, this.logEndOffset) : this.logEndOffset;
+  }
+
+  get highWatermark(): number {
+    const local = this.localHighWatermark;
+    return this.replicaHighWatermark === null ? local : Math.min(local, this.replicaHighWatermark);
+  }
+
+  /** Sets replication's bound on the high watermark (see replicaHighWatermark); null removes it. */
+  setReplicaHighWatermark(offset: number | null): void {
+    if (offset === this.replicaHighWatermark) return;
+    const before = this.highWatermark;
+    this.replicaHighWatermark = offset;
+    if (this.highWatermark !== before) this.notifyHighWatermark();
+  }
+
+  /**
+   * Resolves true once the high watermark reaches `offset`, false after `timeoutMs` (acks=all
+   * waiting for the in-sync replicas) or when the log is closed.
+   */
+  waitForHighWatermark(offset: number, timeoutMs: number): Promise<boolean> {
+    if (this.highWatermark >= offset) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      let cancel: () => void = () => undefined;
+      const timer = setTimeout(() => {
+        cancel();
+        resolve(false);
+      }, timeoutMs);
+      const check = (): void => {
+        if (this.highWatermark >= offset) {
+          clearTimeout(timer);
+          resolve(true);
+        } else if (this.segments.length === 0) {
+          clearTimeout(timer);
+          resolve(false);
+        } else cancel = this.onHighWatermark(check);
+      };
+      cancel = this.onHighWatermark(check);
+    });
   }
 
   get sizeBytes(): number {
@@ -207,12 +252,26 @@ export class Log {
   }
 
   /**
+   * Appends batches fetched from the partition's leader as they are: the leader's offsets (the
+   * first batch must start at this log's end) and each batch's own leader epoch.
+   */
+  appendAsFollower(records: Buffer): AppendResult {
+    return appendAsFollower(this, records);
+  }
+
+  /**
    * Appends a payload LogValidator has validated and accepted; `validated` must be the current
    * validateBatches result for it (StaleBatchesError otherwise: no await may separate the two).
    * Checks idempotent-producer sequences first; a retried batch is answered with its original
    * offsets and not written again. With `logAppendTime` >= 0 the batches are stamped with it.
    */
-  appendValidated(payload: Buffer, validated: ValidatedBatches, leaderEpoch: number, logAppendTime: number): AppendResult {
+  appendValidated(
+    payload: Buffer,
+    validated: ValidatedBatches,
+    leaderEpoch: number,
+    logAppendTime: number,
+    asFollower = false,
+  ): AppendResult {
     // Before the facts are read: a stale array holds another payload's batches.
     assertCurrent(validated);
     const result: AppendResult = {
@@ -232,7 +291,8 @@ export class Log {
     }
     const b = validated.batches;
     const n = validated.count;
-    for (let k = 0; k < n; k++) {
+    // The leader has checked the producers' sequences; a follower records them as they come.
+    for (let k = 0; k < n && !asFollower; k++) {
       const check = this.producers.check(facts.readIdentity(b, k, identity));
       if (check.kind === 'error') {
         result.errorCode = check.errorCode;
@@ -358,10 +418,10 @@ export class Log {
   }
 
   /**
-   * Reads whole batches from `offset` up to the high watermark, at most `maxBytes` (but at least one
-   * batch when `minOneBatch`). Offsets past the end or before the start are OFFSET_OUT_OF_RANGE.
+   * Reads whole batches from `offset` up to the high watermark (the log end for a follower's fetch),
+   * at most `maxBytes` (but at least one batch when `minOneBatch`). Offsets past the end or before the start are OFFSET_OUT_OF_RANGE.
    */
-  read(offset: number, maxBytes: number, minOneBatch: boolean): LogRead {
+  read(offset: number, maxBytes: number, minOneBatch: boolean, upToLogEnd = false): LogRead {
     if (this.segments.length === 0) {
       // Closed by a shutdown (or retired by a deletion) while a long-polling Fetch still held it:
       // its timer fires meanwhile and reads again. This node no longer serves the partition.
@@ -392,11 +452,13 @@ export class Log {
       return out;
     }
     const maxBatchBytes = this.maxBatchBytes;
-    const below = asOffset(hw);
+    // A follower's fetch reads to the log end: the high watermark moves only once followers have the records.
+    const limit = upToLogEnd ? this.logEndOffset : hw;
+    const below = asOffset(limit);
     let i = this.segmentIndexFor(offset);
     let at = asOffset(offset);
     let budget = maxBytes;
-    while (i < this.segments.length && at < hw) {
+    while (i < this.segments.length && at < limit) {
       const seg = this.segments[i]!;
       const r = seg.read({ from: at, below, maxBytes: budget, minOneBatch: minOneBatch && out.bytes === 0, maxBatchBytes });
       if (r.region !== null) {

@@ -1,11 +1,11 @@
 /**
- * A cluster on loopback: a real etcd and three real franz brokers joined to it. What this step of
- * the cluster work provides: membership and the controller through etcd, topics placed over the
- * brokers (leaders spread, replicas distinct), Metadata/DescribeCluster listing every broker,
- * produce and consume through the partition leaders with a consumer group, non-leaders refusing
- * with NOT_LEADER_OR_FOLLOWER, and a dead leader's partitions losing their leader (no in-sync
- * replica can take over: followers do not copy yet) until it comes back and leads again at a
- * higher epoch with its records.
+ * A cluster on loopback: a real etcd and three real franz brokers joined to it. Membership and the
+ * controller through etcd; topics placed over the brokers (leaders spread, replicas distinct);
+ * Metadata/DescribeCluster listing every broker; produce and consume through the partition leaders
+ * with a consumer group; non-leaders refusing with NOT_LEADER_OR_FOLLOWER; followers replicating
+ * with Fetch (byte-identical logs, ISR expansion, acks=all after the ISR, min.insync.replicas); a
+ * killed leader replaced by an in-sync follower with every acknowledged record, a dead broker
+ * leaving the ISR, a single-replica partition left without a leader, and the old leader rejoining.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +16,16 @@ import { makeBatch } from '../helpers/batches.js';
 import { RawConnection } from '../helpers/raw.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ZERO_UUID } from '../../src/protocol/primitives.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+interface PartitionView {
+  partitionIndex: number;
+  errorCode: number;
+  leaderId: number;
+  leaderEpoch: number;
+  isrNodes: number[];
+}
 
 const SESSION_MS = 2000;
 
@@ -28,7 +38,14 @@ describe('a three-broker cluster on etcd', () => {
   async function startNode(id: number): Promise<RunningBroker> {
     const b = await startBroker({
       dataDir: dataDirs.get(id),
-      sets: [`franz.cluster=${url}`, `node.id=${id}`, `broker.session.timeout.ms=${SESSION_MS}`, 'offsets.topic.num.partitions=3'],
+      sets: [
+        `franz.cluster=${url}`,
+        `node.id=${id}`,
+        `broker.session.timeout.ms=${SESSION_MS}`,
+        'replica.lag.time.max.ms=5000',
+        'offsets.topic.num.partitions=3',
+        'offsets.topic.replication.factor=3',
+      ],
     });
     dataDirs.set(id, b.dataDir);
     brokers.set(id, b);
@@ -153,67 +170,151 @@ describe('a three-broker cluster on etcd', () => {
     }
   });
 
-  test('a killed leader leaves its partitions leaderless, then leads them again at a higher epoch with its records', async () => {
+  /** A partition's state as one broker's Metadata (v12) says it (kafkajs retries LEADER_NOT_AVAILABLE instead of showing it). */
+  async function partitionState(port: number, topic: string, partition: number): Promise<PartitionView | undefined> {
+    const c = await RawConnection.open(port);
+    try {
+      const res = await c.request(3, 12, {
+        topics: [{ topicId: ZERO_UUID, name: topic }],
+        allowAutoTopicCreation: false,
+        includeTopicAuthorizedOperations: false,
+      });
+      return res.topics[0].partitions.find((p: PartitionView) => p.partitionIndex === partition);
+    } finally {
+      c.close();
+    }
+  }
+
+  /** Asks `port` until the partition is as `ok` wants it (the brokers apply etcd's changes from their own watches). */
+  async function waitForState(port: number, topic: string, partition: number, ok: (p: PartitionView | undefined) => boolean) {
+    let p = await partitionState(port, topic, partition);
+    for (const deadline = Date.now() + 20_000; !ok(p) && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 100));
+      p = await partitionState(port, topic, partition);
+    }
+    return p;
+  }
+
+  function rawProduce(port: number, topic: string, partition: number, acks: number): Promise<number> {
+    return RawConnection.open(port).then(async (c) => {
+      const res = await c.request(0, 9, {
+        transactionalId: null,
+        acks,
+        timeoutMs: 5000,
+        topicData: [
+          {
+            name: topic,
+            partitionData: [
+              { index: partition, records: makeBatch({ attributes: 0, producerId: -1n, producerEpoch: -1, baseSequence: -1 }) },
+            ],
+          },
+        ],
+      });
+      c.close();
+      return res.responses[0].partitionResponses[0].errorCode as number;
+    });
+  }
+
+  test('followers copy the leader byte for byte and join the ISR; a killed leader is replaced by an in-sync follower with every acknowledged record', async (t) => {
+    const t0 = Date.now();
+    const phase = (name: string) => t.diagnostic(`${name} at ${Date.now() - t0} ms`);
     const k = kafka();
     const admin = k.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic: 'failover', numPartitions: 3, replicationFactor: 3 }] });
-    const before = (await admin.fetchTopicMetadata({ topics: ['failover'] })).topics[0]!.partitions;
+    await admin.createTopics({
+      topics: [
+        { topic: 'replicated', numPartitions: 3, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] },
+        { topic: 'strict', numPartitions: 1, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '3' }] },
+        { topic: 'single', numPartitions: 1, replicationFactor: 1 },
+      ],
+    });
     await admin.disconnect();
-    const victim = before.find((p) => p.partitionId === 0)!.leader;
+    const any = [...brokers.values()][0]!;
+    // Followers fetch from the start and join the ISR once they have what the leader has.
+    for (const [topic, p] of [
+      ['replicated', 0],
+      ['replicated', 1],
+      ['replicated', 2],
+      ['strict', 0],
+    ] as const) {
+      const s = await waitForState(any.port, topic, p, (x) => x?.isrNodes.length === 3);
+      assert.equal(s?.isrNodes.length, 3, `${topic}-${p} ISR ${JSON.stringify(s)}`);
+    }
+
+    phase('in sync');
     const producer = k.producer();
     await producer.connect();
-    await producer.send({ topic: 'failover', acks: -1, messages: [{ partition: 0, value: 'kept' }] });
+    const acked = new Map<number, string[]>([
+      [0, []],
+      [1, []],
+      [2, []],
+    ]);
+    for (let i = 0; i < 30; i++) {
+      for (const partition of [0, 1, 2]) {
+        const messages = Array.from({ length: 10 }, (_, j) => ({ partition, value: `p${partition}-${i}-${j}` }));
+        await producer.send({ topic: 'replicated', acks: -1, messages });
+        acked.get(partition)!.push(...messages.map((m) => m.value));
+      }
+    }
     await producer.disconnect();
 
+    phase('produced');
+    // acks=all answered once the ISR (all three) had the records: every replica's log is the same bytes.
+    const state0 = (await partitionState(any.port, 'replicated', 0))!;
+    for (const p of [0, 1, 2]) {
+      const files = [...dataDirs.values()].map((d) => readFileSync(join(d, `replicated-${p}`, '00000000000000000000.log')));
+      assert.ok(files[0]!.length > 0);
+      for (const f of files.slice(1)) assert.ok(f.equals(files[0]!), `replicated-${p}: replicas differ`);
+    }
+
+    const victim = state0.leaderId;
+    const singleLeader = (await partitionState(any.port, 'single', 0))!.leaderId;
     await brokers.get(victim)!.kill9();
     brokers.delete(victim);
-    // The controller sees the lease expire (SESSION_MS) and takes the leadership away: no other
-    // replica is in sync, so the partition has no leader rather than one without the record.
+    phase('killed');
     const other = [...brokers.values()][0]!;
-    // Metadata straight from one broker (kafkajs retries LEADER_NOT_AVAILABLE instead of showing it).
-    const partition0 = async (port = other.port): Promise<{ leaderId: number; leaderEpoch: number; errorCode: number } | undefined> => {
-      const c = await RawConnection.open(port);
-      try {
-        const res = await c.request(3, 12, {
-          topics: [{ topicId: ZERO_UUID, name: 'failover' }],
-          allowAutoTopicCreation: false,
-          includeTopicAuthorizedOperations: false,
-        });
-        return res.topics[0].partitions.find((p: { partitionIndex: number }) => p.partitionIndex === 0);
-      } finally {
-        c.close();
-      }
-    };
-    const waitFor = async (ok: (p: Awaited<ReturnType<typeof partition0>>) => boolean, port = other.port) => {
-      let p = await partition0(port);
-      for (const deadline = Date.now() + SESSION_MS * 5; !ok(p) && Date.now() < deadline; ) {
-        await new Promise((r) => setTimeout(r, 100));
-        p = await partition0(port);
-      }
-      return p;
-    };
-    const leaderless = await waitFor((p) => p?.leaderId === -1);
-    assert.equal(leaderless?.leaderId, -1);
-    assert.equal(leaderless?.errorCode, ErrorCode.LEADER_NOT_AVAILABLE);
-    assert.equal(leaderless?.leaderEpoch, 1);
+    // The controller sees the lease expire and moves the leadership to an in-sync follower.
+    const moved = await waitForState(other.port, 'replicated', 0, (x) => x !== undefined && x.leaderId !== victim && x.leaderId !== -1);
+    assert.notEqual(moved?.leaderId, victim);
+    assert.equal(moved?.leaderEpoch, state0.leaderEpoch + 1);
+    assert.ok(!moved?.isrNodes.includes(victim), 'the dead broker left the ISR');
+    phase('moved');
+    // min.insync.replicas=3 with two brokers alive: acks=all is refused, acks=1 is not.
+    const strictLeader = (await waitForState(other.port, 'strict', 0, (x) => x?.isrNodes.length === 2 && x.leaderId !== -1))!.leaderId;
+    assert.equal(await rawProduce(brokers.get(strictLeader)!.port, 'strict', 0, -1), ErrorCode.NOT_ENOUGH_REPLICAS);
+    assert.equal(await rawProduce(brokers.get(strictLeader)!.port, 'strict', 0, 1), ErrorCode.NONE);
+    // A partition with one replica has nobody to move to: no leader until its broker returns.
+    if (singleLeader === victim) {
+      const single = await waitForState(other.port, 'single', 0, (x) => x?.leaderId === -1);
+      assert.equal(single?.errorCode, ErrorCode.LEADER_NOT_AVAILABLE);
+    }
 
-    const restarted = await startNode(victim);
-    // Each broker applies the change from its own watch; the victim's own view is the one that counts.
-    const back = await waitFor((p) => p?.leaderId === victim, restarted.port);
-    assert.equal(back?.leaderId, victim);
-    assert.equal(back?.leaderEpoch, 2);
-    // The record acknowledged before the kill is still there, served by the leader again.
-    const c = await RawConnection.open(brokers.get(victim)!.port);
-    const res = await c.request(2, 7, {
-      replicaId: -1,
-      isolationLevel: 0,
-      topics: [{ name: 'failover', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1 }] }],
+    phase('checked min.insync');
+    // Every acknowledged record, once and in order, from the new leaders.
+    const consumer = kafka().consumer({ groupId: 'after-failover' });
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'replicated', fromBeginning: true });
+    const seen = new Map<number, string[]>([
+      [0, []],
+      [1, []],
+      [2, []],
+    ]);
+    let total = 0;
+    await new Promise<void>((resolve) => {
+      void consumer.run({
+        eachMessage: async ({ partition, message }) => {
+          seen.get(partition)!.push(message.value!.toString());
+          if (++total === 900) resolve();
+        },
+      });
     });
-    c.close();
-    const p0 = res.topics[0].partitions[0];
-    assert.equal(p0.errorCode, ErrorCode.NONE);
-    assert.equal(Number(p0.offset), 1);
-    assert.equal(p0.leaderEpoch, 2);
+    await consumer.disconnect();
+    for (const p of [0, 1, 2]) assert.deepEqual(seen.get(p), acked.get(p), `partition ${p}`);
+
+    phase('consumed');
+    // The old leader comes back, follows, catches up and is in sync again.
+    const back = await startNode(victim);
+    const rejoined = await waitForState(back.port, 'replicated', 0, (x) => x?.isrNodes.includes(victim) === true);
+    assert.ok(rejoined?.isrNodes.includes(victim), `ISR ${JSON.stringify(rejoined)}`);
   });
 });

@@ -52,6 +52,12 @@ const state = (s: Partial<PartitionState>): PartitionState => ({ ...initialParti
 
 test('a live leader stays; a dead one is replaced by a live in-sync replica at the next epoch', () => {
   assert.equal(electLeader(state({ isr: [1, 2] }), new Set([1, 2, 3]), false), null);
+  const shrunk = electLeader(state({ isr: [1, 2, 3], leaderEpoch: 3 }), new Set([1, 3]), false)!;
+  assert.deepEqual(
+    [shrunk.leader, shrunk.leaderEpoch, shrunk.isr],
+    [1, 3, [1, 3]],
+    'a dead follower leaves the ISR; the leader and epoch stay',
+  );
   const next = electLeader(state({ isr: [1, 3], leaderEpoch: 4, partitionEpoch: 9 }), new Set([2, 3]), false)!;
   assert.equal(next.leader, 3, 'broker 2 is alive but not in sync');
   assert.equal(next.leaderEpoch, 5);
