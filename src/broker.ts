@@ -83,7 +83,7 @@ export class Broker implements ClusterInfo {
       get groups() {
         return broker.groups;
       },
-      producerIds: new ProducerIdManager(this.dataDir),
+      producerIds: this.cluster?.producerIds ?? new ProducerIdManager(this.dataDir),
       cluster: info,
       logDirs: parts,
       config,

@@ -37,6 +37,7 @@ import { EtcdStore, type ClusterAddress } from './etcd-store.js';
 import { Membership } from './membership.js';
 import { PartitionLeader } from './partition-leader.js';
 import { placeReplicas, placementStart } from './placement.js';
+import { ClusterProducerIds } from './producer-ids.js';
 import { ReplicaFetcher } from './replica-fetcher.js';
 import { ClusterImage, type ClusterEvent, type TopicRecord } from './state.js';
 
@@ -87,6 +88,8 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
   private pendingInternal: { name: string; partitions: number; configs: Record<string, string> } | null = null;
   private lagTimer: NodeJS.Timeout | null = null;
   readonly replicated = true;
+  /** Producer ids unique across the cluster (blocks from etcd). */
+  readonly producerIds: ClusterProducerIds;
 
   constructor(private readonly opts: ClusterNodeOptions) {
     this.nodeId = opts.nodeId;
@@ -94,6 +97,7 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
     this.logs = opts.logs;
     this.log = opts.log;
     this.store = new EtcdStore(opts.address);
+    this.producerIds = new ClusterProducerIds(this.store, opts.log);
   }
 
   /** Joins the cluster: cluster id, registration, the image, then the controller election. */
@@ -115,6 +119,7 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
       (e, revision) => this.apply(e, revision),
       (err) => this.log.error('cluster metadata watch failed', { err: String(err) }),
     );
+    this.producerIds.prefetch();
     this.controller = new Controller(this.store, this.image, m, this.nodeId, this.config, this.log);
     await this.controller.start();
     this.reconcileRoles();

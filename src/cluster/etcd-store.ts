@@ -187,6 +187,22 @@ export class EtcdStore {
     return kv === undefined ? 0 : Number(kv.mod_revision);
   }
 
+  /**
+   * Takes the next `size` producer ids for this broker: `producer-ids` holds the first id nobody
+   * has, moved forward by compare-and-swap, so no two brokers ever get the same block.
+   */
+  async allocateProducerIds(size: number): Promise<number> {
+    const k = this.key('producer-ids');
+    for (;;) {
+      const res = await this.client.get(k).exec();
+      const kv = res.kvs[0];
+      const start = kv === undefined ? 0 : Number(kv.value.toString('utf8'));
+      const cmp = kv === undefined ? this.client.if(k, 'Create', '==', 0) : this.client.if(k, 'Mod', '==', Number(kv.mod_revision));
+      const r = await cmp.then(this.client.put(k).value(String(start + size))).commit();
+      if (r.succeeded) return start;
+    }
+  }
+
   async close(): Promise<void> {
     const w = this.watcher;
     this.watcher = null;

@@ -35,6 +35,9 @@ export const initProducerId = defineHandler(spec, {
     if (pid >= 0 && epoch >= 0 && epoch < MAX_BUMPED_EPOCH) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: pid, producerEpoch: epoch + 1 };
     }
-    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: ctx.producerIds.allocate(), producerEpoch: 0 };
+    const producerId = ctx.producerIds.allocate();
+    // A cluster broker between id blocks: the client retries, as it does while Kafka's manager waits for a block.
+    if (producerId === null) return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, producerId: -1, producerEpoch: -1 };
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId, producerEpoch: 0 };
   },
 });

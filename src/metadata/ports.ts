@@ -80,9 +80,10 @@ export interface InternalTopics extends TopicLookup {
   createInternalTopic(name: string, partitions: number, configs: Record<string, string>): Outcome;
 }
 
-/** The producer-id allocator (InitProducerId). */
+/** The producer-id allocator (InitProducerId): ids unique across the cluster and across restarts. */
 export interface ProducerIds {
-  allocate(): number;
+  /** A new id, or null while none is at hand (a cluster broker fetching its next block): retry. */
+  allocate(): number | null;
 }
 
 export interface Endpoint {

@@ -170,6 +170,48 @@ describe('a three-broker cluster on etcd', () => {
     }
   });
 
+  test('producer ids are unique across the brokers, and an idempotent producer writes through the leaders', async () => {
+    const ids = new Set<number>();
+    for (const b of brokers.values()) {
+      const c = await RawConnection.open(b.port);
+      for (let i = 0; i < 5; i++) {
+        let res = await c.request(22, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 });
+        // A broker still fetching its first block answers COORDINATOR_LOAD_IN_PROGRESS; clients retry.
+        for (let n = 0; res.errorCode === ErrorCode.COORDINATOR_LOAD_IN_PROGRESS && n < 50; n++) {
+          await new Promise((r) => setTimeout(r, 100));
+          res = await c.request(22, 4, { transactionalId: null, transactionTimeoutMs: 60000, producerId: -1n, producerEpoch: -1 });
+        }
+        assert.equal(res.errorCode, ErrorCode.NONE);
+        ids.add(Number(res.producerId));
+      }
+      c.close();
+    }
+    assert.equal(ids.size, 15, `ids: ${[...ids]}`);
+    const k = kafka();
+    const admin = k.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'idempotent', numPartitions: 3, replicationFactor: 2 }] });
+    await admin.disconnect();
+    const producer = k.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    for (let i = 0; i < 5; i++) {
+      await producer.send({
+        topic: 'idempotent',
+        acks: -1,
+        messages: Array.from({ length: 30 }, (_, j) => ({ key: `k${j}`, value: `${i}-${j}` })),
+      });
+    }
+    await producer.disconnect();
+    const a2 = k.admin();
+    await a2.connect();
+    const offsets = await a2.fetchTopicOffsets('idempotent');
+    await a2.disconnect();
+    assert.equal(
+      offsets.reduce((n, o) => n + Number(o.high), 0),
+      150,
+    );
+  });
+
   /** A partition's state as one broker's Metadata (v12) says it (kafkajs retries LEADER_NOT_AVAILABLE instead of showing it). */
   async function partitionState(port: number, topic: string, partition: number): Promise<PartitionView | undefined> {
     const c = await RawConnection.open(port);
