@@ -37,7 +37,8 @@ export const initProducerId = defineHandler(spec, {
     }
     const producerId = ctx.producerIds.allocate();
     // A cluster broker between id blocks: the client retries, as it does while Kafka's manager waits for a block.
-    if (producerId === null) return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, producerId: -1, producerEpoch: -1 };
+    if (producerId === null)
+      return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, producerId: -1, producerEpoch: -1 };
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId, producerEpoch: 0 };
   },
 });
