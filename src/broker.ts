@@ -7,6 +7,7 @@
 import { resolve } from 'node:path';
 import { connectionOverrides, type BrokerConfig } from './config.js';
 import { GroupCoordinator } from './group/coordinator.js';
+import { OFFSETS_TOPIC } from './group/group-store.js';
 import { createRegistry } from './handlers/index.js';
 import type { BrokerServices, HandlerRegistry } from './handlers/registry.js';
 import type { Logger } from './logger.js';
@@ -186,7 +187,12 @@ export class Broker implements ClusterInfo {
     if (!this.advertisedSet) this.advertised = { host: this.advertised.host, port: this.listenerSocket.port };
     if (this.cluster !== undefined) {
       await this.cluster.start(this.listener, this.advertised);
-      this.groupCoordinator = this.makeGroups(this.cluster);
+      const groups = this.makeGroups(this.cluster);
+      this.groupCoordinator = groups;
+      // A group's coordinator is the leader of its offsets partition: groups move with leaderships.
+      this.cluster.onLeadershipChange = (topic, p, leading) => {
+        if (topic === OFFSETS_TOPIC) groups.onOffsetsPartition(p, leading);
+      };
       this.listenerSocket.release();
     }
     this.logs.startBackgroundWork(this.config.num('log.retention.check.interval.ms'));

@@ -77,6 +77,8 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
   private readonly awaitingTopic = new Map<string, () => void>();
   /** Called after a topic is deleted (the group coordinator drops its committed offsets). */
   onTopicDeleted: (name: string) => void = () => undefined;
+  /** Called when this broker starts or stops leading a partition (the group coordinator loads or forgets groups). */
+  onLeadershipChange: (topic: string, partition: number, leading: boolean) => void = () => undefined;
   /** The partitions this broker leads, by `topic\0partition`. */
   private readonly leading = new Map<string, PartitionLeader>();
   /** One fetcher per leader broker this broker follows partitions of. */
@@ -164,6 +166,7 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
     const now = Date.now();
     const keep = new Set<string>();
     const follows = new Map<number, Set<string>>();
+    const started: Array<[string, number]> = [];
     for (const t of this.image.topics.values()) {
       t.replicas.forEach((replicas, p) => {
         if (!replicas.includes(this.nodeId)) return;
@@ -174,8 +177,10 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
         if (s.leader === this.nodeId) {
           keep.add(key);
           const l = this.leading.get(key);
-          if (l === undefined || l.log !== log) this.leading.set(key, new PartitionLeader(log, s.isr, this.nodeId, now));
-          else l.setIsr(s.isr, now);
+          if (l === undefined || l.log !== log) {
+            this.leading.set(key, new PartitionLeader(log, s.isr, this.nodeId, now));
+            started.push([t.name, p]);
+          } else l.setIsr(s.isr, now);
           for (const f of this.fetchers.values()) f.unfollow(t.name, p);
           return;
         }
@@ -205,7 +210,10 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
       this.leading.delete(key);
       // No longer the leader: the high watermark stays where it was until a leader moves it.
       l.log.setReplicaHighWatermark(l.log.highWatermark);
+      const [topic, p] = key.split('\u0000') as [string, string];
+      this.onLeadershipChange(topic, Number(p), false);
     }
+    for (const [topic, p] of started) this.onLeadershipChange(topic, p, true);
     for (const [id, f] of this.fetchers) {
       const wanted = follows.get(id);
       if (wanted === undefined) {

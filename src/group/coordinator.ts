@@ -68,6 +68,32 @@ export class GroupCoordinator {
     for (const [group, rec] of loaded.groups) this.classic.set(group, ClassicGroup.restore(group, rec, this.settings));
   }
 
+  /**
+   * This broker now leads (or no longer leads) partition p of `__consumer_offsets` (cluster mode):
+   * the groups stored there are loaded from its replica of the log, or forgotten here.
+   */
+  onOffsetsPartition(p: number, leading: boolean): void {
+    const mine = (group: string): boolean => this.store.partitionFor(group) === p;
+    for (const g of [...this.offsets.keys()]) if (mine(g)) this.offsets.delete(g);
+    for (const [g, cg] of [...this.classic]) {
+      if (!mine(g)) continue;
+      cg.kill();
+      this.classic.delete(g);
+    }
+    for (const [g, cg] of [...this.consumer]) {
+      if (!mine(g)) continue;
+      cg.kill();
+      this.consumer.delete(g);
+    }
+    if (!leading) {
+      this.store.unloadPartition(p);
+      return;
+    }
+    const loaded = this.store.loadPartition(p);
+    for (const [group, m] of loaded.offsets) if (m.size > 0) this.offsets.set(group, m);
+    for (const [group, rec] of loaded.groups) this.classic.set(group, ClassicGroup.restore(group, rec, this.settings));
+  }
+
   /** The KIP-848 server-side assignors enabled (group.consumer.assignors), the default first. */
   serverAssignorNames(): string[] {
     return this.config

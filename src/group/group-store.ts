@@ -32,6 +32,8 @@ import {
 } from './records.js';
 
 export const OFFSETS_TOPIC = '__consumer_offsets';
+/** Kafka's offsets.commit.timeout.ms default: how long a write waits for the ISR in a cluster. */
+const OFFSETS_COMMIT_TIMEOUT_MS = 5000;
 
 /** What the group coordinator and its store reach of the broker. */
 export interface GroupPorts {
@@ -101,26 +103,46 @@ export class GroupStore {
   /** Replays every partition of the topic. Later records win; null values delete. */
   load(): LoadedState {
     const state: LoadedState = { offsets: new Map(), groups: new Map() };
-    for (let p = 0; p < this.partitions; p++) {
-      const log = this.logs.partition(OFFSETS_TOPIC, p);
-      if (log === undefined) continue;
-      let at = log.logStartOffset;
-      while (at < log.highWatermark) {
-        const bytes = log.readBytes(at, 1 << 20);
-        if (bytes.length === 0) break;
-        const { batches } = decodeRecordBatches(bytes);
-        if (batches.length === 0) break;
-        for (const b of batches) {
-          for (const rec of b.records) {
-            if (rec.key === null) continue;
-            this.apply(state, rec.key, rec.value);
-            this.track(p, rec.key, rec.value);
-          }
-          at = b.baseOffset + b.lastOffsetDelta + 1;
+    for (let p = 0; p < this.partitions; p++) this.loadInto(state, p);
+    return state;
+  }
+
+  /**
+   * Replays one partition (this broker has just become its leader: the groups it holds move here);
+   * empty when this broker does not lead it.
+   */
+  loadPartition(p: number): LoadedState {
+    const state: LoadedState = { offsets: new Map(), groups: new Map() };
+    this.loadInto(state, p);
+    return state;
+  }
+
+  /** Forgets what partition p held (its leadership moved away); the log stays, as a replica. */
+  unloadPartition(p: number): void {
+    this.live[p]?.clear();
+    if (p < this.liveBytes.length) this.liveBytes[p] = 0;
+  }
+
+  private loadInto(state: LoadedState, p: number): void {
+    const log = this.logs.partition(OFFSETS_TOPIC, p);
+    if (log === undefined) return;
+    this.unloadPartition(p);
+    let at = log.logStartOffset;
+    while (at < log.logEndOffset) {
+      // To the log end: a new leader's log is the partition's truth, its high watermark may lag.
+      const bytes = log.readBytes(at, 1 << 20, true);
+      if (bytes.length === 0) break;
+      const { batches } = decodeRecordBatches(bytes);
+      if (batches.length === 0) break;
+      for (const b of batches) {
+        for (const rec of b.records) {
+          if (rec.key === null) continue;
+          this.apply(state, rec.key, rec.value);
+          this.track(p, rec.key, rec.value);
         }
+        at = b.baseOffset + b.lastOffsetDelta + 1;
       }
     }
-    return state;
   }
 
   private apply(state: LoadedState, key: Buffer, value: Buffer | null): void {
@@ -165,7 +187,10 @@ export class GroupStore {
     }
     const p = this.partitionFor(group);
     for (const rec of records) this.track(p, Buffer.from(rec.key!), rec.value === null ? null : Buffer.from(rec.value));
-    if (log.config.durable) {
+    if (this.logs.replicated) {
+      // In a cluster a commit counts once the ISR has it (a coordinator that moves finds it there).
+      if (!(await log.waitForHighWatermark(r.lastOffset + 1, OFFSETS_COMMIT_TIMEOUT_MS))) return ErrorCode.REQUEST_TIMED_OUT;
+    } else if (log.config.durable) {
       try {
         await log.flushTo(r.lastOffset + 1);
       } catch {

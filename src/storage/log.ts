@@ -478,8 +478,8 @@ export class Log {
    * Reads whole batches from `offset` into memory, for the broker's own consumers of internal
    * topics (loading `__consumer_offsets`); clients are served file regions instead.
    */
-  readBytes(offset: number, maxBytes: number): Buffer {
-    const r = this.read(offset, maxBytes, true);
+  readBytes(offset: number, maxBytes: number, upToLogEnd = false): Buffer {
+    const r = this.read(offset, maxBytes, true, upToLogEnd);
     if (r.errorCode !== ErrorCode.NONE || r.bytes === 0) return Buffer.alloc(0);
     const out = Buffer.allocUnsafe(r.bytes);
     let at = 0;

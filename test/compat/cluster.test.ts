@@ -359,4 +359,78 @@ describe('a three-broker cluster on etcd', () => {
     const rejoined = await waitForState(back.port, 'replicated', 0, (x) => x?.isrNodes.includes(victim) === true);
     assert.ok(rejoined?.isrNodes.includes(victim), `ISR ${JSON.stringify(rejoined)}`);
   });
+
+  test('committed offsets survive the death of their coordinator: the new leader of the offsets partition loads them', async () => {
+    const k = kafka();
+    const admin = k.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'committed', numPartitions: 3, replicationFactor: 3 }] });
+    await admin.setOffsets({
+      groupId: 'survivor',
+      topic: 'committed',
+      partitions: [
+        { partition: 0, offset: '0' },
+        { partition: 1, offset: '0' },
+        { partition: 2, offset: '0' },
+      ],
+    });
+    await admin.disconnect();
+    // Commits with real offsets: records first, then a commit the coordinator answers after its ISR has it.
+    const producer = k.producer();
+    await producer.connect();
+    for (const partition of [0, 1, 2]) {
+      await producer.send({
+        topic: 'committed',
+        acks: -1,
+        messages: Array.from({ length: 10 + partition }, (_, i) => ({ partition, value: `${i}` })),
+      });
+    }
+    await producer.disconnect();
+    const a2 = k.admin();
+    await a2.connect();
+    await a2.setOffsets({
+      groupId: 'survivor',
+      topic: 'committed',
+      partitions: [
+        { partition: 0, offset: '7' },
+        { partition: 1, offset: '8' },
+        { partition: 2, offset: '9' },
+      ],
+    });
+    await a2.disconnect();
+
+    const findCoordinator = async (port: number): Promise<{ errorCode: number; nodeId: number }> => {
+      const c = await RawConnection.open(port);
+      try {
+        return (await c.request(10, 3, { key: 'survivor', keyType: 0 })) as { errorCode: number; nodeId: number };
+      } finally {
+        c.close();
+      }
+    };
+    const any = [...brokers.values()][0]!;
+    const before = await findCoordinator(any.port);
+    assert.equal(before.errorCode, ErrorCode.NONE);
+    const victim = before.nodeId;
+    await brokers.get(victim)!.kill9();
+    brokers.delete(victim);
+    const other = [...brokers.values()][0]!;
+    let after = await findCoordinator(other.port);
+    for (const deadline = Date.now() + 20_000; (after.errorCode !== ErrorCode.NONE || after.nodeId === victim) && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 100));
+      after = await findCoordinator(other.port);
+    }
+    assert.equal(after.errorCode, ErrorCode.NONE);
+    assert.notEqual(after.nodeId, victim);
+
+    const a3 = kafka().admin();
+    await a3.connect();
+    const fetched = await a3.fetchOffsets({ groupId: 'survivor', topics: ['committed'] });
+    await a3.disconnect();
+    assert.deepEqual(fetched[0]!.partitions.map((p) => [p.partition, p.offset]).sort(), [
+      [0, '7'],
+      [1, '8'],
+      [2, '9'],
+    ]);
+    await startNode(victim);
+  });
 });
