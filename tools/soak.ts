@@ -1,5 +1,5 @@
 /**
- * `npm run soak -- --minutes N [--seed S] [--out FILE] [--rate R] [--sample-s S] [--rebalance-s S]
+ * `npm run soak -- --minutes N [--seed S] [--out FILE] [--rate R] [--retention-ms R] [--sample-s S] [--rebalance-s S]
  *                  [--churn-s S] [--max-rss-growth F] [--fd-slack N]`
  *
  * A soak run (issue 26): one broker process under steady produce and consume for N minutes, with
@@ -7,6 +7,9 @@
  * members: a rebalance each time) and a topic made, written, read and deleted every --churn-s
  * seconds. Every --sample-s seconds it samples the broker's RSS (VmRSS) and open descriptors and
  * the produce, fetch and end-to-end latencies of that interval, and appends a row to the CSV.
+ * The soak topic keeps --retention-ms of data (default 2 min, segments rolled every quarter of it,
+ * retention checked every 10 s): memory that follows the data (each segment's batch table, the
+ * page cache) then stays bounded, and growth that remains is a leak. --retention-ms 0 keeps all.
  *
  * After the warm-up (20% of the run, at least a minute) it fails when:
  * - RSS grows by more than --max-rss-growth (default 0.10): the peak RSS of the run's last window
@@ -30,7 +33,7 @@ import { Rng } from './rng.js';
 const { Kafka, logLevel } = kafkajs;
 
 const USAGE =
-  'usage: npm run soak -- --minutes N [--seed S] [--out FILE] [--rate R] [--sample-s S] [--rebalance-s S] [--churn-s S] [--max-rss-growth F] [--fd-slack N]';
+  'usage: npm run soak -- --minutes N [--seed S] [--out FILE] [--rate R] [--retention-ms R] [--sample-s S] [--rebalance-s S] [--churn-s S] [--max-rss-growth F] [--fd-slack N]';
 const TOPIC = 'soak';
 const PARTITIONS = 6;
 const GROUP = 'soak-group';
@@ -42,6 +45,8 @@ export interface SoakOptions {
   readonly out: string;
   /** Records per second produced. */
   readonly rate: number;
+  /** retention.ms of the soak topic (0: unbounded): with it the data stays bounded, so memory that grows is a leak. */
+  readonly retentionMs: number;
   readonly sampleSeconds: number;
   readonly rebalanceSeconds: number;
   readonly churnSeconds: number;
@@ -124,7 +129,8 @@ class Ledger {
 
 export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   const rng = new Rng(o.seed);
-  const broker = await startToolBroker();
+  // Retention checked every 10 s (Kafka's default is 5 min) so that a bounded topic stays bounded.
+  const broker = await startToolBroker({ sets: ['log.retention.check.interval.ms=10000'] });
   const pid = broker.process.pid!;
   const kafka = new Kafka({ clientId: 'franz-soak', brokers: [broker.address], logLevel: logLevel.NOTHING });
   const admin = new Client({ brokers: [broker.address], clientId: 'franz-soak-admin' });
@@ -141,7 +147,11 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   writeFileSync(o.out, `${CSV_HEADER}\n`);
 
   try {
-    await admin.createTopics([{ name: TOPIC, numPartitions: PARTITIONS, replicationFactor: 1 }]);
+    const bounded: Record<string, string> =
+      o.retentionMs > 0
+        ? { 'retention.ms': String(o.retentionMs), 'segment.ms': String(Math.max(1000, Math.floor(o.retentionMs / 4))) }
+        : {};
+    await admin.createTopics([{ name: TOPIC, numPartitions: PARTITIONS, replicationFactor: 1, configs: bounded }]);
     const producer = kafka.producer({ allowAutoTopicCreation: false });
     await producer.connect();
 
@@ -358,7 +368,19 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
 
 async function main(argv: readonly string[]): Promise<number> {
   const args = new Args(argv);
-  const known = ['minutes', 'seconds', 'seed', 'out', 'rate', 'sample-s', 'rebalance-s', 'churn-s', 'max-rss-growth', 'fd-slack'];
+  const known = [
+    'minutes',
+    'seconds',
+    'seed',
+    'out',
+    'rate',
+    'retention-ms',
+    'sample-s',
+    'rebalance-s',
+    'churn-s',
+    'max-rss-growth',
+    'fd-slack',
+  ];
   const unknown = args.unknown(known);
   if (unknown.length > 0) {
     console.error(`unknown option --${unknown[0]}\n${USAGE}`);
@@ -372,6 +394,7 @@ async function main(argv: readonly string[]): Promise<number> {
     seed,
     out,
     rate: args.number('rate', 1000),
+    retentionMs: args.number('retention-ms', 120_000),
     sampleSeconds: args.number('sample-s', 5),
     rebalanceSeconds: args.number('rebalance-s', 30),
     churnSeconds: args.number('churn-s', 10),
