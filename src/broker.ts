@@ -201,6 +201,8 @@ export class Broker implements ClusterInfo {
 
   /** Stops accepting, lets in-flight requests finish briefly, flushes, and marks the shutdown clean. */
   async stop(graceMs = SHUTDOWN_GRACE_MS): Promise<void> {
+    // A cluster broker hands its leaderships over first (controlled shutdown), then drains.
+    await this.cluster?.resign(graceMs * 2);
     await this.listenerSocket.stop(graceMs);
     this.groupCoordinator?.shutdown();
     // A creation under way stops at its next step; the next start opens what it made.

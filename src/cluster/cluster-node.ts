@@ -86,6 +86,8 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
   /** ISR writes under way, by partition key: one at a time per partition. */
   private readonly isrWrites = new Set<string>();
   private rolesDue = false;
+  /** Called once after the next change applied to the image (resign waits on them). */
+  private imageWaiters = new Set<() => void>();
   /** The offsets topic waiting for enough brokers (createInternalTopic). */
   private pendingInternal: { name: string; partitions: number; configs: Record<string, string> } | null = null;
   private lagTimer: NodeJS.Timeout | null = null;
@@ -146,6 +148,11 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
     }
     this.controller?.onEvent(e);
     if (e.kind === 'broker' && e.record !== null) this.makePendingInternal();
+    if (this.imageWaiters.size > 0) {
+      const waiters = this.imageWaiters;
+      this.imageWaiters = new Set();
+      for (const w of waiters) w();
+    }
     // Leadership and following follow the image; one pass after a burst of events.
     if (!this.rolesDue) {
       this.rolesDue = true;
@@ -525,6 +532,35 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
   }
 
   /** Leaves the cluster: no more controller role or leadership, then the lease is revoked. */
+  /**
+   * Controlled shutdown: gives up the lease at once (this broker stops leading and the controller
+   * sees it leave without waiting for the session timeout), then waits up to `waitMs` for the
+   * image to show every partition it led led elsewhere (or by nobody), so that clients find the new
+   * leaders while this broker still answers them with NOT_LEADER_OR_FOLLOWER.
+   */
+  async resign(waitMs: number): Promise<void> {
+    const led = [...this.leading.keys()];
+    this.controller?.stop();
+    await this.membership?.stop();
+    const deadline = Date.now() + waitMs;
+    const moved = (): boolean =>
+      led.every((key) => {
+        const [topic, p] = key.split('\u0000') as [string, string];
+        return this.image.partition(topic, Number(p))?.leader !== this.nodeId;
+      });
+    while (!moved() && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, deadline - Date.now());
+        function done(): void {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.imageWaiters.add(done);
+      });
+    }
+    this.log.info('resigned from the cluster', { led: led.length, moved: moved() });
+  }
+
   async stop(): Promise<void> {
     this.controller?.stop();
     if (this.lagTimer !== null) clearInterval(this.lagTimer);

@@ -433,4 +433,46 @@ describe('a three-broker cluster on etcd', () => {
     ]);
     await startNode(victim);
   });
+
+  test("SIGTERM hands a leader's partitions over at once (controlled shutdown), with every acknowledged record", async () => {
+    const k = kafka();
+    const admin = k.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'handover', numPartitions: 1, replicationFactor: 3 }] });
+    await admin.disconnect();
+    const any = [...brokers.values()][0]!;
+    const inSync = await waitForState(any.port, 'handover', 0, (x) => x?.isrNodes.length === 3);
+    assert.equal(inSync?.isrNodes.length, 3);
+    const producer = k.producer();
+    await producer.connect();
+    await producer.send({ topic: 'handover', acks: -1, messages: Array.from({ length: 25 }, (_, i) => ({ value: `${i}` })) });
+    await producer.disconnect();
+
+    const leader = inSync!.leaderId;
+    assert.equal(await brokers.get(leader)!.stop(), 0, 'a clean exit');
+    brokers.delete(leader);
+    const other = [...brokers.values()][0]!;
+    // Without the handover the move would wait for the lease to expire (SESSION_MS after its last keep-alive).
+    const exited = Date.now();
+    const moved = await waitForState(other.port, 'handover', 0, (x) => x !== undefined && x.leaderId !== leader && x.leaderId !== -1);
+    assert.ok(Date.now() - exited < SESSION_MS / 2, `the leadership moved ${Date.now() - exited} ms after the exit`);
+    // The new leader's high watermark reaches the records once its in-sync follower has fetched from it.
+    const endOffset = async (): Promise<number> => {
+      const c = await RawConnection.open(brokers.get(moved!.leaderId)!.port);
+      const res = await c.request(2, 7, {
+        replicaId: -1,
+        isolationLevel: 0,
+        topics: [{ name: 'handover', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1 }] }],
+      });
+      c.close();
+      return Number(res.topics[0].partitions[0].offset);
+    };
+    let end = await endOffset();
+    for (const deadline = Date.now() + 10_000; end < 25 && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 100));
+      end = await endOffset();
+    }
+    assert.equal(end, 25);
+    await startNode(leader);
+  });
 });
