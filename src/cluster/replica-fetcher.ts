@@ -12,6 +12,7 @@ import { BrokerConnection } from '../client/connection.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { spec as fetchSpec } from '../protocol/messages/01-fetch.js';
+import { spec as epochSpec } from '../protocol/messages/23-offset-for-leader-epoch.js';
 import type { Log } from '../storage/log.js';
 
 export interface FollowedPartition {
@@ -29,6 +30,8 @@ export class ReplicaFetcher {
   private readonly partitions = new Map<string, FollowedPartition>();
   /** Partitions that hit an error only a newer leader epoch can clear (a diverged or corrupt log). */
   private readonly paused = new Set<string>();
+  /** Partitions that must find their divergence point with OffsetForLeaderEpoch before they fetch. */
+  private readonly unchecked = new Set<string>();
   /** Partitions the leader refused for now (it has not applied the same metadata yet): retried at this time. */
   private readonly retryAt = new Map<string, number>();
   private conn: BrokerConnection | null = null;
@@ -54,7 +57,10 @@ export class ReplicaFetcher {
   follow(p: FollowedPartition): void {
     const key = `${p.topic}\u0000${p.partition}`;
     const before = this.partitions.get(key);
-    if (before === undefined || before.leaderEpoch !== p.leaderEpoch || before.log !== p.log) this.paused.delete(key);
+    if (before === undefined || before.leaderEpoch !== p.leaderEpoch || before.log !== p.log) {
+      this.paused.delete(key);
+      this.unchecked.add(key);
+    }
     this.partitions.set(key, p);
     this.wake?.();
   }
@@ -64,6 +70,7 @@ export class ReplicaFetcher {
     this.partitions.delete(key);
     this.paused.delete(key);
     this.retryAt.delete(key);
+    this.unchecked.delete(key);
   }
 
   stop(): void {
@@ -98,7 +105,10 @@ export class ReplicaFetcher {
           clientId: `franz-replica-${this.selfId}`,
           requestTimeoutMs: this.waitMs + 30_000,
         });
-        await this.fetchOnce(this.conn, active);
+        const toCheck = active.filter((p) => this.unchecked.has(`${p.topic}\u0000${p.partition}`));
+        if (toCheck.length > 0) await this.truncateDiverged(this.conn, toCheck);
+        const ready = active.filter((p) => !this.unchecked.has(`${p.topic}\u0000${p.partition}`));
+        if (ready.length > 0) await this.fetchOnce(this.conn, ready);
       } catch (err) {
         if (this.stopped) return;
         this.log.warn('replica fetch failed', { leader: this.leaderId, address: this.address, err: String(err) });
@@ -167,6 +177,53 @@ export class ReplicaFetcher {
     // Durable mode: the next fetch tells the leader this replica has the records, which may
     // acknowledge them (acks=all); so it goes out only once they are on disk here too.
     await Promise.all(flushes);
+  }
+
+  /**
+   * A new leadership: asks the leader where this replica's latest epoch ends in its log and cuts
+   * this log there (KIP-101; when the leader's epoch is older, at the lesser of its end and ours for
+   * that epoch, KIP-279). Records past that point were never committed: the leader does not have them.
+   */
+  private async truncateDiverged(conn: BrokerConnection, ps: FollowedPartition[]): Promise<void> {
+    const byTopic = new Map<string, FollowedPartition[]>();
+    for (const p of ps) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p]);
+    const res = await conn.request(epochSpec, {
+      replicaId: this.selfId,
+      topics: [...byTopic].map(([topic, list]) => ({
+        topic,
+        partitions: list.map((p) => ({ partition: p.partition, currentLeaderEpoch: p.leaderEpoch, leaderEpoch: p.log.epochs.latestEpoch })),
+      })),
+    });
+    for (const t of res.topics) {
+      for (const r of t.partitions) {
+        const key = `${t.topic}\u0000${r.partition}`;
+        const p = this.partitions.get(key);
+        if (p === undefined || !ps.includes(p)) continue;
+        if (r.errorCode !== ErrorCode.NONE) {
+          this.retryAt.set(key, Date.now() + RETRY_MS);
+          continue;
+        }
+        const log = p.log;
+        const asked = log.epochs.latestEpoch;
+        const leo = log.logEndOffset;
+        let cut: number;
+        if (r.leaderEpoch < 0 || Number(r.endOffset) < 0) cut = log.highWatermark;
+        else if (r.leaderEpoch === asked) cut = Math.min(Number(r.endOffset), leo);
+        else cut = Math.min(Number(r.endOffset), log.epochs.endOffsetFor(r.leaderEpoch, leo)[1]);
+        if (cut < leo) {
+          this.log.warn('truncating a replica that diverged from its new leader', {
+            topic: t.topic,
+            partition: r.partition,
+            leader: this.leaderId,
+            from: leo,
+            to: cut,
+            leaderEpoch: p.leaderEpoch,
+          });
+          log.truncateTo(cut);
+        }
+        this.unchecked.delete(key);
+      }
+    }
   }
 
   private pause(key: string, p: FollowedPartition, code: number, message: string | null): void {

@@ -21,6 +21,7 @@ import { spec } from '../protocol/messages/01-fetch.js';
 import { EMPTY_BUFFER } from '../protocol/primitives.js';
 import type { DecodedRequest, Elem, ResponseBody } from '../protocol/schema.js';
 import type { Log } from '../storage/log.js';
+import { checkLeaderEpoch } from './leader-epoch.js';
 import { defineHandler } from './registry.js';
 
 type Request = DecodedRequest<typeof spec>;
@@ -56,6 +57,8 @@ function build(partitions: PartitionLogs, config: BrokerConfig, req: Request): B
       };
       const log = partitions.partition(t.topic, partitionIndex);
       if (log === undefined) return { ...base, errorCode: partitions.missingPartitionError(t.topic, partitionIndex) };
+      const fenced = checkLeaderEpoch(p.currentLeaderEpoch, partitions.leaderEpochOf(t.topic, partitionIndex));
+      if (fenced !== null) return { ...base, errorCode: fenced };
       logs.push(log);
       if (follower) partitions.followerFetched(t.topic, partitionIndex, req.replicaId, p.fetchOffset);
       const max = Math.min(Math.max(0, p.partitionMaxBytes), budget);

@@ -11,6 +11,7 @@
 import { ListOffsetsTimestamp } from '../protocol/constants.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { spec } from '../protocol/messages/02-list-offsets.js';
+import { checkLeaderEpoch } from './leader-epoch.js';
 import { defineHandler } from './registry.js';
 
 const { LATEST, EARLIEST, MAX_TIMESTAMP, EARLIEST_LOCAL } = ListOffsetsTimestamp;
@@ -31,6 +32,8 @@ export const listOffsets = defineHandler(spec, {
         };
         const log = logs.partition(t.name, p.partitionIndex);
         if (log === undefined) return { ...out, errorCode: logs.missingPartitionError(t.name, p.partitionIndex), leaderEpoch: -1 };
+        const fenced = checkLeaderEpoch(p.currentLeaderEpoch, out.leaderEpoch);
+        if (fenced !== null) return { ...out, errorCode: fenced };
         if (log.offlineError !== null) return { ...out, errorCode: ErrorCode.KAFKA_STORAGE_ERROR };
         const ts = p.timestamp;
         if (ts === LATEST) return { ...out, offset: log.highWatermark };

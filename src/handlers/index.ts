@@ -9,6 +9,7 @@ import { createTopics } from './19-create-topics.js';
 import { deleteTopics } from './20-delete-topics.js';
 import { deleteRecords } from './21-delete-records.js';
 import { initProducerId } from './22-init-producer-id.js';
+import { offsetForLeaderEpoch } from './23-offset-for-leader-epoch.js';
 import { describeConfigs } from './32-describe-configs.js';
 import { alterConfigs } from './33-alter-configs.js';
 import { describeLogDirs } from './35-describe-log-dirs.js';
@@ -36,6 +37,7 @@ export function createRegistry(): HandlerRegistry {
   r.register(produce);
   r.register(fetchHandler);
   r.register(listOffsets);
+  r.register(offsetForLeaderEpoch);
   r.register(metadata);
   r.register(apiVersions);
   r.register(initProducerId);

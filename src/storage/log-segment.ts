@@ -318,6 +318,31 @@ export class LogSegment {
     }
   }
 
+  /**
+   * Cuts the segment before the batch holding `offset` (a follower truncating to where its leader's
+   * log and its own part ways): the file, the batch table and the index files. Returns the offset
+   * the segment now ends at. Nobody may be reading the cut bytes: a follower's logs serve no one.
+   */
+  truncateTo(offset: Offset, maxBatchBytes: number): Offset {
+    const t = this.table ?? this.loadTable(maxBatchBytes);
+    const i = t.findByOffset(offset);
+    if (i >= t.count) return this.nextOffset;
+    const pos = t.pos[i]!;
+    ftruncateSync(this.fd, pos);
+    t.count = i;
+    this.size = pos;
+    this.nextOffset = asOffset(i > 0 ? t.last[i - 1]! + 1 : this.baseOffset);
+    this.maxTimestamp = -1;
+    this.offsetIndex.reset();
+    this.timeIndex.reset();
+    this.bytesSinceIndex = 0;
+    for (let k = 0; k < i; k++) {
+      this.indexEntry(t.last[k]!, t.pos[k]!, t.size[k]!, t.maxTs[k]!);
+      if (t.maxTs[k]! > this.maxTimestamp) this.maxTimestamp = t.maxTs[k]!;
+    }
+    return this.nextOffset;
+  }
+
   close(): void {
     this.flushIndexes();
     closeSync(this.fd);

@@ -19,6 +19,7 @@ import { decodeRecordBatches } from '../records/record-batch.js';
 import type { FileRegion } from '../protocol/primitives.js';
 import * as facts from './batch-facts.js';
 import { LogSegment, segmentFileName } from './log-segment.js';
+import { formatEpochCheckpoint, LEADER_EPOCH_CHECKPOINT, LeaderEpochCache } from './leader-epoch-cache.js';
 import { appendAsFollower, appendAsLeader, type AppendResult, type LeaderAppendOptions } from './log-validator.js';
 import { ProducerStateManager } from './producer-state.js';
 import { asOffset } from './types.js';
@@ -64,6 +65,8 @@ export class Log {
   logStartOffset = 0;
   recoveryPoint = 0;
   readonly producers: ProducerStateManager;
+  /** The leader epochs of this log's batches and where each began (OffsetForLeaderEpoch, truncation). */
+  epochs!: LeaderEpochCache;
   private flushing: Promise<void> | null = null;
   private unflushedMessages = 0;
   private lastFlushMs = Date.now();
@@ -206,6 +209,9 @@ export class Log {
     log.recoveryPoint = log.logEndOffset;
     log.rebuildProducerState();
     log.writeLeaderEpochCheckpoint();
+    log.epochs = new LeaderEpochCache(dir);
+    // Recovery may have cut batches whose epochs the file still lists.
+    log.epochs.truncateFromEnd(log.logEndOffset);
     return log;
   }
 
@@ -240,6 +246,28 @@ export class Log {
     for (const [name, text] of extra) await writeFile(join(dir, name), text);
     await writeFile(join(dir, LEADER_EPOCH_CHECKPOINT), leaderEpochCheckpoint(0));
     await writeFile(join(dir, segmentFileName(0, '.log')), '');
+  }
+
+  /**
+   * Removes every batch at or after `offset` (rounded down to the start of the batch holding it): a
+   * follower whose log has diverged from its new leader's (found with OffsetForLeaderEpoch). The
+   * segments past it are deleted, the one holding it is cut, the recovery point, the leader epochs
+   * and the producer state follow. Only for a follower: a leader's log may be being read.
+   */
+  truncateTo(offset: number): void {
+    if (offset >= this.logEndOffset) return;
+    const target = Math.max(offset, this.logStartOffset);
+    while (this.segments.length > 1 && this.activeSegment.baseOffset >= target) {
+      const s = this.segments.pop()!;
+      this.unflushedSegments = this.unflushedSegments.filter((u) => u !== s);
+      s.delete();
+    }
+    this.activeSegment.truncateTo(asOffset(target), this.maxBatchBytes);
+    this.unflushedMessages = 0;
+    if (this.recoveryPoint > this.logEndOffset) this.recoveryPoint = this.logEndOffset;
+    this.epochs.truncateFromEnd(this.logEndOffset);
+    this.rebuildProducerState();
+    this.notifyHighWatermark();
   }
 
   /**
@@ -327,6 +355,8 @@ export class Log {
     for (let k = 0; k < n; k++) {
       const id = facts.readIdentity(b, k, identity);
       this.producers.update(id, offset);
+      // A leader stamps its own epoch; a follower's batches carry their leader's (partitionLeaderEpoch, byte 12).
+      this.epochs.assign(leaderEpoch >= 0 ? leaderEpoch : payload.readInt32BE(facts.position(b, k) + 12), offset);
       offset += id.lastOffsetDelta + 1;
     }
     result.baseOffset = first;
@@ -639,11 +669,9 @@ export class Log {
   }
 }
 
-const LEADER_EPOCH_CHECKPOINT = 'leader-epoch-checkpoint';
-
-/** Single node: one leader epoch (0) that started at the log start. Format: version, count, "epoch offset". */
+/** A new log: one leader epoch (0) that started at the log start. */
 function leaderEpochCheckpoint(startOffset: number): string {
-  return `0\n1\n0 ${startOffset}\n`;
+  return formatEpochCheckpoint([{ epoch: 0, startOffset }]);
 }
 
 /** Deletes the files of a segment that was never opened. */

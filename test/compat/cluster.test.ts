@@ -475,4 +475,42 @@ describe('a three-broker cluster on etcd', () => {
     assert.equal(end, 25);
     await startNode(leader);
   });
+
+  test('an old leader that kept records its successor never got truncates them when it returns (OffsetForLeaderEpoch)', async () => {
+    const k = kafka();
+    const admin = k.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'diverge', numPartitions: 1, replicationFactor: 3 }] });
+    await admin.disconnect();
+    const any = [...brokers.values()][0]!;
+    const inSync = (await waitForState(any.port, 'diverge', 0, (x) => x?.isrNodes.length === 3))!;
+    assert.equal(inSync.isrNodes.length, 3);
+    const producer = k.producer();
+    await producer.connect();
+    await producer.send({ topic: 'diverge', acks: -1, messages: Array.from({ length: 10 }, (_, i) => ({ value: `kept-${i}` })) });
+    await producer.disconnect();
+
+    const oldLeader = inSync.leaderId;
+    const followers = inSync.isrNodes.filter((id) => id !== oldLeader);
+    // The followers stop copying; the leader takes 5 records with acks=1 that only it will ever have.
+    for (const id of followers) brokers.get(id)!.process.kill('SIGSTOP');
+    for (let i = 0; i < 5; i++) assert.equal(await rawProduce(brokers.get(oldLeader)!.port, 'diverge', 0, 1), ErrorCode.NONE);
+    // Now the leader freezes and the followers resume: its lease runs out and a follower takes over.
+    brokers.get(oldLeader)!.process.kill('SIGSTOP');
+    for (const id of followers) brokers.get(id)!.process.kill('SIGCONT');
+    const taken = await waitForState(
+      brokers.get(followers[0]!)!.port,
+      'diverge',
+      0,
+      (x) => x !== undefined && x.leaderId !== oldLeader && x.leaderId !== -1,
+    );
+    assert.ok(taken !== undefined && followers.includes(taken.leaderId), `new leader ${JSON.stringify(taken)}`);
+    // The old leader wakes, finds its lease gone, follows, cuts its 5 records and catches up.
+    brokers.get(oldLeader)!.process.kill('SIGCONT');
+    const rejoined = await waitForState(brokers.get(taken!.leaderId)!.port, 'diverge', 0, (x) => x?.isrNodes.includes(oldLeader) === true);
+    assert.ok(rejoined?.isrNodes.includes(oldLeader), `ISR ${JSON.stringify(rejoined)}`);
+    assert.match(brokers.get(oldLeader)!.stderr(), /truncating a replica that diverged from its new leader/);
+    const files = [oldLeader, taken!.leaderId].map((id) => readFileSync(join(dataDirs.get(id)!, 'diverge-0', '00000000000000000000.log')));
+    assert.ok(files[0]!.equals(files[1]!), "the old leader's log is the new leader's again");
+  });
 });

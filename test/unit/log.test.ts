@@ -817,3 +817,62 @@ describe('LogValidator', () => {
     await log.close();
   });
 });
+
+describe('leader epochs and truncation (a cluster follower)', () => {
+  test('the epoch cache follows appends, answers endOffsetFor, and survives a reopen', () => {
+    const dir = freshDir();
+    const log = open(dir);
+    for (let i = 0; i < 3; i++) log.appendAsLeader(makeBatch({ ...plain, recordCount: 2 }), { leaderEpoch: 0 });
+    for (let i = 0; i < 2; i++) log.appendAsLeader(makeBatch({ ...plain, recordCount: 2 }), { leaderEpoch: 3 });
+    assert.deepEqual(log.epochs.list(), [
+      { epoch: 0, startOffset: 0 },
+      { epoch: 3, startOffset: 6 },
+    ]);
+    assert.deepEqual(log.epochs.endOffsetFor(0, log.logEndOffset), [0, 6]);
+    assert.deepEqual(log.epochs.endOffsetFor(2, log.logEndOffset), [0, 6], 'an epoch this log never had: the one before it');
+    assert.deepEqual(log.epochs.endOffsetFor(3, log.logEndOffset), [3, 10]);
+    assert.deepEqual(log.epochs.endOffsetFor(-1, log.logEndOffset), [-1, -1]);
+    log.close();
+    const again = open(dir);
+    assert.deepEqual(again.epochs.list(), [
+      { epoch: 0, startOffset: 0 },
+      { epoch: 3, startOffset: 6 },
+    ]);
+    again.close();
+  });
+
+  test("a follower keeps its leader's offsets and epochs, and truncateTo cuts batches, epochs and producer state", () => {
+    const leader = open(freshDir());
+    for (let i = 0; i < 4; i++) leader.appendAsLeader(makeBatch({ ...plain, recordCount: 3 }), { leaderEpoch: i < 2 ? 1 : 2 });
+    const copied = leader.readBytes(0, 1 << 20, true);
+    const dir = freshDir();
+    const follower = open(dir);
+    const r = follower.appendAsFollower(copied);
+    assert.equal(r.errorCode, ErrorCode.NONE);
+    assert.equal(follower.logEndOffset, 12);
+    assert.ok(follower.readBytes(0, 1 << 20, true).equals(copied), 'byte for byte');
+    assert.deepEqual(follower.epochs.list().slice(-2), [
+      { epoch: 1, startOffset: 0 },
+      { epoch: 2, startOffset: 6 },
+    ]);
+    // A batch that does not start at the follower's end is refused, nothing written.
+    assert.equal(follower.appendAsFollower(copied).errorCode, ErrorCode.OFFSET_OUT_OF_RANGE);
+    assert.equal(follower.logEndOffset, 12);
+
+    follower.truncateTo(7); // inside the third batch (6-8): it goes whole
+    assert.equal(follower.logEndOffset, 6);
+    assert.deepEqual(follower.epochs.list().slice(-1), [{ epoch: 1, startOffset: 0 }]);
+    assert.ok(follower.readBytes(0, 1 << 20, true).equals(copied.subarray(0, follower.readBytes(0, 1 << 20, true).length)));
+    assert.equal(follower.readBytes(0, 1 << 20, true).length, copied.length / 2);
+    // Appending after the cut continues from there, and the log reopens the same.
+    const more = leader.readBytes(6, 1 << 20, true);
+    assert.equal(follower.appendAsFollower(more).errorCode, ErrorCode.NONE);
+    assert.equal(follower.logEndOffset, 12);
+    follower.close();
+    const reopened = open(dir, config(), false);
+    assert.equal(reopened.logEndOffset, 12);
+    assert.ok(reopened.readBytes(0, 1 << 20, true).equals(copied));
+    reopened.close();
+    leader.close();
+  });
+});
