@@ -94,6 +94,15 @@ export class GroupCoordinator {
     for (const [group, rec] of loaded.groups) this.classic.set(group, ClassicGroup.restore(group, rec, this.settings));
   }
 
+  /**
+   * NOT_COORDINATOR when another broker coordinates `groupId` (in a cluster, the leader of its
+   * offsets partition: the client looks the coordinator up again), else null. Every group API asks
+   * this first, so a broker that lost the partition never acts on the group's behalf.
+   */
+  notCoordinator(groupId: string): number | null {
+    return this.store.leads(groupId) ? null : ErrorCode.NOT_COORDINATOR;
+  }
+
   /** The KIP-848 server-side assignors enabled (group.consumer.assignors), the default first. */
   serverAssignorNames(): string[] {
     return this.config

@@ -96,6 +96,11 @@ export class GroupStore {
     }
   }
 
+  /** Whether this broker leads the offsets partition of `group` (always, on a single node). */
+  leads(group: string): boolean {
+    return this.logs.partition(OFFSETS_TOPIC, this.partitionFor(group)) !== undefined;
+  }
+
   partitionFor(group: string): number {
     return offsetsPartitionFor(group, this.partitions);
   }

@@ -52,6 +52,8 @@ export const offsetCommit = defineHandler(spec, {
       );
     const all = (code: number): ResponseBody<typeof spec> => respond(new Array<number>(inputs.length).fill(code));
     if (groupId === '') return all(ErrorCode.INVALID_GROUP_ID);
+    const elsewhere = ctx.groups.notCoordinator(groupId);
+    if (elsewhere !== null) return all(elsewhere);
     const coordinator = ctx.groups;
     const check = coordinator.validateCommit(groupId, req.memberId, req.groupInstanceId, req.generationIdOrMemberEpoch, ctx.version);
     if (check !== ErrorCode.NONE) return all(check);

@@ -27,6 +27,8 @@ function fetchGroup(
   memberEpoch = -1,
 ): Required<GroupResult> {
   if (groupId === '') return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
+  const elsewhere = coordinator.notCoordinator(groupId);
+  if (elsewhere !== null) return { errorCode: elsewhere, topics: [] };
   const memberCheck = coordinator.validateFetch(groupId, memberId, memberEpoch);
   if (memberCheck !== ErrorCode.NONE) return { errorCode: memberCheck, topics: [] };
   const committed = coordinator.committed(groupId);

@@ -31,6 +31,8 @@ export const joinGroup = defineHandler(spec, {
     });
     const groupId = req.groupId;
     if (groupId === '') return fail(ErrorCode.INVALID_GROUP_ID);
+    const elsewhere = ctx.groups.notCoordinator(groupId);
+    if (elsewhere !== null) return fail(elsewhere);
     const session = req.sessionTimeoutMs;
     const coordinator = ctx.groups;
     if (session < coordinator.minSessionTimeoutMs || session > coordinator.maxSessionTimeoutMs) {

@@ -14,6 +14,8 @@ export const heartbeat = defineHandler(spec, {
   handle(ctx, req) {
     const groupId = req.groupId;
     if (groupId === '') return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_GROUP_ID };
+    const elsewhere = ctx.groups.notCoordinator(groupId);
+    if (elsewhere !== null) return { throttleTimeMs: 0, errorCode: elsewhere };
     const group = ctx.groups.classic.get(groupId);
     if (group === undefined) return { throttleTimeMs: 0, errorCode: ErrorCode.UNKNOWN_MEMBER_ID };
     const errorCode = group.heartbeat(req.memberId, req.groupInstanceId, req.generationId);

@@ -14,6 +14,8 @@ export const leaveGroup = defineHandler(spec, {
   versions: [0, 5],
   handle(ctx, req) {
     const groupId = req.groupId;
+    const elsewhere = ctx.groups.notCoordinator(groupId);
+    if (elsewhere !== null) return { throttleTimeMs: 0, errorCode: elsewhere, members: [] };
     const group = ctx.groups.classic.get(groupId);
     if (ctx.version < 3) {
       const errorCode = group === undefined ? ErrorCode.UNKNOWN_MEMBER_ID : group.leave(req.memberId, null);

@@ -25,6 +25,8 @@ export const syncGroup = defineHandler(spec, {
       assignment: Buffer.alloc(0),
     });
     if (groupId === '') return fail(ErrorCode.INVALID_GROUP_ID);
+    const elsewhere = ctx.groups.notCoordinator(groupId);
+    if (elsewhere !== null) return fail(elsewhere);
     const group = ctx.groups.classic.get(groupId);
     if (group === undefined || group.state === 'Dead') return fail(ErrorCode.UNKNOWN_MEMBER_ID);
     const result = group.sync({

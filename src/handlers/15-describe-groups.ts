@@ -22,6 +22,8 @@ export const describeGroups = defineHandler(spec, {
         if (groupId === '') {
           return { errorCode: ErrorCode.INVALID_GROUP_ID, groupId, groupState: '', protocolType: '', protocolData: '', members: [] };
         }
+        const elsewhere = coordinator.notCoordinator(groupId);
+        if (elsewhere !== null) return { errorCode: elsewhere, groupId, groupState: '', protocolType: '', protocolData: '', members: [] };
         if (coordinator.typeOf(groupId) === 'consumer') {
           return { errorCode: ErrorCode.NONE, groupId, groupState: 'Dead', protocolType: '', protocolData: '', members: [] };
         }

@@ -14,7 +14,8 @@ export const deleteGroups = defineHandler(spec, {
   async handle(ctx, req) {
     const results = [];
     for (const groupId of req.groupsNames) {
-      const errorCode = groupId === '' ? ErrorCode.INVALID_GROUP_ID : await ctx.groups.deleteGroup(groupId);
+      const errorCode =
+        groupId === '' ? ErrorCode.INVALID_GROUP_ID : (ctx.groups.notCoordinator(groupId) ?? (await ctx.groups.deleteGroup(groupId)));
       results.push({ groupId, errorCode });
     }
     return { throttleTimeMs: 0, results };

@@ -20,6 +20,8 @@ export const offsetDelete = defineHandler(spec, {
     const coordinator = ctx.groups;
     const fail = (errorCode: number) => ({ errorCode, throttleTimeMs: 0, topics: [] });
     if (groupId === '') return fail(ErrorCode.INVALID_GROUP_ID);
+    const elsewhere = coordinator.notCoordinator(groupId);
+    if (elsewhere !== null) return fail(elsewhere);
     if (coordinator.stateOf(groupId) === 'Dead') return fail(ErrorCode.GROUP_ID_NOT_FOUND);
     const g = coordinator.classic.get(groupId);
     const cg = coordinator.consumer.get(groupId);

@@ -69,6 +69,8 @@ export const consumerGroupHeartbeat = defineHandler(spec, {
     const epoch = req.memberEpoch;
     const instanceId = req.instanceId;
     const coordinator = ctx.groups;
+    const elsewhere = coordinator.notCoordinator(groupId);
+    if (elsewhere !== null) return reply(heartbeatError(elsewhere, null));
     if (epoch === LEAVE_GROUP_MEMBER_EPOCH || epoch === LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
       const group = coordinator.consumer.get(groupId);
       if (group === undefined) return reply(heartbeatError(ErrorCode.GROUP_ID_NOT_FOUND, `Consumer group ${groupId} not found.`));

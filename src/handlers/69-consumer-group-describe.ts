@@ -51,6 +51,8 @@ export const consumerGroupDescribe = defineHandler(spec, {
       throttleTimeMs: 0,
       groups: req.groupIds.map((groupId) => {
         if (groupId === '') return notFound(groupId, ErrorCode.INVALID_GROUP_ID, 'The group id is empty.');
+        const elsewhere = coordinator.notCoordinator(groupId);
+        if (elsewhere !== null) return notFound(groupId, elsewhere, 'This broker is not the coordinator of the group.');
         const g = coordinator.consumer.get(groupId);
         if (g === undefined) {
           const classic = coordinator.stateOf(groupId) !== 'Dead';

@@ -513,4 +513,21 @@ describe('a three-broker cluster on etcd', () => {
     const files = [oldLeader, taken!.leaderId].map((id) => readFileSync(join(dataDirs.get(id)!, 'diverge-0', '00000000000000000000.log')));
     assert.ok(files[0]!.equals(files[1]!), "the old leader's log is the new leader's again");
   });
+
+  test('only the coordinator of a group acts for it: the other brokers answer NOT_COORDINATOR', async () => {
+    const any = [...brokers.values()][0]!;
+    const c0 = await RawConnection.open(any.port);
+    const found = await c0.request(10, 3, { key: 'elsewhere', keyType: 0 });
+    c0.close();
+    assert.equal(found.errorCode, ErrorCode.NONE);
+    for (const [id, b] of brokers) {
+      const c = await RawConnection.open(b.port);
+      const hb = await c.request(12, 4, { groupId: 'elsewhere', generationId: 1, memberId: 'nobody', groupInstanceId: null });
+      const fetched = await c.request(9, 7, { groupId: 'elsewhere', topics: null, requireStable: false });
+      c.close();
+      const expected =
+        id === found.nodeId ? [ErrorCode.UNKNOWN_MEMBER_ID, ErrorCode.NONE] : [ErrorCode.NOT_COORDINATOR, ErrorCode.NOT_COORDINATOR];
+      assert.deepEqual([hb.errorCode, fetched.errorCode], expected, `broker ${id} (coordinator ${found.nodeId})`);
+    }
+  });
 });
