@@ -6,6 +6,7 @@
  */
 import { Command, CommanderError, Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { consumeCommand, produceCommand, topicCommand } from './client-commands.js';
+import { clusterCommand } from './cluster-commands.js';
 import { groupCommand } from './group-commands.js';
 import { repeatable } from './args.js';
 
@@ -54,6 +55,7 @@ function program(): CommandUnknownOpts {
     .addCommand(produceCommand())
     .addCommand(consumeCommand())
     .addCommand(groupCommand())
+    .addCommand(clusterCommand())
     .addHelpText(
       'after',
       `

@@ -10,7 +10,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel } from 'kafkajs';
-import { startBroker, type RunningBroker } from '../helpers/broker.js';
+import { FRANZ_MAIN, startBroker, type RunningBroker } from '../helpers/broker.js';
+import { execFileSync } from 'node:child_process';
 import { startEtcd, type RunningEtcd } from '../helpers/etcd.js';
 import { makeBatch } from '../helpers/batches.js';
 import { RawConnection } from '../helpers/raw.js';
@@ -212,6 +213,18 @@ describe('a three-broker cluster on etcd', () => {
     );
   });
 
+  /** `franz cluster status --format json` against one broker. */
+  function clusterStatus(address: string): {
+    controller: number;
+    brokers: Array<{ nodeId: number }>;
+    underReplicated: Array<{ topic: string; partition: number }>;
+    offline: Array<{ topic: string; partition: number }>;
+  } {
+    return JSON.parse(
+      execFileSync(process.execPath, [FRANZ_MAIN, 'cluster', 'status', '--brokers', address, '--format', 'json'], { encoding: 'utf8' }),
+    );
+  }
+
   /** A partition's state as one broker's Metadata (v12) says it (kafkajs retries LEADER_NOT_AVAILABLE instead of showing it). */
   async function partitionState(port: number, topic: string, partition: number): Promise<PartitionView | undefined> {
     const c = await RawConnection.open(port);
@@ -320,6 +333,13 @@ describe('a three-broker cluster on etcd', () => {
     assert.notEqual(moved?.leaderId, victim);
     assert.equal(moved?.leaderEpoch, state0.leaderEpoch + 1);
     assert.ok(!moved?.isrNodes.includes(victim), 'the dead broker left the ISR');
+    // `franz cluster status` shows two brokers and the partitions that lost a replica.
+    const status = clusterStatus(other.address);
+    assert.deepEqual(status.brokers.map((b) => b.nodeId).sort(), [...brokers.keys()].sort());
+    assert.ok(
+      status.underReplicated.some((p) => p.topic === 'replicated' && p.partition === 0),
+      JSON.stringify(status.underReplicated),
+    );
     phase('moved');
     // min.insync.replicas=3 with two brokers alive: acks=all is refused, acks=1 is not.
     const strictLeader = (await waitForState(other.port, 'strict', 0, (x) => x?.isrNodes.length === 2 && x.leaderId !== -1))!.leaderId;
@@ -516,6 +536,9 @@ describe('a three-broker cluster on etcd', () => {
 
   test('only the coordinator of a group acts for it: the other brokers answer NOT_COORDINATOR', async () => {
     const any = [...brokers.values()][0]!;
+    const status = clusterStatus(any.address);
+    assert.equal(status.brokers.length, 3);
+    assert.ok([...brokers.keys()].includes(status.controller));
     const c0 = await RawConnection.open(any.port);
     const found = await c0.request(10, 3, { key: 'elsewhere', keyType: 0 });
     c0.close();
