@@ -62,6 +62,17 @@ export const BROKER_KEYS = {
     default: 'false',
     doc: 'cluster mode: let a replica that is not in sync lead when no in-sync replica is alive (may lose acknowledged records)',
   },
+  'auto.leader.rebalance.enable': {
+    type: 'boolean',
+    default: 'true',
+    doc: 'cluster mode: move leaderships back to their preferred replicas (checked every leader.imbalance.check.interval.seconds)',
+  },
+  'leader.imbalance.check.interval.seconds': {
+    type: 'long',
+    min: 1,
+    default: '300',
+    doc: 'cluster mode: how often the controller rebalances leaders',
+  },
   'replica.lag.time.max.ms': {
     type: 'long',
     min: 1,

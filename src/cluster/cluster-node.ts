@@ -18,21 +18,23 @@ import type {
   BrokerEndpoint,
   ClusterInfo,
   ConfigEntry,
+  ElectionResult,
   Endpoint,
   InternalTopics,
   LogDirs,
   Outcome,
   PartitionLogs,
+  PartitionRef,
   ReplicaState,
   TopicAdmin,
 } from '../metadata/ports.js';
 import { describeTopicConfigs, logConfig, topicConfigValue } from '../metadata/topic-configs.js';
 import { MAX_PARTITIONS, invalidTopicName, topicIdBase64, type TopicInfo } from '../metadata/topics.js';
-import { ErrorCode } from '../protocol/errors.js';
+import { ErrorCode, errorName } from '../protocol/errors.js';
 import { partitionDirName } from '../storage/durable-file.js';
 import type { LogManager } from '../storage/log-manager.js';
 import type { Log } from '../storage/log.js';
-import { Controller } from './controller.js';
+import { Controller, electOnRequest } from './controller.js';
 import { EtcdStore, type ClusterAddress } from './etcd-store.js';
 import { Membership } from './membership.js';
 import { PartitionLeader } from './partition-leader.js';
@@ -532,6 +534,50 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
   }
 
   /** Leaves the cluster: no more controller role or leadership, then the lease is revoked. */
+  async electLeaders(electionType: number, partitions: ReadonlyArray<PartitionRef> | null): Promise<ElectionResult[]> {
+    const all = partitions === null;
+    const wanted: PartitionRef[] =
+      partitions === null
+        ? [...this.image.topics.values()].flatMap((t) => t.replicas.map((_r, partition) => ({ topic: t.name, partition })))
+        : [...partitions];
+    const results: ElectionResult[] = [];
+    for (const { topic, partition } of wanted) {
+      let r: ElectionResult | null = null;
+      // A compare-and-swap lost to a change not yet seen here is tried again on the newer state.
+      for (let attempt = 0; r === null && attempt < 3; attempt++) {
+        const s = this.image.partition(topic, partition);
+        if (s === undefined) {
+          r = { topic, partition, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: null };
+          break;
+        }
+        const next = electOnRequest(s, new Set(this.image.brokers.keys()), electionType);
+        if (typeof next === 'number') {
+          r = { topic, partition, errorCode: next, message: errorName(next) };
+          break;
+        }
+        if (await this.store.updatePartition(topic, partition, s, next, this.image.topicRevisions.get(topic) ?? 0)) {
+          r = { topic, partition, errorCode: ErrorCode.NONE, message: null };
+          this.log.info('leader elected on request', { topic, partition, from: s.leader, to: next.leader, leaderEpoch: next.leaderEpoch });
+        } else await this.nextImageChange(1000);
+      }
+      r ??= { topic, partition, errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, message: 'the partition kept changing' };
+      if (!all || r.errorCode !== ErrorCode.ELECTION_NOT_NEEDED) results.push(r);
+    }
+    return results;
+  }
+
+  /** Resolves at the next change applied to the image, or after `ms`. */
+  private nextImageChange(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.imageWaiters.add(done);
+    });
+  }
+
   /**
    * Controlled shutdown: gives up the lease at once (this broker stops leading and the controller
    * sees it leave without waiting for the session timeout), then waits up to `waitMs` for the
@@ -548,16 +594,7 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
         const [topic, p] = key.split('\u0000') as [string, string];
         return this.image.partition(topic, Number(p))?.leader !== this.nodeId;
       });
-    while (!moved() && Date.now() < deadline) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, deadline - Date.now());
-        function done(): void {
-          clearTimeout(timer);
-          resolve();
-        }
-        this.imageWaiters.add(done);
-      });
-    }
+    while (!moved() && Date.now() < deadline) await this.nextImageChange(deadline - Date.now());
     this.log.info('resigned from the cluster', { led: led.length, moved: moved() });
   }
 

@@ -14,6 +14,7 @@ import type { BrokerConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { EtcdStore } from './etcd-store.js';
 import type { Membership } from './membership.js';
+import { ErrorCode } from '../protocol/errors.js';
 import type { ClusterEvent, ClusterImage, PartitionRecord, PartitionState } from './state.js';
 
 /** The record a partition should move to now, or null when it is fine as it is. */
@@ -47,11 +48,36 @@ export function electLeader(s: PartitionState, live: ReadonlySet<number>, unclea
   return { ...next, leader, leaderEpoch: s.leaderEpoch + 1, isr };
 }
 
+/** ElectLeaders' election types (KIP-460). */
+export const ElectionType = { PREFERRED: 0, UNCLEAN: 1 } as const;
+
+/**
+ * An election asked for by ElectLeaders (or the preferred-leader rebalance): the record to write,
+ * or the error code that says why there is nothing to do.
+ */
+export function electOnRequest(s: PartitionState, live: ReadonlySet<number>, type: number): PartitionRecord | number {
+  const next = { topicId: s.topicId, replicas: s.replicas, partitionEpoch: s.partitionEpoch + 1, leaderEpoch: s.leaderEpoch + 1 };
+  if (type === ElectionType.PREFERRED) {
+    const preferred = s.replicas[0];
+    if (preferred === undefined) return ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE;
+    if (s.leader === preferred) return ErrorCode.ELECTION_NOT_NEEDED;
+    if (!live.has(preferred) || !s.isr.includes(preferred)) return ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE;
+    return { ...next, leader: preferred, isr: s.isr };
+  }
+  if (s.leader !== -1 && live.has(s.leader)) return ErrorCode.ELECTION_NOT_NEEDED;
+  const inSync = s.replicas.find((r) => s.isr.includes(r) && live.has(r));
+  if (inSync !== undefined) return { ...next, leader: inSync, isr: s.isr.filter((r) => live.has(r)) };
+  const any = s.replicas.find((r) => live.has(r));
+  if (any === undefined) return ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE;
+  return { ...next, leader: any, isr: [any] };
+}
+
 export class Controller {
   private active = false;
   private stopped = false;
   private campaigning = false;
   private sweepTimer: NodeJS.Timeout | null = null;
+  private rebalanceTimer: NodeJS.Timeout | null = null;
   private sweeping = false;
   private sweepAgain = false;
 
@@ -73,6 +99,37 @@ export class Controller {
     // A safety net for a compare-and-swap lost to a concurrent change: look again now and then.
     this.sweepTimer = setInterval(() => this.sweep(), 2000);
     this.sweepTimer.unref();
+    if (this.config.bool('auto.leader.rebalance.enable')) {
+      this.rebalanceTimer = setInterval(() => void this.rebalance(), this.config.num('leader.imbalance.check.interval.seconds') * 1000);
+      this.rebalanceTimer.unref();
+    }
+  }
+
+  /**
+   * auto.leader.rebalance.enable: moves each partition's leadership back to its preferred replica
+   * (the first) once that replica is in sync again, so that leaders stay spread after failovers.
+   */
+  private async rebalance(): Promise<void> {
+    if (!this.active || !this.membership.live) return;
+    const live = new Set(this.image.brokers.keys());
+    for (const t of [...this.image.topics.values()]) {
+      for (let p = 0; p < t.replicas.length; p++) {
+        if (!this.active) return;
+        const s = this.image.partition(t.name, p);
+        if (s === undefined) continue;
+        const next = electOnRequest(s, live, ElectionType.PREFERRED);
+        if (typeof next === 'number') continue;
+        const ok = await this.store.updatePartition(t.name, p, s, next, this.image.topicRevisions.get(t.name) ?? 0).catch(() => false);
+        if (ok)
+          this.log.info('preferred leader elected', {
+            topic: t.name,
+            partition: p,
+            from: s.leader,
+            to: next.leader,
+            leaderEpoch: next.leaderEpoch,
+          });
+      }
+    }
   }
 
   private async campaign(): Promise<void> {
@@ -148,5 +205,6 @@ export class Controller {
     this.stopped = true;
     this.active = false;
     if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
+    if (this.rebalanceTimer !== null) clearInterval(this.rebalanceTimer);
   }
 }

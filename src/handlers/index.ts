@@ -10,6 +10,7 @@ import { deleteTopics } from './20-delete-topics.js';
 import { deleteRecords } from './21-delete-records.js';
 import { initProducerId } from './22-init-producer-id.js';
 import { offsetForLeaderEpoch } from './23-offset-for-leader-epoch.js';
+import { electLeaders } from './43-elect-leaders.js';
 import { describeConfigs } from './32-describe-configs.js';
 import { alterConfigs } from './33-alter-configs.js';
 import { describeLogDirs } from './35-describe-log-dirs.js';
@@ -49,6 +50,7 @@ export function createRegistry(): HandlerRegistry {
   r.register(alterConfigs);
   r.register(describeLogDirs);
   r.register(createPartitions);
+  r.register(electLeaders);
   r.register(incrementalAlterConfigs);
   r.register(describeCluster);
   // Consumer groups (classic protocol) and committed offsets.

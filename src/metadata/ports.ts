@@ -72,12 +72,28 @@ export interface TopicAdmin extends TopicLookup {
   deleteTopic(name: string): number;
   addPartitions(name: string, count: number): Promise<Outcome>;
   setTopicConfigs(name: string, configs: Record<string, string>): void;
+  /**
+   * ElectLeaders: elects the preferred (type 0) or any live (type 1, unclean) replica for each
+   * partition, or for every partition that needs it when `partitions` is null (then only those
+   * are reported).
+   */
+  electLeaders(electionType: number, partitions: ReadonlyArray<PartitionRef> | null): Promise<ElectionResult[]>;
   describeTopicConfigs(t: TopicInfo): ConfigEntry[];
 }
 
 /** Creating the internal topics a coordinator keeps its state in. */
 export interface InternalTopics extends TopicLookup {
   createInternalTopic(name: string, partitions: number, configs: Record<string, string>): Outcome;
+}
+
+export interface PartitionRef {
+  readonly topic: string;
+  readonly partition: number;
+}
+
+export interface ElectionResult extends PartitionRef {
+  errorCode: number;
+  message: string | null;
 }
 
 /** The producer-id allocator (InitProducerId): ids unique across the cluster and across restarts. */

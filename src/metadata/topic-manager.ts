@@ -15,7 +15,7 @@ import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { CreationStop, LogManager } from '../storage/log-manager.js';
 import type { Log, LogConfig } from '../storage/log.js';
-import type { ConfigEntry, InternalTopics, LogDirs, Outcome, PartitionLogs, TopicAdmin } from './ports.js';
+import type { ConfigEntry, ElectionResult, InternalTopics, LogDirs, Outcome, PartitionLogs, PartitionRef, TopicAdmin } from './ports.js';
 import { describeTopicConfigs, logConfig, topicConfigValue } from './topic-configs.js';
 import { MAX_PARTITIONS, invalidTopicName, type TopicInfo, type TopicRegistry } from './topics.js';
 
@@ -305,6 +305,20 @@ export class TopicManager implements PartitionLogs, TopicAdmin, InternalTopics, 
     return this.createPartitionLogs(t, before, count, () => {
       const now = this.registry.get(name);
       if (now?.id === t.id && now.partitions >= count) this.registry.setPartitions(name, before);
+    });
+  }
+
+  /** A single node is every partition's preferred and only replica: there is never an election to hold. */
+  async electLeaders(_type: number, partitions: ReadonlyArray<PartitionRef> | null): Promise<ElectionResult[]> {
+    return (partitions ?? []).map(({ topic, partition }) => {
+      const t = this.registry.get(topic);
+      const known = t !== undefined && partition >= 0 && partition < t.partitions;
+      return {
+        topic,
+        partition,
+        errorCode: known ? ErrorCode.ELECTION_NOT_NEEDED : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+        message: known ? 'Leader election not needed for topic partition.' : null,
+      };
     });
   }
 

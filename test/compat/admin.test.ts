@@ -232,6 +232,27 @@ test('CreateTopics v7 (raw): duplicates, topic id, resolved counts and configs, 
   assert.ok(!(await admin.listTopics()).includes('adm-dup'));
 });
 
+test('ElectLeaders on a single node: never needed for a partition it has, unknown for one it has not', async () => {
+  await admin.createTopics({ topics: [{ topic: 'elect-one', numPartitions: 2 }] });
+  const res = await raw.request(43, 2, {
+    electionType: 0,
+    topicPartitions: [
+      { topic: 'elect-one', partitionId: [0, 1, 5] },
+      { topic: 'elect-none', partitionId: [0] },
+    ],
+    timeoutMs: 1000,
+  });
+  const codes = res.replicaElectionResults.flatMap((t: any) => t.partitionResult.map((p: any) => [t.topic, p.partitionId, p.errorCode]));
+  assert.deepEqual(codes, [
+    ['elect-one', 0, 84],
+    ['elect-one', 1, 84],
+    ['elect-one', 5, 3],
+    ['elect-none', 0, 3],
+  ]);
+  const all = await raw.request(43, 2, { electionType: 0, topicPartitions: null, timeoutMs: 1000 });
+  assert.deepEqual(all.replicaElectionResults, []);
+});
+
 test('fetchTopicMetadata reports the created partitions led by this node', async () => {
   const { topics } = await admin.fetchTopicMetadata({ topics: ['adm-a', 'adm-assign'] });
   const a = topics.find((t) => t.name === 'adm-a')!;

@@ -378,6 +378,24 @@ describe('a three-broker cluster on etcd', () => {
     const back = await startNode(victim);
     const rejoined = await waitForState(back.port, 'replicated', 0, (x) => x?.isrNodes.includes(victim) === true);
     assert.ok(rejoined?.isrNodes.includes(victim), `ISR ${JSON.stringify(rejoined)}`);
+
+    // ElectLeaders (preferred): the partition goes back to its first replica, the old leader.
+    const elect = async (topicPartitions: Array<{ topic: string; partitionId: number[] }> | null) => {
+      const c = await RawConnection.open(other.port);
+      const res = await c.request(43, 2, { electionType: 0, topicPartitions, timeoutMs: 5000 });
+      c.close();
+      return (
+        res.replicaElectionResults as Array<{ topic: string; partitionResult: Array<{ partitionId: number; errorCode: number }> }>
+      ).flatMap((t) => t.partitionResult.map((p) => [t.topic, p.partitionId, p.errorCode] as const));
+    };
+    assert.deepEqual(await elect([{ topic: 'replicated', partitionId: [0] }]), [['replicated', 0, ErrorCode.NONE]]);
+    const preferred = await waitForState(back.port, 'replicated', 0, (x) => x?.leaderId === victim);
+    assert.equal(preferred?.leaderId, victim);
+    assert.equal(preferred?.leaderEpoch, state0.leaderEpoch + 2);
+    assert.deepEqual(await elect([{ topic: 'replicated', partitionId: [0] }]), [['replicated', 0, ErrorCode.ELECTION_NOT_NEEDED]]);
+    assert.deepEqual(await elect([{ topic: 'nope', partitionId: [0] }]), [['nope', 0, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION]]);
+    // For every partition: only those whose preferred replica was not leading are reported.
+    for (const [topic, , code] of await elect(null)) assert.equal(code, ErrorCode.NONE, `${topic}`);
   });
 
   test('committed offsets survive the death of their coordinator: the new leader of the offsets partition loads them', async () => {

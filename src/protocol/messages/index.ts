@@ -27,6 +27,7 @@ import { spec as alterConfigs } from './33-alter-configs.js';
 import { spec as describeLogDirs } from './35-describe-log-dirs.js';
 import { spec as createPartitions } from './37-create-partitions.js';
 import { spec as deleteGroups } from './42-delete-groups.js';
+import { spec as electLeaders } from './43-elect-leaders.js';
 import { spec as incrementalAlterConfigs } from './44-incremental-alter-configs.js';
 import { spec as offsetDelete } from './47-offset-delete.js';
 import { spec as describeCluster } from './60-describe-cluster.js';
@@ -71,6 +72,7 @@ export const specs = [
   describeLogDirs,
   createPartitions,
   deleteGroups,
+  electLeaders,
   incrementalAlterConfigs,
   offsetDelete,
   describeCluster,
