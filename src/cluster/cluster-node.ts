@@ -4,9 +4,9 @@
  * of the partitions it hosts. Behind the same ports as the single-node TopicManager, so handlers
  * and the group coordinator do not know which mode they run in.
  *
- * This broker leads a partition when the partition's record names it leader and its own lease is
- * certainly alive (Membership.live); only then does `partition()` hand out the log. Followers keep
- * their logs open but serve nothing from them yet (replication is the next step: docs/ARCHITECTURE.md).
+ * This broker leads a partition when its image names it leader; only then does `partition()` hand
+ * out the log (followers copy into theirs and serve nothing from it). What it writes to etcd (ISR
+ * changes, and the controller's elections) needs its lease certainly alive (Membership.live).
  * Main thread only.
  */
 import { randomBytes } from 'node:crypto';
@@ -335,7 +335,9 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
 
   partition(topic: string, partition: number): Log | undefined {
     const s = this.image.partition(topic, partition);
-    if (s === undefined || s.leader !== this.nodeId || this.membership?.live !== true) return undefined;
+    // Served while the image says so, even with etcd out of reach: acks=all stays safe through the
+    // ISR (docs/ARCHITECTURE.md, "Fencing"), and partitions keep working through an etcd outage.
+    if (s === undefined || s.leader !== this.nodeId) return undefined;
     return this.logs.get(topic, partition);
   }
 

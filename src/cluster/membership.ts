@@ -1,18 +1,15 @@
 /**
  * A broker's membership: its registration under an etcd lease, kept alive by this module, and the
- * moment until which this broker may still act as a partition leader.
+ * moment until which the lease is certainly alive (`live`).
  *
- * Fencing order (why an old leader never acknowledges after a new one is elected):
- * 1. etcd expires a lease no earlier than TTL after the last keep-alive it *received*; this broker
- *    sends that keep-alive no later than it receives it. So with `sentAt` taken before sending,
- *    `sentAt + TTL` is no later than the lease's expiry (clock rates assumed to agree within the
- *    safety margin subtracted below; etcd also only ever extends leases across its own elections).
- * 2. A new leader is chosen by the controller only after it sees the broker's key deleted, which
- *    etcd does at the lease's expiry.
- * 3. This broker acts as leader (acknowledges acks=all, answers as leader) only while
- *    `now < validUntil = sentAt + TTL - margin`.
- * Hence every acknowledgement by the old leader happens before the lease expires, which happens
- * before any new leader exists. A broker that cannot reach etcd stops leading by itself.
+ * etcd expires a lease no earlier than TTL after the last keep-alive it *received*, and this broker
+ * sends that keep-alive no later than etcd receives it; so with `sentAt` taken before sending,
+ * `sentAt + TTL` is no later than the lease's expiry (clock rates assumed to agree within the
+ * margin subtracted; etcd only ever extends leases across its own elections). While `live`, no
+ * other broker can have been elected in this one's place, because the controller elects only after
+ * etcd has deleted the registration. The broker's writes to etcd that speak for its leaderships
+ * (ISR changes) and the controller's elections require `live`; serving its partitions does not
+ * (acks=all is protected by the ISR: see docs/ARCHITECTURE.md, "Fencing").
  */
 import { randomBytes } from 'node:crypto';
 import type { Lease } from 'etcd3';
@@ -83,7 +80,8 @@ export class Membership {
     if (lease === null || this.stopped) return;
     const sentAt = performance.now();
     try {
-      const res = await lease.keepaliveOnce();
+      // A deadline: etcd out of reach must not leave the loop waiting on one call forever.
+      const res = await lease.keepaliveOnce({ deadline: Date.now() + Math.max(1000, this.ttlMs) });
       if (Number(res.TTL) <= 0) throw new Error('lease expired');
       this.validUntil = Math.max(this.validUntil, sentAt + this.ttlMs - this.safetyMs);
     } catch (err) {

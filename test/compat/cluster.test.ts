@@ -571,4 +571,51 @@ describe('a three-broker cluster on etcd', () => {
       assert.deepEqual([hb.errorCode, fetched.errorCode], expected, `broker ${id} (coordinator ${found.nodeId})`);
     }
   });
+
+  test('through an etcd outage the partitions keep serving produce and fetch; afterwards the cluster settles again', async () => {
+    const k = kafka();
+    const admin = k.admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [{ topic: 'outage', numPartitions: 1, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }],
+    });
+    await admin.disconnect();
+    const any = [...brokers.values()][0]!;
+    const settled = (await waitForState(any.port, 'outage', 0, (x) => x?.isrNodes.length === 3))!;
+    assert.equal(settled.isrNodes.length, 3);
+    const leader = brokers.get(settled.leaderId)!;
+
+    etcd.process.kill('SIGSTOP');
+    try {
+      // The condition under test is time itself: past every broker's lease deadline, with etcd silent.
+      await new Promise((r) => setTimeout(r, SESSION_MS * 2));
+      const producer = k.producer();
+      await producer.connect();
+      await producer.send({ topic: 'outage', acks: -1, messages: Array.from({ length: 20 }, (_, i) => ({ value: `during-${i}` })) });
+      await producer.disconnect();
+      const c = await RawConnection.open(leader.port);
+      const res = await c.request(2, 7, {
+        replicaId: -1,
+        isolationLevel: 0,
+        topics: [{ name: 'outage', partitions: [{ partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1 }] }],
+      });
+      c.close();
+      assert.equal(Number(res.topics[0].partitions[0].offset), 20, 'acks=all records committed while etcd was stopped');
+    } finally {
+      etcd.process.kill('SIGCONT');
+    }
+    // etcd is back: leases that ran out are replaced, leaders elected again; nothing crashed.
+    for (const b of brokers.values()) assert.equal(b.process.exitCode, null);
+    const again = await waitForState(any.port, 'outage', 0, (x) => x !== undefined && x.leaderId !== -1 && x.isrNodes.length >= 2);
+    assert.ok(again !== undefined && again.leaderId !== -1, JSON.stringify(again));
+    const producer = kafka().producer();
+    await producer.connect();
+    await producer.send({ topic: 'outage', acks: -1, messages: [{ value: 'after' }] });
+    await producer.disconnect();
+    const a2 = kafka().admin();
+    await a2.connect();
+    const offsets = await a2.fetchTopicOffsets('outage');
+    await a2.disconnect();
+    assert.equal(offsets[0]?.high, '21');
+  });
 });
