@@ -12,7 +12,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { validateTopicConfigs, type BrokerConfig } from '../config.js';
+import type { BrokerConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type {
   BrokerEndpoint,
@@ -29,7 +29,8 @@ import type {
   TopicAdmin,
 } from '../metadata/ports.js';
 import { describeTopicConfigs, logConfig, topicConfigValue } from '../metadata/topic-configs.js';
-import { MAX_PARTITIONS, invalidTopicName, topicIdBase64, type TopicInfo } from '../metadata/topics.js';
+import { checkNewTopic } from '../metadata/new-topic.js';
+import { invalidTopicName, newTopicId, topicIdBase64, type TopicInfo } from '../metadata/topics.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { partitionDirName } from '../storage/durable-file.js';
 import type { LogManager } from '../storage/log-manager.js';
@@ -42,12 +43,6 @@ import { placeReplicas, placementStart } from './placement.js';
 import { ClusterProducerIds } from './producer-ids.js';
 import { ReplicaFetcher } from './replica-fetcher.js';
 import { ClusterImage, type ClusterEvent, type TopicRecord } from './state.js';
-
-function newTopicId(): string {
-  let id = randomBytes(16).toString('hex');
-  while (/^0{31}[01]$/.test(id)) id = randomBytes(16).toString('hex');
-  return id;
-}
 
 function infoOf(t: TopicRecord): TopicInfo {
   return { name: t.name, id: t.id, partitions: t.replicas.length, configs: t.configs, internal: t.internal };
@@ -404,24 +399,11 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
     configs: Record<string, string>,
     internal: boolean,
   ): Outcome | TopicRecord {
-    const bad = invalidTopicName(name);
-    if (bad !== null) return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, message: bad };
-    if (this.image.topics.has(name)) return { errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, message: `Topic '${name}' already exists.` };
-    if (partitions === -1) partitions = this.config.num('num.partitions');
-    if (replicationFactor === -1) replicationFactor = this.config.num('default.replication.factor');
-    if (!Number.isInteger(partitions) || partitions < 1 || partitions > MAX_PARTITIONS) {
-      return { errorCode: ErrorCode.INVALID_PARTITIONS, message: `Number of partitions must be at least 1, got ${partitions}.` };
-    }
     const live = this.image.liveBrokers();
-    const replicas = placeReplicas(live, 0, partitions, replicationFactor, placementStart(name));
-    if (replicas === null) {
-      return {
-        errorCode: ErrorCode.INVALID_REPLICATION_FACTOR,
-        message: `Replication factor: ${replicationFactor} larger than available brokers: ${live.length}.`,
-      };
-    }
-    const configError = internal ? null : validateTopicConfigs(configs);
-    if (configError !== null) return { errorCode: ErrorCode.INVALID_CONFIG, message: configError };
+    const taken = this.image.topics.has(name) ? `Topic '${name}' already exists.` : null;
+    const checked = checkNewTopic(this.config, { name, partitions, replicationFactor, configs, internal }, taken, live.length);
+    if (!('partitions' in checked)) return checked;
+    const replicas = placeReplicas(live, 0, checked.partitions, checked.replicationFactor, placementStart(name))!;
     return { name, id: newTopicId(), configs, internal, replicas };
   }
 

@@ -10,14 +10,15 @@
  * Main thread only.
  */
 import { statfsSync } from 'node:fs';
-import { validateTopicConfigs, type BrokerConfig, type ConfigSource, type TopicKey } from '../config.js';
+import type { BrokerConfig, ConfigSource, TopicKey } from '../config.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { CreationStop, LogManager } from '../storage/log-manager.js';
 import type { Log, LogConfig } from '../storage/log.js';
 import type { ConfigEntry, ElectionResult, InternalTopics, LogDirs, Outcome, PartitionLogs, PartitionRef, TopicAdmin } from './ports.js';
+import { checkNewTopic } from './new-topic.js';
 import { describeTopicConfigs, logConfig, topicConfigValue } from './topic-configs.js';
-import { MAX_PARTITIONS, invalidTopicName, type TopicInfo, type TopicRegistry } from './topics.js';
+import { invalidTopicName, type TopicInfo, type TopicRegistry } from './topics.js';
 
 export class TopicManager implements PartitionLogs, TopicAdmin, InternalTopics, LogDirs {
   /** Topics with partition creations queued or running, and how many. */
@@ -128,29 +129,15 @@ export class TopicManager implements PartitionLogs, TopicAdmin, InternalTopics, 
     configs: Record<string, string>,
     internal: boolean,
   ): Outcome | number {
-    const bad = invalidTopicName(name);
-    if (bad !== null) return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, message: bad };
-    if (this.registry.get(name) !== undefined) {
-      return { errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, message: `Topic '${name}' already exists.` };
-    }
-    if (this.creating.has(name)) {
-      // Deleted while its partitions were being made: the name is free once that work has cleaned up.
-      return { errorCode: ErrorCode.TOPIC_ALREADY_EXISTS, message: `Topic '${name}' is still being removed.` };
-    }
-    if (partitions === -1) partitions = this.config.num('num.partitions');
-    if (replicationFactor === -1) replicationFactor = this.config.num('default.replication.factor');
-    if (!Number.isInteger(partitions) || partitions < 1 || partitions > MAX_PARTITIONS) {
-      return { errorCode: ErrorCode.INVALID_PARTITIONS, message: `Number of partitions must be at least 1, got ${partitions}.` };
-    }
-    if (replicationFactor !== 1) {
-      return {
-        errorCode: ErrorCode.INVALID_REPLICATION_FACTOR,
-        message: `Replication factor ${replicationFactor} is larger than the 1 available broker.`,
-      };
-    }
-    const configError = internal ? null : validateTopicConfigs(configs);
-    if (configError !== null) return { errorCode: ErrorCode.INVALID_CONFIG, message: configError };
-    return partitions;
+    // Deleted while its partitions were being made: the name is free once that work has cleaned up.
+    const taken =
+      this.registry.get(name) !== undefined
+        ? `Topic '${name}' already exists.`
+        : this.creating.has(name)
+          ? `Topic '${name}' is still being removed.`
+          : null;
+    const checked = checkNewTopic(this.config, { name, partitions, replicationFactor, configs, internal }, taken, 1);
+    return 'partitions' in checked ? checked.partitions : checked;
   }
 
   createTopic(

@@ -34,7 +34,8 @@ export function invalidTopicName(name: string): string | null {
   return null;
 }
 
-function newTopicId(): string {
+/** A random topic id (32 hex digits). */
+export function newTopicId(): string {
   // Kafka reserves the all-zero id and the id with only its last bit set; random ids avoid both.
   let id = randomBytes(16).toString('hex');
   while (/^0{31}[01]$/.test(id)) id = randomBytes(16).toString('hex');
