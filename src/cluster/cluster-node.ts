@@ -10,8 +10,7 @@
  * Main thread only.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, statfsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { statfsSync } from 'node:fs';
 import type { BrokerConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type {
@@ -30,9 +29,8 @@ import type {
 } from '../metadata/ports.js';
 import { describeTopicConfigs, logConfig, topicConfigValue } from '../metadata/topic-configs.js';
 import { checkNewTopic } from '../metadata/new-topic.js';
-import { invalidTopicName, newTopicId, topicIdBase64, type TopicInfo } from '../metadata/topics.js';
+import { ensurePartitionMetadata, invalidTopicName, newTopicId, type TopicInfo } from '../metadata/topics.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
-import { partitionDirName } from '../storage/durable-file.js';
 import type { LogManager } from '../storage/log-manager.js';
 import type { Log } from '../storage/log.js';
 import { Controller, electOnRequest } from './controller.js';
@@ -282,11 +280,7 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
         return;
       }
       try {
-        const dir = join(this.opts.dataDir, partitionDirName(t.name, p));
-        if (!existsSync(join(dir, 'partition.metadata'))) {
-          mkdirSync(dir, { recursive: true });
-          writeFileSync(join(dir, 'partition.metadata'), `version: 0\ntopic_id: ${topicIdBase64(t.id)}\n`);
-        }
+        ensurePartitionMetadata(this.opts.dataDir, t.name, t.id, p);
         this.logs.open(t.name, p, cfg);
       } catch (err) {
         this.log.error('could not open a hosted partition', { topic: t.name, partition: p, err: String(err) });

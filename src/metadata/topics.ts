@@ -47,6 +47,18 @@ export function topicIdBase64(id: string): string {
   return Buffer.from(id, 'hex').toString('base64url');
 }
 
+function partitionMetadataText(topicId: string): string {
+  return `version: 0\ntopic_id: ${topicIdBase64(topicId)}\n`;
+}
+
+/** Kafka's `partition.metadata` in a partition's directory (made if missing), unless it is already there. */
+export function ensurePartitionMetadata(dataDir: string, topic: string, topicId: string, p: number): void {
+  const dir = join(dataDir, partitionDirName(topic, p));
+  if (existsSync(join(dir, PARTITION_METADATA))) return;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, PARTITION_METADATA), partitionMetadataText(topicId));
+}
+
 export class TopicRegistry {
   private readonly topics = new Map<string, TopicInfo>();
   private readonly byId = new Map<string, TopicInfo>();
@@ -109,16 +121,12 @@ export class TopicRegistry {
 
   /** Kafka's `partition.metadata` of each of the topic's partition directories: (file name, text). */
   partitionMetadata(t: TopicInfo): readonly [string, string] {
-    return [PARTITION_METADATA, `version: 0\ntopic_id: ${topicIdBase64(t.id)}\n`];
+    return [PARTITION_METADATA, partitionMetadataText(t.id)];
   }
 
   /** Writes a partition's `partition.metadata` (creating its directory) unless it is already there. */
   ensurePartitionMetadata(t: TopicInfo, p: number): void {
-    const dir = join(this.dataDir, partitionDirName(t.name, p));
-    const [name, text] = this.partitionMetadata(t);
-    if (existsSync(join(dir, name))) return;
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, name), text);
+    ensurePartitionMetadata(this.dataDir, t.name, t.id, p);
   }
 
   delete(name: string): TopicInfo | undefined {
