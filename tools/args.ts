@@ -53,3 +53,15 @@ export class Args {
 export function randomSeed(): number {
   return (Date.now() ^ (process.pid << 16)) >>> 0;
 }
+
+/** Runs a tool's main when its file is the program, exiting with its code (2 on an uncaught error). */
+export function runAsProgram(file: string, main: (argv: string[]) => Promise<number>): void {
+  if (!process.argv[1]?.endsWith(file)) return;
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      console.error(e);
+      process.exit(2);
+    },
+  );
+}

@@ -21,7 +21,7 @@ import { performance } from 'node:perf_hooks';
 import kafkajs from 'kafkajs';
 import { Client } from '../src/client/client.js';
 import { type RunningBroker, removeDir, tempDir } from '../test/helpers/broker.js';
-import { Args, randomSeed } from './args.js';
+import { Args, randomSeed, runAsProgram } from './args.js';
 import { startToolBroker } from './brokers.js';
 import { Rng } from './rng.js';
 
@@ -327,12 +327,4 @@ async function main(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-if (process.argv[1]?.endsWith('crashloop.js')) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e: unknown) => {
-      console.error(e);
-      process.exit(2);
-    },
-  );
-}
+runAsProgram('crashloop.js', main);

@@ -14,7 +14,7 @@
 import { readFileSync } from 'node:fs';
 import { removeDir } from '../test/helpers/broker.js';
 import { RawConnection } from '../test/helpers/raw.js';
-import { Args, randomSeed } from './args.js';
+import { Args, randomSeed, runAsProgram } from './args.js';
 import { startToolBroker } from './brokers.js';
 import { type Finding, decodeRequestFrame, runInProcess } from './fuzz-inproc.js';
 import { runLive } from './fuzz-live.js';
@@ -128,12 +128,4 @@ async function main(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
-if (process.argv[1]?.endsWith('fuzz.js')) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (e: unknown) => {
-      console.error(e);
-      process.exit(2);
-    },
-  );
-}
+runAsProgram('fuzz.js', main);

@@ -18,8 +18,18 @@ import { ErrorCode } from '../protocol/errors.js';
 import type { ClusterEvent, ClusterImage, PartitionRecord, PartitionState } from './state.js';
 
 /** The record a partition should move to now, or null when it is fine as it is. */
-export function electLeader(s: PartitionState, live: ReadonlySet<number>, unclean: boolean): PartitionRecord | null {
+/**
+ * Who can lead a partition whose leader is gone: its first live in-sync replica (the ISR keeps its
+ * live members), else with `unclean` its first live replica (the ISR becomes that one), else nobody.
+ */
+function chooseLeader(s: PartitionState, live: ReadonlySet<number>, unclean: boolean): { leader: number; isr: number[] } | null {
   const inSync = s.replicas.filter((r) => s.isr.includes(r) && live.has(r));
+  if (inSync[0] !== undefined) return { leader: inSync[0], isr: s.isr.filter((r) => live.has(r)) };
+  const any = unclean ? s.replicas.find((r) => live.has(r)) : undefined;
+  return any === undefined ? null : { leader: any, isr: [any] };
+}
+
+export function electLeader(s: PartitionState, live: ReadonlySet<number>, unclean: boolean): PartitionRecord | null {
   if (s.leader !== -1 && live.has(s.leader)) {
     // A live leader stays; in-sync replicas on brokers that are gone leave the ISR (as Kafka's
     // controller does when it fences a broker), so acks=all stops waiting for them at once.
@@ -34,18 +44,13 @@ export function electLeader(s: PartitionState, live: ReadonlySet<number>, unclea
       isr,
     };
   }
-  let leader = inSync[0];
-  let isr = inSync;
-  if (leader === undefined && unclean) {
-    leader = s.replicas.find((r) => live.has(r));
-    isr = leader === undefined ? [] : [leader];
-  }
+  const chosen = chooseLeader(s, live, unclean);
   const next = { topicId: s.topicId, replicas: s.replicas, partitionEpoch: s.partitionEpoch + 1 };
-  if (leader === undefined) {
+  if (chosen === null) {
     // Nobody can lead: keep the ISR (those replicas hold everything acknowledged) and wait for one.
     return s.leader === -1 ? null : { ...next, leader: -1, leaderEpoch: s.leaderEpoch + 1, isr: s.isr };
   }
-  return { ...next, leader, leaderEpoch: s.leaderEpoch + 1, isr };
+  return { ...next, ...chosen, leaderEpoch: s.leaderEpoch + 1 };
 }
 
 /** ElectLeaders' election types (KIP-460). */
@@ -65,11 +70,8 @@ export function electOnRequest(s: PartitionState, live: ReadonlySet<number>, typ
     return { ...next, leader: preferred, isr: s.isr };
   }
   if (s.leader !== -1 && live.has(s.leader)) return ErrorCode.ELECTION_NOT_NEEDED;
-  const inSync = s.replicas.find((r) => s.isr.includes(r) && live.has(r));
-  if (inSync !== undefined) return { ...next, leader: inSync, isr: s.isr.filter((r) => live.has(r)) };
-  const any = s.replicas.find((r) => live.has(r));
-  if (any === undefined) return ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE;
-  return { ...next, leader: any, isr: [any] };
+  const chosen = chooseLeader(s, live, true);
+  return chosen === null ? ErrorCode.ELIGIBLE_LEADERS_NOT_AVAILABLE : { ...next, ...chosen };
 }
 
 export class Controller {

@@ -26,6 +26,17 @@ const RETRY_MS = 500;
 const PARTITION_MAX_BYTES = 1 << 20;
 const MAX_BYTES = 16 << 20;
 
+/** Followed partitions by topic, as Fetch and OffsetForLeaderEpoch requests list them. */
+function groupByTopic(ps: readonly FollowedPartition[]): Map<string, FollowedPartition[]> {
+  const byTopic = new Map<string, FollowedPartition[]>();
+  for (const p of ps) {
+    const list = byTopic.get(p.topic);
+    if (list === undefined) byTopic.set(p.topic, [p]);
+    else list.push(p);
+  }
+  return byTopic;
+}
+
 export class ReplicaFetcher {
   private readonly partitions = new Map<string, FollowedPartition>();
   /** Partitions that hit an error only a newer leader epoch can clear (a diverged or corrupt log). */
@@ -120,12 +131,7 @@ export class ReplicaFetcher {
   }
 
   private async fetchOnce(conn: BrokerConnection, active: FollowedPartition[]): Promise<void> {
-    const byTopic = new Map<string, FollowedPartition[]>();
-    for (const p of active) {
-      const list = byTopic.get(p.topic) ?? [];
-      list.push(p);
-      byTopic.set(p.topic, list);
-    }
+    const byTopic = groupByTopic(active);
     const res = await conn.request(fetchSpec, {
       replicaId: this.selfId,
       maxWaitMs: this.waitMs,
@@ -185,8 +191,7 @@ export class ReplicaFetcher {
    * that epoch, KIP-279). Records past that point were never committed: the leader does not have them.
    */
   private async truncateDiverged(conn: BrokerConnection, ps: FollowedPartition[]): Promise<void> {
-    const byTopic = new Map<string, FollowedPartition[]>();
-    for (const p of ps) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p]);
+    const byTopic = groupByTopic(ps);
     const res = await conn.request(epochSpec, {
       replicaId: this.selfId,
       topics: [...byTopic].map(([topic, list]) => ({
