@@ -210,7 +210,9 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
     for (const [key, l] of this.leading) {
       if (keep.has(key)) continue;
       this.leading.delete(key);
-      // No longer the leader: the high watermark stays where it was until a leader moves it.
+      // No longer the leader: its pending acks=all waits fail (their records may be cut), and the
+      // high watermark stays where it was until the new leader moves it.
+      l.log.endLeadership();
       l.log.setReplicaHighWatermark(l.log.highWatermark);
       const [topic, p] = key.split('\u0000') as [string, string];
       this.onLeadershipChange(topic, Number(p), false);

@@ -194,7 +194,9 @@ export class GroupStore {
     for (const rec of records) this.track(p, Buffer.from(rec.key!), rec.value === null ? null : Buffer.from(rec.value));
     if (this.logs.replicated) {
       // In a cluster a commit counts once the ISR has it (a coordinator that moves finds it there).
-      if (!(await log.waitForHighWatermark(r.lastOffset + 1, OFFSETS_COMMIT_TIMEOUT_MS))) return ErrorCode.REQUEST_TIMED_OUT;
+      const w = await log.waitForHighWatermark(r.lastOffset + 1, OFFSETS_COMMIT_TIMEOUT_MS);
+      // A coordinator whose offsets partition moved away mid-commit is no longer the coordinator.
+      if (w !== 'reached') return w === 'timed-out' ? ErrorCode.REQUEST_TIMED_OUT : ErrorCode.NOT_COORDINATOR;
     } else if (log.config.durable) {
       try {
         await log.flushTo(r.lastOffset + 1);

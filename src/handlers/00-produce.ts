@@ -68,8 +68,11 @@ function appendPartition(
   const end = r.lastOffset + 1;
   if (acks === -1 && logs.replicated) {
     // acks=all in a cluster: answered once every in-sync replica has the records (the high
-    // watermark passed them; in durable mode each of them has also fsynced), or REQUEST_TIMED_OUT.
-    const done = log.waitForHighWatermark(end, timeoutMs).then((ok) => (ok ? ErrorCode.NONE : ErrorCode.REQUEST_TIMED_OUT));
+    // watermark passed them; in durable mode each of them has also fsynced), or REQUEST_TIMED_OUT;
+    // NOT_LEADER_OR_FOLLOWER when the leadership ended first (the records may be truncated).
+    const done = log
+      .waitForHighWatermark(end, timeoutMs)
+      .then((w) => (w === 'reached' ? ErrorCode.NONE : w === 'timed-out' ? ErrorCode.REQUEST_TIMED_OUT : ErrorCode.NOT_LEADER_OR_FOLLOWER));
     waits.push({ result, done });
   } else if (acks !== 0 && log.config.durable) {
     // A failed fsync: the records may not be durable, so they are not acknowledged.

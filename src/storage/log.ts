@@ -60,6 +60,9 @@ function fdatasyncAsync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
 }
 
+/** How waitForHighWatermark ended. */
+export type HighWatermarkWait = 'reached' | 'timed-out' | 'not-leader';
+
 export class Log {
   private segments: LogSegment[] = [];
   logStartOffset = 0;
@@ -81,6 +84,8 @@ export class Log {
    * partition nobody replicates (a single node): the log's own progress decides alone.
    */
   private replicaHighWatermark: number | null = null;
+  /** Counts the ends of this replica's leaderships (see waitForHighWatermark). */
+  private leadership = 0;
 
   private constructor(
     readonly dir: string,
@@ -116,28 +121,38 @@ export class Log {
   }
 
   /**
-   * Resolves true once the high watermark reaches `offset`, false after `timeoutMs` (acks=all
-   * waiting for the in-sync replicas) or when the log is closed.
+   * How an acks=all wait ends: `reached` once the high watermark passes the offset, `timed-out`
+   * after `timeoutMs`, `not-leader` when this replica stopped leading first (or the log closed).
+   * A replica that stops leading may be handed a high watermark by its new leader for offsets its
+   * own uncommitted records held, before it truncates them: a wait of the old leadership must never
+   * read that as its records being committed (Kafka fails such delayed produces the same way).
    */
-  waitForHighWatermark(offset: number, timeoutMs: number): Promise<boolean> {
-    if (this.highWatermark >= offset) return Promise.resolve(true);
+  waitForHighWatermark(offset: number, timeoutMs: number): Promise<HighWatermarkWait> {
+    if (this.highWatermark >= offset) return Promise.resolve('reached');
+    const term = this.leadership;
     return new Promise((resolve) => {
       let cancel: () => void = () => undefined;
       const timer = setTimeout(() => {
         cancel();
-        resolve(false);
+        resolve('timed-out');
       }, timeoutMs);
       const check = (): void => {
-        if (this.highWatermark >= offset) {
+        if (this.leadership !== term || this.segments.length === 0) {
           clearTimeout(timer);
-          resolve(true);
-        } else if (this.segments.length === 0) {
+          resolve('not-leader');
+        } else if (this.highWatermark >= offset) {
           clearTimeout(timer);
-          resolve(false);
+          resolve('reached');
         } else cancel = this.onHighWatermark(check);
       };
       cancel = this.onHighWatermark(check);
     });
+  }
+
+  /** This replica no longer leads the partition: the acks=all waits of its leadership end now. */
+  endLeadership(): void {
+    this.leadership++;
+    this.notifyHighWatermark();
   }
 
   get sizeBytes(): number {

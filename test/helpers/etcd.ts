@@ -13,7 +13,8 @@ export interface RunningEtcd {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+/** A port nobody listens on now (for a process that must come back on the same one). */
+export async function freePort(): Promise<number> {
   const s = createServer();
   await new Promise<void>((ok) => s.listen(0, '127.0.0.1', ok));
   const port = (s.address() as { port: number }).port;

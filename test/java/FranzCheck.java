@@ -14,6 +14,12 @@
  *                                     prints beginning/end offsets and offsetsForTimes.
  *   admin TOPIC                       AdminClient: createTopics (3 partitions, retention.ms set),
  *                                     describeTopics, describeConfigs, listTopics.
+ *   stream TOPIC RATE [prop=value ...]
+ *                                    KafkaProducer (idempotent, acks=all unless overridden) sending
+ *                                    record i with key "key-i" and value "j-i", RATE a second, until
+ *                                    stdin ends; prints {"i","partition","offset"} as each is
+ *                                    acknowledged and {"failed": i} for one that is not, then
+ *                                    {"sent": n} once flushed and closed.
  *   group TOPIC N GROUP PROTOCOL [INSTANCE]
  *                                     KafkaConsumer in group GROUP with group.protocol=PROTOCOL
  *                                     (classic or consumer), subscribe(TOPIC), auto.offset.reset
@@ -81,6 +87,7 @@ public class FranzCheck {
                 case "admin" -> admin(bootstrap, topic);
                 case "features" -> features(bootstrap);
                 case "transactional" -> transactional(bootstrap, topic);
+                case "stream" -> stream(bootstrap, topic, Integer.parseInt(args[3]), tail(args, 4));
                 case "group" -> group(bootstrap, topic, Integer.parseInt(args[3]), args[4], args[5], args.length > 6 ? args[6] : null);
                 default -> throw new IllegalArgumentException("unknown mode " + mode);
             }
@@ -132,6 +139,45 @@ public class FranzCheck {
                         "offset", Long.toString(m.offset()), "timestamp", Long.toString(m.timestamp())));
             }
         }
+    }
+
+    static void stream(String bootstrap, String topic, int rate, String[] extra) throws Exception {
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        for (String kv : extra) {
+            int eq = kv.indexOf('=');
+            p.put(kv.substring(0, eq), kv.substring(eq + 1));
+        }
+        // stdin's end is the signal to stop: a reader thread flips this flag.
+        java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
+        Thread stdin = new Thread(() -> {
+            try {
+                while (System.in.read() >= 0) { }
+            } catch (java.io.IOException e) { }
+            running.set(false);
+        });
+        stdin.setDaemon(true);
+        stdin.start();
+        int sent = 0;
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p)) {
+            long start = System.nanoTime();
+            while (running.get()) {
+                final int i = sent++;
+                ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topic,
+                        ("key-" + i).getBytes(StandardCharsets.UTF_8), ("j-" + i).getBytes(StandardCharsets.UTF_8));
+                producer.send(r, (m, e) -> {
+                    if (e != null) out(obj("failed", Integer.toString(i), "error", str(e.toString())));
+                    else out(obj("i", Integer.toString(i), "partition", Integer.toString(m.partition()), "offset", Long.toString(m.offset())));
+                });
+                long due = start + (long) sent * 1_000_000_000L / rate;
+                long wait = due - System.nanoTime();
+                if (wait > 0) Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+            }
+            producer.flush();
+        }
+        out(obj("sent", Integer.toString(sent)));
     }
 
     static void consume(String bootstrap, String topic, int n, String seekSpec) throws Exception {

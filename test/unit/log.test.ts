@@ -875,4 +875,26 @@ describe('leader epochs and truncation (a cluster follower)', () => {
     reopened.close();
     leader.close();
   });
+
+  test('an acks=all wait of a leadership that ended fails, even when the new leader hands over a high watermark past it', async () => {
+    // A leader frozen and replaced appends a record at offset 3 that nobody copied; as a follower it
+    // then learns the new leader's high watermark (4, for the new leader's own record at 3) before it
+    // truncates. Its wait for offset 4 must not read that as its record being committed.
+    const log = open(freshDir());
+    log.setReplicaHighWatermark(0);
+    append(log, makeBatch({ ...plain, recordCount: 3 }));
+    log.setReplicaHighWatermark(3);
+    const r = append(log, makeBatch({ ...plain, recordCount: 1 }));
+    const wait = log.waitForHighWatermark(r.lastOffset + 1, 10_000);
+    log.endLeadership();
+    log.setReplicaHighWatermark(4);
+    assert.equal(await wait, 'not-leader');
+    // A wait of the current leadership still completes, and one that nobody completes times out.
+    const next = append(log, makeBatch({ ...plain, recordCount: 1 }));
+    const ok = log.waitForHighWatermark(next.lastOffset + 1, 10_000);
+    log.setReplicaHighWatermark(5);
+    assert.equal(await ok, 'reached');
+    assert.equal(await log.waitForHighWatermark(6, 10), 'timed-out');
+    log.close();
+  });
 });
