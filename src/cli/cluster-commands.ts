@@ -1,17 +1,19 @@
 /**
  * `franz cluster status`: what a cluster looks like from one broker's Metadata: its brokers and
- * controller, and the partitions that are under-replicated (ISR smaller than the replicas) or
- * offline (no leader). Exits 0 either way; `--format json` for scripts.
+ * controller, the partitions that are under-replicated (ISR smaller than the replicas) or
+ * offline (no leader), and the partition moves in progress (ListPartitionReassignments). Exits 0
+ * either way; `--format json` for scripts.
  */
 import { Command, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { clientCommand, common } from './args.js';
 import { jsonLine, out, withClient } from './io.js';
+import { ApiKey } from '../protocol/messages/index.js';
 
 export function clusterCommand(): CommandUnknownOpts {
   const cluster = new Command('cluster').description('look at a cluster');
   cluster.addCommand(
     clientCommand('status')
-      .description('brokers, controller, under-replicated and offline partitions')
+      .description('brokers, controller, under-replicated and offline partitions, reassignments in progress')
       .action(async (opts) => {
         const c = common(opts);
         await withClient(c, async (client) => {
@@ -29,6 +31,7 @@ export function clusterCommand(): CommandUnknownOpts {
             }
           }
           const brokers = [...md.brokers].sort((a, b) => a.nodeId - b.nodeId);
+          const moves = (await client.supports(ApiKey.ListPartitionReassignments)) ? await client.listPartitionReassignments() : [];
           if (c.json) {
             await out(
               jsonLine({
@@ -39,6 +42,7 @@ export function clusterCommand(): CommandUnknownOpts {
                 partitions,
                 underReplicated: under,
                 offline,
+                reassignments: moves,
               }),
             );
             return;
@@ -51,6 +55,10 @@ export function clusterCommand(): CommandUnknownOpts {
           }
           text += `Offline: ${offline.length}\n`;
           for (const p of offline) text += `\t${p.topic}-${p.partition}\tReplicas: ${p.replicas.join(',')}\tIsr: ${p.isr.join(',')}\n`;
+          text += `Reassignments: ${moves.length}\n`;
+          for (const m of moves) {
+            text += `\t${m.topic}-${m.partition}\tReplicas: ${m.replicas.join(',')}\tAdding: ${m.adding.join(',')}\tRemoving: ${m.removing.join(',')}\n`;
+          }
           await out(text);
         });
       }),

@@ -1,6 +1,6 @@
 /**
- * Topic and config administration: CreateTopics, CreatePartitions, DeleteTopics, DescribeConfigs
- * and IncrementalAlterConfigs, each sent to the bootstrap connection (a single-node franz is its
+ * Topic and config administration: CreateTopics, CreatePartitions, DeleteTopics, DescribeConfigs,
+ * IncrementalAlterConfigs and ListPartitionReassignments, each sent to the bootstrap connection (a single-node franz is its
  * own controller; Kafka forwards these to its controller). A topic's cached metadata is dropped
  * whenever it is changed here.
  */
@@ -11,10 +11,11 @@ import { spec as deleteTopicsSpec } from '../protocol/messages/20-delete-topics.
 import { spec as describeConfigsSpec } from '../protocol/messages/32-describe-configs.js';
 import { spec as createPartitionsSpec } from '../protocol/messages/37-create-partitions.js';
 import { spec as incrementalAlterConfigsSpec } from '../protocol/messages/44-incremental-alter-configs.js';
+import { spec as listPartitionReassignmentsSpec } from '../protocol/messages/46-list-partition-reassignments.js';
 import { ZERO_UUID } from '../protocol/primitives.js';
 import { ClientError, KafkaError } from './connection.js';
 import type { Cluster } from './metadata.js';
-import type { AlterOp, ConfigEntry, NewTopic } from './types.js';
+import type { AlterOp, ConfigEntry, NewTopic, PartitionMove } from './types.js';
 
 /** IncrementalAlterConfigs operations (Kafka's AlterConfigOp.OpType ids). */
 const AlterConfigOp = { SET: 0, DELETE: 1 } as const;
@@ -59,6 +60,22 @@ export class Admin {
         throw new KafkaError(r.errorCode, `grow topic "${r.name}" to ${count} partitions`, r.errorMessage);
     }
     this.cluster.forget(topic);
+  }
+
+  /** ListPartitionReassignments: every partition move in progress. */
+  async listPartitionReassignments(): Promise<PartitionMove[]> {
+    const c = await this.cluster.connection();
+    const res = await c.request(listPartitionReassignmentsSpec, { timeoutMs: 30_000, topics: null });
+    if (res.errorCode !== ErrorCode.NONE) throw new KafkaError(res.errorCode, 'list partition reassignments', res.errorMessage);
+    return res.topics.flatMap((t) =>
+      t.partitions.map((p) => ({
+        topic: t.name,
+        partition: p.partitionIndex,
+        replicas: p.replicas,
+        adding: p.addingReplicas,
+        removing: p.removingReplicas,
+      })),
+    );
   }
 
   async deleteTopics(names: readonly string[], opts: { timeoutMs?: number } = {}): Promise<void> {

@@ -40,6 +40,7 @@ import type {
   NewTopic,
   OffsetAnswer,
   OffsetToCommit,
+  PartitionMove,
   ProduceOptions,
   TopicMetadata,
   TopicPartitions,
@@ -109,6 +110,10 @@ export class Client {
 
   describeConfigs(resourceType: number, name: string, keys: readonly string[] | null = null): Promise<ConfigEntry[]> {
     return this.admin.describeConfigs(resourceType, name, keys);
+  }
+
+  listPartitionReassignments(): Promise<PartitionMove[]> {
+    return this.admin.listPartitionReassignments();
   }
 
   incrementalAlterConfigs(

@@ -209,3 +209,12 @@ export interface DeleteGroupResult {
   /** Kafka's error code, 0 when the group was deleted (e.g. NON_EMPTY_GROUP, GROUP_ID_NOT_FOUND). */
   readonly errorCode: number;
 }
+
+/** A partition move in progress (ListPartitionReassignments). */
+export interface PartitionMove {
+  topic: string;
+  partition: number;
+  replicas: readonly number[];
+  adding: readonly number[];
+  removing: readonly number[];
+}

@@ -24,6 +24,7 @@ import type {
   Outcome,
   PartitionLogs,
   PartitionRef,
+  Reassignment,
   ReplicaState,
   TopicAdmin,
 } from '../metadata/ports.js';
@@ -39,8 +40,9 @@ import { Membership } from './membership.js';
 import { PartitionLeader } from './partition-leader.js';
 import { placeReplicas, placementStart } from './placement.js';
 import { ClusterProducerIds } from './producer-ids.js';
+import { isReassigning, originalReplicas, reassign } from './reassignment.js';
 import { ReplicaFetcher } from './replica-fetcher.js';
-import { ClusterImage, type ClusterEvent, type TopicRecord } from './state.js';
+import { ClusterImage, keptParts, type ClusterEvent, type TopicRecord } from './state.js';
 
 function infoOf(t: TopicRecord): TopicInfo {
   return { name: t.name, id: t.id, partitions: t.replicas.length, configs: t.configs, internal: t.internal };
@@ -169,12 +171,19 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
     const keep = new Set<string>();
     const follows = new Map<number, Set<string>>();
     const started: Array<[string, number]> = [];
+    // Partitions a reassignment took away: dropped last, once nothing leads or fetches them.
+    const strays: Array<[string, number]> = [];
     for (const t of this.image.topics.values()) {
-      t.replicas.forEach((replicas, p) => {
-        if (!replicas.includes(this.nodeId)) return;
-        const log = this.logs.get(t.name, p);
+      for (let p = 0; p < t.replicas.length; p++) {
         const s = this.image.partition(t.name, p);
-        if (log === undefined || s === undefined) return;
+        if (s === undefined) continue;
+        if (!s.replicas.includes(this.nodeId)) {
+          if (this.logs.get(t.name, p) !== undefined) strays.push([t.name, p]);
+          continue;
+        }
+        // A replica a reassignment adds here: its log is made now, and it starts following.
+        const log = this.logs.get(t.name, p) ?? this.openHosted(t, p);
+        if (log === undefined) continue;
         const key = `${t.name}\u0000${p}`;
         if (s.leader === this.nodeId) {
           keep.add(key);
@@ -184,11 +193,11 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
             started.push([t.name, p]);
           } else l.setIsr(s.isr, now);
           for (const f of this.fetchers.values()) f.unfollow(t.name, p);
-          return;
+          continue;
         }
         const leader = s.leader === -1 ? undefined : this.image.brokers.get(s.leader);
         for (const [id, f] of this.fetchers) if (id !== s.leader) f.unfollow(t.name, p);
-        if (leader === undefined) return;
+        if (leader === undefined) continue;
         let f = this.fetchers.get(leader.id);
         if (f === undefined || f.address !== `${leader.host}:${leader.port}`) {
           f?.stop();
@@ -205,7 +214,7 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
         const set = follows.get(leader.id) ?? new Set<string>();
         set.add(key);
         follows.set(leader.id, set);
-      });
+      }
     }
     for (const [key, l] of this.leading) {
       if (keep.has(key)) continue;
@@ -231,6 +240,11 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
         f.unfollow(topic, Number(p));
       }
     }
+    for (const [topic, p] of strays) {
+      for (const f of this.fetchers.values()) f.unfollow(topic, p);
+      this.logs.drop(topic, p);
+      this.log.info('dropped a replica this broker no longer hosts', { topic, partition: p });
+    }
   }
 
   /** Writes a partition's new ISR if the partition is still as this leader saw it. */
@@ -239,14 +253,7 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
     const s = this.image.partition(topic, p);
     if (s === undefined || s.leader !== this.nodeId || this.isrWrites.has(key) || this.membership?.live !== true) return;
     this.isrWrites.add(key);
-    const next = {
-      topicId: s.topicId,
-      replicas: s.replicas,
-      leader: s.leader,
-      leaderEpoch: s.leaderEpoch,
-      isr,
-      partitionEpoch: s.partitionEpoch + 1,
-    };
+    const next = { ...keptParts(s), leader: s.leader, leaderEpoch: s.leaderEpoch, isr, partitionEpoch: s.partitionEpoch + 1 };
     this.store
       .updatePartition(topic, p, s, next, this.image.topicRevisions.get(topic) ?? 0)
       .then((ok) => {
@@ -274,20 +281,22 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
   /** Opens (creating where missing) the logs of the partitions of `t` this broker holds a replica of. */
   private hostTopic(t: TopicRecord): void {
     const cfg = logConfig(this.config, t);
-    t.replicas.forEach((replicas, p) => {
-      if (!replicas.includes(this.nodeId)) return;
+    for (let p = 0; p < t.replicas.length; p++) {
+      if (this.image.partition(t.name, p)?.replicas.includes(this.nodeId) !== true) continue;
       const open = this.logs.get(t.name, p);
-      if (open !== undefined) {
-        open.config = cfg;
-        return;
-      }
-      try {
-        ensurePartitionMetadata(this.opts.dataDir, t.name, t.id, p);
-        this.logs.open(t.name, p, cfg);
-      } catch (err) {
-        this.log.error('could not open a hosted partition', { topic: t.name, partition: p, err: String(err) });
-      }
-    });
+      if (open !== undefined) open.config = cfg;
+      else this.openHosted(t, p);
+    }
+  }
+
+  private openHosted(t: TopicRecord, p: number): Log | undefined {
+    try {
+      ensurePartitionMetadata(this.opts.dataDir, t.name, t.id, p);
+      return this.logs.open(t.name, p, logConfig(this.config, t));
+    } catch (err) {
+      this.log.error('could not open a hosted partition', { topic: t.name, partition: p, err: String(err) });
+      return undefined;
+    }
   }
 
   private dropTopic(t: TopicRecord): void {
@@ -544,6 +553,54 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
       if (!all || r.errorCode !== ErrorCode.ELECTION_NOT_NEEDED) results.push(r);
     }
     return results;
+  }
+
+  async alterPartitionReassignments(
+    changes: ReadonlyArray<PartitionRef & { replicas: readonly number[] | null }>,
+    allowRfChange: boolean,
+  ): Promise<ElectionResult[]> {
+    const results: ElectionResult[] = [];
+    for (const { topic, partition, replicas } of changes) {
+      let r: ElectionResult | null = null;
+      // A compare-and-swap lost to a change not yet seen here is tried again on the newer state.
+      for (let attempt = 0; r === null && attempt < 3; attempt++) {
+        const s = this.image.partition(topic, partition);
+        if (s === undefined) {
+          r = { topic, partition, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: null };
+          break;
+        }
+        const next = reassign(s, replicas, new Set(this.image.brokers.keys()), allowRfChange);
+        if ('errorCode' in next) {
+          r = { topic, partition, errorCode: next.errorCode, message: next.message };
+          break;
+        }
+        if (await this.store.updatePartition(topic, partition, s, next, this.image.topicRevisions.get(topic) ?? 0)) {
+          r = { topic, partition, errorCode: ErrorCode.NONE, message: null };
+          this.log.info(replicas === null ? 'reassignment cancelled' : 'reassignment started', {
+            topic,
+            partition,
+            from: originalReplicas(s),
+            to: next.replicas,
+            adding: next.adding ?? [],
+            removing: next.removing ?? [],
+          });
+        } else await this.nextImageChange(1000);
+      }
+      results.push(r ?? { topic, partition, errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, message: 'the partition kept changing' });
+    }
+    return results;
+  }
+
+  listPartitionReassignments(partitions: ReadonlyArray<PartitionRef> | null): Reassignment[] {
+    const wanted =
+      partitions ?? [...this.image.topics.values()].flatMap((t) => t.replicas.map((_r, partition) => ({ topic: t.name, partition })));
+    const out: Reassignment[] = [];
+    for (const { topic, partition } of wanted) {
+      const s = this.image.partition(topic, partition);
+      if (s === undefined || !isReassigning(s)) continue;
+      out.push({ topic, partition, replicas: s.replicas, adding: s.adding ?? [], removing: s.removing ?? [] });
+    }
+    return out;
   }
 
   /** Resolves at the next change applied to the image, or after `ms`. */

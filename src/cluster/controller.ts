@@ -7,15 +7,17 @@
  * why that broker has stopped leading by then) gets a new leader from its in-sync replicas that
  * are alive, with a higher leader epoch; if none is alive the partition is left without a leader
  * (-1) and its ISR as it was, unless `unclean.leader.election.enable` lets any live replica lead.
- * A partition without a leader gets one again when an in-sync replica comes back. Every change is
- * a compare-and-swap on the partition's record: a stale controller's write fails.
+ * A partition without a leader gets one again when an in-sync replica comes back. A reassignment
+ * whose added replicas are all in sync is completed (reassignment.ts). Every change is a
+ * compare-and-swap on the partition's record: a stale controller's write fails.
  */
 import type { BrokerConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { EtcdStore } from './etcd-store.js';
 import type { Membership } from './membership.js';
 import { ErrorCode } from '../protocol/errors.js';
-import type { ClusterEvent, ClusterImage, PartitionRecord, PartitionState } from './state.js';
+import { completeReassignment, isReassigning } from './reassignment.js';
+import { keptParts, type ClusterEvent, type ClusterImage, type PartitionRecord, type PartitionState } from './state.js';
 
 /** The record a partition should move to now, or null when it is fine as it is. */
 /**
@@ -35,17 +37,10 @@ export function electLeader(s: PartitionState, live: ReadonlySet<number>, unclea
     // controller does when it fences a broker), so acks=all stops waiting for them at once.
     const isr = s.isr.filter((r) => live.has(r));
     if (isr.length === s.isr.length) return null;
-    return {
-      topicId: s.topicId,
-      replicas: s.replicas,
-      partitionEpoch: s.partitionEpoch + 1,
-      leader: s.leader,
-      leaderEpoch: s.leaderEpoch,
-      isr,
-    };
+    return { ...keptParts(s), partitionEpoch: s.partitionEpoch + 1, leader: s.leader, leaderEpoch: s.leaderEpoch, isr };
   }
   const chosen = chooseLeader(s, live, unclean);
-  const next = { topicId: s.topicId, replicas: s.replicas, partitionEpoch: s.partitionEpoch + 1 };
+  const next = { ...keptParts(s), partitionEpoch: s.partitionEpoch + 1 };
   if (chosen === null) {
     // Nobody can lead: keep the ISR (those replicas hold everything acknowledged) and wait for one.
     return s.leader === -1 ? null : { ...next, leader: -1, leaderEpoch: s.leaderEpoch + 1, isr: s.isr };
@@ -61,7 +56,7 @@ export const ElectionType = { PREFERRED: 0, UNCLEAN: 1 } as const;
  * or the error code that says why there is nothing to do.
  */
 export function electOnRequest(s: PartitionState, live: ReadonlySet<number>, type: number): PartitionRecord | number {
-  const next = { topicId: s.topicId, replicas: s.replicas, partitionEpoch: s.partitionEpoch + 1, leaderEpoch: s.leaderEpoch + 1 };
+  const next = { ...keptParts(s), partitionEpoch: s.partitionEpoch + 1, leaderEpoch: s.leaderEpoch + 1 };
   if (type === ElectionType.PREFERRED) {
     const preferred = s.replicas[0];
     if (preferred === undefined) return ErrorCode.PREFERRED_LEADER_NOT_AVAILABLE;
@@ -157,6 +152,8 @@ export class Controller {
       return;
     }
     if (this.active && e.kind === 'broker') this.sweep();
+    // A reassignment whose new replicas may now all be in sync: see whether it can complete.
+    if (this.active && e.kind === 'partition' && e.state !== null && isReassigning(e.state)) this.sweep();
   }
 
   /** Elects leaders where needed; runs one pass at a time, and once more if asked meanwhile. */
@@ -186,11 +183,13 @@ export class Controller {
         if (!this.active || !this.membership.live) return;
         const s = this.image.partition(t.name, p);
         if (s === undefined) continue;
-        const next = electLeader(s, live, unclean);
+        const next = electLeader(s, live, unclean) ?? completeReassignment(s, live);
         if (next === null) continue;
         const topicRevision = this.image.topicRevisions.get(t.name) ?? 0;
         const ok = await this.store.updatePartition(t.name, p, s, next, topicRevision);
-        if (ok) {
+        if (ok && isReassigning(s) && !isReassigning(next)) {
+          this.log.info('reassignment completed', { topic: t.name, partition: p, replicas: next.replicas, leader: next.leader });
+        } else if (ok) {
           this.log.info('partition leader changed', {
             topic: t.name,
             partition: p,

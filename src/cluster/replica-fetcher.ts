@@ -14,6 +14,7 @@ import { ErrorCode, errorName } from '../protocol/errors.js';
 import { spec as fetchSpec } from '../protocol/messages/01-fetch.js';
 import { spec as epochSpec } from '../protocol/messages/23-offset-for-leader-epoch.js';
 import type { Log } from '../storage/log.js';
+import { groupByTopic } from '../metadata/group-by-topic.js';
 
 export interface FollowedPartition {
   readonly topic: string;
@@ -25,17 +26,6 @@ export interface FollowedPartition {
 const RETRY_MS = 500;
 const PARTITION_MAX_BYTES = 1 << 20;
 const MAX_BYTES = 16 << 20;
-
-/** Followed partitions by topic, as Fetch and OffsetForLeaderEpoch requests list them. */
-function groupByTopic(ps: readonly FollowedPartition[]): Map<string, FollowedPartition[]> {
-  const byTopic = new Map<string, FollowedPartition[]>();
-  for (const p of ps) {
-    const list = byTopic.get(p.topic);
-    if (list === undefined) byTopic.set(p.topic, [p]);
-    else list.push(p);
-  }
-  return byTopic;
-}
 
 export class ReplicaFetcher {
   private readonly partitions = new Map<string, FollowedPartition>();

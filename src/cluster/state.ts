@@ -7,7 +7,8 @@
  *   P/brokers/<id>          BrokerRecord, attached to that broker's lease (gone when it dies)
  *   P/controller            ControllerRecord, attached to the controller's lease (election)
  *   P/topics/<name>         TopicRecord: id, configs, and the replicas of every partition
- *   P/partitions/<name>/<p> PartitionRecord: leader, leader epoch, ISR, partition epoch
+ *   P/partitions/<name>/<p> PartitionRecord: replicas, leader, leader epoch, ISR, partition epoch,
+ *                           and a reassignment in progress
  *
  * A topic is created with one put of its TopicRecord (create-if-absent), whatever its partition
  * count: a partition without a PartitionRecord is in its initial state (initialPartition). Every later change of a partition is a compare-and-swap on its
@@ -49,6 +50,19 @@ export interface PartitionRecord {
   isr: number[];
   /** Bumped by every change of this record (Kafka's partition epoch). */
   partitionEpoch: number;
+  /**
+   * A reassignment in progress (AlterPartitionReassignments): the replicas being added and those
+   * being removed. `replicas` then lists both (the target first); absent when none is in progress.
+   */
+  adding?: number[];
+  removing?: number[];
+}
+
+/** The parts of a record that an election or an ISR change keeps as they are. */
+export function keptParts(s: PartitionRecord): Pick<PartitionRecord, 'topicId' | 'replicas' | 'adding' | 'removing'> {
+  return s.adding === undefined
+    ? { topicId: s.topicId, replicas: s.replicas }
+    : { topicId: s.topicId, replicas: s.replicas, adding: s.adding, removing: s.removing ?? [] };
 }
 
 export interface PartitionState extends PartitionRecord {

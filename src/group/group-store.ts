@@ -6,10 +6,13 @@
  * topic is replayed to rebuild the state, before the listener opens.
  *
  * Compaction: the store keeps, per partition, the latest value of every key it has written or
- * replayed (what Kafka's log cleaner would keep). When a partition's log grows past twice its
- * segment size and four times that live set, the live records are appended again, in the same
- * tick in which they are read (so no write can slip between), and once they are durable the log
- * start offset moves to them, dropping the older segments. A crash in between only replays the
+ * replayed (what Kafka's log cleaner would keep). When a partition's log grows past
+ * COMPACT_MIN_BYTES (or twice its segment size, if less) and four times that live set, a new
+ * segment is rolled and the live records are appended to it again, in the same tick in which they
+ * are read (so no write can slip between); once they are durable the log start offset moves to
+ * them, dropping every older segment. Compacting early matters: each segment keeps a table row
+ * per batch in memory, and commits are one small batch each, so waiting for two 100 MiB segments
+ * held hundreds of thousands of rows (the soak's RSS creep, docs/perf/hardening.md). A crash in between only replays the
  * live records twice, to the same state. Tombstones go with the records they deleted.
  */
 import type { BrokerConfig } from '../config.js';
@@ -50,6 +53,8 @@ export interface LoadedState {
 
 /** Bytes of record payload per batch when the live set is re-appended (well under max.message.bytes). */
 const COMPACT_BATCH_BYTES = 256 * 1024;
+/** A partition's log is compacted once past this size (or twice its segment size, if that is less). */
+const COMPACT_MIN_BYTES = 4 * 1024 * 1024;
 
 export class GroupStore {
   readonly partitions: number;
@@ -213,13 +218,15 @@ export class GroupStore {
     const log = this.logs.partition(OFFSETS_TOPIC, p);
     if (log === undefined || this.compacting.has(p)) return;
     const size = log.sizeBytes;
-    if (size <= 2 * log.config.segmentBytes || size <= 4 * this.liveBytes[p]!) return;
+    if (size <= Math.min(2 * log.config.segmentBytes, COMPACT_MIN_BYTES) || size <= 4 * this.liveBytes[p]!) return;
     this.compacting.add(p);
     this.compact(p).finally(() => this.compacting.delete(p));
   }
 
   private async compact(p: number): Promise<void> {
     const log = this.logs.partition(OFFSETS_TOPIC, p)!;
+    // The live set starts a segment of its own, so that every older one (and its table) can go.
+    log.roll();
     const from = log.logEndOffset;
     const sizeBefore = log.sizeBytes;
     // Read and append in one tick: every record appended later comes after these.

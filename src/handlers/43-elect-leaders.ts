@@ -14,6 +14,7 @@
  */
 import { ErrorCode } from '../protocol/errors.js';
 import { spec } from '../protocol/messages/43-elect-leaders.js';
+import { groupByTopic } from '../metadata/group-by-topic.js';
 import { defineHandler } from './registry.js';
 
 export const electLeaders = defineHandler(spec, {
@@ -26,16 +27,13 @@ export const electLeaders = defineHandler(spec, {
         ? null
         : req.topicPartitions.flatMap((t) => t.partitionId.map((partition) => ({ topic: t.topic, partition })));
     const results = await ctx.topics.electLeaders(type, asked);
-    const byTopic = new Map<string, Array<{ partitionId: number; errorCode: number; errorMessage: string | null }>>();
-    for (const r of results) {
-      const list = byTopic.get(r.topic) ?? [];
-      list.push({ partitionId: r.partition, errorCode: r.errorCode, errorMessage: r.message });
-      byTopic.set(r.topic, list);
-    }
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
-      replicaElectionResults: [...byTopic].map(([topic, partitionResult]) => ({ topic, partitionResult })),
+      replicaElectionResults: [...groupByTopic(results)].map(([topic, list]) => ({
+        topic,
+        partitionResult: list.map((r) => ({ partitionId: r.partition, errorCode: r.errorCode, errorMessage: r.message })),
+      })),
     };
   },
 });

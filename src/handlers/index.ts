@@ -11,6 +11,8 @@ import { deleteRecords } from './21-delete-records.js';
 import { initProducerId } from './22-init-producer-id.js';
 import { offsetForLeaderEpoch } from './23-offset-for-leader-epoch.js';
 import { electLeaders } from './43-elect-leaders.js';
+import { alterPartitionReassignments } from './45-alter-partition-reassignments.js';
+import { listPartitionReassignments } from './46-list-partition-reassignments.js';
 import { describeConfigs } from './32-describe-configs.js';
 import { alterConfigs } from './33-alter-configs.js';
 import { describeLogDirs } from './35-describe-log-dirs.js';
@@ -51,6 +53,8 @@ export function createRegistry(): HandlerRegistry {
   r.register(describeLogDirs);
   r.register(createPartitions);
   r.register(electLeaders);
+  r.register(alterPartitionReassignments);
+  r.register(listPartitionReassignments);
   r.register(incrementalAlterConfigs);
   r.register(describeCluster);
   // Consumer groups (classic protocol) and committed offsets.

@@ -78,6 +78,16 @@ export interface TopicAdmin extends TopicLookup {
    * are reported).
    */
   electLeaders(electionType: number, partitions: ReadonlyArray<PartitionRef> | null): Promise<ElectionResult[]>;
+  /**
+   * AlterPartitionReassignments: starts moving each partition to its target replicas (null
+   * cancels a move in progress); `allowRfChange` false refuses targets of another size (KIP-860).
+   */
+  alterPartitionReassignments(
+    changes: ReadonlyArray<PartitionRef & { replicas: readonly number[] | null }>,
+    allowRfChange: boolean,
+  ): Promise<ElectionResult[]>;
+  /** ListPartitionReassignments: the moves in progress, of the partitions asked for (null: all). */
+  listPartitionReassignments(partitions: ReadonlyArray<PartitionRef> | null): Reassignment[];
   describeTopicConfigs(t: TopicInfo): ConfigEntry[];
 }
 
@@ -91,9 +101,17 @@ export interface PartitionRef {
   readonly partition: number;
 }
 
+/** What became of one partition of an election or reassignment request. */
 export interface ElectionResult extends PartitionRef {
   errorCode: number;
   message: string | null;
+}
+
+/** A partition move in progress: every replica it has now, those being added and those leaving. */
+export interface Reassignment extends PartitionRef {
+  replicas: readonly number[];
+  adding: readonly number[];
+  removing: readonly number[];
 }
 
 /** The producer-id allocator (InitProducerId): ids unique across the cluster and across restarts. */

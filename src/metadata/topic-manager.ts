@@ -15,7 +15,17 @@ import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/errors.js';
 import type { CreationStop, LogManager } from '../storage/log-manager.js';
 import type { Log, LogConfig } from '../storage/log.js';
-import type { ConfigEntry, ElectionResult, InternalTopics, LogDirs, Outcome, PartitionLogs, PartitionRef, TopicAdmin } from './ports.js';
+import type {
+  ConfigEntry,
+  ElectionResult,
+  InternalTopics,
+  LogDirs,
+  Outcome,
+  PartitionLogs,
+  PartitionRef,
+  Reassignment,
+  TopicAdmin,
+} from './ports.js';
 import { checkNewTopic } from './new-topic.js';
 import { describeTopicConfigs, logConfig, topicConfigValue } from './topic-configs.js';
 import { invalidTopicName, type TopicInfo, type TopicRegistry } from './topics.js';
@@ -293,6 +303,29 @@ export class TopicManager implements PartitionLogs, TopicAdmin, InternalTopics, 
       const now = this.registry.get(name);
       if (now?.id === t.id && now.partitions >= count) this.registry.setPartitions(name, before);
     });
+  }
+
+  /**
+   * A single node holds every replica there is: a target naming only this broker is where the
+   * partition already is; any other broker id is not registered (INVALID_REPLICA_ASSIGNMENT), and
+   * there is never a move in progress to cancel or list.
+   */
+  async alterPartitionReassignments(
+    changes: ReadonlyArray<PartitionRef & { replicas: readonly number[] | null }>,
+  ): Promise<ElectionResult[]> {
+    const self = this.config.nodeId;
+    return changes.map(({ topic, partition, replicas }) => {
+      const t = this.registry.get(topic);
+      const result = (errorCode: number, message: string | null): ElectionResult => ({ topic, partition, errorCode, message });
+      if (t === undefined || partition < 0 || partition >= t.partitions) return result(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, null);
+      if (replicas === null) return result(ErrorCode.NO_REASSIGNMENT_IN_PROGRESS, 'No reassignment is in progress.');
+      if (replicas.length === 1 && replicas[0] === self) return result(ErrorCode.NONE, null);
+      return result(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `A single node has only broker ${self}.`);
+    });
+  }
+
+  listPartitionReassignments(): Reassignment[] {
+    return [];
   }
 
   /** A single node is every partition's preferred and only replica: there is never an election to hold. */

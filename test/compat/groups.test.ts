@@ -669,6 +669,36 @@ describe('__consumer_offsets compaction', () => {
       removeDir(b.dataDir);
     }
   });
+
+  test('with the default 100 MiB segments the offsets topic is still compacted once past 4 MiB, onto a segment of its own', async () => {
+    // Every commit is a small batch and every batch a row of its segment's in-memory table: the
+    // store must not wait for two 100 MiB segments (hundreds of thousands of rows) to compact.
+    const sets = [...brokerSets, 'offsets.topic.num.partitions=1'];
+    const b = await startBroker({ sets });
+    const client = new Client({ brokers: [b.address] });
+    const dir = join(b.dataDir, '__consumer_offsets-0');
+    const logFiles = () => readdirSync(dir).filter((f) => f.endsWith('.log'));
+    const logBytes = () => logFiles().reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+    try {
+      const admin = new Kafka({ brokers: [b.address], logLevel: logLevel.NOTHING }).admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic: 'grp-early', numPartitions: 1 }] });
+      await admin.disconnect();
+      // 1,200 commits of ~4 KB (offset.metadata.max.bytes is 4096): about 4.7 MiB written.
+      for (let i = 1; i <= 1200; i++) {
+        await client.offsetCommit('g-early', [{ topic: 'grp-early', partition: 0, offset: i, metadata: 'm'.repeat(4000) }]);
+      }
+      assert.match(b.stderr(), /compacted the offsets topic/);
+      assert.ok(logBytes() < 4 << 20, `__consumer_offsets-0 holds ${logBytes()} bytes`);
+      assert.ok(!logFiles().includes('00000000000000000000.log'), `the first segment was dropped: ${logFiles()}`);
+      const [o] = await client.offsetFetch('g-early');
+      assert.equal(o?.offset, 1200);
+    } finally {
+      await client.close();
+      await b.stop();
+      removeDir(b.dataDir);
+    }
+  });
 });
 
 describe('bad group requests', () => {

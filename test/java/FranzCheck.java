@@ -14,6 +14,12 @@
  *                                     prints beginning/end offsets and offsetsForTimes.
  *   admin TOPIC                       AdminClient: createTopics (3 partitions, retention.ms set),
  *                                     describeTopics, describeConfigs, listTopics.
+ *   describe TOPIC                    AdminClient: describeCluster (brokers, controller) and
+ *                                     describeTopics: one line per partition with its leader,
+ *                                     replicas and ISR.
+ *   reassign TOPIC P=B1,B2,.. ...     AdminClient: alterPartitionReassignments to those replicas
+ *                                     (P=cancel cancels), then listPartitionReassignments: one line
+ *                                     per move in progress.
  *   stream TOPIC RATE [prop=value ...]
  *                                    KafkaProducer (idempotent, acks=all unless overridden) sending
  *                                    record i with key "key-i" and value "j-i", RATE a second, until
@@ -87,6 +93,8 @@ public class FranzCheck {
                 case "admin" -> admin(bootstrap, topic);
                 case "features" -> features(bootstrap);
                 case "transactional" -> transactional(bootstrap, topic);
+                case "describe" -> describe(bootstrap, topic);
+                case "reassign" -> reassign(bootstrap, topic, tail(args, 3));
                 case "stream" -> stream(bootstrap, topic, Integer.parseInt(args[3]), tail(args, 4));
                 case "group" -> group(bootstrap, topic, Integer.parseInt(args[3]), args[4], args[5], args.length > 6 ? args[6] : null);
                 default -> throw new IllegalArgumentException("unknown mode " + mode);
@@ -284,6 +292,77 @@ public class FranzCheck {
             if (!recs.isEmpty()) return recs.get(0);
         }
         throw new RuntimeException("no record after seek on " + tp);
+    }
+
+    static Admin adminFor(String bootstrap) {
+        Properties p = new Properties();
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "30000");
+        // A frozen broker (the tests SIGSTOP some) costs one short attempt, then another node is tried.
+        p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "3000");
+        return Admin.create(p);
+    }
+
+    static String ids(Collection<Integer> ids) {
+        StringBuilder sb = new StringBuilder("[");
+        for (Integer id : ids) sb.append(sb.length() > 1 ? "," : "").append(id);
+        return sb.append(']').toString();
+    }
+
+    static String nodeIds(List<org.apache.kafka.common.Node> nodes) {
+        List<Integer> l = new ArrayList<>();
+        for (org.apache.kafka.common.Node n : nodes) l.add(n.id());
+        return ids(l);
+    }
+
+    static void describe(String bootstrap, String topic) throws Exception {
+        try (Admin admin = adminFor(bootstrap)) {
+            var cluster = admin.describeCluster();
+            List<Integer> brokers = new ArrayList<>();
+            for (org.apache.kafka.common.Node n : cluster.nodes().get()) brokers.add(n.id());
+            Collections.sort(brokers);
+            out(obj("brokers", ids(brokers), "controller", Integer.toString(cluster.controller().get().id())));
+            TopicDescription d = admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic);
+            for (var info : d.partitions()) {
+                out(obj("partition", Integer.toString(info.partition()),
+                        "leader", Integer.toString(info.leader() == null ? -1 : info.leader().id()),
+                        "replicas", nodeIds(info.replicas()), "isr", nodeIds(info.isr())));
+            }
+        }
+    }
+
+    static void reassign(String bootstrap, String topic, String[] moves) throws Exception {
+        try (Admin admin = adminFor(bootstrap)) {
+            Map<TopicPartition, java.util.Optional<org.apache.kafka.clients.admin.NewPartitionReassignment>> m = new HashMap<>();
+            for (String mv : moves) {
+                int eq = mv.indexOf('=');
+                TopicPartition tp = new TopicPartition(topic, Integer.parseInt(mv.substring(0, eq)));
+                String to = mv.substring(eq + 1);
+                if (to.equals("cancel")) {
+                    m.put(tp, java.util.Optional.empty());
+                    continue;
+                }
+                List<Integer> target = new ArrayList<>();
+                for (String b : to.split(",")) target.add(Integer.parseInt(b));
+                m.put(tp, java.util.Optional.of(new org.apache.kafka.clients.admin.NewPartitionReassignment(target)));
+            }
+            var results = admin.alterPartitionReassignments(m).values();
+            for (var e : results.entrySet()) {
+                String outcome;
+                try {
+                    e.getValue().get();
+                    outcome = "ok";
+                } catch (java.util.concurrent.ExecutionException ex) {
+                    outcome = ex.getCause().getClass().getSimpleName();
+                }
+                out(obj("reassign", Integer.toString(e.getKey().partition()), "outcome", str(outcome)));
+            }
+            for (var e : admin.listPartitionReassignments().reassignments().get().entrySet()) {
+                var r = e.getValue();
+                out(obj("ongoing", Integer.toString(e.getKey().partition()), "topic", str(e.getKey().topic()),
+                        "replicas", ids(r.replicas()), "adding", ids(r.addingReplicas()), "removing", ids(r.removingReplicas())));
+            }
+        }
     }
 
     static void admin(String bootstrap, String topic) throws Exception {

@@ -29,6 +29,8 @@ import { spec as createPartitions } from './37-create-partitions.js';
 import { spec as deleteGroups } from './42-delete-groups.js';
 import { spec as electLeaders } from './43-elect-leaders.js';
 import { spec as incrementalAlterConfigs } from './44-incremental-alter-configs.js';
+import { spec as alterPartitionReassignments } from './45-alter-partition-reassignments.js';
+import { spec as listPartitionReassignments } from './46-list-partition-reassignments.js';
 import { spec as offsetDelete } from './47-offset-delete.js';
 import { spec as describeCluster } from './60-describe-cluster.js';
 import { spec as describeProducers } from './61-describe-producers.js';
@@ -74,6 +76,8 @@ export const specs = [
   deleteGroups,
   electLeaders,
   incrementalAlterConfigs,
+  alterPartitionReassignments,
+  listPartitionReassignments,
   offsetDelete,
   describeCluster,
   describeProducers,
