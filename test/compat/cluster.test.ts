@@ -17,8 +17,10 @@ import { makeBatch } from '../helpers/batches.js';
 import { RawConnection } from '../helpers/raw.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { ZERO_UUID } from '../../src/protocol/primitives.js';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { memberProcesses, startMemberProcess } from '../helpers/member-process.js';
 
 interface PartitionView {
   partitionIndex: number;
@@ -29,6 +31,11 @@ interface PartitionView {
 }
 
 const SESSION_MS = 2000;
+
+const JAVA_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'java');
+const JAVA = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-cp', `${join(JAVA_DIR, 'lib')}/*`, join(JAVA_DIR, 'FranzCheck.java')];
+const haveJars = existsSync(join(JAVA_DIR, 'lib')) && readdirSync(join(JAVA_DIR, 'lib')).some((f) => /^kafka-clients-.*\.jar$/.test(f));
+const javaSkip = !haveJars && process.env.FRANZ_REQUIRE_JAVA !== '1' ? 'no jars in test/java/lib (see test/compat/java.test.ts)' : false;
 
 describe('a three-broker cluster on etcd', () => {
   let etcd: RunningEtcd;
@@ -64,6 +71,7 @@ describe('a three-broker cluster on etcd', () => {
   });
 
   after(async () => {
+    for (const m of memberProcesses) m.child.kill('SIGKILL');
     for (const b of brokers.values()) await b.stop();
     await etcd.stop();
   });
@@ -550,6 +558,67 @@ describe('a three-broker cluster on etcd', () => {
     assert.match(brokers.get(oldLeader)!.stderr(), /truncating a replica that diverged from its new leader/);
     const files = [oldLeader, taken!.leaderId].map((id) => readFileSync(join(dataDirs.get(id)!, 'diverge-0', '00000000000000000000.log')));
     assert.ok(files[0]!.equals(files[1]!), "the old leader's log is the new leader's again");
+  });
+
+  test('a consumer group keeps consuming while its coordinator is killed; the committed offsets survive', { skip: javaSkip }, async (t) => {
+    const k = kafka();
+    const admin = k.admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [{ topic: 'grouped', numPartitions: 3, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }],
+    });
+    await admin.disconnect();
+    const any = [...brokers.values()][0]!;
+    for (const p of [0, 1, 2])
+      assert.equal((await waitForState(any.port, 'grouped', p, (x) => x?.isrNodes.length === 3))?.isrNodes.length, 3);
+    const producer = k.producer();
+    await producer.connect();
+    const produced: string[] = [];
+    const produce = async (from: number, n: number) => {
+      for (let i = from; i < from + n; i += 10) {
+        const messages = Array.from({ length: 10 }, (_, j) => ({ key: `k${i + j}`, value: `g-${i + j}` }));
+        await producer.send({ topic: 'grouped', acks: -1, messages });
+        produced.push(...messages.map((m) => m.value));
+      }
+    };
+    // Two Java members of one group (auto-commit on, as KafkaConsumer defaults).
+    const bootstrap = [...brokers.values()].map((b) => b.address).join(',');
+    const members = [0, 1].map(() => startMemberProcess('java', [...JAVA, 'group', bootstrap, 'grouped', '-1', 'survivors', 'classic']));
+    const seen = () => new Set(members.flatMap((m) => m.records.map((r) => r.value)));
+    const allSeen = (what: string) => members[0]!.until(() => produced.every((v) => seen().has(v)), what, 90_000);
+    await produce(0, 300);
+    await allSeen('the first 300 records');
+
+    const coordinator = async (port: number) => {
+      const c = await RawConnection.open(port);
+      try {
+        return (await c.request(10, 3, { key: 'survivors', keyType: 0 })) as { errorCode: number; nodeId: number };
+      } finally {
+        c.close();
+      }
+    };
+    const victim = (await coordinator(any.port)).nodeId;
+    await brokers.get(victim)!.kill9();
+    brokers.delete(victim);
+    const t0 = Date.now();
+    // The members find the new coordinator and go on; the records produced now reach them.
+    await produce(300, 300);
+    await allSeen('the records produced after the kill');
+    t.diagnostic(`coordinator ${victim} killed; everything consumed ${Date.now() - t0} ms later`);
+    await producer.disconnect();
+    const other = [...brokers.values()][0]!;
+    const moved = await coordinator(other.port);
+    assert.equal(moved.errorCode, ErrorCode.NONE);
+    assert.notEqual(moved.nodeId, victim);
+    // Leaving commits where each member got to: the end of every partition, kept by the new coordinator.
+    for (const m of members) await m.stop();
+    const a2 = kafka().admin();
+    await a2.connect();
+    const ends = (await a2.fetchTopicOffsets('grouped')).map((o) => [o.partition, o.high]).sort();
+    const committed = (await a2.fetchOffsets({ groupId: 'survivors', topics: ['grouped'] }))[0]!.partitions;
+    await a2.disconnect();
+    assert.deepEqual(committed.map((p) => [p.partition, p.offset]).sort(), ends);
+    await startNode(victim);
   });
 
   test('only the coordinator of a group acts for it: the other brokers answer NOT_COORDINATOR', async () => {
