@@ -39,6 +39,8 @@ export type BrokerName = 'franz' | 'kafka' | 'membroker';
 export interface BrokerHandle {
   readonly name: BrokerName;
   readonly pid: number;
+  /** Every process of the broker (a cluster: each broker, and etcd or the KRaft controller with them). */
+  readonly pids: readonly number[];
   readonly address: string;
   readonly dataDir: string;
   /** Last lines the broker wrote to stderr (for error messages). */
@@ -53,6 +55,8 @@ export interface BrokerOptions {
   /** fsync before ack (franz default) / flush every message (Kafka log.flush.interval.messages=1). */
   durable: boolean;
   dataDir: string;
+  /** Brokers in a cluster (franz on etcd, Kafka with one combined KRaft controller); 1 by default. */
+  brokers?: number;
 }
 
 /** A free TCP port on 127.0.0.1 (bound and released; a small race that is fine here). */
@@ -93,6 +97,10 @@ class ChildBroker implements BrokerHandle {
 
   get pid(): number {
     return this.child.pid!;
+  }
+
+  get pids(): readonly number[] {
+    return [this.pid];
   }
 
   logTail(): string {
@@ -240,55 +248,69 @@ function clusterId(): string {
   }
 }
 
-export async function startKafka(opts: BrokerOptions): Promise<BrokerHandle> {
-  mkdirSync(opts.dataDir, { recursive: true });
-  const port = await freePort();
-  const cport = await freePort();
-  const logs = join(opts.dataDir, 'logs');
-  const props = [
-    'process.roles=broker,controller',
-    'node.id=1',
+/**
+ * server.properties of Kafka node `node`; with `controller` it is also the KRaft controller. A
+ * single node (`alone`) has its internal topics with one replica; a cluster keeps Kafka's 3.
+ */
+function kafkaProps(
+  node: number,
+  port: number,
+  cport: number,
+  controller: boolean,
+  dir: string,
+  durable: boolean,
+  alone: boolean,
+): string[] {
+  return [
+    `process.roles=${controller ? 'broker,controller' : 'broker'}`,
+    `node.id=${node}`,
     `controller.quorum.voters=1@127.0.0.1:${cport}`,
-    `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${cport}`,
+    controller ? `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${cport}` : `listeners=PLAINTEXT://127.0.0.1:${port}`,
     `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
     'controller.listener.names=CONTROLLER',
     'inter.broker.listener.name=PLAINTEXT',
     'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
-    `log.dirs=${logs}`,
+    `log.dirs=${join(dir, 'logs')}`,
     'num.partitions=1',
-    'offsets.topic.replication.factor=1',
-    'transaction.state.log.replication.factor=1',
-    'transaction.state.log.min.isr=1',
-    'share.coordinator.state.topic.replication.factor=1',
-    'share.coordinator.state.topic.min.isr=1',
+    ...(alone
+      ? [
+          'offsets.topic.replication.factor=1',
+          'transaction.state.log.replication.factor=1',
+          'transaction.state.log.min.isr=1',
+          'share.coordinator.state.topic.replication.factor=1',
+          'share.coordinator.state.topic.min.isr=1',
+        ]
+      : []),
     'group.initial.rebalance.delay.ms=0',
     // Durable rows: flush (fsync) after every message, Kafka's closest equivalent of fsync-before-ack.
-    ...(opts.durable ? ['log.flush.interval.messages=1'] : []),
+    ...(durable ? ['log.flush.interval.messages=1'] : []),
   ];
-  const propsFile = join(opts.dataDir, 'server.properties');
+}
+
+/** Formats a Kafka node's storage and starts it (not waiting for it to serve). */
+async function startKafkaNode(dir: string, props: string[], id: string): Promise<ChildBroker> {
+  mkdirSync(dir, { recursive: true });
+  const propsFile = join(dir, 'server.properties');
   writeFileSync(propsFile, props.join('\n') + '\n');
   const cp = kafkaClasspath();
   const jvm = [`-Xmx${KAFKA_HEAP}`, `-Xms${KAFKA_HEAP}`, ...KAFKA_JVM_OPTS, `-Dlog4j2.configurationFile=${log4jConfig()}`];
   const fmt = await run(
     'java',
-    [
-      ...jvm.filter((o) => !o.startsWith('-Xm')),
-      '-Xmx256m',
-      '-cp',
-      cp,
-      'kafka.tools.StorageTool',
-      'format',
-      '-t',
-      clusterId(),
-      '-c',
-      propsFile,
-    ],
+    [...jvm.filter((o) => !o.startsWith('-Xm')), '-Xmx256m', '-cp', cp, 'kafka.tools.StorageTool', 'format', '-t', id, '-c', propsFile],
     { timeoutMs: 120_000 },
   );
   if (fmt.code !== 0) throw new Error(`kafka-storage format failed: ${tail(fmt.stdout + fmt.stderr)}`);
   const child = spawn('java', [...jvm, '-cp', cp, 'kafka.Kafka', propsFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return new ChildBroker('kafka', child, dir);
+}
+
+export async function startKafka(opts: BrokerOptions): Promise<BrokerHandle> {
+  mkdirSync(opts.dataDir, { recursive: true });
+  const port = await freePort();
+  const cport = await freePort();
+  const child = await startKafkaNode(opts.dataDir, kafkaProps(1, port, cport, true, opts.dataDir, opts.durable, true), clusterId());
   const address = `127.0.0.1:${port}`;
-  const handle = new ChildBroker('kafka', child, opts.dataDir);
+  const handle = child;
   handle.address = address;
   // Ready when Metadata answers with this broker in it.
   const deadline = Date.now() + 120_000;
@@ -353,5 +375,138 @@ export async function startMembroker(opts: BrokerOptions): Promise<BrokerHandle>
 }
 
 export function startBroker(name: BrokerName, opts: BrokerOptions): Promise<BrokerHandle> {
+  if ((opts.brokers ?? 1) > 1) {
+    if (name === 'membroker') throw new Error('membroker has no cluster mode');
+    return name === 'franz' ? startFranzCluster(opts) : startKafkaCluster(opts);
+  }
   return name === 'franz' ? startFranz(opts) : name === 'kafka' ? startKafka(opts) : startMembroker(opts);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clusters on one machine: several broker processes measured as one
+
+/** Several processes as one broker under test: the first broker's address, CPU and RSS of all. */
+class ClusterHandle implements BrokerHandle {
+  constructor(
+    readonly name: BrokerName,
+    private readonly members: ChildBroker[],
+    readonly dataDir: string,
+  ) {}
+
+  get address(): string {
+    return this.members.find((m) => m.address !== '')!.address;
+  }
+
+  get pid(): number {
+    return this.members[0]!.pid;
+  }
+
+  get pids(): readonly number[] {
+    return this.members.map((m) => m.pid);
+  }
+
+  logTail(): string {
+    return this.members.map((m, i) => `[${i}] ${m.logTail()}`).join('\n');
+  }
+
+  alive(): boolean {
+    return this.members.every((m) => m.alive());
+  }
+
+  async stop(graceMs = 30_000): Promise<void> {
+    // Brokers first (in parallel), then what they depend on (etcd, the Kafka controller).
+    const [first, ...rest] = this.members;
+    await Promise.all(rest.map((m) => m.stop(graceMs)));
+    await first!.stop(graceMs);
+  }
+}
+
+/** Waits until Metadata from `address` lists `count` brokers. */
+async function awaitBrokers(handle: ClusterHandle, address: string, count: number): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  for (let attempt = 0; ; attempt++) {
+    if (!handle.alive()) throw new Error(`a ${handle.name} cluster process exited before ready: ${handle.logTail()}`);
+    if (Date.now() > deadline) throw new Error(`${handle.name} cluster not ready within 120 s: ${handle.logTail()}`);
+    const client = new Client({ brokers: [address], connectTimeoutMs: 2000, requestTimeoutMs: 5000, retries: 0 });
+    try {
+      if ((await client.metadata([])).brokers.length >= count) return;
+    } catch {
+      // not listening yet
+    } finally {
+      await client.close().catch(() => undefined);
+    }
+    await sleep(Math.min(1000, 200 * (attempt + 1)));
+  }
+}
+
+/**
+ * etcd (Debian's etcd-server) and N franz brokers joined to it. etcd is measured with them: it is
+ * franz's metadata quorum, as the KRaft controller is Kafka's.
+ */
+export async function startFranzCluster(opts: BrokerOptions): Promise<BrokerHandle> {
+  const n = opts.brokers ?? 3;
+  mkdirSync(opts.dataDir, { recursive: true });
+  const [client, peer] = [await freePort(), await freePort()];
+  const etcdUrl = `http://127.0.0.1:${client}`;
+  const etcd = spawn(
+    'etcd',
+    [
+      '--name=bench',
+      `--data-dir=${join(opts.dataDir, 'etcd')}`,
+      `--listen-client-urls=${etcdUrl}`,
+      `--advertise-client-urls=${etcdUrl}`,
+      `--listen-peer-urls=http://127.0.0.1:${peer}`,
+      `--initial-advertise-peer-urls=http://127.0.0.1:${peer}`,
+      `--initial-cluster=bench=http://127.0.0.1:${peer}`,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const members = [new ChildBroker('franz', etcd, opts.dataDir)];
+  const handle = new ClusterHandle('franz', members, opts.dataDir);
+  try {
+    const main = join(REPO_ROOT, 'dist', 'src', 'cli', 'bin.cjs');
+    for (let id = 1; id <= n; id++) {
+      const dir = join(opts.dataDir, `broker-${id}`);
+      const args = [main, 'start', '--listen', '127.0.0.1:0', '--data-dir', dir, '--set', 'group.initial.rebalance.delay.ms=0'];
+      args.push('--set', `franz.cluster=etcd://127.0.0.1:${client}/bench`, '--set', `node.id=${id}`);
+      if (!opts.durable) args.push('--set', 'franz.fsync=false');
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FRANZ_LOG_LEVEL: 'warn' } });
+      const b = new ChildBroker('franz', child, dir);
+      members.push(b);
+      // The first broker waits for etcd (it retries its connection until then).
+      b.address = await readyAddress(b, child, / ready on ([^ ]+:\d+) /);
+    }
+    await awaitBrokers(handle, members[1]!.address, n);
+    return handle;
+  } catch (e) {
+    await handle.stop(5000);
+    throw e;
+  }
+}
+
+/**
+ * N Kafka brokers: node 1 also the KRaft controller (process.roles=broker,controller), the others
+ * brokers only, all formatted with one cluster id.
+ */
+export async function startKafkaCluster(opts: BrokerOptions): Promise<BrokerHandle> {
+  const n = opts.brokers ?? 3;
+  mkdirSync(opts.dataDir, { recursive: true });
+  const cport = await freePort();
+  const id = clusterId();
+  const members: ChildBroker[] = [];
+  const handle = new ClusterHandle('kafka', members, opts.dataDir);
+  try {
+    for (let node = 1; node <= n; node++) {
+      const port = await freePort();
+      const dir = join(opts.dataDir, `broker-${node}`);
+      const b = await startKafkaNode(dir, kafkaProps(node, port, cport, node === 1, dir, opts.durable, false), id);
+      b.address = `127.0.0.1:${port}`;
+      members.push(b);
+    }
+    await awaitBrokers(handle, members[0]!.address, n);
+    return handle;
+  } catch (e) {
+    await handle.stop(5000);
+    throw e;
+  }
 }

@@ -139,6 +139,8 @@ export interface E2eOptions {
 
 interface Ctx {
   broker: BrokerHandle;
+  /** Replicas of every topic the session makes (its broker count). */
+  replicas: number;
   client: Client;
   dir: string;
   quick: boolean;
@@ -173,6 +175,8 @@ interface Session {
   /** Shown in progress and in the probe table: the name, and which pass for a session run twice. */
   label: string;
   durable: boolean;
+  /** Brokers in a cluster (3: three franz brokers on etcd against three Kafka brokers); 1 when absent. */
+  brokers?: number;
   /** The brokers in the order they run this session. */
   order: readonly BrokerName[];
   rows: RowSpec[];
@@ -205,7 +209,7 @@ function timeoutFor(bytes: number, minMiBps = 2): number {
 function counts(
   quick: boolean,
   scale: number,
-): Record<'n1k' | 'n100' | 'nlz4' | 'n1000' | 'n10000' | 'ndur' | 'kcat' | 'kcat100' | 'kcat10000' | 'warmup', number> {
+): Record<'n1k' | 'n100' | 'nlz4' | 'n1000' | 'n10000' | 'ndur' | 'ncluster' | 'kcat' | 'kcat100' | 'kcat10000' | 'warmup', number> {
   const n = (quickCount: number, fullCount: number): number => Math.max(1000, Math.round((quick ? quickCount : fullCount) * scale));
   return {
     n1k: n(200_000, 1_000_000),
@@ -216,6 +220,7 @@ function counts(
     n1000: n(100_000, 300_000),
     n10000: n(100_000, 300_000),
     ndur: n(30_000, 200_000),
+    ncluster: n(100_000, 500_000),
     kcat: n(100_000, 500_000),
     kcat100: n(500_000, 2_000_000),
     // Batches of about one record each at this partition count: Kafka took over 290 s for 300 000.
@@ -238,7 +243,7 @@ interface PlanFiles {
 
 function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
   const n = counts(quick, scale);
-  const { n1k, n100, nlz4, n1000, n10000, ndur } = n;
+  const { n1k, n100, nlz4, n1000, n10000, ndur, ncluster } = n;
   // The 8-partition produce rows take 2-17 s each and swing by more than their ratio's distance
   // from the target between runs; the partition rows (Kafka: 60-110 s each) run once. The
   // throughput session runs twice (below), so its rows run twice in each pass.
@@ -541,6 +546,33 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
       consume('consume-1k-durable', 'Durable mode consume, 1 KiB records, 8 partitions', 'pdur', 8, 1024, ndur),
     ],
   });
+  // Three brokers each, replication factor 3 and min.insync.replicas=2, acks=all: franz on etcd
+  // against Kafka with one combined KRaft controller, neither fsyncing before the ack (Kafka's
+  // default), with CPU and RSS summed over every process of the cluster.
+  sessions.push({
+    name: 'cluster',
+    label: 'cluster (3 brokers, RF 3)',
+    durable: false,
+    brokers: 3,
+    order: BROKERS,
+    rows: [
+      {
+        ...produce('produce-1k-cluster', 'Cluster: produce 1 KiB records, 8 partitions, RF 3, acks=all', 'pclu', 8, 1024, ncluster),
+        runs: 1,
+      },
+      {
+        ...goProduceRow(
+          'produce-1k-go-cluster',
+          'Cluster: produce 1 KiB records, 8 partitions, RF 3, acks=all (franz-go)',
+          'pclu-go',
+          1024,
+          ncluster,
+        ),
+        runs: 1,
+      },
+      consume('consume-1k-cluster', 'Cluster: consume 1 KiB records, 8 partitions, RF 3', 'pclu', 8, 1024, ncluster),
+    ],
+  });
   // The throughput rows again, the brokers in the other order (franz, Kafka, ..., Kafka, franz):
   // this machine has slow spells minutes long (docs/perf/machine-noise.md), and one that covered one broker's
   // only session decided every row of it. Each row's median is over both passes.
@@ -572,8 +604,10 @@ function fixedRate(rows: Map<string, E2eRow>): number {
  */
 const PARTITIONS_PER_STEP = 5000;
 
-async function createTopic(client: Client, name: string, partitions: number): Promise<void> {
-  await client.createTopics([{ name, numPartitions: Math.min(partitions, PARTITIONS_PER_STEP), replicationFactor: 1 }], {
+async function createTopic(client: Client, name: string, partitions: number, replicas = 1): Promise<void> {
+  // A replicated topic: acks=all waits for two of its three replicas at least, as Kafka users set it.
+  const configs: Record<string, string> = replicas > 1 ? { 'min.insync.replicas': '2' } : {};
+  await client.createTopics([{ name, numPartitions: Math.min(partitions, PARTITIONS_PER_STEP), replicationFactor: replicas, configs }], {
     timeoutMs: 120_000,
   });
   for (let n = PARTITIONS_PER_STEP * 2; n - PARTITIONS_PER_STEP < partitions; n += PARTITIONS_PER_STEP) {
@@ -583,7 +617,8 @@ async function createTopic(client: Client, name: string, partitions: number): Pr
   for (;;) {
     const md = await client.metadata([name]);
     const t = md.topics.find((x) => x.name === name);
-    if (t !== undefined && t.errorCode === 0 && t.partitions.length === partitions && t.partitions.every((p) => p.leader >= 0)) return;
+    const ready = (p: { leader: number; isr: readonly number[] }): boolean => p.leader >= 0 && p.isr.length >= replicas;
+    if (t !== undefined && t.errorCode === 0 && t.partitions.length === partitions && t.partitions.every(ready)) return;
     if (Date.now() > deadline) throw new Error(`topic ${name} (${partitions} partitions) has no leaders after 180 s`);
     await sleep(250);
   }
@@ -663,11 +698,13 @@ async function measure(ctx: Ctx, spec: RowSpec): Promise<Measured> {
     const samples: Sample[] = [];
     for (let run = 0; run < spec.runs; run++) {
       const topic = spec.createTopic === undefined ? '' : runTopic(spec.createTopic, run);
-      if (spec.createTopic !== undefined) await createTopic(client, topic, spec.partitions);
-      if (run === 0) peakReset = resetPeakRss(broker.pid);
-      const cpu0 = cpuSeconds(broker.pid);
+      if (spec.createTopic !== undefined) await createTopic(client, topic, spec.partitions, ctx.replicas);
+      if (run === 0) peakReset = broker.pids.map(resetPeakRss).every(Boolean);
+      // A cluster's CPU is every process's (brokers, and etcd or the KRaft controller with them).
+      const cpu = (): number => broker.pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+      const cpu0 = cpu();
       const res = await spec.exec(ctx, topic);
-      samples.push({ res, cpu: cpuSeconds(broker.pid) - cpu0 });
+      samples.push({ res, cpu: cpu() - cpu0 });
       if (spec.kind === 'produce' && spec.createTopic !== undefined) {
         const held = await endOffsets(client, topic, spec.partitions);
         const exact = spec.client === 'ProducerPerformance'; // idempotent: exactly once per record
@@ -676,7 +713,8 @@ async function measure(ctx: Ctx, spec: RowSpec): Promise<Measured> {
         }
       }
     }
-    return { ok: true, samples, rss: peakRss(broker.pid), fds: openFds(broker.pid), peakReset };
+    const sum = (f: (pid: number) => number): number => broker.pids.reduce((n, pid) => n + f(pid), 0);
+    return { ok: true, samples, rss: sum(peakRss), fds: sum(openFds), peakReset };
   } catch (e) {
     const alive = broker.alive();
     return { ok: false, error: errorText(e) + (alive ? '' : ` [broker exited: ${broker.logTail()}]`) };
@@ -829,12 +867,12 @@ export async function e2e(opts: E2eOptions): Promise<E2eResults> {
         let client: Client | null = null;
         const done = new Set<string>();
         try {
-          broker = await startBroker(name, { durable: s.durable, dataDir });
+          broker = await startBroker(name, { durable: s.durable, dataDir, brokers: s.brokers });
           client = new Client({ brokers: [broker.address], requestTimeoutMs: 120_000, retries: 10 });
           progress.advance(1);
           // Warm-up: JIT for Kafka, caches for both; not measured.
           progress.step(`e2e ${s.label}: ${name} warm-up`);
-          await createTopic(client, 'warmup', 8);
+          await createTopic(client, 'warmup', 8, s.brokers ?? 1);
           await producerPerformance({
             address: broker.address,
             topic: 'warmup',
@@ -843,7 +881,7 @@ export async function e2e(opts: E2eOptions): Promise<E2eResults> {
             payloadFile: files.p1k,
             timeoutMs: 180_000,
           }).catch((e: unknown) => progress.note(`warm-up on ${name} failed: ${errorText(e)}`));
-          const ctx: Ctx = { broker, client, dir: base, quick, rows };
+          const ctx: Ctx = { broker, replicas: s.brokers ?? 1, client, dir: base, quick, rows };
           for (const spec of s.rows) {
             progress.step(`e2e ${s.label}: ${name} ${spec.id}`);
             const m = await measure(ctx, spec);

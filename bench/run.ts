@@ -50,7 +50,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (arg === '--help' || arg === '-h') {
       process.stdout.write(
         'usage: npm run bench -- [--quick] [--micro | --e2e] [--sessions a,b] [--scale X] [--out DIR]\n' +
-          'sessions: throughput, latency, partitions-1000, partitions-10000, partitions-10000-kcat, durable\n',
+          'sessions: throughput, latency, partitions-1000, partitions-10000, partitions-10000-kcat, durable, cluster\n',
       );
       process.exit(0);
     } else throw new Error(`unknown option ${arg} (try --help)`);
@@ -102,6 +102,7 @@ const SETTINGS = [
   'One broker at a time, started fresh per session with an empty data directory under the same /tmp (same disk); 127.0.0.1 only.',
   "Throughput, latency and partition rows: no fsync before ack on either side (Kafka's default; franz with `--set franz.fsync=false`).",
   "Durable rows: franz's default (fsync before ack, group commit) against Kafka with `log.flush.interval.messages=1`.",
+  "Cluster rows: three franz brokers on one etcd (`franz.cluster`, `franz.fsync=false`) against three Kafka brokers (node 1 also the KRaft controller), all on this machine; topics with replication factor 3 and min.insync.replicas=2, acks=all (both clients' default). Broker CPU and peak RSS are summed over every process of the cluster (etcd included for franz).",
   'Topics are created with CreateTopics (replication factor 1) before each row; each broker gets an unmeasured warm-up produce first.',
   'ProducerPerformance (kafka-tools 4.1.0) with producer defaults: acks=all, idempotence on, linger.ms=5, batch.size=16384; values from a file of JSON-like lines.',
   'kcat (librdkafka) defaults: acks=all, no idempotence, linger 5 ms; the 10 000-partition kcat -P row adds `sticky.partitioning.linger.ms=0` (each record to a random partition; the sticky default writes to one partition for 10 ms at a time). Consume rows: `kcat -C -X fetch.wait.max.ms=10 -o beginning -e` over all partitions, one output newline per record, counted (the 10 ms wait keeps the empty Fetch that signals the end from adding 500 ms).',
