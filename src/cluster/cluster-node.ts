@@ -83,6 +83,8 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
   /** ISR writes under way, by partition key: one at a time per partition. */
   private readonly isrWrites = new Set<string>();
   private rolesDue = false;
+  /** Partitions changed since the last reconcileRoles pass; null when every partition needs a look. */
+  private dirtyPartitions: Set<string> | null = null;
   /** Called once after the next change applied to the image (resign waits on them). */
   private imageWaiters = new Set<() => void>();
   /** The offsets topic waiting for enough brokers (createInternalTopic). */
@@ -150,12 +152,17 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
       this.imageWaiters = new Set();
       for (const w of waiters) w();
     }
-    // Leadership and following follow the image; one pass after a burst of events.
+    // Leadership and following follow the image; one pass after a burst of events, over the
+    // partitions that changed (a change of a broker or topic: over everything hosted).
+    if (e.kind === 'partition') this.dirtyPartitions?.add(`${e.topic}\u0000${e.partition}`);
+    else if (e.kind !== 'controller') this.dirtyPartitions = null;
     if (!this.rolesDue) {
       this.rolesDue = true;
       setImmediate(() => {
         this.rolesDue = false;
-        this.reconcileRoles();
+        const dirty = this.dirtyPartitions;
+        this.dirtyPartitions = new Set();
+        this.reconcileRoles(dirty);
       });
     }
   }
@@ -163,88 +170,102 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
   /**
    * Makes this broker lead what the image says it leads and follow the rest of what it hosts:
    * a PartitionLeader for each partition it leads, each other hosted partition fetched from its
-   * leader (when it has one).
+   * leader (when it has one), and no log for a partition it no longer hosts. `only`: just these
+   * partitions (`topic\0partition`) changed; null: look at every one.
    */
-  private reconcileRoles(): void {
+  private reconcileRoles(only: ReadonlySet<string> | null = null): void {
     if (this.membership === null) return;
     const now = Date.now();
-    const keep = new Set<string>();
-    const follows = new Map<number, Set<string>>();
     const started: Array<[string, number]> = [];
-    // Partitions a reassignment took away: dropped last, once nothing leads or fetches them.
-    const strays: Array<[string, number]> = [];
-    for (const t of this.image.topics.values()) {
-      for (let p = 0; p < t.replicas.length; p++) {
-        const s = this.image.partition(t.name, p);
-        if (s === undefined) continue;
-        if (!s.replicas.includes(this.nodeId)) {
-          if (this.logs.get(t.name, p) !== undefined) strays.push([t.name, p]);
-          continue;
+    if (only === null) {
+      const seen = new Set<string>();
+      for (const t of this.image.topics.values()) {
+        for (let p = 0; p < t.replicas.length; p++) {
+          seen.add(`${t.name}\u0000${p}`);
+          this.reconcilePartition(t, p, now, started);
         }
-        // A replica a reassignment adds here: its log is made now, and it starts following.
-        const log = this.logs.get(t.name, p) ?? this.openHosted(t, p);
-        if (log === undefined) continue;
-        const key = `${t.name}\u0000${p}`;
-        if (s.leader === this.nodeId) {
-          keep.add(key);
-          const l = this.leading.get(key);
-          if (l === undefined || l.log !== log) {
-            this.leading.set(key, new PartitionLeader(log, s.isr, this.nodeId, now));
-            started.push([t.name, p]);
-          } else l.setIsr(s.isr, now);
-          for (const f of this.fetchers.values()) f.unfollow(t.name, p);
-          continue;
-        }
-        const leader = s.leader === -1 ? undefined : this.image.brokers.get(s.leader);
-        for (const [id, f] of this.fetchers) if (id !== s.leader) f.unfollow(t.name, p);
-        if (leader === undefined) continue;
-        let f = this.fetchers.get(leader.id);
-        if (f === undefined || f.address !== `${leader.host}:${leader.port}`) {
-          f?.stop();
-          f = new ReplicaFetcher(
-            leader.id,
-            `${leader.host}:${leader.port}`,
-            this.nodeId,
-            this.config.num('replica.fetch.wait.max.ms'),
-            this.log,
-          );
-          this.fetchers.set(leader.id, f);
-        }
-        f.follow({ topic: t.name, partition: p, log, leaderEpoch: s.leaderEpoch });
-        const set = follows.get(leader.id) ?? new Set<string>();
-        set.add(key);
-        follows.set(leader.id, set);
       }
-    }
-    for (const [key, l] of this.leading) {
-      if (keep.has(key)) continue;
-      this.leading.delete(key);
-      // No longer the leader: its pending acks=all waits fail (their records may be cut), and the
-      // high watermark stays where it was until the new leader moves it.
-      l.log.endLeadership();
-      l.log.setReplicaHighWatermark(l.log.highWatermark);
-      const [topic, p] = key.split('\u0000') as [string, string];
-      this.onLeadershipChange(topic, Number(p), false);
+      // What this broker led or followed of topics that are gone.
+      for (const key of [...this.leading.keys()]) if (!seen.has(key)) this.stopLeading(key);
+      for (const f of this.fetchers.values()) {
+        for (const key of f.keys()) {
+          if (seen.has(key)) continue;
+          const [topic, p] = key.split('\u0000') as [string, string];
+          f.unfollow(topic, Number(p));
+        }
+      }
+    } else {
+      for (const key of only) {
+        const [topic, p] = key.split('\u0000') as [string, string];
+        const t = this.image.topics.get(topic);
+        if (t !== undefined) this.reconcilePartition(t, Number(p), now, started);
+      }
     }
     for (const [topic, p] of started) this.onLeadershipChange(topic, p, true);
     for (const [id, f] of this.fetchers) {
-      const wanted = follows.get(id);
-      if (wanted === undefined) {
-        f.stop();
-        this.fetchers.delete(id);
-        continue;
-      }
-      for (const key of f.keys()) {
-        if (wanted.has(key)) continue;
-        const [topic, p] = key.split('\u0000') as [string, string];
-        f.unfollow(topic, Number(p));
-      }
+      if (f.keys().length > 0) continue;
+      f.stop();
+      this.fetchers.delete(id);
     }
-    for (const [topic, p] of strays) {
-      for (const f of this.fetchers.values()) f.unfollow(topic, p);
-      this.logs.drop(topic, p);
-      this.log.info('dropped a replica this broker no longer hosts', { topic, partition: p });
+  }
+
+  /** One partition's role here, as the image has it now (see reconcileRoles). */
+  private reconcilePartition(t: TopicRecord, p: number, now: number, started: Array<[string, number]>): void {
+    const s = this.image.partition(t.name, p);
+    if (s === undefined) return;
+    const key = `${t.name}\u0000${p}`;
+    if (!s.replicas.includes(this.nodeId)) {
+      // A reassignment took it away: dropped once nothing leads or fetches it.
+      if (this.logs.get(t.name, p) === undefined) return;
+      this.stopLeading(key);
+      for (const f of this.fetchers.values()) f.unfollow(t.name, p);
+      this.logs.drop(t.name, p);
+      this.log.info('dropped a replica this broker no longer hosts', { topic: t.name, partition: p });
+      return;
     }
+    // A replica a reassignment adds here: its log is made now, and it starts following.
+    const log = this.logs.get(t.name, p) ?? this.openHosted(t, p);
+    if (log === undefined) return;
+    if (s.leader === this.nodeId) {
+      const l = this.leading.get(key);
+      if (l === undefined || l.log !== log) {
+        this.leading.set(key, new PartitionLeader(log, s.isr, this.nodeId, now));
+        started.push([t.name, p]);
+      } else l.setIsr(s.isr, now);
+      for (const f of this.fetchers.values()) f.unfollow(t.name, p);
+      return;
+    }
+    this.stopLeading(key);
+    const leader = s.leader === -1 ? undefined : this.image.brokers.get(s.leader);
+    for (const [id, f] of this.fetchers) if (id !== leader?.id) f.unfollow(t.name, p);
+    if (leader === undefined) return;
+    let f = this.fetchers.get(leader.id);
+    if (f === undefined || f.address !== `${leader.host}:${leader.port}`) {
+      f?.stop();
+      f = new ReplicaFetcher(
+        leader.id,
+        `${leader.host}:${leader.port}`,
+        this.nodeId,
+        this.config.num('replica.fetch.wait.max.ms'),
+        this.log,
+      );
+      this.fetchers.set(leader.id, f);
+    }
+    f.follow({ topic: t.name, partition: p, log, leaderEpoch: s.leaderEpoch });
+  }
+
+  /**
+   * No longer the leader: its pending acks=all waits fail (their records may be cut), and the
+   * high watermark stays where it was until the new leader moves it.
+   */
+  private stopLeading(key: string): void {
+    const l = this.leading.get(key);
+    if (l === undefined) return;
+    this.leading.delete(key);
+    l.log.endLeadership();
+    if (l.log.segmentCount > 0) l.log.setReplicaHighWatermark(l.log.highWatermark);
+    const [topic, p] = key.split('\u0000') as [string, string];
+    this.onLeadershipChange(topic, Number(p), false);
   }
 
   /** Writes a partition's new ISR if the partition is still as this leader saw it. */

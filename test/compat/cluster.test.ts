@@ -621,6 +621,33 @@ describe('a three-broker cluster on etcd', () => {
     await startNode(victim);
   });
 
+  test('deleting a replicated topic removes every replica and leaves the brokers running; the name can be used again', async () => {
+    const k = kafka();
+    const admin = k.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'doomed', numPartitions: 3, replicationFactor: 3 }] });
+    const any = [...brokers.values()][0]!;
+    for (const p of [0, 1, 2])
+      assert.equal((await waitForState(any.port, 'doomed', p, (x) => x?.isrNodes.length === 3))?.isrNodes.length, 3);
+    const producer = k.producer();
+    await producer.connect();
+    await producer.send({ topic: 'doomed', acks: -1, messages: Array.from({ length: 30 }, (_, i) => ({ key: `${i}`, value: 'x' })) });
+    await admin.deleteTopics({ topics: ['doomed'] });
+    const dirs = () => [...dataDirs.values()].flatMap((d) => readdirSync(d).filter((f) => /^doomed-\d+$/.test(f)));
+    for (const deadline = Date.now() + 10_000; dirs().length > 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(dirs(), []);
+    for (const b of brokers.values()) assert.equal(b.process.exitCode, null, 'a broker exited');
+    await admin.createTopics({ topics: [{ topic: 'doomed', numPartitions: 1, replicationFactor: 3 }] });
+    await producer.send({ topic: 'doomed', acks: -1, messages: [{ value: 'again' }] });
+    const offsets = await admin.fetchTopicOffsets('doomed');
+    assert.deepEqual(
+      offsets.map((o) => o.high),
+      ['1'],
+    );
+    await producer.disconnect();
+    await admin.disconnect();
+  });
+
   test('only the coordinator of a group acts for it: the other brokers answer NOT_COORDINATOR', async () => {
     const any = [...brokers.values()][0]!;
     const status = clusterStatus(any.address);
