@@ -40,9 +40,9 @@ import { Membership } from './membership.js';
 import { PartitionLeader } from './partition-leader.js';
 import { placeReplicas, placementStart } from './placement.js';
 import { ClusterProducerIds } from './producer-ids.js';
-import { isReassigning, originalReplicas, reassign } from './reassignment.js';
+import { isReassigning, originalReplicas, reassign, type Refusal } from './reassignment.js';
 import { ReplicaFetcher } from './replica-fetcher.js';
-import { ClusterImage, keptParts, type ClusterEvent, type TopicRecord } from './state.js';
+import { ClusterImage, keptParts, type ClusterEvent, type PartitionRecord, type PartitionState, type TopicRecord } from './state.js';
 
 function infoOf(t: TopicRecord): TopicInfo {
   return { name: t.name, id: t.id, partitions: t.replicas.length, configs: t.configs, internal: t.internal };
@@ -552,28 +552,44 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
         : [...partitions];
     const results: ElectionResult[] = [];
     for (const { topic, partition } of wanted) {
-      let r: ElectionResult | null = null;
-      // A compare-and-swap lost to a change not yet seen here is tried again on the newer state.
-      for (let attempt = 0; r === null && attempt < 3; attempt++) {
-        const s = this.image.partition(topic, partition);
-        if (s === undefined) {
-          r = { topic, partition, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: null };
-          break;
-        }
-        const next = electOnRequest(s, new Set(this.image.brokers.keys()), electionType);
-        if (typeof next === 'number') {
-          r = { topic, partition, errorCode: next, message: errorName(next) };
-          break;
-        }
-        if (await this.store.updatePartition(topic, partition, s, next, this.image.topicRevisions.get(topic) ?? 0)) {
-          r = { topic, partition, errorCode: ErrorCode.NONE, message: null };
-          this.log.info('leader elected on request', { topic, partition, from: s.leader, to: next.leader, leaderEpoch: next.leaderEpoch });
-        } else await this.nextImageChange(1000);
-      }
-      r ??= { topic, partition, errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, message: 'the partition kept changing' };
+      const r = await this.changePartition(
+        topic,
+        partition,
+        (s) => {
+          const next = electOnRequest(s, new Set(this.image.brokers.keys()), electionType);
+          return typeof next === 'number' ? { errorCode: next, message: errorName(next) } : next;
+        },
+        (s, next) =>
+          this.log.info('leader elected on request', { topic, partition, from: s.leader, to: next.leader, leaderEpoch: next.leaderEpoch }),
+      );
       if (!all || r.errorCode !== ErrorCode.ELECTION_NOT_NEEDED) results.push(r);
     }
     return results;
+  }
+
+  /**
+   * One requested change of a partition's record: `plan` gives the record to write (or why not),
+   * written as a compare-and-swap; one lost to a change not yet seen here is planned again on the
+   * newer state.
+   */
+  private async changePartition(
+    topic: string,
+    partition: number,
+    plan: (s: PartitionState) => PartitionRecord | Refusal,
+    written: (s: PartitionState, next: PartitionRecord) => void,
+  ): Promise<ElectionResult> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const s = this.image.partition(topic, partition);
+      if (s === undefined) return { topic, partition, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: null };
+      const next = plan(s);
+      if ('errorCode' in next) return { topic, partition, errorCode: next.errorCode, message: next.message };
+      if (await this.store.updatePartition(topic, partition, s, next, this.image.topicRevisions.get(topic) ?? 0)) {
+        written(s, next);
+        return { topic, partition, errorCode: ErrorCode.NONE, message: null };
+      }
+      await this.nextImageChange(1000);
+    }
+    return { topic, partition, errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, message: 'the partition kept changing' };
   }
 
   async alterPartitionReassignments(
@@ -582,32 +598,22 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
   ): Promise<ElectionResult[]> {
     const results: ElectionResult[] = [];
     for (const { topic, partition, replicas } of changes) {
-      let r: ElectionResult | null = null;
-      // A compare-and-swap lost to a change not yet seen here is tried again on the newer state.
-      for (let attempt = 0; r === null && attempt < 3; attempt++) {
-        const s = this.image.partition(topic, partition);
-        if (s === undefined) {
-          r = { topic, partition, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: null };
-          break;
-        }
-        const next = reassign(s, replicas, new Set(this.image.brokers.keys()), allowRfChange);
-        if ('errorCode' in next) {
-          r = { topic, partition, errorCode: next.errorCode, message: next.message };
-          break;
-        }
-        if (await this.store.updatePartition(topic, partition, s, next, this.image.topicRevisions.get(topic) ?? 0)) {
-          r = { topic, partition, errorCode: ErrorCode.NONE, message: null };
-          this.log.info(replicas === null ? 'reassignment cancelled' : 'reassignment started', {
-            topic,
-            partition,
-            from: originalReplicas(s),
-            to: next.replicas,
-            adding: next.adding ?? [],
-            removing: next.removing ?? [],
-          });
-        } else await this.nextImageChange(1000);
-      }
-      results.push(r ?? { topic, partition, errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, message: 'the partition kept changing' });
+      results.push(
+        await this.changePartition(
+          topic,
+          partition,
+          (s) => reassign(s, replicas, new Set(this.image.brokers.keys()), allowRfChange),
+          (s, next) =>
+            this.log.info(replicas === null ? 'reassignment cancelled' : 'reassignment started', {
+              topic,
+              partition,
+              from: originalReplicas(s),
+              to: next.replicas,
+              adding: next.adding ?? [],
+              removing: next.removing ?? [],
+            }),
+        ),
+      );
     }
     return results;
   }

@@ -19,7 +19,7 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { startBroker, type RunningBroker } from '../helpers/broker.js';
 import { freePort, startEtcd, type RunningEtcd } from '../helpers/etcd.js';
 import { RawConnection } from '../helpers/raw.js';
-import { ZERO_UUID } from '../../src/protocol/primitives.js';
+import { topicMetadata, until, type PartitionView } from '../helpers/cluster.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const JAVA_DIR = join(here, '..', '..', '..', 'test', 'java');
@@ -31,13 +31,6 @@ const SESSION_MS = 2000;
 const TOPIC = 'chaos';
 const PARTITIONS = [0, 1, 2];
 const LEADER_CHANGES = 20;
-
-interface PartitionView {
-  partitionIndex: number;
-  leaderId: number;
-  leaderEpoch: number;
-  isrNodes: number[];
-}
 
 describe('a cluster whose leaders are killed and frozen under load', { skip }, () => {
   let etcd: RunningEtcd;
@@ -86,29 +79,13 @@ describe('a cluster whose leaders are killed and frozen under load', { skip }, (
     await etcd.stop();
   });
 
-  async function partitions(port: number): Promise<PartitionView[]> {
-    const c = await RawConnection.open(port);
-    try {
-      const res = await c.request(3, 12, {
-        topics: [{ topicId: ZERO_UUID, name: TOPIC }],
-        allowAutoTopicCreation: false,
-        includeTopicAuthorizedOperations: false,
-      });
-      return [...res.topics[0].partitions].sort((a: PartitionView, b: PartitionView) => a.partitionIndex - b.partitionIndex);
-    } finally {
-      c.close();
-    }
-  }
-
   /** Asks broker `id` until its view of the topic satisfies `ok`. */
-  async function waitFor(id: number, what: string, ok: (ps: PartitionView[]) => boolean): Promise<PartitionView[]> {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const ps = await partitions(brokers.get(id)!.port).catch(() => []);
-      if (ps.length === PARTITIONS.length && ok(ps)) return ps;
-      if (Date.now() > deadline) throw new Error(`broker ${id}: not ${what} within 30 s: ${JSON.stringify(ps)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  function waitFor(id: number, what: string, ok: (ps: PartitionView[]) => boolean): Promise<PartitionView[]> {
+    return until(
+      `${what} (broker ${id})`,
+      async () => (await topicMetadata(brokers.get(id)!.port, TOPIC)).partitions,
+      (ps) => ps.length === PARTITIONS.length && ok(ps),
+    );
   }
   const allInSync = (ps: PartitionView[]): boolean => ps.every((p) => p.leaderId !== -1 && p.isrNodes.length === 3);
 

@@ -16,17 +16,11 @@ import { freePort, startEtcd, type RunningEtcd } from '../helpers/etcd.js';
 import { makeBatch } from '../helpers/batches.js';
 import { RawConnection } from '../helpers/raw.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
+import { topicMetadata, until, type PartitionView } from '../helpers/cluster.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { ZERO_UUID } from '../../src/protocol/primitives.js';
 
 const SESSION_MS = 2000;
 const TOPIC = 'cut';
-
-interface PartitionView {
-  leaderId: number;
-  leaderEpoch: number;
-  isrNodes: number[];
-}
 
 describe('a leader partitioned from etcd and its followers', () => {
   let etcd: RunningEtcd;
@@ -63,28 +57,8 @@ describe('a leader partitioned from etcd and its followers', () => {
     await etcd.stop();
   });
 
-  async function state(id: number): Promise<PartitionView | undefined> {
-    const c = await RawConnection.open(brokers.get(id)!.port);
-    try {
-      const res = await c.request(3, 12, {
-        topics: [{ topicId: ZERO_UUID, name: TOPIC }],
-        allowAutoTopicCreation: false,
-        includeTopicAuthorizedOperations: false,
-      });
-      return res.topics[0].partitions[0];
-    } finally {
-      c.close();
-    }
-  }
-
-  async function waitFor(id: number, what: string, ok: (p: PartitionView) => boolean): Promise<PartitionView> {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const p = await state(id);
-      if (p !== undefined && ok(p)) return p;
-      if (Date.now() > deadline) throw new Error(`broker ${id}: not ${what} within 30 s: ${JSON.stringify(p)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+  function waitFor(id: number, what: string, ok: (p: PartitionView) => boolean): Promise<PartitionView> {
+    return until(`${what} (broker ${id})`, async () => (await topicMetadata(brokers.get(id)!.port, TOPIC)).partitions[0]!, ok);
   }
 
   async function request(id: number, apiKey: number, version: number, body: Record<string, unknown>) {

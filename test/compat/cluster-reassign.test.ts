@@ -18,8 +18,7 @@ import { FRANZ_MAIN, startBroker, type RunningBroker } from '../helpers/broker.j
 import { execFileSync } from 'node:child_process';
 import { startEtcd, type RunningEtcd } from '../helpers/etcd.js';
 import { jsonLines, runOk } from '../helpers/run.js';
-import { RawConnection } from '../helpers/raw.js';
-import { ZERO_UUID } from '../../src/protocol/primitives.js';
+import { topicMetadata, until, type PartitionView } from '../helpers/cluster.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const JAVA_DIR = join(here, '..', '..', '..', 'test', 'java');
@@ -108,26 +107,14 @@ describe('reassigning partitions onto a fourth broker under load', { skip }, () 
 
   /** Metadata v12 from broker 1 until `ok` holds. */
   async function waitForMetadata(what: string, ok: (ps: View[], brokerIds: number[]) => boolean): Promise<View[]> {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      const c = await RawConnection.open(brokers.get(1)!.port);
-      const res = await c.request(3, 12, {
-        topics: [{ topicId: ZERO_UUID, name: TOPIC }],
-        allowAutoTopicCreation: false,
-        includeTopicAuthorizedOperations: false,
-      });
-      c.close();
-      const ps = (
-        res.topics[0].partitions as Array<{ partitionIndex: number; leaderId: number; replicaNodes: number[]; isrNodes: number[] }>
-      )
-        .map((p) => ({ partition: p.partitionIndex, leader: p.leaderId, replicas: p.replicaNodes, isr: p.isrNodes }))
-        .sort((a, b) => a.partition - b.partition);
-      const ids = (res.brokers as Array<{ nodeId: number }>).map((b) => b.nodeId);
-      if (ps.length === 2 && ok(ps, ids)) return ps;
-      if (Date.now() > deadline) throw new Error(`not ${what} within 30 s: ${JSON.stringify(ps)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const md = await until(
+      what,
+      () => topicMetadata(brokers.get(1)!.port, TOPIC),
+      (m) => m.partitions.length === 2 && ok(m.partitions.map(view), m.brokerIds),
+    );
+    return md.partitions.map(view);
   }
+  const view = (p: PartitionView): View => ({ partition: p.partitionIndex, leader: p.leaderId, replicas: p.replicaNodes, isr: p.isrNodes });
 
   test('a move completes after the new replica catches up, a cancelled one goes back, and nothing acknowledged is lost', async (t) => {
     const kafka = new Kafka({ brokers: [bootstrap()], clientId: 'reassign', logLevel: logLevel.NOTHING });

@@ -15,20 +15,12 @@ import { execFileSync } from 'node:child_process';
 import { startEtcd, type RunningEtcd } from '../helpers/etcd.js';
 import { makeBatch } from '../helpers/batches.js';
 import { RawConnection } from '../helpers/raw.js';
+import { topicMetadata, type PartitionView } from '../helpers/cluster.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
-import { ZERO_UUID } from '../../src/protocol/primitives.js';
 import { dirname, join } from 'node:path';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { memberProcesses, startMemberProcess } from '../helpers/member-process.js';
-
-interface PartitionView {
-  partitionIndex: number;
-  errorCode: number;
-  leaderId: number;
-  leaderEpoch: number;
-  isrNodes: number[];
-}
 
 const SESSION_MS = 2000;
 
@@ -233,19 +225,9 @@ describe('a three-broker cluster on etcd', () => {
     );
   }
 
-  /** A partition's state as one broker's Metadata (v12) says it (kafkajs retries LEADER_NOT_AVAILABLE instead of showing it). */
+  /** A partition's state as one broker's Metadata (v12) says it. */
   async function partitionState(port: number, topic: string, partition: number): Promise<PartitionView | undefined> {
-    const c = await RawConnection.open(port);
-    try {
-      const res = await c.request(3, 12, {
-        topics: [{ topicId: ZERO_UUID, name: topic }],
-        allowAutoTopicCreation: false,
-        includeTopicAuthorizedOperations: false,
-      });
-      return res.topics[0].partitions.find((p: PartitionView) => p.partitionIndex === partition);
-    } finally {
-      c.close();
-    }
+    return (await topicMetadata(port, topic)).partitions.find((p) => p.partitionIndex === partition);
   }
 
   /** Asks `port` until the partition is as `ok` wants it (the brokers apply etcd's changes from their own watches). */

@@ -118,7 +118,8 @@ public class FranzCheck {
     static String keyOf(int i) { return i % 10 == 9 ? null : "key-" + i; }
     static String valueOf(int i) { return i % 25 == 24 ? "" : "value-" + i + "-\u00e9\u6f22\u2603-" + "x".repeat(i % 50); }
 
-    static void produce(String bootstrap, String topic, int n, String[] extra) throws Exception {
+    /** A byte-array producer's properties: the client's defaults plus any prop=value given. */
+    static Properties producerProps(String bootstrap, String[] extra) {
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
@@ -127,6 +128,11 @@ public class FranzCheck {
             int eq = kv.indexOf('=');
             p.put(kv.substring(0, eq), kv.substring(eq + 1));
         }
+        return p;
+    }
+
+    static void produce(String bootstrap, String topic, int n, String[] extra) throws Exception {
+        Properties p = producerProps(bootstrap, extra);
         List<Future<RecordMetadata>> acks = new ArrayList<>();
         try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p)) {
             for (int i = 0; i < n; i++) {
@@ -150,14 +156,7 @@ public class FranzCheck {
     }
 
     static void stream(String bootstrap, String topic, int rate, String[] extra) throws Exception {
-        Properties p = new Properties();
-        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-        for (String kv : extra) {
-            int eq = kv.indexOf('=');
-            p.put(kv.substring(0, eq), kv.substring(eq + 1));
-        }
+        Properties p = producerProps(bootstrap, extra);
         // stdin's end is the signal to stop: a reader thread flips this flag.
         java.util.concurrent.atomic.AtomicBoolean running = new java.util.concurrent.atomic.AtomicBoolean(true);
         Thread stdin = new Thread(() -> {
