@@ -30,7 +30,8 @@ import type {
 } from '../metadata/ports.js';
 import { describeTopicConfigs, logConfig, topicConfigValue } from '../metadata/topic-configs.js';
 import { checkNewTopic } from '../metadata/new-topic.js';
-import { ensurePartitionMetadata, invalidTopicName, newTopicId, type TopicInfo } from '../metadata/topics.js';
+import { ensurePartitionMetadata, invalidTopicName, newTopicId, partitionMetadataTopicId, type TopicInfo } from '../metadata/topics.js';
+import { partitionDirName } from '../storage/durable-file.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import type { LogManager } from '../storage/log-manager.js';
 import type { Log } from '../storage/log.js';
@@ -126,6 +127,20 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
     this.controller = new Controller(this.store, this.image, m, this.nodeId, this.config, this.log);
     await this.controller.start();
     this.reconcileRoles();
+    // Replicas on disk that the cluster no longer places here (deleted or moved while this broker
+    // was down): every hosted one is open by now.
+    for (const name of this.logs.unopenedPartitionDirs()) {
+      const cut = name.lastIndexOf('-');
+      const [topic, p] = [name.slice(0, cut), Number(name.slice(cut + 1))];
+      const t = this.image.topics.get(topic);
+      const hosted =
+        t !== undefined &&
+        this.image.partition(topic, p)?.replicas.includes(this.nodeId) === true &&
+        partitionMetadataTopicId(this.opts.dataDir, topic, p) === t.id;
+      if (hosted) continue; // its log failed to open: leave it for an operator
+      this.log.info('removing a replica this broker no longer hosts', { dir: name });
+      this.logs.discardUnopened(name);
+    }
     const lagMs = this.config.num('replica.lag.time.max.ms');
     this.lagTimer = setInterval(() => this.shrinkIsr(lagMs), Math.max(100, Math.floor(lagMs / 2)));
     this.lagTimer.unref();
@@ -312,6 +327,13 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
 
   private openHosted(t: TopicRecord, p: number): Log | undefined {
     try {
+      // A directory left from an older topic of the same name (deleted while this broker was down)
+      // is not this topic's: its records must not reappear under the new topic id.
+      const onDisk = partitionMetadataTopicId(this.opts.dataDir, t.name, p);
+      if (onDisk !== null && onDisk !== t.id) {
+        this.log.warn('removing a replica of an older topic of the same name', { topic: t.name, partition: p, topicId: onDisk });
+        this.logs.discardUnopened(partitionDirName(t.name, p));
+      }
       ensurePartitionMetadata(this.opts.dataDir, t.name, t.id, p);
       return this.logs.open(t.name, p, logConfig(this.config, t));
     } catch (err) {

@@ -51,6 +51,17 @@ function partitionMetadataText(topicId: string): string {
   return `version: 0\ntopic_id: ${topicIdBase64(topicId)}\n`;
 }
 
+/** The topic id (32 hex digits) a partition directory's `partition.metadata` names, or null without one. */
+export function partitionMetadataTopicId(dataDir: string, topic: string, p: number): string | null {
+  try {
+    const text = readFileSync(join(dataDir, partitionDirName(topic, p), PARTITION_METADATA), 'utf8');
+    const m = /^topic_id: (\S+)$/m.exec(text);
+    return m === null ? null : Buffer.from(m[1]!, 'base64url').toString('hex');
+  } catch {
+    return null;
+  }
+}
+
 /** Kafka's `partition.metadata` in a partition's directory (made if missing), unless it is already there. */
 export function ensurePartitionMetadata(dataDir: string, topic: string, topicId: string, p: number): void {
   const dir = join(dataDir, partitionDirName(topic, p));

@@ -214,6 +214,23 @@ export class LogManager {
   }
 
   /**
+   * Directories in the data directory holding a `partition.metadata` that no open log uses: in a
+   * cluster, replicas of topics deleted or partitions moved away while this broker was down.
+   */
+  unopenedPartitionDirs(): string[] {
+    const open = new Set(this.logs.keys());
+    return readdirSync(this.dataDir).filter(
+      (e) => !open.has(e) && !e.endsWith(DELETED_SUFFIX) && existsSync(join(this.dataDir, e, 'partition.metadata')),
+    );
+  }
+
+  /** Removes a partition directory no log has open (see unopenedPartitionDirs), as a deletion does. */
+  discardUnopened(name: string): void {
+    if (this.logs.has(name)) throw new Error(`${name} is open`);
+    this.discard(name);
+  }
+
+  /**
    * Renames a partition directory to `<name>.<random>-delete` (as Kafka does) and removes it on the
    * libuv pool: one rename per partition on the event loop, where removing every file of every
    * segment there held it for over 2 s when a 10 000-partition topic was deleted. The name is free

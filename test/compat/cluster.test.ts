@@ -630,6 +630,36 @@ describe('a three-broker cluster on etcd', () => {
     await admin.disconnect();
   });
 
+  test('a broker that was down while its topic was deleted and made again removes its old replica when it returns', async () => {
+    const k = kafka();
+    const admin = k.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'reborn', numPartitions: 1, replicationFactor: 3 }] });
+    const any = [...brokers.values()][0]!;
+    assert.equal((await waitForState(any.port, 'reborn', 0, (x) => x?.isrNodes.length === 3))?.isrNodes.length, 3);
+    const producer = k.producer();
+    await producer.connect();
+    await producer.send({ topic: 'reborn', acks: -1, messages: [{ value: 'old' }] });
+    await producer.disconnect();
+    await admin.disconnect();
+    const [downId, down] = [...brokers].find(([id]) => id !== clusterStatus(any.address).controller)!;
+    const oldDir = join(down.dataDir, 'reborn-0');
+    assert.ok(existsSync(oldDir));
+    assert.equal(await down.stop(), 0);
+    brokers.delete(downId);
+    // Deleted and made again with the two brokers left: the returning broker is not a replica.
+    const a2 = kafka().admin();
+    await a2.connect();
+    await a2.deleteTopics({ topics: ['reborn'] });
+    await a2.createTopics({ topics: [{ topic: 'reborn', numPartitions: 1, replicationFactor: 2 }] });
+    await a2.disconnect();
+    await startNode(downId);
+    assert.ok(!existsSync(oldDir), 'the old replica is gone');
+    assert.match(brokers.get(downId)!.stderr(), /removing a replica this broker no longer hosts/);
+    const state = await waitForState(brokers.get(downId)!.port, 'reborn', 0, (x) => x?.leaderId !== undefined && x.leaderId !== -1);
+    assert.ok(!state!.replicaNodes.includes(downId));
+  });
+
   test('only the coordinator of a group acts for it: the other brokers answer NOT_COORDINATOR', async () => {
     const any = [...brokers.values()][0]!;
     const status = clusterStatus(any.address);
