@@ -66,10 +66,17 @@ function parseAddress(address: string): { host: string; port: number } {
   return { host, port };
 }
 
-function connectSocket(address: string, timeoutMs: number): Promise<Socket> {
+/** Bytes of the fixed buffer socket reads go to when a connection reuses its response buffers. */
+const READ_BYTES = 64 * 1024;
+
+function connectSocket(
+  address: string,
+  timeoutMs: number,
+  onread?: { buffer: Buffer; callback: (n: number, buf: Buffer) => boolean },
+): Promise<Socket> {
   const { host, port } = parseAddress(address);
   return new Promise<Socket>((resolve, reject) => {
-    const s = connect({ host, port });
+    const s = connect(onread === undefined ? { host, port } : { host, port, onread });
     const timer = setTimeout(() => {
       s.destroy();
       reject(new ClientError('FRANZ_CONNECT', `cannot connect to ${address}: timed out after ${timeoutMs} ms`));
@@ -104,6 +111,12 @@ export class BrokerConnection {
   private nextCorrelationId = 1;
   private chunks: Buffer[] = [];
   private buffered = 0;
+  /** reuseResponseBuffers: the frame being filled (grown, never shrunk), its size prefix and fill. */
+  private frame: Buffer = Buffer.alloc(0);
+  private readonly sizePrefix = Buffer.alloc(4);
+  private prefixFill = 0;
+  private frameSize = -1;
+  private frameFill = 0;
   private closedError: Error | null = null;
   /** The version picked for each API both sides support. */
   readonly versions = new Map<number, number>();
@@ -117,6 +130,7 @@ export class BrokerConnection {
     private readonly requestTimeoutMs: number,
   ) {
     socket.setNoDelay(true);
+    // With reuseResponseBuffers the socket reads with `onread` (no 'data' events).
     socket.on('data', (d: Buffer) => this.onData(d));
     socket.on('error', (e) => this.fail(new ClientError('FRANZ_CLOSED', `connection to ${address} failed: ${e.message}`, { cause: e })));
     socket.on('close', () => this.fail(new ClientError('FRANZ_CLOSED', `connection to ${address} closed by the broker`)));
@@ -124,8 +138,13 @@ export class BrokerConnection {
 
   /** Connects and negotiates API versions. */
   static async open(address: string, opts: ConnectionOptions = {}): Promise<BrokerConnection> {
-    const socket = await connectSocket(address, opts.connectTimeoutMs ?? 10_000);
-    const c = new BrokerConnection(socket, address, opts.clientId ?? 'franz-cli', opts.requestTimeoutMs ?? 30_000);
+    let c: BrokerConnection | null = null;
+    const onread =
+      opts.reuseResponseBuffers === true
+        ? { buffer: Buffer.allocUnsafe(READ_BYTES), callback: (n: number, buf: Buffer) => c?.onRead(buf.subarray(0, n)) ?? false }
+        : undefined;
+    const socket = await connectSocket(address, opts.connectTimeoutMs ?? 10_000, onread);
+    c = new BrokerConnection(socket, address, opts.clientId ?? 'franz-cli', opts.requestTimeoutMs ?? 30_000);
     try {
       await c.negotiate();
     } catch (e) {
@@ -245,6 +264,43 @@ export class BrokerConnection {
       };
       this.pending.set(id, { settle, reject, timer });
     });
+  }
+
+  /**
+   * reuseResponseBuffers: one socket read (in the fixed read buffer). Bytes go to the size prefix,
+   * then to the frame buffer, which grows to the largest response seen; each complete frame is
+   * handed on as a view of it. Returns false to stop reading (never: responses are bounded).
+   */
+  private onRead(d: Buffer): boolean {
+    let at = 0;
+    while (at < d.length) {
+      if (this.frameSize < 0) {
+        const n = Math.min(4 - this.prefixFill, d.length - at);
+        d.copy(this.sizePrefix, this.prefixFill, at, at + n);
+        this.prefixFill += n;
+        at += n;
+        if (this.prefixFill < 4) break;
+        const size = this.sizePrefix.readInt32BE(0);
+        if (size < 4 || size > MAX_RESPONSE_BYTES) {
+          this.fail(new ClientError('FRANZ_PROTOCOL', `${this.address} sent a response frame of ${size} bytes`));
+          return false;
+        }
+        if (this.frame.length < size) this.frame = Buffer.allocUnsafe(Math.max(size, this.frame.length * 2));
+        this.frameSize = size;
+        this.frameFill = 0;
+      }
+      const n = Math.min(this.frameSize - this.frameFill, d.length - at);
+      d.copy(this.frame, this.frameFill, at, at + n);
+      this.frameFill += n;
+      at += n;
+      if (this.frameFill === this.frameSize) {
+        const frame = this.frame.subarray(0, this.frameSize);
+        this.frameSize = -1;
+        this.prefixFill = 0;
+        this.onFrame(frame);
+      }
+    }
+    return true;
   }
 
   private onData(d: Buffer): void {

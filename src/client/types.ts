@@ -8,6 +8,15 @@ export interface ConnectionOptions {
   clientId?: string;
   connectTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /**
+   * Read responses into one buffer the connection keeps and reuses (socket reads into a fixed
+   * scratch buffer, frames into a buffer that only grows): no allocation per response, so a
+   * stream of large responses puts no pressure on V8's garbage collector. A response's bytes
+   * (records fields included) are then valid only until the next response arrives: for callers
+   * with one request in flight that are done with a response before they send the next request
+   * (a replica fetcher).
+   */
+  reuseResponseBuffers?: boolean;
 }
 
 export interface ClientOptions extends ConnectionOptions {

@@ -104,6 +104,9 @@ export class ReplicaFetcher {
       try {
         this.conn ??= await BrokerConnection.open(this.address, {
           clientId: `franz-replica-${this.selfId}`,
+          // One fetch at a time, its records appended before the next is sent: responses can share
+          // one buffer, so replication allocates nothing per fetch (no GC pressure from it).
+          reuseResponseBuffers: true,
           requestTimeoutMs: this.waitMs + 30_000,
         });
         const toCheck = active.filter((p) => this.unchecked.has(`${p.topic}\u0000${p.partition}`));
