@@ -269,16 +269,12 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
     f.follow({ topic: t.name, partition: p, log, leaderEpoch: s.leaderEpoch });
   }
 
-  /**
-   * No longer the leader: its pending acks=all waits fail (their records may be cut), and the
-   * high watermark stays where it was until the new leader moves it.
-   */
+  /** No longer the leader: Log.endLeadership fails its pending acks=all waits and holds its high watermark. */
   private stopLeading(key: string): void {
     const l = this.leading.get(key);
     if (l === undefined) return;
     this.leading.delete(key);
     l.log.endLeadership();
-    if (l.log.segmentCount > 0) l.log.setReplicaHighWatermark(l.log.highWatermark);
     const [topic, p] = key.split('\u0000') as [string, string];
     this.onLeadershipChange(topic, Number(p), false);
   }

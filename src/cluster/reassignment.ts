@@ -65,10 +65,16 @@ export function reassign(
     };
   const adding = target.filter((r) => !original.includes(r));
   const removing = original.filter((r) => !target.includes(r));
-  const started: PartitionState = { ...s, replicas: [...target, ...removing], adding, removing };
+  const { revision: _revision, ...current } = s;
+  const started: PartitionRecord = {
+    ...current,
+    replicas: [...target, ...removing],
+    adding,
+    removing,
+    partitionEpoch: s.partitionEpoch + 1,
+  };
   // Nothing to copy (a reordering or a shrink): completed at once when an in-sync target replica can lead.
-  if (adding.length === 0) return settle(s, [...target], brokers) ?? withEpoch(started, s);
-  return withEpoch(started, s);
+  return (adding.length === 0 ? settle(s, [...target], brokers) : null) ?? started;
 }
 
 /** The record that completes a reassignment whose added replicas are all in sync, or null while it waits. */
@@ -94,9 +100,4 @@ function settle(s: PartitionState, replicas: number[], live: ReadonlySet<number>
   if (s.leader !== -1 && replicas.includes(s.leader)) return { ...base, leader: s.leader, leaderEpoch: s.leaderEpoch };
   const leader = replicas.find((r) => isr.includes(r) && live.has(r));
   return leader === undefined ? null : { ...base, leader, leaderEpoch: s.leaderEpoch + 1 };
-}
-
-function withEpoch(next: PartitionState, s: PartitionState): PartitionRecord {
-  const { revision: _revision, ...record } = next;
-  return { ...record, partitionEpoch: s.partitionEpoch + 1 };
 }

@@ -149,9 +149,14 @@ export class Log {
     });
   }
 
-  /** This replica no longer leads the partition: the acks=all waits of its leadership end now. */
+  /**
+   * This replica no longer leads the partition: the acks=all waits of its leadership end now, and
+   * the high watermark stays where it was until the new leader moves it. Safe on a closed log (a
+   * deleted topic's leadership ends after its log is gone).
+   */
   endLeadership(): void {
     this.leadership++;
+    if (this.segments.length > 0) this.replicaHighWatermark = this.highWatermark;
     this.notifyHighWatermark();
   }
 
