@@ -14,6 +14,9 @@
  *    with produce-to-ack and end-to-end HdrHistograms.
  *  - 1 000 and 10 000 partitions (the latter skipped by --quick): produce and consume (read three times).
  *  - durable: franz's default fsync-before-ack against Kafka with log.flush.interval.messages=1.
+ *  - defaults ("out of the box"): each broker as it starts with no settings: franz acknowledging
+ *    only what is on disk, Kafka from the page cache; the produce rows of the throughput session
+ *    (1 KiB and 100-byte records, each producer) and 1 KiB records at 1 000 partitions.
  * Each measurement takes the broker's CPU time (utime + stime) and peak RSS from /proc.
  */
 import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -175,6 +178,8 @@ interface Session {
   /** Shown in progress and in the probe table: the name, and which pass for a session run twice. */
   label: string;
   durable: boolean;
+  /** Each broker with its own defaults (franz durable, Kafka without flushes); `durable` is ignored. */
+  defaults?: boolean;
   /** Brokers in a cluster (3: three franz brokers on etcd against three Kafka brokers); 1 when absent. */
   brokers?: number;
   /** The brokers in the order they run this session. */
@@ -546,6 +551,38 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
       consume('consume-1k-durable', 'Durable mode consume, 1 KiB records, 8 partitions', 'pdur', 8, 1024, ndur),
     ],
   });
+  // What a user who starts each broker as it comes and runs a producer sees: franz acknowledges
+  // only what is on disk (its default), Kafka from the page cache (its default).
+  sessions.push({
+    name: 'defaults',
+    label: 'defaults (out of the box)',
+    durable: true,
+    defaults: true,
+    order: BROKERS,
+    rows: [
+      produce('produce-1k-defaults', 'Out of the box: produce 1 KiB records, 8 partitions', 'd1k', 8, 1024, n1k),
+      kcatProduceRow(
+        'produce-1k-kcat-defaults',
+        'Out of the box: produce 1 KiB records, 8 partitions (librdkafka)',
+        'd1k-kcat',
+        1024,
+        files.kcat1k,
+        files.kcatRecords,
+      ),
+      goProduceRow('produce-1k-go-defaults', 'Out of the box: produce 1 KiB records, 8 partitions (franz-go)', 'd1k-go', 1024, n1k),
+      produce('produce-100b-defaults', 'Out of the box: produce 100-byte records, 8 partitions', 'd100', 8, 100, n100),
+      kcatProduceRow(
+        'produce-100b-kcat-defaults',
+        'Out of the box: produce 100-byte records, 8 partitions (librdkafka)',
+        'd100-kcat',
+        100,
+        files.kcat100,
+        files.kcat100Records,
+      ),
+      goProduceRow('produce-100b-go-defaults', 'Out of the box: produce 100-byte records, 8 partitions (franz-go)', 'd100-go', 100, n100),
+      produce('produce-1k-p1000-defaults', 'Out of the box: produce 1 KiB records, 1 000 partitions', 'd1000', 1000, 1024, n1000),
+    ],
+  });
   // Three brokers each, replication factor 3 and min.insync.replicas=2, acks=all: franz on etcd
   // against Kafka with one combined KRaft controller, neither fsyncing before the ack (Kafka's
   // default), with CPU and RSS summed over every process of the cluster.
@@ -827,7 +864,7 @@ export async function e2e(opts: E2eOptions): Promise<E2eResults> {
           partitions: spec.partitions,
           recordSize: spec.recordSize,
           compression: spec.compression,
-          durable: s.durable,
+          durable: s.durable || s.defaults === true,
           records: spec.records,
           ratio: null,
           ratioOf:
@@ -860,14 +897,15 @@ export async function e2e(opts: E2eOptions): Promise<E2eResults> {
           touchPageCache(base, sessionBytes(s, n.warmup));
         }
         if (name !== 'membroker') probes.push({ session: s.label, broker: name, pageCacheWriteSecPerGiB: pageCacheWriteCost(base) });
-        progress.step(`e2e ${s.label}: starting ${name}${s.durable ? ' (durable)' : ''}`);
+        const durable = s.defaults === true ? name === 'franz' : s.durable;
+        progress.step(`e2e ${s.label}: starting ${name}${durable ? ' (durable)' : ''}`);
         const dataDir = join(base, `${name}-${s.name}`);
         mkdirSync(dataDir, { recursive: true });
         let broker: BrokerHandle | null = null;
         let client: Client | null = null;
         const done = new Set<string>();
         try {
-          broker = await startBroker(name, { durable: s.durable, dataDir, brokers: s.brokers });
+          broker = await startBroker(name, { durable, dataDir, brokers: s.brokers });
           client = new Client({ brokers: [broker.address], requestTimeoutMs: 120_000, retries: 10 });
           progress.advance(1);
           // Warm-up: JIT for Kafka, caches for both; not measured.

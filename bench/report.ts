@@ -205,6 +205,31 @@ export function checkTargets(rows: readonly E2eRow[], cores = 2): TargetCheck[] 
     });
   }
   ratioCheck('Durable-mode throughput >= 1.5x Kafka flush.messages=1', ['produce-1k-durable'], 1.5);
+  const defaults = [
+    ['produce-1k-defaults', 'produce-1k'],
+    ['produce-1k-kcat-defaults', 'produce-1k-kcat'],
+    ['produce-1k-go-defaults', 'produce-1k-go'],
+    ['produce-100b-defaults', 'produce-100b'],
+    ['produce-100b-kcat-defaults', 'produce-100b-kcat'],
+    ['produce-100b-go-defaults', 'produce-100b-go'],
+    ['produce-1k-p1000-defaults', 'produce-1k-p1000'],
+  ] as const;
+  ratioCheck(
+    "Out of the box (franz's durable default against Kafka's default) produce >= 1.5x Kafka",
+    defaults.map(([id]) => id),
+    1.5,
+  );
+  // franz's default against franz without fsync, with the same client: what durability costs.
+  const own: string[] = [];
+  let ownMet: boolean | null = null;
+  for (const [id, noFsyncId] of defaults) {
+    const self = rateRatio(byId(rows, id)?.franz, byId(rows, noFsyncId)?.franz);
+    if (self === null) continue;
+    own.push(`${id}: ${(self * 100).toFixed(0)}%`);
+    ownMet = (ownMet ?? true) && self >= 0.8;
+  }
+  if (own.length > 0)
+    out.push({ target: "franz's durable default >= 80% of its own no-fsync produce throughput", measured: own.join(', '), met: ownMet });
   // Each client against itself: franz's N-partition rate over its 8-partition rate with the same client.
   const flatness = [
     ['produce-1k-p10000', 'produce-1k', '10 000', 'ProducerPerformance'],
