@@ -31,7 +31,9 @@
  *                                     (classic or consumer), subscribe(TOPIC), auto.offset.reset
  *                                     earliest: prints {"owned":[...]} after each assignment change
  *                                     and each record until N records (N = -1: until stdin ends),
- *                                     then commitSync() and close() (leaves the group). INSTANCE
+ *                                     then commitSync() and close() (leaves the group); auto-commit
+ *                                     is off, partitions revoked in a rebalance are committed in
+ *                                     onPartitionsRevoked. INSTANCE
  *                                     sets group.instance.id (a static member).
  * Exit status 0 on success; on failure a {"error": ...} line and status 1.
  */
@@ -257,11 +259,20 @@ public class FranzCheck {
             t.start();
         }
         java.util.TreeSet<Integer> owned = new java.util.TreeSet<>();
+        java.util.concurrent.atomic.AtomicBoolean closing = new java.util.concurrent.atomic.AtomicBoolean(false);
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p)) {
             // Eager (classic range) listeners see whole assignments, cooperative and KIP-848 ones
             // the partitions added or removed: keeping the set covers both.
             consumer.subscribe(List.of(topic), new ConsumerRebalanceListener() {
                 @Override public void onPartitionsRevoked(Collection<TopicPartition> parts) {
+                    // Auto-commit is off: what was read of partitions given up in a rebalance (another
+                    // member leaving) is committed now, or the final commitSync() would not have them.
+                    if (!parts.isEmpty() && !closing.get()) consumer.commitSync(DEADLINE);
+                    for (TopicPartition tp : parts) owned.remove(tp.partition());
+                    out(obj("owned", owned.toString().replace(" ", "")));
+                }
+                @Override public void onPartitionsLost(Collection<TopicPartition> parts) {
+                    // No longer a member: nothing can be committed for them.
                     for (TopicPartition tp : parts) owned.remove(tp.partition());
                     out(obj("owned", owned.toString().replace(" ", "")));
                 }
@@ -279,6 +290,7 @@ public class FranzCheck {
                     got++;
                 }
             }
+            closing.set(true);
             consumer.commitSync(DEADLINE);
             out(obj("committed", Integer.toString(got)));
         }
