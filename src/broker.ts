@@ -47,7 +47,7 @@ export class Broker implements ClusterInfo {
   ) {
     this.nodeId = config.nodeId;
     this.dataDir = resolve(config.dataDir);
-    this.logs = new LogManager(this.dataDir, (msg, extra) => log.warn(msg, extra), { durable: config.durable });
+    this.logs = new LogManager(this.dataDir, (msg, extra) => log.warn(msg, extra));
     const clusterUrl = config.get('franz.cluster');
     let parts: TopicManager | ClusterNode;
     if (clusterUrl !== '') {

@@ -5,10 +5,6 @@
  * marker `.kafka_cleanshutdown`. A start without that marker runs recovery on every segment past each
  * partition's recovery point.
  *
- * In durable mode it owns the journal (write-ahead-log.ts) every durable log appends through; at
- * start, before any log opens, it puts back into the segments whatever the journal holds past its
- * last checkpoint (a crash lost it from the page cache), and fsyncs them.
- *
  * Also runs the periodic work: retention, flushes in the no-fsync mode, the one-second checkpoint
  * writes, and index entries older than INDEX_FLUSH_AGE_MS (a few milliseconds of them per second).
  * Called on the main thread only; the checkpoint files' writes and fsyncs, and the removal of
@@ -20,17 +16,6 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Log, type LogConfig } from './log.js';
 import { partitionDirName, writeFileDurably, writeFileDurablyAsync } from './durable-file.js';
-import {
-  DEFAULT_WAL_OPTIONS,
-  EntryType,
-  journalKey,
-  readPayload,
-  scanJournal,
-  type ScannedEntry,
-  WAL_DIR,
-  type WalOptions,
-  WriteAheadLog,
-} from './write-ahead-log.js';
 
 export const CLEAN_SHUTDOWN_FILE = '.kafka_cleanshutdown';
 /** Ends the name of a deleted partition's directory until it is removed (Kafka's suffix). */
@@ -78,39 +63,6 @@ async function forEachConcurrently(from: number, to: number, more: () => boolean
   return next;
 }
 
-/**
- * How journal recovery opens a log: it only appends what the journal holds (as a follower appends
- * its leader's batches, so any batch size), and the real configuration comes with the real open.
- */
-const RECOVERY_CONFIG: LogConfig = {
-  segmentBytes: 1 << 30,
-  segmentMs: Number.MAX_SAFE_INTEGER,
-  indexIntervalBytes: 4096,
-  maxMessageBytes: 1 << 30,
-  retentionMs: -1,
-  retentionBytes: -1,
-  deleteRetention: false,
-  durable: false,
-  flushMessages: Number.MAX_SAFE_INTEGER,
-  flushMs: Number.MAX_SAFE_INTEGER,
-  logAppendTime: false,
-};
-
-/** The topic id a partition directory's `partition.metadata` names, or null. */
-function partitionTopicId(dir: string): string | null {
-  try {
-    return /^topic_id: (\S+)$/m.exec(readFileSync(join(dir, 'partition.metadata'), 'utf8'))?.[1] ?? null;
-  } catch {
-    return null;
-  }
-}
-
-export interface LogManagerOptions {
-  /** fsync before acknowledging, through the journal. */
-  durable: boolean;
-  journal?: Partial<WalOptions>;
-}
-
 export interface PartitionKey {
   topic: string;
   partition: number;
@@ -133,13 +85,10 @@ export class LogManager {
   private indexCursor = 0;
   /** What each checkpoint file last durably held: an unchanged file is not rewritten. */
   private readonly checkpointText = new Map<string, string>();
-  /** The journal of durable appends (durable mode only). */
-  readonly journal: WriteAheadLog | null;
 
   constructor(
     readonly dataDir: string,
     private readonly logger: (msg: string, extra?: object) => void,
-    opts: LogManagerOptions = { durable: true },
   ) {
     const fresh = !existsSync(dataDir) || readdirSync(dataDir).length === 0;
     mkdirSync(dataDir, { recursive: true });
@@ -151,84 +100,6 @@ export class LogManager {
     rmSync(join(dataDir, CLEAN_SHUTDOWN_FILE), { force: true });
     // Partitions deleted before a crash or shutdown that had not been removed yet.
     if (!fresh) for (const e of readdirSync(dataDir)) if (e.endsWith(DELETED_SUFFIX)) this.remove(join(dataDir, e));
-    const walOptions = { ...DEFAULT_WAL_OPTIONS, ...opts.journal };
-    const walDir = join(dataDir, WAL_DIR);
-    const lastGeneration = existsSync(walDir) ? this.recoverJournal(walDir, walOptions.files) : 0;
-    if (opts.durable) this.journal = new WriteAheadLog(walDir, walOptions, lastGeneration, logger);
-    else {
-      // Recovered: the journal is not needed in the no-fsync mode.
-      rmSync(walDir, { recursive: true, force: true });
-      this.journal = null;
-    }
-  }
-
-  /**
-   * Puts back what the journal holds past its checkpoint into each partition's segments, fsyncs
-   * them and returns the journal's last generation. An append the segment already has is skipped
-   * unless the partition was also truncated meanwhile (then each append is redone from its base,
-   * in journal order, as it happened); partitions deleted since are skipped.
-   */
-  private recoverJournal(walDir: string, files: number): number {
-    const scan = scanJournal(walDir, files);
-    if (scan.entries.length === 0) return scan.endGeneration;
-    const byPartition = new Map<string, ScannedEntry[]>();
-    for (const e of scan.entries) {
-      const k = `${e.topicId}/${e.partition}`;
-      const list = byPartition.get(k);
-      if (list === undefined) byPartition.set(k, [e]);
-      else list.push(e);
-    }
-    const dirs = new Map<string, string>();
-    for (const name of readdirSync(this.dataDir)) {
-      const dash = name.lastIndexOf('-');
-      if (dash <= 0 || name.endsWith(DELETED_SUFFIX)) continue;
-      const id = partitionTopicId(join(this.dataDir, name));
-      if (id !== null) dirs.set(`${id}/${name.slice(dash + 1)}`, name);
-    }
-    let restored = 0;
-    for (const [k, entries] of byPartition) {
-      const name = dirs.get(k);
-      if (name !== undefined) restored += this.replay(walDir, name, entries);
-    }
-    this.logger('journal recovery', { entries: scan.entries.length, partitions: byPartition.size, restored });
-    return scan.endGeneration;
-  }
-
-  /** Replays one partition's journal entries; returns how many changed its log. */
-  private replay(walDir: string, name: string, entries: ScannedEntry[]): number {
-    const log = Log.open(join(this.dataDir, name), RECOVERY_CONFIG, {
-      recoveryPoint: this.recoveryPoints.get(name) ?? 0,
-      logStartOffset: this.startOffsets.get(name) ?? 0,
-      clean: !this.recoveryNeeded,
-      log: this.logger,
-    });
-    const truncated = entries.some((e) => e.type === EntryType.TRUNCATE);
-    let changed = 0;
-    for (const e of entries) {
-      if (e.type === EntryType.TRUNCATE) {
-        if (log.logEndOffset > e.offset) {
-          log.truncateTo(e.offset);
-          changed++;
-        }
-        continue;
-      }
-      if (e.offset < log.logStartOffset || (!truncated && log.logEndOffset >= e.endOffset)) continue;
-      if (log.logEndOffset < e.offset) {
-        this.logger('journal recovery found a gap before an entry', { partition: name, logEnd: log.logEndOffset, entryBase: e.offset });
-        break;
-      }
-      if (log.logEndOffset > e.offset) log.truncateTo(e.offset);
-      const r = log.appendAsFollower(readPayload(walDir, e));
-      if (r.errorCode !== 0) {
-        this.logger('journal recovery could not append an entry', { partition: name, base: e.offset, error: r.errorMessage });
-        break;
-      }
-      changed++;
-    }
-    // Everything up to the end is fsynced now: the real open need not scan it again.
-    this.recoveryPoints.set(name, log.logEndOffset);
-    log.closeSync();
-    return changed;
   }
 
   /** Resolves once every deleted partition's directory seen so far is removed. */
@@ -251,7 +122,6 @@ export class LogManager {
       clean: !this.recoveryNeeded,
       log: this.logger,
     });
-    this.attachJournal(log, partitionTopicId(log.dir), partition);
     this.logs.set(name, { key: { topic, partition }, log });
     return log;
   }
@@ -276,8 +146,6 @@ export class LogManager {
     openSliceMs = OPEN_SLICE_MS,
   ): Promise<'created' | 'delete' | 'stop'> {
     const dirOf = (p: number): string => join(this.dataDir, partitionDirName(topic, p));
-    const metadata = extraFiles.find(([name]) => name === 'partition.metadata')?.[1];
-    const topicId = metadata === undefined ? null : (/^topic_id: (\S+)$/m.exec(metadata)?.[1] ?? null);
     let stopped: CreationStop = null;
     let failure: unknown = null;
     const made = await forEachConcurrently(
@@ -307,9 +175,7 @@ export class LogManager {
             stopped = stop();
             if (stopped !== null) break;
           }
-          const log = Log.open(dirOf(p), config, { recoveryPoint: 0, logStartOffset: 0, clean: true, log: this.logger });
-          this.attachJournal(log, topicId, p);
-          opened.push(log);
+          opened.push(Log.open(dirOf(p), config, { recoveryPoint: 0, logStartOffset: 0, clean: true, log: this.logger }));
         }
       } catch (err) {
         failure = err;
@@ -332,14 +198,6 @@ export class LogManager {
     );
     if (failure !== null) throw failure;
     return 'delete';
-  }
-
-  /**
-   * Durable logs append through the journal, keyed by topic id; a log without a
-   * `partition.metadata` (none is made without one) fsyncs its own segments.
-   */
-  private attachJournal(log: Log, topicId: string | null, partition: number): void {
-    if (this.journal !== null && topicId !== null) log.attachJournal(this.journal, journalKey(topicId, partition));
   }
 
   /**
@@ -498,8 +356,6 @@ export class LogManager {
     }
     // Removals still running are not awaited (a large topic's can take many seconds); the next
     // start finishes them.
-    // Every log has fsynced its segments: the journal's last checkpoint leaves nothing to replay.
-    if (this.journal !== null) await this.journal.close();
     await this.writeCheckpoints();
     if (clean) writeFileDurably(join(this.dataDir, CLEAN_SHUTDOWN_FILE), '');
     this.logs.clear();

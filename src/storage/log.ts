@@ -6,14 +6,11 @@
  * On a single node the high watermark is the LEO in no-fsync mode and the recovery point in durable
  * mode, so a consumer never sees a record that a crash could still take away.
  *
- * Durability: with the broker's journal attached (the default, see write-ahead-log.ts) an append
- * is also written to the shared journal, whose group commit makes it durable with every other
- * partition's; the segments are fsynced at the journal's checkpoints. Without one (a log opened
- * on its own), `flushTo(offset)` fsyncs the segments, at most one fdatasync at a time per log,
- * every append made meanwhile riding on the next one.
+ * Durability uses group commit: appends only write to the page cache; `flushTo(offset)` starts at
+ * most one fdatasync at a time per log and every append made meanwhile rides on the next one.
  * Not thread-safe: all calls come from the main thread.
  */
-import { existsSync, fdatasync, fdatasyncSync, mkdirSync, readdirSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, fdatasync, mkdirSync, readdirSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertCurrent, type ValidatedBatches } from '../native/index.js';
@@ -26,7 +23,6 @@ import { formatEpochCheckpoint, LEADER_EPOCH_CHECKPOINT, LeaderEpochCache } from
 import { appendAsFollower, appendAsLeader, type AppendResult, type LeaderAppendOptions } from './log-validator.js';
 import { ProducerStateManager } from './producer-state.js';
 import { asOffset } from './types.js';
-import type { JournaledLog, WriteAheadLog } from './write-ahead-log.js';
 
 export type { AppendResult } from './log-validator.js';
 
@@ -67,7 +63,7 @@ function fdatasyncAsync(fd: number): Promise<void> {
 /** How waitForHighWatermark ended. */
 export type HighWatermarkWait = 'reached' | 'timed-out' | 'not-leader';
 
-export class Log implements JournaledLog {
+export class Log {
   private segments: LogSegment[] = [];
   logStartOffset = 0;
   recoveryPoint = 0;
@@ -90,14 +86,6 @@ export class Log implements JournaledLog {
   private replicaHighWatermark: number | null = null;
   /** Counts the ends of this replica's leaderships (see waitForHighWatermark). */
   private leadership = 0;
-  /** The broker's journal and this log's key in it (see attachJournal); null: fsync segments. */
-  private journal: { wal: WriteAheadLog; key: Buffer } | null = null;
-  /** Every record below it is on disk in the journal (durable mode with a journal). */
-  private journalEnd = 0;
-  /** Counts truncations: a journal flush of records written before one says nothing of after. */
-  journalTerm = 0;
-  /** flushTo calls waiting for the journal, in no particular order. */
-  private journalWaiters: Array<{ offset: number; resolve: () => void; reject: (err: Error) => void }> = [];
 
   private constructor(
     readonly dir: string,
@@ -116,43 +104,7 @@ export class Log implements JournaledLog {
 
   /** What this replica has made durable (durable mode) or written: the most it could ever expose. */
   get localHighWatermark(): number {
-    return this.config.durable ? Math.min(Math.max(this.recoveryPoint, this.journalEnd), this.logEndOffset) : this.logEndOffset;
-  }
-
-  /**
-   * Makes durable appends go through the broker's journal (`key`: this partition's topic id and
-   * number, see journalKey). Everything in the log now is on disk already: it was recovered.
-   */
-  attachJournal(wal: WriteAheadLog, key: Buffer): void {
-    this.journal = { wal, key };
-    this.journalEnd = this.logEndOffset;
-  }
-
-  journalDurable(offset: number, term: number): void {
-    if (term !== this.journalTerm || offset <= this.journalEnd) return;
-    this.journalEnd = offset;
-    if (this.journalWaiters.length > 0) this.releaseJournalWaiters((w) => w.offset <= offset);
-    this.notifyHighWatermark();
-  }
-
-  private releaseJournalWaiters(which: (w: { offset: number }) => boolean): void {
-    const still = [];
-    for (const w of this.journalWaiters) {
-      if (which(w)) w.resolve();
-      else still.push(w);
-    }
-    this.journalWaiters = still;
-  }
-
-  journalFailed(err: Error): void {
-    this.takeOffline(err);
-    this.rejectJournalWaiters(err);
-  }
-
-  private rejectJournalWaiters(err: Error): void {
-    const waiters = this.journalWaiters;
-    this.journalWaiters = [];
-    for (const w of waiters) w.reject(err);
+    return this.config.durable ? Math.min(this.recoveryPoint, this.logEndOffset) : this.logEndOffset;
   }
 
   get highWatermark(): number {
@@ -333,13 +285,6 @@ export class Log implements JournaledLog {
     this.activeSegment.truncateTo(asOffset(target), this.maxBatchBytes);
     this.unflushedMessages = 0;
     if (this.recoveryPoint > this.logEndOffset) this.recoveryPoint = this.logEndOffset;
-    if (this.journal !== null) {
-      this.journalTerm++;
-      if (this.journalEnd > this.logEndOffset) this.journalEnd = this.logEndOffset;
-      this.journal.wal.truncated(this, this.journal.key, this.logEndOffset);
-      // Waits for records that no longer exist are over (a follower's; its leader has the answer).
-      this.releaseJournalWaiters((w) => w.offset > this.logEndOffset);
-    }
     this.epochs.truncateFromEnd(this.logEndOffset);
     this.rebuildProducerState();
     this.notifyHighWatermark();
@@ -440,8 +385,7 @@ export class Log implements JournaledLog {
     if (this.config.durable) {
       // Every append is made durable promptly, acknowledged or not (acks=0): the high watermark
       // follows the fsync, so without this an acks=0 record would stay invisible to consumers.
-      if (this.journal !== null) this.journal.wal.append(this, this.journal.key, first, next, payload);
-      else this.flushTo(next).catch(() => undefined);
+      this.flushTo(next).catch(() => undefined);
     } else this.notifyHighWatermark();
     return result;
   }
@@ -470,24 +414,8 @@ export class Log implements JournaledLog {
     this.producers.snapshot(seg.baseOffset);
   }
 
-  /**
-   * Resolves once every record below `offset` is on disk: in the journal when the log has one
-   * (its group commit was asked for by the append), else in the segments (fsynced here).
-   */
-  flushTo(offset: number): Promise<void> {
-    if (this.journal === null || !this.config.durable) return this.syncSegmentsTo(offset);
-    if (this.offlineError !== null) return Promise.reject(this.offlineError);
-    if (offset <= Math.max(this.journalEnd, this.recoveryPoint) || offset > this.logEndOffset) return Promise.resolve();
-    return new Promise((resolve, reject) => this.journalWaiters.push({ offset, resolve, reject }));
-  }
-
-  /** fsyncs the segments (the journal's checkpoint); resolves at once for a closed log. */
-  syncSegments(): Promise<void> {
-    return this.segments.length === 0 ? Promise.resolve() : this.syncSegmentsTo(this.logEndOffset);
-  }
-
-  /** Resolves once every record below `offset` is fsynced in the segments (group commit). */
-  private async syncSegmentsTo(offset: number): Promise<void> {
+  /** Resolves once every record below `offset` is fsynced (group commit). */
+  async flushTo(offset: number): Promise<void> {
     while (this.recoveryPoint < offset) {
       if (this.flushing === null) {
         this.flushing = this.flushOnce().finally(() => {
@@ -521,7 +449,7 @@ export class Log implements JournaledLog {
   maybeScheduledFlush(now: number): Promise<void> | null {
     if (this.recoveryPoint >= this.logEndOffset) return null;
     if (this.unflushedMessages >= this.config.flushMessages || now - this.lastFlushMs >= this.config.flushMs) {
-      return this.syncSegmentsTo(this.logEndOffset);
+      return this.flushTo(this.logEndOffset);
     }
     return null;
   }
@@ -740,27 +668,12 @@ export class Log implements JournaledLog {
   async close(): Promise<void> {
     if (this.offlineError === null) {
       try {
-        await this.syncSegmentsTo(this.logEndOffset);
+        await this.flushTo(this.logEndOffset);
         this.producers.snapshot(this.logEndOffset);
-        // Everything is in the segments now.
-        this.releaseJournalWaiters(() => true);
       } catch {
         // Offline: nothing more can be made durable.
       }
     }
-    this.rejectJournalWaiters(new Error('the log is closed'));
-    for (const s of this.segments) s.close();
-    this.segments = [];
-  }
-
-  /**
-   * Journal recovery only (LogManager, before anything else runs): fsyncs the segments, snapshots
-   * the producer state and closes the files, without the event loop.
-   */
-  closeSync(): void {
-    for (const s of this.segments) fdatasyncSync(s.fd);
-    this.recoveryPoint = this.logEndOffset;
-    this.producers.snapshot(this.logEndOffset);
     for (const s of this.segments) s.close();
     this.segments = [];
   }
@@ -771,7 +684,6 @@ export class Log implements JournaledLog {
    * directory aside and removes it off the event loop).
    */
   destroy(): void {
-    this.rejectJournalWaiters(new Error('the log was deleted'));
     for (const s of this.segments) s.delete(false);
     this.segments = [];
   }
