@@ -8,8 +8,9 @@
  * file regions: the connection sends them with sendfile, never copying them through JavaScript.
  * With fewer than min_bytes available the request waits (long poll) until a high watermark it
  * reads moves or max_wait_ms passes. Fetch sessions (KIP-227) are declined by answering session id
- * 0, which makes clients send full fetches. The isolation level is accepted; until transactions
- * exist the last stable offset equals the high watermark. A fetch with a replica id (a follower
+ * 0, which makes clients send full fetches. At read_committed (isolation level 1) a partition is
+ * read only up to its last stable offset, with the aborted transactions whose records may be in
+ * what was read (the consumer drops those records). A fetch with a replica id (a follower
  * broker of a cluster) reads up to the log end instead, and reports the follower's progress.
  * Version notes: v4 isolation level and aborted transactions; v5 log start offset; v7 sessions;
  * v11 rack id and preferred read replica; v12 flexible, with diverging epoch (unused here).
@@ -62,11 +63,14 @@ function build(partitions: PartitionLogs, config: BrokerConfig, req: Request): B
       logs.push(log);
       if (follower) partitions.followerFetched(t.topic, partitionIndex, req.replicaId, p.fetchOffset);
       const max = Math.min(Math.max(0, p.partitionMaxBytes), budget);
-      const r = log.read(p.fetchOffset, max, bytes === 0, follower);
+      const r = log.read(p.fetchOffset, max, bytes === 0, follower, !follower && req.isolationLevel === 1);
       base.errorCode = r.errorCode;
       base.highWatermark = r.highWatermark;
       base.lastStableOffset = r.lastStableOffset;
       base.logStartOffset = r.logStartOffset;
+      if (r.abortedTransactions !== null) {
+        base.abortedTransactions = r.abortedTransactions.map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset }));
+      }
       if (r.bytes > 0) {
         base.records = { size: r.bytes, chunks: r.regions };
         bytes += r.bytes;

@@ -36,7 +36,8 @@ export const listOffsets = defineHandler(spec, {
         if (fenced !== null) return { ...out, errorCode: fenced };
         if (log.offlineError !== null) return { ...out, errorCode: ErrorCode.KAFKA_STORAGE_ERROR };
         const ts = p.timestamp;
-        if (ts === LATEST) return { ...out, offset: log.highWatermark };
+        // read_committed (isolation level 1, v2+) sees the log only up to its last stable offset.
+        if (ts === LATEST) return { ...out, offset: req.isolationLevel === 1 ? log.lastStableOffset : log.highWatermark };
         if (ts === EARLIEST || ts === EARLIEST_LOCAL) return { ...out, offset: log.logStartOffset };
         if (ts < 0 && ts !== MAX_TIMESTAMP) return { ...out, errorCode: ErrorCode.UNSUPPORTED_VERSION };
         const hit = ts === MAX_TIMESTAMP ? log.maxTimestampOffset() : log.offsetForTimestamp(ts);

@@ -118,9 +118,58 @@ export interface BatchOptions {
   readonly producerEpoch?: number;
   readonly baseSequence?: number;
   readonly transactional?: boolean;
+  /** A control batch (transaction markers; see encodeControlBatch). */
+  readonly control?: boolean;
   readonly logAppendTime?: boolean;
   /** Timestamp of records that carry none; defaults to Date.now() at the call. */
   readonly timestamp?: number;
+}
+
+/** Control record types (the key's `type`): a transaction's end, written to each of its partitions. */
+export const ControlType = { abort: 0, commit: 1 } as const;
+export type ControlTypeValue = (typeof ControlType)[keyof typeof ControlType];
+
+/**
+ * A transaction marker: a control batch (transactional and control attributes, no sequence) of one
+ * record whose key is (version 0, type) and value (version 0, coordinator epoch), both int16 but the
+ * epoch int32, as Kafka writes them.
+ */
+export function encodeControlBatch(
+  type: ControlTypeValue,
+  opts: { producerId: number; producerEpoch: number; coordinatorEpoch: number; timestamp?: number },
+): Buffer {
+  const key = Buffer.alloc(4);
+  key.writeInt16BE(0, 0);
+  key.writeInt16BE(type, 2);
+  const value = Buffer.alloc(6);
+  value.writeInt16BE(0, 0);
+  value.writeInt32BE(opts.coordinatorEpoch, 2);
+  return encodeRecordBatch([{ key, value, timestamp: opts.timestamp }], {
+    producerId: opts.producerId,
+    producerEpoch: opts.producerEpoch,
+    baseSequence: -1,
+    transactional: true,
+    control: true,
+  });
+}
+
+/**
+ * The type of the control batch at `at` in `buf` (its first record's key), or -1 when the bytes
+ * there are not a whole, uncompressed control record with a 4-byte key.
+ */
+export function controlRecordType(buf: Uint8Array, at: number): number {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (at + BATCH_HEADER_BYTES > b.length) return -1;
+  const r = new Reader(b, at + BATCH_HEADER_BYTES, b.length);
+  const length = r.varint();
+  if (r.bad || length <= 0 || length > r.remaining) return -1;
+  r.int8();
+  r.varlong();
+  r.varint();
+  const keyLength = r.varint();
+  if (r.bad || keyLength < 4 || keyLength > r.remaining) return -1;
+  const at2 = r.pos;
+  return b.readInt16BE(at2 + 2);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -305,6 +354,7 @@ export function encodeRecordBatch(records: readonly RecordInput[], options: Batc
   let attributes = codec;
   if (options.logAppendTime) attributes |= ATTR_LOG_APPEND_TIME;
   if (options.transactional) attributes |= ATTR_TRANSACTIONAL;
+  if (options.control) attributes |= ATTR_CONTROL;
 
   const size = BATCH_HEADER_BYTES + payload.length;
   const w = new Writer(size);

@@ -10,7 +10,7 @@
  * stays free of per-batch garbage.
  */
 import * as native from '../native/index.js';
-import { ATTR_COMPRESSION_MASK, ATTR_TRANSACTIONAL } from '../records/record-batch.js';
+import { ATTR_COMPRESSION_MASK, ATTR_CONTROL, ATTR_TRANSACTIONAL } from '../records/record-batch.js';
 
 /** Rows of packed batch facts, `native.BATCH_STRIDE` numbers per batch. */
 export type PackedFacts = Float64Array;
@@ -22,6 +22,8 @@ export interface BatchIdentity {
   baseSequence: number;
   lastOffsetDelta: number;
   maxTimestamp: number;
+  /** The batch's attributes: transactional (bit 4) and control (bit 5) batches change transaction state. */
+  attributes: number;
 }
 
 const STRIDE = native.BATCH_STRIDE;
@@ -101,6 +103,11 @@ export function isTransactional(b: PackedFacts, k: number): boolean {
   return (attributes(b, k) & ATTR_TRANSACTIONAL) !== 0;
 }
 
+/** Attributes bit 5: a control batch (a transaction marker). */
+export function isControl(b: PackedFacts, k: number): boolean {
+  return (attributes(b, k) & ATTR_CONTROL) !== 0;
+}
+
 /**
  * Batch k's producer identity, written into `out` and returned: the caller keeps one object for
  * every batch (ProducerStateManager reads it and copies what it keeps), so a payload of many
@@ -113,10 +120,11 @@ export function readIdentity(b: PackedFacts, k: number, out: BatchIdentity): Bat
   out.baseSequence = b[row + BASE_SEQUENCE]!;
   out.lastOffsetDelta = b[row + LAST_OFFSET_DELTA]!;
   out.maxTimestamp = b[row + MAX_TIMESTAMP]!;
+  out.attributes = b[row + ATTRIBUTES]!;
   return out;
 }
 
 /** A fresh identity object to fill with readIdentity. */
 export function newIdentity(): BatchIdentity {
-  return { producerId: -1, producerEpoch: -1, baseSequence: -1, lastOffsetDelta: 0, maxTimestamp: -1 };
+  return { producerId: -1, producerEpoch: -1, baseSequence: -1, lastOffsetDelta: 0, maxTimestamp: -1, attributes: 0 };
 }

@@ -15,13 +15,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertCurrent, type ValidatedBatches } from '../native/index.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { decodeRecordBatches } from '../records/record-batch.js';
+import { controlRecordType, decodeRecordBatches } from '../records/record-batch.js';
 import type { FileRegion } from '../protocol/primitives.js';
 import * as facts from './batch-facts.js';
 import { LogSegment, segmentFileName } from './log-segment.js';
 import { formatEpochCheckpoint, LEADER_EPOCH_CHECKPOINT, LeaderEpochCache } from './leader-epoch-cache.js';
 import { appendAsFollower, appendAsLeader, type AppendResult, type LeaderAppendOptions } from './log-validator.js';
-import { ProducerStateManager } from './producer-state.js';
+import { type AbortedTxn, ProducerStateManager } from './producer-state.js';
 import { asOffset } from './types.js';
 
 export type { AppendResult } from './log-validator.js';
@@ -54,6 +54,8 @@ export interface LogRead {
   highWatermark: number;
   logStartOffset: number;
   lastStableOffset: number;
+  /** read_committed reads: the aborted transactions whose records may be in what was read; else null. */
+  abortedTransactions: AbortedTxn[] | null;
 }
 
 function fdatasyncAsync(fd: number): Promise<void> {
@@ -110,6 +112,17 @@ export class Log {
   get highWatermark(): number {
     const local = this.localHighWatermark;
     return this.replicaHighWatermark === null ? local : Math.min(local, this.replicaHighWatermark);
+  }
+
+  /**
+   * The last stable offset: below it every transaction is decided (committed or aborted), so a
+   * read_committed consumer may read that far. The high watermark, or the first offset of the
+   * oldest transaction still open on this partition if that is lower.
+   */
+  get lastStableOffset(): number {
+    const hw = this.highWatermark;
+    const unstable = this.producers.firstUnstableOffset();
+    return unstable === undefined ? hw : Math.min(hw, unstable);
   }
 
   /** Sets replication's bound on the high watermark (see replicaHighWatermark); null removes it. */
@@ -245,7 +258,8 @@ export class Log {
       for (let k = 0; k < n; k++) {
         const base = facts.baseOffset(b, k);
         if (base < from) continue;
-        this.producers.update(facts.readIdentity(b, k, identity), base);
+        const control = facts.isControl(b, k) ? controlTypeAt(s.fd, facts.position(b, k)) : -1;
+        this.producers.update(facts.readIdentity(b, k, identity), base, control);
       }
     }
   }
@@ -374,7 +388,7 @@ export class Log {
     let offset: number = first;
     for (let k = 0; k < n; k++) {
       const id = facts.readIdentity(b, k, identity);
-      this.producers.update(id, offset);
+      this.producers.update(id, offset, facts.isControl(b, k) ? controlRecordType(payload, facts.position(b, k)) : -1);
       // A leader stamps its own epoch; a follower's batches carry their leader's (partitionLeaderEpoch, byte 12).
       this.epochs.assign(leaderEpoch >= 0 ? leaderEpoch : payload.readInt32BE(facts.position(b, k) + 12), offset);
       offset += id.lastOffsetDelta + 1;
@@ -471,7 +485,7 @@ export class Log {
    * Reads whole batches from `offset` up to the high watermark (the log end for a follower's fetch),
    * at most `maxBytes` (but at least one batch when `minOneBatch`). Offsets past the end or before the start are OFFSET_OUT_OF_RANGE.
    */
-  read(offset: number, maxBytes: number, minOneBatch: boolean, upToLogEnd = false): LogRead {
+  read(offset: number, maxBytes: number, minOneBatch: boolean, upToLogEnd = false, readCommitted = false): LogRead {
     if (this.segments.length === 0) {
       // Closed by a shutdown (or retired by a deletion) while a long-polling Fetch still held it:
       // its timer fires meanwhile and reads again. This node no longer serves the partition.
@@ -482,16 +496,19 @@ export class Log {
         highWatermark: -1,
         logStartOffset: -1,
         lastStableOffset: -1,
+        abortedTransactions: null,
       };
     }
     const hw = this.highWatermark;
+    const lso = this.lastStableOffset;
     const out: LogRead = {
       errorCode: ErrorCode.NONE,
       regions: [],
       bytes: 0,
       highWatermark: hw,
       logStartOffset: this.logStartOffset,
-      lastStableOffset: hw,
+      lastStableOffset: lso,
+      abortedTransactions: readCommitted ? [] : null,
     };
     if (this.offlineError !== null) {
       out.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
@@ -503,7 +520,8 @@ export class Log {
     }
     const maxBatchBytes = this.maxBatchBytes;
     // A follower's fetch reads to the log end: the high watermark moves only once followers have the records.
-    const limit = upToLogEnd ? this.logEndOffset : hw;
+    // read_committed stops at the last stable offset: nothing past an undecided transaction.
+    const limit = upToLogEnd ? this.logEndOffset : readCommitted ? lso : hw;
     const below = asOffset(limit);
     let i = this.segmentIndexFor(offset);
     let at = asOffset(offset);
@@ -521,6 +539,7 @@ export class Log {
       }
       i++;
     }
+    if (readCommitted && at > offset) out.abortedTransactions = this.producers.abortedTransactions(offset, at);
     return out;
   }
 
@@ -616,6 +635,7 @@ export class Log {
     if (target > this.logStartOffset) {
       this.logStartOffset = target;
       this.dropSegmentsBelow(target);
+      this.producers.dropAbortedBelow(target);
     }
     return ErrorCode.NONE;
   }
@@ -650,6 +670,7 @@ export class Log {
       this.logStartOffset = Math.max(this.logStartOffset, this.segments[0]!.baseOffset);
       removed++;
     }
+    if (removed > 0) this.producers.dropAbortedBelow(this.logStartOffset);
     return removed;
   }
 
@@ -692,6 +713,13 @@ export class Log {
 /** A new log: one leader epoch (0) that started at the log start. */
 function leaderEpochCheckpoint(startOffset: number): string {
   return formatEpochCheckpoint([{ epoch: 0, startOffset }]);
+}
+
+/** The marker type of the control batch at `position` in a segment file (see controlRecordType). */
+function controlTypeAt(fd: number, position: number): number {
+  const buf = Buffer.alloc(96);
+  const n = readSync(fd, buf, 0, buf.length, position);
+  return controlRecordType(buf.subarray(0, n), 0);
 }
 
 /** Deletes the files of a segment that was never opened. */

@@ -7,10 +7,15 @@
  * (Kafka's clients keep at most five batches in flight per partition). The state is snapshotted to
  * `<20-digit offset>.snapshot` files (our own JSON content under Kafka's file name) and rebuilt at
  * start-up from the newest snapshot plus the batches after it. Not thread-safe.
+ *
+ * It also keeps the partition's transactions: each producer's open transaction (the offset of its
+ * first transactional batch here), which bounds the last stable offset, and the transactions that
+ * ended in an abort marker (Kafka's AbortedTxn), which read_committed fetches are told about.
  */
 import { readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode } from '../protocol/errors.js';
+import { ATTR_CONTROL, ATTR_TRANSACTIONAL, ControlType } from '../records/record-batch.js';
 import type { BatchIdentity } from './batch-facts.js';
 import { segmentFileName } from './log-segment.js';
 
@@ -31,6 +36,16 @@ interface ProducerEntry {
   lastTimestamp: number;
 }
 
+/** A transaction that ended with an abort marker: Kafka's AbortedTxn, as `.txnindex` holds it. */
+export interface AbortedTxn {
+  producerId: number;
+  firstOffset: number;
+  /** The abort marker's offset. */
+  lastOffset: number;
+  /** The last stable offset once the marker was written. */
+  lastStableOffset: number;
+}
+
 export type SequenceCheck =
   | { kind: 'append' }
   | { kind: 'duplicate'; firstOffset: number; lastOffset: number }
@@ -46,6 +61,10 @@ function nextSeq(seq: number, delta: number): number {
 
 export class ProducerStateManager {
   private readonly producers = new Map<number, ProducerEntry>();
+  /** Each producer's open transaction on this partition: the offset of its first batch. */
+  private readonly ongoing = new Map<number, number>();
+  /** Transactions that ended in an abort, in marker order. */
+  private aborted: AbortedTxn[] = [];
   /** The offset of the newest snapshot on disk (0: none needed, nothing below offset 0). */
   private lastSnapshotOffset = 0;
 
@@ -57,7 +76,8 @@ export class ProducerStateManager {
 
   /** Checks a batch against the producer's state without changing it (nor keeping `b`). */
   check(b: BatchIdentity): SequenceCheck {
-    if (b.producerId < 0) return APPEND;
+    // Markers are the broker's own (the transaction coordinator's); they carry no sequence.
+    if (b.producerId < 0 || (b.attributes & ATTR_CONTROL) !== 0) return APPEND;
     const e = this.producers.get(b.producerId);
     if (e === undefined) return APPEND;
     if (b.producerEpoch < e.epoch) {
@@ -92,9 +112,18 @@ export class ProducerStateManager {
     };
   }
 
-  /** Records an appended batch (copying what it keeps from `b`). */
-  update(b: BatchIdentity, firstOffset: number): void {
+  /**
+   * Records an appended batch (copying what it keeps from `b`). A control batch needs its marker
+   * type (`controlType`, ControlType): it ends the producer's transaction on this partition and
+   * changes no sequence.
+   */
+  update(b: BatchIdentity, firstOffset: number, controlType = -1): void {
     if (b.producerId < 0) return;
+    if ((b.attributes & ATTR_CONTROL) !== 0) {
+      this.endTransaction(b.producerId, b.producerEpoch, firstOffset, controlType);
+      return;
+    }
+    if ((b.attributes & ATTR_TRANSACTIONAL) !== 0 && !this.ongoing.has(b.producerId)) this.ongoing.set(b.producerId, firstOffset);
     let e = this.producers.get(b.producerId);
     if (e === undefined || b.producerEpoch > e.epoch) {
       e = { epoch: b.producerEpoch, batches: [], lastTimestamp: b.maxTimestamp };
@@ -109,6 +138,48 @@ export class ProducerStateManager {
     });
     if (e.batches.length > MAX_CACHED_BATCHES) e.batches.shift();
     e.lastTimestamp = b.maxTimestamp;
+  }
+
+  private endTransaction(producerId: number, epoch: number, markerOffset: number, type: number): void {
+    const e = this.producers.get(producerId);
+    if (e === undefined) this.producers.set(producerId, { epoch, batches: [], lastTimestamp: -1 });
+    else if (epoch > e.epoch) {
+      // A marker written at a bumped epoch (a fenced producer's transaction aborted): later batches
+      // of the new epoch start their sequences at 0.
+      e.epoch = epoch;
+      e.batches = [];
+    }
+    const first = this.ongoing.get(producerId);
+    if (first === undefined) return;
+    this.ongoing.delete(producerId);
+    if (type === ControlType.abort) {
+      const lso = Math.min(markerOffset + 1, this.firstUnstableOffset() ?? Number.POSITIVE_INFINITY);
+      this.aborted.push({ producerId, firstOffset: first, lastOffset: markerOffset, lastStableOffset: lso });
+    }
+  }
+
+  /** The first offset of the oldest open transaction on this partition, if any (it bounds the LSO). */
+  firstUnstableOffset(): number | undefined {
+    let min: number | undefined;
+    for (const o of this.ongoing.values()) if (min === undefined || o < min) min = o;
+    return min;
+  }
+
+  /**
+   * The aborted transactions a read_committed fetch of [from, to) must be told about: those whose
+   * records may lie in that range (their marker at or after `from`, their first batch before `to`).
+   */
+  abortedTransactions(from: number, to: number): AbortedTxn[] {
+    const out: AbortedTxn[] = [];
+    for (const a of this.aborted) if (a.lastOffset >= from && a.firstOffset < to) out.push(a);
+    return out;
+  }
+
+  /** Forgets aborted transactions wholly below the log start offset (retention, DeleteRecords). */
+  dropAbortedBelow(logStartOffset: number): void {
+    if (this.aborted.length > 0 && this.aborted[0]!.lastOffset < logStartOffset) {
+      this.aborted = this.aborted.filter((a) => a.lastOffset >= logStartOffset);
+    }
   }
 
   /** The epoch recorded for a producer, if any. */
@@ -129,6 +200,8 @@ export class ProducerStateManager {
    */
   load(logEndOffset: number): number {
     this.producers.clear();
+    this.ongoing.clear();
+    this.aborted = [];
     this.lastSnapshotOffset = 0;
     const offsets = this.snapshotOffsets();
     for (const o of offsets.filter((o) => o > logEndOffset)) unlinkSync(join(this.dir, segmentFileName(o, '.snapshot')));
@@ -138,13 +211,19 @@ export class ProducerStateManager {
       try {
         const data = JSON.parse(readFileSync(join(this.dir, segmentFileName(at, '.snapshot')), 'utf8')) as {
           producers: Array<[number, ProducerEntry]>;
+          ongoing?: Array<[number, number]>;
+          aborted?: AbortedTxn[];
         };
         for (const [id, entry] of data.producers) this.producers.set(id, entry);
+        for (const [id, first] of data.ongoing ?? []) this.ongoing.set(id, first);
+        this.aborted = data.aborted ?? [];
         this.lastSnapshotOffset = at;
         return at;
       } catch {
         // A torn snapshot (crash while writing) is skipped; an older one or a replay covers it.
         this.producers.clear();
+        this.ongoing.clear();
+        this.aborted = [];
       }
     }
     return 0;
@@ -159,7 +238,7 @@ export class ProducerStateManager {
     if (offset === this.lastSnapshotOffset) return;
     const name = join(this.dir, segmentFileName(offset, '.snapshot'));
     const tmp = name + '.tmp';
-    writeFileSync(tmp, JSON.stringify({ version: 1, producers: [...this.producers] }));
+    writeFileSync(tmp, JSON.stringify({ version: 1, producers: [...this.producers], ongoing: [...this.ongoing], aborted: this.aborted }));
     renameSync(tmp, name);
     this.lastSnapshotOffset = offset;
     const offsets = this.snapshotOffsets();

@@ -1,0 +1,148 @@
+/**
+ * A partition's side of transactions: the last stable offset stops at the oldest open
+ * transaction, a marker decides it, read_committed reads stop at the LSO and name the aborted
+ * transactions in what they read, and all of it survives a clean restart, a restart that rebuilds
+ * it from the segments, and a follower's truncation. Transactional batches arrive here as a
+ * follower appends its leader's (the coordinator that writes markers for the leader is not built
+ * yet).
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Log, type LogConfig } from '../../src/storage/log.js';
+import {
+  ControlType,
+  type ControlTypeValue,
+  controlRecordType,
+  encodeControlBatch,
+  encodeRecordBatch,
+} from '../../src/records/record-batch.js';
+
+let root: string;
+before(() => {
+  root = fs.mkdtempSync(path.join(os.tmpdir(), 'franz-txn-'));
+});
+after(() => fs.rmSync(root, { recursive: true, force: true }));
+
+let n = 0;
+function config(): LogConfig {
+  return {
+    segmentBytes: 1 << 30,
+    segmentMs: Number.MAX_SAFE_INTEGER,
+    indexIntervalBytes: 4096,
+    maxMessageBytes: 1 << 20,
+    retentionMs: -1,
+    retentionBytes: -1,
+    durable: false,
+    flushMessages: Number.MAX_SAFE_INTEGER,
+    flushMs: Number.MAX_SAFE_INTEGER,
+    logAppendTime: false,
+    deleteRetention: true,
+  };
+}
+
+function open(dir: string, clean = true): Log {
+  return Log.open(dir, config(), { recoveryPoint: 0, logStartOffset: 0, clean });
+}
+
+/** Appends, as a follower, `count` records of producer `pid` (transactional or not). */
+function data(log: Log, pid: number, count: number, seq: number, transactional = true): void {
+  const records = Array.from({ length: count }, (_, i) => ({ value: Buffer.from(`p${pid}-${seq + i}`) }));
+  const batch = encodeRecordBatch(records, {
+    baseOffset: log.logEndOffset,
+    partitionLeaderEpoch: 0,
+    producerId: pid,
+    producerEpoch: 0,
+    baseSequence: seq,
+    transactional,
+  });
+  assert.equal(log.appendAsFollower(batch).errorCode, 0);
+}
+
+function marker(log: Log, pid: number, type: ControlTypeValue): number {
+  const batch = encodeControlBatch(type, { producerId: pid, producerEpoch: 0, coordinatorEpoch: 3 });
+  batch.writeBigInt64BE(BigInt(log.logEndOffset), 0);
+  batch.writeInt32BE(0, 12);
+  const at = log.logEndOffset;
+  assert.equal(log.appendAsFollower(batch).errorCode, 0);
+  return at;
+}
+
+describe('transactions in a partition log', () => {
+  test('a control batch says what it ends', () => {
+    assert.equal(controlRecordType(encodeControlBatch(ControlType.abort, { producerId: 1, producerEpoch: 0, coordinatorEpoch: 0 }), 0), 0);
+    assert.equal(controlRecordType(encodeControlBatch(ControlType.commit, { producerId: 1, producerEpoch: 0, coordinatorEpoch: 0 }), 0), 1);
+    assert.equal(controlRecordType(Buffer.alloc(30), 0), -1);
+  });
+
+  test('the LSO stops at the oldest open transaction; markers move it; read_committed reads to it', () => {
+    const log = open(path.join(root, `t-${n++}`));
+    data(log, 7, 3, 0); // 0-2: producer 7's transaction
+    data(log, 9, 2, 0, false); // 3-4: not transactional
+    data(log, 8, 2, 0); // 5-6: producer 8's transaction
+    assert.equal(log.highWatermark, 7);
+    assert.equal(log.lastStableOffset, 0);
+    const before = log.read(0, 1 << 20, true, false, true);
+    assert.equal(before.bytes, 0, 'nothing is stable yet');
+    assert.equal(before.lastStableOffset, 0);
+    assert.equal(log.read(0, 1 << 20, true).bytes > 0, true, 'read_uncommitted sees everything');
+    assert.equal(log.read(0, 1 << 20, true).abortedTransactions, null);
+
+    const abortAt = marker(log, 7, ControlType.abort); // 7
+    assert.equal(log.lastStableOffset, 5, "producer 8's transaction is still open");
+    const mid = log.read(0, 1 << 20, true, false, true);
+    assert.equal(mid.lastStableOffset, 5);
+    assert.deepEqual(
+      mid.abortedTransactions?.map((a) => [a.producerId, a.firstOffset]),
+      [[7, 0]],
+    );
+    marker(log, 8, ControlType.commit); // 8
+    assert.equal(log.lastStableOffset, 9);
+    const all = log.read(0, 1 << 20, true, false, true);
+    assert.deepEqual(all.abortedTransactions, [{ producerId: 7, firstOffset: 0, lastOffset: abortAt, lastStableOffset: 5 }]);
+    // A read starting after the aborted transaction's marker is not told about it.
+    assert.deepEqual(log.read(8, 1 << 20, true, false, true).abortedTransactions, []);
+    // A new transaction of producer 7 continues its sequence after the marker.
+    data(log, 7, 1, 3);
+    assert.equal(log.lastStableOffset, 9);
+  });
+
+  test('the state survives a clean restart, and one that rebuilds it from the segments', async () => {
+    const dir = path.join(root, `t-${n++}`);
+    const log = open(dir);
+    data(log, 1, 2, 0); // 0-1
+    marker(log, 1, ControlType.abort); // 2
+    data(log, 2, 2, 0); // 3-4, left open
+    const expect = (l: Log): void => {
+      assert.equal(l.lastStableOffset, 3);
+      assert.deepEqual(
+        l.read(0, 1 << 20, true, false, true).abortedTransactions?.map((a) => [a.producerId, a.firstOffset, a.lastOffset]),
+        [[1, 0, 2]],
+      );
+    };
+    expect(log);
+    await log.close();
+    const clean = open(dir);
+    expect(clean);
+    await clean.close();
+    // No snapshot: the state comes from scanning the batches (markers read back from the file).
+    for (const f of fs.readdirSync(dir)) if (f.endsWith('.snapshot')) fs.rmSync(path.join(dir, f));
+    const rebuilt = open(dir, false);
+    expect(rebuilt);
+    await rebuilt.close();
+  });
+
+  test("a follower's truncation below a marker reopens the transaction and forgets the abort", () => {
+    const log = open(path.join(root, `t-${n++}`));
+    data(log, 4, 2, 0); // 0-1
+    marker(log, 4, ControlType.abort); // 2
+    data(log, 5, 1, 0, false); // 3
+    assert.equal(log.lastStableOffset, 4);
+    log.truncateTo(2);
+    assert.equal(log.logEndOffset, 2);
+    assert.equal(log.lastStableOffset, 0, 'the transaction is open again');
+    assert.deepEqual(log.read(0, 1 << 20, true, false, true).abortedTransactions, []);
+  });
+});
