@@ -58,6 +58,12 @@ module.exports = {
       'etcd is reached through src/cluster/etcd-store.ts alone.',
     ),
     layer(
+      'transactions-below-handlers',
+      '^src/txn/',
+      '^src/(group|cluster|handlers|server|client|cli)/|^src/broker\\.ts$',
+      'The transaction coordinator receives ports, never the broker, the groups or the request layer.',
+    ),
+    layer(
       'groups-below-handlers',
       '^src/group/',
       '^src/(handlers|server|client|cli)/|^src/broker\\.ts$',
