@@ -101,6 +101,8 @@ interface Refusal {
 
 const ZSTD_BEFORE_V7: Refusal = { errorCode: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, errorMessage: null };
 const UNKNOWN_CODEC: Refusal = { errorCode: ErrorCode.CORRUPT_MESSAGE, errorMessage: 'unknown compression codec' };
+/** Markers are the transaction coordinator's to write (Kafka refuses them from clients too). */
+const CONTROL: Refusal = { errorCode: ErrorCode.INVALID_RECORD, errorMessage: 'control batches are written by the broker only' };
 const TRANSACTIONAL: Refusal = {
   errorCode: ErrorCode.INVALID_TXN_STATE,
   errorMessage: 'transactional batches are not supported yet',
@@ -117,6 +119,7 @@ function policyRefusal(validated: ValidatedBatches, apiVersion: number | undefin
   }
   for (let k = 0; k < n; k++) {
     if (facts.compressionCodec(b, k) > Compression.zstd) return UNKNOWN_CODEC;
+    if (facts.isControl(b, k)) return CONTROL;
     if (facts.isTransactional(b, k)) return TRANSACTIONAL;
   }
   return null;

@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Log, type LogConfig } from '../../src/storage/log.js';
+import { crc32c } from '../../src/native/index.js';
 import {
   ControlType,
   type ControlTypeValue,
@@ -75,6 +76,18 @@ describe('transactions in a partition log', () => {
     assert.equal(controlRecordType(encodeControlBatch(ControlType.abort, { producerId: 1, producerEpoch: 0, coordinatorEpoch: 0 }), 0), 0);
     assert.equal(controlRecordType(encodeControlBatch(ControlType.commit, { producerId: 1, producerEpoch: 0, coordinatorEpoch: 0 }), 0), 1);
     assert.equal(controlRecordType(Buffer.alloc(30), 0), -1);
+  });
+
+  test('a client cannot write a marker: INVALID_RECORD, nothing appended', () => {
+    const log = open(path.join(root, `t-${n++}`));
+    for (const attrs of [0x30, 0x20]) {
+      const batch = encodeControlBatch(ControlType.abort, { producerId: 3, producerEpoch: 1, coordinatorEpoch: 0 });
+      // As Kafka writes markers (transactional and control), and with the control bit alone.
+      const bytes = attrs === 0x30 ? batch : reencodeAttributes(batch, attrs);
+      const r = log.appendAsLeader(bytes, { apiVersion: 11, leaderEpoch: 0 });
+      assert.equal(r.errorCode, 87);
+      assert.equal(log.logEndOffset, 0);
+    }
   });
 
   test('the LSO stops at the oldest open transaction; markers move it; read_committed reads to it', () => {
@@ -146,3 +159,11 @@ describe('transactions in a partition log', () => {
     assert.deepEqual(log.read(0, 1 << 20, true, false, true).abortedTransactions, []);
   });
 });
+
+/** The same batch with other attributes and its CRC-32C recomputed (attributes are CRC-covered). */
+function reencodeAttributes(batch: Buffer, attributes: number): Buffer {
+  const out = Buffer.from(batch);
+  out.writeInt16BE(attributes, 21);
+  out.writeUInt32BE(crc32c(out.subarray(21)), 17);
+  return out;
+}
