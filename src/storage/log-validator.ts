@@ -21,7 +21,7 @@
  */
 import * as native from '../native/index.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { Compression } from '../records/record-batch.js';
+import { Compression, type ControlTypeValue, encodeControlBatch } from '../records/record-batch.js';
 import * as facts from './batch-facts.js';
 import type { ValidatedBatches } from '../native/index.js';
 
@@ -75,6 +75,27 @@ export function appendAsLeader(log: ValidatedLog, records: Buffer, opts: LeaderA
   if (refusal !== null) return refused(log, refusal.errorCode, refusal.errorMessage);
   const logAppendTime = log.config.logAppendTime ? Date.now() : -1;
   return log.appendValidated(records, validated, opts.leaderEpoch, logAppendTime);
+}
+
+/**
+ * A transaction marker written by the leader for the transaction coordinator: one control batch
+ * (see encodeControlBatch) that ends `producerId`'s transaction on this partition. The clients'
+ * policy does not apply (it refuses control batches); the batch is still validated.
+ */
+export function appendMarker(
+  log: ValidatedLog,
+  marker: { type: ControlTypeValue; producerId: number; producerEpoch: number; coordinatorEpoch: number },
+  leaderEpoch: number,
+): AppendResult {
+  const batch = encodeControlBatch(marker.type, {
+    producerId: marker.producerId,
+    producerEpoch: marker.producerEpoch,
+    coordinatorEpoch: marker.coordinatorEpoch,
+  });
+  const validated = native.validateBatches(batch, Number.MAX_SAFE_INTEGER);
+  if (validated.errorCode !== ErrorCode.NONE) return refused(log, validated.errorCode, null);
+  const logAppendTime = log.config.logAppendTime ? Date.now() : -1;
+  return log.appendValidated(batch, validated, leaderEpoch, logAppendTime);
 }
 
 /**

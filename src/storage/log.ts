@@ -15,12 +15,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertCurrent, type ValidatedBatches } from '../native/index.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { controlRecordType, decodeRecordBatches } from '../records/record-batch.js';
+import { controlRecordType, type ControlTypeValue, decodeRecordBatches } from '../records/record-batch.js';
 import type { FileRegion } from '../protocol/primitives.js';
 import * as facts from './batch-facts.js';
 import { LogSegment, segmentFileName } from './log-segment.js';
 import { formatEpochCheckpoint, LEADER_EPOCH_CHECKPOINT, LeaderEpochCache } from './leader-epoch-cache.js';
-import { appendAsFollower, appendAsLeader, type AppendResult, type LeaderAppendOptions } from './log-validator.js';
+import { appendAsFollower, appendAsLeader, appendMarker, type AppendResult, type LeaderAppendOptions } from './log-validator.js';
 import { type AbortedTxn, ProducerStateManager } from './producer-state.js';
 import { asOffset } from './types.js';
 
@@ -311,6 +311,17 @@ export class Log {
    */
   appendAsLeader(records: Buffer, opts: LeaderAppendOptions): AppendResult {
     return appendAsLeader(this, records, opts);
+  }
+
+  /**
+   * Appends a transaction marker as the partition's leader (for the transaction coordinator): it
+   * ends the producer's transaction here, and moves the last stable offset once durable.
+   */
+  appendMarker(
+    marker: { type: ControlTypeValue; producerId: number; producerEpoch: number; coordinatorEpoch: number },
+    leaderEpoch: number,
+  ): AppendResult {
+    return appendMarker(this, marker, leaderEpoch);
   }
 
   /**

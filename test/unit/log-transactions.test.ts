@@ -122,6 +122,26 @@ describe('transactions in a partition log', () => {
     assert.equal(log.lastStableOffset, 9);
   });
 
+  test("the leader's markers (Log.appendMarker) end transactions and move the LSO", () => {
+    const log = open(path.join(root, `t-${n++}`));
+    data(log, 11, 3, 0); // 0-2
+    data(log, 12, 1, 0); // 3
+    assert.equal(log.lastStableOffset, 0);
+    const commit = log.appendMarker({ type: ControlType.commit, producerId: 11, producerEpoch: 0, coordinatorEpoch: 5 }, 0);
+    assert.equal(commit.errorCode, 0);
+    assert.equal(commit.baseOffset, 4);
+    assert.equal(log.lastStableOffset, 3, "producer 12's transaction still holds it");
+    const abort = log.appendMarker({ type: ControlType.abort, producerId: 12, producerEpoch: 0, coordinatorEpoch: 5 }, 0);
+    assert.equal(abort.baseOffset, 5);
+    assert.equal(log.lastStableOffset, 6);
+    const r = log.read(0, 1 << 20, true, false, true);
+    assert.deepEqual(r.abortedTransactions, [{ producerId: 12, firstOffset: 3, lastOffset: 5, lastStableOffset: 6 }]);
+    // The marker on disk is Kafka's: transactional and control, one record keyed (0, type).
+    const bytes = log.readBytes(4, 1 << 20);
+    assert.equal(bytes.readInt16BE(21) & 0x30, 0x30);
+    assert.equal(controlRecordType(bytes, 0), ControlType.commit);
+  });
+
   test('the state survives a clean restart, and one that rebuilds it from the segments', async () => {
     const dir = path.join(root, `t-${n++}`);
     const log = open(dir);
