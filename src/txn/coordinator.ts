@@ -1,0 +1,263 @@
+/**
+ * TransactionCoordinator: the state of each transactional id this broker coordinates, and the
+ * rules of InitProducerId, AddPartitionsToTxn and EndTxn over it (transactions v1; KIP-890 comes
+ * later). Every change is written to `__transaction_state` (the `store` port) before it takes
+ * effect or is answered, so a restart replays the same state (`load`); a transaction whose
+ * PrepareCommit or PrepareAbort was stored is completed after a restart, never half-applied.
+ *
+ * Not wired to the request handlers yet: it receives ports (the store, the marker writer, producer
+ * ids, a clock) and does no I/O of its own. Main thread only; a transactional id's requests are
+ * handled one at a time (`busy`), others answer CONCURRENT_TRANSACTIONS meanwhile, as Kafka does.
+ */
+import { ErrorCode } from '../protocol/errors.js';
+import type { TransactionRecord } from './records.js';
+import { canTransition, isCompleting, MAX_PRODUCER_EPOCH, TxnState, type TxnStateValue } from './transaction-state.js';
+
+export interface TxnPartition {
+  topic: string;
+  partition: number;
+}
+
+export interface TransactionPorts {
+  /** Writes the id's record durably; resolves with an error code (NONE once stored). */
+  store(transactionalId: string, record: TransactionRecord): Promise<number>;
+  /** Writes a commit or abort marker to every partition; resolves once all are durable. */
+  writeMarkers(partitions: readonly TxnPartition[], marker: { commit: boolean; producerId: number; producerEpoch: number }): Promise<void>;
+  /** A new producer id (the same allocator as idempotent producers). */
+  newProducerId(): Promise<number>;
+  now(): number;
+  /** transaction.max.timeout.ms */
+  maxTimeoutMs: number;
+}
+
+export interface TransactionMetadata {
+  transactionalId: string;
+  producerId: number;
+  producerEpoch: number;
+  timeoutMs: number;
+  state: TxnStateValue;
+  partitions: TxnPartition[];
+  startMs: number;
+  lastUpdateMs: number;
+}
+
+function key(p: TxnPartition): string {
+  return `${p.topic}\u0000${p.partition}`;
+}
+
+export class TransactionCoordinator {
+  private readonly txns = new Map<string, TransactionMetadata>();
+  /** Ids with a request in progress (a write to the store, markers). */
+  private readonly busy = new Set<string>();
+
+  constructor(private readonly ports: TransactionPorts) {}
+
+  get(transactionalId: string): TransactionMetadata | undefined {
+    return this.txns.get(transactionalId);
+  }
+
+  /** Replays one stored record (start-up); a tombstone (null) forgets the id. */
+  load(transactionalId: string, r: TransactionRecord | null): void {
+    if (r === null) {
+      this.txns.delete(transactionalId);
+      return;
+    }
+    const partitions: TxnPartition[] = [];
+    for (const t of r.transactionPartitions ?? []) for (const p of t.partitionIds) partitions.push({ topic: t.topic, partition: p });
+    this.txns.set(transactionalId, {
+      transactionalId,
+      producerId: r.producerId,
+      producerEpoch: r.producerEpoch,
+      timeoutMs: r.transactionTimeoutMs,
+      state: r.transactionStatus as TxnStateValue,
+      partitions,
+      startMs: r.transactionStartTimestampMs,
+      lastUpdateMs: r.transactionLastUpdateTimestampMs,
+    });
+  }
+
+  /** After loading: transactions stored as PrepareCommit/PrepareAbort get their markers and complete. */
+  async completePending(): Promise<void> {
+    for (const m of [...this.txns.values()]) {
+      if (m.state === TxnState.PrepareCommit || m.state === TxnState.PrepareAbort) await this.complete(m);
+    }
+  }
+
+  /** InitProducerId with a transactional id: a producer id and a new epoch, fencing older instances. */
+  async initProducerId(
+    transactionalId: string,
+    timeoutMs: number,
+  ): Promise<{ errorCode: number; producerId: number; producerEpoch: number }> {
+    const fail = (errorCode: number) => ({ errorCode, producerId: -1, producerEpoch: -1 });
+    if (timeoutMs <= 0 || timeoutMs > this.ports.maxTimeoutMs) return fail(ErrorCode.INVALID_TRANSACTION_TIMEOUT);
+    if (this.busy.has(transactionalId)) return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
+    const m = this.txns.get(transactionalId);
+    if (m !== undefined && isCompleting(m.state)) return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
+    this.busy.add(transactionalId);
+    try {
+      const now = this.ports.now();
+      if (m !== undefined && m.state === TxnState.Ongoing) {
+        // A new instance of the producer: the old one's transaction is aborted at a bumped epoch
+        // (which fences it); the new instance retries and gets its epoch once that is done.
+        const fenced: TransactionMetadata = { ...m, producerEpoch: m.producerEpoch + 1, state: TxnState.PrepareAbort, lastUpdateMs: now };
+        const code = await this.write(fenced);
+        if (code !== ErrorCode.NONE) return fail(code);
+        await this.complete(fenced);
+        return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
+      }
+      let producerId = m?.producerId ?? -1;
+      let producerEpoch = (m?.producerEpoch ?? -1) + 1;
+      if (m === undefined || producerEpoch > MAX_PRODUCER_EPOCH) {
+        producerId = await this.ports.newProducerId();
+        producerEpoch = 0;
+      }
+      const next: TransactionMetadata = {
+        transactionalId,
+        producerId,
+        producerEpoch,
+        timeoutMs,
+        state: TxnState.Empty,
+        partitions: [],
+        startMs: -1,
+        lastUpdateMs: now,
+      };
+      const code = await this.write(next);
+      return code === ErrorCode.NONE ? { errorCode: ErrorCode.NONE, producerId, producerEpoch } : fail(code);
+    } finally {
+      this.busy.delete(transactionalId);
+    }
+  }
+
+  /** AddPartitionsToTxn (v0-3, from the producer): the partitions join the transaction, which is Ongoing. */
+  async addPartitions(
+    transactionalId: string,
+    producerId: number,
+    producerEpoch: number,
+    partitions: readonly TxnPartition[],
+  ): Promise<number> {
+    const m = this.txns.get(transactionalId);
+    const check = this.checkProducer(m, producerId, producerEpoch);
+    if (check !== ErrorCode.NONE) return check;
+    if (this.busy.has(transactionalId) || isCompleting(m!.state)) return ErrorCode.CONCURRENT_TRANSACTIONS;
+    const have = new Set(m!.partitions.map(key));
+    const added = partitions.filter((p) => !have.has(key(p)));
+    if (m!.state === TxnState.Ongoing && added.length === 0) return ErrorCode.NONE;
+    const now = this.ports.now();
+    const next: TransactionMetadata = {
+      ...m!,
+      state: TxnState.Ongoing,
+      partitions: [...m!.partitions, ...added],
+      startMs: m!.state === TxnState.Ongoing ? m!.startMs : now,
+      lastUpdateMs: now,
+    };
+    this.busy.add(transactionalId);
+    try {
+      return await this.write(next);
+    } finally {
+      this.busy.delete(transactionalId);
+    }
+  }
+
+  /** EndTxn: commit or abort the Ongoing transaction; answered once its markers are written. */
+  async endTransaction(transactionalId: string, producerId: number, producerEpoch: number, commit: boolean): Promise<number> {
+    const m = this.txns.get(transactionalId);
+    const check = this.checkProducer(m, producerId, producerEpoch);
+    if (check !== ErrorCode.NONE) return check;
+    if (this.busy.has(transactionalId) || isCompleting(m!.state)) return ErrorCode.CONCURRENT_TRANSACTIONS;
+    // A retry of an EndTxn that already completed is answered as it was.
+    if (m!.state === (commit ? TxnState.CompleteCommit : TxnState.CompleteAbort)) return ErrorCode.NONE;
+    if (m!.state !== TxnState.Ongoing) return ErrorCode.INVALID_TXN_STATE;
+    const prepared: TransactionMetadata = {
+      ...m!,
+      state: commit ? TxnState.PrepareCommit : TxnState.PrepareAbort,
+      lastUpdateMs: this.ports.now(),
+    };
+    this.busy.add(transactionalId);
+    try {
+      const code = await this.write(prepared);
+      if (code !== ErrorCode.NONE) return code;
+      // From here the outcome is decided and stored: a crash now completes it after the restart.
+      await this.complete(prepared);
+      return ErrorCode.NONE;
+    } finally {
+      this.busy.delete(transactionalId);
+    }
+  }
+
+  /** Ongoing transactions older than their timeout (the caller aborts them with abortTimedOut). */
+  timedOut(now: number): TransactionMetadata[] {
+    return [...this.txns.values()].filter((m) => m.state === TxnState.Ongoing && m.startMs >= 0 && now - m.startMs > m.timeoutMs);
+  }
+
+  /** Aborts a transaction that outlived its timeout, at a bumped epoch so its producer is fenced. */
+  async abortTimedOut(transactionalId: string): Promise<number> {
+    const m = this.txns.get(transactionalId);
+    if (m === undefined || m.state !== TxnState.Ongoing || this.busy.has(transactionalId)) return ErrorCode.CONCURRENT_TRANSACTIONS;
+    const prepared: TransactionMetadata = {
+      ...m,
+      producerEpoch: m.producerEpoch + 1,
+      state: TxnState.PrepareAbort,
+      lastUpdateMs: this.ports.now(),
+    };
+    this.busy.add(transactionalId);
+    try {
+      const code = await this.write(prepared);
+      if (code === ErrorCode.NONE) await this.complete(prepared);
+      return code;
+    } finally {
+      this.busy.delete(transactionalId);
+    }
+  }
+
+  private checkProducer(m: TransactionMetadata | undefined, producerId: number, producerEpoch: number): number {
+    if (m === undefined || m.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
+    if (producerEpoch < m.producerEpoch) return ErrorCode.PRODUCER_FENCED;
+    if (producerEpoch > m.producerEpoch) return ErrorCode.INVALID_PRODUCER_EPOCH;
+    return ErrorCode.NONE;
+  }
+
+  /** Writes the markers of a prepared transaction, then stores it complete. */
+  private async complete(prepared: TransactionMetadata): Promise<void> {
+    const commit = prepared.state === TxnState.PrepareCommit;
+    await this.ports.writeMarkers(prepared.partitions, { commit, producerId: prepared.producerId, producerEpoch: prepared.producerEpoch });
+    await this.write({
+      ...prepared,
+      state: commit ? TxnState.CompleteCommit : TxnState.CompleteAbort,
+      partitions: [],
+      lastUpdateMs: this.ports.now(),
+    });
+  }
+
+  /** Stores a new state for the id (a transition Kafka allows) and applies it once stored. */
+  private async write(next: TransactionMetadata): Promise<number> {
+    const current = this.txns.get(next.transactionalId);
+    if (current !== undefined && current.state !== next.state && !canTransition(current.state, next.state)) {
+      return ErrorCode.INVALID_TXN_STATE;
+    }
+    const code = await this.ports.store(next.transactionalId, toRecord(next));
+    if (code === ErrorCode.NONE) this.txns.set(next.transactionalId, next);
+    return code;
+  }
+}
+
+/** The stored form of a transaction (TransactionLogValue). */
+export function toRecord(m: TransactionMetadata): TransactionRecord {
+  const byTopic = new Map<string, number[]>();
+  for (const p of m.partitions) {
+    const list = byTopic.get(p.topic);
+    if (list === undefined) byTopic.set(p.topic, [p.partition]);
+    else list.push(p.partition);
+  }
+  return {
+    producerId: m.producerId,
+    previousProducerId: -1,
+    nextProducerId: -1,
+    producerEpoch: m.producerEpoch,
+    transactionTimeoutMs: m.timeoutMs,
+    transactionStatus: m.state,
+    transactionPartitions: [...byTopic].map(([topic, partitionIds]) => ({ topic, partitionIds })),
+    transactionLastUpdateTimestampMs: m.lastUpdateMs,
+    transactionStartTimestampMs: m.startMs,
+    clientTransactionVersion: 0,
+  };
+}

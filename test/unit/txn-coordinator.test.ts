@@ -1,0 +1,155 @@
+/**
+ * The transaction coordinator's rules, over fake ports (a store that keeps every record in order,
+ * a marker writer that records its calls): producer ids and epochs, fencing, adding partitions,
+ * commit and abort with their markers, timeouts, the error codes of bad requests, a store that
+ * fails, and a restart that replays the stored records and completes a prepared transaction.
+ */
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { ErrorCode } from '../../src/protocol/errors.js';
+import { TransactionCoordinator, type TransactionPorts, type TxnPartition } from '../../src/txn/coordinator.js';
+import { decodeTransactionValue, transactionValue, type TransactionRecord } from '../../src/txn/records.js';
+import { TxnState } from '../../src/txn/transaction-state.js';
+
+interface Fake extends TransactionPorts {
+  stored: Array<[string, TransactionRecord]>;
+  markers: Array<{ partitions: readonly TxnPartition[]; commit: boolean; producerId: number; producerEpoch: number }>;
+  failStore: number;
+  clock: number;
+}
+
+function fake(): Fake {
+  let nextId = 1000;
+  const f: Fake = {
+    stored: [],
+    markers: [],
+    failStore: ErrorCode.NONE,
+    clock: 1_000_000,
+    maxTimeoutMs: 900_000,
+    store: async (id, record) => {
+      if (f.failStore !== ErrorCode.NONE) return f.failStore;
+      // Through the real encoding, as the topic would hold it.
+      f.stored.push([id, decodeTransactionValue(transactionValue(record))!]);
+      return ErrorCode.NONE;
+    },
+    writeMarkers: async (partitions, marker) => {
+      f.markers.push({ partitions, ...marker });
+    },
+    newProducerId: async () => nextId++,
+    now: () => f.clock,
+  };
+  return f;
+}
+
+const p = (topic: string, partition: number): TxnPartition => ({ topic, partition });
+
+describe('the transaction coordinator', () => {
+  test('init, add partitions, commit: markers on every partition, and each step stored first', async () => {
+    const f = fake();
+    const c = new TransactionCoordinator(f);
+    const init = await c.initProducerId('app', 60_000);
+    assert.deepEqual(init, { errorCode: ErrorCode.NONE, producerId: 1000, producerEpoch: 0 });
+    assert.equal(await c.addPartitions('app', 1000, 0, [p('a', 0), p('a', 1)]), ErrorCode.NONE);
+    assert.equal(await c.addPartitions('app', 1000, 0, [p('a', 1), p('b', 0)]), ErrorCode.NONE);
+    assert.equal(c.get('app')!.state, TxnState.Ongoing);
+    assert.equal(await c.endTransaction('app', 1000, 0, true), ErrorCode.NONE);
+    assert.deepEqual(f.markers, [{ partitions: [p('a', 0), p('a', 1), p('b', 0)], commit: true, producerId: 1000, producerEpoch: 0 }]);
+    assert.deepEqual(
+      f.stored.map(([, r]) => r.transactionStatus),
+      [TxnState.Empty, TxnState.Ongoing, TxnState.Ongoing, TxnState.PrepareCommit, TxnState.CompleteCommit],
+    );
+    // The prepared record names the partitions its markers go to.
+    assert.deepEqual(f.stored[3]![1].transactionPartitions, [
+      { topic: 'a', partitionIds: [0, 1] },
+      { topic: 'b', partitionIds: [0] },
+    ]);
+    // A retried EndTxn of the same outcome is answered again; the other outcome is refused.
+    assert.equal(await c.endTransaction('app', 1000, 0, true), ErrorCode.NONE);
+    assert.equal(await c.endTransaction('app', 1000, 0, false), ErrorCode.INVALID_TXN_STATE);
+    assert.equal(f.markers.length, 1);
+  });
+
+  test('abort writes abort markers; ending an empty transaction is INVALID_TXN_STATE', async () => {
+    const f = fake();
+    const c = new TransactionCoordinator(f);
+    await c.initProducerId('x', 60_000);
+    assert.equal(await c.endTransaction('x', 1000, 0, true), ErrorCode.INVALID_TXN_STATE);
+    await c.addPartitions('x', 1000, 0, [p('t', 3)]);
+    assert.equal(await c.endTransaction('x', 1000, 0, false), ErrorCode.NONE);
+    assert.equal(f.markers[0]!.commit, false);
+    assert.equal(c.get('x')!.state, TxnState.CompleteAbort);
+  });
+
+  test('a second instance fences the first: its open transaction is aborted at a new epoch', async () => {
+    const f = fake();
+    const c = new TransactionCoordinator(f);
+    await c.initProducerId('app', 60_000);
+    await c.addPartitions('app', 1000, 0, [p('t', 0)]);
+    const retry = await c.initProducerId('app', 60_000);
+    assert.equal(retry.errorCode, ErrorCode.CONCURRENT_TRANSACTIONS, 'the new instance retries while the abort completes');
+    assert.deepEqual(f.markers, [{ partitions: [p('t', 0)], commit: false, producerId: 1000, producerEpoch: 1 }]);
+    const second = await c.initProducerId('app', 60_000);
+    assert.deepEqual(second, { errorCode: ErrorCode.NONE, producerId: 1000, producerEpoch: 2 });
+    // The old instance is fenced.
+    assert.equal(await c.addPartitions('app', 1000, 0, [p('t', 1)]), ErrorCode.PRODUCER_FENCED);
+    assert.equal(await c.endTransaction('app', 1000, 1, true), ErrorCode.PRODUCER_FENCED);
+  });
+
+  test('bad requests get Kafka’s error codes', async () => {
+    const f = fake();
+    const c = new TransactionCoordinator(f);
+    assert.equal((await c.initProducerId('t', 0)).errorCode, ErrorCode.INVALID_TRANSACTION_TIMEOUT);
+    assert.equal((await c.initProducerId('t', 900_001)).errorCode, ErrorCode.INVALID_TRANSACTION_TIMEOUT);
+    assert.equal(await c.endTransaction('unknown', 1, 0, true), ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    await c.initProducerId('t', 60_000);
+    assert.equal(await c.addPartitions('t', 999, 0, [p('a', 0)]), ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    assert.equal(await c.addPartitions('t', 1000, 5, [p('a', 0)]), ErrorCode.INVALID_PRODUCER_EPOCH);
+  });
+
+  test('a store that fails changes nothing', async () => {
+    const f = fake();
+    const c = new TransactionCoordinator(f);
+    await c.initProducerId('t', 60_000);
+    f.failStore = ErrorCode.NOT_COORDINATOR;
+    assert.equal(await c.addPartitions('t', 1000, 0, [p('a', 0)]), ErrorCode.NOT_COORDINATOR);
+    assert.equal(c.get('t')!.state, TxnState.Empty);
+    assert.equal(c.get('t')!.partitions.length, 0);
+  });
+
+  test('a transaction open past its timeout is found and aborted at a new epoch', async () => {
+    const f = fake();
+    const c = new TransactionCoordinator(f);
+    await c.initProducerId('slow', 10_000);
+    await c.addPartitions('slow', 1000, 0, [p('t', 0)]);
+    assert.deepEqual(c.timedOut(f.clock + 10_000), []);
+    const late = c.timedOut(f.clock + 10_001);
+    assert.deepEqual(
+      late.map((m) => m.transactionalId),
+      ['slow'],
+    );
+    assert.equal(await c.abortTimedOut('slow'), ErrorCode.NONE);
+    assert.deepEqual(f.markers, [{ partitions: [p('t', 0)], commit: false, producerId: 1000, producerEpoch: 1 }]);
+    assert.equal(await c.endTransaction('slow', 1000, 0, true), ErrorCode.PRODUCER_FENCED);
+  });
+
+  test('a restart replays the stored records and completes a transaction stored as PrepareCommit', async () => {
+    const f = fake();
+    const c = new TransactionCoordinator(f);
+    await c.initProducerId('app', 60_000);
+    await c.addPartitions('app', 1000, 0, [p('t', 0), p('t', 1)]);
+    // The broker dies after storing PrepareCommit, before any marker.
+    const prepared = { ...f.stored[f.stored.length - 1]![1], transactionStatus: TxnState.PrepareCommit };
+    const records: Array<[string, TransactionRecord]> = [...f.stored, ['app', prepared]];
+
+    const f2 = fake();
+    const again = new TransactionCoordinator(f2);
+    for (const [id, r] of records) again.load(id, r);
+    assert.equal(again.get('app')!.state, TxnState.PrepareCommit);
+    await again.completePending();
+    assert.deepEqual(f2.markers, [{ partitions: [p('t', 0), p('t', 1)], commit: true, producerId: 1000, producerEpoch: 0 }]);
+    assert.equal(again.get('app')!.state, TxnState.CompleteCommit);
+    // A tombstone forgets the id.
+    again.load('app', null);
+    assert.equal(again.get('app'), undefined);
+  });
+});
