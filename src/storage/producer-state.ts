@@ -170,8 +170,20 @@ export class ProducerStateManager {
    * records may lie in that range (their marker at or after `from`, their first batch before `to`).
    */
   abortedTransactions(from: number, to: number): AbortedTxn[] {
+    // The list is in marker order: skip, by binary search, every transaction decided before
+    // `from` (all of them, for a consumer at the tail), rather than walk them on every fetch.
+    let lo = 0;
+    let hi = this.aborted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.aborted[mid]!.lastOffset < from) lo = mid + 1;
+      else hi = mid;
+    }
     const out: AbortedTxn[] = [];
-    for (const a of this.aborted) if (a.lastOffset >= from && a.firstOffset < to) out.push(a);
+    for (let i = lo; i < this.aborted.length; i++) {
+      const a = this.aborted[i]!;
+      if (a.firstOffset < to) out.push(a);
+    }
     return out;
   }
 

@@ -11,7 +11,7 @@
  */
 import { ErrorCode } from '../protocol/errors.js';
 import type { TransactionRecord } from './records.js';
-import { canTransition, isCompleting, MAX_PRODUCER_EPOCH, TxnState, type TxnStateValue } from './transaction-state.js';
+import { canTransition, isCompleting, isTxnState, MAX_PRODUCER_EPOCH, TxnState, type TxnStateValue } from './transaction-state.js';
 
 export interface TxnPartition {
   topic: string;
@@ -56,9 +56,9 @@ export class TransactionCoordinator {
     return this.txns.get(transactionalId);
   }
 
-  /** Replays one stored record (start-up); a tombstone (null) forgets the id. */
+  /** Replays one stored record (start-up); a tombstone (null) forgets the id, as does a record with an unknown state. */
   load(transactionalId: string, r: TransactionRecord | null): void {
-    if (r === null) {
+    if (r === null || !isTxnState(r.transactionStatus)) {
       this.txns.delete(transactionalId);
       return;
     }
@@ -69,7 +69,7 @@ export class TransactionCoordinator {
       producerId: r.producerId,
       producerEpoch: r.producerEpoch,
       timeoutMs: r.transactionTimeoutMs,
-      state: r.transactionStatus as TxnStateValue,
+      state: r.transactionStatus,
       partitions,
       startMs: r.transactionStartTimestampMs,
       lastUpdateMs: r.transactionLastUpdateTimestampMs,

@@ -142,6 +142,20 @@ describe('transactions in a partition log', () => {
     assert.equal(controlRecordType(bytes, 0), ControlType.commit);
   });
 
+  test('a read_committed read is told only of the aborted transactions that may lie in it', () => {
+    const log = open(path.join(root, `t-${n++}`));
+    for (let pid = 20; pid < 24; pid++) {
+      data(log, pid, 2, 0); // pid 20: 0-1, marker 2; pid 21: 3-4, marker 5; ...
+      marker(log, pid, ControlType.abort);
+    }
+    const told = (from: number, max: number) => log.read(from, max, true, false, true).abortedTransactions?.map((a) => a.producerId);
+    assert.deepEqual(told(0, 1 << 20), [20, 21, 22, 23]);
+    assert.deepEqual(told(5, 1 << 20), [21, 22, 23], 'the marker at 5 is read');
+    assert.deepEqual(told(6, 1 << 20), [22, 23]);
+    // A read that ends early (one batch) names only what can lie in it.
+    assert.deepEqual(told(6, 1), [22]);
+  });
+
   test('the state survives a clean restart, and one that rebuilds it from the segments', async () => {
     const dir = path.join(root, `t-${n++}`);
     const log = open(dir);

@@ -148,6 +148,9 @@ describe('the transaction coordinator', () => {
     await again.completePending();
     assert.deepEqual(f2.markers, [{ partitions: [p('t', 0), p('t', 1)], commit: true, producerId: 1000, producerEpoch: 0 }]);
     assert.equal(again.get('app')!.state, TxnState.CompleteCommit);
+    // A record with a state Kafka does not have is not loaded.
+    again.load('bad', { ...prepared, transactionStatus: 9 });
+    assert.equal(again.get('bad'), undefined);
     // A tombstone forgets the id.
     again.load('app', null);
     assert.equal(again.get('app'), undefined);
