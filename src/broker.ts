@@ -19,6 +19,9 @@ import { KafkaListener } from './server/listener.js';
 import { ClusterNode } from './cluster/cluster-node.js';
 import { parseClusterUrl } from './cluster/etcd-store.js';
 import { LogManager } from './storage/log-manager.js';
+import { TRANSACTION_STATE_TOPIC } from './txn/transaction-store.js';
+import { Transactions } from './txn/transactions.js';
+import type { ProducerIds } from './metadata/ports.js';
 
 export const FRANZ_VERSION = '0.1.0';
 
@@ -33,6 +36,8 @@ export class Broker implements ClusterInfo {
   /** Cluster mode: this broker's part of the cluster (undefined for a single node). */
   readonly cluster: ClusterNode | undefined;
   private groupCoordinator: GroupCoordinator | undefined;
+  private txnCoordinator: Transactions | undefined;
+  private readonly producerIds: ProducerIds;
   readonly nodeId: number;
   readonly dataDir: string;
   private ownClusterId: string;
@@ -65,14 +70,19 @@ export class Broker implements ClusterInfo {
       });
       this.ownClusterId = '';
       parts = this.cluster;
+      this.producerIds = this.cluster.producerIds;
     } else {
       const registry = new TopicRegistry(this.dataDir, this.nodeId, config.get('cluster.id'));
       this.ownClusterId = registry.clusterId;
       this.single = new TopicManager(registry, this.logs, config, log, this.dataDir);
       this.cluster = undefined;
       parts = this.single;
-      // Replays __consumer_offsets before the listener opens, so no request ever meets a loading coordinator.
+      this.producerIds = new ProducerIdManager(this.dataDir);
+      // Replays __consumer_offsets and __transaction_state before the listener opens, so no
+      // request ever meets a loading coordinator.
       this.groupCoordinator = this.makeGroups(parts);
+      this.txnCoordinator = this.makeTransactions(parts, this.groupCoordinator);
+      this.txnCoordinator.loadAll();
     }
     this.registry = createRegistry();
     const info: ClusterInfo = this.cluster ?? this;
@@ -84,7 +94,10 @@ export class Broker implements ClusterInfo {
       get groups() {
         return broker.groups;
       },
-      producerIds: this.cluster?.producerIds ?? new ProducerIdManager(this.dataDir),
+      get transactions() {
+        return broker.transactions;
+      },
+      producerIds: this.producerIds,
       cluster: info,
       logDirs: parts,
       config,
@@ -124,6 +137,20 @@ export class Broker implements ClusterInfo {
       });
     };
     return groups;
+  }
+
+  private makeTransactions(parts: TopicManager | ClusterNode, groups: GroupCoordinator): Transactions {
+    const txns = new Transactions({ logs: parts, topics: parts, config: this.config, log: this.log, producerIds: this.producerIds });
+    // Offsets committed in a transaction count once its marker reaches their offsets partition.
+    txns.onMarker = (topic, p, producerId, commit) => {
+      if (topic === OFFSETS_TOPIC) groups.completeTransaction(p, producerId, commit);
+    };
+    return txns;
+  }
+
+  get transactions(): Transactions {
+    if (this.txnCoordinator === undefined) throw new Error('the transaction coordinator is made when the broker has joined its cluster');
+    return this.txnCoordinator;
   }
 
   get groups(): GroupCoordinator {
@@ -189,14 +216,20 @@ export class Broker implements ClusterInfo {
       await this.cluster.start(this.listener, this.advertised);
       const groups = this.makeGroups(this.cluster);
       this.groupCoordinator = groups;
-      // A group's coordinator is the leader of its offsets partition: groups move with leaderships.
+      const txns = this.makeTransactions(this.cluster, groups);
+      this.txnCoordinator = txns;
+      txns.loadAll();
+      // A group's (a transactional id's) coordinator is the leader of its offsets (transaction
+      // state) partition: coordinators move with leaderships.
       this.cluster.onLeadershipChange = (topic, p, leading) => {
         if (topic === OFFSETS_TOPIC) groups.onOffsetsPartition(p, leading);
+        else if (topic === TRANSACTION_STATE_TOPIC) txns.onStatePartition(p, leading);
       };
       this.listenerSocket.release();
     }
     this.logs.startBackgroundWork(this.config.num('log.retention.check.interval.ms'));
     this.groups.startExpiry();
+    this.transactions.start();
   }
 
   /** Stops accepting, lets in-flight requests finish briefly, flushes, and marks the shutdown clean. */
@@ -205,6 +238,7 @@ export class Broker implements ClusterInfo {
     await this.cluster?.resign(graceMs * 2);
     await this.listenerSocket.stop(graceMs);
     this.groupCoordinator?.shutdown();
+    this.txnCoordinator?.stop();
     // A creation under way stops at its next step; the next start opens what it made.
     await this.single?.stop();
     await this.cluster?.stop();

@@ -89,7 +89,8 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
   /** Called once after the next change applied to the image (resign waits on them). */
   private imageWaiters = new Set<() => void>();
   /** The offsets topic waiting for enough brokers (createInternalTopic). */
-  private pendingInternal: { name: string; partitions: number; configs: Record<string, string> } | null = null;
+  /** Internal topics asked for and not yet made (too few brokers alive), by name. */
+  private readonly pendingInternal = new Map<string, { partitions: number; replicationFactor: number; configs: Record<string, string> }>();
   private lagTimer: NodeJS.Timeout | null = null;
   readonly replicated = true;
   /** Producer ids unique across the cluster (blocks from etcd). */
@@ -496,27 +497,27 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
   }
 
   /**
-   * The offsets topic, with offsets.topic.replication.factor replicas: made as soon as that many
-   * brokers are alive (until then FindCoordinator answers COORDINATOR_NOT_AVAILABLE, as in Kafka).
+   * A coordinator's state topic (offsets, transaction state), with its replication factor: made
+   * as soon as that many brokers are alive (until then FindCoordinator answers
+   * COORDINATOR_NOT_AVAILABLE, as in Kafka).
    */
-  createInternalTopic(name: string, partitions: number, configs: Record<string, string>): Outcome {
-    this.pendingInternal = { name, partitions, configs };
+  createInternalTopic(name: string, partitions: number, replicationFactor: number, configs: Record<string, string>): Outcome {
+    this.pendingInternal.set(name, { partitions, replicationFactor, configs });
     this.makePendingInternal();
     return { errorCode: ErrorCode.NONE, message: null };
   }
 
   private makePendingInternal(): void {
-    const want = this.pendingInternal;
-    if (want === null) return;
-    if (this.image.topics.has(want.name)) {
-      this.pendingInternal = null;
-      return;
+    for (const [name, want] of [...this.pendingInternal]) {
+      if (this.image.topics.has(name)) {
+        this.pendingInternal.delete(name);
+        continue;
+      }
+      if (this.image.brokers.size < want.replicationFactor) continue;
+      this.pendingInternal.delete(name);
+      const planned = this.plan(name, want.partitions, want.replicationFactor, want.configs, true);
+      if ('replicas' in planned) void this.write(planned);
     }
-    const rf = this.config.num('offsets.topic.replication.factor');
-    if (this.image.brokers.size < rf) return;
-    this.pendingInternal = null;
-    const planned = this.plan(want.name, want.partitions, rf, want.configs, true);
-    if ('replicas' in planned) void this.write(planned);
   }
 
   /** Auto-creation asks the cluster and answers at once: the client sees the topic on its next metadata request. */

@@ -18,9 +18,9 @@ import { ErrorCode } from '../protocol/errors.js';
 import { SERVER_ASSIGNORS } from './assignors.js';
 import { ClassicGroup, type GroupSettings } from './classic-group.js';
 import { ConsumerGroup, type ConsumerGroupSettings, type TopicMeta } from './consumer-group.js';
-import { GroupStore, type GroupPorts } from './group-store.js';
+import { GroupStore, type GroupPorts, type LoadedState, type PendingTxnOffsets } from './group-store.js';
 import { splitTpKey, tpKey } from './topic-partition.js';
-import type { CommittedOffset } from './records.js';
+import { decodeKey, type CommittedOffset } from './records.js';
 
 export interface OffsetCommitInput {
   topic: string;
@@ -37,6 +37,12 @@ export class GroupCoordinator {
   readonly consumer = new Map<string, ConsumerGroup>();
   private readonly consumerSettings: ConsumerGroupSettings;
   private readonly offsets = new Map<string, Map<string, CommittedOffset>>();
+  /**
+   * Offsets committed in open transactions (TxnOffsetCommit), by producer id: they become
+   * committed offsets when the transaction's commit marker is written to the group's partition
+   * (completeTransaction), and are dropped by an abort.
+   */
+  private readonly pendingTxn = new Map<number, PendingTxnOffsets>();
   private readonly settings: GroupSettings;
   private expiryTimer: NodeJS.Timeout | null = null;
 
@@ -63,9 +69,99 @@ export class GroupCoordinator {
       topics: () => topics.list().map((t) => ({ name: t.name, id: t.id, partitions: t.partitions, internal: t.internal })),
       log: ports.log,
     };
-    const loaded = this.store.load();
+    this.store.topic.holdCompaction = (p) => this.hasPendingIn(p);
+    this.adopt(this.store.load());
+  }
+
+  private adopt(loaded: LoadedState): void {
     for (const [group, m] of loaded.offsets) if (m.size > 0) this.offsets.set(group, m);
     for (const [group, rec] of loaded.groups) this.classic.set(group, ClassicGroup.restore(group, rec, this.settings));
+    for (const [pid, txn] of loaded.pending) {
+      const mine = this.pendingOf(pid);
+      for (const [group, m] of txn.offsets) mine.offsets.set(group, m);
+      mine.records.push(...txn.records);
+    }
+  }
+
+  private pendingOf(producerId: number): PendingTxnOffsets {
+    let t = this.pendingTxn.get(producerId);
+    if (t === undefined) {
+      t = { offsets: new Map(), records: [] };
+      this.pendingTxn.set(producerId, t);
+    }
+    return t;
+  }
+
+  /** True while an open transaction has offsets in partition p of the offsets topic. */
+  private hasPendingIn(p: number): boolean {
+    for (const t of this.pendingTxn.values()) for (const g of t.offsets.keys()) if (this.store.partitionFor(g) === p) return true;
+    return false;
+  }
+
+  /** Whether an open transaction has committed an offset for the group's partition (OffsetFetch requireStable). */
+  hasPendingOffset(groupId: string, topic: string, partition: number): boolean {
+    const k = tpKey(topic, partition);
+    for (const t of this.pendingTxn.values()) if (t.offsets.get(groupId)?.has(k)) return true;
+    return false;
+  }
+
+  /**
+   * TxnOffsetCommit: stores the offsets in the producer's transaction; they count once it
+   * commits. Returns one error code per input; the caller has checked the member and generation.
+   */
+  async commitInTransaction(groupId: string, producerId: number, producerEpoch: number, inputs: OffsetCommitInput[]): Promise<number[]> {
+    const codes = inputs.map((c) =>
+      c.metadata !== null && Buffer.byteLength(c.metadata) > this.maxMetadataBytes ? ErrorCode.OFFSET_METADATA_TOO_LARGE : ErrorCode.NONE,
+    );
+    const now = Date.now();
+    const accepted = inputs
+      .filter((_, i) => codes[i] === ErrorCode.NONE)
+      .map((c) => ({
+        topic: c.topic,
+        partition: c.partition,
+        value: { offset: c.offset, leaderEpoch: c.leaderEpoch, metadata: c.metadata ?? '', commitTimestamp: now },
+      }));
+    if (accepted.length === 0) return codes;
+    const r = await this.store.commitTxnOffsets(groupId, producerId, producerEpoch, accepted);
+    if (r.errorCode !== ErrorCode.NONE) return codes.map((c) => (c === ErrorCode.NONE ? r.errorCode : c));
+    const txn = this.pendingOf(producerId);
+    let m = txn.offsets.get(groupId);
+    if (m === undefined) {
+      m = new Map();
+      txn.offsets.set(groupId, m);
+    }
+    for (const a of accepted) m.set(tpKey(a.topic, a.partition), a.value);
+    txn.records.push(...r.records);
+    return codes;
+  }
+
+  /**
+   * A transaction marker was written to partition p of the offsets topic: the producer's offsets
+   * for the groups of that partition become committed (commit) or are dropped (abort).
+   */
+  completeTransaction(p: number, producerId: number, commit: boolean): void {
+    const txn = this.pendingTxn.get(producerId);
+    if (txn === undefined) return;
+    for (const [group, m] of [...txn.offsets]) {
+      if (this.store.partitionFor(group) !== p) continue;
+      txn.offsets.delete(group);
+      if (!commit) continue;
+      let committed = this.offsets.get(group);
+      if (committed === undefined) {
+        committed = new Map();
+        this.offsets.set(group, committed);
+      }
+      for (const [k, v] of m) committed.set(k, v);
+    }
+    const left: Array<{ key: Buffer; value: Buffer | null }> = [];
+    for (const r of txn.records) {
+      const k = decodeKey(r.key);
+      if (k.kind === 'unknown' || this.store.partitionFor(k.group) !== p) left.push(r);
+      else if (commit) this.store.topic.track(p, r.key, r.value);
+    }
+    txn.records.length = 0;
+    txn.records.push(...left);
+    if (txn.offsets.size === 0) this.pendingTxn.delete(producerId);
   }
 
   /**
@@ -85,13 +181,21 @@ export class GroupCoordinator {
       cg.kill();
       this.consumer.delete(g);
     }
+    for (const [pid, txn] of [...this.pendingTxn]) {
+      for (const g of [...txn.offsets.keys()]) if (mine(g)) txn.offsets.delete(g);
+      const left = txn.records.filter((r) => {
+        const k = decodeKey(r.key);
+        return k.kind === 'unknown' || !mine(k.group);
+      });
+      txn.records.length = 0;
+      txn.records.push(...left);
+      if (txn.offsets.size === 0) this.pendingTxn.delete(pid);
+    }
     if (!leading) {
       this.store.unloadPartition(p);
       return;
     }
-    const loaded = this.store.loadPartition(p);
-    for (const [group, m] of loaded.offsets) if (m.size > 0) this.offsets.set(group, m);
-    for (const [group, rec] of loaded.groups) this.classic.set(group, ClassicGroup.restore(group, rec, this.settings));
+    this.adopt(this.store.loadPartition(p));
   }
 
   /**

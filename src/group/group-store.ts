@@ -1,26 +1,21 @@
 /**
  * GroupStore: committed offsets and group metadata, kept in the internal topic `__consumer_offsets`
- * (offsets.topic.num.partitions partitions, cleanup.policy=compact), each group on the partition
- * Kafka would choose (`abs(hashCode(group)) % partitions`). Writes go through the same log append as
- * produced records and, in durable mode, are acknowledged only once fsynced. At start-up the whole
- * topic is replayed to rebuild the state, before the listener opens.
+ * (offsets.topic.num.partitions partitions, cleanup.policy=compact; a StateTopic, which also
+ * compacts it), each group on the partition Kafka would choose (`abs(hashCode(group)) %
+ * partitions`). Writes go through the same log append as produced records and are answered once
+ * durable. At start-up the whole topic is replayed to rebuild the state, before the listener opens.
  *
- * Compaction: the store keeps, per partition, the latest value of every key it has written or
- * replayed (what Kafka's log cleaner would keep). When a partition's log grows past
- * COMPACT_MIN_BYTES (or twice its segment size, if less) and four times that live set, a new
- * segment is rolled and the live records are appended to it again, in the same tick in which they
- * are read (so no write can slip between); once they are durable the log start offset moves to
- * them, dropping every older segment. Compacting early matters: each segment keeps a table row
- * per batch in memory, and commits are one small batch each, so waiting for two 100 MiB segments
- * held hundreds of thousands of rows (the soak's RSS creep, docs/perf/hardening.md). A crash in between only replays the
- * live records twice, to the same state. Tombstones go with the records they deleted.
+ * Offsets committed in a transaction (TxnOffsetCommit) are written as a transactional batch of
+ * their producer; they count once the transaction coordinator's commit marker reaches the
+ * partition (an abort marker drops them). Replay applies the same rule.
  */
 import type { BrokerConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { InternalTopics, PartitionLogs } from '../metadata/ports.js';
+import { StateTopic } from '../metadata/state-topic.js';
 import { ErrorCode } from '../protocol/errors.js';
+import { ControlType, type RecordBatch } from '../records/record-batch.js';
 import { tpKey } from './topic-partition.js';
-import { decodeRecordBatches, encodeRecordBatch, type RecordInput } from '../records/record-batch.js';
 import {
   decodeGroupValue,
   decodeKey,
@@ -29,7 +24,6 @@ import {
   groupValue,
   offsetKey,
   offsetValue,
-  offsetsPartitionFor,
   type CommittedOffset,
   type GroupRecord,
 } from './records.js';
@@ -46,73 +40,48 @@ export interface GroupPorts {
   readonly log: Logger;
 }
 
+/** Offsets a producer's open transaction committed: group -> partition key -> offset, with the stored records. */
+export interface PendingTxnOffsets {
+  readonly offsets: Map<string, Map<string, CommittedOffset>>;
+  readonly records: Array<{ key: Buffer; value: Buffer | null }>;
+}
+
 export interface LoadedState {
   offsets: Map<string, Map<string, CommittedOffset>>;
   groups: Map<string, GroupRecord>;
+  /** Open transactions' offsets, by producer id. */
+  pending: Map<number, PendingTxnOffsets>;
 }
 
-/** Bytes of record payload per batch when the live set is re-appended (well under max.message.bytes). */
-const COMPACT_BATCH_BYTES = 256 * 1024;
-/** A partition's log is compacted once past this size (or twice its segment size, if that is less). */
-const COMPACT_MIN_BYTES = 4 * 1024 * 1024;
-
 export class GroupStore {
-  readonly partitions: number;
-  /** Per partition: key (latin1 of its bytes) -> latest value, for compaction. */
-  private readonly live: Array<Map<string, Buffer>> = [];
-  private readonly liveBytes: number[] = [];
-  private readonly compacting = new Set<number>();
-
-  private readonly logs: PartitionLogs;
-  private readonly log: Logger;
+  readonly topic: StateTopic;
 
   constructor(ports: GroupPorts) {
-    const { topics, config } = ports;
-    this.logs = ports.logs;
-    this.log = ports.log;
-    const existing = topics.get(OFFSETS_TOPIC);
-    if (existing !== undefined) {
-      this.partitions = existing.partitions;
-    } else {
-      this.partitions = config.num('offsets.topic.num.partitions');
-      const r = topics.createInternalTopic(OFFSETS_TOPIC, this.partitions, {
-        'cleanup.policy': 'compact',
-        'segment.bytes': config.get('offsets.topic.segment.bytes'),
-      });
-      if (r.errorCode !== ErrorCode.NONE) throw new Error(`cannot create ${OFFSETS_TOPIC}: ${r.message}`);
-    }
-    for (let p = 0; p < this.partitions; p++) {
-      this.live.push(new Map());
-      this.liveBytes.push(0);
-    }
+    this.topic = new StateTopic(ports, {
+      name: OFFSETS_TOPIC,
+      partitions: ports.config.num('offsets.topic.num.partitions'),
+      segmentBytes: ports.config.get('offsets.topic.segment.bytes'),
+      replicationFactor: ports.config.num('offsets.topic.replication.factor'),
+      commitTimeoutMs: OFFSETS_COMMIT_TIMEOUT_MS,
+    });
   }
 
-  /** Records that `key` now holds `value` (null deletes) in partition p's live set. */
-  private track(p: number, key: Buffer, value: Buffer | null): void {
-    const k = key.toString('latin1');
-    const m = this.live[p]!;
-    const old = m.get(k);
-    if (old !== undefined) this.liveBytes[p]! -= k.length + old.length;
-    if (value === null) m.delete(k);
-    else {
-      // The frame or batch the value came from may be reused: keep our own copy.
-      m.set(k, Buffer.from(value));
-      this.liveBytes[p]! += k.length + value.length;
-    }
+  get partitions(): number {
+    return this.topic.partitions;
   }
 
   /** Whether this broker leads the offsets partition of `group` (always, on a single node). */
   leads(group: string): boolean {
-    return this.logs.partition(OFFSETS_TOPIC, this.partitionFor(group)) !== undefined;
+    return this.topic.leads(this.partitionFor(group));
   }
 
   partitionFor(group: string): number {
-    return offsetsPartitionFor(group, this.partitions);
+    return this.topic.partitionFor(group);
   }
 
   /** Replays every partition of the topic. Later records win; null values delete. */
   load(): LoadedState {
-    const state: LoadedState = { offsets: new Map(), groups: new Map() };
+    const state: LoadedState = { offsets: new Map(), groups: new Map(), pending: new Map() };
     for (let p = 0; p < this.partitions; p++) this.loadInto(state, p);
     return state;
   }
@@ -122,37 +91,57 @@ export class GroupStore {
    * empty when this broker does not lead it.
    */
   loadPartition(p: number): LoadedState {
-    const state: LoadedState = { offsets: new Map(), groups: new Map() };
+    const state: LoadedState = { offsets: new Map(), groups: new Map(), pending: new Map() };
     this.loadInto(state, p);
     return state;
   }
 
   /** Forgets what partition p held (its leadership moved away); the log stays, as a replica. */
   unloadPartition(p: number): void {
-    this.live[p]?.clear();
-    if (p < this.liveBytes.length) this.liveBytes[p] = 0;
+    this.topic.unload(p);
   }
 
   private loadInto(state: LoadedState, p: number): void {
-    const log = this.logs.partition(OFFSETS_TOPIC, p);
-    if (log === undefined) return;
-    this.unloadPartition(p);
-    let at = log.logStartOffset;
-    while (at < log.logEndOffset) {
-      // To the log end: a new leader's log is the partition's truth, its high watermark may lag.
-      const bytes = log.readBytes(at, 1 << 20, true);
-      if (bytes.length === 0) break;
-      const { batches } = decodeRecordBatches(bytes);
-      if (batches.length === 0) break;
-      for (const b of batches) {
+    // Open transactions of this partition, by producer id, until their markers.
+    const open = new Map<number, PendingTxnOffsets>();
+    this.topic.replay(p, (b: RecordBatch) => {
+      if (b.control) {
+        const txn = open.get(b.producerId);
+        open.delete(b.producerId);
+        const type = b.records[0]?.key?.readInt16BE(2);
+        if (txn === undefined || type !== ControlType.commit) return;
+        for (const r of txn.records) {
+          this.apply(state, r.key, r.value);
+          this.topic.track(p, r.key, r.value);
+        }
+        return;
+      }
+      if (b.transactional) {
+        let txn = open.get(b.producerId);
+        if (txn === undefined) {
+          txn = { offsets: new Map(), records: [] };
+          open.set(b.producerId, txn);
+        }
         for (const rec of b.records) {
           if (rec.key === null) continue;
-          this.apply(state, rec.key, rec.value);
-          this.track(p, rec.key, rec.value);
+          const key = Buffer.from(rec.key);
+          const value = rec.value === null ? null : Buffer.from(rec.value);
+          txn.records.push({ key, value });
+          const k = decodeKey(key);
+          const v = value === null ? null : decodeOffsetValue(value);
+          if (k.kind !== 'offset' || v === null) continue;
+          let m = txn.offsets.get(k.group);
+          if (m === undefined) {
+            m = new Map();
+            txn.offsets.set(k.group, m);
+          }
+          m.set(tpKey(k.topic, k.partition), v);
         }
-        at = b.baseOffset + b.lastOffsetDelta + 1;
+        return;
       }
-    }
+      for (const rec of b.records) if (rec.key !== null) this.apply(state, rec.key, rec.value);
+    });
+    for (const [pid, txn] of open) state.pending.set(pid, txn);
   }
 
   private apply(state: LoadedState, key: Buffer, value: Buffer | null): void {
@@ -180,109 +169,43 @@ export class GroupStore {
     }
   }
 
-  /** Appends records for one group and waits until they are durable. Returns an error code. */
-  private async write(group: string, records: RecordInput[]): Promise<number> {
-    if (records.length === 0) return ErrorCode.NONE;
-    const log = this.logs.partition(OFFSETS_TOPIC, this.partitionFor(group));
-    if (log === undefined) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-    const batch = encodeRecordBatch(records);
-    // The offsets topic's max.message.bytes bounds what one group can store (huge member metadata).
-    if (batch.length > log.config.maxMessageBytes) return ErrorCode.MESSAGE_TOO_LARGE;
-    const r = log.appendAsLeader(batch, { leaderEpoch: this.logs.leaderEpochOf(OFFSETS_TOPIC, this.partitionFor(group)) });
-    if (r.errorCode !== ErrorCode.NONE) {
-      // Records the store encoded itself failing validation would be a bug of ours.
-      if (r.invalidRecords) return ErrorCode.UNKNOWN_SERVER_ERROR;
-      // Kafka maps storage failures of the offsets topic to a retriable coordinator error.
-      return r.errorCode === ErrorCode.KAFKA_STORAGE_ERROR ? ErrorCode.COORDINATOR_NOT_AVAILABLE : r.errorCode;
-    }
-    const p = this.partitionFor(group);
-    for (const rec of records) this.track(p, Buffer.from(rec.key!), rec.value === null ? null : Buffer.from(rec.value));
-    if (this.logs.replicated) {
-      // In a cluster a commit counts once the ISR has it (a coordinator that moves finds it there).
-      const w = await log.waitForHighWatermark(r.lastOffset + 1, OFFSETS_COMMIT_TIMEOUT_MS);
-      // A coordinator whose offsets partition moved away mid-commit is no longer the coordinator.
-      if (w !== 'reached') return w === 'timed-out' ? ErrorCode.REQUEST_TIMED_OUT : ErrorCode.NOT_COORDINATOR;
-    } else if (log.config.durable) {
-      try {
-        await log.flushTo(r.lastOffset + 1);
-      } catch {
-        return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-      }
-    }
-    this.maybeCompact(p);
-    return ErrorCode.NONE;
-  }
-
-  /** Starts a compaction of partition p when its log has outgrown its live set (see the top). */
-  maybeCompact(p: number): void {
-    const log = this.logs.partition(OFFSETS_TOPIC, p);
-    if (log === undefined || this.compacting.has(p)) return;
-    const size = log.sizeBytes;
-    if (size <= Math.min(2 * log.config.segmentBytes, COMPACT_MIN_BYTES) || size <= 4 * this.liveBytes[p]!) return;
-    this.compacting.add(p);
-    this.compact(p).finally(() => this.compacting.delete(p));
-  }
-
-  private async compact(p: number): Promise<void> {
-    const log = this.logs.partition(OFFSETS_TOPIC, p)!;
-    // The live set starts a segment of its own, so that every older one (and its table) can go.
-    log.roll();
-    const from = log.logEndOffset;
-    const sizeBefore = log.sizeBytes;
-    // Read and append in one tick: every record appended later comes after these.
-    let batch: RecordInput[] = [];
-    let bytes = 0;
-    let last = from;
-    const flush = (): boolean => {
-      if (batch.length === 0) return true;
-      const encoded = encodeRecordBatch(batch);
-      const r = log.appendAsLeader(encoded, { leaderEpoch: this.logs.leaderEpochOf(OFFSETS_TOPIC, p) });
-      if (r.errorCode !== ErrorCode.NONE) return false;
-      last = r.lastOffset + 1;
-      batch = [];
-      bytes = 0;
-      return true;
-    };
-    for (const [k, value] of this.live[p]!) {
-      batch.push({ key: Buffer.from(k, 'latin1'), value });
-      bytes += k.length + value.length;
-      if (bytes >= COMPACT_BATCH_BYTES && !flush()) return;
-    }
-    if (!flush()) return;
-    try {
-      await log.flushTo(last);
-    } catch {
-      return;
-    }
-    log.deleteRecordsBefore(from);
-    this.log.info('compacted the offsets topic', {
-      partition: p,
-      from,
-      liveRecords: this.live[p]!.size,
-      sizeBefore,
-      sizeAfter: log.sizeBytes,
-    });
-  }
-
   /** Kafka answers a commit too large to store with INVALID_COMMIT_OFFSET_SIZE. */
   async commitOffsets(group: string, commits: Array<{ topic: string; partition: number; value: CommittedOffset }>): Promise<number> {
-    const code = await this.write(
-      group,
+    const code = await this.topic.write(
+      this.partitionFor(group),
       commits.map((c) => ({ key: offsetKey(group, c.topic, c.partition), value: offsetValue(c.value) })),
     );
     return code === ErrorCode.MESSAGE_TOO_LARGE ? ErrorCode.INVALID_COMMIT_OFFSET_SIZE : code;
   }
 
+  /**
+   * TxnOffsetCommit: the offsets as a transactional batch of the producer; they count once its
+   * commit marker reaches the partition. Returns the error code and the records written (which
+   * the coordinator tracks as live when the transaction commits).
+   */
+  async commitTxnOffsets(
+    group: string,
+    producerId: number,
+    producerEpoch: number,
+    commits: Array<{ topic: string; partition: number; value: CommittedOffset }>,
+  ): Promise<{ errorCode: number; records: Array<{ key: Buffer; value: Buffer }> }> {
+    const records = commits.map((c) => ({ key: offsetKey(group, c.topic, c.partition), value: offsetValue(c.value) }));
+    const code = await this.topic.write(this.partitionFor(group), records, { producerId, producerEpoch });
+    return { errorCode: code === ErrorCode.MESSAGE_TOO_LARGE ? ErrorCode.INVALID_COMMIT_OFFSET_SIZE : code, records };
+  }
+
   deleteOffsets(group: string, tps: Array<{ topic: string; partition: number }>): Promise<number> {
-    return this.write(
-      group,
+    return this.topic.write(
+      this.partitionFor(group),
       tps.map((t) => ({ key: offsetKey(group, t.topic, t.partition), value: null })),
     );
   }
 
   /** Kafka answers a group too large to store (huge member metadata) with UNKNOWN_SERVER_ERROR. */
   async storeGroup(group: string, record: GroupRecord | null): Promise<number> {
-    const code = await this.write(group, [{ key: groupKey(group), value: record === null ? null : groupValue(record) }]);
+    const code = await this.topic.write(this.partitionFor(group), [
+      { key: groupKey(group), value: record === null ? null : groupValue(record) },
+    ]);
     return code === ErrorCode.MESSAGE_TOO_LARGE ? ErrorCode.UNKNOWN_SERVER_ERROR : code;
   }
 }

@@ -129,17 +129,3 @@ export function decodeGroupValue(value: Buffer): GroupRecord | null {
   const m = codecs.groupValue(version).decode(r);
   return r.bad ? null : m;
 }
-
-/** Java's String.hashCode, which Kafka uses to place a group on an offsets-topic partition. */
-export function javaStringHash(s: string): number {
-  let h = 0;
-  for (let i = 0; i < s.length; i++) h = (Math.imul(31, h) + s.charCodeAt(i)) | 0;
-  return h;
-}
-
-/** Kafka's `Utils.abs(groupId.hashCode) % partitions`. */
-export function offsetsPartitionFor(group: string, partitions: number): number {
-  const h = javaStringHash(group);
-  const abs = h === -2147483648 ? 0 : Math.abs(h);
-  return abs % partitions;
-}

@@ -5,7 +5,9 @@
  * Behavior: each partition's payload is validated whole by the addon (sizes, magic 2, CRC-32C, each
  * batch within max.message.bytes) before anything is written: one bad batch fails that partition's
  * payload and nothing of it is appended. Idempotent batches are checked against the producer's
- * sequence numbers (a retry is answered with its original offsets). In durable mode acks=1/all wait
+ * sequence numbers (a retry is answered with its original offsets). Transactional batches need
+ * the request's transactional id and, when this broker coordinates it, a transaction that holds
+ * the partition (INVALID_TXN_STATE otherwise). In durable mode acks=1/all wait
  * for the group-commit fsync; acks=0 gets no response at all. In a cluster, acks=all needs an ISR of
  * at least min.insync.replicas (NOT_ENOUGH_REPLICAS) and waits for the high watermark to pass the
  * records (REQUEST_TIMED_OUT after the request's timeout).
@@ -31,6 +33,11 @@ function failed(index: number, errorCode: number, errorMessage: string | null = 
 /** What a partition's acknowledgement waits for: NONE, or the error the partition is answered with instead. */
 type AckWait = { result: PartitionResult; done: Promise<number> };
 
+/** Where a transactional batch's producer id and epoch sit in its header. */
+const PRODUCER_ID_AT = 43;
+const PRODUCER_EPOCH_AT = 51;
+const BATCH_HEADER_BYTES = 61;
+
 function appendPartition(
   ctx: RequestContext,
   topic: string,
@@ -38,6 +45,7 @@ function appendPartition(
   acks: number,
   timeoutMs: number,
   waits: AckWait[],
+  transactionalId: string | null,
 ): PartitionResult {
   const { logs, topics } = ctx;
   const index = p.index;
@@ -52,9 +60,26 @@ function appendPartition(
   }
   const records = p.records;
   if (records === null || records.length === 0) return failed(index, ErrorCode.CORRUPT_MESSAGE, 'empty record set');
-  // Validation, policy (zstd before v7, unknown codecs, transactions) and the append, stamped with
-  // LogAppendTime when the topic asks for it: LogValidator (storage/log-validator.ts).
-  const r = log.appendAsLeader(records, { apiVersion: ctx.version, leaderEpoch: logs.leaderEpochOf(topic, index) });
+  if (transactionalId !== null && records.length >= BATCH_HEADER_BYTES) {
+    // The transaction must hold the partition (AddPartitionsToTxn came first), when this broker
+    // is its coordinator; a short payload is left to validation to refuse.
+    const code = ctx.transactions.verify(
+      transactionalId,
+      Number(records.readBigInt64BE(PRODUCER_ID_AT)),
+      records.readInt16BE(PRODUCER_EPOCH_AT),
+      topic,
+      index,
+    );
+    if (code !== ErrorCode.NONE) return failed(index, code);
+  }
+  // Validation, policy (zstd before v7, unknown codecs, control batches, the transactional bit
+  // without a transactional id) and the append, stamped with LogAppendTime when the topic asks for
+  // it: LogValidator (storage/log-validator.ts).
+  const r = log.appendAsLeader(records, {
+    apiVersion: ctx.version,
+    leaderEpoch: logs.leaderEpochOf(topic, index),
+    transactional: transactionalId !== null,
+  });
   if (r.errorCode !== ErrorCode.NONE) return failed(index, r.errorCode, r.errorMessage);
   const result: PartitionResult = {
     index,
@@ -96,8 +121,7 @@ export const produce = defineHandler(spec, {
       name: t.name,
       partitionResponses: t.partitionData.map((p) => {
         if (acks !== 0 && acks !== 1 && acks !== -1) return failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS);
-        if (txn !== null) return failed(p.index, ErrorCode.INVALID_TXN_STATE, 'transactions are not supported yet');
-        return appendPartition(ctx, t.name, p, acks, req.timeoutMs, waits);
+        return appendPartition(ctx, t.name, p, acks, req.timeoutMs, waits, txn);
       }),
     }));
     if (acks === 0) return null;

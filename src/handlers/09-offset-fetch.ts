@@ -3,8 +3,10 @@
  *
  * Behavior: the committed offset, leader epoch and metadata of each requested partition, or
  * offset -1 when nothing is committed; topics null (v2+) means every partition the group has
- * committed. There are no pending transactional offsets yet, so requireStable (v7+) changes
- * nothing. An empty group id is INVALID_GROUP_ID.
+ * committed. With requireStable (v7+) a partition whose offset an open transaction has committed
+ * (TxnOffsetCommit, not yet ended) is UNSTABLE_OFFSET_COMMIT, which the client retries: a
+ * read_committed consumer does not start from an offset the transaction may still abort. An
+ * empty group id is INVALID_GROUP_ID.
  * Version notes: v2 top-level error; v5 leader epoch; v6 flexible; v7 requireStable; v8 several
  * groups per request; v9 member id and epoch (KIP-848): for a consumer group a member id other than
  * null (with epoch -1) must be a member at that epoch (UNKNOWN_MEMBER_ID, STALE_MEMBER_EPOCH).
@@ -25,6 +27,7 @@ function fetchGroup(
   topics: TopicRequest,
   memberId: string | null = null,
   memberEpoch = -1,
+  requireStable = false,
 ): Required<GroupResult> {
   if (groupId === '') return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
   const elsewhere = coordinator.notCoordinator(groupId);
@@ -52,7 +55,7 @@ function fetchGroup(
           committedOffset: c?.offset ?? -1,
           committedLeaderEpoch: c?.leaderEpoch ?? -1,
           metadata: c?.metadata ?? '',
-          errorCode: ErrorCode.NONE,
+          errorCode: requireStable && coordinator.hasPendingOffset(groupId, t.name, p) ? ErrorCode.UNSTABLE_OFFSET_COMMIT : ErrorCode.NONE,
         };
       }),
     })),
@@ -68,11 +71,11 @@ export const offsetFetch = defineHandler(spec, {
         throttleTimeMs: 0,
         groups: req.groups.map((g) => ({
           groupId: g.groupId,
-          ...fetchGroup(coordinator, g.groupId, g.topics, g.memberId ?? null, g.memberEpoch ?? -1),
+          ...fetchGroup(coordinator, g.groupId, g.topics, g.memberId ?? null, g.memberEpoch ?? -1, req.requireStable),
         })),
       };
     }
-    const r = fetchGroup(coordinator, req.groupId, req.topics);
+    const r = fetchGroup(coordinator, req.groupId, req.topics, null, -1, req.requireStable);
     return { throttleTimeMs: 0, topics: r.topics, errorCode: r.errorCode };
   },
 });

@@ -1,37 +1,40 @@
 /**
  * InitProducerId (22), v0-5.
  *
- * Behavior: hands an idempotent producer a fresh producer id with epoch 0. Ids come from blocks
- * persisted before use, so an id is never handed out twice, even across crashes. A producer that
- * passes its current id and epoch (v3+, after a fatal error) gets the same id with the epoch bumped.
- * A transactional id is refused until transactions are implemented, with INVALID_REQUEST: clients
- * treat it as fatal and say so, where COORDINATOR_NOT_AVAILABLE made them retry forever in silence.
- * The broker logs the first such request.
+ * Behavior: without a transactional id, hands an idempotent producer a fresh producer id with
+ * epoch 0. Ids come from blocks persisted before use, so an id is never handed out twice, even
+ * across crashes. A producer that passes its current id and epoch (v3+, after a fatal error) gets
+ * the same id with the epoch bumped.
+ * With a transactional id, the id's transaction coordinator answers (NOT_COORDINATOR on another
+ * broker): the id's producer id with a bumped epoch, which fences older instances; an open
+ * transaction of the old epoch is aborted first (the client is told CONCURRENT_TRANSACTIONS and
+ * retries); a timeout above transaction.max.timeout.ms is INVALID_TRANSACTION_TIMEOUT.
  * Version notes: v2+ flexible from v2; v3 adds producerId/producerEpoch in the request.
  */
 import { ErrorCode } from '../protocol/errors.js';
 import { spec } from '../protocol/messages/22-init-producer-id.js';
 import { defineHandler } from './registry.js';
+import { fencedFor } from './txn-errors.js';
 
 /** The largest epoch a bump may reach: Kafka keeps Short.MAX_VALUE - 1 for its own fencing. */
 const MAX_BUMPED_EPOCH = 32766;
-let loggedTransactionalRefusal = false;
 
 export const initProducerId = defineHandler(spec, {
   versions: [0, 5],
-  handle(ctx, req) {
-    if (req.transactionalId !== null && req.transactionalId !== '') {
-      if (!loggedTransactionalRefusal) {
-        loggedTransactionalRefusal = true;
-        ctx.log.warn('a producer asked for a transactional id; transactions are not supported yet (INVALID_REQUEST)', {
-          transactionalId: req.transactionalId,
-          peer: ctx.peer,
-        });
-      }
-      return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_REQUEST, producerId: -1, producerEpoch: -1 };
-    }
+  async handle(ctx, req) {
     const pid = req.producerId;
     const epoch = req.producerEpoch;
+    if (req.transactionalId !== null && req.transactionalId !== '') {
+      const txns = ctx.transactions;
+      const elsewhere = txns.notCoordinator(req.transactionalId);
+      if (elsewhere !== null) return { throttleTimeMs: 0, errorCode: elsewhere, producerId: -1, producerEpoch: -1 };
+      const r = await txns.coordinator.initProducerId(
+        req.transactionalId,
+        req.transactionTimeoutMs,
+        pid >= 0 ? { producerId: pid, producerEpoch: epoch } : undefined,
+      );
+      return { throttleTimeMs: 0, ...r, errorCode: fencedFor(r.errorCode, ctx.version, 4) };
+    }
     if (pid >= 0 && epoch >= 0 && epoch < MAX_BUMPED_EPOCH) {
       return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, producerId: pid, producerEpoch: epoch + 1 };
     }

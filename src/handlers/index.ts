@@ -9,6 +9,14 @@ import { createTopics } from './19-create-topics.js';
 import { deleteTopics } from './20-delete-topics.js';
 import { deleteRecords } from './21-delete-records.js';
 import { initProducerId } from './22-init-producer-id.js';
+import { addPartitionsToTxn } from './24-add-partitions-to-txn.js';
+import { addOffsetsToTxn } from './25-add-offsets-to-txn.js';
+import { endTxn } from './26-end-txn.js';
+import { writeTxnMarkers } from './27-write-txn-markers.js';
+import { txnOffsetCommit } from './28-txn-offset-commit.js';
+import { describeProducers } from './61-describe-producers.js';
+import { describeTransactions } from './65-describe-transactions.js';
+import { listTransactions } from './66-list-transactions.js';
 import { offsetForLeaderEpoch } from './23-offset-for-leader-epoch.js';
 import { electLeaders } from './43-elect-leaders.js';
 import { alterPartitionReassignments } from './45-alter-partition-reassignments.js';
@@ -72,5 +80,14 @@ export function createRegistry(): HandlerRegistry {
   // Consumer groups with the KIP-848 consumer protocol.
   r.register(consumerGroupHeartbeat);
   r.register(consumerGroupDescribe);
+  // Transactions.
+  r.register(addPartitionsToTxn);
+  r.register(addOffsetsToTxn);
+  r.register(endTxn);
+  r.register(writeTxnMarkers);
+  r.register(txnOffsetCommit);
+  r.register(describeProducers);
+  r.register(describeTransactions);
+  r.register(listTransactions);
   return r;
 }

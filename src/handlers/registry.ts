@@ -9,6 +9,7 @@
 import type { BrokerConfig } from '../config.js';
 import type { GroupCoordinator } from '../group/coordinator.js';
 import type { Logger } from '../logger.js';
+import type { Transactions } from '../txn/transactions.js';
 import type { ClusterInfo, LogDirs, PartitionLogs, ProducerIds, TopicAdmin } from '../metadata/ports.js';
 import type { ApiCodec } from '../protocol/codec.js';
 import { codecFor } from '../protocol/codecs.js';
@@ -26,6 +27,7 @@ export interface BrokerServices {
   readonly logs: PartitionLogs;
   readonly topics: TopicAdmin;
   readonly groups: GroupCoordinator;
+  readonly transactions: Transactions;
   readonly producerIds: ProducerIds;
   readonly cluster: ClusterInfo;
   readonly logDirs: LogDirs;

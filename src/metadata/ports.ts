@@ -93,7 +93,8 @@ export interface TopicAdmin extends TopicLookup {
 
 /** Creating the internal topics a coordinator keeps its state in. */
 export interface InternalTopics extends TopicLookup {
-  createInternalTopic(name: string, partitions: number, configs: Record<string, string>): Outcome;
+  /** `replicationFactor` is a cluster's (a single node keeps one replica). */
+  createInternalTopic(name: string, partitions: number, replicationFactor: number, configs: Record<string, string>): Outcome;
 }
 
 export interface PartitionRef {

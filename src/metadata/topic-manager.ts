@@ -160,7 +160,8 @@ export class TopicManager implements PartitionLogs, TopicAdmin, InternalTopics, 
     return this.createNow(name, partitions, replicationFactor, configs, validateOnly, false);
   }
 
-  createInternalTopic(name: string, partitions: number, configs: Record<string, string>): Outcome {
+  /** A single node keeps one replica, whatever the coordinator's replication factor. */
+  createInternalTopic(name: string, partitions: number, _replicationFactor: number, configs: Record<string, string>): Outcome {
     return this.createNow(name, partitions, 1, configs, false, true);
   }
 

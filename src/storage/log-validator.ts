@@ -9,7 +9,8 @@
  * 2. policy, over the validated facts:
  *    - zstd before Produce v7: UNSUPPORTED_COMPRESSION_TYPE (clients that old cannot read it back);
  *    - a codec above zstd (4): CORRUPT_MESSAGE 'unknown compression codec';
- *    - the transactional bit: INVALID_TXN_STATE 'transactional batches are not supported yet';
+ *    - control batches from a client: INVALID_RECORD (markers are the coordinator's);
+ *    - the transactional bit in a request that names no transactional id: INVALID_TXN_STATE;
  *    a single refused batch refuses the whole payload, and nothing of it is written;
  * 3. the append (Log.appendValidated, through the ValidatedLog port): producer sequence checks, offsets and leader epoch, and,
  *    when the topic's message.timestamp.type is LogAppendTime, the append time stamped into every
@@ -50,9 +51,16 @@ export interface ValidatedLog {
     validated: ValidatedBatches,
     leaderEpoch: number,
     logAppendTime: number,
-    asFollower?: boolean,
+    origin?: AppendOrigin,
   ): AppendResult;
 }
+
+/**
+ * Who writes (Kafka's AppendOrigin): a client's Produce, the broker's own coordinators (offsets
+ * and transaction state, whose batches carry no sequences to check), or a follower replicating
+ * its leader (sequences recorded as they come, not checked).
+ */
+export type AppendOrigin = 'client' | 'coordinator' | 'replication';
 
 export interface LeaderAppendOptions {
   /**
@@ -62,6 +70,13 @@ export interface LeaderAppendOptions {
   readonly apiVersion?: number;
   /** The leader epoch written into every batch. */
   readonly leaderEpoch: number;
+  /** 'client' unless said (see AppendOrigin). */
+  readonly origin?: AppendOrigin;
+  /**
+   * The Produce request named a transactional id: transactional batches are accepted (the caller
+   * has checked the transaction holds the partition). Without it they are refused.
+   */
+  readonly transactional?: boolean;
 }
 
 /** Produce v7 is the first that may carry zstd batches (KIP-110). */
@@ -71,10 +86,10 @@ const ZSTD_MIN_PRODUCE_VERSION = 7;
 export function appendAsLeader(log: ValidatedLog, records: Buffer, opts: LeaderAppendOptions): AppendResult {
   const validated = native.validateBatches(records, log.config.maxMessageBytes);
   if (validated.errorCode !== ErrorCode.NONE) return refused(log, validated.errorCode, null);
-  const refusal = policyRefusal(validated, opts.apiVersion);
+  const refusal = policyRefusal(validated, opts.apiVersion, opts.transactional === true || opts.origin === 'coordinator');
   if (refusal !== null) return refused(log, refusal.errorCode, refusal.errorMessage);
   const logAppendTime = log.config.logAppendTime ? Date.now() : -1;
-  return log.appendValidated(records, validated, opts.leaderEpoch, logAppendTime);
+  return log.appendValidated(records, validated, opts.leaderEpoch, logAppendTime, opts.origin ?? 'client');
 }
 
 /**
@@ -95,7 +110,7 @@ export function appendMarker(
   const validated = native.validateBatches(batch, Number.MAX_SAFE_INTEGER);
   if (validated.errorCode !== ErrorCode.NONE) return refused(log, validated.errorCode, null);
   const logAppendTime = log.config.logAppendTime ? Date.now() : -1;
-  return log.appendValidated(batch, validated, leaderEpoch, logAppendTime);
+  return log.appendValidated(batch, validated, leaderEpoch, logAppendTime, 'coordinator');
 }
 
 /**
@@ -112,7 +127,7 @@ export function appendAsFollower(log: ValidatedLog, records: Buffer): AppendResu
   if (base !== log.logEndOffset) {
     return refused(log, ErrorCode.OFFSET_OUT_OF_RANGE, `the leader's batches start at ${base}, this replica ends at ${log.logEndOffset}`);
   }
-  return log.appendValidated(records, validated, -1, -1, true);
+  return log.appendValidated(records, validated, -1, -1, 'replication');
 }
 
 interface Refusal {
@@ -124,13 +139,14 @@ const ZSTD_BEFORE_V7: Refusal = { errorCode: ErrorCode.UNSUPPORTED_COMPRESSION_T
 const UNKNOWN_CODEC: Refusal = { errorCode: ErrorCode.CORRUPT_MESSAGE, errorMessage: 'unknown compression codec' };
 /** Markers are the transaction coordinator's to write (Kafka refuses them from clients too). */
 const CONTROL: Refusal = { errorCode: ErrorCode.INVALID_RECORD, errorMessage: 'control batches are written by the broker only' };
+/** A transactional batch in a Produce request without a transactional id (Kafka refuses it too). */
 const TRANSACTIONAL: Refusal = {
   errorCode: ErrorCode.INVALID_TXN_STATE,
-  errorMessage: 'transactional batches are not supported yet',
+  errorMessage: 'a transactional batch needs a transactional id in the request',
 };
 
 /** Why the leader refuses these (valid) batches, or null when it accepts them. */
-function policyRefusal(validated: ValidatedBatches, apiVersion: number | undefined): Refusal | null {
+function policyRefusal(validated: ValidatedBatches, apiVersion: number | undefined, transactional: boolean): Refusal | null {
   const b = validated.batches;
   const n = validated.count;
   // zstd is checked over all batches first: a zstd batch refuses the payload for that reason
@@ -141,7 +157,7 @@ function policyRefusal(validated: ValidatedBatches, apiVersion: number | undefin
   for (let k = 0; k < n; k++) {
     if (facts.compressionCodec(b, k) > Compression.zstd) return UNKNOWN_CODEC;
     if (facts.isControl(b, k)) return CONTROL;
-    if (facts.isTransactional(b, k)) return TRANSACTIONAL;
+    if (!transactional && facts.isTransactional(b, k)) return TRANSACTIONAL;
   }
   return null;
 }

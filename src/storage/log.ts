@@ -20,7 +20,14 @@ import type { FileRegion } from '../protocol/primitives.js';
 import * as facts from './batch-facts.js';
 import { LogSegment, segmentFileName } from './log-segment.js';
 import { formatEpochCheckpoint, LEADER_EPOCH_CHECKPOINT, LeaderEpochCache } from './leader-epoch-cache.js';
-import { appendAsFollower, appendAsLeader, appendMarker, type AppendResult, type LeaderAppendOptions } from './log-validator.js';
+import {
+  appendAsFollower,
+  appendAsLeader,
+  appendMarker,
+  type AppendOrigin,
+  type AppendResult,
+  type LeaderAppendOptions,
+} from './log-validator.js';
 import { type AbortedTxn, ProducerStateManager } from './producer-state.js';
 import { asOffset } from './types.js';
 
@@ -343,7 +350,7 @@ export class Log {
     validated: ValidatedBatches,
     leaderEpoch: number,
     logAppendTime: number,
-    asFollower = false,
+    origin: AppendOrigin = 'client',
   ): AppendResult {
     // Before the facts are read: a stale array holds another payload's batches.
     assertCurrent(validated);
@@ -364,8 +371,9 @@ export class Log {
     }
     const b = validated.batches;
     const n = validated.count;
-    // The leader has checked the producers' sequences; a follower records them as they come.
-    for (let k = 0; k < n && !asFollower; k++) {
+    // A client's sequences are checked; a follower records its leader's as they come, and the
+    // coordinators' batches carry none.
+    for (let k = 0; k < n && origin === 'client'; k++) {
       const check = this.producers.check(facts.readIdentity(b, k, identity));
       if (check.kind === 'error') {
         result.errorCode = check.errorCode;

@@ -194,6 +194,20 @@ export class ProducerStateManager {
     }
   }
 
+  /**
+   * Every producer this partition knows (DescribeProducers): its epoch, the last sequence and
+   * timestamp it wrote, and the first offset of its open transaction here (-1 when none).
+   */
+  activeProducers(): Array<{ producerId: number; epoch: number; lastSequence: number; lastTimestamp: number; txnStartOffset: number }> {
+    return [...this.producers].map(([producerId, e]) => ({
+      producerId,
+      epoch: e.epoch,
+      lastSequence: e.batches[e.batches.length - 1]?.lastSeq ?? -1,
+      lastTimestamp: e.lastTimestamp,
+      txnStartOffset: this.ongoing.get(producerId) ?? -1,
+    }));
+  }
+
   /** The epoch recorded for a producer, if any. */
   epochOf(producerId: number): number | undefined {
     return this.producers.get(producerId)?.epoch;

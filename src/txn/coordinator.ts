@@ -5,9 +5,10 @@
  * effect or is answered, so a restart replays the same state (`load`); a transaction whose
  * PrepareCommit or PrepareAbort was stored is completed after a restart, never half-applied.
  *
- * Not wired to the request handlers yet: it receives ports (the store, the marker writer, producer
- * ids, a clock) and does no I/O of its own. Main thread only; a transactional id's requests are
- * handled one at a time (`busy`), others answer CONCURRENT_TRANSACTIONS meanwhile, as Kafka does.
+ * It receives ports (the store, the marker writer, producer ids, a clock) and does no I/O of its
+ * own; Transactions (transactions.ts) wires it to the broker. Main thread only; a transactional
+ * id's requests are handled one at a time (`busy`), others answer CONCURRENT_TRANSACTIONS
+ * meanwhile, as Kafka does.
  */
 import { ErrorCode } from '../protocol/errors.js';
 import type { TransactionRecord } from './records.js';
@@ -19,10 +20,14 @@ export interface TxnPartition {
 }
 
 export interface TransactionPorts {
-  /** Writes the id's record durably; resolves with an error code (NONE once stored). */
-  store(transactionalId: string, record: TransactionRecord): Promise<number>;
+  /** Writes the id's record durably (null: a tombstone); resolves with an error code (NONE once stored). */
+  store(transactionalId: string, record: TransactionRecord | null): Promise<number>;
   /** Writes a commit or abort marker to every partition; resolves once all are durable. */
-  writeMarkers(partitions: readonly TxnPartition[], marker: { commit: boolean; producerId: number; producerEpoch: number }): Promise<void>;
+  writeMarkers(
+    partitions: readonly TxnPartition[],
+    marker: { commit: boolean; producerId: number; producerEpoch: number },
+    transactionalId: string,
+  ): Promise<void>;
   /** A new producer id (the same allocator as idempotent producers). */
   newProducerId(): Promise<number>;
   now(): number;
@@ -56,6 +61,39 @@ export class TransactionCoordinator {
     return this.txns.get(transactionalId);
   }
 
+  /** Every transactional id this coordinator holds. */
+  all(): IterableIterator<TransactionMetadata> {
+    return this.txns.values();
+  }
+
+  /** Forgets the ids `mine` selects (their state partition's leadership moved away). */
+  forget(mine: (transactionalId: string) => boolean): void {
+    for (const id of [...this.txns.keys()]) if (mine(id)) this.txns.delete(id);
+  }
+
+  /**
+   * Removes ids idle (no transaction open or completing) for longer than `expirationMs`
+   * (transactional.id.expiration.ms): a tombstone is stored first. Returns how many went.
+   */
+  async expire(now: number, expirationMs: number): Promise<number> {
+    let removed = 0;
+    for (const m of [...this.txns.values()]) {
+      const idle = m.state === TxnState.Empty || m.state === TxnState.CompleteCommit || m.state === TxnState.CompleteAbort;
+      if (!idle || now - m.lastUpdateMs < expirationMs || this.busy.has(m.transactionalId)) continue;
+      this.busy.add(m.transactionalId);
+      try {
+        // Only if nothing changed it meanwhile.
+        if (this.txns.get(m.transactionalId) !== m) continue;
+        if ((await this.ports.store(m.transactionalId, null)) !== ErrorCode.NONE) continue;
+        this.txns.delete(m.transactionalId);
+        removed++;
+      } finally {
+        this.busy.delete(m.transactionalId);
+      }
+    }
+    return removed;
+  }
+
   /** Replays one stored record (start-up); a tombstone (null) forgets the id, as does a record with an unknown state. */
   load(transactionalId: string, r: TransactionRecord | null): void {
     if (r === null || !isTxnState(r.transactionStatus)) {
@@ -79,20 +117,39 @@ export class TransactionCoordinator {
   /** After loading: transactions stored as PrepareCommit/PrepareAbort get their markers and complete. */
   async completePending(): Promise<void> {
     for (const m of [...this.txns.values()]) {
-      if (m.state === TxnState.PrepareCommit || m.state === TxnState.PrepareAbort) await this.complete(m);
+      if (m.state !== TxnState.PrepareCommit && m.state !== TxnState.PrepareAbort) continue;
+      if (this.busy.has(m.transactionalId)) continue;
+      // Requests for the id answer CONCURRENT_TRANSACTIONS until it is complete.
+      this.busy.add(m.transactionalId);
+      try {
+        await this.complete(m);
+      } finally {
+        this.busy.delete(m.transactionalId);
+      }
     }
   }
 
-  /** InitProducerId with a transactional id: a producer id and a new epoch, fencing older instances. */
+  /**
+   * InitProducerId with a transactional id: a producer id and a new epoch, fencing older
+   * instances. `expected` (v3+) is the id and epoch a running producer has, when it asks for a
+   * bump after an abortable error: an instance that has been fenced meanwhile gets PRODUCER_FENCED.
+   */
   async initProducerId(
     transactionalId: string,
     timeoutMs: number,
+    expected?: { producerId: number; producerEpoch: number },
   ): Promise<{ errorCode: number; producerId: number; producerEpoch: number }> {
     const fail = (errorCode: number) => ({ errorCode, producerId: -1, producerEpoch: -1 });
     if (timeoutMs <= 0 || timeoutMs > this.ports.maxTimeoutMs) return fail(ErrorCode.INVALID_TRANSACTION_TIMEOUT);
     if (this.busy.has(transactionalId)) return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
     const m = this.txns.get(transactionalId);
     if (m !== undefined && isCompleting(m.state)) return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
+    if (expected !== undefined && expected.producerId >= 0 && m !== undefined) {
+      // The current epoch, or the one before it (a retry whose answer was lost, or the bump that
+      // aborted its transaction and asked it to retry).
+      const current = expected.producerId === m.producerId && expected.producerEpoch >= m.producerEpoch - 1;
+      if (!current) return fail(ErrorCode.PRODUCER_FENCED);
+    }
     this.busy.add(transactionalId);
     try {
       const now = this.ports.now();
@@ -219,7 +276,11 @@ export class TransactionCoordinator {
   /** Writes the markers of a prepared transaction, then stores it complete. */
   private async complete(prepared: TransactionMetadata): Promise<void> {
     const commit = prepared.state === TxnState.PrepareCommit;
-    await this.ports.writeMarkers(prepared.partitions, { commit, producerId: prepared.producerId, producerEpoch: prepared.producerEpoch });
+    await this.ports.writeMarkers(
+      prepared.partitions,
+      { commit, producerId: prepared.producerId, producerEpoch: prepared.producerEpoch },
+      prepared.transactionalId,
+    );
     await this.write({
       ...prepared,
       state: commit ? TxnState.CompleteCommit : TxnState.CompleteAbort,

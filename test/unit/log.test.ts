@@ -737,7 +737,7 @@ describe('reads after close', () => {
 describe('LogValidator', () => {
   const produce = (log: Log, payload: Buffer, apiVersion = 11) => log.appendAsLeader(payload, { apiVersion, leaderEpoch: 0 });
 
-  test('policy refuses zstd before Produce v7, unknown codecs and transactional batches, appending nothing', async () => {
+  test('policy refuses zstd before Produce v7, unknown codecs and transactional batches without a transactional id, appending nothing', async () => {
     const log = open(freshDir());
     const zstd = makeBatch({ ...plain, attributes: 4 });
     const refusals: Array<[Buffer, number, number, string | null]> = [
@@ -749,7 +749,7 @@ describe('LogValidator', () => {
         Buffer.concat([makeBatch({ ...plain }), makeBatch({ ...plain, attributes: 0x11 })]),
         11,
         ErrorCode.INVALID_TXN_STATE,
-        'transactional batches are not supported yet',
+        'a transactional batch needs a transactional id in the request',
       ],
     ];
     for (const [payload, version, code, message] of refusals) {
@@ -767,8 +767,13 @@ describe('LogValidator', () => {
       ErrorCode.MESSAGE_TOO_LARGE,
     );
     assert.equal(log.logEndOffset, 0, 'nothing was appended');
+    // A request that names its transactional id may carry transactional batches.
+    const txn = Buffer.concat([makeBatch({ ...plain }), makeBatch({ ...plain, attributes: 0x10 })]);
+    assert.equal(log.appendAsLeader(txn, { apiVersion: 11, leaderEpoch: 0, transactional: true }).errorCode, ErrorCode.NONE);
+    const end = log.logEndOffset;
+    assert.ok(end > 0, 'the transactional payload was appended');
     // zstd from v7 on, and from the broker's own writes (no request version), is accepted.
-    assert.equal(produce(log, zstd, 7).baseOffset, 0);
+    assert.equal(produce(log, zstd, 7).baseOffset, end);
     assert.equal(log.appendAsLeader(zstd, { leaderEpoch: 0 }).invalidRecords, false);
     await log.close();
   });

@@ -13,6 +13,7 @@ import { TxnState } from '../../src/txn/transaction-state.js';
 
 interface Fake extends TransactionPorts {
   stored: Array<[string, TransactionRecord]>;
+  tombstones: string[];
   markers: Array<{ partitions: readonly TxnPartition[]; commit: boolean; producerId: number; producerEpoch: number }>;
   failStore: number;
   clock: number;
@@ -22,12 +23,17 @@ function fake(): Fake {
   let nextId = 1000;
   const f: Fake = {
     stored: [],
+    tombstones: [],
     markers: [],
     failStore: ErrorCode.NONE,
     clock: 1_000_000,
     maxTimeoutMs: 900_000,
     store: async (id, record) => {
       if (f.failStore !== ErrorCode.NONE) return f.failStore;
+      if (record === null) {
+        f.tombstones.push(id);
+        return ErrorCode.NONE;
+      }
       // Through the real encoding, as the topic would hold it.
       f.stored.push([id, decodeTransactionValue(transactionValue(record))!]);
       return ErrorCode.NONE;

@@ -1,0 +1,62 @@
+/**
+ * TxnOffsetCommit (28), v0-5.
+ *
+ * Behavior: a transactional producer commits a consumer group's offsets in its transaction
+ * (sendOffsetsToTransaction), to the group's coordinator. They are written to
+ * `__consumer_offsets` as a transactional batch of the producer and count only once the
+ * transaction's commit marker reaches that partition; an abort drops them. Until then OffsetFetch
+ * with requireStable answers UNSTABLE_OFFSET_COMMIT for those partitions. A member id or
+ * generation (v3+) is checked as OffsetCommit checks them (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION,
+ * FENCED_INSTANCE_ID); partitions of unknown topics are UNKNOWN_TOPIC_OR_PARTITION.
+ * Version notes: v2 leader epoch; v3 flexible, member id, generation and instance id, PRODUCER_FENCED.
+ */
+import { ErrorCode } from '../protocol/errors.js';
+import { spec } from '../protocol/messages/28-txn-offset-commit.js';
+import type { ResponseBody } from '../protocol/schema.js';
+import { defineHandler } from './registry.js';
+import { fencedFor } from './txn-errors.js';
+
+export const txnOffsetCommit = defineHandler(spec, {
+  versions: [0, 5],
+  async handle(ctx, req) {
+    const { groupId, topics } = req;
+    const known = topics.map((t) => ctx.topics.get(t.name) !== undefined);
+    const respond = (codes: number[]): ResponseBody<typeof spec> => {
+      let i = 0;
+      return {
+        throttleTimeMs: 0,
+        topics: topics.map((t, ti) => ({
+          name: t.name,
+          partitions: t.partitions.map((p) => ({
+            partitionIndex: p.partitionIndex,
+            errorCode: known[ti]
+              ? fencedFor(codes[i++] ?? ErrorCode.UNKNOWN_SERVER_ERROR, ctx.version, 3)
+              : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          })),
+        })),
+      };
+    };
+    const inputs = topics
+      .filter((_, ti) => known[ti])
+      .flatMap((t) =>
+        t.partitions.map((p) => ({
+          topic: t.name,
+          partition: p.partitionIndex,
+          offset: p.committedOffset,
+          leaderEpoch: p.committedLeaderEpoch,
+          metadata: p.committedMetadata,
+        })),
+      );
+    const all = (code: number): ResponseBody<typeof spec> => respond(new Array<number>(inputs.length).fill(code));
+    if (groupId === '') return all(ErrorCode.INVALID_GROUP_ID);
+    const groups = ctx.groups;
+    const elsewhere = groups.notCoordinator(groupId);
+    if (elsewhere !== null) return all(elsewhere);
+    // A producer that names its consumer's membership (v3+) is checked as a commit would be.
+    if (req.memberId !== '' || req.generationId !== -1) {
+      const check = groups.validateCommit(groupId, req.memberId, req.groupInstanceId, req.generationId);
+      if (check !== ErrorCode.NONE) return all(check);
+    }
+    return respond(inputs.length === 0 ? [] : await groups.commitInTransaction(groupId, req.producerId, req.producerEpoch, inputs));
+  },
+});

@@ -1,0 +1,185 @@
+/**
+ * Transactions: the broker's transaction coordinator wired to its parts. It owns the
+ * TransactionStore (`__transaction_state`), the TransactionCoordinator (the state machine), the
+ * marker writer and the timers that abort transactions past their timeout and expire idle
+ * transactional ids. The coordinator of a transactional id is the leader of its
+ * `__transaction_state` partition: a single node leads them all; a cluster broker loads a
+ * partition's ids when it becomes its leader (onStatePartition) and completes the transactions
+ * stored as prepared there.
+ *
+ * Markers go to every partition of a transaction: appended here when this broker leads the
+ * partition (writeLocal), else sent to its leader (the `remoteMarker` port, WriteTxnMarkers). A
+ * marker is retried until it is written or its topic is gone, as Kafka's marker channel does: the
+ * outcome is decided and stored before the first marker, so it must reach every partition.
+ */
+import type { BrokerConfig } from '../config.js';
+import type { Logger } from '../logger.js';
+import type { PartitionLogs, ProducerIds } from '../metadata/ports.js';
+import type { StateTopicPorts } from '../metadata/state-topic.js';
+import { ErrorCode } from '../protocol/errors.js';
+import { TransactionCoordinator, type TxnPartition } from './coordinator.js';
+import { type TxnMarker, writeMarkerLocally } from './markers.js';
+import { TRANSACTION_STATE_TOPIC, TransactionStore } from './transaction-store.js';
+import { TxnState } from './transaction-state.js';
+
+export interface TransactionsPorts extends StateTopicPorts {
+  readonly config: BrokerConfig;
+  readonly producerIds: ProducerIds;
+}
+
+/** First and longest pause between attempts to write a marker that failed. */
+const MARKER_RETRY_MIN_MS = 50;
+const MARKER_RETRY_MAX_MS = 2000;
+
+export class Transactions {
+  readonly store: TransactionStore;
+  readonly coordinator: TransactionCoordinator;
+  /**
+   * Called once a marker is durable in a partition this broker leads: the group coordinator
+   * makes a transaction's offsets (in `__consumer_offsets`) count, or drops them.
+   */
+  onMarker: (topic: string, partition: number, producerId: number, commit: boolean) => void = () => undefined;
+  /** Cluster: writes a marker on the partition's leader elsewhere (WriteTxnMarkers); an error code. */
+  remoteMarker: ((topic: string, partition: number, marker: TxnMarker) => Promise<number>) | undefined;
+  private readonly logs: PartitionLogs;
+  private readonly log: Logger;
+  private readonly config: BrokerConfig;
+  private timers: NodeJS.Timeout[] = [];
+  private closed = false;
+
+  constructor(ports: TransactionsPorts) {
+    this.logs = ports.logs;
+    this.log = ports.log;
+    this.config = ports.config;
+    this.store = new TransactionStore(ports, ports.config);
+    const producerIds = ports.producerIds;
+    this.coordinator = new TransactionCoordinator({
+      store: (id, record) => this.store.store(id, record),
+      writeMarkers: (partitions, m, id) =>
+        this.writeMarkers(partitions, {
+          ...m,
+          coordinatorEpoch: this.logs.leaderEpochOf(TRANSACTION_STATE_TOPIC, this.store.partitionFor(id)),
+        }),
+      newProducerId: async () => {
+        // A cluster broker between id blocks has none at hand for a moment.
+        for (let wait = 10; ; wait = Math.min(wait * 2, 500)) {
+          const id = producerIds.allocate();
+          if (id !== null) return id;
+          await new Promise((r) => setTimeout(r, wait));
+        }
+      },
+      now: () => Date.now(),
+      maxTimeoutMs: ports.config.num('transaction.max.timeout.ms'),
+    });
+  }
+
+  /** NOT_COORDINATOR when another broker coordinates the id, else null. */
+  notCoordinator(transactionalId: string): number | null {
+    return this.store.leads(transactionalId) ? null : ErrorCode.NOT_COORDINATOR;
+  }
+
+  /** A single node: every partition's ids, then the prepared transactions completed (in the background). */
+  loadAll(): void {
+    for (let p = 0; p < this.store.topic.partitions; p++) this.loadPartition(p);
+    this.completePending();
+  }
+
+  /** Cluster: this broker now leads (or no longer leads) partition p of `__transaction_state`. */
+  onStatePartition(p: number, leading: boolean): void {
+    this.coordinator.forget((id) => this.store.partitionFor(id) === p);
+    if (!leading) {
+      this.store.topic.unload(p);
+      return;
+    }
+    this.loadPartition(p);
+    this.completePending();
+  }
+
+  private loadPartition(p: number): void {
+    for (const [id, record] of this.store.load(p)) this.coordinator.load(id, record);
+  }
+
+  private completePending(): void {
+    this.coordinator.completePending().catch((err: unknown) => {
+      this.log.error('could not complete the transactions prepared before the restart', { err: String(err) });
+    });
+  }
+
+  /** Starts the timers: transactions past their timeout are aborted, idle ids expire. */
+  start(): void {
+    const abortEvery = this.config.num('transaction.abort.timed.out.transaction.cleanup.interval.ms');
+    const expireEvery = this.config.num('transaction.remove.expired.transaction.cleanup.interval.ms');
+    const abort = setInterval(() => void this.abortTimedOut(), abortEvery);
+    const expire = setInterval(() => {
+      this.coordinator.expire(Date.now(), this.config.num('transactional.id.expiration.ms')).catch(() => undefined);
+    }, expireEvery);
+    abort.unref();
+    expire.unref();
+    this.timers = [abort, expire];
+  }
+
+  /** Aborts every transaction open longer than its timeout; returns how many were aborted. */
+  async abortTimedOut(): Promise<number> {
+    let n = 0;
+    for (const m of this.coordinator.timedOut(Date.now())) {
+      if ((await this.coordinator.abortTimedOut(m.transactionalId)) !== ErrorCode.NONE) continue;
+      n++;
+      this.log.info('aborted a transaction past its timeout', {
+        transactionalId: m.transactionalId,
+        producerId: m.producerId,
+        timeoutMs: m.timeoutMs,
+      });
+    }
+    return n;
+  }
+
+  stop(): void {
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+  }
+
+  /**
+   * A transactional Produce to a partition whose transaction this broker coordinates: the
+   * producer must be the id's current one and the partition part of its open transaction.
+   * NONE when it is, or when the id's coordinator is another broker (the leader cannot tell).
+   */
+  verify(transactionalId: string, producerId: number, producerEpoch: number, topic: string, partition: number): number {
+    if (!this.store.leads(transactionalId)) return ErrorCode.NONE;
+    const m = this.coordinator.get(transactionalId);
+    if (m === undefined || m.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
+    if (producerEpoch < m.producerEpoch) return ErrorCode.INVALID_PRODUCER_EPOCH;
+    if (m.state !== TxnState.Ongoing || !m.partitions.some((p) => p.topic === topic && p.partition === partition)) {
+      return ErrorCode.INVALID_TXN_STATE;
+    }
+    return ErrorCode.NONE;
+  }
+
+  /** Writes a marker on a partition this broker leads (this coordinator's, or WriteTxnMarkers); an error code. */
+  async writeLocal(topic: string, partition: number, marker: TxnMarker): Promise<number> {
+    const code = await writeMarkerLocally(this.logs, topic, partition, marker);
+    if (code === ErrorCode.NONE) this.onMarker(topic, partition, marker.producerId, marker.commit);
+    return code;
+  }
+
+  /** Writes the marker on every partition, each retried until written or its topic is gone. */
+  private async writeMarkers(partitions: readonly TxnPartition[], marker: TxnMarker): Promise<void> {
+    await Promise.all(partitions.map((p) => this.writeOne(p, marker)));
+  }
+
+  private async writeOne(p: TxnPartition, marker: TxnMarker): Promise<void> {
+    for (let wait = MARKER_RETRY_MIN_MS; ; wait = Math.min(wait * 2, MARKER_RETRY_MAX_MS)) {
+      // The transaction stays prepared in the store; the next start completes it.
+      if (this.closed) throw new Error('the broker is stopping');
+      const here = this.logs.partition(p.topic, p.partition) !== undefined;
+      const code =
+        here || this.remoteMarker === undefined
+          ? await this.writeLocal(p.topic, p.partition, marker)
+          : await this.remoteMarker(p.topic, p.partition, marker);
+      // A deleted topic takes the transaction's records with it: nothing is left to mark.
+      if (code === ErrorCode.NONE || code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) return;
+      this.log.warn('a transaction marker was not written; retrying', { topic: p.topic, partition: p.partition, errorCode: code });
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
