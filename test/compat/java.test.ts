@@ -308,13 +308,6 @@ describe('Java client (kafka-clients 4.1)', { skip }, () => {
     });
   });
 
-  test('a transactional producer fails at once (no transactions yet) instead of retrying forever', async () => {
-    const [line] = (await franzCheck('transactional', 'java-txn')) as Array<{ initTransactions: string; message?: string; ms?: number }>;
-    assert.ok(line !== undefined);
-    assert.notEqual(line.initTransactions, 'ok');
-    assert.ok((line.ms ?? Infinity) < 30_000, `initTransactions failed after ${line.ms} ms, well before max.block.ms`);
-  });
-
   for (const protocol of ['classic', 'consumer'] as const) {
     test(`KafkaConsumer groups with group.protocol=${protocol}: split, each record once, commits, resume`, async () => {
       const topic = `java-group-${protocol}`;

@@ -23,6 +23,8 @@ export interface MemberProcess {
   /** How many assignment changes it has printed. */
   ownedChanges: number;
   records: MemberRecord[];
+  /** Every line it printed, parsed. */
+  lines: Array<Record<string, unknown>>;
   /**
    * Resolves once `pred` holds (checked whenever any member prints a line or exits); rejects if
    * this process exits first or after `timeoutMs`.
@@ -50,6 +52,7 @@ export function startMemberProcess(cmd: string, args: string[]): MemberProcess {
     owned: [],
     ownedChanges: 0,
     records: [],
+    lines: [],
     async until(pred, what, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       while (!pred()) {
@@ -76,6 +79,7 @@ export function startMemberProcess(cmd: string, args: string[]): MemberProcess {
   };
   createInterface({ input: child.stdout! }).on('line', (l) => {
     const o = JSON.parse(l) as { owned?: number[]; offset?: number; error?: string };
+    m.lines.push(o);
     if (o.owned !== undefined) {
       m.owned = [...o.owned].sort((a, b) => a - b);
       m.ownedChanges++;

@@ -35,6 +35,15 @@
  *                                     is off, partitions revoked in a rebalance are committed in
  *                                     onPartitionsRevoked. INSTANCE
  *                                     sets group.instance.id (a static member).
+ *   transform IN OUT GROUP N          consume-transform-produce, exactly once: a KafkaConsumer in
+ *                                     GROUP (read_committed, no auto-commit) reads IN, and each
+ *                                     polled batch goes to OUT in one transaction (transactional.id
+ *                                     "transform-GROUP"): same partition and key, value "t:"+value,
+ *                                     with the consumer's offsets sent to the transaction; a static
+ *                                     member (group.instance.id). Prints
+ *                                     {"committed": records} after each commit and {"done": N}
+ *                                     once its positions reach N in all; exits 1 on any error (the
+ *                                     test restarts it, as an application would be).
  * Exit status 0 on success; on failure a {"error": ...} line and status 1.
  */
 import java.nio.charset.StandardCharsets;
@@ -62,6 +71,7 @@ import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -94,7 +104,7 @@ public class FranzCheck {
                 case "consume" -> consume(bootstrap, topic, Integer.parseInt(args[3]), args.length > 4 ? args[4] : null);
                 case "admin" -> admin(bootstrap, topic);
                 case "features" -> features(bootstrap);
-                case "transactional" -> transactional(bootstrap, topic);
+                case "transform" -> transform(bootstrap, topic, args[3], args[4], Long.parseLong(args[5]));
                 case "describe" -> describe(bootstrap, topic);
                 case "reassign" -> reassign(bootstrap, topic, tail(args, 3));
                 case "stream" -> stream(bootstrap, topic, Integer.parseInt(args[3]), tail(args, 4));
@@ -436,22 +446,55 @@ public class FranzCheck {
         }
     }
 
-    /** A transactional producer's initTransactions: must fail at once while franz has no transactions. */
-    static void transactional(String bootstrap, String topic) throws Exception {
+    static void transform(String bootstrap, String in, String outTopic, String group, long n) throws Exception {
+        Properties c = new Properties();
+        c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+        c.put(ConsumerConfig.GROUP_ID_CONFIG, group);
+        c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "50");
+        // A static member: a restarted application takes its place at once, without waiting for
+        // the killed one's session to expire.
+        c.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, "transform-" + group);
+        c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-        p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "franz-check-" + topic);
-        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "60000");
+        p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "transform-" + group);
         p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p)) {
-            long start = System.nanoTime();
-            try {
-                producer.initTransactions();
-                out(obj("initTransactions", str("ok")));
-            } catch (Exception e) {
-                out(obj("initTransactions", str(e.getClass().getSimpleName()), "message", str(String.valueOf(e.getMessage())),
-                        "ms", Long.toString((System.nanoTime() - start) / 1_000_000)));
+        byte[] prefix = "t:".getBytes(StandardCharsets.UTF_8);
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(c);
+             KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p)) {
+            producer.initTransactions();
+            consumer.subscribe(List.of(in));
+            int partitions = consumer.partitionsFor(in).size();
+            long committed = 0;
+            for (;;) {
+                ConsumerRecords<byte[], byte[]> recs = consumer.poll(Duration.ofMillis(200));
+                if (!recs.isEmpty()) {
+                    producer.beginTransaction();
+                    Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+                    for (ConsumerRecord<byte[], byte[]> r : recs) {
+                        byte[] v = new byte[prefix.length + r.value().length];
+                        System.arraycopy(prefix, 0, v, 0, prefix.length);
+                        System.arraycopy(r.value(), 0, v, prefix.length, r.value().length);
+                        producer.send(new ProducerRecord<>(outTopic, r.partition(), r.key(), v));
+                        offsets.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
+                    }
+                    producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
+                    producer.commitTransaction();
+                    committed += recs.count();
+                    out(obj("committed", Long.toString(committed)));
+                }
+                if (consumer.assignment().size() < partitions) continue;
+                long position = 0;
+                for (TopicPartition tp : consumer.assignment()) position += consumer.position(tp);
+                if (position >= n) {
+                    out(obj("done", Long.toString(position)));
+                    return;
+                }
             }
         }
     }

@@ -27,12 +27,60 @@ import org.apache.kafka.streams.StreamsConfig;
  * changelog topic), the two internal topics Streams creates itself. LINES copies of one sentence
  * go in; the program prints the last count of each word as one JSON line once every word has
  * reached its final count (or after 60 s), then the topics Streams created.
+ *
+ *   java ... StreamsCheck.java BOOTSTRAP STATE_DIR run GUARANTEE
+ * runs the same topology (application "wordcount-GUARANTEE") over the existing topics "words" and
+ * "word-counts" with processing.guarantee=GUARANTEE, prints {"state":"RUNNING"} once running and
+ * keeps running until its stdin ends (the test kills it -9 mid-stream and starts it again).
  */
 public class StreamsCheck {
   static final String SENTENCE = "the quick fox jumps over the lazy dog the end";
 
+  static StreamsBuilder topology() {
+    StreamsBuilder builder = new StreamsBuilder();
+    builder.<String, String>stream("words")
+        .flatMapValues(v -> Arrays.asList(v.split(" ")))
+        .groupBy((key, word) -> word)
+        .count()
+        .toStream()
+        .mapValues(String::valueOf)
+        .to("word-counts");
+    return builder;
+  }
+
+  static void run(String bootstrap, String stateDir, String guarantee) throws Exception {
+    Properties p = new Properties();
+    p.put(StreamsConfig.APPLICATION_ID_CONFIG, "wordcount-" + guarantee.replace('_', '-'));
+    p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(StreamsConfig.STATE_DIR_CONFIG, stateDir);
+    p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, guarantee);
+    p.put(StreamsConfig.DEFAULT_KEY_SERDE_CLASS_CONFIG, Serdes.String().getClass());
+    p.put(StreamsConfig.DEFAULT_VALUE_SERDE_CLASS_CONFIG, Serdes.String().getClass());
+    p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
+    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    // A restarted instance takes its place at once instead of waiting for the session to expire.
+    p.put(StreamsConfig.consumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG), "wordcount-instance");
+    KafkaStreams streams = new KafkaStreams(topology().build(), p);
+    streams.setStateListener((now, before) -> {
+      if (now == KafkaStreams.State.RUNNING) System.out.println("{\"state\":\"RUNNING\"}");
+      if (now == KafkaStreams.State.ERROR) {
+        System.out.println("{\"state\":\"ERROR\"}");
+        System.exit(1);
+      }
+    });
+    streams.start();
+    while (System.in.read() != -1) {
+      // Runs until stdin ends.
+    }
+    streams.close(Duration.ofSeconds(15));
+  }
+
   public static void main(String[] args) throws Exception {
     String bootstrap = args[0];
+    if (args[2].equals("run")) {
+      run(bootstrap, args[1], args[3]);
+      return;
+    }
     int lines = Integer.parseInt(args[2]);
     String app = "wordcount";
     Properties adminProps = new Properties();
@@ -49,15 +97,7 @@ public class StreamsCheck {
     p.put(StreamsConfig.DEFAULT_VALUE_SERDE_CLASS_CONFIG, Serdes.String().getClass());
     p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-    StreamsBuilder builder = new StreamsBuilder();
-    builder.<String, String>stream("words")
-        .flatMapValues(v -> Arrays.asList(v.split(" ")))
-        .groupBy((key, word) -> word)
-        .count()
-        .toStream()
-        .mapValues(String::valueOf)
-        .to("word-counts");
-    KafkaStreams streams = new KafkaStreams(builder.build(), p);
+    KafkaStreams streams = new KafkaStreams(topology().build(), p);
     CountDownLatch running = new CountDownLatch(1);
     streams.setStateListener((now, before) -> {
       if (now == KafkaStreams.State.RUNNING) running.countDown();
