@@ -217,6 +217,8 @@ export class Broker implements ClusterInfo {
       const groups = this.makeGroups(this.cluster);
       this.groupCoordinator = groups;
       const txns = this.makeTransactions(this.cluster, groups);
+      const cluster = this.cluster;
+      txns.remoteMarker = (topic, p, marker) => cluster.sendTxnMarker(topic, p, marker);
       this.txnCoordinator = txns;
       txns.loadAll();
       // A group's (a transactional id's) coordinator is the leader of its offsets (transaction

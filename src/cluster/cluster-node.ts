@@ -9,6 +9,7 @@
  * changes, and the controller's elections) needs its lease certainly alive (Membership.live).
  * Main thread only.
  */
+import { MarkerSender, type MarkerToSend } from './marker-sender.js';
 import { randomBytes } from 'node:crypto';
 import { statfsSync } from 'node:fs';
 import type { BrokerConfig } from '../config.js';
@@ -95,6 +96,7 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
   readonly replicated = true;
   /** Producer ids unique across the cluster (blocks from etcd). */
   readonly producerIds: ClusterProducerIds;
+  private readonly markers: MarkerSender;
 
   constructor(private readonly opts: ClusterNodeOptions) {
     this.nodeId = opts.nodeId;
@@ -103,6 +105,7 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
     this.log = opts.log;
     this.store = new EtcdStore(opts.address);
     this.producerIds = new ClusterProducerIds(this.store, opts.log);
+    this.markers = new MarkerSender(opts.nodeId, opts.log);
   }
 
   /** Joins the cluster: cluster id, registration, the image, then the controller election. */
@@ -681,7 +684,20 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
     this.log.info('resigned from the cluster', { led: led.length, moved: moved() });
   }
 
+  /** Writes a transaction marker on the leader of a partition led elsewhere (WriteTxnMarkers); an error code. */
+  sendTxnMarker(topic: string, partition: number, marker: MarkerToSend): Promise<number> {
+    const leader = this.replicaState(topic, partition)?.leader ?? -1;
+    if (leader === -1 && this.image.topics.get(topic) === undefined) return Promise.resolve(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    return this.markers.send(
+      this.brokers().find((b) => b.nodeId === leader),
+      topic,
+      partition,
+      marker,
+    );
+  }
+
   async stop(): Promise<void> {
+    this.markers.close();
     this.controller?.stop();
     if (this.lagTimer !== null) clearInterval(this.lagTimer);
     for (const f of this.fetchers.values()) f.stop();

@@ -46,6 +46,8 @@ describe('a three-broker cluster on etcd', () => {
         'replica.lag.time.max.ms=5000',
         'offsets.topic.num.partitions=3',
         'offsets.topic.replication.factor=3',
+        'transaction.state.log.num.partitions=3',
+        'transaction.state.log.replication.factor=3',
       ],
     });
     dataDirs.set(id, b.dataDir);
@@ -462,6 +464,64 @@ describe('a three-broker cluster on etcd', () => {
       [2, '9'],
     ]);
     await startNode(victim);
+  });
+
+  test('transactions across the brokers: markers reach leaders elsewhere, and the coordinator fails over with its state', async () => {
+    const k = kafka();
+    const admin = k.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'cl-txn', numPartitions: 3, replicationFactor: 3 }] });
+    await admin.disconnect();
+    const txnCoordinator = async (): Promise<{ errorCode: number; nodeId: number }> => {
+      const c = await RawConnection.open([...brokers.values()][0]!.port);
+      try {
+        return (await c.request(10, 3, { key: 'cl-app', keyType: 1 })) as { errorCode: number; nodeId: number };
+      } finally {
+        c.close();
+      }
+    };
+    const committed: string[] = [];
+    const runTransactions = async (tag: string): Promise<void> => {
+      const p = k.producer({ transactionalId: 'cl-app', idempotent: true, maxInFlightRequests: 1 });
+      await p.connect();
+      for (let t = 0; t < 4; t++) {
+        const txn = await p.transaction();
+        // Three partitions, led by three brokers: at most one of them is the coordinator.
+        const values = [0, 1, 2].map((partition) => ({ partition, value: `${tag}-${t}-${partition}` }));
+        await txn.send({ topic: 'cl-txn', acks: -1, messages: values });
+        if (t % 2 === 0) {
+          await txn.commit();
+          committed.push(...values.map((v) => v.value));
+        } else await txn.abort();
+      }
+      await p.disconnect();
+    };
+    await runTransactions('first');
+    const before = await txnCoordinator();
+    assert.equal(before.errorCode, ErrorCode.NONE);
+    await brokers.get(before.nodeId)!.kill9();
+    brokers.delete(before.nodeId);
+    const after = await until(
+      'a new transaction coordinator',
+      txnCoordinator,
+      (c) => c.errorCode === ErrorCode.NONE && c.nodeId !== before.nodeId,
+    );
+    assert.notEqual(after.nodeId, before.nodeId);
+    await runTransactions('second');
+    const any = [...brokers.values()][0]!;
+    const read = async (isolation: string): Promise<string[]> => {
+      const out = execFileSync(
+        'kcat',
+        ['-b', any.address, '-C', '-t', 'cl-txn', '-o', 'beginning', '-e', '-q', '-X', `isolation.level=${isolation}`],
+        {
+          encoding: 'utf8',
+        },
+      );
+      return out.split('\n').filter((l) => l !== '');
+    };
+    assert.deepEqual((await read('read_committed')).sort(), [...committed].sort());
+    assert.equal((await read('read_uncommitted')).length, 24, 'the aborted records are in the log');
+    await startNode(before.nodeId);
   });
 
   test("SIGTERM hands a leader's partitions over at once (controlled shutdown), with every acknowledged record", async () => {
