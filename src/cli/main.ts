@@ -8,6 +8,7 @@ import { Command, CommanderError, Option, type CommandUnknownOpts } from '@comma
 import { consumeCommand, produceCommand, topicCommand } from './client-commands.js';
 import { clusterCommand } from './cluster-commands.js';
 import { groupCommand } from './group-commands.js';
+import { txnCommand } from './txn-commands.js';
 import { repeatable } from './args.js';
 
 function startCommand(): CommandUnknownOpts {
@@ -55,6 +56,7 @@ function program(): CommandUnknownOpts {
     .addCommand(produceCommand())
     .addCommand(consumeCommand())
     .addCommand(groupCommand())
+    .addCommand(txnCommand())
     .addCommand(clusterCommand())
     .addHelpText(
       'after',

@@ -16,6 +16,7 @@
  * Scope: a single cluster. The client can inspect and administer consumer groups but does not join
  * them; no idempotent or transactional producing.
  */
+import { TransactionTools } from './transactions.js';
 import { ListOffsetsTimestamp } from '../protocol/constants.js';
 import type { RecordInput } from '../records/record-batch.js';
 import { Admin } from './admin.js';
@@ -62,12 +63,15 @@ export class Client {
   private readonly admin: Admin;
   private readonly groups: Groups;
   private readonly data: DataPlane;
+  /** Transaction tooling (transactions.ts): list, describe, describeProducers, abort. */
+  readonly transactions: TransactionTools;
 
   constructor(opts: ClientOptions) {
     this.cluster = new Cluster(opts);
     this.admin = new Admin(this.cluster);
     this.groups = new Groups(this.cluster);
     this.data = new DataPlane(this.cluster);
+    this.transactions = new TransactionTools(this.cluster);
   }
 
   /** The connection used for cluster-wide requests (metadata, admin). */

@@ -3,13 +3,13 @@
  * (commits and aborts interleaved, offsets sent to a transaction, zombie fencing, a transaction
  * left open past its timeout), read back by kcat (librdkafka) at read_committed and
  * read_uncommitted; markers, the last stable offset and the coordinator's state across a restart;
- * and Kafka's error codes for bad transactional requests (raw frames: no real client sends them).
+ * `franz txn` finding and aborting a hanging transaction; and Kafka's error codes for bad transactional requests (raw frames: no real client sends them).
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
-import { startBroker, removeDir, tempDir, type RunningBroker } from '../helpers/broker.js';
-import { run } from '../helpers/run.js';
+import { startBroker, removeDir, tempDir, FRANZ_MAIN, type RunningBroker } from '../helpers/broker.js';
+import { run, runOk, jsonLines } from '../helpers/run.js';
 import { RawConnection } from '../helpers/raw.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 
@@ -295,5 +295,39 @@ describe('transactions', () => {
       (await readAll('txn-restart', 'read_uncommitted')).map((r) => r.payload),
       ['c1', 'a1', 'open', 'c2'],
     );
+  });
+
+  test('franz txn lists, describes and finds a hanging transaction, and abort ends it on its partition', async () => {
+    await createTopic('txn-cli', 1);
+    const franz = async (...args: string[]) =>
+      jsonLines<Record<string, unknown>>(
+        (await runOk(process.execPath, [FRANZ_MAIN, 'txn', ...args, '--brokers', broker.address, '--format', 'json'])).stdout,
+      );
+    const p = await txnProducer('cli-app');
+    const txn = await p.transaction();
+    await txn.send({ topic: 'txn-cli', messages: [{ value: 'hanging' }] });
+    const listed = await franz('list', '--state', 'Ongoing');
+    const mine = listed.find((t) => t.transactionalId === 'cli-app');
+    assert.equal(mine?.state, 'Ongoing');
+    const [described] = await franz('describe', 'cli-app');
+    assert.deepEqual(described!.partitions, [{ topic: 'txn-cli', partition: 0 }]);
+    const producers = await franz('producers', '--topic', 'txn-cli', '--partition', '0');
+    const hanging = producers.find((x) => x.producerId === mine!.producerId);
+    assert.equal(hanging?.currentTxnStartOffset, 0, 'the open transaction starts at offset 0');
+    const plain = kafka.producer();
+    await plain.connect();
+    await plain.send({ topic: 'txn-cli', messages: [{ value: 'after' }] });
+    await plain.disconnect();
+    assert.deepEqual(
+      (await readAll('txn-cli', 'read_committed')).map((r) => r.payload),
+      [],
+    );
+    await franz('abort', '--topic', 'txn-cli', '--partition', '0', '--producer-id', String(mine!.producerId));
+    assert.deepEqual(
+      (await readAll('txn-cli', 'read_committed')).map((r) => r.payload),
+      ['after'],
+      'the aborted record is hidden and the one after it is readable',
+    );
+    await p.disconnect().catch(() => undefined);
   });
 });
