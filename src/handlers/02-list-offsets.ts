@@ -1,8 +1,8 @@
 /**
  * ListOffsets (2), v1-8.
  *
- * Behavior: per partition, timestamp -2 gives the log start offset, -1 the high watermark (the
- * last stable offset is the same until transactions exist), -3 (v7+) the offset and time of the
+ * Behavior: per partition, timestamp -2 gives the log start offset, -1 the high watermark (at
+ * read_committed, the last stable offset), -3 (v7+) the offset and time of the
  * record with the largest timestamp, -4 (v8+, earliest local) the log start offset, and any other
  * timestamp the first record whose timestamp is >= it, or -1 with timestamp -1 when none is
  * (Log.offsetForTimestamp and Log.maxTimestampOffset find the record).

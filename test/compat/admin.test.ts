@@ -641,13 +641,15 @@ test('ApiVersions v3+ carries the features franz implements (KIP-584); earlier v
   assert.deepEqual(v2.supportedFeatures, [], 'v2 has no features field');
 });
 
-test('InitProducerId with a transactional id is INVALID_REQUEST (not retriable) until transactions exist', async () => {
-  const r = await raw.request(22, 4, { transactionalId: 'txn-1', transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 });
-  assert.equal(r.errorCode, ERR.INVALID_REQUEST);
-  assert.equal(r.producerId, -1);
+test('InitProducerId with a transactional id keeps the producer id and bumps the epoch each time', async () => {
+  const first = await raw.request(22, 4, { transactionalId: 'txn-1', transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 });
+  assert.equal(first.errorCode, 0);
+  assert.ok(first.producerId >= 0);
+  const second = await raw.request(22, 4, { transactionalId: 'txn-1', transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 });
+  assert.deepEqual([second.errorCode, second.producerId, second.producerEpoch], [0, first.producerId, first.producerEpoch + 1]);
   const idempotent = await raw.request(22, 4, { transactionalId: null, transactionTimeoutMs: 60_000, producerId: -1, producerEpoch: -1 });
   assert.equal(idempotent.errorCode, 0);
-  assert.ok(idempotent.producerId >= 0);
+  assert.notEqual(idempotent.producerId, first.producerId);
 });
 
 test('OffsetCommit to a topic that does not exist is UNKNOWN_TOPIC_OR_PARTITION; the other topics commit', async () => {
