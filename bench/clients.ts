@@ -64,6 +64,8 @@ export interface ProduceSpec {
   /** Records per second; -1 for as fast as possible. */
   throughput?: number;
   timeoutMs: number;
+  /** ProducerPerformance in transactions of this many ms each (its --transaction-duration-ms). */
+  transactionMs?: number;
 }
 
 /**
@@ -88,6 +90,9 @@ export async function producerPerformance(spec: ProduceSpec): Promise<ClientResu
       spec.payloadFile,
       '--throughput',
       String(spec.throughput ?? -1),
+      ...(spec.transactionMs === undefined
+        ? []
+        : ['--transactional-id', `bench-${spec.topic}`, '--transaction-duration-ms', String(spec.transactionMs)]),
       '--producer-props',
       ...props,
     ],

@@ -261,6 +261,7 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
     size: number,
     records: number,
     compression: 'none' | 'lz4' = 'none',
+    transactionMs?: number,
   ): RowSpec => ({
     id,
     title,
@@ -283,6 +284,7 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
         // timed it out in one full run (2026-12-03 08:38), so that row allows 1 MiB/s.
         compression,
         timeoutMs: timeoutFor(records * size, partitions >= 10_000 ? 1 : 2),
+        ...(transactionMs === undefined ? {} : { transactionMs }),
       }),
   });
   const consume = (
@@ -581,6 +583,26 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
       ),
       goProduceRow('produce-100b-go-defaults', 'Out of the box: produce 100-byte records, 8 partitions (franz-go)', 'd100-go', 100, n100),
       produce('produce-1k-p1000-defaults', 'Out of the box: produce 1 KiB records, 1 000 partitions', 'd1000', 1000, 1024, n1000),
+    ],
+  });
+  // A transactional producer committing every 100 ms (ProducerPerformance --transaction-duration-ms):
+  // each commit is an EndTxn answered once the markers of all 8 partitions are written.
+  sessions.push({
+    name: 'transactions',
+    label: 'transactions',
+    durable: false,
+    order: BROKERS,
+    rows: [
+      produce(
+        'produce-1k-txn',
+        'Transactional produce, 1 KiB records, 8 partitions, a commit every 100 ms',
+        'ptxn',
+        8,
+        1024,
+        n1k,
+        'none',
+        100,
+      ),
     ],
   });
   // Three brokers each, replication factor 3 and min.insync.replicas=2, acks=all: franz on etcd

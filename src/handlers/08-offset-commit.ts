@@ -16,47 +16,21 @@
  */
 import { ErrorCode } from '../protocol/errors.js';
 import { spec } from '../protocol/messages/08-offset-commit.js';
-import type { ResponseBody } from '../protocol/schema.js';
+import { commitRequest } from './offset-commit-request.js';
 import { defineHandler } from './registry.js';
 
 export const offsetCommit = defineHandler(spec, {
   versions: [2, 9],
   async handle(ctx, req) {
-    const { groupId, topics } = req;
-    // Partitions of topics this broker does not have get UNKNOWN_TOPIC_OR_PARTITION, as Kafka
-    // answers before the group is asked; the others carry the group's answer.
-    const known = topics.map((t) => ctx.topics.get(t.name) !== undefined);
-    const respond = (codes: number[]): ResponseBody<typeof spec> => {
-      let i = 0;
-      return {
-        throttleTimeMs: 0,
-        topics: topics.map((t, ti) => ({
-          name: t.name,
-          partitions: t.partitions.map((p) => ({
-            partitionIndex: p.partitionIndex,
-            errorCode: known[ti] ? (codes[i++] ?? ErrorCode.UNKNOWN_SERVER_ERROR) : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-          })),
-        })),
-      };
-    };
-    const inputs = topics
-      .filter((_, ti) => known[ti])
-      .flatMap((t) =>
-        t.partitions.map((p) => ({
-          topic: t.name,
-          partition: p.partitionIndex,
-          offset: p.committedOffset,
-          leaderEpoch: p.committedLeaderEpoch,
-          metadata: p.committedMetadata,
-        })),
-      );
-    const all = (code: number): ResponseBody<typeof spec> => respond(new Array<number>(inputs.length).fill(code));
-    if (groupId === '') return all(ErrorCode.INVALID_GROUP_ID);
+    const { groupId } = req;
+    const r = commitRequest(ctx, req.topics);
+    const answer = (topics: ReturnType<typeof r.respond>) => ({ throttleTimeMs: 0, topics });
+    if (groupId === '') return answer(r.all(ErrorCode.INVALID_GROUP_ID));
     const elsewhere = ctx.groups.notCoordinator(groupId);
-    if (elsewhere !== null) return all(elsewhere);
+    if (elsewhere !== null) return answer(r.all(elsewhere));
     const coordinator = ctx.groups;
     const check = coordinator.validateCommit(groupId, req.memberId, req.groupInstanceId, req.generationIdOrMemberEpoch, ctx.version);
-    if (check !== ErrorCode.NONE) return all(check);
-    return respond(inputs.length === 0 ? [] : await coordinator.commit(groupId, inputs));
+    if (check !== ErrorCode.NONE) return answer(r.all(check));
+    return answer(r.respond(r.inputs.length === 0 ? [] : await coordinator.commit(groupId, r.inputs)));
   },
 });

@@ -12,51 +12,26 @@
  */
 import { ErrorCode } from '../protocol/errors.js';
 import { spec } from '../protocol/messages/28-txn-offset-commit.js';
-import type { ResponseBody } from '../protocol/schema.js';
+import { commitRequest } from './offset-commit-request.js';
 import { defineHandler } from './registry.js';
 import { fencedFor } from './txn-errors.js';
 
 export const txnOffsetCommit = defineHandler(spec, {
   versions: [0, 5],
   async handle(ctx, req) {
-    const { groupId, topics } = req;
-    const known = topics.map((t) => ctx.topics.get(t.name) !== undefined);
-    const respond = (codes: number[]): ResponseBody<typeof spec> => {
-      let i = 0;
-      return {
-        throttleTimeMs: 0,
-        topics: topics.map((t, ti) => ({
-          name: t.name,
-          partitions: t.partitions.map((p) => ({
-            partitionIndex: p.partitionIndex,
-            errorCode: known[ti]
-              ? fencedFor(codes[i++] ?? ErrorCode.UNKNOWN_SERVER_ERROR, ctx.version, 3)
-              : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
-          })),
-        })),
-      };
-    };
-    const inputs = topics
-      .filter((_, ti) => known[ti])
-      .flatMap((t) =>
-        t.partitions.map((p) => ({
-          topic: t.name,
-          partition: p.partitionIndex,
-          offset: p.committedOffset,
-          leaderEpoch: p.committedLeaderEpoch,
-          metadata: p.committedMetadata,
-        })),
-      );
-    const all = (code: number): ResponseBody<typeof spec> => respond(new Array<number>(inputs.length).fill(code));
-    if (groupId === '') return all(ErrorCode.INVALID_GROUP_ID);
+    const { groupId } = req;
+    const r = commitRequest(ctx, req.topics);
+    const answer = (topics: ReturnType<typeof r.respond>) => ({ throttleTimeMs: 0, topics });
+    if (groupId === '') return answer(r.all(ErrorCode.INVALID_GROUP_ID));
     const groups = ctx.groups;
     const elsewhere = groups.notCoordinator(groupId);
-    if (elsewhere !== null) return all(elsewhere);
+    if (elsewhere !== null) return answer(r.all(elsewhere));
     // A producer that names its consumer's membership (v3+) is checked as a commit would be.
     if (req.memberId !== '' || req.generationId !== -1) {
       const check = groups.validateCommit(groupId, req.memberId, req.groupInstanceId, req.generationId);
-      if (check !== ErrorCode.NONE) return all(check);
+      if (check !== ErrorCode.NONE) return answer(r.all(check));
     }
-    return respond(inputs.length === 0 ? [] : await groups.commitInTransaction(groupId, req.producerId, req.producerEpoch, inputs));
+    const codes = r.inputs.length === 0 ? [] : await groups.commitInTransaction(groupId, req.producerId, req.producerEpoch, r.inputs);
+    return answer(r.respond(codes, (code) => fencedFor(code, ctx.version, 3)));
   },
 });

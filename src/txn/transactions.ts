@@ -7,6 +7,10 @@
  * partition's ids when it becomes its leader (onStatePartition) and completes the transactions
  * stored as prepared there.
  *
+ * `__transaction_state` is made on first use (a FindCoordinator or InitProducerId for a
+ * transactional id), as Kafka does: a broker whose clients never use transactions keeps no
+ * partitions for them.
+ *
  * Markers go to every partition of a transaction: appended here when this broker leads the
  * partition (writeLocal), else sent to its leader (the `remoteMarker` port, WriteTxnMarkers). A
  * marker is retried until it is written or its topic is gone, as Kafka's marker channel does: the
@@ -32,7 +36,8 @@ const MARKER_RETRY_MIN_MS = 50;
 const MARKER_RETRY_MAX_MS = 2000;
 
 export class Transactions {
-  readonly store: TransactionStore;
+  private madeStore: TransactionStore | undefined;
+  private readonly ports: TransactionsPorts;
   readonly coordinator: TransactionCoordinator;
   /**
    * Called once a marker is durable in a partition this broker leads: the group coordinator
@@ -51,7 +56,7 @@ export class Transactions {
     this.logs = ports.logs;
     this.log = ports.log;
     this.config = ports.config;
-    this.store = new TransactionStore(ports, ports.config);
+    this.ports = ports;
     const producerIds = ports.producerIds;
     this.coordinator = new TransactionCoordinator({
       store: (id, record) => this.store.store(id, record),
@@ -73,13 +78,23 @@ export class Transactions {
     });
   }
 
+  /** The state topic's store, made (with the topic, if it does not exist yet) on first use. */
+  get store(): TransactionStore {
+    this.madeStore ??= new TransactionStore(this.ports, this.config);
+    return this.madeStore;
+  }
+
   /** NOT_COORDINATOR when another broker coordinates the id, else null. */
   notCoordinator(transactionalId: string): number | null {
     return this.store.leads(transactionalId) ? null : ErrorCode.NOT_COORDINATOR;
   }
 
-  /** A single node: every partition's ids, then the prepared transactions completed (in the background). */
+  /**
+   * At start: every partition's ids (those this broker leads), then the prepared transactions
+   * completed (in the background). Nothing while the topic has not been made.
+   */
   loadAll(): void {
+    if (this.madeStore === undefined && this.ports.topics.get(TRANSACTION_STATE_TOPIC) === undefined) return;
     for (let p = 0; p < this.store.topic.partitions; p++) this.loadPartition(p);
     this.completePending();
   }
@@ -145,7 +160,7 @@ export class Transactions {
    * NONE when it is, or when the id's coordinator is another broker (the leader cannot tell).
    */
   verify(transactionalId: string, producerId: number, producerEpoch: number, topic: string, partition: number): number {
-    if (!this.store.leads(transactionalId)) return ErrorCode.NONE;
+    if (this.madeStore === undefined || !this.store.leads(transactionalId)) return ErrorCode.NONE;
     const m = this.coordinator.get(transactionalId);
     if (m === undefined || m.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
     if (producerEpoch < m.producerEpoch) return ErrorCode.INVALID_PRODUCER_EPOCH;

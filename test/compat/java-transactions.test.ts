@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { startBroker, removeDir, tempDir, type RunningBroker } from '../helpers/broker.js';
 import { startMemberProcess } from '../helpers/member-process.js';
-import { runOk, jsonLines } from '../helpers/run.js';
+import { kcatReadAll } from '../helpers/kcat.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const JAVA_DIR = join(here, '..', '..', '..', 'test', 'java');
@@ -135,25 +135,8 @@ describe('Java client exactly-once (kafka-clients 4.1)', { skip }, () => {
       finished = app.done && code === 0;
     }
     assert.ok(finished, 'the application consumed every input record');
-    const read = async (topic: string, isolation: string) => {
-      const r = await runOk('kcat', [
-        '-b',
-        broker.address,
-        '-C',
-        '-t',
-        topic,
-        '-o',
-        'beginning',
-        '-e',
-        '-J',
-        '-q',
-        '-X',
-        `isolation.level=${isolation}`,
-      ]);
-      return jsonLines<{ partition: number; key: string; payload: string }>(r.stdout);
-    };
-    const input = await read('ctp-in', 'read_committed');
-    const output = await read('ctp-out', 'read_committed');
+    const input = await kcatReadAll(broker.address, 'ctp-in');
+    const output = await kcatReadAll(broker.address, 'ctp-out');
     assert.equal(input.length, N);
     for (let p = 0; p < PARTITIONS; p++) {
       const want = input.filter((r) => r.partition === p).map((r) => `${r.key}=t:${r.payload}`);
@@ -187,22 +170,8 @@ describe('Java client exactly-once (kafka-clients 4.1)', { skip }, () => {
         messages: Array.from({ length: n }, (_, i) => ({ key: `line-${from + i}`, value: SENTENCE })),
       });
     const counts = async (): Promise<Map<string, number>> => {
-      const r = await runOk('kcat', [
-        '-b',
-        broker.address,
-        '-C',
-        '-t',
-        'word-counts',
-        '-o',
-        'beginning',
-        '-e',
-        '-J',
-        '-q',
-        '-X',
-        'isolation.level=read_committed',
-      ]);
       const last = new Map<string, number>();
-      for (const rec of jsonLines<{ key: string; payload: string }>(r.stdout)) last.set(rec.key, Number(rec.payload));
+      for (const rec of await kcatReadAll(broker.address, 'word-counts')) last.set(rec.key!, Number(rec.payload));
       return last;
     };
     const stateDir = tempDir('franz-streams-eos-');

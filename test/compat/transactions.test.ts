@@ -9,7 +9,8 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { startBroker, removeDir, tempDir, FRANZ_MAIN, type RunningBroker } from '../helpers/broker.js';
-import { run, runOk, jsonLines } from '../helpers/run.js';
+import { runOk, jsonLines } from '../helpers/run.js';
+import { kcatReadAll } from '../helpers/kcat.js';
 import { RawConnection } from '../helpers/raw.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 
@@ -38,34 +39,9 @@ after(async () => {
   removeDir(dataDir);
 });
 
-interface KcatRecord {
-  partition: number;
-  offset: number;
-  key: string | null;
-  payload: string | null;
-}
-
 /** Every record of a topic as kcat (librdkafka) reads it at the given isolation level. */
-async function readAll(topic: string, isolation: 'read_committed' | 'read_uncommitted'): Promise<KcatRecord[]> {
-  const r = await run('kcat', [
-    '-b',
-    broker.address,
-    '-C',
-    '-t',
-    topic,
-    '-o',
-    'beginning',
-    '-e',
-    '-J',
-    '-q',
-    '-X',
-    `isolation.level=${isolation}`,
-  ]);
-  assert.equal(r.code, 0, r.stderr);
-  return r.stdout
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as KcatRecord);
+function readAll(topic: string, isolation: 'read_committed' | 'read_uncommitted') {
+  return kcatReadAll(broker.address, topic, isolation);
 }
 
 async function createTopic(topic: string, numPartitions = 3): Promise<void> {

@@ -161,4 +161,24 @@ describe('the transaction coordinator', () => {
     again.load('app', null);
     assert.equal(again.get('app'), undefined);
   });
+
+  test('transactional.id.expiration.ms: idle ids get a tombstone and go; open or recent ones stay', async () => {
+    const f = fake();
+    const c = new TransactionCoordinator(f);
+    await c.initProducerId('idle', 60_000);
+    await c.initProducerId('open', 60_000);
+    await c.addPartitions('open', 1001, 0, [p('t', 0)]);
+    f.clock += 10_000;
+    await c.initProducerId('recent', 60_000);
+    assert.equal(await c.expire(f.clock, 5_000), 1);
+    assert.deepEqual(f.tombstones, ['idle']);
+    assert.equal(c.get('idle'), undefined);
+    assert.equal(c.get('open')!.state, TxnState.Ongoing, 'an open transaction is never expired');
+    assert.ok(c.get('recent') !== undefined);
+    // A failed tombstone keeps the id.
+    f.clock += 10_000;
+    f.failStore = ErrorCode.NOT_COORDINATOR;
+    assert.equal(await c.expire(f.clock, 5_000), 0);
+    assert.ok(c.get('recent') !== undefined);
+  });
 });
