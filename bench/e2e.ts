@@ -266,7 +266,9 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
     id,
     title,
     kind: 'produce',
-    client: 'ProducerPerformance',
+    // A transactional run's topic also holds a marker per partition and commit, so the check of
+    // what the broker holds is "at least" for it (below).
+    client: transactionMs === undefined ? 'ProducerPerformance' : 'ProducerPerformance (transactional)',
     partitions,
     recordSize: size,
     compression,
