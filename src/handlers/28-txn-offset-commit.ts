@@ -7,9 +7,12 @@
  * transaction's commit marker reaches that partition; an abort drops them. Until then OffsetFetch
  * with requireStable answers UNSTABLE_OFFSET_COMMIT for those partitions. A member id or
  * generation (v3+) is checked as OffsetCommit checks them (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION,
- * FENCED_INSTANCE_ID); partitions of unknown topics are UNKNOWN_TOPIC_OR_PARTITION.
+ * FENCED_INSTANCE_ID); partitions of unknown topics are UNKNOWN_TOPIC_OR_PARTITION. When this
+ * broker also coordinates the transaction, the group's offsets partition must be in it
+ * (INVALID_TXN_STATE otherwise), so that no offsets wait for a marker that will never come.
  * Version notes: v2 leader epoch; v3 flexible, member id, generation and instance id, PRODUCER_FENCED.
  */
+import { OFFSETS_TOPIC } from '../group/group-store.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { spec } from '../protocol/messages/28-txn-offset-commit.js';
 import { commitRequest } from './offset-commit-request.js';
@@ -26,6 +29,16 @@ export const txnOffsetCommit = defineHandler(spec, {
     const groups = ctx.groups;
     const elsewhere = groups.notCoordinator(groupId);
     if (elsewhere !== null) return answer(r.all(elsewhere));
+    // Where this broker also coordinates the transaction, the group's offsets partition must be in
+    // it (AddOffsetsToTxn came first): offsets no marker would ever reach would stay pending.
+    const verified = ctx.transactions.verify(
+      req.transactionalId,
+      req.producerId,
+      req.producerEpoch,
+      OFFSETS_TOPIC,
+      groups.store.partitionFor(groupId),
+    );
+    if (verified !== ErrorCode.NONE) return answer(r.all(fencedFor(verified, ctx.version, 3)));
     // A producer that names its consumer's membership (v3+) is checked as a commit would be.
     if (req.memberId !== '' || req.generationId !== -1) {
       const check = groups.validateCommit(groupId, req.memberId, req.groupInstanceId, req.generationId);

@@ -1,11 +1,14 @@
 /**
- * Transactions with real clients against a real broker process: kafkajs transactional producers
+ * Transactions with real clients against a real broker process: kafkajs and librdkafka
+ * (confluent-kafka) transactional producers
  * (commits and aborts interleaved, offsets sent to a transaction, zombie fencing, a transaction
  * left open past its timeout), read back by kcat (librdkafka) at read_committed and
  * read_uncommitted; markers, the last stable offset and the coordinator's state across a restart;
  * `franz txn` finding and aborting a hanging transaction; and Kafka's error codes for bad transactional requests (raw frames: no real client sends them).
  */
 import { test, describe, before, after } from 'node:test';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { startBroker, removeDir, tempDir, FRANZ_MAIN, type RunningBroker } from '../helpers/broker.js';
@@ -100,6 +103,19 @@ describe('transactions', () => {
         ts,
         [...ts].sort((a, b) => a - b),
       );
+  });
+
+  test('librdkafka (confluent-kafka) transactions: commits and aborts read back at both isolation levels', async () => {
+    await createTopic('txn-py');
+    const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'python', 'txn_producer.py');
+    const r = await runOk('python3', [script, broker.address, 'txn-py', '6'], { timeoutMs: 120_000 });
+    const [out] = jsonLines<{ committed: string[]; aborted: string[] }>(r.stdout);
+    assert.equal(out!.committed.length, 15);
+    assert.deepEqual((await readAll('txn-py', 'read_committed')).map((x) => x.payload).sort(), [...out!.committed].sort());
+    assert.deepEqual(
+      (await readAll('txn-py', 'read_uncommitted')).map((x) => x.payload).sort(),
+      [...out!.committed, ...out!.aborted].sort(),
+    );
   });
 
   test('an open transaction holds read_committed readers at its first record until it commits', async () => {
@@ -233,6 +249,23 @@ describe('transactions', () => {
         committed: true,
       });
       assert.equal(notOngoing.errorCode, ErrorCode.INVALID_TXN_STATE, 'EndTxn with no transaction open');
+      const offsets = await c.request(28, 3, {
+        transactionalId: 'bad-app',
+        groupId: 'bad-group',
+        producerId: init.producerId,
+        producerEpoch: init.producerEpoch,
+        generationId: -1,
+        memberId: '',
+        groupInstanceId: null,
+        topics: [
+          { name: 'txn-bad', partitions: [{ partitionIndex: 0, committedOffset: 1, committedLeaderEpoch: -1, committedMetadata: null }] },
+        ],
+      });
+      assert.equal(
+        offsets.topics[0].partitions[0].errorCode,
+        ErrorCode.INVALID_TXN_STATE,
+        'TxnOffsetCommit before AddOffsetsToTxn: no marker would ever reach those offsets',
+      );
     } finally {
       c.close();
     }

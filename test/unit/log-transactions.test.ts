@@ -156,6 +156,21 @@ describe('transactions in a partition log', () => {
     assert.deepEqual(told(6, 1), [22]);
   });
 
+  test('DeleteRecords forgets the aborted transactions below the new log start, and only those', () => {
+    const log = open(path.join(root, `t-${n++}`));
+    for (let pid = 30; pid < 33; pid++) {
+      data(log, pid, 2, 0); // pid 30: 0-1, marker 2; pid 31: 3-4, marker 5; pid 32: 6-7, marker 8
+      marker(log, pid, ControlType.abort);
+    }
+    log.roll();
+    const kept = () => log.producers.abortedTransactions(0, Number.MAX_SAFE_INTEGER).map((a) => a.producerId);
+    assert.deepEqual(kept(), [30, 31, 32]);
+    log.deleteRecordsBefore(4);
+    assert.deepEqual(kept(), [31, 32], "pid 30's transaction lies wholly below the start; 31's marker is above it");
+    log.deleteRecordsBefore(9);
+    assert.deepEqual(kept(), []);
+  });
+
   test('the state survives a clean restart, and one that rebuilds it from the segments', async () => {
     const dir = path.join(root, `t-${n++}`);
     const log = open(dir);
