@@ -1,13 +1,14 @@
 /**
  * README's config list tells honoured keys from accepted-and-ignored ones; this keeps it true to
  * the key tables in src/config.ts (a key marked `ignored` there is listed as ignored here, and
- * every other key as honoured).
+ * every other key as honoured), and its compatibility table true to the handler registry.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BROKER_KEY_NAMES, TOPIC_KEY_NAMES, ignoredKeys } from '../../src/config.js';
+import { createRegistry } from '../../src/handlers/index.js';
 
 const README = readFileSync(join(import.meta.dirname, '..', '..', '..', 'README.md'), 'utf8');
 
@@ -52,4 +53,16 @@ test('every topic config is listed as honoured or as ignored, as the key table s
 test('README names no key franz does not know', () => {
   const known = new Set<string>([...BROKER_KEY_NAMES, ...TOPIC_KEY_NAMES]);
   for (const k of [...honouredBroker, ...honouredTopic, ...ignored]) assert.ok(known.has(k), `README lists unknown key ${k}`);
+});
+
+test("README's compatibility table lists every API franz serves, with the versions ApiVersions advertises", () => {
+  const table = README.slice(README.indexOf('| API (key) | versions | notes |'));
+  const rows = new Map([...table.matchAll(/^\| [A-Za-z]+ \((\d+)\) \| ([^|]+) \|/gm)].map((m) => [Number(m[1]), m[2]!.trim()] as const));
+  for (const a of createRegistry().apiVersions()) {
+    const want = a.minVersion === a.maxVersion ? String(a.minVersion) : `${a.minVersion}-${a.maxVersion}`;
+    const row = rows.get(a.apiKey);
+    assert.ok(row !== undefined, `API ${a.apiKey} is served but not in README's table`);
+    assert.ok(row === want || row.includes(`(advertised ${want})`), `API ${a.apiKey}: README says ${row}, ApiVersions advertises ${want}`);
+  }
+  assert.equal(rows.size, createRegistry().apiVersions().length, 'README lists no API franz does not serve');
 });
