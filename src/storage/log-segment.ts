@@ -357,7 +357,7 @@ export class LogSegment {
     this.deleted = true;
     // A whole log's deletion moves its directory aside instead (LogManager.drop).
     if (unlink)
-      for (const suffix of ['.log', '.index', '.timeindex']) {
+      for (const suffix of ['.log', '.index', '.timeindex', '.txnindex']) {
         try {
           unlinkSync(join(this.dir, segmentFileName(this.baseOffset, suffix)));
         } catch {

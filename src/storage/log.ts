@@ -15,7 +15,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertCurrent, type ValidatedBatches } from '../native/index.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { controlRecordType, type ControlTypeValue, decodeRecordBatches } from '../records/record-batch.js';
+import { ControlType, controlRecordType, type ControlTypeValue, decodeRecordBatches } from '../records/record-batch.js';
 import type { FileRegion } from '../protocol/primitives.js';
 import * as facts from './batch-facts.js';
 import { LogSegment, segmentFileName } from './log-segment.js';
@@ -28,6 +28,7 @@ import {
   type AppendResult,
   type LeaderAppendOptions,
 } from './log-validator.js';
+import { appendTxnIndex, syncTxnIndex } from './transaction-index.js';
 import { type AbortedTxn, ProducerStateManager } from './producer-state.js';
 import { asOffset } from './types.js';
 
@@ -93,6 +94,8 @@ export class Log {
    * partition nobody replicates (a single node): the log's own progress decides alone.
    */
   private replicaHighWatermark: number | null = null;
+  /** Whether this log may have `.txnindex` files (found at open, or written since). */
+  private txnIndexFiles = false;
   /** Counts the ends of this replica's leaderships (see waitForHighWatermark). */
   private leadership = 0;
 
@@ -215,7 +218,8 @@ export class Log {
       .sort((a, b) => a - b);
     // Remove index files of segments that no longer exist (a crash during deletion).
     for (const f of readdirSync(dir)) {
-      if (/^\d{20}\.(index|timeindex)$/.test(f) && !bases.includes(Number(f.slice(0, 20)))) rmSync(join(dir, f));
+      if (f.endsWith('.txnindex')) log.txnIndexFiles = true;
+      if (/^\d{20}\.(index|timeindex|txnindex)$/.test(f) && !bases.includes(Number(f.slice(0, 20)))) rmSync(join(dir, f));
     }
     let cut = false;
     for (const base of bases) {
@@ -248,6 +252,7 @@ export class Log {
     // After recovery every surviving batch has been checked, and it is on disk: it was there at start.
     log.recoveryPoint = log.logEndOffset;
     log.rebuildProducerState();
+    log.syncTxnIndexes();
     log.writeLeaderEpochCheckpoint();
     log.epochs = new LeaderEpochCache(dir);
     // Recovery may have cut batches whose epochs the file still lists.
@@ -268,6 +273,18 @@ export class Log {
         const control = facts.isControl(b, k) ? controlTypeAt(s.fd, facts.position(b, k)) : -1;
         this.producers.update(facts.readIdentity(b, k, identity), base, control);
       }
+    }
+  }
+
+  /** Each segment's `.txnindex` made equal to the producer state's aborted transactions (transaction-index.ts). */
+  private syncTxnIndexes(): void {
+    // Most logs never see a transaction: no file to read or write for them.
+    if (!this.txnIndexFiles && this.producers.newestAborted() === undefined) return;
+    this.txnIndexFiles = true;
+    for (let i = 0; i < this.segments.length; i++) {
+      const s = this.segments[i]!;
+      const end = this.segments[i + 1]?.baseOffset ?? Number.MAX_SAFE_INTEGER;
+      syncTxnIndex(join(this.dir, segmentFileName(s.baseOffset, '.txnindex')), this.producers.abortedWithMarkerIn(s.baseOffset, end));
     }
   }
 
@@ -308,6 +325,7 @@ export class Log {
     if (this.recoveryPoint > this.logEndOffset) this.recoveryPoint = this.logEndOffset;
     this.epochs.truncateFromEnd(this.logEndOffset);
     this.rebuildProducerState();
+    this.syncTxnIndexes();
     this.notifyHighWatermark();
   }
 
@@ -407,7 +425,17 @@ export class Log {
     let offset: number = first;
     for (let k = 0; k < n; k++) {
       const id = facts.readIdentity(b, k, identity);
-      this.producers.update(id, offset, facts.isControl(b, k) ? controlRecordType(payload, facts.position(b, k)) : -1);
+      const control = facts.isControl(b, k) ? controlRecordType(payload, facts.position(b, k)) : -1;
+      const abortsBefore = control === ControlType.abort ? this.producers.newestAborted() : undefined;
+      this.producers.update(id, offset, control);
+      if (control === ControlType.abort) {
+        // The marker ended an open transaction: its entry goes to the segment holding the marker.
+        const aborted = this.producers.newestAborted();
+        if (aborted !== undefined && aborted !== abortsBefore) {
+          appendTxnIndex(join(this.dir, segmentFileName(this.activeSegment.baseOffset, '.txnindex')), aborted);
+          this.txnIndexFiles = true;
+        }
+      }
       // A leader stamps its own epoch; a follower's batches carry their leader's (partitionLeaderEpoch, byte 12).
       this.epochs.assign(leaderEpoch >= 0 ? leaderEpoch : payload.readInt32BE(facts.position(b, k) + 12), offset);
       offset += id.lastOffsetDelta + 1;
@@ -743,7 +771,7 @@ function controlTypeAt(fd: number, position: number): number {
 
 /** Deletes the files of a segment that was never opened. */
 function removeSegmentFiles(dir: string, base: number): void {
-  for (const suffix of ['.log', '.index', '.timeindex']) rmSync(join(dir, segmentFileName(base, suffix)), { force: true });
+  for (const suffix of ['.log', '.index', '.timeindex', '.txnindex']) rmSync(join(dir, segmentFileName(base, suffix)), { force: true });
 }
 
 /**

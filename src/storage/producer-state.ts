@@ -187,6 +187,16 @@ export class ProducerStateManager {
     return out;
   }
 
+  /** The aborted transaction ended by the newest abort marker, if any. */
+  newestAborted(): AbortedTxn | undefined {
+    return this.aborted[this.aborted.length - 1];
+  }
+
+  /** Every aborted transaction whose marker lies in [from, to). */
+  abortedWithMarkerIn(from: number, to: number): AbortedTxn[] {
+    return this.aborted.filter((a) => a.lastOffset >= from && a.lastOffset < to);
+  }
+
   /** Forgets aborted transactions wholly below the log start offset (retention, DeleteRecords). */
   dropAbortedBelow(logStartOffset: number): void {
     if (this.aborted.length > 0 && this.aborted[0]!.lastOffset < logStartOffset) {

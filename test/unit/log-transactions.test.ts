@@ -12,6 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Log, type LogConfig } from '../../src/storage/log.js';
+import { readTxnIndex } from '../../src/storage/transaction-index.js';
 import { crc32c } from '../../src/native/index.js';
 import {
   ControlType,
@@ -206,6 +207,41 @@ describe('transactions in a partition log', () => {
     assert.equal(log.logEndOffset, 2);
     assert.equal(log.lastStableOffset, 0, 'the transaction is open again');
     assert.deepEqual(log.read(0, 1 << 20, true, false, true).abortedTransactions, []);
+  });
+});
+
+describe("Kafka's .txnindex files", () => {
+  const entries = (dir: string, base: number) =>
+    readTxnIndex(path.join(dir, `${String(base).padStart(20, '0')}.txnindex`)).map((a) => [a.producerId, a.firstOffset, a.lastOffset]);
+
+  test('each abort marker adds an entry to its segment; restarts, rebuilds, truncation and deletion keep them true', async () => {
+    const dir = path.join(root, `t-${n++}`);
+    const log = open(dir);
+    data(log, 1, 2, 0); // 0-1
+    marker(log, 1, ControlType.abort); // 2
+    data(log, 2, 1, 0); // 3
+    marker(log, 2, ControlType.commit); // 4: a commit has no entry
+    log.roll();
+    data(log, 3, 2, 0); // 5-6
+    marker(log, 3, ControlType.abort); // 7
+    assert.deepEqual(entries(dir, 0), [[1, 0, 2]]);
+    assert.deepEqual(entries(dir, 5), [[3, 5, 7]]);
+    await log.close();
+    // Rebuilt from the segments (no snapshot), with a stale file: rewritten to the truth.
+    for (const f of fs.readdirSync(dir)) if (f.endsWith('.snapshot')) fs.rmSync(path.join(dir, f));
+    fs.writeFileSync(path.join(dir, `${'0'.repeat(20)}.txnindex`), Buffer.alloc(34 * 3, 1));
+    const again = open(dir, false);
+    assert.deepEqual(entries(dir, 0), [[1, 0, 2]]);
+    assert.deepEqual(entries(dir, 5), [[3, 5, 7]]);
+    // A follower truncating below the marker forgets its entry (the file goes with it).
+    again.truncateTo(7);
+    assert.deepEqual(entries(dir, 5), []);
+    assert.ok(!fs.existsSync(path.join(dir, `${String(5).padStart(20, '0')}.txnindex`)));
+    // A deleted segment takes its file along.
+    again.roll();
+    again.deleteRecordsBefore(again.logEndOffset);
+    assert.ok(!fs.readdirSync(dir).some((f) => f.startsWith('0'.repeat(20)) && f.endsWith('.txnindex')));
+    await again.close();
   });
 });
 
