@@ -273,6 +273,7 @@ export const TOPIC_KEYS = {
   'index.interval.bytes': { type: 'int', min: 0, brokerKey: 'log.index.interval.bytes', default: '4096' },
   'max.message.bytes': { type: 'int', min: 0, brokerKey: 'message.max.bytes', default: '1048588' },
   'message.timestamp.type': { type: 'string', values: TIMESTAMP_TYPES, brokerKey: 'log.message.timestamp.type', default: 'CreateTime' },
+  'max.compaction.lag.ms': { type: 'long', min: 1, default: LONG_MAX, ignored: 'no log cleaner yet' },
   'min.cleanable.dirty.ratio': { type: 'double', min: 0, max: 1, default: '0.5', ignored: 'no log cleaner yet' },
   'min.compaction.lag.ms': { type: 'long', min: 0, default: '0', ignored: 'no log cleaner yet' },
   'min.insync.replicas': {
@@ -286,6 +287,8 @@ export const TOPIC_KEYS = {
   'retention.ms': { type: 'long', min: -1, brokerKey: 'log.retention.ms', default: String(7 * DAY_MS) },
   'segment.bytes': { type: 'int', min: 1048576, brokerKey: 'log.segment.bytes', default: String(1024 * 1024 * 1024) },
   'segment.ms': { type: 'long', min: 1, brokerKey: 'log.roll.ms', default: String(7 * DAY_MS) },
+  preallocate: { type: 'boolean', default: 'false', ignored: 'segment files grow as they are written' },
+  'segment.jitter.ms': { type: 'long', min: 0, default: '0', ignored: 'segments roll at segment.ms exactly' },
   'segment.index.bytes': { type: 'int', min: 4, default: String(10 * 1024 * 1024), ignored: 'index files hold exactly their entries' },
 } as const satisfies Record<string, TopicKeySpec>;
 

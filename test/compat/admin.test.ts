@@ -184,6 +184,34 @@ test('createTopics: partitions, configs, already exists, bad names and counts, v
   for (const absent of ['adm-validate', 'adm-zero', 'adm-rf3', 'adm-cfg', 'adm-assign-bad']) assert.ok(!topics.includes(absent), absent);
 });
 
+test('a compacted topic takes every compaction config Kafka accepts (librdkafka 0077_compaction sets max.compaction.lag.ms)', async () => {
+  await admin.createTopics({
+    topics: [
+      {
+        topic: 'adm-compacted',
+        configEntries: [
+          { name: 'cleanup.policy', value: 'compact' },
+          { name: 'max.compaction.lag.ms', value: '60000' },
+          { name: 'min.compaction.lag.ms', value: '1000' },
+          { name: 'segment.jitter.ms', value: '0' },
+          { name: 'preallocate', value: 'false' },
+        ],
+      },
+    ],
+  });
+  const cfg = await topicConfig('adm-compacted', ['max.compaction.lag.ms', 'segment.jitter.ms', 'preallocate']);
+  assert.equal(cfg.get('max.compaction.lag.ms')?.configValue, '60000');
+  assert.equal(cfg.get('segment.jitter.ms')?.configValue, '0');
+  assert.equal(cfg.get('preallocate')?.configValue, 'false');
+  await rejectsWith(
+    admin.createTopics({
+      topics: [{ topic: 'adm-lag0', configEntries: [{ name: 'max.compaction.lag.ms', value: '0' }] }],
+      waitForLeaders: false,
+    }),
+    'INVALID_CONFIG',
+  );
+});
+
 test('CreateTopics v7 (raw): duplicates, topic id, resolved counts and configs, collisions', async () => {
   const res = await raw.request(19, 7, {
     topics: [
