@@ -20,7 +20,7 @@ import { ClassicGroup, type GroupSettings } from './classic-group.js';
 import { ConsumerGroup, type ConsumerGroupSettings, type TopicMeta } from './consumer-group.js';
 import { GroupStore, type GroupPorts, type LoadedState, type PendingTxnOffsets } from './group-store.js';
 import { splitTpKey, tpKey } from './topic-partition.js';
-import { decodeKey, type CommittedOffset } from './records.js';
+import type { CommittedOffset } from './records.js';
 
 export interface OffsetCommitInput {
   topic: string;
@@ -79,14 +79,13 @@ export class GroupCoordinator {
     for (const [pid, txn] of loaded.pending) {
       const mine = this.pendingOf(pid);
       for (const [group, m] of txn.offsets) mine.offsets.set(group, m);
-      mine.records.push(...txn.records);
     }
   }
 
   private pendingOf(producerId: number): PendingTxnOffsets {
     let t = this.pendingTxn.get(producerId);
     if (t === undefined) {
-      t = { offsets: new Map(), records: [] };
+      t = { offsets: new Map() };
       this.pendingTxn.set(producerId, t);
     }
     return t;
@@ -122,8 +121,8 @@ export class GroupCoordinator {
         value: { offset: c.offset, leaderEpoch: c.leaderEpoch, metadata: c.metadata ?? '', commitTimestamp: now },
       }));
     if (accepted.length === 0) return codes;
-    const r = await this.store.commitTxnOffsets(groupId, producerId, producerEpoch, accepted);
-    if (r.errorCode !== ErrorCode.NONE) return codes.map((c) => (c === ErrorCode.NONE ? r.errorCode : c));
+    const code = await this.store.commitTxnOffsets(groupId, producerId, producerEpoch, accepted);
+    if (code !== ErrorCode.NONE) return codes.map((c) => (c === ErrorCode.NONE ? code : c));
     const txn = this.pendingOf(producerId);
     let m = txn.offsets.get(groupId);
     if (m === undefined) {
@@ -131,7 +130,6 @@ export class GroupCoordinator {
       txn.offsets.set(groupId, m);
     }
     for (const a of accepted) m.set(tpKey(a.topic, a.partition), a.value);
-    txn.records.push(...r.records);
     return codes;
   }
 
@@ -152,15 +150,8 @@ export class GroupCoordinator {
         this.offsets.set(group, committed);
       }
       for (const [k, v] of m) committed.set(k, v);
+      this.store.trackCommitted(group, m);
     }
-    const left: Array<{ key: Buffer; value: Buffer | null }> = [];
-    for (const r of txn.records) {
-      const k = decodeKey(r.key);
-      if (k.kind === 'unknown' || this.store.partitionFor(k.group) !== p) left.push(r);
-      else if (commit) this.store.topic.track(p, r.key, r.value);
-    }
-    txn.records.length = 0;
-    txn.records.push(...left);
     if (txn.offsets.size === 0) this.pendingTxn.delete(producerId);
   }
 
@@ -183,12 +174,6 @@ export class GroupCoordinator {
     }
     for (const [pid, txn] of [...this.pendingTxn]) {
       for (const g of [...txn.offsets.keys()]) if (mine(g)) txn.offsets.delete(g);
-      const left = txn.records.filter((r) => {
-        const k = decodeKey(r.key);
-        return k.kind === 'unknown' || !mine(k.group);
-      });
-      txn.records.length = 0;
-      txn.records.push(...left);
       if (txn.offsets.size === 0) this.pendingTxn.delete(pid);
     }
     if (!leading) {

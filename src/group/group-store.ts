@@ -15,7 +15,7 @@ import type { InternalTopics, PartitionLogs } from '../metadata/ports.js';
 import { StateTopic } from '../metadata/state-topic.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { ControlType, type RecordBatch } from '../records/record-batch.js';
-import { tpKey } from './topic-partition.js';
+import { splitTpKey, tpKey } from './topic-partition.js';
 import {
   decodeGroupValue,
   decodeKey,
@@ -40,10 +40,9 @@ export interface GroupPorts {
   readonly log: Logger;
 }
 
-/** Offsets a producer's open transaction committed: group -> partition key -> offset, with the stored records. */
+/** Offsets a producer's open transaction committed: group -> partition key -> offset. */
 export interface PendingTxnOffsets {
   readonly offsets: Map<string, Map<string, CommittedOffset>>;
-  readonly records: Array<{ key: Buffer; value: Buffer | null }>;
 }
 
 export interface LoadedState {
@@ -110,25 +109,27 @@ export class GroupStore {
         open.delete(b.producerId);
         const type = b.records[0]?.key?.readInt16BE(2);
         if (txn === undefined || type !== ControlType.commit) return;
-        for (const r of txn.records) {
-          this.apply(state, r.key, r.value);
-          this.topic.track(p, r.key, r.value);
+        for (const [group, m] of txn.offsets) {
+          let committed = state.offsets.get(group);
+          if (committed === undefined) {
+            committed = new Map();
+            state.offsets.set(group, committed);
+          }
+          for (const [k, v] of m) committed.set(k, v);
+          this.trackCommitted(group, m);
         }
         return;
       }
       if (b.transactional) {
         let txn = open.get(b.producerId);
         if (txn === undefined) {
-          txn = { offsets: new Map(), records: [] };
+          txn = { offsets: new Map() };
           open.set(b.producerId, txn);
         }
         for (const rec of b.records) {
           if (rec.key === null) continue;
-          const key = Buffer.from(rec.key);
-          const value = rec.value === null ? null : Buffer.from(rec.value);
-          txn.records.push({ key, value });
-          const k = decodeKey(key);
-          const v = value === null ? null : decodeOffsetValue(value);
+          const k = decodeKey(rec.key);
+          const v = rec.value === null ? null : decodeOffsetValue(rec.value);
           if (k.kind !== 'offset' || v === null) continue;
           let m = txn.offsets.get(k.group);
           if (m === undefined) {
@@ -169,6 +170,18 @@ export class GroupStore {
     }
   }
 
+  /**
+   * Offsets of a transaction that committed join the live set of their group's partition (what
+   * compaction keeps), encoded as they were written.
+   */
+  trackCommitted(group: string, offsets: ReadonlyMap<string, CommittedOffset>): void {
+    const p = this.partitionFor(group);
+    for (const [k, v] of offsets) {
+      const { topic, partition } = splitTpKey(k);
+      this.topic.track(p, offsetKey(group, topic, partition), offsetValue(v));
+    }
+  }
+
   /** Kafka answers a commit too large to store with INVALID_COMMIT_OFFSET_SIZE. */
   async commitOffsets(group: string, commits: Array<{ topic: string; partition: number; value: CommittedOffset }>): Promise<number> {
     const code = await this.topic.write(
@@ -180,18 +193,17 @@ export class GroupStore {
 
   /**
    * TxnOffsetCommit: the offsets as a transactional batch of the producer; they count once its
-   * commit marker reaches the partition. Returns the error code and the records written (which
-   * the coordinator tracks as live when the transaction commits).
+   * commit marker reaches the partition. Returns an error code.
    */
   async commitTxnOffsets(
     group: string,
     producerId: number,
     producerEpoch: number,
     commits: Array<{ topic: string; partition: number; value: CommittedOffset }>,
-  ): Promise<{ errorCode: number; records: Array<{ key: Buffer; value: Buffer }> }> {
+  ): Promise<number> {
     const records = commits.map((c) => ({ key: offsetKey(group, c.topic, c.partition), value: offsetValue(c.value) }));
     const code = await this.topic.write(this.partitionFor(group), records, { producerId, producerEpoch });
-    return { errorCode: code === ErrorCode.MESSAGE_TOO_LARGE ? ErrorCode.INVALID_COMMIT_OFFSET_SIZE : code, records };
+    return code === ErrorCode.MESSAGE_TOO_LARGE ? ErrorCode.INVALID_COMMIT_OFFSET_SIZE : code;
   }
 
   deleteOffsets(group: string, tps: Array<{ topic: string; partition: number }>): Promise<number> {

@@ -8,13 +8,14 @@
  * CONCURRENT_TRANSACTIONS while the previous transaction completes. A partition that does not
  * exist is UNKNOWN_TOPIC_OR_PARTITION and the others OPERATION_NOT_ATTEMPTED, as in Kafka.
  * v4+ is the batched form brokers use (several transactional ids); `verifyOnly` asks whether
- * the partitions are already in the transaction (INVALID_TXN_STATE when not), without adding.
+ * the partitions are already in the transaction, without adding: the check a transactional
+ * Produce gets (INVALID_TXN_STATE when not, INVALID_PRODUCER_ID_MAPPING or INVALID_PRODUCER_EPOCH
+ * for another producer).
  * Version notes: v3 flexible; v4 batched, with a top-level error code.
  */
 import { ErrorCode } from '../protocol/errors.js';
 import { spec } from '../protocol/messages/24-add-partitions-to-txn.js';
 import type { TxnPartition } from '../txn/coordinator.js';
-import { TxnState } from '../txn/transaction-state.js';
 import { defineHandler, type RequestContext } from './registry.js';
 import { fencedFor } from './txn-errors.js';
 
@@ -47,16 +48,7 @@ async function addOne(
     return resultOf(topics, (t, p) => (missing(t, p) ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.OPERATION_NOT_ATTEMPTED));
   }
   const partitions: TxnPartition[] = topics.flatMap((t) => t.partitions.map((partition) => ({ topic: t.name, partition })));
-  if (verifyOnly) {
-    const m = txns.coordinator.get(transactionalId);
-    const ok = (topic: string, p: number): boolean =>
-      m !== undefined &&
-      m.producerId === producerId &&
-      m.producerEpoch === producerEpoch &&
-      m.state === TxnState.Ongoing &&
-      m.partitions.some((x) => x.topic === topic && x.partition === p);
-    return resultOf(topics, (t, p) => (ok(t, p) ? ErrorCode.NONE : ErrorCode.INVALID_TXN_STATE));
-  }
+  if (verifyOnly) return resultOf(topics, (t, p) => txns.verify(transactionalId, producerId, producerEpoch, t, p));
   const code = await txns.coordinator.addPartitions(transactionalId, producerId, producerEpoch, partitions);
   return resultOf(topics, () => fencedFor(code, ctx.version, 2));
 }
