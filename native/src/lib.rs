@@ -11,6 +11,7 @@ pub mod segment;
 pub mod sender;
 pub mod sendfile;
 pub mod sys;
+pub mod zstd;
 
 use std::time::Duration;
 
@@ -97,6 +98,23 @@ pub fn batch_layout() -> BatchLayout {
         attributes: index(batch::B_ATTRIBUTES),
         record_count: index(batch::B_RECORD_COUNT),
     }
+}
+
+/// Compresses `data` as one zstd frame at `level` (Kafka's compression.zstd.level).
+#[napi(catch_unwind)]
+pub fn zstd_compress(data: &[u8], level: i32) -> Result<napi::bindgen_prelude::Buffer> {
+    zstd::compress(data, level)
+        .map(Into::into)
+        .map_err(|e| Error::new(Status::GenericFailure, format!("zstd: {e}")))
+}
+
+/// Decompresses zstd frames, refusing more than `max_bytes` of output: the error message starts
+/// with "zstd: decompressed size exceeds" for that, "zstd: corrupt frame" for bad input.
+#[napi(catch_unwind)]
+pub fn zstd_decompress(data: &[u8], max_bytes: u32) -> Result<napi::bindgen_prelude::Buffer> {
+    zstd::decompress(data, max_bytes as usize)
+        .map(Into::into)
+        .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))
 }
 
 #[napi(catch_unwind, js_name = "crc32c")]

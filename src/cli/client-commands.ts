@@ -25,7 +25,7 @@ import {
   type OffsetAnswer,
 } from '../client/client.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { Compression, RecordsError, type KafkaRecord } from '../records/record-batch.js';
+import { Compression, type KafkaRecord } from '../records/record-batch.js';
 import { clientCommand, common, integer, keyValue, nonEmpty, repeatable, timestamp } from './args.js';
 import { jsonLine, out, withClient } from './io.js';
 import { produceLines } from './produce.js';
@@ -217,7 +217,6 @@ records of one request go to one partition, rotating between requests.
 --format json prints {"topic","partition","offset"} for each record produced.`,
     )
     .action(async (topic, opts) => {
-      if (opts.compression === 'zstd') throw new RecordsError('UNSUPPORTED_COMPRESSION', 'zstd is not supported by this client');
       const c = common(opts);
       await withClient(c, (client) =>
         produceLines(client, topic, process.stdin, {

@@ -103,6 +103,8 @@ export interface ScanResult {
 interface NativeAddon {
   batchLayout(): BatchLayout;
   crc32c(buf: Uint8Array): number;
+  zstdCompress(data: Uint8Array, level: number): Buffer;
+  zstdDecompress(data: Uint8Array, maxBytes: number): Buffer;
   validateBatchesInto(buf: Uint8Array, maxBatchBytes: number, out: Float64Array): number;
   appendBatches(
     fd: number,
@@ -170,7 +172,15 @@ function loadAddon(): NativeAddon {
   }
   // A stale build from an older checkout would silently misread packed arrays or take other
   // arguments: it must have every export this file calls, and a well-formed batch layout.
-  const required = ['batchLayout', 'validateBatchesInto', 'appendBatches', 'scanSegment', 'sendChunks', 'setSocketBufferSize'] as const;
+  const required = [
+    'batchLayout',
+    'validateBatchesInto',
+    'appendBatches',
+    'scanSegment',
+    'sendChunks',
+    'setSocketBufferSize',
+    'zstdDecompress',
+  ] as const;
   if (required.some((f) => typeof addon[f] !== 'function') || !wellFormed(addon.batchLayout())) {
     fail(`the native addon is out of date (${shown}): ${rebuild}`);
   }
@@ -254,6 +264,22 @@ const INT32_MAX = 0x7fffffff;
 /** CRC-32C (Castagnoli) of `buf`, as an unsigned 32-bit number. */
 export function crc32c(buf: Uint8Array): number {
   return native.crc32c(buf);
+}
+
+/** One zstd frame of `data` at `level` (zstd's levels; 0 is its default, 3). */
+export function zstdCompress(data: Uint8Array, level: number): Buffer {
+  int('level', level, -131072, 22);
+  return native.zstdCompress(data, level);
+}
+
+/**
+ * The bytes of the zstd frames in `data`. Throws when they are malformed ("zstd: corrupt frame")
+ * or would exceed `maxBytes` ("zstd: decompressed size exceeds the bound"), having produced at most
+ * `maxBytes + 1` bytes: the frame's own size field is not trusted.
+ */
+export function zstdDecompress(data: Uint8Array, maxBytes: number): Buffer {
+  int('maxBytes', maxBytes, 0, 0xffffffff);
+  return native.zstdDecompress(data, maxBytes);
 }
 
 /**

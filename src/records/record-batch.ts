@@ -13,7 +13,9 @@
  *
  * Compression (attributes bits 0-2): none, gzip (zlib gzip format), snappy (encoded with the xerial
  * framing the Java client writes; decoded from either xerial framing or a raw snappy block, as
- * librdkafka writes), lz4 (the LZ4 frame format), zstd (not supported: a clear error both ways).
+ * librdkafka writes), lz4 (the LZ4 frame format), zstd (one frame, by the native addon).
+ * Decompression is bounded (DecodeOptions.maxDecompressedBytes): a small batch that would inflate
+ * past the bound is refused with DECOMPRESSED_TOO_LARGE before it can take the memory.
  *
  * Everything here is a synchronous pure function over buffers: no I/O. Bad input makes the decoder
  * throw a RecordsError with a stable `code`; it never reads out of bounds and never sizes an
@@ -21,7 +23,7 @@
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
-import { crc32c } from '../native/index.js';
+import { crc32c, zstdCompress, zstdDecompress } from '../native/index.js';
 import { Reader, Writer } from '../protocol/primitives.js';
 
 export const Compression = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
@@ -52,7 +54,8 @@ export type RecordsErrorCode =
   | 'CRC_MISMATCH'
   | 'UNSUPPORTED_MAGIC'
   | 'UNSUPPORTED_COMPRESSION'
-  | 'DECOMPRESSION_FAILED';
+  | 'DECOMPRESSION_FAILED'
+  | 'DECOMPRESSED_TOO_LARGE'; // a compressed records section that would inflate past the bound
 
 export class RecordsError extends Error {
   constructor(
@@ -112,6 +115,8 @@ export interface RecordInput {
 
 export interface BatchOptions {
   readonly compression?: CompressionCodec;
+  /** The codec's level (gzip 1-9, zstd its own range); the codec's default when absent. lz4 has none here. */
+  readonly compressionLevel?: number;
   readonly baseOffset?: number;
   readonly partitionLeaderEpoch?: number;
   readonly producerId?: number;
@@ -197,7 +202,12 @@ function lz4(): Lz4Module {
   return lz4Module;
 }
 
-const ZSTD_MESSAGE = 'zstd is not supported by this client';
+/**
+ * How far a batch's records may inflate unless the caller says otherwise: above any batch a Kafka
+ * client writes by default (max.message.bytes is 1 MiB of compressed bytes) yet far below what would
+ * hurt the process.
+ */
+export const DEFAULT_MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024;
 
 /** 0x82 'SNAPPY' 0x00: the xerial snappy-java stream header's magic. */
 const XERIAL_MAGIC = Buffer.from([0x82, 0x53, 0x4e, 0x41, 0x50, 0x50, 0x59, 0x00]);
@@ -231,10 +241,14 @@ function isXerial(data: Buffer): boolean {
   return data.length >= XERIAL_HEADER_BYTES && data.subarray(0, XERIAL_MAGIC.length).equals(XERIAL_MAGIC);
 }
 
-/** Decodes xerial-framed snappy or a raw snappy block. */
-export function snappyDecompress(data: Buffer): Buffer {
+/** Decodes xerial-framed snappy or a raw snappy block, refusing output past `maxBytes`. */
+export function snappyDecompress(data: Buffer, maxBytes = DEFAULT_MAX_DECOMPRESSED_BYTES): Buffer {
   const s = snappy();
+  let total = 0;
   const raw = (b: Buffer): Buffer => {
+    // A raw block announces its length first: checked before the library allocates it.
+    total += snappyRawLength(b);
+    if (total > maxBytes) throw tooLarge(Compression.snappy, maxBytes);
     const out = s.uncompressSync(b, { asBuffer: true });
     return typeof out === 'string' ? Buffer.from(out) : out;
   };
@@ -252,43 +266,80 @@ export function snappyDecompress(data: Buffer): Buffer {
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
 
-/** Compresses the records section of a batch with the given codec. */
-export function compress(codec: number, data: Buffer): Buffer {
+/** Compresses the records section of a batch with the given codec (at `level`, where it has levels). */
+export function compress(codec: number, data: Buffer, level?: number): Buffer {
   switch (codec) {
     case Compression.none:
       return data;
     case Compression.gzip:
-      return gzipSync(data);
+      return level === undefined ? gzipSync(data) : gzipSync(data, { level });
     case Compression.snappy:
       return snappyXerialCompress(data);
     case Compression.lz4:
       return lz4().compressFrameSync(data);
     case Compression.zstd:
-      throw new RecordsError('UNSUPPORTED_COMPRESSION', ZSTD_MESSAGE);
+      return zstdCompress(data, level ?? 3);
     default:
       throw new RecordsError('UNSUPPORTED_COMPRESSION', `unknown compression codec ${codec}`);
   }
 }
 
-/** Decompresses the records section of a batch. */
-export function decompress(codec: number, data: Buffer): Buffer {
+function tooLarge(codec: number, maxBytes: number): RecordsError {
+  return new RecordsError('DECOMPRESSED_TOO_LARGE', `${compressionName(codec)} records inflate past ${maxBytes} bytes`);
+}
+
+/** The uncompressed length a raw snappy block announces (its leading varint), or -1 if unreadable. */
+function snappyRawLength(b: Buffer): number {
+  let n = 0;
+  for (let i = 0, shift = 0; i < Math.min(b.length, 5); i++, shift += 7) {
+    n += (b[i]! & 0x7f) * 2 ** shift;
+    if ((b[i]! & 0x80) === 0) return n;
+  }
+  return -1;
+}
+
+/**
+ * The LZ4 frame's declared content size, when its descriptor has one (FLG bit 3), else -1. The
+ * frame format allows leaving it out, and lz4 inflates at most 255-fold, so without it the output
+ * is checked after decoding.
+ */
+function lz4ContentSize(b: Buffer): number {
+  if (b.length < 15 || b.readUInt32LE(0) !== 0x184d2204 || (b[4]! & 0x08) === 0) return -1;
+  return Number(b.readBigUInt64LE(6));
+}
+
+/**
+ * Decompresses the records section of a batch, producing at most `maxBytes`
+ * (DECOMPRESSED_TOO_LARGE beyond: a compression bomb costs a bounded allocation).
+ */
+export function decompress(codec: number, data: Buffer, maxBytes = DEFAULT_MAX_DECOMPRESSED_BYTES): Buffer {
   if (codec === Compression.none) return data;
-  if (codec === Compression.zstd) throw new RecordsError('UNSUPPORTED_COMPRESSION', ZSTD_MESSAGE);
   if (codec > Compression.zstd) throw new RecordsError('UNSUPPORTED_COMPRESSION', `unknown compression codec ${codec}`);
+  let out: Buffer;
   try {
     switch (codec) {
       case Compression.gzip:
-        return gunzipSync(data);
+        out = gunzipSync(data, { maxOutputLength: Math.max(1, maxBytes) });
+        break;
       case Compression.snappy:
-        return snappyDecompress(data);
+        out = snappyDecompress(data, maxBytes);
+        break;
+      case Compression.zstd:
+        out = zstdDecompress(data, maxBytes);
+        break;
       default:
-        return lz4().decompressFrameSync(data);
+        if (lz4ContentSize(data) > maxBytes) throw tooLarge(codec, maxBytes);
+        out = lz4().decompressFrameSync(data);
     }
   } catch (e) {
     if (e instanceof RecordsError) throw e;
     const why = e instanceof Error ? e.message : String(e);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ERR_BUFFER_TOO_LARGE' || why.startsWith('zstd: decompressed size exceeds')) throw tooLarge(codec, maxBytes);
     throw new RecordsError('DECOMPRESSION_FAILED', `${compressionName(codec)} decompression failed: ${why}`, { cause: e });
   }
+  if (out.length > maxBytes) throw tooLarge(codec, maxBytes);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -325,13 +376,11 @@ function encodeRecord(body: Writer, r: RecordInput, timestampDelta: number, offs
 
 /**
  * Encodes records as one batch (magic 2). The first record's timestamp is the base timestamp (as
- * the Java client does; later deltas may be negative). Throws RangeError for an empty record list
- * and RecordsError for zstd.
+ * the Java client does; later deltas may be negative). Throws RangeError for an empty record list.
  */
 export function encodeRecordBatch(records: readonly RecordInput[], options: BatchOptions = {}): Buffer {
   if (records.length === 0) throw new RangeError('a record batch needs at least one record');
   const codec = options.compression ?? Compression.none;
-  if (codec === Compression.zstd) throw new RecordsError('UNSUPPORTED_COMPRESSION', ZSTD_MESSAGE);
   const now = options.timestamp ?? Date.now();
   const baseTimestamp = records[0]!.timestamp ?? now;
   let maxTimestamp = baseTimestamp;
@@ -348,33 +397,89 @@ export function encodeRecordBatch(records: readonly RecordInput[], options: Batc
     out.varint(bytes.length);
     out.raw(bytes);
   }
-  const plain = out.toBuffer();
-  const payload = compress(codec, plain);
-
   let attributes = codec;
   if (options.logAppendTime) attributes |= ATTR_LOG_APPEND_TIME;
   if (options.transactional) attributes |= ATTR_TRANSACTIONAL;
   if (options.control) attributes |= ATTR_CONTROL;
+  return assembleBatch(compress(codec, out.toBuffer(), options.compressionLevel), {
+    baseOffset: options.baseOffset ?? 0,
+    partitionLeaderEpoch: options.partitionLeaderEpoch ?? -1,
+    attributes,
+    lastOffsetDelta: records.length - 1,
+    baseTimestamp,
+    maxTimestamp,
+    producerId: options.producerId ?? -1,
+    producerEpoch: options.producerEpoch ?? -1,
+    baseSequence: options.baseSequence ?? -1,
+    recordCount: records.length,
+  });
+}
 
+/** A batch's header fields, apart from the lengths and the CRC the assembly computes. */
+type BatchHeader = Pick<
+  RecordBatch,
+  | 'baseOffset'
+  | 'partitionLeaderEpoch'
+  | 'attributes'
+  | 'lastOffsetDelta'
+  | 'baseTimestamp'
+  | 'maxTimestamp'
+  | 'producerId'
+  | 'producerEpoch'
+  | 'baseSequence'
+> & { readonly recordCount: number };
+
+/** The header, then the (compressed) records section; the CRC-32C computed last. */
+function assembleBatch(payload: Buffer, h: BatchHeader): Buffer {
   const size = BATCH_HEADER_BYTES + payload.length;
   const w = new Writer(size);
-  w.int64(options.baseOffset ?? 0);
+  w.int64(h.baseOffset);
   w.int32(size - BATCH_LOG_OVERHEAD);
-  w.int32(options.partitionLeaderEpoch ?? -1);
+  w.int32(h.partitionLeaderEpoch);
   w.int8(2);
   w.uint32(0); // crc, patched below
-  w.int16(attributes);
-  w.int32(records.length - 1);
-  w.int64(baseTimestamp);
-  w.int64(maxTimestamp);
-  w.int64(options.producerId ?? -1);
-  w.int16(options.producerEpoch ?? -1);
-  w.int32(options.baseSequence ?? -1);
-  w.int32(records.length);
+  w.int16(h.attributes);
+  w.int32(h.lastOffsetDelta);
+  w.int64(h.baseTimestamp);
+  w.int64(h.maxTimestamp);
+  w.int64(h.producerId);
+  w.int16(h.producerEpoch);
+  w.int32(h.baseSequence);
+  w.int32(h.recordCount);
   w.raw(payload);
   const batch = w.toBuffer();
   batch.writeUInt32BE(crc32c(batch.subarray(CRC_START)), CRC_AT);
   return batch;
+}
+
+/**
+ * A batch of `original` holding only the `retained` records (the log cleaner's output), as Kafka's
+ * cleaner writes it: the base offset and the last offset (lastOffsetDelta) stay, so do the producer
+ * fields, the leader epoch, the attributes and the codec (`compressionLevel` for it), and each record
+ * keeps its offset and timestamp. With no record retained the batch is empty: Kafka keeps such a
+ * batch when it is its producer's last, so that the producer's sequence survives compaction.
+ */
+export function encodeRetainedBatch(original: RecordBatch, retained: readonly KafkaRecord[], compressionLevel?: number): Buffer {
+  const baseTimestamp = original.logAppendTime ? original.maxTimestamp : (retained[0]?.timestamp ?? original.baseTimestamp);
+  let maxTimestamp = original.logAppendTime ? original.maxTimestamp : -1;
+  const out = new Writer(256);
+  const body = new Writer(128);
+  for (const r of retained) {
+    if (!original.logAppendTime && r.timestamp > maxTimestamp) maxTimestamp = r.timestamp;
+    body.pos = 0;
+    encodeRecord(body, r, original.logAppendTime ? 0 : r.timestamp - baseTimestamp, r.offset - original.baseOffset);
+    const bytes = body.toBuffer();
+    out.varint(bytes.length);
+    out.raw(bytes);
+  }
+  if (maxTimestamp < 0) maxTimestamp = original.maxTimestamp;
+  if (retained.length === 0) {
+    // Nothing to compress: Kafka writes an empty batch's header without a codec.
+    const attributes = original.attributes & ~ATTR_COMPRESSION_MASK;
+    return assembleBatch(Buffer.alloc(0), { ...original, attributes, baseTimestamp, maxTimestamp, recordCount: 0 });
+  }
+  const payload = compress(original.compression, out.toBuffer(), compressionLevel);
+  return assembleBatch(payload, { ...original, baseTimestamp, maxTimestamp, recordCount: retained.length });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -383,6 +488,8 @@ export function encodeRecordBatch(records: readonly RecordInput[], options: Batc
 export interface DecodeOptions {
   /** Check each batch's CRC-32C (default true). */
   readonly verifyCrc?: boolean;
+  /** The most a batch's records may inflate to (DEFAULT_MAX_DECOMPRESSED_BYTES when absent). */
+  readonly maxDecompressedBytes?: number;
 }
 
 export interface DecodeResult {
@@ -457,7 +564,7 @@ function decodeRecords(
 }
 
 /** Decodes the one whole batch that starts at `at` and spans `size` bytes. */
-function decodeBatch(buf: Buffer, at: number, size: number, verifyCrc: boolean): RecordBatch {
+function decodeBatch(buf: Buffer, at: number, size: number, verifyCrc: boolean, maxDecompressed: number): RecordBatch {
   const magic = buf.readInt8(at + MAGIC_AT);
   if (magic !== 2) throw new RecordsError('UNSUPPORTED_MAGIC', `record batch magic ${magic} is not supported (only 2)`);
   const batch = buf.subarray(at, at + size);
@@ -485,7 +592,7 @@ function decodeBatch(buf: Buffer, at: number, size: number, verifyCrc: boolean):
   if (recordCount < 0) throw corrupt(`negative record count ${recordCount}`);
   const compression = attributes & ATTR_COMPRESSION_MASK;
   const logAppendTime = (attributes & ATTR_LOG_APPEND_TIME) !== 0;
-  const data = decompress(compression, batch.subarray(BATCH_HEADER_BYTES));
+  const data = decompress(compression, batch.subarray(BATCH_HEADER_BYTES), maxDecompressed);
   // Every record takes at least 7 bytes, so a count beyond that is a lie; checked before looping.
   if (recordCount > data.length) throw corrupt(`record count ${recordCount} exceeds the batch`);
   const records = decodeRecords(data, recordCount, baseOffset, baseTimestamp, logAppendTime, maxTimestamp);
@@ -527,7 +634,7 @@ export function decodeRecordBatches(buf: Uint8Array, options: DecodeOptions = {}
     if (batchLength < BATCH_HEADER_BYTES - BATCH_LOG_OVERHEAD) throw corrupt(`batch length ${batchLength} is too small`);
     const size = BATCH_LOG_OVERHEAD + batchLength;
     if (size > left) break;
-    batches.push(decodeBatch(b, at, size, verifyCrc));
+    batches.push(decodeBatch(b, at, size, verifyCrc, options.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES));
     at += size;
   }
   return { batches, partialBytes: b.length - at };

@@ -653,8 +653,8 @@ export class Log {
 
   /**
    * Narrows a batch-level hit to the first record of that batch matching `accept`, by decoding the
-   * batch (decompressing it if needed). A batch that cannot be decoded (zstd, which franz cannot
-   * decompress yet) answers with the batch's own offset and time.
+   * batch (decompressing it if needed). A batch that cannot be decoded answers with the batch's
+   * own offset and time.
    */
   private refineToRecord(
     hit: { offset: number; timestamp: number },

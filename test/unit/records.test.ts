@@ -1,6 +1,6 @@
 /**
  * Record batch v2 encoding and decoding (src/protocol/records.ts): round trips, the CRC, every
- * compression codec (and both snappy framings), zstd's clear refusal, partial trailing batches,
+ * compression codec (and both snappy framings), bounded decompression, retained batches, partial trailing batches,
  * mutated input, and batches from kafkajs's own encoder (and ours through kafkajs's decoder).
  */
 import { test, describe } from 'node:test';
@@ -13,6 +13,7 @@ import {
   RecordsError,
   decodeRecordBatches,
   encodeRecordBatch,
+  encodeRetainedBatch,
   snappyDecompress,
   type RecordInput,
 } from '../../src/records/record-batch.js';
@@ -189,15 +190,52 @@ describe('record batch v2', () => {
     );
   });
 
-  test('zstd: a clear error on encode and decode', () => {
-    assert.throws(() => encodeRecordBatch(sample, { compression: Compression.zstd }), /zstd is not supported by this client/);
+  test('zstd: encodes one frame, decodes it and frames without a content size', () => {
+    const packed = encodeRecordBatch(sample, { compression: Compression.zstd, compressionLevel: 7 });
+    assert.equal(packed.readUInt32LE(61), 0xfd2fb528, 'a zstd frame magic');
     const plain = encodeRecordBatch(sample);
-    const z = reframe(plain, Compression.zstd, plain.subarray(61));
-    assert.throws(
-      () => decodeRecordBatches(z),
-      (e: unknown) =>
-        e instanceof RecordsError && e.code === 'UNSUPPORTED_COMPRESSION' && /zstd is not supported by this client/.test(e.message),
-    );
+    assert.deepEqual(decodeRecordBatches(packed).batches[0]!.records, decodeRecordBatches(plain).batches[0]!.records);
+  });
+
+  test('decompression is bounded for every codec: a bomb is DECOMPRESSED_TOO_LARGE, a fitting batch decodes', () => {
+    const zeros = Buffer.alloc(4 << 20);
+    const bomb = [{ value: zeros, timestamp: T0 }];
+    for (const name of ['gzip', 'snappy', 'lz4', 'zstd'] as const) {
+      const packed = encodeRecordBatch(bomb, { compression: Compression[name] });
+      assert.ok(packed.length < 1 << 20, `${name} packs 4 MiB of zeros small (${packed.length})`);
+      assert.throws(
+        () => decodeRecordBatches(packed, { maxDecompressedBytes: 1 << 20 }),
+        (e: unknown) => e instanceof RecordsError && e.code === 'DECOMPRESSED_TOO_LARGE' && e.message.includes(name),
+        name,
+      );
+      assert.equal(decodeRecordBatches(packed, { maxDecompressedBytes: 8 << 20 }).batches[0]!.records[0]!.value!.length, zeros.length);
+    }
+  });
+
+  test('encodeRetainedBatch keeps the base and last offsets, producer fields and codec; an empty one keeps its header', () => {
+    const records = Array.from({ length: 5 }, (_, i) => ({ key: `k${i}`, value: `v${i}`, timestamp: T0 + i * 10 }));
+    for (const codec of [Compression.none, Compression.zstd, Compression.gzip]) {
+      const original = decodeRecordBatches(
+        encodeRecordBatch(records, {
+          compression: codec,
+          baseOffset: 100,
+          producerId: 7,
+          producerEpoch: 2,
+          baseSequence: 40,
+          partitionLeaderEpoch: 3,
+        }),
+      ).batches[0]!;
+      const kept = [original.records[1]!, original.records[3]!];
+      const out = decodeRecordBatches(encodeRetainedBatch(original, kept)).batches[0]!;
+      assert.equal(out.baseOffset, 100);
+      assert.equal(out.lastOffsetDelta, 4);
+      assert.equal(out.compression, codec);
+      assert.deepEqual([out.producerId, out.producerEpoch, out.baseSequence, out.partitionLeaderEpoch], [7, 2, 40, 3]);
+      assert.deepEqual(out.records, kept);
+      assert.equal(out.maxTimestamp, T0 + 30);
+      const empty = decodeRecordBatches(encodeRetainedBatch(original, [])).batches[0]!;
+      assert.deepEqual([empty.baseOffset, empty.lastOffsetDelta, empty.records.length, empty.baseSequence], [100, 4, 0, 40]);
+    }
   });
 
   test('bad compressed data is DECOMPRESSION_FAILED', () => {
