@@ -18,6 +18,7 @@ import { TopicRegistry } from './metadata/topics.js';
 import { KafkaListener } from './server/listener.js';
 import { ClusterNode } from './cluster/cluster-node.js';
 import { parseClusterUrl } from './cluster/etcd-store.js';
+import { LogCleaner } from './storage/log-cleaner.js';
 import { LogManager } from './storage/log-manager.js';
 import { TRANSACTION_STATE_TOPIC } from './txn/transaction-store.js';
 import { Transactions } from './txn/transactions.js';
@@ -31,6 +32,8 @@ const SHUTDOWN_GRACE_MS = 2000;
 export class Broker implements ClusterInfo {
   readonly registry: HandlerRegistry;
   readonly logs: LogManager;
+  /** Compaction of the compacted topics' logs, in worker threads. */
+  readonly cleaner: LogCleaner;
   /** The single-node topics (undefined in cluster mode). */
   private readonly single: TopicManager | undefined;
   /** Cluster mode: this broker's part of the cluster (undefined for a single node). */
@@ -53,6 +56,20 @@ export class Broker implements ClusterInfo {
     this.nodeId = config.nodeId;
     this.dataDir = resolve(config.dataDir);
     this.logs = new LogManager(this.dataDir, (msg, extra) => log.warn(msg, extra));
+    this.cleaner = new LogCleaner(
+      {
+        enabled: config.bool('log.cleaner.enable') && config.num('log.cleaner.threads') > 0,
+        threads: config.num('log.cleaner.threads'),
+        dedupeBufferBytes: config.num('log.cleaner.dedupe.buffer.size'),
+        backoffMs: config.num('log.cleaner.backoff.ms'),
+      },
+      () => this.logs.all(),
+      (msg, extra) => log.info(msg, extra),
+    );
+    // The cleaner checkpoint moves with each clean: a restart then does not clean it all again.
+    this.cleaner.onCleaned = () => {
+      this.logs.writeCheckpoints().catch((err: unknown) => log.warn('could not write checkpoints', { err: String(err) }));
+    };
     const clusterUrl = config.get('franz.cluster');
     let parts: TopicManager | ClusterNode;
     if (clusterUrl !== '') {
@@ -230,6 +247,7 @@ export class Broker implements ClusterInfo {
       this.listenerSocket.release();
     }
     this.logs.startBackgroundWork(this.config.num('log.retention.check.interval.ms'));
+    this.cleaner.start();
     this.groups.startExpiry();
     this.transactions.start();
   }
@@ -244,6 +262,7 @@ export class Broker implements ClusterInfo {
     // A creation under way stops at its next step; the next start opens what it made.
     await this.single?.stop();
     await this.cluster?.stop();
+    await this.cleaner.stop();
     await this.logs.close();
   }
 }

@@ -18,6 +18,7 @@ import { Log, type LogConfig } from './log.js';
 import { partitionDirName, writeFileDurably, writeFileDurablyAsync } from './durable-file.js';
 
 export const CLEAN_SHUTDOWN_FILE = '.kafka_cleanshutdown';
+const CLEANER_CHECKPOINT = 'cleaner-offset-checkpoint';
 /** Ends the name of a deleted partition's directory until it is removed (Kafka's suffix). */
 const DELETED_SUFFIX = '-delete';
 
@@ -72,6 +73,8 @@ export class LogManager {
   private readonly logs = new Map<string, { key: PartitionKey; log: Log }>();
   private readonly recoveryPoints: Map<string, number>;
   private readonly startOffsets: Map<string, number>;
+  /** The log cleaner's first dirty offset per compacted partition (Kafka's cleaner-offset-checkpoint). */
+  private readonly cleanerPoints: Map<string, number>;
   readonly cleanStart: boolean;
   /** True when the directory held data from an earlier run that did not shut down cleanly. */
   readonly recoveryNeeded: boolean;
@@ -96,6 +99,7 @@ export class LogManager {
     this.recoveryNeeded = !fresh && !this.cleanStart;
     this.recoveryPoints = readCheckpoint(join(dataDir, 'recovery-point-offset-checkpoint'));
     this.startOffsets = readCheckpoint(join(dataDir, 'log-start-offset-checkpoint'));
+    this.cleanerPoints = readCheckpoint(join(dataDir, CLEANER_CHECKPOINT));
     // From now until a clean close, a crash must lead to recovery.
     rmSync(join(dataDir, CLEAN_SHUTDOWN_FILE), { force: true });
     // Partitions deleted before a crash or shutdown that had not been removed yet.
@@ -120,6 +124,7 @@ export class LogManager {
       recoveryPoint: this.recoveryPoints.get(name) ?? 0,
       logStartOffset: this.startOffsets.get(name) ?? 0,
       clean: !this.recoveryNeeded,
+      firstDirtyOffset: this.cleanerPoints.get(name) ?? 0,
       log: this.logger,
     });
     this.logs.set(name, { key: { topic, partition }, log });
@@ -297,13 +302,16 @@ export class LogManager {
   writeCheckpoints(): Promise<void> {
     const rp: string[] = [];
     const so: string[] = [];
+    const co: string[] = [];
     for (const { key, log } of this.logs.values()) {
       rp.push(`${key.topic} ${key.partition} ${log.recoveryPoint}`);
       so.push(`${key.topic} ${key.partition} ${log.logStartOffset}`);
+      if (log.config.compact) co.push(`${key.topic} ${key.partition} ${log.firstDirtyOffset}`);
     }
     const files: Array<[string, string]> = [
       [join(this.dataDir, 'recovery-point-offset-checkpoint'), `0\n${rp.length}\n${rp.join('\n')}\n`],
       [join(this.dataDir, 'log-start-offset-checkpoint'), `0\n${so.length}\n${so.join('\n')}\n`],
+      [join(this.dataDir, CLEANER_CHECKPOINT), `0\n${co.length}\n${co.join('\n')}\n`],
     ];
     this.checkpointsInFlight++;
     const run = this.checkpointChain.then(async () => {

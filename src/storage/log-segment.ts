@@ -343,6 +343,16 @@ export class LogSegment {
     return this.nextOffset;
   }
 
+  /** Writes the index files anew from the batch table (a segment the log cleaner made). */
+  rewriteIndexes(): void {
+    const t = this.table!;
+    this.offsetIndex.reset();
+    this.timeIndex.reset();
+    this.bytesSinceIndex = 0;
+    for (let k = 0; k < t.count; k++) this.indexEntry(t.last[k]!, t.pos[k]!, t.size[k]!, t.maxTs[k]!);
+    this.flushIndexes();
+  }
+
   close(): void {
     this.flushIndexes();
     closeSync(this.fd);

@@ -11,6 +11,8 @@
  *    - a codec above zstd (4): CORRUPT_MESSAGE 'unknown compression codec';
  *    - control batches from a client: INVALID_RECORD (markers are the coordinator's);
  *    - the transactional bit in a request that names no transactional id: INVALID_TXN_STATE;
+ *    - a record without a key for a compacted topic: INVALID_RECORD (Kafka's rule: compaction keeps
+ *      records by key). Only compacted topics pay for decoding the records here;
  *    a single refused batch refuses the whole payload, and nothing of it is written;
  * 3. the append (Log.appendValidated, through the ValidatedLog port): producer sequence checks, offsets and leader epoch, and,
  *    when the topic's message.timestamp.type is LogAppendTime, the append time stamped into every
@@ -22,7 +24,7 @@
  */
 import * as native from '../native/index.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { Compression, type ControlTypeValue, encodeControlBatch } from '../records/record-batch.js';
+import { Compression, type ControlTypeValue, decodeRecordBatches, encodeControlBatch, RecordsError } from '../records/record-batch.js';
 import * as facts from './batch-facts.js';
 import type { ValidatedBatches } from '../native/index.js';
 
@@ -43,7 +45,7 @@ export interface AppendResult {
 
 /** What LogValidator needs of the log it appends to: the Log (log.ts), or a test's stand-in. */
 export interface ValidatedLog {
-  readonly config: { readonly maxMessageBytes: number; readonly logAppendTime: boolean };
+  readonly config: { readonly maxMessageBytes: number; readonly logAppendTime: boolean; readonly compact?: boolean };
   readonly logStartOffset: number;
   readonly logEndOffset: number;
   appendValidated(
@@ -88,6 +90,10 @@ export function appendAsLeader(log: ValidatedLog, records: Buffer, opts: LeaderA
   if (validated.errorCode !== ErrorCode.NONE) return refused(log, validated.errorCode, null);
   const refusal = policyRefusal(validated, opts.apiVersion, opts.transactional === true || opts.origin === 'coordinator');
   if (refusal !== null) return refused(log, refusal.errorCode, refusal.errorMessage);
+  if (log.config.compact === true && (opts.origin ?? 'client') === 'client') {
+    const keyless = keylessRefusal(records, log.config.maxMessageBytes);
+    if (keyless !== null) return refused(log, keyless.errorCode, keyless.errorMessage);
+  }
   const logAppendTime = log.config.logAppendTime ? Date.now() : -1;
   return log.appendValidated(records, validated, opts.leaderEpoch, logAppendTime, opts.origin ?? 'client');
 }
@@ -160,6 +166,26 @@ function policyRefusal(validated: ValidatedBatches, apiVersion: number | undefin
     if (!transactional && facts.isTransactional(b, k)) return TRANSACTIONAL;
   }
   return null;
+}
+
+/**
+ * For a compacted topic: INVALID_RECORD when a record has no key (with Kafka's message), or
+ * CORRUPT_MESSAGE when the records cannot be decoded. Decoding is bounded like every other.
+ */
+function keylessRefusal(records: Buffer, maxMessageBytes: number): Refusal | null {
+  try {
+    const { batches } = decodeRecordBatches(records, { verifyCrc: false, maxDecompressedBytes: Math.max(maxMessageBytes, 1 << 20) * 16 });
+    for (const b of batches) {
+      for (const r of b.records) {
+        if (r.key === null)
+          return { errorCode: ErrorCode.INVALID_RECORD, errorMessage: 'Compacted topic cannot accept message without key.' };
+      }
+    }
+    return null;
+  } catch (err) {
+    if (err instanceof RecordsError) return { errorCode: ErrorCode.CORRUPT_MESSAGE, errorMessage: err.message };
+    throw err;
+  }
 }
 
 function refused(log: ValidatedLog, errorCode: number, errorMessage: string | null): AppendResult {

@@ -10,10 +10,23 @@
  * most one fdatasync at a time per log and every append made meanwhile rides on the next one.
  * Not thread-safe: all calls come from the main thread.
  */
-import { existsSync, fdatasync, mkdirSync, readdirSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fdatasync,
+  fstatSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { assertCurrent, type ValidatedBatches } from '../native/index.js';
+import { assertCurrent, scanSegment, type ValidatedBatches } from '../native/index.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { ControlType, controlRecordType, type ControlTypeValue, decodeRecordBatches } from '../records/record-batch.js';
 import type { FileRegion } from '../protocol/primitives.js';
@@ -31,6 +44,7 @@ import {
 import { appendTxnIndex, syncTxnIndex } from './transaction-index.js';
 import { type AbortedTxn, ProducerStateManager } from './producer-state.js';
 import { asOffset } from './types.js';
+import type { CleanResult, CleanTask } from './cleaner-task.js';
 
 export type { AppendResult } from './log-validator.js';
 
@@ -47,6 +61,16 @@ export interface LogConfig {
    * the latest value of a key is never deleted for its age.
    */
   deleteRetention: boolean;
+  /** cleanup.policy includes `compact`: the log cleaner keeps the latest record of each key (LogCleaner). */
+  compact: boolean;
+  /** delete.retention.ms: how long a tombstone stays after its segment was last written. */
+  deleteRetentionMs: number;
+  /** min.cleanable.dirty.ratio: the share of dirty bytes that starts a clean. */
+  minCleanableDirtyRatio: number;
+  /** min.compaction.lag.ms: younger records are not compacted. */
+  minCompactionLagMs: number;
+  /** max.compaction.lag.ms: dirty records older than this are compacted whatever the ratio. */
+  maxCompactionLagMs: number;
   /** Durable mode: fsync before acknowledging and before exposing records to consumers. */
   durable: boolean;
   flushMessages: number;
@@ -98,6 +122,15 @@ export class Log {
   private txnIndexFiles = false;
   /** Counts the ends of this replica's leaderships (see waitForHighWatermark). */
   private leadership = 0;
+  /**
+   * The log cleaner's progress (Kafka's cleaner checkpoint): every record below is clean, the
+   * rest is dirty. Kept in `cleaner-offset-checkpoint` by LogManager.
+   */
+  firstDirtyOffset = 0;
+  /** When the last clean of this log finished (ms), or -1. */
+  lastCleanMs = -1;
+  /** When a tombstone kept by the last clean passes delete.retention.ms, or -1 (see cleanPlan). */
+  tombstoneExpiryMs = -1;
 
   private constructor(
     readonly dir: string,
@@ -208,10 +241,17 @@ export class Log {
   static open(
     dir: string,
     config: LogConfig,
-    opts: { recoveryPoint: number; logStartOffset: number; clean: boolean; log?: (msg: string, extra?: object) => void },
+    opts: {
+      recoveryPoint: number;
+      logStartOffset: number;
+      clean: boolean;
+      firstDirtyOffset?: number;
+      log?: (msg: string, extra?: object) => void;
+    },
   ): Log {
     mkdirSync(dir, { recursive: true });
     const log = new Log(dir, config);
+    const swappedIn = finishCleanerSwaps(dir, log.maxBatchBytes, opts.log);
     const bases = readdirSync(dir)
       .filter((f) => /^\d{20}\.log$/.test(f))
       .map((f) => Number(f.slice(0, 20)))
@@ -242,6 +282,8 @@ export class Log {
         opts.log?.('recovery cut the log tail', { dir, baseOffset: base, truncatedBytes, reason: stopReason });
         cut = true;
       }
+      // A segment a swap completed has no index files yet.
+      if (swappedIn.has(base)) segment.rewriteIndexes();
       log.segments.push(segment);
     }
     if (log.segments.length === 0) {
@@ -249,6 +291,7 @@ export class Log {
       log.segments.push(LogSegment.create(dir, asOffset(start), config.indexIntervalBytes));
     }
     log.logStartOffset = Math.max(opts.logStartOffset, log.segments[0]!.baseOffset);
+    log.firstDirtyOffset = Math.min(Math.max(opts.firstDirtyOffset ?? 0, log.logStartOffset), log.logEndOffset);
     // After recovery every surviving batch has been checked, and it is on disk: it was there at start.
     log.recoveryPoint = log.logEndOffset;
     log.rebuildProducerState();
@@ -732,6 +775,108 @@ export class Log {
     return this.segments.length > 0 && this.activeSegment.indexFlushDue(now, ageMs);
   }
 
+  /**
+   * What a clean of this log would cover now, or null when the log is not compacted or has
+   * nothing cleanable. The cleanable range ends at the first uncleanable offset: the active
+   * segment, the last stable offset (no undecided transaction is cleaned), and the first segment
+   * holding records younger than min.compaction.lag.ms. `due` says whether to clean now: the
+   * dirty share reached min.cleanable.dirty.ratio, a dirty record is older than
+   * max.compaction.lag.ms, or a tombstone kept by the last clean may now go.
+   */
+  cleanPlan(now: number): { firstUncleanableOffset: number; dirtyRatio: number; due: boolean } | null {
+    if (!this.config.compact || this.segments.length < 2 || this.offlineError !== null) return null;
+    let firstUncleanable = Math.min(this.activeSegment.baseOffset, this.lastStableOffset);
+    const maxBatch = this.maxBatchBytes;
+    let clean = 0;
+    let dirty = 0;
+    let oldestDirtyMs = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < this.segments.length - 1; i++) {
+      const s = this.segments[i]!;
+      const next = this.segments[i + 1]!.baseOffset;
+      if (this.config.minCompactionLagMs > 0 && s.maxTimestamp > now - this.config.minCompactionLagMs) {
+        firstUncleanable = Math.min(firstUncleanable, s.baseOffset);
+      }
+      if (s.baseOffset >= firstUncleanable) break;
+      if (next <= this.firstDirtyOffset) clean += s.size;
+      else {
+        dirty += s.size;
+        const first = s.findByTimestamp(Number.NEGATIVE_INFINITY, maxBatch);
+        if (first !== null) oldestDirtyMs = Math.min(oldestDirtyMs, first.timestamp);
+      }
+    }
+    const dirtyRatio = clean + dirty === 0 ? 0 : dirty / (clean + dirty);
+    const tombstonesDue = this.tombstoneExpiryMs >= 0 && this.tombstoneExpiryMs <= now && clean + dirty > 0;
+    if (dirty === 0 && !tombstonesDue) return { firstUncleanableOffset: firstUncleanable, dirtyRatio, due: false };
+    const due =
+      (dirty > 0 && dirtyRatio >= this.config.minCleanableDirtyRatio) ||
+      (dirty > 0 && now - oldestDirtyMs > this.config.maxCompactionLagMs) ||
+      tombstonesDue;
+    return { firstUncleanableOffset: firstUncleanable, dirtyRatio, due };
+  }
+
+  /** The work of one clean (runClean in a worker), planned now; `mapBytes` bounds its key map. */
+  cleanTask(firstUncleanableOffset: number, mapBytes: number, now: number): CleanTask {
+    const closed = this.segments.slice(0, -1).filter((s) => s.baseOffset < firstUncleanableOffset);
+    const aborted = this.producers.abortedTransactions(this.logStartOffset, firstUncleanableOffset);
+    return {
+      dir: this.dir,
+      segments: closed.map((s) => ({ base: s.baseOffset, size: s.size })),
+      firstDirtyOffset: this.firstDirtyOffset,
+      firstUncleanableOffset,
+      now,
+      deleteRetentionMs: this.config.deleteRetentionMs,
+      aborted: aborted.map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset, lastOffset: a.lastOffset })),
+      producerLastOffsets: this.producers.lastBatchOffsets(),
+      segmentBytes: this.config.segmentBytes,
+      mapBytes,
+      maxBatchBytes: this.maxBatchBytes,
+    };
+  }
+
+  /**
+   * Swaps a clean's files in for the segments they were made from (Kafka's replaceSegments), one
+   * group at a time: `.cleaned` is renamed to `.swap`, the sources are deleted, `.swap` becomes the
+   * group's `.log`, each rename made durable. A crash at any point leaves either the sources or
+   * a `.swap` that the next open completes (finishCleanerSwaps). A group whose sources changed
+   * meanwhile (retention, DeleteRecords, a follower's truncation) is dropped. Returns how many
+   * groups were swapped in. Waits for a running fsync first: it must not meet a closed descriptor.
+   */
+  async swapCleaned(result: CleanResult): Promise<number> {
+    while (this.flushing !== null) await this.flushing.catch(() => undefined);
+    let swapped = 0;
+    for (const g of result.groups) {
+      const at = this.segments.findIndex((s) => s.baseOffset === g.base);
+      const sources = at < 0 ? [] : this.segments.slice(at, at + g.sources.length);
+      const intact =
+        sources.length === g.sources.length &&
+        sources.every((s, i) => s.baseOffset === g.sources[i]) &&
+        at + sources.length < this.segments.length &&
+        this.offlineError === null;
+      if (!intact) {
+        rmSync(g.file, { force: true });
+        continue;
+      }
+      const logPath = join(this.dir, segmentFileName(g.base, '.log'));
+      const swapPath = `${logPath}.swap`;
+      renameSync(g.file, swapPath);
+      fsyncDir(this.dir);
+      this.unflushedSegments = this.unflushedSegments.filter((u) => !sources.includes(u));
+      // Reads already answered keep their descriptors until their bytes are sent (file-pins.ts).
+      for (const s of sources) s.delete();
+      renameSync(swapPath, logPath);
+      fsyncDir(this.dir);
+      const { segment } = LogSegment.open(this.dir, asOffset(g.base), this.config.indexIntervalBytes, false, this.maxBatchBytes);
+      segment.rewriteIndexes();
+      this.segments.splice(at, sources.length, segment);
+      swapped++;
+    }
+    if (swapped === result.groups.length) this.firstDirtyOffset = Math.max(this.firstDirtyOffset, result.endOffset);
+    this.tombstoneExpiryMs = result.nextTombstoneExpiryMs;
+    this.lastCleanMs = Date.now();
+    if (swapped > 0) this.syncTxnIndexes();
+    return swapped;
+  }
+
   /** Flushes, snapshots producer state and closes files (clean shutdown). */
   async close(): Promise<void> {
     if (this.offlineError === null) {
@@ -767,6 +912,53 @@ function controlTypeAt(fd: number, position: number): number {
   const buf = Buffer.alloc(96);
   const n = readSync(fd, buf, 0, buf.length, position);
   return controlRecordType(buf.subarray(0, n), 0);
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Finishes what a crash interrupted in the log cleaner's swap (Log.swapCleaned), before the
+ * segments are listed: a `.cleaned` file was never swapped in and goes; a `.swap` file had
+ * replaced its sources in intent, so the segments whose offsets it covers are deleted and it
+ * becomes its base's `.log`.
+ */
+function finishCleanerSwaps(dir: string, maxBatchBytes: number, log?: (msg: string, extra?: object) => void): Set<number> {
+  const swapped = new Set<number>();
+  const files = readdirSync(dir);
+  for (const f of files) if (f.endsWith('.cleaned')) rmSync(join(dir, f), { force: true });
+  for (const f of files) {
+    if (!/^\d{20}\.log\.swap$/.test(f)) continue;
+    const base = Number(f.slice(0, 20));
+    const path = join(dir, f);
+    const fd = openSync(path, 'r');
+    let end = base;
+    try {
+      const scan = scanSegment(fd, 0, fstatSync(fd).size, false, maxBatchBytes);
+      const n = facts.batchCount(scan.batches);
+      if (n > 0) end = facts.baseOffset(scan.batches, n - 1) + facts.lastOffsetDelta(scan.batches, n - 1) + 1;
+    } finally {
+      closeSync(fd);
+    }
+    for (const g of readdirSync(dir)) {
+      const m = /^(\d{20})\.log$/.exec(g);
+      if (m === null) continue;
+      const b = Number(m[1]);
+      if (b > base && b < end) removeSegmentFiles(dir, b);
+    }
+    for (const suffix of ['.index', '.timeindex', '.txnindex']) rmSync(join(dir, segmentFileName(base, suffix)), { force: true });
+    renameSync(path, join(dir, segmentFileName(base, '.log')));
+    fsyncDir(dir);
+    log?.('completed an interrupted log cleaner swap', { dir, baseOffset: base, endOffset: end });
+    swapped.add(base);
+  }
+  return swapped;
 }
 
 /** Deletes the files of a segment that was never opened. */

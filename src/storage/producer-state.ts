@@ -204,6 +204,16 @@ export class ProducerStateManager {
     }
   }
 
+  /** Per producer, the last offset of its newest batch (the log cleaner keeps that batch, even emptied). */
+  lastBatchOffsets(): Array<[number, number]> {
+    const out: Array<[number, number]> = [];
+    for (const [id, e] of this.producers) {
+      const last = e.batches[e.batches.length - 1];
+      if (last !== undefined) out.push([id, last.lastOffset]);
+    }
+    return out;
+  }
+
   /**
    * Every producer this partition knows (DescribeProducers): its epoch, the last sequence and
    * timestamp it wrote, and the first offset of its open transaction here (-1 when none).

@@ -42,6 +42,11 @@ function config(): LogConfig {
     flushMs: Number.MAX_SAFE_INTEGER,
     logAppendTime: false,
     deleteRetention: true,
+    compact: false,
+    deleteRetentionMs: 86_400_000,
+    minCleanableDirtyRatio: 0.5,
+    minCompactionLagMs: 0,
+    maxCompactionLagMs: Number.MAX_SAFE_INTEGER,
   };
 }
 

@@ -40,6 +40,11 @@ function config(over: Partial<LogConfig> = {}): LogConfig {
     flushMs: Infinity,
     logAppendTime: false,
     deleteRetention: true,
+    compact: false,
+    deleteRetentionMs: 86_400_000,
+    minCleanableDirtyRatio: 0.5,
+    minCompactionLagMs: 0,
+    maxCompactionLagMs: Number.MAX_SAFE_INTEGER,
     ...over,
   };
 }

@@ -1,0 +1,263 @@
+/**
+ * One clean of one partition's log (Kafka's Cleaner.doClean), as a function of files: it runs in
+ * a piscina worker thread (cleaner-worker.ts), never on the event loop. It reads, decompresses,
+ * deduplicates and writes; the main thread only swaps the files it wrote in (LogCleaner, Log).
+ *
+ * 1. Map: from the first dirty offset up to the first uncleanable one, each key's latest offset
+ *    goes into an OffsetMap of fixed memory. Control batches and aborted transactions' records
+ *    are left out (an aborted write must not hide an older committed value). A full map ends the
+ *    mapping early; this clean then covers what was mapped (`endOffset`), the next one the rest.
+ * 2. Copy: the segments below `endOffset`, in groups whose sizes add up to at most segment.bytes,
+ *    each group into one `<base>.log.cleaned` file. A record stays unless a later record of its key
+ *    is mapped, it has no key, or it is a tombstone (null value) in a segment last written before
+ *    the delete horizon (now - delete.retention.ms). Records at or past `endOffset` always stay.
+ *    Aborted transactions' batches go; transaction markers stay. A batch losing no record is
+ *    copied byte for byte; one losing some is re-encoded with the same base and last offset,
+ *    producer fields and codec (encodeRetainedBatch); one losing all goes, unless it is its
+ *    producer's last batch, which stays empty so that the producer's sequence survives.
+ *
+ * Each `.cleaned` file is fsynced and given the newest modification time of its sources (the
+ * tombstone horizon reads it). Nothing else in the directory is touched.
+ */
+import { closeSync, fstatSync, fsyncSync, openSync, readSync, rmSync, utimesSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { BATCH_LOG_OVERHEAD, decodeRecordBatches, encodeRetainedBatch, type RecordBatch } from '../records/record-batch.js';
+import { OffsetMap } from './offset-map.js';
+
+/** A segment as the clean sees it. Closed segments do not change while it runs. */
+export interface CleanSegment {
+  readonly base: number;
+  /** Bytes of whole batches in the file when the clean was planned. */
+  readonly size: number;
+}
+
+/** An aborted transaction: the producer's batches from firstOffset up to the marker at lastOffset. */
+export interface CleanAbortedTxn {
+  readonly producerId: number;
+  readonly firstOffset: number;
+  readonly lastOffset: number;
+}
+
+export interface CleanTask {
+  readonly dir: string;
+  /** The log's closed segments from its start, in order; the clean reads no further than these. */
+  readonly segments: readonly CleanSegment[];
+  readonly firstDirtyOffset: number;
+  /** No record at or past this offset is mapped (active segment, last stable offset, min.compaction.lag.ms). */
+  readonly firstUncleanableOffset: number;
+  /** The clean's time (ms): tombstones in segments last modified deleteRetentionMs before it are removed. */
+  readonly now: number;
+  /** delete.retention.ms. */
+  readonly deleteRetentionMs: number;
+  readonly aborted: readonly CleanAbortedTxn[];
+  /** Per producer id, the last offset of its newest batch in the log (its batch is kept even when emptied). */
+  readonly producerLastOffsets: ReadonlyArray<readonly [number, number]>;
+  readonly segmentBytes: number;
+  /** OffsetMap memory for this clean. */
+  readonly mapBytes: number;
+  readonly maxBatchBytes: number;
+}
+
+export interface CleanedGroup {
+  /** The base offset of the group's first source segment: the cleaned segment's name. */
+  readonly base: number;
+  readonly sources: readonly number[];
+  /** The `.cleaned` file (empty of batches when nothing in the group survived). */
+  readonly file: string;
+  readonly bytes: number;
+}
+
+export interface CleanResult {
+  readonly groups: readonly CleanedGroup[];
+  /** Everything below this offset is clean now: the next clean's first dirty offset. */
+  readonly endOffset: number;
+  readonly bytesRead: number;
+  readonly bytesWritten: number;
+  readonly recordsRead: number;
+  readonly recordsRemoved: number;
+  /** The earliest time (ms) a kept tombstone passes its delete horizon, or -1 if none was kept. */
+  readonly nextTombstoneExpiryMs: number;
+}
+
+/** Reads whole batches of a segment file in chunks, so memory stays at a chunk and one batch. */
+function* batchesOf(path: string, size: number, maxBatchBytes: number): Generator<{ bytes: Buffer; base: number; last: number }> {
+  const fd = openSync(path, 'r');
+  try {
+    let chunk = Buffer.allocUnsafe(Math.min(Math.max(size, 1), 8 << 20));
+    let filled = 0;
+    let used = 0;
+    let filePos = 0;
+    for (;;) {
+      if (filled - used < BATCH_LOG_OVERHEAD || filled - used < BATCH_LOG_OVERHEAD + chunk.readInt32BE(used + 8)) {
+        // Move what is left to the front and read more.
+        chunk.copy(chunk, 0, used, filled);
+        filled -= used;
+        used = 0;
+        if (filled >= BATCH_LOG_OVERHEAD) {
+          const need = BATCH_LOG_OVERHEAD + chunk.readInt32BE(8);
+          if (need > maxBatchBytes || need < BATCH_LOG_OVERHEAD) throw new Error(`${path}: batch of ${need} bytes at ${filePos - filled}`);
+          if (need > chunk.length) {
+            const bigger = Buffer.allocUnsafe(need);
+            chunk.copy(bigger, 0, 0, filled);
+            chunk = bigger;
+          }
+        }
+        const want = Math.min(chunk.length - filled, size - filePos);
+        if (want <= 0) {
+          if (filled !== 0) throw new Error(`${path}: ${filled} bytes after the last whole batch`);
+          return;
+        }
+        const n = readSync(fd, chunk, filled, want, filePos);
+        if (n <= 0) throw new Error(`${path}: short read at ${filePos}`);
+        filled += n;
+        filePos += n;
+        continue;
+      }
+      const len = BATCH_LOG_OVERHEAD + chunk.readInt32BE(used + 8);
+      const base = Number(chunk.readBigInt64BE(used));
+      const last = base + chunk.readInt32BE(used + 23);
+      yield { bytes: chunk.subarray(used, used + len), base, last };
+      used += len;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function segmentPath(dir: string, base: number): string {
+  return join(dir, `${String(base).padStart(20, '0')}.log`);
+}
+
+/** Whether the batch belongs to an aborted transaction. */
+function isAborted(b: RecordBatch, aborted: readonly CleanAbortedTxn[]): boolean {
+  if (!b.transactional || b.control) return false;
+  for (const t of aborted) if (t.producerId === b.producerId && b.baseOffset >= t.firstOffset && b.baseOffset < t.lastOffset) return true;
+  return false;
+}
+
+/** Runs one clean (see the top). Throws on an I/O error or a batch it cannot decode; its files are then removed. */
+export function runClean(task: CleanTask): CleanResult {
+  const map = new OffsetMap(task.mapBytes);
+  const decode = (bytes: Buffer): RecordBatch =>
+    decodeRecordBatches(bytes, { verifyCrc: false, maxDecompressedBytes: 16 * task.maxBatchBytes }).batches[0]!;
+  let bytesRead = 0;
+
+  // 1. Map the dirty section.
+  let endOffset = task.firstDirtyOffset;
+  mapping: for (let i = 0; i < task.segments.length; i++) {
+    const s = task.segments[i]!;
+    const next = task.segments[i + 1]?.base ?? Number.MAX_SAFE_INTEGER;
+    if (next <= task.firstDirtyOffset) continue;
+    if (s.base >= task.firstUncleanableOffset) break;
+    for (const b of batchesOf(segmentPath(task.dir, s.base), s.size, task.maxBatchBytes)) {
+      if (b.last < task.firstDirtyOffset) continue;
+      if (b.base >= task.firstUncleanableOffset) break mapping;
+      bytesRead += b.bytes.length;
+      const batch = decode(b.bytes);
+      if (!batch.control && !isAborted(batch, task.aborted)) {
+        let keyed = 0;
+        for (const r of batch.records) if (r.key !== null) keyed++;
+        // A batch is mapped whole or not at all, so endOffset falls between batches.
+        if (map.size + keyed > map.capacity) break mapping;
+        for (const r of batch.records) if (r.key !== null) map.put(r.key, r.offset);
+      }
+      endOffset = b.last + 1;
+    }
+  }
+
+  // 2. Copy the segments below endOffset, grouped by size.
+  const sources = task.segments.filter((s) => s.base < endOffset);
+  const groups: CleanSegment[][] = [];
+  for (const s of sources) {
+    const g = groups[groups.length - 1];
+    const sum = g?.reduce((n, x) => n + x.size, 0) ?? 0;
+    // Kafka's offset indexes hold 32-bit offsets relative to the segment's base.
+    const fits = g !== undefined && sum + s.size <= task.segmentBytes && s.base - g[0]!.base < 0x7fffffff - 1_000_000;
+    if (fits) g.push(s);
+    else groups.push([s]);
+  }
+  const producerLast = new Map(task.producerLastOffsets);
+  const out: CleanedGroup[] = [];
+  let bytesWritten = 0;
+  let recordsRead = 0;
+  let recordsRemoved = 0;
+  let nextTombstoneExpiryMs = -1;
+  const written: string[] = [];
+  try {
+    for (const g of groups) {
+      const file = `${segmentPath(task.dir, g[0]!.base)}.cleaned`;
+      written.push(file);
+      const fd = openSync(file, 'w');
+      let bytes = 0;
+      let newestMtime = 0;
+      try {
+        for (const s of g) {
+          const path = segmentPath(task.dir, s.base);
+          const mtimeMs = fstatMtime(path);
+          newestMtime = Math.max(newestMtime, mtimeMs);
+          const tombstonesExpire = mtimeMs < task.now - task.deleteRetentionMs;
+          for (const b of batchesOf(path, s.size, task.maxBatchBytes)) {
+            bytesRead += b.bytes.length;
+            const batch = decode(b.bytes);
+            recordsRead += batch.records.length;
+            let keep: Buffer | null;
+            if (batch.control) keep = b.bytes;
+            else if (isAborted(batch, task.aborted)) {
+              recordsRemoved += batch.records.length;
+              keep = null;
+            } else {
+              const retained = batch.records.filter((r) => {
+                if (r.offset >= endOffset) return true;
+                if (r.key === null) return false;
+                const latest = map.get(r.key);
+                if (latest > r.offset) return false;
+                return r.value !== null || !tombstonesExpire;
+              });
+              for (const r of retained) {
+                if (r.value === null && r.offset < endOffset) {
+                  const expiry = mtimeMs + task.deleteRetentionMs;
+                  if (nextTombstoneExpiryMs < 0 || expiry < nextTombstoneExpiryMs) nextTombstoneExpiryMs = expiry;
+                }
+              }
+              recordsRemoved += batch.records.length - retained.length;
+              if (retained.length === batch.records.length) keep = b.bytes;
+              else if (retained.length > 0 || (batch.producerId >= 0 && producerLast.get(batch.producerId) === b.last)) {
+                keep = encodeRetainedBatch(batch, retained);
+              } else keep = null;
+            }
+            if (keep !== null) {
+              writeAll(fd, keep, bytes);
+              bytes += keep.length;
+            }
+          }
+        }
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      // The cleaned segment is as old as its newest source: the tombstone horizon reads this.
+      const when = new Date(newestMtime);
+      utimesSync(file, when, when);
+      bytesWritten += bytes;
+      out.push({ base: g[0]!.base, sources: g.map((s) => s.base), file, bytes });
+    }
+  } catch (err) {
+    for (const f of written) rmSync(f, { force: true });
+    throw err;
+  }
+  return { groups: out, endOffset, bytesRead, bytesWritten, recordsRead, recordsRemoved, nextTombstoneExpiryMs };
+}
+
+function fstatMtime(path: string): number {
+  const fd = openSync(path, 'r');
+  try {
+    return fstatSync(fd).mtimeMs;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function writeAll(fd: number, buf: Buffer, position: number): void {
+  let done = 0;
+  while (done < buf.length) done += writeSync(fd, buf, done, buf.length - done, position + done);
+}
