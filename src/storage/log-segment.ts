@@ -90,6 +90,11 @@ export interface SegmentRead {
   firstOffset: Offset;
   /** Offset just past the last batch sent. */
   nextOffset: Offset;
+  /**
+   * True when a batch at or after `from` (and below `below`) was left out for the byte budget: the
+   * read must end here. False when the segment simply had nothing more to give.
+   */
+  budgetSpent: boolean;
 }
 
 export class LogSegment {
@@ -262,21 +267,26 @@ export class LogSegment {
   read({ from, below, maxBytes, minOneBatch, maxBatchBytes }: SegmentReadRequest): SegmentRead {
     const t = this.loadTable(maxBatchBytes);
     let i = t.findByOffset(from);
-    if (i >= t.count || t.base[i]! >= below) return { region: null, firstOffset: from, nextOffset: from };
+    if (i >= t.count || t.base[i]! >= below) return { region: null, firstOffset: from, nextOffset: from, budgetSpent: false };
     const first = i;
     const startPos = t.pos[i]!;
     let bytes = 0;
+    let budgetSpent = false;
     while (i < t.count && t.base[i]! < below) {
       const sz = t.size[i]!;
-      if (bytes + sz > maxBytes && !(minOneBatch && i === first)) break;
+      if (bytes + sz > maxBytes && !(minOneBatch && i === first)) {
+        budgetSpent = true;
+        break;
+      }
       bytes += sz;
       i++;
     }
-    if (bytes === 0) return { region: null, firstOffset: from, nextOffset: from };
+    if (bytes === 0) return { region: null, firstOffset: from, nextOffset: from, budgetSpent };
     return {
       region: { fd: this.fd, position: startPos, length: bytes },
       firstOffset: asOffset(t.base[first]!),
       nextOffset: asOffset(t.last[i - 1]! + 1),
+      budgetSpent,
     };
   }
 

@@ -624,9 +624,9 @@ export class Log {
         out.bytes += r.region.length;
         budget -= r.region.length;
         at = r.nextOffset;
-        if (budget <= 0) break;
-        if (at < seg.nextOffset) break; // the budget ended inside this segment
       }
+      // The next batch did not fit: reading on into a later segment would skip it.
+      if (r.budgetSpent || budget <= 0) break;
       i++;
     }
     if (readCommitted && at > offset) out.abortedTransactions = this.producers.abortedTransactions(offset, at);

@@ -120,6 +120,25 @@ describe('append and read', () => {
     await log.close();
   });
 
+  test("a read whose budget ends before the next segment's first batch stops there, skipping no segment", async () => {
+    const log = open(freshDir());
+    append(log, makeBatch({ ...plain, recordCount: 1, records: Buffer.alloc(100, 1) }));
+    log.roll();
+    append(log, makeBatch({ ...plain, recordCount: 1, records: Buffer.alloc(2000, 2) }));
+    log.roll();
+    append(log, makeBatch({ ...plain, recordCount: 1, records: Buffer.alloc(100, 3) }));
+    // Room for the first segment's batch but not the second's: the third's must not come instead.
+    assert.deepEqual(
+      readBatches(log, 0, 1000).map((b) => b.baseOffset),
+      [0],
+    );
+    assert.deepEqual(
+      readBatches(log, 0, 5000).map((b) => b.baseOffset),
+      [0, 1, 2],
+    );
+    await log.close();
+  });
+
   test('a multi-batch payload gets consecutive offsets', async () => {
     const log = open(freshDir());
     const payload = Buffer.concat([1, 2, 3].map((n) => makeBatch({ ...plain, recordCount: n })));
@@ -607,13 +626,17 @@ describe('descriptors of deleted segments', () => {
     const first = fdAt(0);
     const second = fdAt(1);
     assert.notEqual(first, second);
-    // Offset 0's segment: no response names it.
+    // Offset 0's segment: no response names it. It closes in the next turn of the event loop,
+    // when responses built in this one have pinned their files.
     assert.equal(log.deleteRecordsBefore(1), ErrorCode.NONE);
+    assert.equal(isOpen(first), true);
+    await new Promise((r) => setImmediate(r));
     assert.equal(isOpen(first), false);
     // Offset 1's segment: two responses name it, as two Fetch answers waiting to be written would.
     pinFiles([second]);
     pinFiles([second]);
     assert.equal(log.deleteRecordsBefore(2), ErrorCode.NONE);
+    await new Promise((r) => setImmediate(r));
     assert.equal(isOpen(second), true);
     unpinFiles([second]);
     assert.equal(isOpen(second), true, 'one response still names it');
@@ -630,6 +653,7 @@ describe('descriptors of deleted segments', () => {
     append(log, makeBatch({ ...plain, recordCount: 2 }));
     const fd = log.read(0, 1 << 20, true).regions[0]!.fd;
     logs.drop('fd', 0);
+    await new Promise((r) => setImmediate(r));
     assert.equal(isOpen(fd), false);
     await logs.close();
   });
