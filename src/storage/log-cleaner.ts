@@ -87,6 +87,12 @@ export class LogCleaner {
     const end = firstUncleanable ?? log.cleanPlan(now)?.firstUncleanableOffset;
     if (end === undefined || this.stopped) return Promise.resolve(null);
     const task = log.cleanTask(end, Math.floor(this.config.dedupeBufferBytes / Math.max(1, this.config.threads)), now);
+    this.logger('cleaning log', {
+      topic: key.topic,
+      partition: key.partition,
+      firstDirtyOffset: task.firstDirtyOffset,
+      firstUncleanableOffset: end,
+    });
     const run = this.runTask(task)
       .then(async (result) => {
         if (this.stopped) {

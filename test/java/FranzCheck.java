@@ -101,6 +101,7 @@ public class FranzCheck {
         try {
             switch (mode) {
                 case "produce" -> produce(bootstrap, topic, Integer.parseInt(args[3]), tail(args, 4));
+                case "upserts" -> upserts(bootstrap, topic, Integer.parseInt(args[3]), Integer.parseInt(args[4]), tail(args, 5));
                 case "consume" -> consume(bootstrap, topic, Integer.parseInt(args[3]), args.length > 4 ? args[4] : null);
                 case "admin" -> admin(bootstrap, topic);
                 case "features" -> features(bootstrap);
@@ -163,6 +164,26 @@ public class FranzCheck {
                 RecordMetadata m = acks.get(i).get();
                 out(obj("i", Integer.toString(i), "partition", Integer.toString(m.partition()),
                         "offset", Long.toString(m.offset()), "timestamp", Long.toString(m.timestamp())));
+            }
+        }
+    }
+
+    /**
+     * Updates of a compacted topic: record i has key "k" + (i % keys) and value "v" + i padded to
+     * about 1 KiB, except every 13th, which is a tombstone (null value). Prints each record's offset.
+     */
+    static void upserts(String bootstrap, String topic, int n, int keys, String[] extra) throws Exception {
+        Properties p = producerProps(bootstrap, extra);
+        List<Future<RecordMetadata>> acks = new ArrayList<>();
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p)) {
+            for (int i = 0; i < n; i++) {
+                byte[] key = ("k" + (i % keys)).getBytes(StandardCharsets.UTF_8);
+                byte[] value = i % 13 == 0 ? null : ("v" + i + "-" + "x".repeat(1000)).getBytes(StandardCharsets.UTF_8);
+                acks.add(producer.send(new ProducerRecord<>(topic, 0, key, value)));
+            }
+            producer.flush();
+            for (int i = 0; i < n; i++) {
+                out(obj("i", Integer.toString(i), "offset", Long.toString(acks.get(i).get().offset())));
             }
         }
     }
