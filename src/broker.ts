@@ -20,6 +20,7 @@ import { ClusterNode } from './cluster/cluster-node.js';
 import { parseClusterUrl } from './cluster/etcd-store.js';
 import { LogCleaner } from './storage/log-cleaner.js';
 import { LogManager } from './storage/log-manager.js';
+import { Recompressor } from './storage/recompressor.js';
 import { TRANSACTION_STATE_TOPIC } from './txn/transaction-store.js';
 import { Transactions } from './txn/transactions.js';
 import type { ProducerIds } from './metadata/ports.js';
@@ -34,6 +35,8 @@ export class Broker implements ClusterInfo {
   readonly logs: LogManager;
   /** Compaction of the compacted topics' logs, in worker threads. */
   readonly cleaner: LogCleaner;
+  /** Broker-side compression (compression.type naming a codec), in worker threads. */
+  private readonly recompressor: Recompressor;
   /** The single-node topics (undefined in cluster mode). */
   private readonly single: TopicManager | undefined;
   /** Cluster mode: this broker's part of the cluster (undefined for a single node). */
@@ -56,6 +59,8 @@ export class Broker implements ClusterInfo {
     this.nodeId = config.nodeId;
     this.dataDir = resolve(config.dataDir);
     this.logs = new LogManager(this.dataDir, (msg, extra) => log.warn(msg, extra));
+    this.recompressor = new Recompressor(config.num('franz.compression.threads'));
+    this.logs.recompressor = this.recompressor;
     this.cleaner = new LogCleaner(
       {
         enabled: config.bool('log.cleaner.enable') && config.num('log.cleaner.threads') > 0,
@@ -264,5 +269,6 @@ export class Broker implements ClusterInfo {
     await this.cluster?.stop();
     await this.cleaner.stop();
     await this.logs.close();
+    await this.recompressor.close();
   }
 }

@@ -21,6 +21,7 @@
 import { ErrorCode } from '../protocol/errors.js';
 import { spec } from '../protocol/messages/00-produce.js';
 import type { DecodedRequest, Elem, ResponseBody } from '../protocol/schema.js';
+import type { AppendResult, Log } from '../storage/log.js';
 import { defineHandler, type RequestContext } from './registry.js';
 
 type PartitionData = Elem<Elem<DecodedRequest<typeof spec>['topicData']>['partitionData']>;
@@ -46,7 +47,7 @@ function appendPartition(
   timeoutMs: number,
   waits: AckWait[],
   transactionalId: string | null,
-): PartitionResult {
+): PartitionResult | Promise<PartitionResult> {
   const { logs, topics } = ctx;
   const index = p.index;
   let log = logs.partition(topic, index);
@@ -73,13 +74,29 @@ function appendPartition(
     if (code !== ErrorCode.NONE) return failed(index, code);
   }
   // Validation, policy (zstd before v7, unknown codecs, control batches, the transactional bit
-  // without a transactional id) and the append, stamped with LogAppendTime when the topic asks for
-  // it: LogValidator (storage/log-validator.ts).
-  const r = log.appendAsLeader(records, {
+  // without a transactional id, keyless records for a compacted topic) and the append, stamped
+  // with LogAppendTime when the topic asks for it: LogValidator (storage/log-validator.ts). When
+  // the topic's compression.type names another codec, the append waits for a worker to
+  // recompress the batches (Log.appendFromClient).
+  const appended = log.appendFromClient(records, {
     apiVersion: ctx.version,
     leaderEpoch: logs.leaderEpochOf(topic, index),
     transactional: transactionalId !== null,
   });
+  const answer = (r: AppendResult): PartitionResult => acknowledge(log, r, index, acks, timeoutMs, waits, logs.replicated);
+  return appended instanceof Promise ? appended.then(answer) : answer(appended);
+}
+
+/** The partition's answer for an append, and what its acknowledgement waits for (pushed to `waits`). */
+function acknowledge(
+  log: Log,
+  r: AppendResult,
+  index: number,
+  acks: number,
+  timeoutMs: number,
+  waits: AckWait[],
+  replicated: boolean,
+): PartitionResult {
   if (r.errorCode !== ErrorCode.NONE) return failed(index, r.errorCode, r.errorMessage);
   const result: PartitionResult = {
     index,
@@ -91,7 +108,7 @@ function appendPartition(
     errorMessage: null,
   };
   const end = r.lastOffset + 1;
-  if (acks === -1 && logs.replicated) {
+  if (acks === -1 && replicated) {
     // acks=all in a cluster: answered once every in-sync replica has the records (the high
     // watermark passed them; in durable mode each of them has also fsynced), or REQUEST_TIMED_OUT;
     // NOT_LEADER_OR_FOLLOWER when the leadership ended first (the records may be truncated).
@@ -117,23 +134,31 @@ export const produce = defineHandler(spec, {
   handle(ctx, req) {
     const { acks, transactionalId: txn } = req;
     const waits: AckWait[] = [];
+    let pending: Array<Promise<unknown>> | null = null;
     const responses = req.topicData.map((t) => ({
       name: t.name,
       partitionResponses: t.partitionData.map((p) => {
         if (acks !== 0 && acks !== 1 && acks !== -1) return failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS);
-        return appendPartition(ctx, t.name, p, acks, req.timeoutMs, waits, txn);
+        const r = appendPartition(ctx, t.name, p, acks, req.timeoutMs, waits, txn);
+        if (!(r instanceof Promise)) return r;
+        // Recompressed on a worker: the answer is filled in once appended.
+        const slot = failed(p.index, ErrorCode.NONE);
+        (pending ??= []).push(r.then((result) => Object.assign(slot, result)));
+        return slot;
       }),
     }));
     if (acks === 0) return null;
     const body = { responses, throttleTimeMs: 0 };
-    if (waits.length === 0) return body;
-    return Promise.all(waits.map((w) => w.done)).then((codes) => {
-      codes.forEach((code, i) => {
-        const w = waits[i]!;
-        if (code !== ErrorCode.NONE)
-          Object.assign(w.result, failed(w.result.index, code, code === ErrorCode.KAFKA_STORAGE_ERROR ? 'fsync failed' : null));
+    if (pending === null && waits.length === 0) return body;
+    return Promise.all(pending ?? [])
+      .then(() => Promise.all(waits.map((w) => w.done)))
+      .then((codes) => {
+        codes.forEach((code, i) => {
+          const w = waits[i]!;
+          if (code !== ErrorCode.NONE)
+            Object.assign(w.result, failed(w.result.index, code, code === ErrorCode.KAFKA_STORAGE_ERROR ? 'fsync failed' : null));
+        });
+        return body;
       });
-      return body;
-    });
   },
 });

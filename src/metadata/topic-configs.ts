@@ -51,5 +51,27 @@ export function logConfig(config: BrokerConfig, t: ConfiguredTopic): LogConfig {
     flushMessages: n('flush.messages'),
     flushMs: n('flush.ms'),
     logAppendTime: topicConfigValue(config, t, 'message.timestamp.type').value === 'LogAppendTime',
+    ...compressionOf(topicConfigValue(config, t, 'compression.type').value, n),
   };
+}
+
+/** compression.type as LogConfig has it: a codec number (-1 for `producer`) and its level. */
+function compressionOf(type: string, n: (key: TopicKey) => number): Pick<LogConfig, 'compression' | 'compressionLevel'> {
+  switch (type) {
+    case 'uncompressed':
+    case 'none':
+      return { compression: 0, compressionLevel: undefined };
+    case 'gzip': {
+      const level = n('compression.gzip.level');
+      return { compression: 1, compressionLevel: level < 0 ? undefined : level };
+    }
+    case 'snappy':
+      return { compression: 2, compressionLevel: undefined };
+    case 'lz4':
+      return { compression: 3, compressionLevel: undefined };
+    case 'zstd':
+      return { compression: 4, compressionLevel: n('compression.zstd.level') };
+    default:
+      return { compression: -1, compressionLevel: undefined };
+  }
 }

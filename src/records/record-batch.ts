@@ -639,3 +639,36 @@ export function decodeRecordBatches(buf: Uint8Array, options: DecodeOptions = {}
   }
   return { batches, partialBytes: b.length - at };
 }
+
+/**
+ * The batches of `buf` with their records compressed by `codec` instead (broker-side compression,
+ * a topic's compression.type): each batch keeps its records, offsets deltas, timestamps, headers,
+ * producer fields and attributes but the codec bits; a batch already in `codec` (or empty) is
+ * copied as it is. Decompression is bounded by `maxDecompressedBytes` per batch.
+ */
+export function recompressBatches(
+  buf: Uint8Array,
+  codec: CompressionCodec,
+  level: number | undefined,
+  maxDecompressedBytes: number,
+): Buffer {
+  const b = asBuffer(buf);
+  const out: Buffer[] = [];
+  let at = 0;
+  const { batches, partialBytes } = decodeRecordBatches(b, { verifyCrc: false, maxDecompressedBytes });
+  if (partialBytes !== 0) throw corrupt(`${partialBytes} bytes after the last whole batch`);
+  for (const batch of batches) {
+    const same = batch.compression === codec || batch.records.length === 0;
+    out.push(
+      same
+        ? b.subarray(at, at + batch.sizeInBytes)
+        : encodeRetainedBatch(
+            { ...batch, compression: codec, attributes: (batch.attributes & ~ATTR_COMPRESSION_MASK) | codec },
+            batch.records,
+            level,
+          ),
+    );
+    at += batch.sizeInBytes;
+  }
+  return out.length === 1 ? out[0]! : Buffer.concat(out);
+}

@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } 
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import type { Recompressor } from './recompressor.js';
 import { Log, type LogConfig } from './log.js';
 import { partitionDirName, writeFileDurably, writeFileDurablyAsync } from './durable-file.js';
 
@@ -79,6 +80,8 @@ export class LogManager {
   /** True when the directory held data from an earlier run that did not shut down cleanly. */
   readonly recoveryNeeded: boolean;
   private timers: NodeJS.Timeout[] = [];
+  /** Broker-side compression for the logs' client appends (Log.appendFromClient); null: none. */
+  recompressor: Recompressor | null = null;
   /** Checkpoint writes run one after another, in call order (see writeCheckpoints). */
   private checkpointChain: Promise<void> = Promise.resolve();
   private checkpointsInFlight = 0;
@@ -127,6 +130,7 @@ export class LogManager {
       firstDirtyOffset: this.cleanerPoints.get(name) ?? 0,
       log: this.logger,
     });
+    log.recompressor = this.recompressor;
     this.logs.set(name, { key: { topic, partition }, log });
     return log;
   }
@@ -189,7 +193,11 @@ export class LogManager {
     // And once more in the same tick as the registration, after the last open slice.
     if (failure === null && stopped === null) stopped = stop();
     if (failure === null && stopped === null) {
-      for (let p = from; p < to; p++) this.logs.set(partitionDirName(topic, p), { key: { topic, partition: p }, log: opened[p - from]! });
+      for (let p = from; p < to; p++) {
+        const log = opened[p - from]!;
+        log.recompressor = this.recompressor;
+        this.logs.set(partitionDirName(topic, p), { key: { topic, partition: p }, log });
+      }
       return 'created';
     }
     // Nothing has read or written these logs: they close at once.

@@ -79,6 +79,18 @@ export interface LeaderAppendOptions {
    * has checked the transaction holds the partition). Without it they are refused.
    */
   readonly transactional?: boolean;
+  /** The records' keys were already checked for a compacted topic (appendFromClient did, before recompressing). */
+  readonly keysChecked?: boolean;
+}
+
+/**
+ * How far a batch's records may inflate, as a multiple of max.message.bytes (at least 1 MiB): a
+ * batch beyond it is a compression bomb, refused with CORRUPT_MESSAGE before it takes the memory.
+ */
+export const DECOMPRESSION_RATIO_LIMIT = 32;
+
+export function maxDecompressedBytes(maxMessageBytes: number): number {
+  return Math.max(maxMessageBytes, 1 << 20) * DECOMPRESSION_RATIO_LIMIT;
 }
 
 /** Produce v7 is the first that may carry zstd batches (KIP-110). */
@@ -87,13 +99,8 @@ const ZSTD_MIN_PRODUCE_VERSION = 7;
 /** Validates `records`, applies the leader's policy, and appends them to `log` (see the top). */
 export function appendAsLeader(log: ValidatedLog, records: Buffer, opts: LeaderAppendOptions): AppendResult {
   const validated = native.validateBatches(records, log.config.maxMessageBytes);
-  if (validated.errorCode !== ErrorCode.NONE) return refused(log, validated.errorCode, null);
-  const refusal = policyRefusal(validated, opts.apiVersion, opts.transactional === true || opts.origin === 'coordinator');
+  const refusal = leaderRefusal(log, records, validated, opts);
   if (refusal !== null) return refused(log, refusal.errorCode, refusal.errorMessage);
-  if (log.config.compact === true && (opts.origin ?? 'client') === 'client') {
-    const keyless = keylessRefusal(records, log.config.maxMessageBytes);
-    if (keyless !== null) return refused(log, keyless.errorCode, keyless.errorMessage);
-  }
   const logAppendTime = log.config.logAppendTime ? Date.now() : -1;
   return log.appendValidated(records, validated, opts.leaderEpoch, logAppendTime, opts.origin ?? 'client');
 }
@@ -136,7 +143,22 @@ export function appendAsFollower(log: ValidatedLog, records: Buffer): AppendResu
   return log.appendValidated(records, validated, -1, -1, 'replication');
 }
 
-interface Refusal {
+/** Why the leader refuses a payload (validation, policy, keys), or null: appendAsLeader's checks without the append. */
+export function leaderPrecheck(log: ValidatedLog, records: Buffer, opts: LeaderAppendOptions): Refusal | null {
+  return leaderRefusal(log, records, native.validateBatches(records, log.config.maxMessageBytes), opts);
+}
+
+function leaderRefusal(log: ValidatedLog, records: Buffer, validated: ValidatedBatches, opts: LeaderAppendOptions): Refusal | null {
+  if (validated.errorCode !== ErrorCode.NONE) return { errorCode: validated.errorCode, errorMessage: null };
+  const refusal = policyRefusal(validated, opts.apiVersion, opts.transactional === true || opts.origin === 'coordinator');
+  if (refusal !== null) return refusal;
+  if (log.config.compact === true && (opts.origin ?? 'client') === 'client' && opts.keysChecked !== true) {
+    return keylessRefusal(records, log.config.maxMessageBytes);
+  }
+  return null;
+}
+
+export interface Refusal {
   readonly errorCode: number;
   readonly errorMessage: string | null;
 }
@@ -174,7 +196,7 @@ function policyRefusal(validated: ValidatedBatches, apiVersion: number | undefin
  */
 function keylessRefusal(records: Buffer, maxMessageBytes: number): Refusal | null {
   try {
-    const { batches } = decodeRecordBatches(records, { verifyCrc: false, maxDecompressedBytes: Math.max(maxMessageBytes, 1 << 20) * 16 });
+    const { batches } = decodeRecordBatches(records, { verifyCrc: false, maxDecompressedBytes: maxDecompressedBytes(maxMessageBytes) });
     for (const b of batches) {
       for (const r of b.records) {
         if (r.key === null)
@@ -188,7 +210,7 @@ function keylessRefusal(records: Buffer, maxMessageBytes: number): Refusal | nul
   }
 }
 
-function refused(log: ValidatedLog, errorCode: number, errorMessage: string | null): AppendResult {
+export function refused(log: { readonly logStartOffset: number }, errorCode: number, errorMessage: string | null): AppendResult {
   return {
     errorCode,
     errorMessage,

@@ -40,7 +40,12 @@ import {
   type AppendOrigin,
   type AppendResult,
   type LeaderAppendOptions,
+  leaderPrecheck,
+  maxDecompressedBytes,
+  refused,
 } from './log-validator.js';
+import type { Recompressor } from './recompressor.js';
+import { ATTR_COMPRESSION_MASK, type CompressionCodec } from '../records/record-batch.js';
 import { appendTxnIndex, syncTxnIndex } from './transaction-index.js';
 import { type AbortedTxn, ProducerStateManager } from './producer-state.js';
 import { asOffset } from './types.js';
@@ -77,6 +82,13 @@ export interface LogConfig {
   flushMs: number;
   /** message.timestamp.type=LogAppendTime: the broker stamps batches with the append time. */
   logAppendTime: boolean;
+  /**
+   * compression.type as a codec number (0 none ... 4 zstd), or -1 for `producer`: batches from
+   * clients in another codec are recompressed into this one (appendFromClient).
+   */
+  compression: number;
+  /** The level for `compression` (compression.gzip.level, compression.zstd.level), or undefined for the codec's default. */
+  compressionLevel: number | undefined;
 }
 
 export interface LogRead {
@@ -131,6 +143,11 @@ export class Log {
   lastCleanMs = -1;
   /** When a tombstone kept by the last clean passes delete.retention.ms, or -1 (see cleanPlan). */
   tombstoneExpiryMs = -1;
+  /** Broker-side compression's worker pool (set by LogManager); null: no recompression. */
+  recompressor: Recompressor | null = null;
+  /** The last client append queued behind a recompression (appendFromClient keeps their order). */
+  private appendTail: Promise<unknown> = Promise.resolve();
+  private queuedAppends = 0;
 
   private constructor(
     readonly dir: string,
@@ -379,6 +396,48 @@ export class Log {
    */
   appendAsLeader(records: Buffer, opts: LeaderAppendOptions): AppendResult {
     return appendAsLeader(this, records, opts);
+  }
+
+  /**
+   * A Produce request's payload for this partition. When the topic's compression.type names a
+   * codec and a batch is in another, the batches are recompressed on a worker thread
+   * (Recompressor) and appended when that is done: the result is then a promise. Appends keep
+   * their arrival order: while any is queued, later ones queue behind it, recompressed or not.
+   * Validation, policy and the key check run first, on the bytes as sent, so a refused payload is
+   * refused at once; the recompressed batches are validated again as they are appended (their size
+   * against max.message.bytes, zstd against the request's version). Records that cannot be decoded
+   * are CORRUPT_MESSAGE; a worker that fails fails this append only (UNKNOWN_SERVER_ERROR).
+   */
+  appendFromClient(records: Buffer, opts: LeaderAppendOptions): AppendResult | Promise<AppendResult> {
+    const target = this.config.compression;
+    const convert = target >= 0 && this.recompressor !== null && codecsDiffer(records, target);
+    if (!convert && this.queuedAppends === 0) return appendAsLeader(this, records, opts);
+    const refusal = leaderPrecheck(this, records, opts);
+    if (refusal !== null) return refused(this, refusal.errorCode, refusal.errorMessage);
+    // The request's buffer is reused once the handler returns: what is queued holds its own copy.
+    const work = convert
+      ? this.recompressor!.run(
+          records,
+          target as CompressionCodec,
+          this.config.compressionLevel,
+          maxDecompressedBytes(this.config.maxMessageBytes),
+        )
+      : Promise.resolve(Buffer.from(records));
+    this.queuedAppends++;
+    const done = this.appendTail
+      .then(() => work)
+      .then(
+        (out) =>
+          Buffer.isBuffer(out)
+            ? appendAsLeader(this, out, { ...opts, keysChecked: true })
+            : refused(this, ErrorCode.CORRUPT_MESSAGE, out.refused),
+        (err: unknown) => refused(this, ErrorCode.UNKNOWN_SERVER_ERROR, `recompression failed: ${String(err)}`),
+      )
+      .finally(() => {
+        this.queuedAppends--;
+      });
+    this.appendTail = done;
+    return done;
   }
 
   /**
@@ -912,6 +971,18 @@ function controlTypeAt(fd: number, position: number): number {
   const buf = Buffer.alloc(96);
   const n = readSync(fd, buf, 0, buf.length, position);
   return controlRecordType(buf.subarray(0, n), 0);
+}
+
+/** Whether a batch of `records` is in another codec than `codec` (a malformed payload: no, validation refuses it). */
+function codecsDiffer(records: Buffer, codec: number): boolean {
+  let at = 0;
+  while (at + 23 <= records.length) {
+    if ((records.readInt16BE(at + 21) & ATTR_COMPRESSION_MASK) !== codec) return true;
+    const length = records.readInt32BE(at + 8);
+    if (length <= 0) return false;
+    at += 12 + length;
+  }
+  return false;
 }
 
 function fsyncDir(dir: string): void {

@@ -30,6 +30,8 @@ const config: LogConfig = {
   minCleanableDirtyRatio: 0.5,
   minCompactionLagMs: 0,
   maxCompactionLagMs: Number.MAX_SAFE_INTEGER,
+  compression: -1,
+  compressionLevel: undefined,
   durable: false,
   flushMessages: Infinity,
   flushMs: Infinity,

@@ -59,6 +59,8 @@ function config(over: Partial<LogConfig> = {}): LogConfig {
     minCleanableDirtyRatio: 0.5,
     minCompactionLagMs: 0,
     maxCompactionLagMs: Number.MAX_SAFE_INTEGER,
+    compression: -1,
+    compressionLevel: undefined,
     ...over,
   };
 }

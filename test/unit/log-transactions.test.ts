@@ -47,6 +47,8 @@ function config(): LogConfig {
     minCleanableDirtyRatio: 0.5,
     minCompactionLagMs: 0,
     maxCompactionLagMs: Number.MAX_SAFE_INTEGER,
+    compression: -1,
+    compressionLevel: undefined,
   };
 }
 
