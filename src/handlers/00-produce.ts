@@ -134,7 +134,7 @@ export const produce = defineHandler(spec, {
   handle(ctx, req) {
     const { acks, transactionalId: txn } = req;
     const waits: AckWait[] = [];
-    let pending: Array<Promise<unknown>> | null = null;
+    const pending: Array<Promise<unknown>> = [];
     const responses = req.topicData.map((t) => ({
       name: t.name,
       partitionResponses: t.partitionData.map((p) => {
@@ -143,7 +143,7 @@ export const produce = defineHandler(spec, {
         if (!(r instanceof Promise)) return r;
         // Recompressed on a worker: the answer is filled in once appended.
         const slot = failed(p.index, ErrorCode.NONE);
-        (pending ??= []).push(r.then((result) => Object.assign(slot, result)));
+        pending.push(r.then((result) => Object.assign(slot, result)));
         return slot;
       }),
     }));
