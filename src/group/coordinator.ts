@@ -69,7 +69,6 @@ export class GroupCoordinator {
       topics: () => topics.list().map((t) => ({ name: t.name, id: t.id, partitions: t.partitions, internal: t.internal })),
       log: ports.log,
     };
-    this.store.topic.holdCompaction = (p) => this.hasPendingIn(p);
     this.adopt(this.store.load());
   }
 
@@ -89,12 +88,6 @@ export class GroupCoordinator {
       this.pendingTxn.set(producerId, t);
     }
     return t;
-  }
-
-  /** True while an open transaction has offsets in partition p of the offsets topic. */
-  private hasPendingIn(p: number): boolean {
-    for (const t of this.pendingTxn.values()) for (const g of t.offsets.keys()) if (this.store.partitionFor(g) === p) return true;
-    return false;
   }
 
   /** Whether an open transaction has committed an offset for the group's partition (OffsetFetch requireStable). */
@@ -150,7 +143,6 @@ export class GroupCoordinator {
         this.offsets.set(group, committed);
       }
       for (const [k, v] of m) committed.set(k, v);
-      this.store.trackCommitted(group, m);
     }
     if (txn.offsets.size === 0) this.pendingTxn.delete(producerId);
   }
@@ -176,10 +168,7 @@ export class GroupCoordinator {
       for (const g of [...txn.offsets.keys()]) if (mine(g)) txn.offsets.delete(g);
       if (txn.offsets.size === 0) this.pendingTxn.delete(pid);
     }
-    if (!leading) {
-      this.store.unloadPartition(p);
-      return;
-    }
+    if (!leading) return;
     this.adopt(this.store.loadPartition(p));
   }
 

@@ -15,7 +15,7 @@ import type { InternalTopics, PartitionLogs } from '../metadata/ports.js';
 import { StateTopic } from '../metadata/state-topic.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { ControlType, type RecordBatch } from '../records/record-batch.js';
-import { splitTpKey, tpKey } from './topic-partition.js';
+import { tpKey } from './topic-partition.js';
 import {
   decodeGroupValue,
   decodeKey,
@@ -95,11 +95,6 @@ export class GroupStore {
     return state;
   }
 
-  /** Forgets what partition p held (its leadership moved away); the log stays, as a replica. */
-  unloadPartition(p: number): void {
-    this.topic.unload(p);
-  }
-
   private loadInto(state: LoadedState, p: number): void {
     // Open transactions of this partition, by producer id, until their markers.
     const open = new Map<number, PendingTxnOffsets>();
@@ -116,7 +111,6 @@ export class GroupStore {
             state.offsets.set(group, committed);
           }
           for (const [k, v] of m) committed.set(k, v);
-          this.trackCommitted(group, m);
         }
         return;
       }
@@ -167,18 +161,6 @@ export class GroupStore {
       }
       const v = decodeGroupValue(value);
       if (v !== null) state.groups.set(k.group, v);
-    }
-  }
-
-  /**
-   * Offsets of a transaction that committed join the live set of their group's partition (what
-   * compaction keeps), encoded as they were written.
-   */
-  trackCommitted(group: string, offsets: ReadonlyMap<string, CommittedOffset>): void {
-    const p = this.partitionFor(group);
-    for (const [k, v] of offsets) {
-      const { topic, partition } = splitTpKey(k);
-      this.topic.track(p, offsetKey(group, topic, partition), offsetValue(v));
     }
   }
 

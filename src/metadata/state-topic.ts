@@ -6,20 +6,13 @@
  * same log append as produced records and are answered once they are durable (fsynced, or in a
  * cluster held by the ISR). A partition is replayed when this broker starts leading it.
  *
- * Compaction: the topic keeps, per partition, the latest value of every key it has written or
- * replayed (what Kafka's log cleaner would keep). When a partition's log grows past
- * COMPACT_MIN_BYTES (or twice its segment size, if less) and four times that live set, a new
- * segment is rolled and the live records are appended to it again, in the same tick in which they
- * are read (so no write can slip between); once they are durable the log start offset moves to
- * them, dropping every older segment. Compacting early matters: each segment keeps a table row
- * per batch in memory, and commits are one small batch each, so waiting for two 100 MiB segments
- * held hundreds of thousands of rows (the soak's RSS creep, docs/perf/hardening.md). A crash in
- * between only replays the live records twice, to the same state. Tombstones go with the records
- * they deleted.
- *
- * Transactional records (offsets committed in a transaction) are not live until their commit
- * marker: the owner tracks them then (`track`), and holds compaction of a partition while any of
- * its transactions is open (`holdCompaction`), so that no open transaction's records are dropped.
+ * Compaction is the log cleaner's (storage/log-cleaner.ts), as for any compacted topic: it keeps
+ * the latest record of each key, drops aborted transactions' records, never touches what an open
+ * transaction wrote (it cleans below the last stable offset) and removes tombstones after
+ * delete.retention.ms. The cleaner only cleans closed segments, so a state topic rolls its active
+ * segment once it passes ROLL_BYTES (or its segment.bytes, if less): each segment keeps a table
+ * row per batch in memory and commits are one small batch each, so waiting for a 100 MiB segment
+ * to fill held hundreds of thousands of rows (the soak's RSS creep, docs/perf/hardening.md).
  */
 import type { Logger } from '../logger.js';
 import { ErrorCode } from '../protocol/errors.js';
@@ -50,10 +43,8 @@ export interface TransactionalWrite {
   readonly producerEpoch: number;
 }
 
-/** Bytes of record payload per batch when the live set is re-appended (well under max.message.bytes). */
-const COMPACT_BATCH_BYTES = 256 * 1024;
-/** A partition's log is compacted once past this size (or twice its segment size, if that is less). */
-const COMPACT_MIN_BYTES = 4 * 1024 * 1024;
+/** A partition's active segment is rolled past this size, for the cleaner to compact it. */
+const ROLL_BYTES = 4 * 1024 * 1024;
 
 /** Java's String.hashCode, which Kafka uses to place a coordinator key on a partition. */
 export function javaStringHash(s: string): number {
@@ -72,20 +63,12 @@ export function statePartitionFor(id: string, partitions: number): number {
 export class StateTopic {
   readonly name: string;
   readonly partitions: number;
-  /** True while partition p must not be compacted (its owner has open transactions there). */
-  holdCompaction: (p: number) => boolean = () => false;
-  /** Per partition: key (latin1 of its bytes) -> latest value, for compaction. */
-  private readonly live: Array<Map<string, Buffer>> = [];
-  private readonly liveBytes: number[] = [];
-  private readonly compacting = new Set<number>();
   private readonly logs: PartitionLogs;
-  private readonly log: Logger;
   private readonly commitTimeoutMs: number;
 
   constructor(ports: StateTopicPorts, spec: StateTopicSpec) {
     this.name = spec.name;
     this.logs = ports.logs;
-    this.log = ports.log;
     this.commitTimeoutMs = spec.commitTimeoutMs;
     const existing = ports.topics.get(spec.name);
     if (existing !== undefined) {
@@ -97,10 +80,6 @@ export class StateTopic {
         'segment.bytes': spec.segmentBytes,
       });
       if (r.errorCode !== ErrorCode.NONE) throw new Error(`cannot create ${spec.name}: ${r.message}`);
-    }
-    for (let p = 0; p < this.partitions; p++) {
-      this.live.push(new Map());
-      this.liveBytes.push(0);
     }
   }
 
@@ -114,35 +93,13 @@ export class StateTopic {
     return this.logs.partition(this.name, p) !== undefined;
   }
 
-  /** Records that `key` now holds `value` (null deletes) in partition p's live set. */
-  track(p: number, key: Buffer, value: Buffer | null): void {
-    const k = key.toString('latin1');
-    const m = this.live[p]!;
-    const old = m.get(k);
-    if (old !== undefined) this.liveBytes[p]! -= k.length + old.length;
-    if (value === null) m.delete(k);
-    else {
-      // The frame or batch the value came from may be reused: keep our own copy.
-      m.set(k, Buffer.from(value));
-      this.liveBytes[p]! += k.length + value.length;
-    }
-  }
-
-  /** Forgets what partition p held (its leadership moved away); the log stays, as a replica. */
-  unload(p: number): void {
-    this.live[p]?.clear();
-    if (p < this.liveBytes.length) this.liveBytes[p] = 0;
-  }
-
   /**
    * Replays partition p from its log start to its end, batch by batch; nothing when this broker
-   * does not lead it. The records of plain batches become the live set; transactional ones and
-   * markers are the visitor's to interpret.
+   * does not lead it.
    */
   replay(p: number, visit: (batch: RecordBatch) => void): void {
     const log = this.logs.partition(this.name, p);
     if (log === undefined) return;
-    this.unload(p);
     let at = log.logStartOffset;
     while (at < log.logEndOffset) {
       // To the log end: a new leader's log is the partition's truth, its high watermark may lag.
@@ -151,7 +108,6 @@ export class StateTopic {
       const { batches } = decodeRecordBatches(bytes);
       if (batches.length === 0) break;
       for (const b of batches) {
-        if (!b.transactional && !b.control) for (const rec of b.records) if (rec.key !== null) this.track(p, rec.key, rec.value);
         visit(b);
         at = b.baseOffset + b.lastOffsetDelta + 1;
       }
@@ -180,10 +136,8 @@ export class StateTopic {
       // Kafka maps storage failures of its state topics to a retriable coordinator error.
       return r.errorCode === ErrorCode.KAFKA_STORAGE_ERROR ? ErrorCode.COORDINATOR_NOT_AVAILABLE : r.errorCode;
     }
-    if (txn === undefined)
-      for (const rec of records) this.track(p, Buffer.from(rec.key!), rec.value === null ? null : Buffer.from(rec.value));
     const code = await this.durable(p, r.lastOffset + 1);
-    if (code === ErrorCode.NONE) this.maybeCompact(p);
+    if (code === ErrorCode.NONE) this.maybeRoll(p);
     return code;
   }
 
@@ -205,54 +159,10 @@ export class StateTopic {
     return ErrorCode.NONE;
   }
 
-  /** Starts a compaction of partition p when its log has outgrown its live set (see the top). */
-  maybeCompact(p: number): void {
+  /** Rolls partition p's active segment once past ROLL_BYTES, for the log cleaner (see the top). */
+  private maybeRoll(p: number): void {
     const log = this.logs.partition(this.name, p);
-    if (log === undefined || this.compacting.has(p) || this.holdCompaction(p)) return;
-    const size = log.sizeBytes;
-    if (size <= Math.min(2 * log.config.segmentBytes, COMPACT_MIN_BYTES) || size <= 4 * this.liveBytes[p]!) return;
-    this.compacting.add(p);
-    this.compact(p).finally(() => this.compacting.delete(p));
-  }
-
-  private async compact(p: number): Promise<void> {
-    const log = this.logs.partition(this.name, p)!;
-    // The live set starts a segment of its own, so that every older one (and its table) can go.
-    log.roll();
-    const from = log.logEndOffset;
-    const sizeBefore = log.sizeBytes;
-    // Read and append in one tick: every record appended later comes after these.
-    let batch: RecordInput[] = [];
-    let bytes = 0;
-    let last = from;
-    const flush = (): boolean => {
-      if (batch.length === 0) return true;
-      const encoded = encodeRecordBatch(batch);
-      const r = log.appendAsLeader(encoded, { leaderEpoch: this.logs.leaderEpochOf(this.name, p), origin: 'coordinator' });
-      if (r.errorCode !== ErrorCode.NONE) return false;
-      last = r.lastOffset + 1;
-      batch = [];
-      bytes = 0;
-      return true;
-    };
-    for (const [k, value] of this.live[p]!) {
-      batch.push({ key: Buffer.from(k, 'latin1'), value });
-      bytes += k.length + value.length;
-      if (bytes >= COMPACT_BATCH_BYTES && !flush()) return;
-    }
-    if (!flush()) return;
-    try {
-      await log.flushTo(last);
-    } catch {
-      return;
-    }
-    log.deleteRecordsBefore(from);
-    this.log.info(`compacted ${this.name}`, {
-      partition: p,
-      from,
-      liveRecords: this.live[p]!.size,
-      sizeBefore,
-      sizeAfter: log.sizeBytes,
-    });
+    if (log === undefined) return;
+    if (log.activeSegment.size >= Math.min(ROLL_BYTES, log.config.segmentBytes)) log.roll();
   }
 }

@@ -102,10 +102,7 @@ export class Transactions {
   /** Cluster: this broker now leads (or no longer leads) partition p of `__transaction_state`. */
   onStatePartition(p: number, leading: boolean): void {
     this.coordinator.forget((id) => this.store.partitionFor(id) === p);
-    if (!leading) {
-      this.store.topic.unload(p);
-      return;
-    }
+    if (!leading) return;
     this.loadPartition(p);
     this.completePending();
   }
