@@ -57,6 +57,8 @@ export interface BrokerOptions {
   dataDir: string;
   /** Brokers in a cluster (franz on etcd, Kafka with one combined KRaft controller); 1 by default. */
   brokers?: number;
+  /** Broker configs set the same way on both brokers (a single node; Kafka's key names). */
+  settings?: Readonly<Record<string, string>>;
 }
 
 /** A free TCP port on 127.0.0.1 (bound and released; a small race that is fine here). */
@@ -137,6 +139,7 @@ export async function startFranz(opts: BrokerOptions): Promise<BrokerHandle> {
   const args = [main, 'start', '--listen', '127.0.0.1:0', '--data-dir', opts.dataDir, '--set', 'group.initial.rebalance.delay.ms=0'];
   // Non-durable rows: franz without fsync-before-ack, as Kafka runs by default (no flush policy).
   if (!opts.durable) args.push('--set', 'franz.fsync=false');
+  for (const [k, v] of Object.entries(opts.settings ?? {})) args.push('--set', `${k}=${v}`);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FRANZ_LOG_LEVEL: 'warn' } });
   const handle = new ChildBroker('franz', child, opts.dataDir);
   handle.address = await readyAddress(handle, child, / ready on ([^ ]+:\d+) /);
@@ -308,7 +311,11 @@ export async function startKafka(opts: BrokerOptions): Promise<BrokerHandle> {
   mkdirSync(opts.dataDir, { recursive: true });
   const port = await freePort();
   const cport = await freePort();
-  const child = await startKafkaNode(opts.dataDir, kafkaProps(1, port, cport, true, opts.dataDir, opts.durable, true), clusterId());
+  const props = [
+    ...kafkaProps(1, port, cport, true, opts.dataDir, opts.durable, true),
+    ...Object.entries(opts.settings ?? {}).map(([k, v]) => `${k}=${v}`),
+  ];
+  const child = await startKafkaNode(opts.dataDir, props, clusterId());
   const address = `127.0.0.1:${port}`;
   const handle = child;
   handle.address = address;

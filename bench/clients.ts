@@ -123,8 +123,10 @@ export async function producerPerformance(spec: ProduceSpec): Promise<ClientResu
 }
 
 /** kcat producing every line of `file` (librdkafka defaults: acks=all, linger 5 ms, no idempotence). */
-export async function kcatProduce(spec: ProduceSpec & { file: string; spread?: boolean }): Promise<ClientResult> {
+export async function kcatProduce(spec: ProduceSpec & { file: string; spread?: boolean; keyDelimiter?: string }): Promise<ClientResult> {
   const args = ['-P', '-b', spec.address, '-t', spec.topic, '-l', '-q'];
+  // Lines `key<delimiter>value` (the cleaner row's keyed records).
+  if (spec.keyDelimiter !== undefined) args.push('-K', spec.keyDelimiter);
   // librdkafka's sticky partitioner sends keyless records to one partition for 10 ms at a time,
   // which at 10 000 partitions touches only about a hundred of them in a run this short; `spread`
   // sends every record to a random partition instead.

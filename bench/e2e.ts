@@ -19,10 +19,11 @@
  *    (1 KiB and 100-byte records, each producer) and 1 KiB records at 1 000 partitions.
  * Each measurement takes the broker's CPU time (utime + stime) and peak RSS from /proc.
  */
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, LATEST_TIMESTAMP } from '../src/client/client.js';
+import { ResourceType } from '../src/protocol/constants.js';
 import { startBroker, type BrokerHandle, type BrokerName } from './brokers.js';
 import {
   ClientFailure,
@@ -161,6 +162,8 @@ interface RowSpec {
   records: number;
   /** A topic to create before the row (absent: the row reads a topic an earlier row wrote). */
   createTopic?: string;
+  /** Topic configs for createTopic (e.g. compression.type). */
+  topicConfigs?: Record<string, string>;
   /** Skip for a broker without these API keys (e.g. consumer groups). */
   needsApi?: { keys: number[]; name: string };
   /**
@@ -182,6 +185,8 @@ interface Session {
   defaults?: boolean;
   /** Brokers in a cluster (3: three franz brokers on etcd against three Kafka brokers); 1 when absent. */
   brokers?: number;
+  /** Broker configs both brokers start with (Kafka's key names). */
+  settings?: Readonly<Record<string, string>>;
   /** The brokers in the order they run this session. */
   order: readonly BrokerName[];
   rows: RowSpec[];
@@ -189,6 +194,40 @@ interface Session {
 
 // ---------------------------------------------------------------------------------------------
 // Inputs
+
+/** A file of `lines` keyed records, `k<i % keys>:<value of size bytes>`, for kcat -K: (the cleaner row). */
+async function keyedFile(path: string, size: number, lines: number, keys: number, seed: number): Promise<string> {
+  const rand = prng(seed);
+  const distinct: string[] = [];
+  for (let i = 0; i < Math.min(lines, 1000); i++) distinct.push(recordText(rand, size));
+  const out = createWriteStream(path);
+  for (let i = 0; i < lines; i++) {
+    const line = `k${i % keys}:${distinct[i % distinct.length]!}\n`;
+    if (!out.write(line)) await new Promise<void>((r) => out.once('drain', () => r()));
+  }
+  await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+  return path;
+}
+
+/**
+ * Bytes of a partition's `.log` files under a broker's data directory (franz keeps `<topic>-<p>`
+ * there, Kafka under `logs/`). Only live segments: Kafka keeps replaced ones as `.log.deleted` for
+ * file.delete.delay.ms, which says nothing of how far its cleaner has got.
+ */
+function partitionLogBytes(dataDir: string, dirName: string): number {
+  const walk = (dir: string, depth: number): number => {
+    let sum = 0;
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (!e.isDirectory()) continue;
+      const path = join(dir, e.name);
+      if (e.name === dirName) {
+        for (const f of readdirSync(path)) if (f.endsWith('.log')) sum += statSync(join(path, f)).size;
+      } else if (depth > 0) sum += walk(path, depth - 1);
+    }
+    return sum;
+  };
+  return walk(dataDir, 2);
+}
 
 /** A file of `lines` values of exactly `size` bytes each (no newline inside), one per line. */
 async function payloadFile(path: string, size: number, lines: number, seed: number): Promise<string> {
@@ -214,7 +253,10 @@ function timeoutFor(bytes: number, minMiBps = 2): number {
 function counts(
   quick: boolean,
   scale: number,
-): Record<'n1k' | 'n100' | 'nlz4' | 'n1000' | 'n10000' | 'ndur' | 'ncluster' | 'kcat' | 'kcat100' | 'kcat10000' | 'warmup', number> {
+): Record<
+  'n1k' | 'n100' | 'nlz4' | 'n1000' | 'n10000' | 'ndur' | 'ncluster' | 'kcat' | 'kcat100' | 'kcat10000' | 'nclean' | 'warmup',
+  number
+> {
   const n = (quickCount: number, fullCount: number): number => Math.max(1000, Math.round((quick ? quickCount : fullCount) * scale));
   return {
     n1k: n(200_000, 1_000_000),
@@ -230,6 +272,8 @@ function counts(
     kcat100: n(500_000, 2_000_000),
     // Batches of about one record each at this partition count: Kafka took over 290 s for 300 000.
     kcat10000: n(30_000, 100_000),
+    // 1 KiB keyed records for the cleaner row: 1 GiB in a full run.
+    nclean: n(100_000, 1_000_000),
     warmup: n(30_000, 200_000),
   };
 }
@@ -244,6 +288,8 @@ interface PlanFiles {
   kcat100Records: number;
   /** kcat -P input for the 10 000-partition row (kcat10000 lines of 1 KiB; empty in a quick run). */
   kcat1kP10000: string;
+  /** kcat -P -K: input for the cleaner row (nclean keyed lines of 1 KiB; empty unless that session runs). */
+  keyed: string;
 }
 
 function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
@@ -607,6 +653,56 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
       ),
     ],
   });
+  // Broker-side compression: an uncompressed producer into a topic whose compression.type is zstd,
+  // so each broker recompresses every batch (franz on its worker threads, Kafka on its request
+  // handler threads) before appending.
+  sessions.push({
+    name: 'compression',
+    label: 'compression (zstd topic)',
+    durable: false,
+    order: BROKERS,
+    rows: [
+      {
+        ...produce(
+          'produce-1k-zstd-topic',
+          'Produce 1 KiB records uncompressed into a compression.type=zstd topic, 8 partitions',
+          'pzstd',
+          8,
+          1024,
+          n1k,
+        ),
+        topicConfigs: { 'compression.type': 'zstd' },
+      },
+    ],
+  });
+  // The log cleaner: 1 GiB of 1 KiB records over CLEAN_KEYS keys is written to a topic with
+  // cleanup.policy=delete (so nothing cleans while it is written), then the topic is switched to
+  // compact with min.cleanable.dirty.ratio=0.01 and the row times how long the broker takes to
+  // bring its segments below a fifth of their size. Both brokers check for dirty logs every
+  // second (log.cleaner.backoff.ms) and clean with one thread and their 128 MiB default key maps.
+  sessions.push({
+    name: 'cleaner',
+    label: 'cleaner (1 GiB compacted)',
+    durable: false,
+    order: BROKERS,
+    settings: { 'log.cleaner.backoff.ms': '1000' },
+    rows: [
+      {
+        id: 'clean-1k',
+        title: `Log cleaner: compact 1 KiB records over ${CLEAN_KEYS} keys, 1 partition (MiB of log cleaned per second)`,
+        kind: 'consume',
+        client: "kcat -P -K, then the broker's cleaner",
+        partitions: 1,
+        recordSize: 1024,
+        compression: 'none',
+        records: n.nclean,
+        createTopic: 'pclean',
+        topicConfigs: { 'cleanup.policy': 'delete', 'retention.ms': '-1', 'segment.bytes': String(32 * 1024 * 1024) },
+        runs: 1,
+        exec: (ctx, topic) => timeClean(ctx, topic, files.keyed, n.nclean),
+      },
+    ],
+  });
   // Three brokers each, replication factor 3 and min.insync.replicas=2, acks=all: franz on etcd
   // against Kafka with one combined KRaft controller, neither fsyncing before the ack (Kafka's
   // default), with CPU and RSS summed over every process of the cluster.
@@ -641,6 +737,48 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
   return sessions;
 }
 
+/** Keys of the cleaner row's records: what survives a clean is about this many KiB (and the active segment). */
+const CLEAN_KEYS = 10_000;
+
+/** The cleaner row (see its session): writes the keyed records, switches the topic to compact, times the clean. */
+async function timeClean(ctx: Ctx, topic: string, file: string, records: number): Promise<ClientResult> {
+  await kcatProduce({
+    address: ctx.broker.address,
+    topic,
+    records,
+    recordSize: 1024,
+    payloadFile: file,
+    file,
+    keyDelimiter: ':',
+    timeoutMs: timeoutFor(records * 1024),
+  });
+  const dirName = `${topic}-0`;
+  const before = partitionLogBytes(ctx.broker.dataDir, dirName);
+  const start = performance.now();
+  await ctx.client.incrementalAlterConfigs(ResourceType.TOPIC, topic, [
+    { op: 'set', name: 'cleanup.policy', value: 'compact' },
+    { op: 'set', name: 'min.cleanable.dirty.ratio', value: '0.01' },
+  ]);
+  const deadline = Date.now() + 10 * 60_000;
+  let now = before;
+  // The segments shrink only when a clean swaps its output in: watched on disk, as a user would.
+  while (now > before / 5) {
+    if (Date.now() > deadline) throw new ClientFailure(`the cleaner left ${now} of ${before} bytes after 10 minutes`);
+    await sleep(100);
+    now = partitionLogBytes(ctx.broker.dataDir, dirName);
+  }
+  const seconds = (performance.now() - start) / 1000;
+  const mib = before / (1024 * 1024);
+  return {
+    records,
+    bytes: before,
+    seconds,
+    recordsPerSec: records / seconds,
+    mibPerSec: mib / seconds,
+    detail: `compacted ${mib.toFixed(0)} MiB to ${(now / (1024 * 1024)).toFixed(1)} MiB in ${seconds.toFixed(2)} s (from the switch to compact, including up to one log.cleaner.backoff.ms)`,
+  };
+}
+
 /** About what a session writes (its produce rows and the warm-up), at least 2 GiB (latency rows). */
 function sessionBytes(s: Session, warmupRecords: number): number {
   const produced = s.rows.reduce((sum, r) => sum + (r.kind === 'produce' ? r.runs * r.records * r.recordSize : 0), warmupRecords * 1024);
@@ -665,9 +803,15 @@ function fixedRate(rows: Map<string, E2eRow>): number {
  */
 const PARTITIONS_PER_STEP = 5000;
 
-async function createTopic(client: Client, name: string, partitions: number, replicas = 1): Promise<void> {
+async function createTopic(
+  client: Client,
+  name: string,
+  partitions: number,
+  replicas = 1,
+  extra: Record<string, string> = {},
+): Promise<void> {
   // A replicated topic: acks=all waits for two of its three replicas at least, as Kafka users set it.
-  const configs: Record<string, string> = replicas > 1 ? { 'min.insync.replicas': '2' } : {};
+  const configs: Record<string, string> = { ...(replicas > 1 ? { 'min.insync.replicas': '2' } : {}), ...extra };
   await client.createTopics([{ name, numPartitions: Math.min(partitions, PARTITIONS_PER_STEP), replicationFactor: replicas, configs }], {
     timeoutMs: 120_000,
   });
@@ -759,7 +903,7 @@ async function measure(ctx: Ctx, spec: RowSpec): Promise<Measured> {
     const samples: Sample[] = [];
     for (let run = 0; run < spec.runs; run++) {
       const topic = spec.createTopic === undefined ? '' : runTopic(spec.createTopic, run);
-      if (spec.createTopic !== undefined) await createTopic(client, topic, spec.partitions, ctx.replicas);
+      if (spec.createTopic !== undefined) await createTopic(client, topic, spec.partitions, ctx.replicas, spec.topicConfigs);
       if (run === 0) peakReset = broker.pids.map(resetPeakRss).every(Boolean);
       // A cluster's CPU is every process's (brokers, and etcd or the KRaft controller with them).
       const cpu = (): number => broker.pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
@@ -850,6 +994,7 @@ export function e2eUnits(quick: boolean, only: readonly string[] = []): number {
     kcat100: '',
     kcat100Records: 0,
     kcat1kP10000: '',
+    keyed: '',
   }).filter((s) => only.length === 0 || only.includes(s.name));
   return sessions.reduce((n, s) => n + s.order.length * (1 + s.rows.length), 0) + 1;
 }
@@ -872,6 +1017,10 @@ export async function e2e(opts: E2eOptions): Promise<E2eResults> {
       kcat1kP10000:
         !quick && (!opts.only?.length || opts.only.includes('partitions-10000-kcat'))
           ? await payloadFile(join(base, 'kcat-1024-p10000.txt'), 1024, n.kcat10000, 5)
+          : '',
+      keyed:
+        !opts.only?.length || opts.only.includes('cleaner')
+          ? await keyedFile(join(base, 'keyed-1024.txt'), 1024, n.nclean, CLEAN_KEYS, 6)
           : '',
     };
     progress.advance(1);
@@ -929,7 +1078,7 @@ export async function e2e(opts: E2eOptions): Promise<E2eResults> {
         let client: Client | null = null;
         const done = new Set<string>();
         try {
-          broker = await startBroker(name, { durable, dataDir, brokers: s.brokers });
+          broker = await startBroker(name, { durable, dataDir, brokers: s.brokers, settings: s.settings });
           client = new Client({ brokers: [broker.address], requestTimeoutMs: 120_000, retries: 10 });
           progress.advance(1);
           // Warm-up: JIT for Kafka, caches for both; not measured.

@@ -162,7 +162,7 @@ export class StateTopic {
   /** Rolls partition p's active segment once past ROLL_BYTES, for the log cleaner (see the top). */
   private maybeRoll(p: number): void {
     const log = this.logs.partition(this.name, p);
-    if (log === undefined) return;
-    if (log.activeSegment.size >= Math.min(ROLL_BYTES, log.config.segmentBytes)) log.roll();
+    // A write answered after a shutdown closed the log finds no segment to roll.
+    log?.rollPast(Math.min(ROLL_BYTES, log.config.segmentBytes));
   }
 }

@@ -566,6 +566,11 @@ export class Log {
     this.roll();
   }
 
+  /** Rolls the active segment once it holds `bytes` or more; nothing for a closed log. */
+  rollPast(bytes: number): void {
+    if (this.segments.length > 0 && this.activeSegment.size >= bytes) this.roll();
+  }
+
   /** Starts a new active segment at the log end offset. */
   roll(): void {
     const old = this.activeSegment;

@@ -308,10 +308,10 @@ test('createPartitions: increase, no decrease, unknown topic, validateOnly', asy
   meta = await admin.fetchTopicMetadata({ topics: ['adm-a'] });
   assert.equal(meta.topics[0]!.partitions.length, 5);
 
-  // New partitions take records.
+  // New partitions take records (keyed: adm-a is compacted, and Kafka refuses keyless records there).
   const producer = kafka.producer();
   await producer.connect();
-  const [r] = await producer.send({ topic: 'adm-a', messages: [{ value: 'x', partition: 4 }] });
+  const [r] = await producer.send({ topic: 'adm-a', messages: [{ key: 'k', value: 'x', partition: 4 }] });
   await producer.disconnect();
   assert.equal(r!.partition, 4);
   assert.equal(r!.errorCode, 0);
