@@ -10,12 +10,15 @@ pub mod crc;
 pub mod segment;
 pub mod sender;
 pub mod sendfile;
+pub mod snappy;
 pub mod sys;
 pub mod zstd;
 
 use std::time::Duration;
 
-use napi::bindgen_prelude::{Either, Float64Array, Float64ArraySlice, Object, Uint8ArraySlice};
+use napi::bindgen_prelude::{
+    BufferSlice, Either, Float64Array, Float64ArraySlice, Object, Uint8ArraySlice,
+};
 use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
 
@@ -101,20 +104,50 @@ pub fn batch_layout() -> BatchLayout {
 }
 
 /// Compresses `data` as one zstd frame at `level` (Kafka's compression.zstd.level).
+///
+/// The result is copied into a buffer the engine allocates (napi_create_buffer_copy) and the
+/// Rust vector freed at once: a buffer wrapping Rust memory is invisible to V8's heap accounting,
+/// so thousands of them piled up between collections (hundreds of MiB in a recompressing worker).
 #[napi(catch_unwind)]
-pub fn zstd_compress(data: &[u8], level: i32) -> Result<napi::bindgen_prelude::Buffer> {
-    zstd::compress(data, level)
-        .map(Into::into)
-        .map_err(|e| Error::new(Status::GenericFailure, format!("zstd: {e}")))
+pub fn zstd_compress<'env>(env: &'env Env, data: &[u8], level: i32) -> Result<BufferSlice<'env>> {
+    let out = zstd::compress(data, level)
+        .map_err(|e| Error::new(Status::GenericFailure, format!("zstd: {e}")))?;
+    BufferSlice::copy_from(env, out)
 }
 
 /// Decompresses zstd frames, refusing more than `max_bytes` of output: the error message starts
 /// with "zstd: decompressed size exceeds" for that, "zstd: corrupt frame" for bad input.
+/// The output is an engine-owned copy, as for zstd_compress.
 #[napi(catch_unwind)]
-pub fn zstd_decompress(data: &[u8], max_bytes: u32) -> Result<napi::bindgen_prelude::Buffer> {
-    zstd::decompress(data, max_bytes as usize)
-        .map(Into::into)
-        .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))
+pub fn zstd_decompress<'env>(
+    env: &'env Env,
+    data: &[u8],
+    max_bytes: u32,
+) -> Result<BufferSlice<'env>> {
+    let out = zstd::decompress(data, max_bytes as usize)
+        .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
+    BufferSlice::copy_from(env, out)
+}
+
+/// One raw snappy block of `data` (an engine-owned copy, as for zstd_compress).
+#[napi(catch_unwind)]
+pub fn snappy_compress<'env>(env: &'env Env, data: &[u8]) -> Result<BufferSlice<'env>> {
+    let out =
+        snappy::compress(data).map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
+    BufferSlice::copy_from(env, out)
+}
+
+/// The bytes of a raw snappy block, refusing more than `max_bytes`: the error message starts with
+/// "snappy: decompressed size exceeds" for that, "snappy: corrupt block" for bad input.
+#[napi(catch_unwind)]
+pub fn snappy_decompress<'env>(
+    env: &'env Env,
+    data: &[u8],
+    max_bytes: u32,
+) -> Result<BufferSlice<'env>> {
+    let out = snappy::decompress(data, max_bytes as usize)
+        .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
+    BufferSlice::copy_from(env, out)
 }
 
 #[napi(catch_unwind, js_name = "crc32c")]

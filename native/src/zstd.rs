@@ -3,7 +3,15 @@
 //! that grows as output arrives and stops at a bound: a small batch that would inflate past it
 //! (a compression bomb) is refused after producing at most `max_bytes + 1` bytes.
 
+use std::cell::RefCell;
 use std::io::Read;
+
+thread_local! {
+    /// One compression context per thread (the main thread and each worker), reused by every
+    /// call: a fresh context per batch allocated and freed megabytes each time, which glibc's
+    /// per-thread arenas kept as resident memory.
+    static COMPRESSOR: RefCell<Option<zstd::bulk::Compressor<'static>>> = const { RefCell::new(None) };
+}
 
 /// Why a zstd frame could not be decoded.
 #[derive(Debug, PartialEq, Eq)]
@@ -25,7 +33,17 @@ impl std::fmt::Display for ZstdError {
 
 /// Compresses `data` as one frame at `level` (zstd's own range; 0 means its default, 3).
 pub fn compress(data: &[u8], level: i32) -> std::io::Result<Vec<u8>> {
-    zstd::bulk::compress(data, level)
+    COMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let compressor = match slot.as_mut() {
+            Some(c) => {
+                c.set_compression_level(level)?;
+                c
+            }
+            None => slot.insert(zstd::bulk::Compressor::new(level)?),
+        };
+        compressor.compress(data)
+    })
 }
 
 /// Decodes every frame in `data`, refusing output past `max_bytes`.

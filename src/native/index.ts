@@ -105,6 +105,8 @@ interface NativeAddon {
   crc32c(buf: Uint8Array): number;
   zstdCompress(data: Uint8Array, level: number): Buffer;
   zstdDecompress(data: Uint8Array, maxBytes: number): Buffer;
+  snappyCompress(data: Uint8Array): Buffer;
+  snappyDecompress(data: Uint8Array, maxBytes: number): Buffer;
   validateBatchesInto(buf: Uint8Array, maxBatchBytes: number, out: Float64Array): number;
   appendBatches(
     fd: number,
@@ -180,6 +182,7 @@ function loadAddon(): NativeAddon {
     'sendChunks',
     'setSocketBufferSize',
     'zstdDecompress',
+    'snappyDecompress',
   ] as const;
   if (required.some((f) => typeof addon[f] !== 'function') || !wellFormed(addon.batchLayout())) {
     fail(`the native addon is out of date (${shown}): ${rebuild}`);
@@ -278,8 +281,23 @@ export function zstdCompress(data: Uint8Array, level: number): Buffer {
  * `maxBytes + 1` bytes: the frame's own size field is not trusted.
  */
 export function zstdDecompress(data: Uint8Array, maxBytes: number): Buffer {
-  int('maxBytes', maxBytes, 0, 0xffffffff);
-  return native.zstdDecompress(data, maxBytes);
+  int('maxBytes', maxBytes);
+  return native.zstdDecompress(data, Math.min(maxBytes, 0xffffffff));
+}
+
+/** One raw snappy block of `data` (Kafka's snappy batches add a framing around these: records layer). */
+export function snappyCompress(data: Uint8Array): Buffer {
+  return native.snappyCompress(data);
+}
+
+/**
+ * The bytes of one raw snappy block. Throws when it is malformed ("snappy: corrupt block") or
+ * announces more than `maxBytes` ("snappy: decompressed size exceeds the bound"), before
+ * allocating for it.
+ */
+export function snappyBlockDecompress(data: Uint8Array, maxBytes: number): Buffer {
+  int('maxBytes', maxBytes, 0, Number.MAX_SAFE_INTEGER);
+  return native.snappyDecompress(data, Math.min(maxBytes, 0xffffffff));
 }
 
 /**

@@ -23,7 +23,7 @@
  */
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
-import { crc32c, zstdCompress, zstdDecompress } from '../native/index.js';
+import { crc32c, snappyBlockDecompress, snappyCompress, zstdCompress, zstdDecompress } from '../native/index.js';
 import { Reader, Writer } from '../protocol/primitives.js';
 
 export const Compression = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
@@ -48,6 +48,8 @@ export const BATCH_LOG_OVERHEAD = 12;
 const CRC_START = 21;
 const MAGIC_AT = 16;
 const CRC_AT = 17;
+const ATTRIBUTES_AT = 21;
+const RECORD_COUNT_AT = 57;
 
 export type RecordsErrorCode =
   | 'CORRUPT_BATCH' // a length, count or varint that does not fit the bytes present
@@ -178,25 +180,17 @@ export function controlRecordType(buf: Uint8Array, at: number): number {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Compression codecs. snappy and lz4-napi are native packages, loaded on first use so that a
-// client that never meets them does not pay for loading them.
+// Compression codecs. lz4-napi is a native package, loaded on first use so that a client that
+// never meets lz4 does not pay for loading it; zstd and snappy are the addon's (the snappy npm
+// package leaked native memory on every call, docs/perf/broker-compression.md).
 
-interface SnappyModule {
-  compressSync(input: Uint8Array): Buffer;
-  uncompressSync(input: Uint8Array, options: { asBuffer: true }): Buffer | string;
-}
 interface Lz4Module {
   compressFrameSync(data: Buffer): Buffer;
   decompressFrameSync(data: Buffer): Buffer;
 }
 
 const requireCjs = createRequire(import.meta.url);
-let snappyModule: SnappyModule | null = null;
 let lz4Module: Lz4Module | null = null;
-function snappy(): SnappyModule {
-  snappyModule ??= requireCjs('snappy') as SnappyModule;
-  return snappyModule;
-}
 function lz4(): Lz4Module {
   lz4Module ??= requireCjs('lz4-napi') as Lz4Module;
   return lz4Module;
@@ -221,7 +215,6 @@ function asBuffer(b: Uint8Array): Buffer {
 
 /** Snappy with the xerial framing (header, then [int32 length][raw block] chunks). */
 export function snappyXerialCompress(data: Uint8Array): Buffer {
-  const s = snappy();
   const parts: Buffer[] = [];
   const header = Buffer.alloc(XERIAL_HEADER_BYTES);
   XERIAL_MAGIC.copy(header, 0);
@@ -229,7 +222,7 @@ export function snappyXerialCompress(data: Uint8Array): Buffer {
   header.writeInt32BE(1, 12); // minimum compatible version
   parts.push(header);
   for (let at = 0; at < data.length; at += XERIAL_BLOCK) {
-    const block = s.compressSync(data.subarray(at, Math.min(data.length, at + XERIAL_BLOCK)));
+    const block = snappyCompress(data.subarray(at, Math.min(data.length, at + XERIAL_BLOCK)));
     const len = Buffer.allocUnsafe(4);
     len.writeInt32BE(block.length, 0);
     parts.push(len, block);
@@ -243,14 +236,12 @@ function isXerial(data: Buffer): boolean {
 
 /** Decodes xerial-framed snappy or a raw snappy block, refusing output past `maxBytes`. */
 export function snappyDecompress(data: Buffer, maxBytes = DEFAULT_MAX_DECOMPRESSED_BYTES): Buffer {
-  const s = snappy();
   let total = 0;
   const raw = (b: Buffer): Buffer => {
-    // A raw block announces its length first: checked before the library allocates it.
+    // A raw block announces its length first: checked (over all blocks) before the addon allocates it.
     total += snappyRawLength(b);
     if (total > maxBytes) throw tooLarge(Compression.snappy, maxBytes);
-    const out = s.uncompressSync(b, { asBuffer: true });
-    return typeof out === 'string' ? Buffer.from(out) : out;
+    return snappyBlockDecompress(b, maxBytes);
   };
   if (!isXerial(data)) return raw(data);
   const parts: Buffer[] = [];
@@ -335,7 +326,7 @@ export function decompress(codec: number, data: Buffer, maxBytes = DEFAULT_MAX_D
     if (e instanceof RecordsError) throw e;
     const why = e instanceof Error ? e.message : String(e);
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ERR_BUFFER_TOO_LARGE' || why.startsWith('zstd: decompressed size exceeds')) throw tooLarge(codec, maxBytes);
+    if (code === 'ERR_BUFFER_TOO_LARGE' || /^(zstd|snappy): decompressed size exceeds/.test(why)) throw tooLarge(codec, maxBytes);
     throw new RecordsError('DECOMPRESSION_FAILED', `${compressionName(codec)} decompression failed: ${why}`, { cause: e });
   }
   if (out.length > maxBytes) throw tooLarge(codec, maxBytes);
@@ -450,36 +441,6 @@ function assembleBatch(payload: Buffer, h: BatchHeader): Buffer {
   const batch = w.toBuffer();
   batch.writeUInt32BE(crc32c(batch.subarray(CRC_START)), CRC_AT);
   return batch;
-}
-
-/**
- * A batch of `original` holding only the `retained` records (the log cleaner's output), as Kafka's
- * cleaner writes it: the base offset and the last offset (lastOffsetDelta) stay, so do the producer
- * fields, the leader epoch, the attributes and the codec (`compressionLevel` for it), and each record
- * keeps its offset and timestamp. With no record retained the batch is empty: Kafka keeps such a
- * batch when it is its producer's last, so that the producer's sequence survives compaction.
- */
-export function encodeRetainedBatch(original: RecordBatch, retained: readonly KafkaRecord[], compressionLevel?: number): Buffer {
-  const baseTimestamp = original.logAppendTime ? original.maxTimestamp : (retained[0]?.timestamp ?? original.baseTimestamp);
-  let maxTimestamp = original.logAppendTime ? original.maxTimestamp : -1;
-  const out = new Writer(256);
-  const body = new Writer(128);
-  for (const r of retained) {
-    if (!original.logAppendTime && r.timestamp > maxTimestamp) maxTimestamp = r.timestamp;
-    body.pos = 0;
-    encodeRecord(body, r, original.logAppendTime ? 0 : r.timestamp - baseTimestamp, r.offset - original.baseOffset);
-    const bytes = body.toBuffer();
-    out.varint(bytes.length);
-    out.raw(bytes);
-  }
-  if (maxTimestamp < 0) maxTimestamp = original.maxTimestamp;
-  if (retained.length === 0) {
-    // Nothing to compress: Kafka writes an empty batch's header without a codec.
-    const attributes = original.attributes & ~ATTR_COMPRESSION_MASK;
-    return assembleBatch(Buffer.alloc(0), { ...original, attributes, baseTimestamp, maxTimestamp, recordCount: 0 });
-  }
-  const payload = compress(original.compression, out.toBuffer(), compressionLevel);
-  return assembleBatch(payload, { ...original, baseTimestamp, maxTimestamp, recordCount: retained.length });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -642,9 +603,11 @@ export function decodeRecordBatches(buf: Uint8Array, options: DecodeOptions = {}
 
 /**
  * The batches of `buf` with their records compressed by `codec` instead (broker-side compression,
- * a topic's compression.type): each batch keeps its records, offsets deltas, timestamps, headers,
- * producer fields and attributes but the codec bits; a batch already in `codec` (or empty) is
- * copied as it is. Decompression is bounded by `maxDecompressedBytes` per batch.
+ * a topic's compression.type). The records section of a batch is the same bytes whatever its
+ * codec, so each is decompressed and compressed again as a blob, never decoded record by record:
+ * the header keeps every field but the codec bits, the length and the CRC. A batch already in
+ * `codec`, or without records, is copied as it is. Decompression is bounded by
+ * `maxDecompressedBytes` per batch; a payload that is not whole batches is CORRUPT_BATCH.
  */
 export function recompressBatches(
   buf: Uint8Array,
@@ -655,20 +618,119 @@ export function recompressBatches(
   const b = asBuffer(buf);
   const out: Buffer[] = [];
   let at = 0;
-  const { batches, partialBytes } = decodeRecordBatches(b, { verifyCrc: false, maxDecompressedBytes });
-  if (partialBytes !== 0) throw corrupt(`${partialBytes} bytes after the last whole batch`);
-  for (const batch of batches) {
-    const same = batch.compression === codec || batch.records.length === 0;
-    out.push(
-      same
-        ? b.subarray(at, at + batch.sizeInBytes)
-        : encodeRetainedBatch(
-            { ...batch, compression: codec, attributes: (batch.attributes & ~ATTR_COMPRESSION_MASK) | codec },
-            batch.records,
-            level,
-          ),
-    );
-    at += batch.sizeInBytes;
+  while (at < b.length) {
+    if (b.length - at < BATCH_HEADER_BYTES) throw corrupt(`${b.length - at} bytes after the last whole batch`);
+    const size = BATCH_LOG_OVERHEAD + b.readInt32BE(at + 8);
+    if (size < BATCH_HEADER_BYTES || size > b.length - at)
+      throw corrupt(`batch length ${size - BATCH_LOG_OVERHEAD} does not fit the payload`);
+    const batch = b.subarray(at, at + size);
+    const attributes = batch.readInt16BE(ATTRIBUTES_AT);
+    const from = attributes & ATTR_COMPRESSION_MASK;
+    if (from === codec || batch.readInt32BE(RECORD_COUNT_AT) === 0) out.push(batch);
+    else {
+      const plain = decompress(from, batch.subarray(BATCH_HEADER_BYTES), maxDecompressedBytes);
+      const packed = compress(codec, plain, level);
+      const header = Buffer.from(batch.subarray(0, BATCH_HEADER_BYTES));
+      header.writeInt32BE(BATCH_HEADER_BYTES - BATCH_LOG_OVERHEAD + packed.length, 8);
+      header.writeInt16BE((attributes & ~ATTR_COMPRESSION_MASK) | codec, ATTRIBUTES_AT);
+      const whole = Buffer.concat([header, packed]);
+      whole.writeUInt32BE(crc32c(whole.subarray(CRC_START)), CRC_AT);
+      out.push(whole);
+    }
+    at += size;
   }
   return out.length === 1 ? out[0]! : Buffer.concat(out);
+}
+
+/**
+ * One record of a records section as scanRecords sees it: where its bytes are (`start` to `end`,
+ * its length varint included: the record as it travels) and where its key lies. The one object is
+ * reused for every record of a scan: read it inside the visitor.
+ */
+export interface RecordSpan {
+  start: number;
+  end: number;
+  offsetDelta: number;
+  /** The key's first byte, and its length (-1: null key). */
+  keyAt: number;
+  keyLength: number;
+  /** -1: a null value (a tombstone). */
+  valueLength: number;
+}
+
+/** Where the last readVarint stopped (a module variable: no object per varint on the scan's hot path). */
+let varintNext = 0;
+
+/**
+ * A zig-zag varint at `at` of `b` (at most 5 bytes for an int32; 10 for a varlong, whose value is
+ * not needed); the position after it goes to varintNext.
+ */
+function readVarint(b: Buffer, at: number, end: number, maxBytes: number): number {
+  let raw = 0;
+  let shift = 0;
+  for (let i = 0; i < maxBytes; i++) {
+    if (at + i >= end) break;
+    const byte = b[at + i]!;
+    if (shift < 28) raw |= (byte & 0x7f) << shift;
+    else if (shift === 28) raw |= (byte & 0x0f) << 28;
+    shift += 7;
+    if ((byte & 0x80) === 0) {
+      varintNext = at + i + 1;
+      return (raw >>> 1) ^ -(raw & 1);
+    }
+  }
+  throw corrupt('a varint runs past its record');
+}
+
+/**
+ * Walks the `count` records of a decompressed records section without making an object per
+ * record (the log cleaner reads every record of a log twice): `visit` gets each record's span.
+ * Throws CORRUPT_BATCH for records that do not fit the bytes.
+ */
+export function scanRecords(data: Buffer, count: number, visit: (span: RecordSpan) => void): void {
+  const span: RecordSpan = { start: 0, end: 0, offsetDelta: 0, keyAt: 0, keyLength: -1, valueLength: -1 };
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const length = readVarint(data, at, data.length, 5);
+    const end = varintNext + length;
+    if (length < 0 || end > data.length) throw corrupt(`record ${i} length ${length} exceeds the batch`);
+    readVarint(data, varintNext + 1, end, 10); // after the attributes byte: timestampDelta
+    const offsetDelta = readVarint(data, varintNext, end, 5);
+    const keyLength = readVarint(data, varintNext, end, 5);
+    const keyAt = varintNext;
+    const afterKey = keyLength < 0 ? keyAt : keyAt + keyLength;
+    if (afterKey > end) throw corrupt(`record ${i} key exceeds its record`);
+    const valueLength = readVarint(data, afterKey, end, 5);
+    if (valueLength >= 0 && varintNext + valueLength > end) throw corrupt(`record ${i} value exceeds its record`);
+    span.start = at;
+    span.end = end;
+    span.offsetDelta = offsetDelta;
+    span.keyAt = keyAt;
+    span.keyLength = keyLength < 0 ? -1 : keyLength;
+    span.valueLength = valueLength < 0 ? -1 : valueLength;
+    visit(span);
+    at = end;
+  }
+  if (at !== data.length) throw corrupt(`${data.length - at} bytes after the last record`);
+}
+
+/**
+ * A batch like `batch` (whole, as stored) holding only the records whose bytes `parts` are (each
+ * taken from its decompressed records section as scanRecords found it), compressed with the
+ * batch's codec: base offset, last offset delta, timestamps and producer fields stay, as Kafka's
+ * cleaner keeps them (maxTimestamp stays the original's, an upper bound of what is left). With no
+ * part, an empty batch without a codec.
+ */
+export function retainedBatch(batch: Buffer, parts: readonly Buffer[], compressionLevel?: number): Buffer {
+  const attributes = batch.readInt16BE(ATTRIBUTES_AT);
+  const codec = attributes & ATTR_COMPRESSION_MASK;
+  const packed = parts.length === 0 ? Buffer.alloc(0) : compress(codec, Buffer.concat(parts), compressionLevel);
+  const out = Buffer.allocUnsafe(BATCH_HEADER_BYTES + packed.length);
+  batch.copy(out, 0, 0, BATCH_HEADER_BYTES);
+  out.writeInt32BE(BATCH_HEADER_BYTES - BATCH_LOG_OVERHEAD + packed.length, 8);
+  if (parts.length === 0) out.writeInt16BE(attributes & ~ATTR_COMPRESSION_MASK, ATTRIBUTES_AT);
+  out.writeInt32BE(parts.length, RECORD_COUNT_AT);
+  packed.copy(out, BATCH_HEADER_BYTES);
+  out.writeUInt32BE(crc32c(out.subarray(CRC_START)), CRC_AT);
+  return out;
 }

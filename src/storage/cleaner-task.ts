@@ -13,7 +13,7 @@
  *    the delete horizon (now - delete.retention.ms). Records at or past `endOffset` always stay.
  *    Aborted transactions' batches go; transaction markers stay. A batch losing no record is
  *    copied byte for byte; one losing some is re-encoded with the same base and last offset,
- *    producer fields and codec (encodeRetainedBatch); one losing all goes, unless it is its
+ *    producer fields and codec (retainedBatch, from the records' own bytes); one losing all goes, unless it is its
  *    producer's last batch, which stays empty so that the producer's sequence survives.
  *
  * Each `.cleaned` file is fsynced and given the newest modification time of its sources (the
@@ -21,7 +21,16 @@
  */
 import { closeSync, fstatSync, fsyncSync, openSync, readSync, rmSync, utimesSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { BATCH_LOG_OVERHEAD, decodeRecordBatches, encodeRetainedBatch, type RecordBatch } from '../records/record-batch.js';
+import {
+  ATTR_COMPRESSION_MASK,
+  ATTR_CONTROL,
+  ATTR_TRANSACTIONAL,
+  BATCH_HEADER_BYTES,
+  BATCH_LOG_OVERHEAD,
+  decompress,
+  retainedBatch,
+  scanRecords,
+} from '../records/record-batch.js';
 import { OffsetMap } from './offset-map.js';
 
 /** A segment as the clean sees it. Closed segments do not change while it runs. */
@@ -128,18 +137,31 @@ function segmentPath(dir: string, base: number): string {
   return join(dir, `${String(base).padStart(20, '0')}.log`);
 }
 
+/** The header fields of a stored batch the clean reads, straight from its bytes. */
+interface BatchView {
+  readonly base: number;
+  readonly attributes: number;
+  readonly producerId: number;
+  readonly recordCount: number;
+}
+
+function viewOf(bytes: Buffer, base: number): BatchView {
+  return { base, attributes: bytes.readInt16BE(21), producerId: Number(bytes.readBigInt64BE(43)), recordCount: bytes.readInt32BE(57) };
+}
+
 /** Whether the batch belongs to an aborted transaction. */
-function isAborted(b: RecordBatch, aborted: readonly CleanAbortedTxn[]): boolean {
-  if (!b.transactional || b.control) return false;
-  for (const t of aborted) if (t.producerId === b.producerId && b.baseOffset >= t.firstOffset && b.baseOffset < t.lastOffset) return true;
+function isAborted(b: BatchView, aborted: readonly CleanAbortedTxn[]): boolean {
+  if ((b.attributes & ATTR_TRANSACTIONAL) === 0 || (b.attributes & ATTR_CONTROL) !== 0) return false;
+  for (const t of aborted) if (t.producerId === b.producerId && b.base >= t.firstOffset && b.base < t.lastOffset) return true;
   return false;
 }
 
 /** Runs one clean (see the top). Throws on an I/O error or a batch it cannot decode; its files are then removed. */
 export function runClean(task: CleanTask): CleanResult {
   const map = new OffsetMap(task.mapBytes);
-  const decode = (bytes: Buffer): RecordBatch =>
-    decodeRecordBatches(bytes, { verifyCrc: false, maxDecompressedBytes: 16 * task.maxBatchBytes }).batches[0]!;
+  // The records section, decompressed (bounded) when the batch is compressed; a view otherwise.
+  const recordsOf = (bytes: Buffer, v: BatchView): Buffer =>
+    decompress(v.attributes & ATTR_COMPRESSION_MASK, bytes.subarray(BATCH_HEADER_BYTES), 16 * task.maxBatchBytes);
   let bytesRead = 0;
 
   // 1. Map the dirty section.
@@ -153,13 +175,14 @@ export function runClean(task: CleanTask): CleanResult {
       if (b.last < task.firstDirtyOffset) continue;
       if (b.base >= task.firstUncleanableOffset) break mapping;
       bytesRead += b.bytes.length;
-      const batch = decode(b.bytes);
-      if (!batch.control && !isAborted(batch, task.aborted)) {
-        let keyed = 0;
-        for (const r of batch.records) if (r.key !== null) keyed++;
+      const v = viewOf(b.bytes, b.base);
+      if ((v.attributes & ATTR_CONTROL) === 0 && !isAborted(v, task.aborted)) {
         // A batch is mapped whole or not at all, so endOffset falls between batches.
-        if (map.size + keyed > map.capacity) break mapping;
-        for (const r of batch.records) if (r.key !== null) map.put(r.key, r.offset);
+        if (map.size + v.recordCount > map.capacity) break mapping;
+        const data = recordsOf(b.bytes, v);
+        scanRecords(data, v.recordCount, (r) => {
+          if (r.keyLength >= 0) map.put(data, r.keyAt, r.keyLength, v.base + r.offsetDelta);
+        });
       }
       endOffset = b.last + 1;
     }
@@ -198,32 +221,37 @@ export function runClean(task: CleanTask): CleanResult {
           const tombstonesExpire = mtimeMs < task.now - task.deleteRetentionMs;
           for (const b of batchesOf(path, s.size, task.maxBatchBytes)) {
             bytesRead += b.bytes.length;
-            const batch = decode(b.bytes);
-            recordsRead += batch.records.length;
+            const v = viewOf(b.bytes, b.base);
+            recordsRead += v.recordCount;
             let keep: Buffer | null;
-            if (batch.control) keep = b.bytes;
-            else if (isAborted(batch, task.aborted)) {
-              recordsRemoved += batch.records.length;
+            if ((v.attributes & ATTR_CONTROL) !== 0) keep = b.bytes;
+            else if (isAborted(v, task.aborted)) {
+              recordsRemoved += v.recordCount;
               keep = null;
             } else {
-              const retained = batch.records.filter((r) => {
-                if (r.offset >= endOffset) return true;
-                if (r.key === null) return false;
-                const latest = map.get(r.key);
-                if (latest > r.offset) return false;
-                return r.value !== null || !tombstonesExpire;
-              });
-              for (const r of retained) {
-                if (r.value === null && r.offset < endOffset) {
-                  const expiry = mtimeMs + task.deleteRetentionMs;
-                  if (nextTombstoneExpiryMs < 0 || expiry < nextTombstoneExpiryMs) nextTombstoneExpiryMs = expiry;
+              const data = recordsOf(b.bytes, v);
+              const parts: Buffer[] = [];
+              scanRecords(data, v.recordCount, (r) => {
+                const offset = v.base + r.offsetDelta;
+                let stays = true;
+                if (offset < endOffset) {
+                  if (r.keyLength < 0) stays = false;
+                  else if (map.get(data, r.keyAt, r.keyLength) > offset) stays = false;
+                  else if (r.valueLength < 0) {
+                    if (tombstonesExpire) stays = false;
+                    else {
+                      const expiry = mtimeMs + task.deleteRetentionMs;
+                      if (nextTombstoneExpiryMs < 0 || expiry < nextTombstoneExpiryMs) nextTombstoneExpiryMs = expiry;
+                    }
+                  }
                 }
-              }
-              recordsRemoved += batch.records.length - retained.length;
-              if (retained.length === batch.records.length) keep = b.bytes;
-              else if (retained.length > 0 || (batch.producerId >= 0 && producerLast.get(batch.producerId) === b.last)) {
-                keep = encodeRetainedBatch(batch, retained);
-              } else keep = null;
+                if (stays) parts.push(data.subarray(r.start, r.end));
+              });
+              recordsRemoved += v.recordCount - parts.length;
+              if (parts.length === v.recordCount) keep = b.bytes;
+              else if (parts.length > 0 || (v.producerId >= 0 && producerLast.get(v.producerId) === b.last))
+                keep = retainedBatch(b.bytes, parts);
+              else keep = null;
             }
             if (keep !== null) {
               writeAll(fd, keep, bytes);

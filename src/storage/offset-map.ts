@@ -9,7 +9,14 @@
  * (Kafka's log.cleaner.io.buffer.load.factor), when the cleaner stops mapping and cleans what it
  * has mapped so far.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
+
+/**
+ * MD5 of a key: Node's one-shot `crypto.hash` (Node >= 20.12) costs half of a createHash object
+ * per key, and the cleaner hashes every key of a log twice.
+ */
+const md5: (key: Uint8Array) => Buffer =
+  typeof crypto.hash === 'function' ? (key) => crypto.hash('md5', key, 'buffer') : (key) => crypto.createHash('md5').update(key).digest();
 
 const HASH_BYTES = 16;
 /** Bytes per entry: the digest and the offset (a float64 holds every offset exactly). */
@@ -39,9 +46,9 @@ export class OffsetMap {
     return this.used >= this.capacity;
   }
 
-  /** Records `offset` as the latest of `key` (the caller puts offsets in increasing order). */
-  put(key: Uint8Array, offset: number): void {
-    const digest = createHash('md5').update(key).digest();
+  /** Records `offset` as the latest of the key at `buf[at, at + length)` (offsets come in increasing order). */
+  put(buf: Buffer, at: number, length: number, offset: number): void {
+    const digest = md5(buf.subarray(at, at + length));
     const slot = this.find(digest);
     if (this.offsets[slot] === -1) {
       if (this.full) throw new Error('offset map is full');
@@ -51,9 +58,9 @@ export class OffsetMap {
     this.offsets[slot] = offset;
   }
 
-  /** The latest offset recorded for `key`, or -1. */
-  get(key: Uint8Array): number {
-    return this.offsets[this.find(createHash('md5').update(key).digest())]!;
+  /** The latest offset recorded for the key at `buf[at, at + length)`, or -1. */
+  get(buf: Buffer, at: number, length: number): number {
+    return this.offsets[this.find(md5(buf.subarray(at, at + length)))]!;
   }
 
   /** The slot holding `digest`, or the empty slot where it would go. */

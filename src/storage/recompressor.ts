@@ -9,6 +9,9 @@ import { Piscina } from 'piscina';
 import type { CompressionCodec } from '../records/record-batch.js';
 import type { RecompressOutcome, RecompressTask } from './compression-worker.js';
 
+/** Heap bounds of a compression worker: small, so that it collects often (buffers are off-heap). */
+const WORKER_HEAP_LIMITS = { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 8 };
+
 export class Recompressor {
   private pool: Piscina | null = null;
 
@@ -31,6 +34,9 @@ export class Recompressor {
       minThreads: 0,
       maxThreads: this.threads,
       idleTimeout: 30_000,
+      // A worker's heap holds one payload's buffers at a time; left to V8's default limits it
+      // grew by hundreds of MiB before collecting (docs/perf/broker-compression.md).
+      resourceLimits: WORKER_HEAP_LIMITS,
     });
     const task: RecompressTask = { bytes, codec, level, maxDecompressedBytes };
     return (this.pool.run(task, { transferList: [bytes] }) as Promise<RecompressOutcome>).then((out) =>
