@@ -156,6 +156,9 @@ function isAborted(b: BatchView, aborted: readonly CleanAbortedTxn[]): boolean {
   return false;
 }
 
+/** The largest dirty range (in offsets) tracked in a bitset: 8 MiB of bits. */
+const MAX_BITSET_OFFSETS = 64 * 1024 * 1024;
+
 /** Runs one clean (see the top). Throws on an I/O error or a batch it cannot decode; its files are then removed. */
 export function runClean(task: CleanTask): CleanResult {
   const map = new OffsetMap(task.mapBytes);
@@ -164,8 +167,20 @@ export function runClean(task: CleanTask): CleanResult {
     decompress(v.attributes & ATTR_COMPRESSION_MASK, bytes.subarray(BATCH_HEADER_BYTES), 16 * task.maxBatchBytes);
   let bytesRead = 0;
 
-  // 1. Map the dirty section.
+  // 1. Map the dirty section. Each record a later one of its key replaces is marked in a bitset
+  // (by its offset's distance from the first dirty offset), so that the copy needs no second
+  // hash of a dirty record's key; records below the dirty section are looked up in the map.
   let endOffset = task.firstDirtyOffset;
+  const range = task.firstUncleanableOffset - task.firstDirtyOffset;
+  const superseded = range > 0 && range <= MAX_BITSET_OFFSETS ? new Uint8Array(Math.ceil(range / 8)) : null;
+  const mark = (offset: number): void => {
+    const i = offset - task.firstDirtyOffset;
+    superseded![i >>> 3]! |= 1 << (i & 7);
+  };
+  const isSuperseded = (offset: number): boolean => {
+    const i = offset - task.firstDirtyOffset;
+    return (superseded![i >>> 3]! & (1 << (i & 7))) !== 0;
+  };
   mapping: for (let i = 0; i < task.segments.length; i++) {
     const s = task.segments[i]!;
     const next = task.segments[i + 1]?.base ?? Number.MAX_SAFE_INTEGER;
@@ -181,7 +196,9 @@ export function runClean(task: CleanTask): CleanResult {
         if (map.size + v.recordCount > map.capacity) break mapping;
         const data = recordsOf(b.bytes, v);
         scanRecords(data, v.recordCount, (r) => {
-          if (r.keyLength >= 0) map.put(data, r.keyAt, r.keyLength, v.base + r.offsetDelta);
+          if (r.keyLength < 0) return;
+          const previous = map.put(data, r.keyAt, r.keyLength, v.base + r.offsetDelta);
+          if (previous >= task.firstDirtyOffset && superseded !== null) mark(previous);
         });
       }
       endOffset = b.last + 1;
@@ -236,8 +253,9 @@ export function runClean(task: CleanTask): CleanResult {
                 let stays = true;
                 if (offset < endOffset) {
                   if (r.keyLength < 0) stays = false;
-                  else if (map.get(data, r.keyAt, r.keyLength) > offset) stays = false;
-                  else if (r.valueLength < 0) {
+                  else if (superseded !== null && offset >= task.firstDirtyOffset) stays = !isSuperseded(offset);
+                  else stays = map.get(data, r.keyAt, r.keyLength) <= offset;
+                  if (stays && r.valueLength < 0) {
                     if (tombstonesExpire) stays = false;
                     else {
                       const expiry = mtimeMs + task.deleteRetentionMs;

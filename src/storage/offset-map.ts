@@ -46,16 +46,21 @@ export class OffsetMap {
     return this.used >= this.capacity;
   }
 
-  /** Records `offset` as the latest of the key at `buf[at, at + length)` (offsets come in increasing order). */
-  put(buf: Buffer, at: number, length: number, offset: number): void {
+  /**
+   * Records `offset` as the latest of the key at `buf[at, at + length)` (offsets come in increasing
+   * order). Returns the offset it replaces, or -1 for a key not seen before.
+   */
+  put(buf: Buffer, at: number, length: number, offset: number): number {
     const digest = md5(buf.subarray(at, at + length));
     const slot = this.find(digest);
-    if (this.offsets[slot] === -1) {
+    const previous = this.offsets[slot]!;
+    if (previous === -1) {
       if (this.full) throw new Error('offset map is full');
       this.hashes.set(digest, slot * HASH_BYTES);
       this.used++;
     }
     this.offsets[slot] = offset;
+    return previous;
   }
 
   /** The latest offset recorded for the key at `buf[at, at + length)`, or -1. */
