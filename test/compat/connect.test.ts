@@ -12,11 +12,11 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import { startBroker, removeDir, tempDir, type RunningBroker } from '../helpers/broker.js';
+import { freePort } from '../helpers/etcd.js';
 
 const { Kafka, logLevel, ConfigResourceTypes } = kafkajs;
 
@@ -43,16 +43,6 @@ after(async () => {
   removeDir(broker.dataDir);
   removeDir(work);
 });
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as { port: number }).port;
-  s.close();
-  await once(s, 'close');
-  return port;
-}
 
 interface Worker {
   readonly process: ChildProcess;

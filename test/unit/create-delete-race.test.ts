@@ -14,29 +14,11 @@ import { BrokerConfig } from '../../src/config.js';
 import { silentLogger } from '../../src/logger.js';
 import { LogManager, type CreationStop } from '../../src/storage/log-manager.js';
 import type { LogConfig } from '../../src/storage/log.js';
+import { testLogConfig } from '../helpers/log-config.js';
 
 const PARTITIONS = 12;
 
-const config: LogConfig = {
-  segmentBytes: 1 << 30,
-  segmentMs: Infinity,
-  indexIntervalBytes: 4096,
-  maxMessageBytes: 1 << 20,
-  retentionMs: -1,
-  retentionBytes: -1,
-  deleteRetention: true,
-  compact: false,
-  deleteRetentionMs: 86_400_000,
-  minCleanableDirtyRatio: 0.5,
-  minCompactionLagMs: 0,
-  maxCompactionLagMs: Number.MAX_SAFE_INTEGER,
-  compression: -1,
-  compressionLevel: undefined,
-  durable: false,
-  flushMessages: Infinity,
-  flushMs: Infinity,
-  logAppendTime: false,
-};
+const config: LogConfig = testLogConfig({ segmentMs: Infinity, flushMessages: Infinity, flushMs: Infinity });
 
 function openDescriptors(): number {
   return fs.readdirSync('/proc/self/fd').length;

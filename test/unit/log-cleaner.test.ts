@@ -24,6 +24,7 @@ import {
   encodeRecordBatch,
   type KafkaRecord,
 } from '../../src/records/record-batch.js';
+import { testLogConfig } from '../helpers/log-config.js';
 
 let root: string;
 let cleaner: LogCleaner;
@@ -42,27 +43,7 @@ after(async () => {
 
 let n = 0;
 function config(over: Partial<LogConfig> = {}): LogConfig {
-  return {
-    segmentBytes: 1 << 30,
-    segmentMs: Number.MAX_SAFE_INTEGER,
-    indexIntervalBytes: 4096,
-    maxMessageBytes: 1 << 20,
-    retentionMs: -1,
-    retentionBytes: -1,
-    durable: false,
-    flushMessages: Number.MAX_SAFE_INTEGER,
-    flushMs: Number.MAX_SAFE_INTEGER,
-    logAppendTime: false,
-    deleteRetention: false,
-    compact: true,
-    deleteRetentionMs: 86_400_000,
-    minCleanableDirtyRatio: 0.5,
-    minCompactionLagMs: 0,
-    maxCompactionLagMs: Number.MAX_SAFE_INTEGER,
-    compression: -1,
-    compressionLevel: undefined,
-    ...over,
-  };
+  return testLogConfig({ deleteRetention: false, compact: true, ...over });
 }
 
 function freshDir(): string {

@@ -21,6 +21,7 @@ import {
   encodeControlBatch,
   encodeRecordBatch,
 } from '../../src/records/record-batch.js';
+import { testLogConfig } from '../helpers/log-config.js';
 
 let root: string;
 before(() => {
@@ -30,26 +31,7 @@ after(() => fs.rmSync(root, { recursive: true, force: true }));
 
 let n = 0;
 function config(): LogConfig {
-  return {
-    segmentBytes: 1 << 30,
-    segmentMs: Number.MAX_SAFE_INTEGER,
-    indexIntervalBytes: 4096,
-    maxMessageBytes: 1 << 20,
-    retentionMs: -1,
-    retentionBytes: -1,
-    durable: false,
-    flushMessages: Number.MAX_SAFE_INTEGER,
-    flushMs: Number.MAX_SAFE_INTEGER,
-    logAppendTime: false,
-    deleteRetention: true,
-    compact: false,
-    deleteRetentionMs: 86_400_000,
-    minCleanableDirtyRatio: 0.5,
-    minCompactionLagMs: 0,
-    maxCompactionLagMs: Number.MAX_SAFE_INTEGER,
-    compression: -1,
-    compressionLevel: undefined,
-  };
+  return testLogConfig();
 }
 
 function open(dir: string, clean = true): Log {

@@ -15,6 +15,7 @@ import { pinFiles, unpinFiles, pinCount } from '../../src/storage/file-pins.js';
 import { IndexWriter, OFFSET_INDEX, TIME_INDEX } from '../../src/storage/index-file.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { makeBatch, type BatchOpts } from '../helpers/batches.js';
+import { testLogConfig } from '../helpers/log-config.js';
 
 let root: string;
 before(() => {
@@ -28,27 +29,7 @@ function freshDir(): string {
 }
 
 function config(over: Partial<LogConfig> = {}): LogConfig {
-  return {
-    segmentBytes: 1 << 30,
-    segmentMs: Infinity,
-    indexIntervalBytes: 4096,
-    maxMessageBytes: 1 << 20,
-    retentionMs: -1,
-    retentionBytes: -1,
-    durable: false,
-    flushMessages: Infinity,
-    flushMs: Infinity,
-    logAppendTime: false,
-    deleteRetention: true,
-    compact: false,
-    deleteRetentionMs: 86_400_000,
-    minCleanableDirtyRatio: 0.5,
-    minCompactionLagMs: 0,
-    maxCompactionLagMs: Number.MAX_SAFE_INTEGER,
-    compression: -1,
-    compressionLevel: undefined,
-    ...over,
-  };
+  return testLogConfig({ segmentMs: Infinity, flushMessages: Infinity, flushMs: Infinity, ...over });
 }
 
 const plain: BatchOpts = { attributes: 0, producerId: -1n, producerEpoch: -1, baseSequence: -1 };

@@ -20,6 +20,7 @@ import {
   decodeRecordBatches,
   encodeRecordBatch,
 } from '../../src/records/record-batch.js';
+import { testLogConfig } from '../helpers/log-config.js';
 
 let root: string;
 let recompressor: Recompressor;
@@ -34,26 +35,7 @@ after(async () => {
 
 let n = 0;
 function open(compression: number, level?: number): Log {
-  const config: LogConfig = {
-    segmentBytes: 1 << 30,
-    segmentMs: Number.MAX_SAFE_INTEGER,
-    indexIntervalBytes: 4096,
-    maxMessageBytes: 1 << 20,
-    retentionMs: -1,
-    retentionBytes: -1,
-    durable: false,
-    flushMessages: Number.MAX_SAFE_INTEGER,
-    flushMs: Number.MAX_SAFE_INTEGER,
-    logAppendTime: false,
-    deleteRetention: true,
-    compact: false,
-    deleteRetentionMs: 86_400_000,
-    minCleanableDirtyRatio: 0.5,
-    minCompactionLagMs: 0,
-    maxCompactionLagMs: Number.MAX_SAFE_INTEGER,
-    compression,
-    compressionLevel: level,
-  };
+  const config: LogConfig = testLogConfig({ compression, compressionLevel: level });
   const log = Log.open(path.join(root, `p-${n++}`), config, { recoveryPoint: 0, logStartOffset: 0, clean: true });
   log.recompressor = recompressor;
   return log;
