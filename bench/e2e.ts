@@ -655,7 +655,17 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
   });
   // Broker-side compression: an uncompressed producer into a topic whose compression.type is zstd,
   // so each broker recompresses every batch (franz on its worker threads, Kafka on its request
-  // handler threads) before appending.
+  // handler threads) before appending. A probe meanwhile produces one small record every 20 ms to
+  // another topic on its own connection: its acknowledgement times say whether the broker kept
+  // answering other requests while it compressed (the detail column has them).
+  const zstdRow = produce(
+    'produce-1k-zstd-topic',
+    'Produce 1 KiB records uncompressed into a compression.type=zstd topic, 8 partitions',
+    'pzstd',
+    8,
+    1024,
+    n1k,
+  );
   sessions.push({
     name: 'compression',
     label: 'compression (zstd topic)',
@@ -663,15 +673,9 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
     order: BROKERS,
     rows: [
       {
-        ...produce(
-          'produce-1k-zstd-topic',
-          'Produce 1 KiB records uncompressed into a compression.type=zstd topic, 8 partitions',
-          'pzstd',
-          8,
-          1024,
-          n1k,
-        ),
+        ...zstdRow,
         topicConfigs: { 'compression.type': 'zstd' },
+        exec: (ctx, topic) => withProbe(ctx, () => zstdRow.exec(ctx, topic)),
       },
     ],
   });
@@ -735,6 +739,38 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
   // only session decided every row of it. Each row's median is over both passes.
   if (!quick) sessions.push({ ...throughput, label: 'throughput (second pass)', order: [...BROKERS].reverse() });
   return sessions;
+}
+
+/**
+ * Runs `work` while a probe produces a 10-byte record every 20 ms (acks=1) to a topic of its own
+ * over its own connection; adds the probe's acknowledgement times (p50, p99, max) to the detail.
+ */
+async function withProbe(ctx: Ctx, work: () => Promise<ClientResult>): Promise<ClientResult> {
+  const topic = `probe-${Date.now()}`;
+  await createTopic(ctx.client, topic, 1, ctx.replicas);
+  const probe = new Client({ brokers: [ctx.broker.address], requestTimeoutMs: 60_000, retries: 0 });
+  const latencies: number[] = [];
+  let stop = false;
+  const loop = (async () => {
+    while (!stop) {
+      const start = performance.now();
+      await probe.produce(topic, new Map([[0, [{ value: 'probe-0123' }]]]), { acks: 1 });
+      latencies.push(performance.now() - start);
+      await sleep(20);
+    }
+  })();
+  let result: ClientResult;
+  try {
+    result = await work();
+  } finally {
+    stop = true;
+    await loop.catch(() => undefined);
+    await probe.close();
+  }
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+  const probeText = `probe of ${sorted.length} small produces meanwhile: p50 ${at(0.5).toFixed(1)} ms, p99 ${at(0.99).toFixed(1)} ms, max ${(sorted[sorted.length - 1] ?? Number.NaN).toFixed(1)} ms`;
+  return { ...result, detail: `${result.detail}; ${probeText}` };
 }
 
 /** Keys of the cleaner row's records: what survives a clean is about this many KiB (and the active segment). */
