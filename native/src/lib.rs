@@ -7,6 +7,7 @@
 
 pub mod batch;
 pub mod crc;
+pub mod digest;
 pub mod segment;
 pub mod sender;
 pub mod sendfile;
@@ -148,6 +149,18 @@ pub fn snappy_decompress<'env>(
     let out = snappy::decompress(data, max_bytes as usize)
         .map_err(|e| Error::new(Status::GenericFailure, e.to_string()))?;
     BufferSlice::copy_from(env, out)
+}
+
+/// MD5 of each key `spans` names in `data` (native-endian u32 pairs: position, length) into
+/// `out`, 16 bytes a key; returns the number of keys. EINVAL for a span outside `data` or an
+/// `out` too small.
+#[napi(catch_unwind)]
+pub fn md5_keys(data: &[u8], spans: &[u8], mut out: Uint8ArraySlice<'_>) -> Result<u32> {
+    // SAFETY: a synchronous call on the JS thread (or the worker's own thread): no JS runs while
+    // the slice is borrowed, and it does not outlive the call.
+    let out = unsafe { out.as_mut() };
+    let n = digest::md5_spans(data, spans, out).map_err(invalid)?;
+    u32::try_from(n).map_err(invalid)
 }
 
 #[napi(catch_unwind, js_name = "crc32c")]

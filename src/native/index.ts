@@ -106,6 +106,7 @@ interface NativeAddon {
   zstdCompress(data: Uint8Array, level: number): Buffer;
   zstdDecompress(data: Uint8Array, maxBytes: number): Buffer;
   snappyCompress(data: Uint8Array): Buffer;
+  md5Keys(data: Uint8Array, spans: Uint8Array, out: Uint8Array): number;
   snappyDecompress(data: Uint8Array, maxBytes: number): Buffer;
   validateBatchesInto(buf: Uint8Array, maxBatchBytes: number, out: Float64Array): number;
   appendBatches(
@@ -183,6 +184,7 @@ function loadAddon(): NativeAddon {
     'setSocketBufferSize',
     'zstdDecompress',
     'snappyDecompress',
+    'md5Keys',
   ] as const;
   if (required.some((f) => typeof addon[f] !== 'function') || !wellFormed(addon.batchLayout())) {
     fail(`the native addon is out of date (${shown}): ${rebuild}`);
@@ -283,6 +285,15 @@ export function zstdCompress(data: Uint8Array, level: number): Buffer {
 export function zstdDecompress(data: Uint8Array, maxBytes: number): Buffer {
   int('maxBytes', maxBytes);
   return native.zstdDecompress(data, Math.min(maxBytes, 0xffffffff));
+}
+
+/**
+ * MD5 of `count` keys of `data` into `out` (16 bytes each, in order): key i is at `spans[2i]` and
+ * `spans[2i + 1]` bytes long. One call for all the keys of a batch (the log cleaner's key map).
+ */
+export function md5Keys(data: Uint8Array, spans: Uint32Array, count: number, out: Uint8Array): void {
+  int('count', count, 0, Math.floor(spans.length / 2));
+  native.md5Keys(data, new Uint8Array(spans.buffer, spans.byteOffset, count * 8), out);
 }
 
 /** One raw snappy block of `data` (Kafka's snappy batches add a framing around these: records layer). */

@@ -31,7 +31,7 @@ import {
   retainedBatch,
   scanRecords,
 } from '../records/record-batch.js';
-import { OffsetMap } from './offset-map.js';
+import { KeyDigests, OffsetMap } from './offset-map.js';
 
 /** A segment as the clean sees it. Closed segments do not change while it runs. */
 export interface CleanSegment {
@@ -162,6 +162,9 @@ const MAX_BITSET_OFFSETS = 64 * 1024 * 1024;
 /** Runs one clean (see the top). Throws on an I/O error or a batch it cannot decode; its files are then removed. */
 export function runClean(task: CleanTask): CleanResult {
   const map = new OffsetMap(task.mapBytes);
+  const keys = new KeyDigests();
+  // Per keyed record of the batch being mapped: its offset, by its index in `keys`.
+  let keyOffsets = new Float64Array(1024);
   // The records section, decompressed (bounded) when the batch is compressed; a view otherwise.
   const recordsOf = (bytes: Buffer, v: BatchView): Buffer =>
     decompress(v.attributes & ATTR_COMPRESSION_MASK, bytes.subarray(BATCH_HEADER_BYTES), 16 * task.maxBatchBytes);
@@ -195,11 +198,22 @@ export function runClean(task: CleanTask): CleanResult {
         // A batch is mapped whole or not at all, so endOffset falls between batches.
         if (map.size + v.recordCount > map.capacity) break mapping;
         const data = recordsOf(b.bytes, v);
+        keys.reset();
         scanRecords(data, v.recordCount, (r) => {
           if (r.keyLength < 0) return;
-          const previous = map.put(data, r.keyAt, r.keyLength, v.base + r.offsetDelta);
-          if (previous >= task.firstDirtyOffset && superseded !== null) mark(previous);
+          const i = keys.add(r.keyAt, r.keyLength);
+          if (i >= keyOffsets.length) {
+            const bigger = new Float64Array(keyOffsets.length * 2);
+            bigger.set(keyOffsets);
+            keyOffsets = bigger;
+          }
+          keyOffsets[i] = v.base + r.offsetDelta;
         });
+        keys.hash(data);
+        for (let i = 0; i < keys.count; i++) {
+          const previous = map.put(keys, i, keyOffsets[i]!);
+          if (previous >= task.firstDirtyOffset && superseded !== null) mark(previous);
+        }
       }
       endOffset = b.last + 1;
     }
@@ -247,14 +261,23 @@ export function runClean(task: CleanTask): CleanResult {
               keep = null;
             } else {
               const data = recordsOf(b.bytes, v);
+              // Keys whose fate the bitset does not tell (below the dirty section) are looked up
+              // in the map: hashed together first, in one call.
+              const lookup = (offset: number): boolean => offset < endOffset && (superseded === null || offset < task.firstDirtyOffset);
+              keys.reset();
+              scanRecords(data, v.recordCount, (r) => {
+                if (r.keyLength >= 0 && lookup(v.base + r.offsetDelta)) keys.add(r.keyAt, r.keyLength);
+              });
+              keys.hash(data);
+              let looked = 0;
               const parts: Buffer[] = [];
               scanRecords(data, v.recordCount, (r) => {
                 const offset = v.base + r.offsetDelta;
                 let stays = true;
                 if (offset < endOffset) {
                   if (r.keyLength < 0) stays = false;
-                  else if (superseded !== null && offset >= task.firstDirtyOffset) stays = !isSuperseded(offset);
-                  else stays = map.get(data, r.keyAt, r.keyLength) <= offset;
+                  else if (lookup(offset)) stays = map.get(keys, looked++) <= offset;
+                  else stays = !isSuperseded(offset);
                   if (stays && r.valueLength < 0) {
                     if (tombstonesExpire) stays = false;
                     else {

@@ -9,19 +9,44 @@
  * (Kafka's log.cleaner.io.buffer.load.factor), when the cleaner stops mapping and cleans what it
  * has mapped so far.
  */
-import * as crypto from 'node:crypto';
-
-/**
- * MD5 of a key: Node's one-shot `crypto.hash` (Node >= 20.12) costs half of a createHash object
- * per key, and the cleaner hashes every key of a log twice.
- */
-const md5: (key: Uint8Array) => Buffer =
-  typeof crypto.hash === 'function' ? (key) => crypto.hash('md5', key, 'buffer') : (key) => crypto.createHash('md5').update(key).digest();
+import { md5Keys } from '../native/index.js';
 
 const HASH_BYTES = 16;
 /** Bytes per entry: the digest and the offset (a float64 holds every offset exactly). */
 export const OFFSET_MAP_ENTRY_BYTES = HASH_BYTES + 8;
 const LOAD_FACTOR = 0.9;
+
+/**
+ * The digests of a batch's keys, hashed in one call into the addon (hashing each key from
+ * JavaScript cost more than the rest of a clean; docs/perf/broker-compression.md): `add` the
+ * keys' positions, `hash` them, then hand the digests to OffsetMap by index.
+ */
+export class KeyDigests {
+  private spans = new Uint32Array(2048);
+  digests = new Uint8Array(1024 * 16);
+  count = 0;
+
+  reset(): void {
+    this.count = 0;
+  }
+
+  add(at: number, length: number): number {
+    if (2 * this.count + 2 > this.spans.length) {
+      const bigger = new Uint32Array(this.spans.length * 2);
+      bigger.set(this.spans);
+      this.spans = bigger;
+    }
+    this.spans[2 * this.count] = at;
+    this.spans[2 * this.count + 1] = length;
+    return this.count++;
+  }
+
+  /** Hashes the keys added since the last reset, all in `data`. */
+  hash(data: Buffer): void {
+    if (this.digests.length < this.count * HASH_BYTES) this.digests = new Uint8Array(this.count * HASH_BYTES * 2);
+    if (this.count > 0) md5Keys(data, this.spans, this.count, this.digests);
+  }
+}
 
 export class OffsetMap {
   private readonly hashes: Uint8Array;
@@ -47,36 +72,37 @@ export class OffsetMap {
   }
 
   /**
-   * Records `offset` as the latest of the key at `buf[at, at + length)` (offsets come in increasing
-   * order). Returns the offset it replaces, or -1 for a key not seen before.
+   * Records `offset` as the latest of key `i` of `keys` (offsets come in increasing order).
+   * Returns the offset it replaces, or -1 for a key not seen before.
    */
-  put(buf: Buffer, at: number, length: number, offset: number): number {
-    const digest = md5(buf.subarray(at, at + length));
-    const slot = this.find(digest);
+  put(keys: KeyDigests, i: number, offset: number): number {
+    const d = i * HASH_BYTES;
+    const slot = this.find(keys.digests, d);
     const previous = this.offsets[slot]!;
     if (previous === -1) {
       if (this.full) throw new Error('offset map is full');
-      this.hashes.set(digest, slot * HASH_BYTES);
+      this.hashes.set(keys.digests.subarray(d, d + HASH_BYTES), slot * HASH_BYTES);
       this.used++;
     }
     this.offsets[slot] = offset;
     return previous;
   }
 
-  /** The latest offset recorded for the key at `buf[at, at + length)`, or -1. */
-  get(buf: Buffer, at: number, length: number): number {
-    return this.offsets[this.find(md5(buf.subarray(at, at + length)))]!;
+  /** The latest offset recorded for key `i` of `keys`, or -1. */
+  get(keys: KeyDigests, i: number): number {
+    return this.offsets[this.find(keys.digests, i * HASH_BYTES)]!;
   }
 
-  /** The slot holding `digest`, or the empty slot where it would go. */
-  private find(digest: Buffer): number {
-    let slot = digest.readUInt32BE(0) % this.slots;
+  /** The slot holding the digest at `digests[d]`, or the empty slot where it would go. */
+  private find(digests: Uint8Array, d: number): number {
+    let slot = ((digests[d]! << 24) | (digests[d + 1]! << 16) | (digests[d + 2]! << 8) | digests[d + 3]!) >>> 0;
+    slot %= this.slots;
     for (;;) {
       if (this.offsets[slot] === -1) return slot;
       const at = slot * HASH_BYTES;
       let same = true;
       for (let i = 0; i < HASH_BYTES; i++) {
-        if (this.hashes[at + i] !== digest[i]) {
+        if (this.hashes[at + i] !== digests[d + i]) {
           same = false;
           break;
         }
