@@ -24,7 +24,21 @@
  */
 import * as native from '../native/index.js';
 import { ErrorCode } from '../protocol/errors.js';
-import { Compression, type ControlTypeValue, decodeRecordBatches, encodeControlBatch, RecordsError } from '../records/record-batch.js';
+import {
+  ATTR_COMPRESSION_MASK,
+  BATCH_HEADER_BYTES,
+  BATCH_LOG_OVERHEAD,
+  Compression,
+  type ControlTypeValue,
+  decompress,
+  encodeControlBatch,
+  RecordsError,
+  scanRecords,
+} from '../records/record-batch.js';
+
+/** Where a batch's attributes and record count sit in its header. */
+const ATTRIBUTES_AT = 21;
+const RECORD_COUNT_AT = 57;
 import * as facts from './batch-facts.js';
 import type { ValidatedBatches } from '../native/index.js';
 
@@ -196,14 +210,20 @@ function policyRefusal(validated: ValidatedBatches, apiVersion: number | undefin
  */
 function keylessRefusal(records: Buffer, maxMessageBytes: number): Refusal | null {
   try {
-    const { batches } = decodeRecordBatches(records, { verifyCrc: false, maxDecompressedBytes: maxDecompressedBytes(maxMessageBytes) });
-    for (const b of batches) {
-      for (const r of b.records) {
-        if (r.key === null)
-          return { errorCode: ErrorCode.INVALID_RECORD, errorMessage: 'Compacted topic cannot accept message without key.' };
-      }
+    // Records are scanned in place (no object per record); the payload is whole batches already
+    // (validateBatches checked their lengths).
+    let keyless = false;
+    for (let at = 0; at + BATCH_HEADER_BYTES <= records.length && !keyless; ) {
+      const size = BATCH_LOG_OVERHEAD + records.readInt32BE(at + 8);
+      const batch = records.subarray(at, at + size);
+      const codec = batch.readInt16BE(ATTRIBUTES_AT) & ATTR_COMPRESSION_MASK;
+      const data = decompress(codec, batch.subarray(BATCH_HEADER_BYTES), maxDecompressedBytes(maxMessageBytes));
+      scanRecords(data, batch.readInt32BE(RECORD_COUNT_AT), (r) => {
+        if (r.keyLength < 0) keyless = true;
+      });
+      at += size;
     }
-    return null;
+    return keyless ? { errorCode: ErrorCode.INVALID_RECORD, errorMessage: 'Compacted topic cannot accept message without key.' } : null;
   } catch (err) {
     if (err instanceof RecordsError) return { errorCode: ErrorCode.CORRUPT_MESSAGE, errorMessage: err.message };
     throw err;
