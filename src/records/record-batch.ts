@@ -48,8 +48,10 @@ export const BATCH_LOG_OVERHEAD = 12;
 const CRC_START = 21;
 const MAGIC_AT = 16;
 const CRC_AT = 17;
-const ATTRIBUTES_AT = 21;
-const RECORD_COUNT_AT = 57;
+/** Where a batch's attributes, producer id and record count sit in its header. */
+export const ATTRIBUTES_AT = 21;
+export const PRODUCER_ID_AT = 43;
+export const RECORD_COUNT_AT = 57;
 
 export type RecordsErrorCode =
   | 'CORRUPT_BATCH' // a length, count or varint that does not fit the bytes present
@@ -616,7 +618,10 @@ export function recompressBatches(
   maxDecompressedBytes: number,
 ): Buffer {
   const b = asBuffer(buf);
-  const out: Buffer[] = [];
+  // Each batch as [header or whole batch, recompressed records or null]: copied once, at the end,
+  // into one buffer of its own (which a worker hands back by transfer, not by copy).
+  const out: Array<[Buffer, Buffer | null]> = [];
+  let total = 0;
   let at = 0;
   while (at < b.length) {
     if (b.length - at < BATCH_HEADER_BYTES) throw corrupt(`${b.length - at} bytes after the last whole batch`);
@@ -626,20 +631,28 @@ export function recompressBatches(
     const batch = b.subarray(at, at + size);
     const attributes = batch.readInt16BE(ATTRIBUTES_AT);
     const from = attributes & ATTR_COMPRESSION_MASK;
-    if (from === codec || batch.readInt32BE(RECORD_COUNT_AT) === 0) out.push(batch);
-    else {
-      const plain = decompress(from, batch.subarray(BATCH_HEADER_BYTES), maxDecompressedBytes);
-      const packed = compress(codec, plain, level);
-      const header = Buffer.from(batch.subarray(0, BATCH_HEADER_BYTES));
-      header.writeInt32BE(BATCH_HEADER_BYTES - BATCH_LOG_OVERHEAD + packed.length, 8);
-      header.writeInt16BE((attributes & ~ATTR_COMPRESSION_MASK) | codec, ATTRIBUTES_AT);
-      const whole = Buffer.concat([header, packed]);
-      whole.writeUInt32BE(crc32c(whole.subarray(CRC_START)), CRC_AT);
-      out.push(whole);
+    if (from === codec || batch.readInt32BE(RECORD_COUNT_AT) === 0) {
+      out.push([batch, null]);
+      total += size;
+    } else {
+      const packed = compress(codec, decompress(from, batch.subarray(BATCH_HEADER_BYTES), maxDecompressedBytes), level);
+      out.push([batch.subarray(0, BATCH_HEADER_BYTES), packed]);
+      total += BATCH_HEADER_BYTES + packed.length;
     }
     at += size;
   }
-  return out.length === 1 ? out[0]! : Buffer.concat(out);
+  const result = Buffer.allocUnsafeSlow(total);
+  let pos = 0;
+  for (const [head, packed] of out) {
+    const start = pos;
+    pos += head.copy(result, pos);
+    if (packed === null) continue;
+    pos += packed.copy(result, pos);
+    result.writeInt32BE(pos - start - BATCH_LOG_OVERHEAD, start + 8);
+    result.writeInt16BE((head.readInt16BE(ATTRIBUTES_AT) & ~ATTR_COMPRESSION_MASK) | codec, start + ATTRIBUTES_AT);
+    result.writeUInt32BE(crc32c(result.subarray(start + CRC_START, pos)), start + CRC_AT);
+  }
+  return result;
 }
 
 /**
@@ -724,13 +737,19 @@ export function scanRecords(data: Buffer, count: number, visit: (span: RecordSpa
 export function retainedBatch(batch: Buffer, parts: readonly Buffer[], compressionLevel?: number): Buffer {
   const attributes = batch.readInt16BE(ATTRIBUTES_AT);
   const codec = attributes & ATTR_COMPRESSION_MASK;
-  const packed = parts.length === 0 ? Buffer.alloc(0) : compress(codec, Buffer.concat(parts), compressionLevel);
-  const out = Buffer.allocUnsafe(BATCH_HEADER_BYTES + packed.length);
+  // Uncompressed records go straight into the new batch; compressed ones are joined for the codec.
+  const packed = parts.length === 0 || codec === Compression.none ? null : compress(codec, Buffer.concat(parts), compressionLevel);
+  const bodyBytes = packed?.length ?? parts.reduce((n, p) => n + p.length, 0);
+  const out = Buffer.allocUnsafe(BATCH_HEADER_BYTES + bodyBytes);
   batch.copy(out, 0, 0, BATCH_HEADER_BYTES);
-  out.writeInt32BE(BATCH_HEADER_BYTES - BATCH_LOG_OVERHEAD + packed.length, 8);
+  out.writeInt32BE(BATCH_HEADER_BYTES - BATCH_LOG_OVERHEAD + bodyBytes, 8);
   if (parts.length === 0) out.writeInt16BE(attributes & ~ATTR_COMPRESSION_MASK, ATTRIBUTES_AT);
   out.writeInt32BE(parts.length, RECORD_COUNT_AT);
-  packed.copy(out, BATCH_HEADER_BYTES);
+  if (packed !== null) packed.copy(out, BATCH_HEADER_BYTES);
+  else {
+    let pos = BATCH_HEADER_BYTES;
+    for (const p of parts) pos += p.copy(out, pos);
+  }
   out.writeUInt32BE(crc32c(out.subarray(CRC_START)), CRC_AT);
   return out;
 }

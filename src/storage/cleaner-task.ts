@@ -25,9 +25,12 @@ import {
   ATTR_COMPRESSION_MASK,
   ATTR_CONTROL,
   ATTR_TRANSACTIONAL,
+  ATTRIBUTES_AT,
   BATCH_HEADER_BYTES,
   BATCH_LOG_OVERHEAD,
   decompress,
+  PRODUCER_ID_AT,
+  RECORD_COUNT_AT,
   retainedBatch,
   scanRecords,
 } from '../records/record-batch.js';
@@ -146,7 +149,12 @@ interface BatchView {
 }
 
 function viewOf(bytes: Buffer, base: number): BatchView {
-  return { base, attributes: bytes.readInt16BE(21), producerId: Number(bytes.readBigInt64BE(43)), recordCount: bytes.readInt32BE(57) };
+  return {
+    base,
+    attributes: bytes.readInt16BE(ATTRIBUTES_AT),
+    producerId: Number(bytes.readBigInt64BE(PRODUCER_ID_AT)),
+    recordCount: bytes.readInt32BE(RECORD_COUNT_AT),
+  };
 }
 
 /** Whether the batch belongs to an aborted transaction. */
@@ -265,10 +273,13 @@ export function runClean(task: CleanTask): CleanResult {
               // in the map: hashed together first, in one call.
               const lookup = (offset: number): boolean => offset < endOffset && (superseded === null || offset < task.firstDirtyOffset);
               keys.reset();
-              scanRecords(data, v.recordCount, (r) => {
-                if (r.keyLength >= 0 && lookup(v.base + r.offsetDelta)) keys.add(r.keyAt, r.keyLength);
-              });
-              keys.hash(data);
+              // A batch wholly in the dirty section (with the bitset) needs no lookup: one scan.
+              if (superseded === null || v.base < task.firstDirtyOffset) {
+                scanRecords(data, v.recordCount, (r) => {
+                  if (r.keyLength >= 0 && lookup(v.base + r.offsetDelta)) keys.add(r.keyAt, r.keyLength);
+                });
+                keys.hash(data);
+              }
               let looked = 0;
               const parts: Buffer[] = [];
               scanRecords(data, v.recordCount, (r) => {

@@ -25,7 +25,7 @@ export default function recompress(task: RecompressTask): unknown {
     if (err instanceof RecordsError) return { refused: err.message };
     throw err;
   }
-  // A Buffer may be a view into Node's shared pool: hand back an ArrayBuffer of its own.
+  // recompressBatches returns a buffer over an ArrayBuffer of its own (never Node's shared pool).
   const own =
     out.byteOffset === 0 && out.byteLength === out.buffer.byteLength
       ? out.buffer

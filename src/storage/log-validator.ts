@@ -26,19 +26,17 @@ import * as native from '../native/index.js';
 import { ErrorCode } from '../protocol/errors.js';
 import {
   ATTR_COMPRESSION_MASK,
+  ATTRIBUTES_AT,
   BATCH_HEADER_BYTES,
   BATCH_LOG_OVERHEAD,
   Compression,
   type ControlTypeValue,
   decompress,
   encodeControlBatch,
+  RECORD_COUNT_AT,
   RecordsError,
   scanRecords,
 } from '../records/record-batch.js';
-
-/** Where a batch's attributes and record count sit in its header. */
-const ATTRIBUTES_AT = 21;
-const RECORD_COUNT_AT = 57;
 import * as facts from './batch-facts.js';
 import type { ValidatedBatches } from '../native/index.js';
 

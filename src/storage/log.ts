@@ -45,7 +45,7 @@ import {
   refused,
 } from './log-validator.js';
 import type { Recompressor } from './recompressor.js';
-import { ATTR_COMPRESSION_MASK, type CompressionCodec } from '../records/record-batch.js';
+import { ATTR_COMPRESSION_MASK, ATTRIBUTES_AT, type CompressionCodec } from '../records/record-batch.js';
 import { appendTxnIndex, syncTxnIndex } from './transaction-index.js';
 import { type AbortedTxn, ProducerStateManager } from './producer-state.js';
 import { asOffset } from './types.js';
@@ -982,7 +982,7 @@ function controlTypeAt(fd: number, position: number): number {
 function codecsDiffer(records: Buffer, codec: number): boolean {
   let at = 0;
   while (at + 23 <= records.length) {
-    if ((records.readInt16BE(at + 21) & ATTR_COMPRESSION_MASK) !== codec) return true;
+    if ((records.readInt16BE(at + ATTRIBUTES_AT) & ATTR_COMPRESSION_MASK) !== codec) return true;
     const length = records.readInt32BE(at + 8);
     if (length <= 0) return false;
     at += 12 + length;
