@@ -13,6 +13,7 @@ import type { BrokerServices, HandlerRegistry } from './handlers/registry.js';
 import type { Logger } from './logger.js';
 import type { BrokerEndpoint, ClusterInfo, Endpoint, ReplicaState } from './metadata/ports.js';
 import { ProducerIdManager } from './metadata/producer-ids.js';
+import { ErrorCode } from './protocol/errors.js';
 import { TopicManager } from './metadata/topic-manager.js';
 import { TopicRegistry } from './metadata/topics.js';
 import { KafkaListener } from './server/listener.js';
@@ -241,6 +242,18 @@ export class Broker implements ClusterInfo {
       const txns = this.makeTransactions(this.cluster, groups);
       const cluster = this.cluster;
       txns.remoteMarker = (topic, p, marker) => cluster.sendTxnMarker(topic, p, marker);
+      txns.remoteAdd = async (transactionalId, producerId, producerEpoch, p, verifyOnly) => {
+        const statePartition = txns.statePartitionOf(transactionalId);
+        if (statePartition === undefined) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+        return cluster.checkTxnPartition(TRANSACTION_STATE_TOPIC, statePartition, {
+          transactionalId,
+          producerId,
+          producerEpoch,
+          topic: p.topic,
+          partition: p.partition,
+          verifyOnly,
+        });
+      };
       this.txnCoordinator = txns;
       txns.loadAll();
       // A group's (a transactional id's) coordinator is the leader of its offsets (transaction

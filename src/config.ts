@@ -261,6 +261,13 @@ export const BROKER_KEYS = {
     doc: 'min.insync.replicas of __transaction_state',
     ignored: 'the state is written once every in-sync replica has it, whatever their number',
   },
+  'franz.transaction.version': {
+    type: 'int',
+    min: 0,
+    max: 2,
+    default: '2',
+    doc: 'the transaction.version feature finalized to clients (2: KIP-890 transactions v2, an epoch bump per transaction and partitions added by the leader; 0 or 1: clients keep to v1). Kafka sets it with kafka-features.sh',
+  },
   'transaction.max.timeout.ms': { type: 'int', min: 1, default: '900000', doc: 'longest transaction.timeout.ms a producer may ask for' },
   'transactional.id.expiration.ms': {
     type: 'int',

@@ -9,7 +9,7 @@
  * changes, and the controller's elections) needs its lease certainly alive (Membership.live).
  * Main thread only.
  */
-import { MarkerSender, type MarkerToSend } from './marker-sender.js';
+import { type MarkerToSend, TxnPeers, type TxnPartitionCheck } from './txn-peers.js';
 import { randomBytes } from 'node:crypto';
 import { statfsSync } from 'node:fs';
 import type { BrokerConfig } from '../config.js';
@@ -96,7 +96,7 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
   readonly replicated = true;
   /** Producer ids unique across the cluster (blocks from etcd). */
   readonly producerIds: ClusterProducerIds;
-  private readonly markers: MarkerSender;
+  private readonly txnPeers: TxnPeers;
 
   constructor(private readonly opts: ClusterNodeOptions) {
     this.nodeId = opts.nodeId;
@@ -105,7 +105,7 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
     this.log = opts.log;
     this.store = new EtcdStore(opts.address);
     this.producerIds = new ClusterProducerIds(this.store, opts.log);
-    this.markers = new MarkerSender(opts.nodeId, opts.log);
+    this.txnPeers = new TxnPeers(opts.nodeId, opts.log);
   }
 
   /** Joins the cluster: cluster id, registration, the image, then the controller election. */
@@ -688,7 +688,7 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
   sendTxnMarker(topic: string, partition: number, marker: MarkerToSend): Promise<number> {
     const leader = this.replicaState(topic, partition)?.leader ?? -1;
     if (leader === -1 && this.image.topics.get(topic) === undefined) return Promise.resolve(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-    return this.markers.send(
+    return this.txnPeers.sendMarker(
       this.brokers().find((b) => b.nodeId === leader),
       topic,
       partition,
@@ -696,8 +696,22 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
     );
   }
 
+  /**
+   * Asks the coordinator of a transactional id, the leader of `statePartition` of the state
+   * topic, to verify or add a partition (AddPartitionsToTxn); an error code. Not this broker: a
+   * partition this broker leads but has not loaded yet is COORDINATOR_LOAD_IN_PROGRESS.
+   */
+  checkTxnPartition(stateTopic: string, statePartition: number, check: TxnPartitionCheck): Promise<number> {
+    const leader = this.replicaState(stateTopic, statePartition)?.leader ?? -1;
+    if (leader === this.nodeId) return Promise.resolve(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
+    return this.txnPeers.addPartition(
+      this.brokers().find((b) => b.nodeId === leader),
+      check,
+    );
+  }
+
   async stop(): Promise<void> {
-    this.markers.close();
+    this.txnPeers.close();
     this.controller?.stop();
     if (this.lagTimer !== null) clearInterval(this.lagTimer);
     for (const f of this.fetchers.values()) f.stop();

@@ -6,8 +6,9 @@
  * batch within max.message.bytes) before anything is written: one bad batch fails that partition's
  * payload and nothing of it is appended. Idempotent batches are checked against the producer's
  * sequence numbers (a retry is answered with its original offsets). Transactional batches need
- * the request's transactional id and, when this broker coordinates it, a transaction that holds
- * the partition (INVALID_TXN_STATE otherwise). In durable mode acks=1/all wait
+ * the request's transactional id and a transaction that holds the partition, as the id's
+ * coordinator (this broker or another) tells: INVALID_TXN_STATE otherwise; from v12, with
+ * transaction.version 2, the partition joins the transaction instead (KIP-890). In durable mode acks=1/all wait
  * for the group-commit fsync; acks=0 gets no response at all. In a cluster, acks=all needs an ISR of
  * at least min.insync.replicas (NOT_ENOUGH_REPLICAS) and waits for the high watermark to pass the
  * records (REQUEST_TIMED_OUT after the request's timeout).
@@ -16,11 +17,13 @@
  * it returns or keeps refers to them, so the connection gives the request's buffer to the
  * FramePool for a later request to fill. Work that needs the bytes later must copy them.
  * Version notes: v3 adds transactional id; v5 log start offset; v7 allows zstd; v8 record errors and
- * error message; v9 flexible; v10 leader hints (tagged).
+ * error message; v9 flexible; v10 leader hints (tagged); v11 TRANSACTION_ABORTABLE; v12 adds the
+ * partition to the transaction (transactions v2).
  */
 import { ErrorCode } from '../protocol/errors.js';
 import { spec } from '../protocol/messages/00-produce.js';
 import type { DecodedRequest, Elem, ResponseBody } from '../protocol/schema.js';
+import { BATCH_HEADER_BYTES, PRODUCER_EPOCH_AT, PRODUCER_ID_AT } from '../records/record-batch.js';
 import type { AppendResult, Log } from '../storage/log.js';
 import { defineHandler, type RequestContext } from './registry.js';
 
@@ -34,10 +37,30 @@ function failed(index: number, errorCode: number, errorMessage: string | null = 
 /** What a partition's acknowledgement waits for: NONE, or the error the partition is answered with instead. */
 type AckWait = { result: PartitionResult; done: Promise<number> };
 
-/** Where a transactional batch's producer id and epoch sit in its header. */
-const PRODUCER_ID_AT = 43;
-const PRODUCER_EPOCH_AT = 51;
-const BATCH_HEADER_BYTES = 61;
+/**
+ * The answer to a producer whose transaction could not be checked, as Kafka's leaders give it: a
+ * coordinator that cannot be reached or is moving becomes NOT_ENOUGH_REPLICAS, which producers
+ * retry without refreshing metadata; CONCURRENT_TRANSACTIONS stays itself only for transactions
+ * v2 producers, which expect it while their previous transaction completes.
+ */
+function admissionError(code: number, v2: boolean): { errorCode: number; errorMessage: string | null } {
+  switch (code) {
+    case ErrorCode.PRODUCER_FENCED:
+      return { errorCode: ErrorCode.INVALID_PRODUCER_EPOCH, errorMessage: null };
+    case ErrorCode.INVALID_TXN_STATE:
+      return { errorCode: code, errorMessage: 'Partition was not added to the transaction' };
+    case ErrorCode.CONCURRENT_TRANSACTIONS:
+      if (v2) return { errorCode: code, errorMessage: null };
+      return { errorCode: ErrorCode.NOT_ENOUGH_REPLICAS, errorMessage: 'the transaction coordinator is busy with the transaction' };
+    case ErrorCode.NOT_COORDINATOR:
+    case ErrorCode.COORDINATOR_NOT_AVAILABLE:
+    case ErrorCode.COORDINATOR_LOAD_IN_PROGRESS:
+    case ErrorCode.NETWORK_EXCEPTION:
+      return { errorCode: ErrorCode.NOT_ENOUGH_REPLICAS, errorMessage: `could not reach the transaction coordinator (error ${code})` };
+    default:
+      return { errorCode: code, errorMessage: null };
+  }
+}
 
 function appendPartition(
   ctx: RequestContext,
@@ -61,28 +84,32 @@ function appendPartition(
   }
   const records = p.records;
   if (records === null || records.length === 0) return failed(index, ErrorCode.CORRUPT_MESSAGE, 'empty record set');
+  let admitted: Promise<{ errorCode: number; errorMessage: string | null }> | undefined;
   if (transactionalId !== null && records.length >= BATCH_HEADER_BYTES) {
-    // The transaction must hold the partition (AddPartitionsToTxn came first), when this broker
-    // is its coordinator; a short payload is left to validation to refuse.
-    const code = ctx.transactions.verify(
-      transactionalId,
-      Number(records.readBigInt64BE(PRODUCER_ID_AT)),
-      records.readInt16BE(PRODUCER_EPOCH_AT),
-      topic,
-      index,
-    );
-    if (code !== ErrorCode.NONE) return failed(index, code);
+    // The transaction must hold the partition: AddPartitionsToTxn came first (v1), or this
+    // leader adds it now (transactions v2, Produce v12+). Its coordinator decides, here or on
+    // another broker (Transactions.admit). A short payload is left to validation to refuse.
+    const producerId = Number(records.readBigInt64BE(PRODUCER_ID_AT));
+    const producerEpoch = records.readInt16BE(PRODUCER_EPOCH_AT);
+    const v2 = ctx.version >= 12 && ctx.config.num('franz.transaction.version') >= 2;
+    const open = log.producers.inTransaction(producerId, producerEpoch);
+    const check = ctx.transactions.admit(transactionalId, producerId, producerEpoch, { topic, partition: index }, v2, open);
+    if (typeof check !== 'number') admitted = check.then((code) => admissionError(code, v2));
+    else if (check !== ErrorCode.NONE) {
+      const e = admissionError(check, v2);
+      return failed(index, e.errorCode, e.errorMessage);
+    }
   }
   // Validation, policy (zstd before v7, unknown codecs, control batches, the transactional bit
   // without a transactional id, keyless records for a compacted topic) and the append, stamped
   // with LogAppendTime when the topic asks for it: LogValidator (storage/log-validator.ts). When
   // the topic's compression.type names another codec, the append waits for a worker to
   // recompress the batches (Log.appendFromClient).
-  const appended = log.appendFromClient(records, {
-    apiVersion: ctx.version,
-    leaderEpoch: logs.leaderEpochOf(topic, index),
-    transactional: transactionalId !== null,
-  });
+  const appended = log.appendFromClient(
+    records,
+    { apiVersion: ctx.version, leaderEpoch: logs.leaderEpochOf(topic, index), transactional: transactionalId !== null },
+    admitted,
+  );
   const answer = (r: AppendResult): PartitionResult => acknowledge(log, r, index, acks, timeoutMs, waits, logs.replicated);
   return appended instanceof Promise ? appended.then(answer) : answer(appended);
 }
@@ -128,7 +155,7 @@ function acknowledge(
 }
 
 export const produce = defineHandler(spec, {
-  versions: [3, 11],
+  versions: [3, 12],
   advertisedMin: 0,
   releasesRequestBytes: true,
   handle(ctx, req) {

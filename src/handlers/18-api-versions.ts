@@ -10,27 +10,40 @@
  * Version notes: v1 adds throttle time; v3 is flexible, carries the client's software name, and
  * adds the (tagged) supported and finalized features.
  */
+import type { BrokerConfig } from '../config.js';
 import { spec } from '../protocol/messages/18-api-versions.js';
 import { defineHandler } from './registry.js';
 
 /**
- * The features franz implements and the level it implements them at: group.version 1 is the
- * KIP-848 consumer group protocol (ConsumerGroupHeartbeat). transaction.version joins when
- * transactions land. Levels never change at run time, so the finalized epoch is fixed.
+ * The features franz implements, at the highest level it supports and the level finalized for
+ * clients: group.version 1 is the KIP-848 consumer group protocol (ConsumerGroupHeartbeat);
+ * transaction.version 2 is KIP-890's transactions v2 (Produce v12, TxnOffsetCommit v5 and EndTxn
+ * v5 with an epoch bump per transaction), finalized at `franz.transaction.version` (default 2; a
+ * Java client 4.x uses v2 only when it is finalized). Levels never change while a broker runs, so
+ * the finalized epoch is fixed.
  */
-export const FEATURES: ReadonlyArray<{ name: string; level: number }> = [{ name: 'group.version', level: 1 }];
+export function features(config: BrokerConfig): Array<{ name: string; supported: number; finalized: number }> {
+  return [
+    { name: 'group.version', supported: 1, finalized: 1 },
+    { name: 'transaction.version', supported: 2, finalized: config.num('franz.transaction.version') },
+  ];
+}
 const FINALIZED_EPOCH = 0;
 
 export const apiVersions = defineHandler(spec, {
   versions: [0, 4],
   handle(ctx) {
+    const list = features(ctx.config);
     return {
       errorCode: 0,
       apiKeys: ctx.apiVersions(),
       throttleTimeMs: 0,
-      supportedFeatures: FEATURES.map((f) => ({ name: f.name, minVersion: 0, maxVersion: f.level })),
+      supportedFeatures: list.map((f) => ({ name: f.name, minVersion: 0, maxVersion: f.supported })),
       finalizedFeaturesEpoch: FINALIZED_EPOCH,
-      finalizedFeatures: FEATURES.map((f) => ({ name: f.name, minVersionLevel: f.level, maxVersionLevel: f.level })),
+      // A level of 0 is not finalized at all, as Kafka lists it.
+      finalizedFeatures: list
+        .filter((f) => f.finalized > 0)
+        .map((f) => ({ name: f.name, minVersionLevel: f.finalized, maxVersionLevel: f.finalized })),
     };
   },
 });

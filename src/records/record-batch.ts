@@ -48,9 +48,10 @@ export const BATCH_LOG_OVERHEAD = 12;
 const CRC_START = 21;
 const MAGIC_AT = 16;
 const CRC_AT = 17;
-/** Where a batch's attributes, producer id and record count sit in its header. */
+/** Where a batch's attributes, producer id and epoch and record count sit in its header. */
 export const ATTRIBUTES_AT = 21;
 export const PRODUCER_ID_AT = 43;
+export const PRODUCER_EPOCH_AT = 51;
 export const RECORD_COUNT_AT = 57;
 
 export type RecordsErrorCode =

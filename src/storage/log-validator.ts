@@ -228,7 +228,12 @@ function keylessRefusal(records: Buffer, maxMessageBytes: number): Refusal | nul
   }
 }
 
-export function refused(log: { readonly logStartOffset: number }, errorCode: number, errorMessage: string | null): AppendResult {
+export function refused(
+  log: { readonly logStartOffset: number },
+  errorCode: number,
+  errorMessage: string | null,
+  invalidRecords = true,
+): AppendResult {
   return {
     errorCode,
     errorMessage,
@@ -237,6 +242,6 @@ export function refused(log: { readonly logStartOffset: number }, errorCode: num
     logStartOffset: log.logStartOffset,
     duplicate: false,
     logAppendTimeMs: -1,
-    invalidRecords: true,
+    invalidRecords,
   };
 }

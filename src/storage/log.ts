@@ -401,38 +401,47 @@ export class Log {
   /**
    * A Produce request's payload for this partition. When the topic's compression.type names a
    * codec and a batch is in another, the batches are recompressed on a worker thread
-   * (Recompressor) and appended when that is done: the result is then a promise. Appends keep
-   * their arrival order: while any is queued, later ones queue behind it, recompressed or not.
+   * (Recompressor) and appended when that is done: the result is then a promise. `admitted`, when
+   * given, is a check still under way elsewhere (a transaction coordinator on another broker, or
+   * adding the partition to a transaction): the append waits for it and is refused with its code
+   * unless that is NONE. Appends keep their arrival order: while any is queued, later ones queue
+   * behind it, recompressed or not.
    * Validation, policy and the key check run first, on the bytes as sent, so a refused payload is
    * refused at once; the recompressed batches are validated again as they are appended (their size
    * against max.message.bytes, zstd against the request's version). Records that cannot be decoded
    * are CORRUPT_MESSAGE; a worker that fails fails this append only (UNKNOWN_SERVER_ERROR).
    */
-  appendFromClient(records: Buffer, opts: LeaderAppendOptions): AppendResult | Promise<AppendResult> {
+  appendFromClient(
+    records: Buffer,
+    opts: LeaderAppendOptions,
+    admitted?: Promise<{ errorCode: number; errorMessage: string | null }>,
+  ): AppendResult | Promise<AppendResult> {
     const target = this.config.compression;
     const convert = target >= 0 && this.recompressor !== null && codecsDiffer(records, target);
-    if (!convert && this.queuedAppends === 0) return appendAsLeader(this, records, opts);
+    if (!convert && this.queuedAppends === 0 && admitted === undefined) return appendAsLeader(this, records, opts);
     const refusal = leaderPrecheck(this, records, opts);
     if (refusal !== null) return refused(this, refusal.errorCode, refusal.errorMessage);
     // The request's buffer is reused once the handler returns: what is queued holds its own copy.
-    const work = convert
+    // Neither promise rejects, so that one refused early leaves nothing unhandled.
+    const work: Promise<Buffer | { refused: string; errorCode: number }> = convert
       ? this.recompressor!.run(
           records,
           target as CompressionCodec,
           this.config.compressionLevel,
           maxDecompressedBytes(this.config.maxMessageBytes),
+        ).then(
+          (out) => (Buffer.isBuffer(out) ? out : { refused: out.refused, errorCode: ErrorCode.CORRUPT_MESSAGE }),
+          (err: unknown) => ({ refused: `recompression failed: ${String(err)}`, errorCode: ErrorCode.UNKNOWN_SERVER_ERROR }),
         )
       : Promise.resolve(Buffer.from(records));
+    const admission = admitted?.catch((err: unknown) => ({ errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, errorMessage: String(err) }));
     this.queuedAppends++;
     const done = this.appendTail
-      .then(() => work)
-      .then(
-        (out) =>
-          Buffer.isBuffer(out)
-            ? appendAsLeader(this, out, { ...opts, keysChecked: true })
-            : refused(this, ErrorCode.CORRUPT_MESSAGE, out.refused),
-        (err: unknown) => refused(this, ErrorCode.UNKNOWN_SERVER_ERROR, `recompression failed: ${String(err)}`),
-      )
+      .then(() => Promise.all([admission, work]))
+      .then(([check, out]) => {
+        if (check !== undefined && check.errorCode !== ErrorCode.NONE) return refused(this, check.errorCode, check.errorMessage, false);
+        return Buffer.isBuffer(out) ? appendAsLeader(this, out, { ...opts, keysChecked: true }) : refused(this, out.errorCode, out.refused);
+      })
       .finally(() => {
         this.queuedAppends--;
       });

@@ -158,6 +158,11 @@ export class ProducerStateManager {
     }
   }
 
+  /** Whether the producer has an open transaction on this partition, at this epoch. */
+  inTransaction(producerId: number, epoch: number): boolean {
+    return this.ongoing.has(producerId) && this.producers.get(producerId)?.epoch === epoch;
+  }
+
   /** The first offset of the oldest open transaction on this partition, if any (it bounds the LSO). */
   firstUnstableOffset(): number | undefined {
     let min: number | undefined;

@@ -1,7 +1,10 @@
 /**
  * TransactionCoordinator: the state of each transactional id this broker coordinates, and the
- * rules of InitProducerId, AddPartitionsToTxn and EndTxn over it (transactions v1; KIP-890 comes
- * later). Every change is written to `__transaction_state` (the `store` port) before it takes
+ * rules of InitProducerId, AddPartitionsToTxn and EndTxn over it, for both transaction protocols:
+ * v1, where the producer adds each partition and keeps its epoch across transactions, and v2
+ * (KIP-890 part 2: EndTxn v5), where every end bumps the producer's epoch, so that a late write of
+ * a finished transaction is fenced at its partitions, and partitions join implicitly (the
+ * partition leader adds them when the first transactional Produce v12 arrives). Every change is written to `__transaction_state` (the `store` port) before it takes
  * effect or is answered, so a restart replays the same state (`load`); a transaction whose
  * PrepareCommit or PrepareAbort was stored is completed after a restart, never half-applied.
  *
@@ -39,11 +42,27 @@ export interface TransactionMetadata {
   transactionalId: string;
   producerId: number;
   producerEpoch: number;
+  /**
+   * Transactions v2: the producer id the id moves to when this transaction completes (its epoch
+   * was exhausted), else -1; and the one it had before its last move, which a retried EndTxn may
+   * still name, else -1.
+   */
+  nextProducerId: number;
+  prevProducerId: number;
+  /** The protocol of the id's last transaction: 2 when it ended with EndTxn v5 (bumped epochs), else 0. */
+  clientVersion: number;
   timeoutMs: number;
   state: TxnStateValue;
   partitions: TxnPartition[];
   startMs: number;
   lastUpdateMs: number;
+}
+
+/** EndTxn v5's answer: the producer id and epoch for the next transaction (-1 on an error). */
+export interface EndResult {
+  errorCode: number;
+  producerId: number;
+  producerEpoch: number;
 }
 
 function key(p: TxnPartition): string {
@@ -106,6 +125,9 @@ export class TransactionCoordinator {
       transactionalId,
       producerId: r.producerId,
       producerEpoch: r.producerEpoch,
+      nextProducerId: r.nextProducerId,
+      prevProducerId: r.previousProducerId,
+      clientVersion: r.clientTransactionVersion,
       timeoutMs: r.transactionTimeoutMs,
       state: r.transactionStatus,
       partitions,
@@ -172,6 +194,9 @@ export class TransactionCoordinator {
         transactionalId,
         producerId,
         producerEpoch,
+        nextProducerId: -1,
+        prevProducerId: m?.prevProducerId ?? -1,
+        clientVersion: m?.clientVersion ?? 0,
         timeoutMs,
         state: TxnState.Empty,
         partitions: [],
@@ -215,7 +240,7 @@ export class TransactionCoordinator {
     }
   }
 
-  /** EndTxn: commit or abort the Ongoing transaction; answered once its markers are written. */
+  /** EndTxn v0-4 (transactions v1): commit or abort the Ongoing transaction; answered once its markers are written. */
   async endTransaction(transactionalId: string, producerId: number, producerEpoch: number, commit: boolean): Promise<number> {
     const m = this.txns.get(transactionalId);
     const check = this.checkProducer(m, producerId, producerEpoch);
@@ -227,6 +252,7 @@ export class TransactionCoordinator {
     const prepared: TransactionMetadata = {
       ...m!,
       state: commit ? TxnState.PrepareCommit : TxnState.PrepareAbort,
+      clientVersion: 0,
       lastUpdateMs: this.ports.now(),
     };
     this.busy.add(transactionalId);
@@ -236,6 +262,67 @@ export class TransactionCoordinator {
       // From here the outcome is decided and stored: a crash now completes it after the restart.
       await this.complete(prepared);
       return ErrorCode.NONE;
+    } finally {
+      this.busy.delete(transactionalId);
+    }
+  }
+
+  /**
+   * EndTxn v5 (transactions v2): commit or abort at a bumped epoch. The markers carry the new
+   * epoch, so a write of this transaction that arrives late is refused at its partition; the
+   * answer names the epoch (or, past the last epoch, the new producer id at epoch 0) the
+   * producer's next transaction uses. An abort is allowed with nothing open (Empty or a finished
+   * transaction: the producer may have sent records that never reached a partition), and bumps
+   * the epoch all the same. A retry whose answer was lost names the epoch before the bump (or the
+   * id before the move) and is answered as the first was.
+   */
+  async endTransactionBumping(transactionalId: string, producerId: number, producerEpoch: number, commit: boolean): Promise<EndResult> {
+    const fail = (errorCode: number): EndResult => ({ errorCode, producerId: -1, producerEpoch: -1 });
+    const m = this.txns.get(transactionalId);
+    if (m === undefined) return fail(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    if (this.busy.has(transactionalId) || isCompleting(m.state)) return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
+    const retryOnBump = producerId === m.producerId && producerEpoch + 1 === m.producerEpoch;
+    const retryOnMove = producerId === m.prevProducerId && producerEpoch >= MAX_PRODUCER_EPOCH && m.producerEpoch === 0;
+    if (producerId !== m.producerId && !retryOnMove) return fail(ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    const retry = retryOnBump || retryOnMove;
+    const finished = m.state === TxnState.CompleteCommit || m.state === TxnState.CompleteAbort;
+    if (producerEpoch !== m.producerEpoch && !(finished && retry)) return fail(ErrorCode.PRODUCER_FENCED);
+    const asBefore: EndResult = { errorCode: ErrorCode.NONE, producerId: m.producerId, producerEpoch: m.producerEpoch };
+    switch (m.state) {
+      case TxnState.Ongoing:
+        break;
+      case TxnState.CompleteCommit:
+        if (commit) return retry ? asBefore : fail(ErrorCode.INVALID_TXN_STATE);
+        if (retry) return fail(ErrorCode.INVALID_TXN_STATE);
+        break;
+      case TxnState.CompleteAbort:
+        if (commit) return fail(ErrorCode.INVALID_TXN_STATE);
+        if (retry) return asBefore;
+        break;
+      case TxnState.Empty:
+        if (commit) return fail(ErrorCode.INVALID_TXN_STATE);
+        break;
+      default:
+        return fail(ErrorCode.INVALID_TXN_STATE);
+    }
+    this.busy.add(transactionalId);
+    try {
+      // Past the last epoch the id moves to a new producer id when the transaction completes.
+      const nextProducerId = m.producerEpoch >= MAX_PRODUCER_EPOCH ? await this.ports.newProducerId() : -1;
+      const now = this.ports.now();
+      const prepared: TransactionMetadata = {
+        ...m,
+        state: commit ? TxnState.PrepareCommit : TxnState.PrepareAbort,
+        producerEpoch: m.producerEpoch + 1,
+        nextProducerId,
+        clientVersion: 2,
+        startMs: m.state === TxnState.Ongoing ? m.startMs : now,
+        lastUpdateMs: now,
+      };
+      const code = await this.write(prepared);
+      if (code !== ErrorCode.NONE) return fail(code);
+      const done = await this.complete(prepared);
+      return { errorCode: ErrorCode.NONE, producerId: done.producerId, producerEpoch: done.producerEpoch };
     } finally {
       this.busy.delete(transactionalId);
     }
@@ -273,20 +360,30 @@ export class TransactionCoordinator {
     return ErrorCode.NONE;
   }
 
-  /** Writes the markers of a prepared transaction, then stores it complete. */
-  private async complete(prepared: TransactionMetadata): Promise<void> {
+  /**
+   * Writes the markers of a prepared transaction, then stores it complete (at a new producer id
+   * when transactions v2 exhausted its epoch). Returns the completed state.
+   */
+  private async complete(prepared: TransactionMetadata): Promise<TransactionMetadata> {
     const commit = prepared.state === TxnState.PrepareCommit;
     await this.ports.writeMarkers(
       prepared.partitions,
       { commit, producerId: prepared.producerId, producerEpoch: prepared.producerEpoch },
       prepared.transactionalId,
     );
-    await this.write({
+    const moves = prepared.nextProducerId >= 0;
+    const completed: TransactionMetadata = {
       ...prepared,
       state: commit ? TxnState.CompleteCommit : TxnState.CompleteAbort,
+      producerId: moves ? prepared.nextProducerId : prepared.producerId,
+      producerEpoch: moves ? 0 : prepared.producerEpoch,
+      prevProducerId: moves ? prepared.producerId : prepared.prevProducerId,
+      nextProducerId: -1,
       partitions: [],
       lastUpdateMs: this.ports.now(),
-    });
+    };
+    await this.write(completed);
+    return completed;
   }
 
   /** Stores a new state for the id (a transition Kafka allows) and applies it once stored. */
@@ -311,14 +408,14 @@ export function toRecord(m: TransactionMetadata): TransactionRecord {
   }
   return {
     producerId: m.producerId,
-    previousProducerId: -1,
-    nextProducerId: -1,
+    previousProducerId: m.prevProducerId,
+    nextProducerId: m.nextProducerId,
     producerEpoch: m.producerEpoch,
     transactionTimeoutMs: m.timeoutMs,
     transactionStatus: m.state,
     transactionPartitions: [...byTopic].map(([topic, partitionIds]) => ({ topic, partitionIds })),
     transactionLastUpdateTimestampMs: m.lastUpdateMs,
     transactionStartTimestampMs: m.startMs,
-    clientTransactionVersion: 0,
+    clientTransactionVersion: m.clientVersion,
   };
 }

@@ -19,7 +19,7 @@
 import type { BrokerConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { PartitionLogs, ProducerIds } from '../metadata/ports.js';
-import type { StateTopicPorts } from '../metadata/state-topic.js';
+import { type StateTopicPorts, statePartitionFor } from '../metadata/state-topic.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { TransactionCoordinator, type TxnPartition } from './coordinator.js';
 import { type TxnMarker, writeMarkerLocally } from './markers.js';
@@ -29,6 +29,23 @@ import { TxnState } from './transaction-state.js';
 export interface TransactionsPorts extends StateTopicPorts {
   readonly config: BrokerConfig;
   readonly producerIds: ProducerIds;
+}
+
+/**
+ * How long a partition leader keeps asking a coordinator that answers CONCURRENT_TRANSACTIONS
+ * (its previous transaction's markers are still being written), and the pause between asks:
+ * Kafka's add.partitions.to.txn.retry.backoff.max.ms and .backoff.ms defaults.
+ */
+const ADD_RETRY_FOR_MS = 100;
+const ADD_RETRY_EVERY_MS = 20;
+
+async function retryConcurrent(ask: () => Promise<number>): Promise<number> {
+  const until = Date.now() + ADD_RETRY_FOR_MS;
+  for (;;) {
+    const code = await ask();
+    if (code !== ErrorCode.CONCURRENT_TRANSACTIONS || Date.now() >= until) return code;
+    await new Promise((r) => setTimeout(r, ADD_RETRY_EVERY_MS));
+  }
 }
 
 /** First and longest pause between attempts to write a marker that failed. */
@@ -46,6 +63,13 @@ export class Transactions {
   onMarker: (topic: string, partition: number, producerId: number, commit: boolean) => void = () => undefined;
   /** Cluster: writes a marker on the partition's leader elsewhere (WriteTxnMarkers); an error code. */
   remoteMarker: ((topic: string, partition: number, marker: TxnMarker) => Promise<number>) | undefined;
+  /**
+   * Cluster: asks the coordinator of a transactional id on another broker to add a partition to
+   * its transaction, or (verifyOnly) whether it is in it (AddPartitionsToTxn v5); an error code.
+   */
+  remoteAdd:
+    | ((transactionalId: string, producerId: number, producerEpoch: number, p: TxnPartition, verifyOnly: boolean) => Promise<number>)
+    | undefined;
   private readonly logs: PartitionLogs;
   private readonly log: Logger;
   private readonly config: BrokerConfig;
@@ -82,6 +106,12 @@ export class Transactions {
   get store(): TransactionStore {
     this.madeStore ??= new TransactionStore(this.ports, this.config);
     return this.madeStore;
+  }
+
+  /** The `__transaction_state` partition of a transactional id, without making the topic; undefined while it does not exist. */
+  statePartitionOf(transactionalId: string): number | undefined {
+    const t = this.ports.topics.get(TRANSACTION_STATE_TOPIC);
+    return t === undefined ? undefined : statePartitionFor(transactionalId, t.partitions);
   }
 
   /** NOT_COORDINATOR when another broker coordinates the id, else null. */
@@ -152,9 +182,39 @@ export class Transactions {
   }
 
   /**
-   * A transactional Produce to a partition whose transaction this broker coordinates: the
-   * producer must be the id's current one and the partition part of its open transaction.
-   * NONE when it is, or when the id's coordinator is another broker (the leader cannot tell).
+   * Whether a transactional write of producer `producerId` at `producerEpoch` (a Produce's batches,
+   * a TxnOffsetCommit's offsets) may go to partition `p`: the id's current producer, with `p` in
+   * its open transaction, so that the transaction's markers will reach what is written. With
+   * `add` (transactions v2: Produce v12+, TxnOffsetCommit v5+, transaction.version 2 finalized) a
+   * partition not yet in the transaction joins it, as KIP-890 has the partition leader do; else a
+   * partition that is not in it is INVALID_TXN_STATE. The id's coordinator answers: this broker's
+   * own at once, another broker's over AddPartitionsToTxn (a promise), except when the partition
+   * already holds this producer's open transaction at this epoch (`open`: the leader has seen it
+   * verified). A coordinator still completing the previous transaction (CONCURRENT_TRANSACTIONS)
+   * is asked again for a short while before that is the answer, as Kafka's leaders do.
+   */
+  admit(
+    transactionalId: string,
+    producerId: number,
+    producerEpoch: number,
+    p: TxnPartition,
+    add: boolean,
+    open: boolean,
+  ): number | Promise<number> {
+    if (this.madeStore !== undefined && this.store.leads(transactionalId)) {
+      const code = this.verify(transactionalId, producerId, producerEpoch, p.topic, p.partition);
+      if (code !== ErrorCode.INVALID_TXN_STATE || !add) return code;
+      return retryConcurrent(() => this.coordinator.addPartitions(transactionalId, producerId, producerEpoch, [p]));
+    }
+    const remote = this.remoteAdd;
+    if (open || remote === undefined) return ErrorCode.NONE;
+    return retryConcurrent(() => remote(transactionalId, producerId, producerEpoch, p, !add));
+  }
+
+  /**
+   * The check of a transactional write when this broker coordinates the id (see admit): the
+   * producer is the id's current one and the partition part of its open transaction. NONE when
+   * another broker coordinates the id.
    */
   verify(transactionalId: string, producerId: number, producerEpoch: number, topic: string, partition: number): number {
     if (this.madeStore === undefined || !this.store.leads(transactionalId)) return ErrorCode.NONE;

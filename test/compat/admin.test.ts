@@ -664,6 +664,15 @@ test('ApiVersions v3+ carries the features franz implements (KIP-584); earlier v
     (v3.finalizedFeatures as Message[]).find((f) => f.name === 'group.version'),
     { name: 'group.version', maxVersionLevel: 1, minVersionLevel: 1 },
   );
+  // Transactions v2 (KIP-890), finalized by default (franz.transaction.version).
+  assert.deepEqual(
+    (v3.supportedFeatures as Message[]).find((f) => f.name === 'transaction.version'),
+    { name: 'transaction.version', minVersion: 0, maxVersion: 2 },
+  );
+  assert.deepEqual(
+    (v3.finalizedFeatures as Message[]).find((f) => f.name === 'transaction.version'),
+    { name: 'transaction.version', maxVersionLevel: 2, minVersionLevel: 2 },
+  );
   assert.ok(v3.finalizedFeaturesEpoch >= 0, 'a finalized epoch, so clients take the finalized levels');
   const v2 = await raw.request(18, 2, {});
   assert.deepEqual(v2.supportedFeatures, [], 'v2 has no features field');

@@ -22,6 +22,7 @@ import { dirname, join } from 'node:path';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { memberProcesses, startMemberProcess } from '../helpers/member-process.js';
+import { kcatReadAll } from '../helpers/kcat.js';
 
 const SESSION_MS = 2000;
 
@@ -522,6 +523,124 @@ describe('a three-broker cluster on etcd', () => {
     assert.deepEqual((await read('read_committed')).sort(), [...committed].sort());
     assert.equal((await read('read_uncommitted')).length, 24, 'the aborted records are in the log');
     await startNode(before.nodeId);
+  });
+
+  test('a transactional produce to a leader whose coordinator is elsewhere is checked there; v12 adds the partition (KIP-890)', async () => {
+    const admin = kafka().admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'cl-verify', numPartitions: 3, replicationFactor: 3 }] });
+    const leaders = (await admin.fetchTopicMetadata({ topics: ['cl-verify'] })).topics[0]!.partitions;
+    await admin.disconnect();
+    const any = [...brokers.values()][0]!;
+    const found = await until(
+      'the transaction coordinator of cl-raw',
+      async () => {
+        const c = await RawConnection.open(any.port);
+        try {
+          return (await c.request(10, 3, { key: 'cl-raw', keyType: 1 })) as { errorCode: number; nodeId: number };
+        } finally {
+          c.close();
+        }
+      },
+      (r) => r.errorCode === ErrorCode.NONE,
+    );
+    const coordinator = await RawConnection.open(brokers.get(found.nodeId)!.port);
+    let init = await coordinator.request(22, 4, {
+      transactionalId: 'cl-raw',
+      transactionTimeoutMs: 60000,
+      producerId: -1n,
+      producerEpoch: -1,
+    });
+    for (let n = 0; init.errorCode !== ErrorCode.NONE && n < 50; n++) {
+      await new Promise((r) => setTimeout(r, 100));
+      init = await coordinator.request(22, 4, {
+        transactionalId: 'cl-raw',
+        transactionTimeoutMs: 60000,
+        producerId: -1n,
+        producerEpoch: -1,
+      });
+    }
+    assert.equal(init.errorCode, ErrorCode.NONE);
+    const producerId = BigInt(init.producerId as number | bigint);
+    const producerEpoch = Number(init.producerEpoch);
+    // A partition led by another broker than the coordinator.
+    const elsewhere = leaders.find((p) => p.leader !== found.nodeId)!;
+    const leader = await RawConnection.open(brokers.get(elsewhere.leader)!.port);
+    const produce = (version: number, epoch: number, baseSequence: number) =>
+      leader.request(0, version, {
+        transactionalId: 'cl-raw',
+        acks: -1,
+        timeoutMs: 5000,
+        topicData: [
+          {
+            name: 'cl-verify',
+            partitionData: [{ index: elsewhere.partitionId, records: makeBatch({ producerId, producerEpoch: epoch, baseSequence }) }],
+          },
+        ],
+      });
+    const codeOf = (res: Awaited<ReturnType<typeof produce>>): number => res.responses[0].partitionResponses[0].errorCode;
+    try {
+      // v11: the partition was never added to the transaction, and its leader asks the coordinator.
+      assert.equal(codeOf(await produce(11, producerEpoch, 0)), ErrorCode.INVALID_TXN_STATE);
+      // v12 (transaction.version 2 is finalized by default): the leader adds it.
+      assert.equal(codeOf(await produce(12, producerEpoch, 0)), ErrorCode.NONE);
+      const described = await coordinator.request(65, 0, { transactionalIds: ['cl-raw'] });
+      const state = described.transactionStates[0] as { transactionState: string; topics: Array<{ topic: string; partitions: number[] }> };
+      assert.equal(state.transactionState, 'Ongoing');
+      assert.deepEqual(state.topics, [{ topic: 'cl-verify', partitions: [elsewhere.partitionId] }]);
+      // EndTxn v5 bumps the epoch: a late write at the old epoch is refused at the partition.
+      const end = await coordinator.request(26, 5, { transactionalId: 'cl-raw', producerId, producerEpoch, committed: false });
+      assert.deepEqual([end.errorCode, end.producerEpoch], [ErrorCode.NONE, producerEpoch + 1]);
+      assert.equal(codeOf(await produce(12, producerEpoch, 1)), ErrorCode.INVALID_PRODUCER_EPOCH);
+    } finally {
+      leader.close();
+      coordinator.close();
+    }
+  });
+
+  test('transactions v2 across the brokers: the Java consume-transform-produce loop, output equals input', { skip: javaSkip }, async () => {
+    const N = 600;
+    const k = kafka();
+    const admin = k.admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [
+        { topic: 'cl-ctp-in', numPartitions: 3, replicationFactor: 3 },
+        { topic: 'cl-ctp-out', numPartitions: 3, replicationFactor: 3 },
+      ],
+    });
+    await admin.disconnect();
+    const producer = k.producer();
+    await producer.connect();
+    await producer.send({
+      topic: 'cl-ctp-in',
+      acks: -1,
+      messages: Array.from({ length: N }, (_, i) => ({ key: `k${i}`, value: `v${i}` })),
+    });
+    await producer.disconnect();
+    const bootstrap = [...brokers.values()].map((b) => b.address).join(',');
+    // Three partitions led by three brokers: the transaction's coordinator leads at most one, so
+    // the others' leaders add their partition over AddPartitionsToTxn.
+    const app = startMemberProcess('java', [...JAVA, 'transform', bootstrap, 'cl-ctp-in', 'cl-ctp-out', 'cl-ctp-group', String(N)]);
+    await app.until(() => app.lines.some((l) => l.done !== undefined), 'the loop consumed every input record', 180_000);
+    await app.stop();
+    const any = [...brokers.values()][0]!.address;
+    const input = await kcatReadAll(any, 'cl-ctp-in');
+    const output = await kcatReadAll(any, 'cl-ctp-out');
+    assert.equal(input.length, N);
+    for (let p = 0; p < 3; p++) {
+      const want = input.filter((r) => r.partition === p).map((r) => `${r.key}=t:${r.payload}`);
+      const got = output.filter((r) => r.partition === p).map((r) => `${r.key}=${r.payload}`);
+      assert.deepEqual(got, want, `partition ${p}: every input record once, in order`);
+    }
+    const client = new Client({ brokers: [any] });
+    try {
+      const d = await client.transactions.describe('transform-cl-ctp-group');
+      const commits = app.lines.filter((l) => l.committed !== undefined).length;
+      assert.ok(commits > 0 && d.producerEpoch >= commits, `epoch ${d.producerEpoch} after ${commits} commits: transactions v2`);
+    } finally {
+      await client.close();
+    }
   });
 
   test("SIGTERM hands a leader's partitions over at once (controlled shutdown), with every acknowledged record", async () => {

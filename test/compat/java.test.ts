@@ -290,7 +290,7 @@ describe('Java client (kafka-clients 4.1)', { skip }, () => {
     assert.equal(again.code, 1);
     assert.match(again.stdout, /TopicExistsException/);
   });
-  test('Admin.describeFeatures (kafka-features.sh describe) sees group.version 1, supported and finalized', async () => {
+  test('Admin.describeFeatures (kafka-features.sh describe) sees group.version 1 and transaction.version 2', async () => {
     const out = (await franzCheck('features', '-')) as Array<{
       feature: string;
       supportedMin: number;
@@ -304,6 +304,14 @@ describe('Java client (kafka-clients 4.1)', { skip }, () => {
       supportedMin: 0,
       supportedMax: 1,
       finalized: 1,
+      epoch: true,
+    });
+    const txn = out.find((f) => f.feature === 'transaction.version');
+    assert.deepEqual(txn && { ...txn, epoch: txn.epoch !== null && txn.epoch >= 0 }, {
+      feature: 'transaction.version',
+      supportedMin: 0,
+      supportedMax: 2,
+      finalized: 2,
       epoch: true,
     });
   });

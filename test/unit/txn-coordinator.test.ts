@@ -181,4 +181,72 @@ describe('the transaction coordinator', () => {
     assert.equal(await c.expire(f.clock, 5_000), 0);
     assert.ok(c.get('recent') !== undefined);
   });
+
+  test('transactions v2 (EndTxn v5): every end bumps the epoch, markers carry the new one, a lost answer is answered again', async () => {
+    const f = fake();
+    const c = new TransactionCoordinator(f);
+    await c.initProducerId('v2', 60_000);
+    assert.equal(await c.addPartitions('v2', 1000, 0, [p('t', 0)]), ErrorCode.NONE);
+    assert.deepEqual(await c.endTransactionBumping('v2', 1000, 0, true), { errorCode: ErrorCode.NONE, producerId: 1000, producerEpoch: 1 });
+    assert.deepEqual(f.markers, [{ partitions: [p('t', 0)], commit: true, producerId: 1000, producerEpoch: 1 }]);
+    assert.equal(f.stored[f.stored.length - 1]![1].clientTransactionVersion, 2);
+    // The retry of a commit whose answer was lost names the old epoch: answered as before, no new markers.
+    assert.deepEqual(await c.endTransactionBumping('v2', 1000, 0, true), { errorCode: ErrorCode.NONE, producerId: 1000, producerEpoch: 1 });
+    assert.equal((await c.endTransactionBumping('v2', 1000, 0, false)).errorCode, ErrorCode.INVALID_TXN_STATE);
+    assert.equal(f.markers.length, 1);
+    // A late write of the finished transaction (the old epoch) is fenced; the next one starts at the new epoch.
+    assert.equal(await c.addPartitions('v2', 1000, 0, [p('t', 1)]), ErrorCode.PRODUCER_FENCED);
+    assert.equal((await c.endTransactionBumping('v2', 1000, 1, true)).errorCode, ErrorCode.INVALID_TXN_STATE, 'nothing to commit');
+    // An abort with nothing open bumps the epoch all the same (writes of the producer may be in flight).
+    assert.deepEqual(await c.endTransactionBumping('v2', 1000, 1, false), {
+      errorCode: ErrorCode.NONE,
+      producerId: 1000,
+      producerEpoch: 2,
+    });
+    assert.deepEqual(f.markers[1], { partitions: [], commit: false, producerId: 1000, producerEpoch: 2 });
+    assert.deepEqual(await c.endTransactionBumping('v2', 1000, 1, false), {
+      errorCode: ErrorCode.NONE,
+      producerId: 1000,
+      producerEpoch: 2,
+    });
+    assert.equal(await c.addPartitions('v2', 1000, 2, [p('t', 0)]), ErrorCode.NONE);
+    assert.deepEqual(await c.endTransactionBumping('v2', 1000, 2, false), {
+      errorCode: ErrorCode.NONE,
+      producerId: 1000,
+      producerEpoch: 3,
+    });
+    // Older epochs, other producers and unknown ids.
+    assert.equal((await c.endTransactionBumping('v2', 1000, 1, false)).errorCode, ErrorCode.PRODUCER_FENCED);
+    assert.equal((await c.endTransactionBumping('v2', 77, 3, false)).errorCode, ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    assert.equal((await c.endTransactionBumping('nobody', 1000, 0, true)).errorCode, ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+  });
+
+  test('transactions v2: past the last epoch the id moves to a new producer id, also when completed after a restart', async () => {
+    const f = fake();
+    const c = new TransactionCoordinator(f);
+    await c.initProducerId('old', 60_000);
+    await c.addPartitions('old', 1000, 0, [p('t', 0)]);
+    const ongoing = f.stored[f.stored.length - 1]![1];
+    // The same transaction, as if the producer had reached the last epoch.
+    c.load('old', { ...ongoing, producerEpoch: 32766 });
+    const end = await c.endTransactionBumping('old', 1000, 32766, true);
+    assert.deepEqual(end, { errorCode: ErrorCode.NONE, producerId: 1001, producerEpoch: 0 });
+    // The markers go out at the bumped epoch of the old id; the prepared record names the next id.
+    assert.deepEqual(f.markers, [{ partitions: [p('t', 0)], commit: true, producerId: 1000, producerEpoch: 32767 }]);
+    const prepared = f.stored.find(([, r]) => r.transactionStatus === TxnState.PrepareCommit)![1];
+    assert.equal(prepared.nextProducerId, 1001);
+    const completed = f.stored[f.stored.length - 1]![1];
+    assert.deepEqual([completed.producerId, completed.producerEpoch, completed.previousProducerId], [1001, 0, 1000]);
+    // A retry naming the old id and its last epoch is answered with the new id.
+    assert.deepEqual(await c.endTransactionBumping('old', 1000, 32766, true), end);
+    assert.equal(await c.addPartitions('old', 1001, 0, [p('t', 0)]), ErrorCode.NONE);
+
+    // Stored as prepared when the broker died: completed after the restart, at the new id.
+    const f2 = fake();
+    const again = new TransactionCoordinator(f2);
+    again.load('old', prepared);
+    await again.completePending();
+    assert.deepEqual(f2.markers, [{ partitions: [p('t', 0)], commit: true, producerId: 1000, producerEpoch: 32767 }]);
+    assert.deepEqual([again.get('old')!.producerId, again.get('old')!.producerEpoch], [1001, 0]);
+  });
 });
