@@ -283,6 +283,63 @@ export async function latencyBench(spec: LatencySpec): Promise<ClientResult> {
   };
 }
 
+export interface TxnBenchSpec {
+  address: string;
+  topic: string;
+  /** Records in each transaction, spread evenly over the topic's partitions. */
+  recordsPerTxn: number;
+  recordSize: number;
+  seconds: number;
+  warmupSeconds: number;
+  timeoutMs: number;
+}
+
+interface TxnBenchJson {
+  transactions: number;
+  records: number;
+  measuredRecords: number;
+  measuredSeconds: number;
+  commit: Percentiles | null;
+}
+
+/**
+ * bench/java/TxnBench.java: back-to-back transactions of a transactional Java producer; the
+ * commitTransaction() times come back as `ackLatency` (a latency row's table shows them).
+ */
+export async function txnBench(spec: TxnBenchSpec): Promise<ClientResult> {
+  const src = join(REPO_ROOT, 'bench', 'java', 'TxnBench.java');
+  const r = await run(
+    'java',
+    [
+      ...javaArgs(),
+      src,
+      spec.address,
+      spec.topic,
+      String(spec.recordsPerTxn),
+      String(spec.seconds),
+      String(spec.warmupSeconds),
+      String(spec.recordSize),
+    ],
+    { measureCpu: true, timeoutMs: spec.timeoutMs },
+  );
+  if (r.timedOut) throw new ClientFailure(`TxnBench timed out after ${spec.timeoutMs / 1000} s: ${tail(r.stdout + r.stderr)}`);
+  const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
+  if (r.code !== 0 || line === undefined) throw new ClientFailure(`TxnBench failed (exit ${r.code}): ${tail(r.stdout + r.stderr)}`);
+  const j = JSON.parse(line) as TxnBenchJson;
+  if (j.commit === null || j.measuredSeconds <= 0) throw new ClientFailure(`TxnBench measured no commit: ${line}`);
+  const recordsPerSec = j.measuredRecords / j.measuredSeconds;
+  return {
+    records: j.records,
+    bytes: j.records * spec.recordSize,
+    seconds: spec.seconds + spec.warmupSeconds,
+    recordsPerSec,
+    mibPerSec: (recordsPerSec * spec.recordSize) / (1024 * 1024),
+    ackLatency: j.commit,
+    detail: line,
+    ...clientCpu(r),
+  };
+}
+
 interface FranzGoJson {
   records: number;
   bytes: number;

@@ -33,6 +33,7 @@ import {
   kcatConsume,
   kcatProduce,
   latencyBench,
+  txnBench,
   producerPerformance,
   type ClientResult,
   type Percentiles,
@@ -634,7 +635,10 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
     ],
   });
   // A transactional producer committing every 100 ms (ProducerPerformance --transaction-duration-ms):
-  // each commit is an EndTxn answered once the markers of all 8 partitions are written.
+  // each commit is an EndTxn answered once the markers of all 8 partitions are written. Then
+  // TxnBench: transactions of 80 records (10 a partition) back to back, and how long each
+  // commitTransaction() takes (both brokers finalize transaction.version 2, which the Java client
+  // uses: partitions added by Produce v12, EndTxn v5).
   sessions.push({
     name: 'transactions',
     label: 'transactions',
@@ -651,6 +655,28 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
         'none',
         100,
       ),
+      {
+        id: 'latency-txn-commit',
+        title: 'Transactions of 80 x 1 KiB records, 8 partitions, back to back: commit latency (ack columns)',
+        kind: 'latency',
+        client: 'TxnBench (Java client)',
+        partitions: 8,
+        recordSize: 1024,
+        compression: 'none',
+        records: 0,
+        createTopic: 'txnlat',
+        runs: 1,
+        exec: (ctx) =>
+          txnBench({
+            address: ctx.broker.address,
+            topic: 'txnlat',
+            recordsPerTxn: 80,
+            recordSize: 1024,
+            seconds: Math.max(3, Math.round((quick ? 10 : 30) * Math.min(1, scale))),
+            warmupSeconds: quick ? 2 : 5,
+            timeoutMs: 5 * 60_000,
+          }),
+      },
     ],
   });
   // Broker-side compression: an uncompressed producer into a topic whose compression.type is zstd,

@@ -242,15 +242,14 @@ export class Broker implements ClusterInfo {
       const txns = this.makeTransactions(this.cluster, groups);
       const cluster = this.cluster;
       txns.remoteMarker = (topic, p, marker) => cluster.sendTxnMarker(topic, p, marker);
-      txns.remoteAdd = async (transactionalId, producerId, producerEpoch, p, verifyOnly) => {
+      txns.remoteAdd = async (transactionalId, producerId, producerEpoch, partitions, verifyOnly) => {
         const statePartition = txns.statePartitionOf(transactionalId);
-        if (statePartition === undefined) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
-        return cluster.checkTxnPartition(TRANSACTION_STATE_TOPIC, statePartition, {
+        if (statePartition === undefined) return partitions.map(() => ErrorCode.COORDINATOR_NOT_AVAILABLE);
+        return cluster.checkTxnPartitions(TRANSACTION_STATE_TOPIC, statePartition, {
           transactionalId,
           producerId,
           producerEpoch,
-          topic: p.topic,
-          partition: p.partition,
+          partitions,
           verifyOnly,
         });
       };

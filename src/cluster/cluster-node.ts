@@ -698,13 +698,13 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
 
   /**
    * Asks the coordinator of a transactional id, the leader of `statePartition` of the state
-   * topic, to verify or add a partition (AddPartitionsToTxn); an error code. Not this broker: a
-   * partition this broker leads but has not loaded yet is COORDINATOR_LOAD_IN_PROGRESS.
+   * topic, to verify or add partitions (AddPartitionsToTxn); an error code per partition. Not this
+   * broker: a partition this broker leads but has not loaded yet is COORDINATOR_LOAD_IN_PROGRESS.
    */
-  checkTxnPartition(stateTopic: string, statePartition: number, check: TxnPartitionCheck): Promise<number> {
+  checkTxnPartitions(stateTopic: string, statePartition: number, check: TxnPartitionCheck): Promise<number[]> {
     const leader = this.replicaState(stateTopic, statePartition)?.leader ?? -1;
-    if (leader === this.nodeId) return Promise.resolve(ErrorCode.COORDINATOR_LOAD_IN_PROGRESS);
-    return this.txnPeers.addPartition(
+    if (leader === this.nodeId) return Promise.resolve(check.partitions.map(() => ErrorCode.COORDINATOR_LOAD_IN_PROGRESS));
+    return this.txnPeers.addPartitions(
       this.brokers().find((b) => b.nodeId === leader),
       check,
     );

@@ -5,7 +5,7 @@
  * - a partition leader's AddPartitionsToTxn (v5, the broker's batched form) to the coordinator of
  *   a transactional id it does not coordinate: verify that a partition is in the transaction
  *   (transactions v1) or add it (v2, KIP-890).
- * Each call names one partition and resolves with that partition's error code. A broker that
+ * A marker names one partition and resolves with its error code; a check, one code per partition. A broker that
  * cannot be reached is answered NOT_LEADER_OR_FOLLOWER for a marker (the coordinator looks the
  * leader up again and retries) and NETWORK_EXCEPTION for a check (the producer retries).
  */
@@ -28,9 +28,8 @@ export interface TxnPartitionCheck {
   readonly transactionalId: string;
   readonly producerId: number;
   readonly producerEpoch: number;
-  readonly topic: string;
-  readonly partition: number;
-  /** true: is the partition in the transaction? false: add it. */
+  readonly partitions: ReadonlyArray<{ readonly topic: string; readonly partition: number }>;
+  /** true: are the partitions in the transaction? false: add them. */
   readonly verifyOnly: boolean;
 }
 
@@ -61,8 +60,16 @@ export class TxnPeers {
     return r.markers[0]?.topics[0]?.partitions[0]?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
   }
 
-  async addPartition(coordinator: BrokerEndpoint | undefined, c: TxnPartitionCheck): Promise<number> {
-    if (coordinator === undefined) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+  /** One error code per partition of the check, in its order. */
+  async addPartitions(coordinator: BrokerEndpoint | undefined, c: TxnPartitionCheck): Promise<number[]> {
+    const all = (code: number): number[] => c.partitions.map(() => code);
+    if (coordinator === undefined) return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
+    const topics = new Map<string, number[]>();
+    for (const p of c.partitions) {
+      const list = topics.get(p.topic);
+      if (list === undefined) topics.set(p.topic, [p.partition]);
+      else list.push(p.partition);
+    }
     const r = await this.call(coordinator, 'a transaction check', (conn) =>
       conn.request(addPartitionsSpec, {
         transactions: [
@@ -71,7 +78,7 @@ export class TxnPeers {
             producerId: c.producerId,
             producerEpoch: c.producerEpoch,
             verifyOnly: c.verifyOnly,
-            topics: [{ name: c.topic, partitions: [c.partition] }],
+            topics: [...topics].map(([name, partitions]) => ({ name, partitions })),
           },
         ],
         v3AndBelowTransactionalId: '',
@@ -80,9 +87,14 @@ export class TxnPeers {
         v3AndBelowTopics: [],
       }),
     );
-    if (r === null) return ErrorCode.NETWORK_EXCEPTION;
-    if (r.errorCode !== ErrorCode.NONE) return r.errorCode;
-    return r.resultsByTransaction[0]?.topicResults[0]?.resultsByPartition[0]?.partitionErrorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
+    if (r === null) return all(ErrorCode.NETWORK_EXCEPTION);
+    if (r.errorCode !== ErrorCode.NONE) return all(r.errorCode);
+    const results = r.resultsByTransaction[0]?.topicResults ?? [];
+    return c.partitions.map(
+      (p) =>
+        results.find((t) => t.name === p.topic)?.resultsByPartition.find((x) => x.partitionIndex === p.partition)?.partitionErrorCode ??
+        ErrorCode.UNKNOWN_SERVER_ERROR,
+    );
   }
 
   /** One request to a broker; null when it could not be sent or answered (the connection is dropped). */

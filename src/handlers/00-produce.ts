@@ -62,6 +62,49 @@ function admissionError(code: number, v2: boolean): { errorCode: number; errorMe
   }
 }
 
+/** Produce v12+ adds partitions to transactions when transaction.version 2 is finalized (KIP-890). */
+function transactionsV2(ctx: RequestContext): boolean {
+  return ctx.version >= 12 && ctx.config.num('franz.transaction.version') >= 2;
+}
+
+/**
+ * A transactional request's partitions, checked with the transaction's coordinator together
+ * (Transactions.admit): each must be in the producer's open transaction (AddPartitionsToTxn came
+ * first, v1) or is added now (transactions v2). One write to `__transaction_state`, or one
+ * request to the coordinator elsewhere, for all of them. Partitions this broker has no log for
+ * are left out (they fail, or are made, in appendPartition).
+ */
+function admitPartitions(
+  ctx: RequestContext,
+  transactionalId: string,
+  parts: ReadonlyArray<{ topic: string; p: PartitionData }>,
+): Map<PartitionData, number | Promise<number>> {
+  const out = new Map<PartitionData, number | Promise<number>>();
+  // By producer: a request normally holds one producer's batches (Kafka refuses more than one).
+  const byProducer = new Map<string, Array<{ topic: string; p: PartitionData; log: Log }>>();
+  for (const { topic, p } of parts) {
+    const log = ctx.logs.partition(topic, p.index);
+    const records = p.records;
+    if (log === undefined || records === null || records.length < BATCH_HEADER_BYTES) continue;
+    const key = `${records.readBigInt64BE(PRODUCER_ID_AT)}:${records.readInt16BE(PRODUCER_EPOCH_AT)}`;
+    const list = byProducer.get(key);
+    if (list === undefined) byProducer.set(key, [{ topic, p, log }]);
+    else list.push({ topic, p, log });
+  }
+  const v2 = transactionsV2(ctx);
+  for (const list of byProducer.values()) {
+    const first = list[0]!.p.records!;
+    const producerId = Number(first.readBigInt64BE(PRODUCER_ID_AT));
+    const producerEpoch = first.readInt16BE(PRODUCER_EPOCH_AT);
+    const partitions = list.map((x) => ({ topic: x.topic, partition: x.p.index }));
+    const codes = ctx.transactions.admit(transactionalId, producerId, producerEpoch, partitions, v2, (tp) =>
+      list[partitions.indexOf(tp)]!.log.producers.inTransaction(producerId, producerEpoch),
+    );
+    for (let i = 0; i < list.length; i++) out.set(list[i]!.p, codes[i]!);
+  }
+  return out;
+}
+
 function appendPartition(
   ctx: RequestContext,
   topic: string,
@@ -70,6 +113,7 @@ function appendPartition(
   timeoutMs: number,
   waits: AckWait[],
   transactionalId: string | null,
+  admission: number | Promise<number> | undefined,
 ): PartitionResult | Promise<PartitionResult> {
   const { logs, topics } = ctx;
   const index = p.index;
@@ -86,14 +130,10 @@ function appendPartition(
   if (records === null || records.length === 0) return failed(index, ErrorCode.CORRUPT_MESSAGE, 'empty record set');
   let admitted: Promise<{ errorCode: number; errorMessage: string | null }> | undefined;
   if (transactionalId !== null && records.length >= BATCH_HEADER_BYTES) {
-    // The transaction must hold the partition: AddPartitionsToTxn came first (v1), or this
-    // leader adds it now (transactions v2, Produce v12+). Its coordinator decides, here or on
-    // another broker (Transactions.admit). A short payload is left to validation to refuse.
-    const producerId = Number(records.readBigInt64BE(PRODUCER_ID_AT));
-    const producerEpoch = records.readInt16BE(PRODUCER_EPOCH_AT);
-    const v2 = ctx.version >= 12 && ctx.config.num('franz.transaction.version') >= 2;
-    const open = log.producers.inTransaction(producerId, producerEpoch);
-    const check = ctx.transactions.admit(transactionalId, producerId, producerEpoch, { topic, partition: index }, v2, open);
+    // The transaction must hold the partition (see admitPartitions); a partition made by this
+    // request (auto-created) is asked about alone. A short payload is left to validation to refuse.
+    const v2 = transactionsV2(ctx);
+    const check = admission ?? admitPartitions(ctx, transactionalId, [{ topic, p }]).get(p)!;
     if (typeof check !== 'number') admitted = check.then((code) => admissionError(code, v2));
     else if (check !== ErrorCode.NONE) {
       const e = admissionError(check, v2);
@@ -162,11 +202,19 @@ export const produce = defineHandler(spec, {
     const { acks, transactionalId: txn } = req;
     const waits: AckWait[] = [];
     const pending: Array<Promise<unknown>> = [];
+    const admissions =
+      txn === null || (acks !== 0 && acks !== 1 && acks !== -1)
+        ? undefined
+        : admitPartitions(
+            ctx,
+            txn,
+            req.topicData.flatMap((t) => t.partitionData.map((p) => ({ topic: t.name, p }))),
+          );
     const responses = req.topicData.map((t) => ({
       name: t.name,
       partitionResponses: t.partitionData.map((p) => {
         if (acks !== 0 && acks !== 1 && acks !== -1) return failed(p.index, ErrorCode.INVALID_REQUIRED_ACKS);
-        const r = appendPartition(ctx, t.name, p, acks, req.timeoutMs, waits, txn);
+        const r = appendPartition(ctx, t.name, p, acks, req.timeoutMs, waits, txn, admissions?.get(p));
         if (!(r instanceof Promise)) return r;
         // Recompressed on a worker: the answer is filled in once appended.
         const slot = failed(p.index, ErrorCode.NONE);

@@ -43,14 +43,15 @@ export const txnOffsetCommit = defineHandler(spec, {
     // it is added now): offsets no marker would ever reach would stay pending.
     const offsetsPartition = { topic: OFFSETS_TOPIC, partition: groups.store.partitionFor(groupId) };
     const log = ctx.logs.partition(offsetsPartition.topic, offsetsPartition.partition);
-    const verified = await ctx.transactions.admit(
+    const [admitted] = ctx.transactions.admit(
       req.transactionalId,
       req.producerId,
       req.producerEpoch,
-      offsetsPartition,
+      [offsetsPartition],
       ctx.version >= 5 && ctx.config.num('franz.transaction.version') >= 2,
-      log?.producers.inTransaction(req.producerId, req.producerEpoch) ?? false,
+      () => log?.producers.inTransaction(req.producerId, req.producerEpoch) ?? false,
     );
+    const verified = await admitted!;
     if (verified !== ErrorCode.NONE) return answer(r.all(fencedFor(coordinatorUnreachable(verified), ctx.version, 3)));
     // A producer that names its consumer's membership (v3+) is checked as a commit would be.
     if (req.memberId !== '' || req.generationId !== -1) {

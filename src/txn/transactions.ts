@@ -39,11 +39,11 @@ export interface TransactionsPorts extends StateTopicPorts {
 const ADD_RETRY_FOR_MS = 100;
 const ADD_RETRY_EVERY_MS = 20;
 
-async function retryConcurrent(ask: () => Promise<number>): Promise<number> {
+async function retryConcurrent(ask: () => Promise<number[]>): Promise<number[]> {
   const until = Date.now() + ADD_RETRY_FOR_MS;
   for (;;) {
-    const code = await ask();
-    if (code !== ErrorCode.CONCURRENT_TRANSACTIONS || Date.now() >= until) return code;
+    const codes = await ask();
+    if (!codes.includes(ErrorCode.CONCURRENT_TRANSACTIONS) || Date.now() >= until) return codes;
     await new Promise((r) => setTimeout(r, ADD_RETRY_EVERY_MS));
   }
 }
@@ -64,11 +64,18 @@ export class Transactions {
   /** Cluster: writes a marker on the partition's leader elsewhere (WriteTxnMarkers); an error code. */
   remoteMarker: ((topic: string, partition: number, marker: TxnMarker) => Promise<number>) | undefined;
   /**
-   * Cluster: asks the coordinator of a transactional id on another broker to add a partition to
-   * its transaction, or (verifyOnly) whether it is in it (AddPartitionsToTxn v5); an error code.
+   * Cluster: asks the coordinator of a transactional id on another broker to add partitions to
+   * its transaction, or (verifyOnly) whether they are in it (AddPartitionsToTxn v5); an error code
+   * per partition.
    */
   remoteAdd:
-    | ((transactionalId: string, producerId: number, producerEpoch: number, p: TxnPartition, verifyOnly: boolean) => Promise<number>)
+    | ((
+        transactionalId: string,
+        producerId: number,
+        producerEpoch: number,
+        partitions: readonly TxnPartition[],
+        verifyOnly: boolean,
+      ) => Promise<number[]>)
     | undefined;
   private readonly logs: PartitionLogs;
   private readonly log: Logger;
@@ -183,32 +190,44 @@ export class Transactions {
 
   /**
    * Whether a transactional write of producer `producerId` at `producerEpoch` (a Produce's batches,
-   * a TxnOffsetCommit's offsets) may go to partition `p`: the id's current producer, with `p` in
-   * its open transaction, so that the transaction's markers will reach what is written. With
-   * `add` (transactions v2: Produce v12+, TxnOffsetCommit v5+, transaction.version 2 finalized) a
-   * partition not yet in the transaction joins it, as KIP-890 has the partition leader do; else a
-   * partition that is not in it is INVALID_TXN_STATE. The id's coordinator answers: this broker's
-   * own at once, another broker's over AddPartitionsToTxn (a promise), except when the partition
-   * already holds this producer's open transaction at this epoch (`open`: the leader has seen it
-   * verified). A coordinator still completing the previous transaction (CONCURRENT_TRANSACTIONS)
-   * is asked again for a short while before that is the answer, as Kafka's leaders do.
+   * a TxnOffsetCommit's offsets) may go to each of `partitions`: the id's current producer, with
+   * the partition in its open transaction, so that the transaction's markers will reach what is
+   * written. With `add` (transactions v2: Produce v12+, TxnOffsetCommit v5+, transaction.version
+   * 2 finalized) a partition not yet in the transaction joins it, as KIP-890 has the partition
+   * leader do; else a partition that is not in it is INVALID_TXN_STATE. The id's coordinator
+   * answers: this broker's own at once, another broker's over AddPartitionsToTxn (a promise),
+   * except for a partition that already holds this producer's open transaction at this epoch
+   * (`open`: the leader has seen it verified). The partitions of one request are added, or asked
+   * about, together: one write to `__transaction_state`, one request. A coordinator still
+   * completing the previous transaction (CONCURRENT_TRANSACTIONS) is asked again for a short
+   * while before that is the answer, as Kafka's leaders do. One code (or promise) per partition.
    */
   admit(
     transactionalId: string,
     producerId: number,
     producerEpoch: number,
-    p: TxnPartition,
+    partitions: readonly TxnPartition[],
     add: boolean,
-    open: boolean,
-  ): number | Promise<number> {
+    open: (p: TxnPartition) => boolean,
+  ): Array<number | Promise<number>> {
     if (this.madeStore !== undefined && this.store.leads(transactionalId)) {
-      const code = this.verify(transactionalId, producerId, producerEpoch, p.topic, p.partition);
-      if (code !== ErrorCode.INVALID_TXN_STATE || !add) return code;
-      return retryConcurrent(() => this.coordinator.addPartitions(transactionalId, producerId, producerEpoch, [p]));
+      const codes = partitions.map((p) => this.verify(transactionalId, producerId, producerEpoch, p.topic, p.partition));
+      const missing = add ? partitions.filter((_, i) => codes[i] === ErrorCode.INVALID_TXN_STATE) : [];
+      if (missing.length === 0) return codes;
+      const added = retryConcurrent(async () => {
+        const code = await this.coordinator.addPartitions(transactionalId, producerId, producerEpoch, missing);
+        return missing.map(() => code);
+      }).then((c) => c[0]!);
+      return codes.map((c) => (c === ErrorCode.INVALID_TXN_STATE ? added : c));
     }
     const remote = this.remoteAdd;
-    if (open || remote === undefined) return ErrorCode.NONE;
-    return retryConcurrent(() => remote(transactionalId, producerId, producerEpoch, p, !add));
+    const ask = remote === undefined ? [] : partitions.filter((p) => !open(p));
+    if (ask.length === 0) return partitions.map(() => ErrorCode.NONE);
+    const answers = retryConcurrent(() => remote!(transactionalId, producerId, producerEpoch, ask, !add));
+    return partitions.map((p) => {
+      const i = ask.indexOf(p);
+      return i < 0 ? ErrorCode.NONE : answers.then((a) => a[i] ?? ErrorCode.UNKNOWN_SERVER_ERROR);
+    });
   }
 
   /**
