@@ -4,7 +4,7 @@
  * the narrow ports it needs, and starts and stops them in order. No part reaches the Broker
  * itself; handlers see only `BrokerServices`.
  */
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { connectionOverrides, type BrokerConfig } from './config.js';
 import { GroupCoordinator } from './group/coordinator.js';
 import { OFFSETS_TOPIC } from './group/group-store.js';
@@ -19,6 +19,7 @@ import { TopicRegistry } from './metadata/topics.js';
 import { KafkaListener } from './server/listener.js';
 import { ClusterNode } from './cluster/cluster-node.js';
 import { parseClusterUrl } from './cluster/etcd-store.js';
+import { DelayScheduler } from './delay/delay-scheduler.js';
 import { LogCleaner } from './storage/log-cleaner.js';
 import { LogManager } from './storage/log-manager.js';
 import { Recompressor } from './storage/recompressor.js';
@@ -38,6 +39,8 @@ export class Broker implements ClusterInfo {
   readonly cleaner: LogCleaner;
   /** Broker-side compression (compression.type naming a codec), in worker threads. */
   private readonly recompressor: Recompressor;
+  /** Delayed delivery's scheduler (single node, franz.delay.enable). */
+  readonly delays: DelayScheduler | undefined;
   /** The single-node topics (undefined in cluster mode). */
   private readonly single: TopicManager | undefined;
   /** Cluster mode: this broker's part of the cluster (undefined for a single node). */
@@ -106,6 +109,12 @@ export class Broker implements ClusterInfo {
       this.groupCoordinator = this.makeGroups(parts);
       this.txnCoordinator = this.makeTransactions(parts, this.groupCoordinator);
       this.txnCoordinator.loadAll();
+      // Delayed delivery (single node only for now: in a cluster delay headers are not honoured).
+      if (config.bool('franz.delay.enable')) {
+        const delays = new DelayScheduler(join(this.dataDir, 'delay-index'), { logs: parts, log, now: () => Date.now() });
+        this.delays = delays;
+        this.logs.delayed = (topic, p, due) => delays.scheduled(topic, p, due);
+      }
     }
     this.registry = createRegistry();
     const info: ClusterInfo = this.cluster ?? this;
@@ -265,6 +274,7 @@ export class Broker implements ClusterInfo {
     }
     this.logs.startBackgroundWork(this.config.num('log.retention.check.interval.ms'));
     this.cleaner.start();
+    this.delays?.start();
     this.groups.startExpiry();
     this.transactions.start();
   }
@@ -279,6 +289,7 @@ export class Broker implements ClusterInfo {
     // A creation under way stops at its next step; the next start opens what it made.
     await this.single?.stop();
     await this.cluster?.stop();
+    this.delays?.stop();
     await this.cleaner.stop();
     await this.logs.close();
     await this.recompressor.close();

@@ -261,6 +261,17 @@ export const BROKER_KEYS = {
     doc: 'min.insync.replicas of __transaction_state',
     ignored: 'the state is written once every in-sync replica has it, whatever their number',
   },
+  'franz.delay.enable': {
+    type: 'boolean',
+    default: 'true',
+    doc: 'delayed delivery: records with a franz-deliver-at or franz-delay-ms header (or of a topic with franz.delivery.delay.ms) are held until due. false: headers are not looked at',
+  },
+  'franz.delay.max.ms': {
+    type: 'long',
+    min: 0,
+    default: String(40 * DAY_MS),
+    doc: 'the longest delay a record may ask for (longer: INVALID_RECORD)',
+  },
   'franz.transaction.version': {
     type: 'int',
     min: 0,
@@ -359,6 +370,7 @@ export const TOPIC_KEYS = {
   'delete.retention.ms': { type: 'long', min: 0, brokerKey: 'log.cleaner.delete.retention.ms', default: String(DAY_MS) },
   'file.delete.delay.ms': { type: 'long', min: 0, default: '60000', ignored: 'deleted segments are removed at once' },
   'flush.messages': { type: 'long', min: 1, brokerKey: 'log.flush.interval.messages', default: LONG_MAX },
+  'franz.delivery.delay.ms': { type: 'long', min: 0, default: '0' },
   'flush.ms': { type: 'long', min: 0, brokerKey: 'log.flush.interval.ms', default: LONG_MAX },
   'index.interval.bytes': { type: 'int', min: 0, brokerKey: 'log.index.interval.bytes', default: '4096' },
   'max.message.bytes': { type: 'int', min: 0, brokerKey: 'message.max.bytes', default: '1048588' },

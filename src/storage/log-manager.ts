@@ -82,6 +82,8 @@ export class LogManager {
   private timers: NodeJS.Timeout[] = [];
   /** Broker-side compression for the logs' client appends (Log.appendFromClient); null: none. */
   recompressor: Recompressor | null = null;
+  /** Delayed delivery's scheduler, told of every delayed record a log appends (see Log.onDelayed). */
+  delayed: ((topic: string, partition: number, due: ReadonlyArray<{ offset: number; dueMs: number }>) => void) | null = null;
   /** Checkpoint writes run one after another, in call order (see writeCheckpoints). */
   private checkpointChain: Promise<void> = Promise.resolve();
   private checkpointsInFlight = 0;
@@ -118,6 +120,12 @@ export class LogManager {
     return this.logs.get(partitionDirName(topic, partition))?.log;
   }
 
+  /** Gives a log the broker's services: recompression and delayed delivery. */
+  private attach(log: Log, topic: string, partition: number): void {
+    log.recompressor = this.recompressor;
+    log.onDelayed = (due) => this.delayed?.(topic, partition, due);
+  }
+
   /** Opens the partition's log, creating it if needed. */
   open(topic: string, partition: number, config: LogConfig): Log {
     const name = partitionDirName(topic, partition);
@@ -130,7 +138,7 @@ export class LogManager {
       firstDirtyOffset: this.cleanerPoints.get(name) ?? 0,
       log: this.logger,
     });
-    log.recompressor = this.recompressor;
+    this.attach(log, topic, partition);
     this.logs.set(name, { key: { topic, partition }, log });
     return log;
   }
@@ -195,7 +203,7 @@ export class LogManager {
     if (failure === null && stopped === null) {
       for (let p = from; p < to; p++) {
         const log = opened[p - from]!;
-        log.recompressor = this.recompressor;
+        this.attach(log, topic, p);
         this.logs.set(partitionDirName(topic, p), { key: { topic, partition: p }, log });
       }
       return 'created';

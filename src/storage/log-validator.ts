@@ -37,6 +37,7 @@ import {
   RecordsError,
   scanRecords,
 } from '../records/record-batch.js';
+import { type DelayPolicy, DelayHeaderError, type ScheduledPayload, toDelayBatches } from '../records/delayed-records.js';
 import * as facts from './batch-facts.js';
 import type { ValidatedBatches } from '../native/index.js';
 
@@ -93,6 +94,12 @@ export interface LeaderAppendOptions {
   readonly transactional?: boolean;
   /** The records' keys were already checked for a compacted topic (appendFromClient did, before recompressing). */
   readonly keysChecked?: boolean;
+  /**
+   * The payload's control batches are delay batches appendFromClient made of a client's payload
+   * it checked as sent (delayed delivery): allowed, and not held to max.message.bytes, which
+   * the payload as sent met.
+   */
+  readonly delayBatches?: boolean;
 }
 
 /**
@@ -110,7 +117,7 @@ const ZSTD_MIN_PRODUCE_VERSION = 7;
 
 /** Validates `records`, applies the leader's policy, and appends them to `log` (see the top). */
 export function appendAsLeader(log: ValidatedLog, records: Buffer, opts: LeaderAppendOptions): AppendResult {
-  const validated = native.validateBatches(records, log.config.maxMessageBytes);
+  const validated = native.validateBatches(records, opts.delayBatches === true ? Number.MAX_SAFE_INTEGER : log.config.maxMessageBytes);
   const refusal = leaderRefusal(log, records, validated, opts);
   if (refusal !== null) return refused(log, refusal.errorCode, refusal.errorMessage);
   const logAppendTime = log.config.logAppendTime ? Date.now() : -1;
@@ -157,12 +164,33 @@ export function appendAsFollower(log: ValidatedLog, records: Buffer): AppendResu
 
 /** Why the leader refuses a payload (validation, policy, keys), or null: appendAsLeader's checks without the append. */
 export function leaderPrecheck(log: ValidatedLog, records: Buffer, opts: LeaderAppendOptions): Refusal | null {
-  return leaderRefusal(log, records, native.validateBatches(records, log.config.maxMessageBytes), opts);
+  const max = opts.delayBatches === true ? Number.MAX_SAFE_INTEGER : log.config.maxMessageBytes;
+  return leaderRefusal(log, records, native.validateBatches(records, max), opts);
+}
+
+/**
+ * Delayed delivery: the payload with its delayed records' batches as delay batches, null when no
+ * record is delayed, or why it is refused: INVALID_RECORD for a bad delay header (with the
+ * reason), CORRUPT_MESSAGE for records that cannot be decoded.
+ */
+export function delayBatchesOf(records: Buffer, policy: DelayPolicy, maxDecompressed: number): ScheduledPayload | null | Refusal {
+  try {
+    return toDelayBatches(records, Date.now(), policy, maxDecompressed);
+  } catch (err) {
+    if (err instanceof DelayHeaderError) return { errorCode: ErrorCode.INVALID_RECORD, errorMessage: err.message };
+    if (err instanceof RecordsError) return { errorCode: ErrorCode.CORRUPT_MESSAGE, errorMessage: err.message };
+    throw err;
+  }
 }
 
 function leaderRefusal(log: ValidatedLog, records: Buffer, validated: ValidatedBatches, opts: LeaderAppendOptions): Refusal | null {
   if (validated.errorCode !== ErrorCode.NONE) return { errorCode: validated.errorCode, errorMessage: null };
-  const refusal = policyRefusal(validated, opts.apiVersion, opts.transactional === true || opts.origin === 'coordinator');
+  const refusal = policyRefusal(
+    validated,
+    opts.apiVersion,
+    opts.transactional === true || opts.origin === 'coordinator',
+    opts.delayBatches === true,
+  );
   if (refusal !== null) return refusal;
   if (log.config.compact === true && (opts.origin ?? 'client') === 'client' && opts.keysChecked !== true) {
     return keylessRefusal(records, log.config.maxMessageBytes);
@@ -186,7 +214,12 @@ const TRANSACTIONAL: Refusal = {
 };
 
 /** Why the leader refuses these (valid) batches, or null when it accepts them. */
-function policyRefusal(validated: ValidatedBatches, apiVersion: number | undefined, transactional: boolean): Refusal | null {
+function policyRefusal(
+  validated: ValidatedBatches,
+  apiVersion: number | undefined,
+  transactional: boolean,
+  delayBatches: boolean,
+): Refusal | null {
   const b = validated.batches;
   const n = validated.count;
   // zstd is checked over all batches first: a zstd batch refuses the payload for that reason
@@ -196,7 +229,7 @@ function policyRefusal(validated: ValidatedBatches, apiVersion: number | undefin
   }
   for (let k = 0; k < n; k++) {
     if (facts.compressionCodec(b, k) > Compression.zstd) return UNKNOWN_CODEC;
-    if (facts.isControl(b, k)) return CONTROL;
+    if (facts.isControl(b, k) && !delayBatches) return CONTROL;
     if (!transactional && facts.isTransactional(b, k)) return TRANSACTIONAL;
   }
   return null;

@@ -29,6 +29,7 @@ import { join } from 'node:path';
 import { assertCurrent, scanSegment, type ValidatedBatches } from '../native/index.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { ControlType, controlRecordType, type ControlTypeValue, decodeRecordBatches } from '../records/record-batch.js';
+import { DELAY_CONTROL_TYPE, type DelayPolicy, mayHoldDelayed } from '../records/delayed-records.js';
 import type { FileRegion } from '../protocol/primitives.js';
 import * as facts from './batch-facts.js';
 import { LogSegment, segmentFileName } from './log-segment.js';
@@ -37,6 +38,7 @@ import {
   appendAsFollower,
   appendAsLeader,
   appendMarker,
+  delayBatchesOf,
   type AppendOrigin,
   type AppendResult,
   type LeaderAppendOptions,
@@ -89,6 +91,8 @@ export interface LogConfig {
   compression: number;
   /** The level for `compression` (compression.gzip.level, compression.zstd.level), or undefined for the codec's default. */
   compressionLevel: number | undefined;
+  /** Delayed delivery (franz.delay.enable, franz.delay.max.ms, franz.delivery.delay.ms), or null when off. */
+  delivery: DelayPolicy | null;
 }
 
 export interface LogRead {
@@ -145,6 +149,11 @@ export class Log {
   tombstoneExpiryMs = -1;
   /** Broker-side compression's worker pool (set by LogManager); null: no recompression. */
   recompressor: Recompressor | null = null;
+  /**
+   * Delayed delivery's scheduler (set by LogManager): told of each delayed record appended, with
+   * its offset and due time. null: nobody delivers (a log opened outside a broker).
+   */
+  onDelayed: ((due: ReadonlyArray<{ offset: number; dueMs: number }>) => void) | null = null;
   /** The last client append queued behind a recompression (appendFromClient keeps their order). */
   private appendTail: Promise<unknown> = Promise.resolve();
   private queuedAppends = 0;
@@ -416,10 +425,39 @@ export class Log {
     opts: LeaderAppendOptions,
     admitted?: Promise<{ errorCode: number; errorMessage: string | null }>,
   ): AppendResult | Promise<AppendResult> {
-    const target = this.config.compression;
-    const convert = target >= 0 && this.recompressor !== null && codecsDiffer(records, target);
-    if (!convert && this.queuedAppends === 0 && admitted === undefined) return appendAsLeader(this, records, opts);
+    // Delayed delivery: a payload holding a delayed record is checked as sent, then stored with
+    // its batches turned into delay batches (records/delayed-records.ts), which recompression
+    // leaves alone; once appended, the scheduler is told what is due when (onDelayed).
+    const delivery = this.config.delivery;
+    const maxInflated = maxDecompressedBytes(this.config.maxMessageBytes);
+    if (delivery === null || !mayHoldDelayed(records, delivery, maxInflated)) return this.appendPayload(records, records, opts, admitted);
     const refusal = leaderPrecheck(this, records, opts);
+    if (refusal !== null) return refused(this, refusal.errorCode, refusal.errorMessage);
+    const scheduled = delayBatchesOf(records, delivery, maxInflated);
+    if (scheduled === null) return this.appendPayload(records, records, opts, admitted);
+    if ('errorCode' in scheduled) return refused(this, scheduled.errorCode, scheduled.errorMessage);
+    const appended = this.appendPayload(records, scheduled.payload, { ...opts, delayBatches: true, keysChecked: true }, admitted);
+    const tell = (r: AppendResult): AppendResult => {
+      // A retry already in the log was scheduled the first time.
+      if (r.errorCode === ErrorCode.NONE && !r.duplicate && this.onDelayed !== null) {
+        this.onDelayed(scheduled.due.map((d) => ({ offset: r.baseOffset + d.delta, dueMs: d.dueMs })));
+      }
+      return r;
+    };
+    return appended instanceof Promise ? appended.then(tell) : tell(appended);
+  }
+
+  /** appendFromClient's append of `payload` (the request's `records`, or what was made of them). */
+  private appendPayload(
+    records: Buffer,
+    payload: Buffer,
+    opts: LeaderAppendOptions,
+    admitted: Promise<{ errorCode: number; errorMessage: string | null }> | undefined,
+  ): AppendResult | Promise<AppendResult> {
+    const target = this.config.compression;
+    const convert = payload === records && target >= 0 && this.recompressor !== null && codecsDiffer(records, target);
+    if (!convert && this.queuedAppends === 0 && admitted === undefined) return appendAsLeader(this, payload, opts);
+    const refusal = leaderPrecheck(this, payload, opts);
     if (refusal !== null) return refused(this, refusal.errorCode, refusal.errorMessage);
     // The request's buffer is reused once the handler returns: what is queued holds its own copy.
     // Neither promise rejects, so that one refused early leaves nothing unhandled.
@@ -433,7 +471,7 @@ export class Log {
           (out) => (Buffer.isBuffer(out) ? out : { refused: out.refused, errorCode: ErrorCode.CORRUPT_MESSAGE }),
           (err: unknown) => ({ refused: `recompression failed: ${String(err)}`, errorCode: ErrorCode.UNKNOWN_SERVER_ERROR }),
         )
-      : Promise.resolve(Buffer.from(records));
+      : Promise.resolve(payload === records ? Buffer.from(records) : payload);
     const admission = admitted?.catch((err: unknown) => ({ errorCode: ErrorCode.UNKNOWN_SERVER_ERROR, errorMessage: String(err) }));
     this.queuedAppends++;
     const done = this.appendTail
@@ -503,7 +541,9 @@ export class Log {
     // A client's sequences are checked; a follower records its leader's as they come, and the
     // coordinators' batches carry none.
     for (let k = 0; k < n && origin === 'client'; k++) {
-      const check = this.producers.check(facts.readIdentity(b, k, identity));
+      // A delay batch holds a producer's records: its sequences are checked as theirs.
+      const delayBatch = facts.isControl(b, k) && controlRecordType(payload, facts.position(b, k)) === DELAY_CONTROL_TYPE;
+      const check = this.producers.check(facts.readIdentity(b, k, identity), delayBatch);
       if (check.kind === 'error') {
         result.errorCode = check.errorCode;
         result.errorMessage = check.message;

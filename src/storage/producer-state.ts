@@ -15,6 +15,7 @@
 import { readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCode } from '../protocol/errors.js';
+import { DELAY_CONTROL_TYPE } from '../records/delayed-records.js';
 import { ATTR_CONTROL, ATTR_TRANSACTIONAL, ControlType } from '../records/record-batch.js';
 import type { BatchIdentity } from './batch-facts.js';
 import { segmentFileName } from './log-segment.js';
@@ -74,10 +75,13 @@ export class ProducerStateManager {
     return this.producers.size;
   }
 
-  /** Checks a batch against the producer's state without changing it (nor keeping `b`). */
-  check(b: BatchIdentity): SequenceCheck {
+  /**
+   * Checks a batch against the producer's state without changing it (nor keeping `b`).
+   * `delayBatch`: a control batch that holds the producer's delayed records, checked as theirs.
+   */
+  check(b: BatchIdentity, delayBatch = false): SequenceCheck {
     // Markers are the broker's own (the transaction coordinator's); they carry no sequence.
-    if (b.producerId < 0 || (b.attributes & ATTR_CONTROL) !== 0) return APPEND;
+    if (b.producerId < 0 || ((b.attributes & ATTR_CONTROL) !== 0 && !delayBatch)) return APPEND;
     const e = this.producers.get(b.producerId);
     if (e === undefined) return APPEND;
     if (b.producerEpoch < e.epoch) {
@@ -114,12 +118,13 @@ export class ProducerStateManager {
 
   /**
    * Records an appended batch (copying what it keeps from `b`). A control batch needs its marker
-   * type (`controlType`, ControlType): it ends the producer's transaction on this partition and
-   * changes no sequence.
+   * type (`controlType`, ControlType): a marker ends the producer's transaction on this partition
+   * and changes no sequence; a delay batch is recorded as the records it holds.
    */
   update(b: BatchIdentity, firstOffset: number, controlType = -1): void {
     if (b.producerId < 0) return;
-    if ((b.attributes & ATTR_CONTROL) !== 0) {
+    // A delay batch (delayed delivery) holds the producer's records: recorded as theirs.
+    if ((b.attributes & ATTR_CONTROL) !== 0 && controlType !== DELAY_CONTROL_TYPE) {
       this.endTransaction(b.producerId, b.producerEpoch, firstOffset, controlType);
       return;
     }

@@ -21,6 +21,7 @@ export function testLogConfig(over: Partial<LogConfig> = {}): LogConfig {
     maxCompactionLagMs: Number.MAX_SAFE_INTEGER,
     compression: -1,
     compressionLevel: undefined,
+    delivery: null,
     ...over,
   };
 }

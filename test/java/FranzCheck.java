@@ -101,6 +101,7 @@ public class FranzCheck {
         try {
             switch (mode) {
                 case "produce" -> produce(bootstrap, topic, Integer.parseInt(args[3]), tail(args, 4));
+                case "delayed" -> delayed(bootstrap, topic, Integer.parseInt(args[3]), Long.parseLong(args[4]), tail(args, 5));
                 case "upserts" -> upserts(bootstrap, topic, Integer.parseInt(args[3]), Integer.parseInt(args[4]), tail(args, 5));
                 case "consume" -> consume(bootstrap, topic, Integer.parseInt(args[3]), args.length > 4 ? args[4] : null);
                 case "admin" -> admin(bootstrap, topic);
@@ -164,6 +165,30 @@ public class FranzCheck {
                 RecordMetadata m = acks.get(i).get();
                 out(obj("i", Integer.toString(i), "partition", Integer.toString(m.partition()),
                         "offset", Long.toString(m.offset()), "timestamp", Long.toString(m.timestamp())));
+            }
+        }
+    }
+
+    /**
+     * Delayed records (franz's delay queue): record i, key "k" + i, asks with a franz-delay-ms
+     * header for delayMs + (i % 10) * 100 ms, keyed to partition by the default partitioner.
+     * Prints each record's partition and offset (those of its delay record).
+     */
+    static void delayed(String bootstrap, String topic, int n, long delayMs, String[] extra) throws Exception {
+        Properties p = producerProps(bootstrap, extra);
+        List<Future<RecordMetadata>> acks = new ArrayList<>();
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p)) {
+            for (int i = 0; i < n; i++) {
+                List<Header> headers = new ArrayList<>();
+                headers.add(new RecordHeader("i", Integer.toString(i).getBytes(StandardCharsets.UTF_8)));
+                headers.add(new RecordHeader("franz-delay-ms", Long.toString(delayMs + (i % 10) * 100L).getBytes(StandardCharsets.UTF_8)));
+                acks.add(producer.send(new ProducerRecord<>(topic, null, null, ("k" + i).getBytes(StandardCharsets.UTF_8),
+                        ("java-" + i).getBytes(StandardCharsets.UTF_8), headers)));
+            }
+            producer.flush();
+            for (int i = 0; i < n; i++) {
+                RecordMetadata m = acks.get(i).get();
+                out(obj("i", Integer.toString(i), "partition", Integer.toString(m.partition()), "offset", Long.toString(m.offset())));
             }
         }
     }

@@ -1,0 +1,193 @@
+/**
+ * DelayIndex: the on-disk part of delayed delivery's timing wheel, in `<data dir>/delay-index/`.
+ *
+ * The delayed records themselves live in their partitions' logs (delay batches, see
+ * records/delayed-records.ts); this index only says which is due when: 24-byte entries (due ms,
+ * offset, partition ref, as float64, float64, uint32 and 4 bytes of padding) in bucket files of
+ * three sizes, a hierarchical timing wheel on disk:
+ *   m-<n>  the records due in minute n (n = floor(due / 60 000)),
+ *   h-<n>  hour n, d-<n>  day n.
+ * A record goes to the finest bucket that is open for its due time (DelayScheduler decides); as
+ * time comes near, an hour's file is split into minute files, a day's into hour files, and a
+ * minute's file is read into memory, so memory holds only what is due within about two minutes,
+ * whatever the number of records pending. Each entry is written once per level, three times at
+ * most.
+ *
+ * `partitions` lists the partitions with delayed records, one "topic<TAB>partition" line each: an
+ * entry's ref is its line number. `checkpoint` (JSON) says, per ref, up to which offset every
+ * delayed record is in the bucket files (`indexedTo`) and from where a restart must look for
+ * deliveries (`rescanFrom`, see DelayScheduler). Entries are appended in batches (flush) and may
+ * be duplicated by a restart's rescan; whoever reads a bucket removes duplicates.
+ */
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+
+export const MINUTE_MS = 60_000;
+export const HOUR_MS = 3_600_000;
+export const DAY_MS = 86_400_000;
+const ENTRY_BYTES = 24;
+
+export type BucketLevel = 'm' | 'h' | 'd';
+const SIZE: Record<BucketLevel, number> = { m: MINUTE_MS, h: HOUR_MS, d: DAY_MS };
+
+export interface DelayEntry {
+  readonly dueMs: number;
+  readonly offset: number;
+  readonly ref: number;
+}
+
+export interface DelayCheckpoint {
+  indexedTo: Record<string, number>;
+  rescanFrom: Record<string, number>;
+}
+
+/** The bucket a due time falls in, at a level: its file name and start. */
+export function bucketOf(level: BucketLevel, dueMs: number): { name: string; n: number; startMs: number } {
+  const n = Math.floor(dueMs / SIZE[level]);
+  return { name: `${level}-${n}`, n, startMs: n * SIZE[level] };
+}
+
+export class DelayIndex {
+  private readonly refs: Array<{ topic: string; partition: number }> = [];
+  private readonly refOf = new Map<string, number>();
+  /** Entries not yet written, by bucket file. */
+  private readonly unwritten = new Map<string, number[]>();
+
+  constructor(readonly dir: string) {
+    mkdirSync(dir, { recursive: true });
+    const list = join(dir, 'partitions');
+    if (!existsSync(list)) return;
+    for (const line of readFileSync(list, 'utf8').split('\n')) {
+      const tab = line.lastIndexOf('\t');
+      // A torn last line (a crash while it was written) is not a partition.
+      if (tab <= 0 || !/^\d+$/.test(line.slice(tab + 1))) continue;
+      this.register(line.slice(0, tab), Number(line.slice(tab + 1)));
+    }
+  }
+
+  private register(topic: string, partition: number): number {
+    const ref = this.refs.length;
+    this.refs.push({ topic, partition });
+    this.refOf.set(`${topic}\u0000${partition}`, ref);
+    return ref;
+  }
+
+  /** The ref of a partition, listed (durably) the first time it is asked for. */
+  refFor(topic: string, partition: number): number {
+    const known = this.refOf.get(`${topic}\u0000${partition}`);
+    if (known !== undefined) return known;
+    const path = join(this.dir, 'partitions');
+    // A newline first: a torn line from a crash stays a line of its own.
+    appendFileSync(path, `\n${topic}\t${partition}\n`);
+    const fd = openSync(path, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    return this.register(topic, partition);
+  }
+
+  partitionOf(ref: number): { topic: string; partition: number } | undefined {
+    return this.refs[ref];
+  }
+
+  /** Every ref, with its partition. */
+  partitions(): Array<{ ref: number; topic: string; partition: number }> {
+    return this.refs.map((p, ref) => ({ ref, ...p }));
+  }
+
+  /** Queues an entry for the bucket file `name` (written by flush). */
+  add(name: string, e: DelayEntry): void {
+    let list = this.unwritten.get(name);
+    if (list === undefined) {
+      list = [];
+      this.unwritten.set(name, list);
+    }
+    list.push(e.dueMs, e.offset, e.ref);
+  }
+
+  /** Appends every queued entry to its file and fsyncs the files written. */
+  flush(): void {
+    for (const [name, list] of this.unwritten) {
+      const buf = Buffer.alloc((list.length / 3) * ENTRY_BYTES);
+      for (let i = 0, at = 0; i < list.length; i += 3, at += ENTRY_BYTES) {
+        buf.writeDoubleBE(list[i]!, at);
+        buf.writeDoubleBE(list[i + 1]!, at + 8);
+        buf.writeUInt32BE(list[i + 2]!, at + 16);
+      }
+      const fd = openSync(join(this.dir, name), 'a');
+      try {
+        appendFileSync(fd, buf);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    this.unwritten.clear();
+  }
+
+  /** The entries of a bucket file (written and queued); a torn last entry is left out. */
+  read(name: string): DelayEntry[] {
+    const out: DelayEntry[] = [];
+    const path = join(this.dir, name);
+    if (existsSync(path)) {
+      const buf = readFileSync(path);
+      for (let at = 0; at + ENTRY_BYTES <= buf.length; at += ENTRY_BYTES) {
+        out.push({ dueMs: buf.readDoubleBE(at), offset: buf.readDoubleBE(at + 8), ref: buf.readUInt32BE(at + 16) });
+      }
+    }
+    const list = this.unwritten.get(name) ?? [];
+    for (let i = 0; i < list.length; i += 3) out.push({ dueMs: list[i]!, offset: list[i + 1]!, ref: list[i + 2]! });
+    return out;
+  }
+
+  /** Removes a bucket file and what was queued for it. */
+  remove(name: string): void {
+    this.unwritten.delete(name);
+    rmSync(join(this.dir, name), { force: true });
+  }
+
+  /** The bucket files on disk at a level, by bucket number. */
+  buckets(level: BucketLevel): number[] {
+    const out: number[] = [];
+    for (const f of readdirSync(this.dir)) {
+      const m = /^([mhd])-(\d+)$/.exec(f);
+      if (m !== null && m[1] === level) out.push(Number(m[2]));
+    }
+    return out.sort((a, b) => a - b);
+  }
+
+  readCheckpoint(): DelayCheckpoint {
+    try {
+      const c = JSON.parse(readFileSync(join(this.dir, 'checkpoint'), 'utf8')) as Partial<DelayCheckpoint>;
+      return { indexedTo: c.indexedTo ?? {}, rescanFrom: c.rescanFrom ?? {} };
+    } catch {
+      return { indexedTo: {}, rescanFrom: {} };
+    }
+  }
+
+  writeCheckpoint(c: DelayCheckpoint): void {
+    const tmp = join(this.dir, 'checkpoint.tmp');
+    writeFileSync(tmp, JSON.stringify(c));
+    const fd = openSync(tmp, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, join(this.dir, 'checkpoint'));
+  }
+}

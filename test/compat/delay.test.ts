@@ -1,0 +1,213 @@
+/**
+ * Delayed delivery with real clients: kcat (librdkafka), kafkajs and the Java client (idempotent
+ * by default) send records with a `franz-delay-ms` or `franz-deliver-at` header. None is visible
+ * before it is due; each then appears once, in its partition, with its key, value and headers and
+ * the broker's `franz-delayed-from` and `franz-original-timestamp`. Bad headers are refused with
+ * INVALID_RECORD and a message, and nothing is appended. A topic's `franz.delivery.delay.ms`
+ * delays every record. A delayed record of an aborted transaction is never delivered. And the
+ * broker is killed -9 while it delivers, again and again: every delayed record arrives exactly
+ * once.
+ *
+ * Records are awaited by reading the topic until they are there (the condition itself), never by
+ * sleeping for the delay.
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import kafkajs from 'kafkajs';
+import { startBroker, removeDir, tempDir, type RunningBroker } from '../helpers/broker.js';
+import { kcatReadAll, type KcatRecord } from '../helpers/kcat.js';
+import { runOk } from '../helpers/run.js';
+
+const { Kafka, logLevel } = kafkajs;
+
+const here = dirname(fileURLToPath(import.meta.url));
+const JAVA_DIR = join(here, '..', '..', '..', 'test', 'java');
+const LIB = join(JAVA_DIR, 'lib');
+const haveJars = existsSync(LIB) && readdirSync(LIB).some((f) => /^kafka-clients-.*\.jar$/.test(f));
+const javaSkip = !haveJars && process.env.FRANZ_REQUIRE_JAVA !== '1' ? 'no jars in test/java/lib' : false;
+const JAVA = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-cp', `${LIB}/*`, join(JAVA_DIR, 'FranzCheck.java')];
+
+type Read = KcatRecord & { ts: number };
+
+const dataDir = tempDir('franz-delay-');
+let broker: RunningBroker;
+
+async function start(): Promise<void> {
+  broker = await startBroker({ dataDir, port: broker?.port ?? 0, sets: ['num.partitions=1', 'franz.delay.max.ms=600000'] });
+}
+
+before(start);
+after(async () => {
+  if (broker.process.exitCode === null && broker.process.signalCode === null) await broker.stop();
+  removeDir(dataDir);
+});
+
+const kafka = () => new Kafka({ clientId: 'franz-delay', brokers: [broker.address], logLevel: logLevel.NOTHING });
+
+async function createTopic(topic: string, partitions = 1, configs: Record<string, string> = {}): Promise<void> {
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      topics: [{ topic, numPartitions: partitions, configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })) }],
+      waitForLeaders: true,
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function read(topic: string): Promise<Read[]> {
+  return (await kcatReadAll(broker.address, topic)) as Read[];
+}
+
+function header(r: KcatRecord, key: string): string | undefined {
+  const h = r.headers ?? [];
+  for (let i = 0; i + 1 < h.length; i += 2) if (h[i] === key) return h[i + 1];
+  return undefined;
+}
+
+/** Reads `topic` until `ok` holds (or throws after `timeoutMs`). */
+async function readUntil(topic: string, ok: (rs: Read[]) => boolean, what: string, timeoutMs = 30_000): Promise<Read[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const rs = await read(topic).catch(() => [] as Read[]);
+    if (ok(rs)) return rs;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms (${rs.length} records)`);
+  }
+}
+
+describe('delayed delivery', () => {
+  test('kcat, kafkajs and Java producers: nothing visible before it is due, then each record once with its headers', async () => {
+    await createTopic('dl-basic');
+    // The JVM takes seconds to start: its records ask for more delay and go first.
+    if (!javaSkip) await runOk('java', [...JAVA, 'delayed', broker.address, 'dl-basic', '5', '6000']);
+    const sentAt = Date.now();
+    await runOk('kcat', ['-b', broker.address, '-P', '-t', 'dl-basic', '-K', ':', '-H', 'franz-delay-ms=3000', '-H', 'who=kcat'], {
+      input: 'kc1:kcat-1\nkc2:kcat-2\n',
+    });
+    const p = kafka().producer({ idempotent: true, maxInFlightRequests: 1 });
+    await p.connect();
+    const at = Date.now() + 3500;
+    await p.send({
+      topic: 'dl-basic',
+      acks: -1,
+      messages: [
+        { key: 'kj1', value: 'kafkajs-1', headers: { 'franz-deliver-at': String(at), who: 'kafkajs' } },
+        { key: 'now', value: 'not-delayed' },
+      ],
+    });
+    await p.disconnect();
+    // At once: only the record that asked for no delay (it shares a batch with a delayed one, so
+    // it is delivered by the scheduler, at once).
+    const early = await read('dl-basic');
+    assert.ok(Date.now() - sentAt < 3000, 'the first read came before anything was due');
+    assert.deepEqual(
+      early.map((r) => r.payload),
+      early.length === 0 ? [] : ['not-delayed'],
+    );
+    const want = javaSkip ? 4 : 9;
+    const all = await readUntil('dl-basic', (rs) => rs.length >= want, 'every delayed record delivered');
+    assert.equal(all.length, want, 'each record once');
+    for (const r of all) {
+      const from = header(r, 'franz-delayed-from');
+      const original = Number(header(r, 'franz-original-timestamp'));
+      assert.ok(from !== undefined && original > 0, `record ${r.key} carries where it came from`);
+      const delay = header(r, 'franz-delay-ms');
+      const deliverAt = header(r, 'franz-deliver-at');
+      const due = delay !== undefined ? original + Number(delay) : deliverAt !== undefined ? Number(deliverAt) : original;
+      assert.ok(r.ts >= due - 5, `record ${r.key} delivered at ${r.ts}, due ${due}`);
+      assert.ok(r.ts - due < 5000, `record ${r.key} delivered ${r.ts - due} ms after it was due`);
+    }
+    assert.equal(header(all.find((r) => r.key === 'kc1')!, 'who'), 'kcat');
+    assert.equal(header(all.find((r) => r.key === 'kj1')!, 'who'), 'kafkajs');
+    if (!javaSkip) assert.deepEqual(all.filter((r) => r.payload?.startsWith('java-')).length, 5);
+  });
+
+  test('bad delay headers get INVALID_RECORD with a message, and nothing is appended', async () => {
+    await createTopic('dl-bad');
+    const p = kafka().producer({ retry: { retries: 0 } });
+    await p.connect();
+    try {
+      for (const [key, value] of [
+        ['franz-delay-ms', 'soon'],
+        ['franz-delay-ms', '-5'],
+        ['franz-delay-ms', '600001'],
+        ['franz-deliver-at', String(Date.now() + 3_600_000)],
+      ] as const) {
+        await assert.rejects(
+          p.send({ topic: 'dl-bad', acks: -1, messages: [{ value: 'x', headers: { [key]: value } }] }),
+          (err: Error & { type?: string }) => err.type === 'INVALID_RECORD',
+          `${key}=${value}`,
+        );
+      }
+    } finally {
+      await p.disconnect();
+    }
+    const admin = kafka().admin();
+    await admin.connect();
+    const offsets = await admin.fetchTopicOffsets('dl-bad');
+    await admin.disconnect();
+    assert.equal(offsets[0]!.high, '0', 'nothing appended');
+  });
+
+  test('franz.delivery.delay.ms delays every record of a topic', async () => {
+    await createTopic('dl-topic', 1, { 'franz.delivery.delay.ms': '1500' });
+    await runOk('kcat', ['-b', broker.address, '-P', '-t', 'dl-topic'], { input: 'a\nb\n' });
+    const rs = await readUntil('dl-topic', (x) => x.length >= 2, 'the topic delay');
+    for (const r of rs) assert.ok(r.ts - Number(header(r, 'franz-original-timestamp')) >= 1495, `delayed ${r.payload}`);
+  });
+
+  test('a delayed record of an aborted transaction is never delivered; of a committed one, it is', async () => {
+    await createTopic('dl-txn');
+    const p = kafka().producer({ transactionalId: 'dl-txn-app', idempotent: true, maxInFlightRequests: 1 });
+    await p.connect();
+    const aborted = await p.transaction();
+    await aborted.send({ topic: 'dl-txn', messages: [{ value: 'aborted', headers: { 'franz-delay-ms': '500' } }] });
+    await aborted.abort();
+    const committed = await p.transaction();
+    await committed.send({ topic: 'dl-txn', messages: [{ value: 'committed', headers: { 'franz-delay-ms': '1000' } }] });
+    await committed.commit();
+    await p.disconnect();
+    const rs = await readUntil('dl-txn', (x) => x.some((r) => r.payload === 'committed'), 'the committed record');
+    // Delivered in due order: the aborted one was due first, so it would be there by now.
+    assert.deepEqual(
+      rs.map((r) => r.payload),
+      ['committed'],
+    );
+  });
+
+  test('kill -9 while it delivers, again and again: every delayed record exactly once', { timeout: 180_000 }, async () => {
+    const N = 2000;
+    await createTopic('dl-crash', 4);
+    const p = kafka().producer({ idempotent: true, maxInFlightRequests: 1 });
+    await p.connect();
+    for (let from = 0; from < N; from += 250) {
+      await p.send({
+        topic: 'dl-crash',
+        acks: -1,
+        messages: Array.from({ length: 250 }, (_, i) => ({
+          key: `k${from + i}`,
+          value: `v${from + i}`,
+          headers: { 'franz-delay-ms': String(300 + ((from + i) % 40) * 100) },
+        })),
+      });
+    }
+    await p.disconnect();
+    // Delays run from 0.3 to 4.2 s: each kill lands while some are delivered and others wait.
+    for (let round = 0; round < 4; round++) {
+      await readUntil('dl-crash', (rs) => rs.length >= ((round + 1) * N) / 6, `round ${round}: deliveries under way`, 60_000);
+      await broker.kill9();
+      await start();
+    }
+    const rs = await readUntil('dl-crash', (x) => x.length >= N, 'every delayed record delivered', 60_000);
+    const seen = new Map<string, number>();
+    for (const r of rs) seen.set(r.payload!, (seen.get(r.payload!) ?? 0) + 1);
+    const twice = [...seen].filter(([, n]) => n > 1).map(([v]) => v);
+    assert.deepEqual(twice.slice(0, 10), [], 'no record delivered twice');
+    assert.equal(seen.size, N, 'every record delivered');
+  });
+});
