@@ -36,7 +36,7 @@ module.exports = {
     layer(
       'storage-below-metadata',
       '^src/storage/',
-      '^src/(metadata|cluster|group|handlers|server|client|cli)/|^src/broker\\.ts$',
+      '^src/(metadata|cluster|group|delay|handlers|server|client|cli)/|^src/broker\\.ts$',
       'Storage speaks logs and segments; it knows no topics registry, groups or requests.',
     ),
     layer(
@@ -62,6 +62,12 @@ module.exports = {
       '^src/txn/',
       '^src/(group|cluster|handlers|server|client|cli)/|^src/broker\\.ts$',
       'The transaction coordinator receives ports, never the broker, the groups or the request layer.',
+    ),
+    layer(
+      'delay-below-handlers',
+      '^src/delay/',
+      '^src/(group|txn|cluster|handlers|server|client|cli)/|^src/broker\\.ts$',
+      'Delayed delivery receives ports (the partition logs); it never sees the broker, coordinators or requests.',
     ),
     layer(
       'groups-below-handlers',
