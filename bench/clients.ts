@@ -246,27 +246,26 @@ interface LatencyJson {
   e2e: Percentiles | null;
 }
 
+/**
+ * Runs one of bench/java's single-file tools (the Java client from the Kafka download) and
+ * returns the one JSON line it prints, parsed, with the run (for its CPU times).
+ */
+async function javaTool<T>(file: string, args: string[], timeoutMs: number): Promise<{ j: T; line: string; r: RunResult }> {
+  const name = file.replace(/\.java$/, '');
+  const r = await run('java', [...javaArgs(), join(REPO_ROOT, 'bench', 'java', file), ...args], { measureCpu: true, timeoutMs });
+  if (r.timedOut) throw new ClientFailure(`${name} timed out after ${timeoutMs / 1000} s: ${tail(r.stdout + r.stderr)}`);
+  const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
+  if (r.code !== 0 || line === undefined) throw new ClientFailure(`${name} failed (exit ${r.code}): ${tail(r.stdout + r.stderr)}`);
+  return { j: JSON.parse(line) as T, line, r };
+}
+
 /** bench/java/LatencyBench.java: fixed-rate produce with produce-to-ack and end-to-end HdrHistograms. */
 export async function latencyBench(spec: LatencySpec): Promise<ClientResult> {
-  const src = join(REPO_ROOT, 'bench', 'java', 'LatencyBench.java');
-  const r = await run(
-    'java',
-    [
-      ...javaArgs(),
-      src,
-      spec.address,
-      spec.topic,
-      String(spec.rate),
-      String(spec.seconds),
-      String(spec.warmupSeconds),
-      String(spec.recordSize),
-    ],
-    { measureCpu: true, timeoutMs: spec.timeoutMs },
+  const { j, line, r } = await javaTool<LatencyJson>(
+    'LatencyBench.java',
+    [spec.address, spec.topic, String(spec.rate), String(spec.seconds), String(spec.warmupSeconds), String(spec.recordSize)],
+    spec.timeoutMs,
   );
-  if (r.timedOut) throw new ClientFailure(`LatencyBench timed out after ${spec.timeoutMs / 1000} s: ${tail(r.stdout + r.stderr)}`);
-  const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
-  if (r.code !== 0 || line === undefined) throw new ClientFailure(`LatencyBench failed (exit ${r.code}): ${tail(r.stdout + r.stderr)}`);
-  const j = JSON.parse(line) as LatencyJson;
   if (j.errors > 0 || j.acked !== j.sent) throw new ClientFailure(`LatencyBench: ${j.acked} of ${j.sent} acked, ${j.errors} errors`);
   if (j.received < j.acked) throw new ClientFailure(`LatencyBench: consumer saw ${j.received} of ${j.acked} records`);
   const seconds = spec.seconds + spec.warmupSeconds;
@@ -307,25 +306,11 @@ interface TxnBenchJson {
  * commitTransaction() times come back as `ackLatency` (a latency row's table shows them).
  */
 export async function txnBench(spec: TxnBenchSpec): Promise<ClientResult> {
-  const src = join(REPO_ROOT, 'bench', 'java', 'TxnBench.java');
-  const r = await run(
-    'java',
-    [
-      ...javaArgs(),
-      src,
-      spec.address,
-      spec.topic,
-      String(spec.recordsPerTxn),
-      String(spec.seconds),
-      String(spec.warmupSeconds),
-      String(spec.recordSize),
-    ],
-    { measureCpu: true, timeoutMs: spec.timeoutMs },
+  const { j, line, r } = await javaTool<TxnBenchJson>(
+    'TxnBench.java',
+    [spec.address, spec.topic, String(spec.recordsPerTxn), String(spec.seconds), String(spec.warmupSeconds), String(spec.recordSize)],
+    spec.timeoutMs,
   );
-  if (r.timedOut) throw new ClientFailure(`TxnBench timed out after ${spec.timeoutMs / 1000} s: ${tail(r.stdout + r.stderr)}`);
-  const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
-  if (r.code !== 0 || line === undefined) throw new ClientFailure(`TxnBench failed (exit ${r.code}): ${tail(r.stdout + r.stderr)}`);
-  const j = JSON.parse(line) as TxnBenchJson;
   if (j.commit === null || j.measuredSeconds <= 0) throw new ClientFailure(`TxnBench measured no commit: ${line}`);
   const recordsPerSec = j.measuredRecords / j.measuredSeconds;
   return {
@@ -335,6 +320,50 @@ export async function txnBench(spec: TxnBenchSpec): Promise<ClientResult> {
     recordsPerSec,
     mibPerSec: (recordsPerSec * spec.recordSize) / (1024 * 1024),
     ackLatency: j.commit,
+    detail: line,
+    ...clientCpu(r),
+  };
+}
+
+export interface DelayBenchSpec {
+  address: string;
+  topic: string;
+  rate: number;
+  seconds: number;
+  delayMs: number;
+  recordSize: number;
+  timeoutMs: number;
+}
+
+interface DelayBenchJson {
+  sent: number;
+  acked: number;
+  errors: number;
+  received: number;
+  scheduledPerSec: number;
+  deliveredPerSec: number;
+  lag: Percentiles | null;
+}
+
+/**
+ * bench/java/DelayBench.java: records with a franz-delay-ms header at a fixed rate, read back as
+ * they are delivered. The delivery lag (delivered minus due) comes back as `ackLatency`.
+ */
+export async function delayBench(spec: DelayBenchSpec): Promise<ClientResult> {
+  const { j, line, r } = await javaTool<DelayBenchJson>(
+    'DelayBench.java',
+    [spec.address, spec.topic, String(spec.rate), String(spec.seconds), String(spec.delayMs), String(spec.recordSize)],
+    spec.timeoutMs,
+  );
+  if (j.errors > 0 || j.acked !== j.sent) throw new ClientFailure(`DelayBench: ${j.acked} of ${j.sent} acked, ${j.errors} errors`);
+  if (j.received !== j.acked) throw new ClientFailure(`DelayBench: ${j.received} of ${j.acked} delayed records delivered`);
+  return {
+    records: j.received,
+    bytes: j.received * spec.recordSize,
+    seconds: spec.seconds + spec.delayMs / 1000,
+    recordsPerSec: j.deliveredPerSec,
+    mibPerSec: (j.deliveredPerSec * spec.recordSize) / (1024 * 1024),
+    ackLatency: j.lag ?? undefined,
     detail: line,
     ...clientCpu(r),
   };

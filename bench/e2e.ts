@@ -34,6 +34,7 @@ import {
   kcatProduce,
   latencyBench,
   txnBench,
+  delayBench,
   producerPerformance,
   type ClientResult,
   type Percentiles,
@@ -674,6 +675,38 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
             recordSize: 1024,
             seconds: Math.max(3, Math.round((quick ? 10 : 30) * Math.min(1, scale))),
             warmupSeconds: quick ? 2 : 5,
+            timeoutMs: 5 * 60_000,
+          }),
+      },
+    ],
+  });
+  // Delayed delivery (franz only: Kafka has no delay queue): records asking for a 2 s delay at
+  // 1 000 a second, and how late each is delivered (its delivery time minus its due time).
+  sessions.push({
+    name: 'delay',
+    label: 'delay',
+    durable: false,
+    order: ['franz'],
+    rows: [
+      {
+        id: 'latency-delay',
+        title: 'Delayed delivery, 1 KiB records at 1 000/s, 2 s delay, 8 partitions: delivery lag (ack columns)',
+        kind: 'latency',
+        client: 'DelayBench (Java client)',
+        partitions: 8,
+        recordSize: 1024,
+        compression: 'none',
+        records: 0,
+        createTopic: 'delayed',
+        runs: 1,
+        exec: (ctx) =>
+          delayBench({
+            address: ctx.broker.address,
+            topic: 'delayed',
+            rate: 1000,
+            seconds: Math.max(5, Math.round((quick ? 10 : 30) * Math.min(1, scale))),
+            delayMs: 2000,
+            recordSize: 1024,
             timeoutMs: 5 * 60_000,
           }),
       },

@@ -111,7 +111,12 @@ export class Broker implements ClusterInfo {
       this.txnCoordinator.loadAll();
       // Delayed delivery (single node only for now: in a cluster delay headers are not honoured).
       if (config.bool('franz.delay.enable')) {
-        const delays = new DelayScheduler(join(this.dataDir, 'delay-index'), { logs: parts, log, now: () => Date.now() });
+        const delays = new DelayScheduler(join(this.dataDir, 'delay-index'), {
+          logs: parts,
+          log,
+          maxDelayMs: config.num('franz.delay.max.ms'),
+          now: () => Date.now(),
+        });
         this.delays = delays;
         this.logs.delayed = (topic, p, due) => delays.scheduled(topic, p, due);
       }

@@ -16,23 +16,13 @@
  * `partitions` lists the partitions with delayed records, one "topic<TAB>partition" line each: an
  * entry's ref is its line number. `checkpoint` (JSON) says, per ref, up to which offset every
  * delayed record is in the bucket files (`indexedTo`) and from where a restart must look for
- * deliveries (`rescanFrom`, see DelayScheduler). Entries are appended in batches (flush) and may
- * be duplicated by a restart's rescan; whoever reads a bucket removes duplicates.
+ * deliveries (`rescanFrom`, see DelayScheduler). `cancels` holds the franz-cancel keys in force.
+ * Entries are appended in batches (flush) and may be duplicated by a restart's rescan; whoever
+ * reads a bucket removes duplicates.
  */
-import {
-  appendFileSync,
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { appendFileDurably, writeFileDurably } from '../storage/durable-file.js';
 
 export const MINUTE_MS = 60_000;
 export const HOUR_MS = 3_600_000;
@@ -46,6 +36,14 @@ export interface DelayEntry {
   readonly dueMs: number;
   readonly offset: number;
   readonly ref: number;
+}
+
+/** A cancel (franz-cancel): records of `key` in partition `ref` below `offset` are not delivered, until `untilMs`. */
+export interface DelayCancel {
+  readonly ref: number;
+  readonly key: Buffer;
+  readonly offset: number;
+  readonly untilMs: number;
 }
 
 export interface DelayCheckpoint {
@@ -64,6 +62,8 @@ export class DelayIndex {
   private readonly refOf = new Map<string, number>();
   /** Entries not yet written, by bucket file. */
   private readonly unwritten = new Map<string, number[]>();
+  /** Cancels not yet written to `cancels`. */
+  private unwrittenCancels: DelayCancel[] = [];
 
   constructor(readonly dir: string) {
     mkdirSync(dir, { recursive: true });
@@ -88,15 +88,8 @@ export class DelayIndex {
   refFor(topic: string, partition: number): number {
     const known = this.refOf.get(`${topic}\u0000${partition}`);
     if (known !== undefined) return known;
-    const path = join(this.dir, 'partitions');
     // A newline first: a torn line from a crash stays a line of its own.
-    appendFileSync(path, `\n${topic}\t${partition}\n`);
-    const fd = openSync(path, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    appendFileDurably(join(this.dir, 'partitions'), `\n${topic}\t${partition}\n`);
     return this.register(topic, partition);
   }
 
@@ -119,8 +112,42 @@ export class DelayIndex {
     list.push(e.dueMs, e.offset, e.ref);
   }
 
+  /** Queues a cancel for the `cancels` file (written by flush). */
+  addCancel(c: DelayCancel): void {
+    this.unwrittenCancels.push(c);
+  }
+
+  /** The cancels on disk (a torn last one left out). */
+  readCancels(): DelayCancel[] {
+    const path = join(this.dir, 'cancels');
+    if (!existsSync(path)) return [];
+    const buf = readFileSync(path);
+    const out: DelayCancel[] = [];
+    for (let at = 0; at + 24 <= buf.length; ) {
+      const n = buf.readUInt32BE(at + 20);
+      if (at + 24 + n > buf.length) break;
+      out.push({
+        ref: buf.readUInt32BE(at),
+        offset: buf.readDoubleBE(at + 4),
+        untilMs: buf.readDoubleBE(at + 12),
+        key: Buffer.from(buf.subarray(at + 24, at + 24 + n)),
+      });
+      at += 24 + n;
+    }
+    return out;
+  }
+
+  /** Rewrites `cancels` with these alone (the ones still in force), atomically. */
+  rewriteCancels(cancels: readonly DelayCancel[]): void {
+    writeFileDurably(join(this.dir, 'cancels'), encodeCancels(cancels));
+  }
+
   /** Appends every queued entry to its file and fsyncs the files written. */
   flush(): void {
+    if (this.unwrittenCancels.length > 0) {
+      appendFileDurably(join(this.dir, 'cancels'), encodeCancels(this.unwrittenCancels));
+      this.unwrittenCancels = [];
+    }
     for (const [name, list] of this.unwritten) {
       const buf = Buffer.alloc((list.length / 3) * ENTRY_BYTES);
       for (let i = 0, at = 0; i < list.length; i += 3, at += ENTRY_BYTES) {
@@ -128,13 +155,7 @@ export class DelayIndex {
         buf.writeDoubleBE(list[i + 1]!, at + 8);
         buf.writeUInt32BE(list[i + 2]!, at + 16);
       }
-      const fd = openSync(join(this.dir, name), 'a');
-      try {
-        appendFileSync(fd, buf);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
+      appendFileDurably(join(this.dir, name), buf);
     }
     this.unwritten.clear();
   }
@@ -180,14 +201,20 @@ export class DelayIndex {
   }
 
   writeCheckpoint(c: DelayCheckpoint): void {
-    const tmp = join(this.dir, 'checkpoint.tmp');
-    writeFileSync(tmp, JSON.stringify(c));
-    const fd = openSync(tmp, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, join(this.dir, 'checkpoint'));
+    writeFileDurably(join(this.dir, 'checkpoint'), JSON.stringify(c));
   }
+}
+
+/** Cancels as `cancels` holds them: ref uint32, offset and until float64, key length uint32, key. */
+function encodeCancels(cancels: readonly DelayCancel[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const c of cancels) {
+    const head = Buffer.alloc(24);
+    head.writeUInt32BE(c.ref, 0);
+    head.writeDoubleBE(c.offset, 4);
+    head.writeDoubleBE(c.untilMs, 12);
+    head.writeUInt32BE(c.key.length, 20);
+    parts.push(head, c.key);
+  }
+  return Buffer.concat(parts);
 }

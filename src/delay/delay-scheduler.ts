@@ -30,7 +30,7 @@ import type { PartitionLogs } from '../metadata/ports.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { ATTR_CONTROL, decodeRecordBatches, encodeRecordBatch, type KafkaRecord, type RecordBatch } from '../records/record-batch.js';
 import type { Log } from '../storage/log.js';
-import { bucketOf, type DelayEntry, DelayIndex, DAY_MS, HOUR_MS, MINUTE_MS } from './delay-index.js';
+import { bucketOf, type DelayCancel, type DelayEntry, DelayIndex, DAY_MS, HOUR_MS, MINUTE_MS } from './delay-index.js';
 
 /** Bucket files come into memory (minutes), are split into minute files (hours), into hour files (days) this far ahead. */
 const MINUTE_AHEAD_MS = MINUTE_MS;
@@ -51,6 +51,8 @@ const DELIVERY_PREFILTER = Buffer.from(DELAYED_FROM_HEADER);
 export interface DelayPorts {
   readonly logs: PartitionLogs;
   readonly log: Logger;
+  /** franz.delay.max.ms: a cancel matters this long (every record it can cancel is due by then). */
+  readonly maxDelayMs: number;
   now(): number;
 }
 
@@ -129,6 +131,9 @@ export class DelayScheduler {
   private delivered = 0;
   private lastLagMs = 0;
   private stopped = false;
+  /** Per partition: each cancelled key (hex) and its latest cancel. */
+  private readonly cancels = new Map<number, Map<string, DelayCancel>>();
+  private lastExpiryMs = 0;
   /** The last delay batch read, per partition: deliveries of one batch's records read it once. */
   private readonly batchCache = new Map<number, RecordBatch>();
 
@@ -146,6 +151,9 @@ export class DelayScheduler {
   start(): void {
     const now = this.ports.now();
     const cp = this.index.readCheckpoint();
+    // The cancels still in force, the latest per key; the file keeps only those.
+    for (const c of this.index.readCancels()) if (c.untilMs > now) this.applyCancel(c, false);
+    this.index.rewriteCancels(this.allCancels());
     const delivered = new Set<string>();
     const refile: DelayEntry[] = [];
     const scannedFrom = new Map<number, number>();
@@ -154,7 +162,7 @@ export class DelayScheduler {
       if (log === undefined) continue;
       const from = Math.max(log.logStartOffset, Math.min(cp.indexedTo[ref] ?? 0, cp.rescanFrom[ref] ?? Number.POSITIVE_INFINITY));
       scannedFrom.set(ref, from);
-      this.scanLog(log, ref, from, refile, delivered);
+      this.scanLog(log, ref, from, refile, delivered, now);
     }
     // The windows start at the oldest bucket on disk, so that what fell due while the broker
     // was down is loaded first.
@@ -190,12 +198,41 @@ export class DelayScheduler {
     }
   }
 
-  /** Log.onDelayed: delayed records were appended to a partition. */
-  scheduled(topic: string, partition: number, due: ReadonlyArray<{ offset: number; dueMs: number }>): void {
+  /** Log.onDelayed: delayed records (and cancels) were appended to a partition. */
+  scheduled(topic: string, partition: number, due: ReadonlyArray<{ offset: number; dueMs: number; cancelKey?: Buffer }>): void {
     const ref = this.index.refFor(topic, partition);
     const now = this.ports.now();
-    for (const d of due) this.place({ dueMs: d.dueMs, offset: d.offset, ref }, now);
+    for (const d of due) {
+      if (d.cancelKey !== undefined)
+        this.applyCancel({ ref, key: d.cancelKey, offset: d.offset, untilMs: now + this.ports.maxDelayMs }, true);
+      else this.place({ dueMs: d.dueMs, offset: d.offset, ref }, now);
+    }
     this.arm(now);
+  }
+
+  /** Records a cancel (the latest of its key wins); `persist`: queue it for the `cancels` file. */
+  private applyCancel(c: DelayCancel, persist: boolean): void {
+    let byKey = this.cancels.get(c.ref);
+    if (byKey === undefined) {
+      byKey = new Map();
+      this.cancels.set(c.ref, byKey);
+    }
+    const k = c.key.toString('hex');
+    const before = byKey.get(k);
+    if (before !== undefined && before.offset >= c.offset) return;
+    byKey.set(k, c);
+    if (persist) this.index.addCancel(c);
+  }
+
+  private allCancels(): DelayCancel[] {
+    return [...this.cancels.values()].flatMap((m) => [...m.values()]);
+  }
+
+  /** Whether a record of `key` at `offset` was cancelled by a later cancel of its partition. */
+  private cancelled(ref: number, key: Buffer | null, offset: number): boolean {
+    if (key === null) return false;
+    const c = this.cancels.get(ref)?.get(key.toString('hex'));
+    return c !== undefined && c.offset > offset;
   }
 
   stats(): DelayStats {
@@ -347,7 +384,7 @@ export class DelayScheduler {
         continue;
       }
       const found = this.readDelayed(ref, log, e.offset);
-      if (found === null || found === 'aborted') {
+      if (found === null || found === 'aborted' || found.cancel || this.cancelled(ref, found.key, e.offset)) {
         if (found === null) this.ports.log.warn('a delayed record could not be read', { ...p, offset: e.offset });
         this.done(e, now);
         continue;
@@ -412,7 +449,7 @@ export class DelayScheduler {
   }
 
   /** Re-files the delay records of `log` from `from`, and notes the deliveries there. */
-  private scanLog(log: Log, ref: number, from: number, refile: DelayEntry[], delivered: Set<string>): void {
+  private scanLog(log: Log, ref: number, from: number, refile: DelayEntry[], delivered: Set<string>, now: number): void {
     let at = from;
     while (at < log.logEndOffset) {
       const bytes = log.readBytes(at, 1 << 20, true);
@@ -425,7 +462,11 @@ export class DelayScheduler {
         if ((b.attributes & ATTR_CONTROL) !== 0) {
           for (const r of b.records) {
             const d = decodeDelayedRecord(r);
-            if (d !== null && r.offset >= from) refile.push({ dueMs: d.dueMs, offset: r.offset, ref });
+            if (d === null || r.offset < from) continue;
+            // A cancel's time in force runs from now: its record's time may be far in the past.
+            if (d.cancel && d.key !== null)
+              this.applyCancel({ ref, key: d.key, offset: r.offset, untilMs: now + this.ports.maxDelayMs }, true);
+            else refile.push({ dueMs: d.dueMs, offset: r.offset, ref });
           }
           continue;
         }
@@ -443,6 +484,10 @@ export class DelayScheduler {
   /** Writes queued entries, then stores how far each partition is filed and where deliveries begin. */
   private checkpoint(now: number): void {
     this.lastCheckpointMs = now;
+    if (now - this.lastExpiryMs >= MINUTE_MS) {
+      this.lastExpiryMs = now;
+      for (const byKey of this.cancels.values()) for (const [k, c] of byKey) if (c.untilMs <= now) byKey.delete(k);
+    }
     const indexedTo: Record<string, number> = {};
     for (const { ref, topic, partition } of this.index.partitions()) {
       const log = this.ports.logs.partition(topic, partition);

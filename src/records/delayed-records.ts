@@ -11,11 +11,14 @@
  * its control records carries one record of the producer's batch:
  *
  *   key   = int16 version 0, int16 type DELAY_CONTROL_TYPE (Kafka's control record key)
- *   value = int16 version 0, int64 due ms, then the record: int32 key length (-1: null) + bytes,
+ *   value = int16 version 0, int8 kind (0: deliver, 1: cancel), int64 due ms, then the record:
+ *           int32 key length (-1: null) + bytes,
  *           int32 value length (-1: null) + bytes, int32 header count, each header int16 key
  *           length + UTF-8 key and int32 value length (-1: null) + bytes
  *
- * with the record's own timestamp. When due, the broker appends the record to the same partition
+ * with the record's own timestamp. A record with a `franz-cancel` header (and a key) is a cancel:
+ * it is never delivered, and the records of its key that wait in its partition, written before
+ * it, are dropped when they come due. When due, the broker appends the record to the same partition
  * as an ordinary record (the DelayScheduler), with its key, value and headers (the delay headers
  * kept) and two more headers: `franz-delayed-from` (the offset of its control record: what makes
  * delivery exactly once, see delay-scheduler.ts) and `franz-original-timestamp`.
@@ -38,6 +41,7 @@ import {
 } from './record-batch.js';
 
 export const DELIVER_AT_HEADER = 'franz-deliver-at';
+export const CANCEL_HEADER = 'franz-cancel';
 export const DELAY_MS_HEADER = 'franz-delay-ms';
 export const DELAYED_FROM_HEADER = 'franz-delayed-from';
 export const ORIGINAL_TIMESTAMP_HEADER = 'franz-original-timestamp';
@@ -45,11 +49,13 @@ export const ORIGINAL_TIMESTAMP_HEADER = 'franz-original-timestamp';
 /** The control record type of a delay batch's records: franz's, far from Kafka's (0-8). */
 export const DELAY_CONTROL_TYPE = 0x4672;
 
-/** Both delay headers start with this: a payload without it has no delayed record. */
-const PREFILTER = Buffer.from('franz-de');
+/** The delay and cancel headers all start with this: a payload without it has no delayed record. */
+const PREFILTER = Buffer.from('franz-');
 
 /** A record to deliver when due, as a delay batch holds it. */
 export interface DelayedRecord {
+  /** A cancel (franz-cancel): its key's earlier waiting records are dropped; it is never delivered. */
+  readonly cancel: boolean;
   readonly dueMs: number;
   readonly timestamp: number;
   readonly key: Buffer | null;
@@ -72,6 +78,8 @@ export class DelayHeaderError extends Error {}
  * Throws DelayHeaderError for a header that is not a whole number, negative, or past the bound.
  */
 export function dueTimeOf(headers: readonly RecordHeader[], now: number, policy: DelayPolicy): number | null {
+  // A cancel is filed at once: it takes effect on the records that wait.
+  if (headers.some((h) => h.key === CANCEL_HEADER)) return now;
   for (const h of headers) {
     if (h.key !== DELIVER_AT_HEADER && h.key !== DELAY_MS_HEADER) continue;
     const text = h.value === null ? '' : h.value.toString('latin1');
@@ -117,7 +125,15 @@ export function mayHoldDelayed(records: Buffer, policy: DelayPolicy, maxDecompre
 export interface ScheduledPayload {
   readonly payload: Buffer;
   /** Each delayed record: its offset from the payload's first offset, and when it is due. */
-  readonly due: ReadonlyArray<{ readonly delta: number; readonly dueMs: number }>;
+  readonly due: ReadonlyArray<DueRecord>;
+}
+
+/** A delayed record (or cancel) of a payload: its offset from the payload's first, its due time. */
+export interface DueRecord {
+  readonly delta: number;
+  readonly dueMs: number;
+  /** For a cancel: the key whose waiting records it drops. */
+  readonly cancelKey?: Buffer;
 }
 
 /**
@@ -128,7 +144,7 @@ export interface ScheduledPayload {
  */
 export function toDelayBatches(records: Buffer, now: number, policy: DelayPolicy, maxDecompressedBytes: number): ScheduledPayload | null {
   const parts: Buffer[] = [];
-  const due: Array<{ delta: number; dueMs: number }> = [];
+  const due: DueRecord[] = [];
   let delta = 0;
   for (let at = 0; at + BATCH_HEADER_BYTES <= records.length; ) {
     const size = BATCH_LOG_OVERHEAD + records.readInt32BE(at + 8);
@@ -151,8 +167,12 @@ export function toDelayBatches(records: Buffer, now: number, policy: DelayPolicy
       continue;
     }
     // The delay batch has one record per offset of the batch it replaces.
-    const recs = batch.records.map((r, i) => delayControlRecord(r, dues[i] ?? now));
-    for (let i = 0; i < recs.length; i++) due.push({ delta: first + i, dueMs: dues[i] ?? now });
+    const recs = batch.records.map((r, i) => {
+      const cancel = r.headers.some((h) => h.key === CANCEL_HEADER);
+      if (cancel && r.key === null) throw new DelayHeaderError(`${CANCEL_HEADER} needs the key of the records it cancels`);
+      due.push(cancel ? { delta: first + i, dueMs: now, cancelKey: r.key! } : { delta: first + i, dueMs: dues[i] ?? now });
+      return delayControlRecord(r, dues[i] ?? now, cancel);
+    });
     parts.push(
       encodeRecordBatch(recs, {
         producerId: batch.producerId,
@@ -173,9 +193,10 @@ const CONTROL_KEY = (() => {
   return k;
 })();
 
-function delayControlRecord(r: KafkaRecord, dueMs: number): { key: Buffer; value: Buffer; timestamp: number } {
+function delayControlRecord(r: KafkaRecord, dueMs: number, cancel: boolean): { key: Buffer; value: Buffer; timestamp: number } {
   const w = new Writer(64 + (r.key?.length ?? 0) + (r.value?.length ?? 0));
   w.int16(0);
+  w.int8(cancel ? 1 : 0);
   w.int64(dueMs);
   bytes32(w, r.key);
   bytes32(w, r.value);
@@ -208,6 +229,7 @@ export function decodeDelayedRecord(r: KafkaRecord): DelayedRecord | null {
   if (!isDelayKey(r.key) || r.value === null) return null;
   const rd = new Reader(r.value);
   if (rd.int16() !== 0) return null;
+  const kind = rd.int8();
   const dueMs = Number(rd.int64());
   const key = readBytes32(rd);
   const value = readBytes32(rd);
@@ -221,7 +243,7 @@ export function decodeDelayedRecord(r: KafkaRecord): DelayedRecord | null {
     rd.pos += kl;
     headers.push({ key: k, value: readBytes32(rd) });
   }
-  return rd.bad ? null : { dueMs, timestamp: r.timestamp, key, value, headers };
+  return rd.bad || (kind !== 0 && kind !== 1) ? null : { cancel: kind === 1, dueMs, timestamp: r.timestamp, key, value, headers };
 }
 
 function readBytes32(rd: Reader): Buffer | null {

@@ -83,7 +83,8 @@ export class LogManager {
   /** Broker-side compression for the logs' client appends (Log.appendFromClient); null: none. */
   recompressor: Recompressor | null = null;
   /** Delayed delivery's scheduler, told of every delayed record a log appends (see Log.onDelayed). */
-  delayed: ((topic: string, partition: number, due: ReadonlyArray<{ offset: number; dueMs: number }>) => void) | null = null;
+  delayed: ((topic: string, partition: number, due: ReadonlyArray<{ offset: number; dueMs: number; cancelKey?: Buffer }>) => void) | null =
+    null;
   /** Checkpoint writes run one after another, in call order (see writeCheckpoints). */
   private checkpointChain: Promise<void> = Promise.resolve();
   private checkpointsInFlight = 0;

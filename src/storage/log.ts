@@ -153,7 +153,7 @@ export class Log {
    * Delayed delivery's scheduler (set by LogManager): told of each delayed record appended, with
    * its offset and due time. null: nobody delivers (a log opened outside a broker).
    */
-  onDelayed: ((due: ReadonlyArray<{ offset: number; dueMs: number }>) => void) | null = null;
+  onDelayed: ((due: ReadonlyArray<{ offset: number; dueMs: number; cancelKey?: Buffer }>) => void) | null = null;
   /** The last client append queued behind a recompression (appendFromClient keeps their order). */
   private appendTail: Promise<unknown> = Promise.resolve();
   private queuedAppends = 0;
@@ -440,7 +440,7 @@ export class Log {
     const tell = (r: AppendResult): AppendResult => {
       // A retry already in the log was scheduled the first time.
       if (r.errorCode === ErrorCode.NONE && !r.duplicate && this.onDelayed !== null) {
-        this.onDelayed(scheduled.due.map((d) => ({ offset: r.baseOffset + d.delta, dueMs: d.dueMs })));
+        this.onDelayed(scheduled.due.map((d) => ({ offset: r.baseOffset + d.delta, dueMs: d.dueMs, cancelKey: d.cancelKey })));
       }
       return r;
     };

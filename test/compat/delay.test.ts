@@ -4,7 +4,8 @@
  * before it is due; each then appears once, in its partition, with its key, value and headers and
  * the broker's `franz-delayed-from` and `franz-original-timestamp`. Bad headers are refused with
  * INVALID_RECORD and a message, and nothing is appended. A topic's `franz.delivery.delay.ms`
- * delays every record. A delayed record of an aborted transaction is never delivered. And the
+ * delays every record. A `franz-cancel` record drops its key's waiting records. A delayed record
+ * of an aborted transaction is never delivered. And the
  * broker is killed -9 while it delivers, again and again: every delayed record arrives exactly
  * once.
  *
@@ -159,6 +160,19 @@ describe('delayed delivery', () => {
     await runOk('kcat', ['-b', broker.address, '-P', '-t', 'dl-topic'], { input: 'a\nb\n' });
     const rs = await readUntil('dl-topic', (x) => x.length >= 2, 'the topic delay');
     for (const r of rs) assert.ok(r.ts - Number(header(r, 'franz-original-timestamp')) >= 1495, `delayed ${r.payload}`);
+  });
+
+  test('franz-cancel (kcat) drops the waiting records of its key; other keys and later records are delivered', async () => {
+    await createTopic('dl-cancel');
+    const produce = (args: string[], input: string) =>
+      runOk('kcat', ['-b', broker.address, '-P', '-t', 'dl-cancel', '-K', ':', ...args], { input });
+    await produce(['-H', 'franz-delay-ms=1500'], 'order-1:timeout-1\norder-2:timeout-2\n');
+    // order-1 completed: its timeout is cancelled. A cancel carries the key, nothing else matters.
+    await produce(['-H', 'franz-cancel=1'], 'order-1:\n');
+    await produce(['-H', 'franz-delay-ms=500'], 'order-1:timeout-1-again\n');
+    const rs = await readUntil('dl-cancel', (x) => x.some((r) => r.payload === 'timeout-2'), 'the uncancelled record');
+    // Delivered in due order: by the time timeout-2 is there, timeout-1 would be too.
+    assert.deepEqual(rs.map((r) => r.payload).sort(), ['timeout-1-again', 'timeout-2']);
   });
 
   test('a delayed record of an aborted transaction is never delivered; of a committed one, it is', async () => {

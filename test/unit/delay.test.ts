@@ -83,7 +83,7 @@ function rig(dir: string) {
   } as unknown as PartitionLogs;
   const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined } as never;
   // A new scheduler each start, as a broker that restarts makes one.
-  let s = new DelayScheduler(join(dir, 'delay-index'), { logs, log: quiet, now: () => clock });
+  let s = new DelayScheduler(join(dir, 'delay-index'), { logs, log: quiet, maxDelayMs: POLICY.maxDelayMs, now: () => clock });
   log.onDelayed = (due) => s.scheduled('t', 0, due);
   const tick = (): void => (s as unknown as { tick(): void }).tick();
   const delivered = (): string[] =>
@@ -97,7 +97,7 @@ function rig(dir: string) {
     },
     restart() {
       s.stop();
-      s = new DelayScheduler(join(dir, 'delay-index'), { logs, log: quiet, now: () => clock });
+      s = new DelayScheduler(join(dir, 'delay-index'), { logs, log: quiet, maxDelayMs: POLICY.maxDelayMs, now: () => clock });
       s.start();
     },
     tick,
@@ -106,8 +106,14 @@ function rig(dir: string) {
       clock += ms;
       tick();
     },
-    produce(value: string, delayMs: number) {
-      const r = log.appendFromClient(encodeRecordBatch([{ value, headers: [{ key: 'franz-delay-ms', value: String(delayMs) }] }]), {
+    produce(value: string, delayMs: number, key: string | null = null) {
+      const r = log.appendFromClient(encodeRecordBatch([{ key, value, headers: [{ key: 'franz-delay-ms', value: String(delayMs) }] }]), {
+        leaderEpoch: 0,
+      });
+      assert.ok(!(r instanceof Promise) && r.errorCode === ErrorCode.NONE);
+    },
+    cancel(key: string) {
+      const r = log.appendFromClient(encodeRecordBatch([{ key, value: null, headers: [{ key: 'franz-cancel', value: '1' }] }]), {
         leaderEpoch: 0,
       });
       assert.ok(!(r instanceof Promise) && r.errorCode === ErrorCode.NONE);
@@ -145,6 +151,26 @@ describe('the delay scheduler', () => {
       r.advance(2 * 60_000);
       assert.deepEqual(r.delivered(), ['soon', 'hours', 'days'], 'once each');
       assert.deepEqual(r.files(), [], 'every bucket file gone once delivered');
+      r.s.stop();
+    } finally {
+      removeDir(dir);
+    }
+  });
+
+  test('franz-cancel drops the waiting records of its key written before it, also across a restart', () => {
+    const dir = tempDir('franz-delay-unit-');
+    try {
+      const r = rig(dir);
+      r.s.start();
+      r.produce('a-first', 500, 'a');
+      r.produce('b-first', 500, 'b');
+      r.produce('a-long', 3_600_000, 'a');
+      r.cancel('a');
+      r.produce('a-after', 500, 'a');
+      r.restart();
+      r.advance(600);
+      r.advance(2 * 3_600_000);
+      assert.deepEqual(r.delivered(), ['b-first', 'a-after'], "only the cancel's earlier records of its key go");
       r.s.stop();
     } finally {
       removeDir(dir);
