@@ -294,7 +294,7 @@ export class Broker implements ClusterInfo {
     // A creation under way stops at its next step; the next start opens what it made.
     await this.single?.stop();
     await this.cluster?.stop();
-    this.delays?.stop();
+    await this.delays?.stop();
     await this.cleaner.stop();
     await this.logs.close();
     await this.recompressor.close();

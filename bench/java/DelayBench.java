@@ -2,7 +2,8 @@
  * Delayed delivery for `npm run bench` (franz only: Kafka has no delay queue). One Java
  * KafkaProducer sends records at a fixed rate for SECONDS, each with a `franz-delay-ms` header of
  * DELAY_MS; one KafkaConsumer (assign + seekToEnd) reads the topic meanwhile. Reports the rate the
- * records were scheduled at, the rate they were delivered at, and the delivery lag in an
+ * records were scheduled at, the rate they were delivered at (from the first delivery's timestamp
+ * to the last's), and the delivery lag in an
  * HdrHistogram (microseconds): the delivered record's timestamp (the broker's time of delivery)
  * minus its due time (the producer's timestamp plus the delay), so the lag is the broker's alone.
  *
@@ -43,9 +44,9 @@ public class DelayBench {
     for (ConsumerRecord<byte[], byte[]> r : recs) {
       if (r.headers().lastHeader("franz-delayed-from") == null) continue;
       received++;
-      long now = System.currentTimeMillis();
-      if (firstDelivery < 0) firstDelivery = now;
-      lastDelivery = now;
+      // The broker's time of delivery (the record's timestamp), not when this consumer read it.
+      if (firstDelivery < 0 || r.timestamp() < firstDelivery) firstDelivery = r.timestamp();
+      lastDelivery = Math.max(lastDelivery, r.timestamp());
       long original = Long.parseLong(new String(r.headers().lastHeader("franz-original-timestamp").value(), StandardCharsets.UTF_8));
       lag.recordValue(Math.min(MAX_MICROS, Math.max(0, (r.timestamp() - (original + delayMs)) * 1000)));
     }

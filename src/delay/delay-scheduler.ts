@@ -30,7 +30,16 @@ import type { PartitionLogs } from '../metadata/ports.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { ATTR_CONTROL, decodeRecordBatches, encodeRecordBatch, type KafkaRecord, type RecordBatch } from '../records/record-batch.js';
 import type { Log } from '../storage/log.js';
-import { bucketOf, type DelayCancel, type DelayEntry, DelayIndex, DAY_MS, HOUR_MS, MINUTE_MS } from './delay-index.js';
+import {
+  bucketOf,
+  type DelayCancel,
+  type DelayCheckpoint,
+  type DelayEntry,
+  DelayIndex,
+  DAY_MS,
+  HOUR_MS,
+  MINUTE_MS,
+} from './delay-index.js';
 
 /** Bucket files come into memory (minutes), are split into minute files (hours), into hour files (days) this far ahead. */
 const MINUTE_AHEAD_MS = MINUTE_MS;
@@ -134,6 +143,8 @@ export class DelayScheduler {
   /** Per partition: each cancelled key (hex) and its latest cancel. */
   private readonly cancels = new Map<number, Map<string, DelayCancel>>();
   private lastExpiryMs = 0;
+  /** The checkpoint being stored, if one is. */
+  private checkpointing: Promise<void> | null = null;
   /** The last delay batch read, per partition: deliveries of one batch's records read it once. */
   private readonly batchCache = new Map<number, RecordBatch>();
 
@@ -180,19 +191,21 @@ export class DelayScheduler {
     for (const minute of this.remaining.keys()) this.firstDelivery.set(minute, new Map(scannedFrom));
     for (const e of refile) this.place(e, now);
     this.startup = null;
-    this.checkpoint(now);
+    this.checkpointNow(now);
     if (refile.length > 0 || delivered.size > 0) {
       this.ports.log.info('delayed delivery resumed', { refiled: refile.length, deliveredFound: delivered.size, loaded: this.heap.size });
     }
     this.arm(now);
   }
 
-  stop(): void {
+  /** Stops ticking and stores a last checkpoint (after one under way). */
+  async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    await this.checkpointing;
     try {
-      this.checkpoint(this.ports.now());
+      this.checkpointNow(this.ports.now());
     } catch (err) {
       this.ports.log.warn('could not store the delay checkpoint', { err: String(err) });
     }
@@ -292,7 +305,9 @@ export class DelayScheduler {
       return false;
     }
     for (const e of entries) this.place(e, now);
+    // The finer files durable before the coarse one goes (once an hour or a day: on the loop).
     this.index.flush();
+    this.index.syncWrittenNow();
     this.index.remove(name);
     return true;
   }
@@ -481,8 +496,32 @@ export class DelayScheduler {
     }
   }
 
-  /** Writes queued entries, then stores how far each partition is filed and where deliveries begin. */
+  /**
+   * Writes queued entries, then, once they are fsynced (off the event loop), stores how far each
+   * partition is filed and where deliveries begin. One at a time; an older checkpoint is still a
+   * correct one (a restart then reads more of the logs).
+   */
   private checkpoint(now: number): void {
+    if (this.checkpointing !== null) return;
+    const cp = this.captureCheckpoint(now);
+    this.checkpointing = this.index
+      .syncWritten()
+      .then(() => this.index.writeCheckpointAsync(cp))
+      .catch((err: unknown) => this.ports.log.warn('could not store the delay checkpoint', { err: String(err) }))
+      .finally(() => {
+        this.checkpointing = null;
+      });
+  }
+
+  /** checkpoint on the event loop (start and stop). */
+  private checkpointNow(now: number): void {
+    const cp = this.captureCheckpoint(now);
+    this.index.syncWrittenNow();
+    this.index.writeCheckpoint(cp);
+  }
+
+  /** Flushes the queued entries and says what a checkpoint taken now holds. */
+  private captureCheckpoint(now: number): DelayCheckpoint {
     this.lastCheckpointMs = now;
     if (now - this.lastExpiryMs >= MINUTE_MS) {
       this.lastExpiryMs = now;
@@ -498,6 +537,6 @@ export class DelayScheduler {
     for (const first of this.firstDelivery.values()) {
       for (const [ref, offset] of first) rescanFrom[ref] = Math.min(rescanFrom[ref] ?? Number.POSITIVE_INFINITY, offset);
     }
-    this.index.writeCheckpoint({ indexedTo, rescanFrom });
+    return { indexedTo, rescanFrom };
   }
 }

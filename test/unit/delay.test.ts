@@ -95,8 +95,8 @@ function rig(dir: string) {
     get s() {
       return s;
     },
-    restart() {
-      s.stop();
+    async restart() {
+      await s.stop();
       s = new DelayScheduler(join(dir, 'delay-index'), { logs, log: quiet, maxDelayMs: POLICY.maxDelayMs, now: () => clock });
       s.start();
     },
@@ -123,7 +123,7 @@ function rig(dir: string) {
 }
 
 describe('the delay scheduler', () => {
-  test('minute, hour and day buckets; each record delivered once when due', () => {
+  test('minute, hour and day buckets; each record delivered once when due', async () => {
     const dir = tempDir('franz-delay-unit-');
     try {
       const r = rig(dir);
@@ -131,7 +131,7 @@ describe('the delay scheduler', () => {
       r.produce('soon', 500);
       r.produce('hours', 2 * 3_600_000);
       r.produce('days', 3 * 86_400_000);
-      r.restart();
+      await r.restart();
       // The stop wrote every queued entry: one file per level.
       assert.deepEqual(
         r
@@ -151,13 +151,13 @@ describe('the delay scheduler', () => {
       r.advance(2 * 60_000);
       assert.deepEqual(r.delivered(), ['soon', 'hours', 'days'], 'once each');
       assert.deepEqual(r.files(), [], 'every bucket file gone once delivered');
-      r.s.stop();
+      await r.s.stop();
     } finally {
       removeDir(dir);
     }
   });
 
-  test('franz-cancel drops the waiting records of its key written before it, also across a restart', () => {
+  test('franz-cancel drops the waiting records of its key written before it, also across a restart', async () => {
     const dir = tempDir('franz-delay-unit-');
     try {
       const r = rig(dir);
@@ -167,17 +167,17 @@ describe('the delay scheduler', () => {
       r.produce('a-long', 3_600_000, 'a');
       r.cancel('a');
       r.produce('a-after', 500, 'a');
-      r.restart();
+      await r.restart();
       r.advance(600);
       r.advance(2 * 3_600_000);
       assert.deepEqual(r.delivered(), ['b-first', 'a-after'], "only the cancel's earlier records of its key go");
-      r.s.stop();
+      await r.s.stop();
     } finally {
       removeDir(dir);
     }
   });
 
-  test('memory holds only what is due within the next minutes, however many are pending', () => {
+  test('memory holds only what is due within the next minutes, however many are pending', async () => {
     const dir = tempDir('franz-delay-unit-');
     try {
       const r = rig(dir);
@@ -187,7 +187,7 @@ describe('the delay scheduler', () => {
       for (let i = 0; i < N; i++) r.produce(`r${i}`, 1000 + Math.floor((i * 10 * 86_400_000) / N));
       r.tick();
       assert.ok(r.s.stats().loaded <= 10, `${r.s.stats().loaded} records in memory`);
-      r.s.stop();
+      await r.s.stop();
       assert.ok(existsSync(join(dir, 'delay-index', 'checkpoint')));
     } finally {
       removeDir(dir);
