@@ -9,6 +9,7 @@ import { consumeCommand, produceCommand, topicCommand } from './client-commands.
 import { clusterCommand } from './cluster-commands.js';
 import { groupCommand } from './group-commands.js';
 import { txnCommand } from './txn-commands.js';
+import { delayCommand } from './delay-commands.js';
 import { repeatable } from './args.js';
 
 function startCommand(): CommandUnknownOpts {
@@ -57,6 +58,7 @@ function program(): CommandUnknownOpts {
     .addCommand(consumeCommand())
     .addCommand(groupCommand())
     .addCommand(txnCommand())
+    .addCommand(delayCommand())
     .addCommand(clusterCommand())
     .addHelpText(
       'after',

@@ -31,18 +31,21 @@ type FetchedTopic = Elem<DecodedResponse<typeof fetchSpec>['responses']>;
 function readRecords(
   p: Elem<FetchedTopic['partitions']>,
   from: number,
-): { records: KafkaRecord[]; nextOffset: number; truncated: boolean } {
+): { records: KafkaRecord[]; controlRecords: KafkaRecord[]; nextOffset: number; truncated: boolean } {
   const records: KafkaRecord[] = [];
+  const controlRecords: KafkaRecord[] = [];
   let nextOffset = from;
-  if (p.errorCode !== ErrorCode.NONE || p.records === null || p.records.length === 0) return { records, nextOffset, truncated: false };
+  if (p.errorCode !== ErrorCode.NONE || p.records === null || p.records.length === 0) {
+    return { records, controlRecords, nextOffset, truncated: false };
+  }
   const { batches, partialBytes } = decodeRecordBatches(p.records);
   for (const b of batches) {
     const end = b.baseOffset + b.lastOffsetDelta + 1;
     if (end > nextOffset) nextOffset = end;
-    if (b.control) continue;
-    for (const r of b.records) if (r.offset >= from) records.push(r);
+    const into = b.control ? controlRecords : records;
+    for (const r of b.records) if (r.offset >= from) into.push(r);
   }
-  return { records, nextOffset, truncated: batches.length === 0 && partialBytes > 0 };
+  return { records, controlRecords, nextOffset, truncated: batches.length === 0 && partialBytes > 0 };
 }
 
 export class DataPlane {

@@ -103,6 +103,8 @@ export interface FetchedPartition {
   readonly logStartOffset: number;
   /** Records at or after the requested offset, control batches left out. */
   readonly records: KafkaRecord[];
+  /** The records of control batches (transaction markers, franz's delay records), for tools. */
+  readonly controlRecords: KafkaRecord[];
   /** The offset to fetch next (past every batch seen, control batches included). */
   readonly nextOffset: number;
   /** True when the answer held only part of a batch: ask again with a larger partitionMaxBytes. */
