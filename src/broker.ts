@@ -11,7 +11,7 @@ import { OFFSETS_TOPIC } from './group/group-store.js';
 import { createRegistry } from './handlers/index.js';
 import type { BrokerServices, HandlerRegistry } from './handlers/registry.js';
 import type { Logger } from './logger.js';
-import type { BrokerEndpoint, ClusterInfo, Endpoint, ReplicaState } from './metadata/ports.js';
+import type { BrokerEndpoint, ClusterInfo, Endpoint, PartitionLogs, ReplicaState } from './metadata/ports.js';
 import { ProducerIdManager } from './metadata/producer-ids.js';
 import { ErrorCode } from './protocol/errors.js';
 import { TopicManager } from './metadata/topic-manager.js';
@@ -39,8 +39,8 @@ export class Broker implements ClusterInfo {
   readonly cleaner: LogCleaner;
   /** Broker-side compression (compression.type naming a codec), in worker threads. */
   private readonly recompressor: Recompressor;
-  /** Delayed delivery's scheduler (single node, franz.delay.enable). */
-  readonly delays: DelayScheduler | undefined;
+  /** Delayed delivery's scheduler (franz.delay.enable); a cluster broker makes it once it has joined. */
+  delays: DelayScheduler | undefined;
   /** The single-node topics (undefined in cluster mode). */
   private readonly single: TopicManager | undefined;
   /** Cluster mode: this broker's part of the cluster (undefined for a single node). */
@@ -109,17 +109,7 @@ export class Broker implements ClusterInfo {
       this.groupCoordinator = this.makeGroups(parts);
       this.txnCoordinator = this.makeTransactions(parts, this.groupCoordinator);
       this.txnCoordinator.loadAll();
-      // Delayed delivery (single node only for now: in a cluster delay headers are not honoured).
-      if (config.bool('franz.delay.enable')) {
-        const delays = new DelayScheduler(join(this.dataDir, 'delay-index'), {
-          logs: parts,
-          log,
-          maxDelayMs: config.num('franz.delay.max.ms'),
-          now: () => Date.now(),
-        });
-        this.delays = delays;
-        this.logs.delayed = (topic, p, due) => delays.scheduled(topic, p, due);
-      }
+      this.delays = this.makeDelays(parts, false);
     }
     this.registry = createRegistry();
     const info: ClusterInfo = this.cluster ?? this;
@@ -164,6 +154,20 @@ export class Broker implements ClusterInfo {
       },
       log,
     );
+  }
+
+  /** Delayed delivery over these partition logs (franz.delay.enable), told of each delayed record a log appends. */
+  private makeDelays(logs: PartitionLogs, clustered: boolean): DelayScheduler | undefined {
+    if (!this.config.bool('franz.delay.enable')) return undefined;
+    const delays = new DelayScheduler(join(this.dataDir, 'delay-index'), {
+      logs,
+      log: this.log,
+      maxDelayMs: this.config.num('franz.delay.max.ms'),
+      clustered,
+      now: () => Date.now(),
+    });
+    this.logs.delayed = (topic, p, due) => delays.scheduled(topic, p, due);
+    return delays;
   }
 
   private makeGroups(parts: TopicManager | ClusterNode): GroupCoordinator {
@@ -271,15 +275,25 @@ export class Broker implements ClusterInfo {
       txns.loadAll();
       // A group's (a transactional id's) coordinator is the leader of its offsets (transaction
       // state) partition: coordinators move with leaderships.
+      // Delayed delivery: the leader of a partition delivers what waits in it.
+      const delays = this.makeDelays(cluster, true);
+      this.delays = delays;
+      delays?.start();
       this.cluster.onLeadershipChange = (topic, p, leading) => {
         if (topic === OFFSETS_TOPIC) groups.onOffsetsPartition(p, leading);
         else if (topic === TRANSACTION_STATE_TOPIC) txns.onStatePartition(p, leading);
+        else if (leading) delays?.lead(topic, p);
+        else delays?.release(topic, p);
       };
+      // The partitions led since the join, before the callback was set.
+      for (const { key, log } of this.logs.all()) {
+        if (log.hasDelayBatches && cluster.partition(key.topic, key.partition) === log) delays?.lead(key.topic, key.partition);
+      }
       this.listenerSocket.release();
     }
     this.logs.startBackgroundWork(this.config.num('log.retention.check.interval.ms'));
     this.cleaner.start();
-    this.delays?.start();
+    if (this.cluster === undefined) this.delays?.start();
     this.groups.startExpiry();
     this.transactions.start();
   }

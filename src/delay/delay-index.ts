@@ -96,6 +96,15 @@ export class DelayIndex {
     return this.register(topic, partition);
   }
 
+  /**
+   * A new ref for a partition (cluster: each leadership of this broker gets one, so entries filed
+   * under an older one are told apart and dropped).
+   */
+  newRef(topic: string, partition: number): number {
+    appendFileDurably(join(this.dir, 'partitions'), `\n${topic}\t${partition}\n`);
+    return this.register(topic, partition);
+  }
+
   partitionOf(ref: number): { topic: string; partition: number } | undefined {
     return this.refs[ref];
   }

@@ -62,6 +62,12 @@ export interface DelayPorts {
   readonly log: Logger;
   /** franz.delay.max.ms: a cancel matters this long (every record it can cancel is due by then). */
   readonly maxDelayMs: number;
+  /**
+   * A cluster broker: it delivers for the partitions it leads, each under a ref of its current
+   * leadership (`lead`, `release`), and finds what waits by reading the whole log when it becomes
+   * leader; the checkpoint's rescan is a single node's.
+   */
+  readonly clustered: boolean;
   now(): number;
 }
 
@@ -140,6 +146,8 @@ export class DelayScheduler {
   private delivered = 0;
   private lastLagMs = 0;
   private stopped = false;
+  /** Cluster: the partitions this broker leads, each with the ref of this leadership. */
+  private readonly current = new Map<string, number>();
   /** Per partition: each cancelled key (hex) and its latest cancel. */
   private readonly cancels = new Map<number, Map<string, DelayCancel>>();
   private lastExpiryMs = 0;
@@ -168,7 +176,7 @@ export class DelayScheduler {
     const delivered = new Set<string>();
     const refile: DelayEntry[] = [];
     const scannedFrom = new Map<number, number>();
-    for (const { ref, topic, partition } of this.index.partitions()) {
+    for (const { ref, topic, partition } of this.ports.clustered ? [] : this.index.partitions()) {
       const log = this.ports.logs.partition(topic, partition);
       if (log === undefined) continue;
       const from = Math.max(log.logStartOffset, Math.min(cp.indexedTo[ref] ?? 0, cp.rescanFrom[ref] ?? Number.POSITIVE_INFINITY));
@@ -211,9 +219,53 @@ export class DelayScheduler {
     }
   }
 
+  /**
+   * Cluster: this broker now leads a partition. Its log (when it ever held a delay batch) is read
+   * whole for what waits: every delay record that no delivery in the log names, filed under a new
+   * ref, and the cancels. Deliveries an old leader appended and nobody replicated were truncated
+   * with its log, so they are delivered again here, once.
+   */
+  lead(topic: string, partition: number): void {
+    const log = this.ports.logs.partition(topic, partition);
+    const key = `${topic}\u0000${partition}`;
+    this.current.delete(key);
+    if (log === undefined || !log.hasDelayBatches) return;
+    const now = this.ports.now();
+    const ref = this.index.newRef(topic, partition);
+    this.current.set(key, ref);
+    const refile: DelayEntry[] = [];
+    const delivered = new Set<string>();
+    this.scanLog(log, ref, log.logStartOffset, refile, delivered, now);
+    let n = 0;
+    for (const e of refile) {
+      if (delivered.has(`${e.ref}:${e.offset}`)) continue;
+      this.place(e, now);
+      n++;
+    }
+    if (n > 0) this.ports.log.info('delayed records found as the new leader', { topic, partition, waiting: n });
+    this.arm(now);
+  }
+
+  /** Cluster: another broker leads the partition now; what was filed for it here is dropped when due. */
+  release(topic: string, partition: number): void {
+    this.current.delete(`${topic}\u0000${partition}`);
+  }
+
+  /** The ref new entries of a partition go under (cluster: its leadership's). */
+  private refOf(topic: string, partition: number): number {
+    if (!this.ports.clustered) return this.index.refFor(topic, partition);
+    const key = `${topic}\u0000${partition}`;
+    let ref = this.current.get(key);
+    if (ref === undefined) {
+      ref = this.index.newRef(topic, partition);
+      this.current.set(key, ref);
+    }
+    return ref;
+  }
+
   /** Log.onDelayed: delayed records (and cancels) were appended to a partition. */
   scheduled(topic: string, partition: number, due: ReadonlyArray<{ offset: number; dueMs: number; cancelKey?: Buffer }>): void {
-    const ref = this.index.refFor(topic, partition);
+    const ref = this.refOf(topic, partition);
     const now = this.ports.now();
     for (const d of due) {
       if (d.cancelKey !== undefined)
@@ -379,9 +431,11 @@ export class DelayScheduler {
 
   private deliverTo(ref: number, entries: Pending[], now: number): void {
     const p = this.index.partitionOf(ref);
-    const log = p === undefined ? undefined : this.ports.logs.partition(p.topic, p.partition);
+    // Cluster: only the current leadership's entries (an older one's, or another leader's partition, are not ours).
+    const ours = p !== undefined && (!this.ports.clustered || this.current.get(`${p.topic}\u0000${p.partition}`) === ref);
+    const log = p === undefined || !ours ? undefined : this.ports.logs.partition(p.topic, p.partition);
     if (p === undefined || log === undefined) {
-      // A deleted topic takes its delayed records with it.
+      // A deleted topic takes its delayed records with it; in a cluster, the leader delivers.
       for (const e of entries) this.done(e, now);
       return;
     }

@@ -52,11 +52,9 @@ export function logConfig(config: BrokerConfig, t: ConfiguredTopic): LogConfig {
     flushMs: n('flush.ms'),
     logAppendTime: topicConfigValue(config, t, 'message.timestamp.type').value === 'LogAppendTime',
     ...compressionOf(topicConfigValue(config, t, 'compression.type').value, n),
-    // Delayed delivery is a single node's for now (config.ts: franz.delay.enable).
-    delivery:
-      config.bool('franz.delay.enable') && config.get('franz.cluster') === ''
-        ? { maxDelayMs: config.num('franz.delay.max.ms'), topicDelayMs: n('franz.delivery.delay.ms') }
-        : null,
+    delivery: config.bool('franz.delay.enable')
+      ? { maxDelayMs: config.num('franz.delay.max.ms'), topicDelayMs: n('franz.delivery.delay.ms') }
+      : null,
   };
 }
 

@@ -51,6 +51,7 @@ import { ATTR_COMPRESSION_MASK, ATTRIBUTES_AT, type CompressionCodec } from '../
 import { appendTxnIndex, syncTxnIndex } from './transaction-index.js';
 import { type AbortedTxn, ProducerStateManager } from './producer-state.js';
 import { asOffset } from './types.js';
+import { writeFileDurably } from './durable-file.js';
 import type { CleanResult, CleanTask } from './cleaner-task.js';
 
 export type { AppendResult } from './log-validator.js';
@@ -134,6 +135,12 @@ export class Log {
    * partition nobody replicates (a single node): the log's own progress decides alone.
    */
   private replicaHighWatermark: number | null = null;
+  /**
+   * Whether this log has ever held a delay batch (delayed delivery), as the leader or a follower:
+   * a partition's new leader reads such a log for what waits (DelayScheduler.lead). Kept as an
+   * empty marker file, written with the first one.
+   */
+  hasDelayBatches = false;
   /** Whether this log may have `.txnindex` files (found at open, or written since). */
   private txnIndexFiles = false;
   /** Counts the ends of this replica's leaderships (see waitForHighWatermark). */
@@ -285,6 +292,7 @@ export class Log {
     // Remove index files of segments that no longer exist (a crash during deletion).
     for (const f of readdirSync(dir)) {
       if (f.endsWith('.txnindex')) log.txnIndexFiles = true;
+      if (f === DELAYED_MARKER_FILE) log.hasDelayBatches = true;
       if (/^\d{20}\.(index|timeindex|txnindex)$/.test(f) && !bases.includes(Number(f.slice(0, 20)))) rmSync(join(dir, f));
     }
     let cut = false;
@@ -579,6 +587,7 @@ export class Log {
       const control = facts.isControl(b, k) ? controlRecordType(payload, facts.position(b, k)) : -1;
       const abortsBefore = control === ControlType.abort ? this.producers.newestAborted() : undefined;
       this.producers.update(id, offset, control);
+      if (control === DELAY_CONTROL_TYPE && !this.hasDelayBatches) this.markDelayBatches();
       if (control === ControlType.abort) {
         // The marker ended an open transaction: its entry goes to the segment holding the marker.
         const aborted = this.producers.newestAborted();
@@ -600,6 +609,11 @@ export class Log {
       this.flushTo(next).catch(() => undefined);
     } else this.notifyHighWatermark();
     return result;
+  }
+
+  private markDelayBatches(): void {
+    this.hasDelayBatches = true;
+    writeFileDurably(join(this.dir, DELAYED_MARKER_FILE), '');
   }
 
   private takeOffline(err: Error): void {
@@ -1026,6 +1040,9 @@ function controlTypeAt(fd: number, position: number): number {
   const n = readSync(fd, buf, 0, buf.length, position);
   return controlRecordType(buf.subarray(0, n), 0);
 }
+
+/** The marker file of a log that has held a delay batch (Log.hasDelayBatches). */
+const DELAYED_MARKER_FILE = 'franz-delayed';
 
 /** Whether a batch of `records` is in another codec than `codec` (a malformed payload: no, validation refuses it). */
 function codecsDiffer(records: Buffer, codec: number): boolean {

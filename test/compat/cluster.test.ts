@@ -22,7 +22,7 @@ import { dirname, join } from 'node:path';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { memberProcesses, startMemberProcess } from '../helpers/member-process.js';
-import { kcatReadAll } from '../helpers/kcat.js';
+import { kcatReadAll, type KcatRecord } from '../helpers/kcat.js';
 
 const SESSION_MS = 2000;
 
@@ -641,6 +641,52 @@ describe('a three-broker cluster on etcd', () => {
     } finally {
       await client.close();
     }
+  });
+
+  test('delayed delivery across a failover: the new leader delivers what waits, each record once', async () => {
+    const k = kafka();
+    const admin = k.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'cl-delay', numPartitions: 2, replicationFactor: 3 }] });
+    const leaderOf0 = (await admin.fetchTopicMetadata({ topics: ['cl-delay'] })).topics[0]!.partitions.find(
+      (p) => p.partitionId === 0,
+    )!.leader;
+    await admin.disconnect();
+    const N = 400;
+    const producer = k.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    await producer.send({
+      topic: 'cl-delay',
+      acks: -1,
+      messages: Array.from({ length: N }, (_, i) => ({
+        key: `k${i}`,
+        value: `v${i}`,
+        headers: { 'franz-delay-ms': String(1000 + (i % 40) * 500) },
+      })),
+    });
+    await producer.disconnect();
+    const read = async (): Promise<KcatRecord[]> => {
+      const any = [...brokers.values()][0]!;
+      return kcatReadAll(any.address, 'cl-delay');
+    };
+    // Some records are delivered, then the leader of partition 0 dies while others still wait.
+    await until('the first deliveries', read, (rs) => rs.length >= 20, 30_000);
+    await brokers.get(leaderOf0)!.kill9();
+    const killedAt = Date.now();
+    brokers.delete(leaderOf0);
+    const all = await until('every delayed record delivered', read, (rs) => rs.length >= N, 60_000);
+    // Due up to 20.5 s after the send: the new leader of partition 0 delivered the rest.
+    const late = all.filter((r) => r.partition === 0 && (r as KcatRecord & { ts: number }).ts > killedAt).length;
+    assert.ok(late > 0, 'records of partition 0 delivered after its leader died');
+    const seen = new Map<string, number>();
+    for (const r of all) seen.set(r.payload!, (seen.get(r.payload!) ?? 0) + 1);
+    assert.deepEqual(
+      [...seen].filter(([, n]) => n > 1).map(([v]) => v),
+      [],
+      'no record delivered twice',
+    );
+    assert.equal(seen.size, N, 'every record delivered');
+    await startNode(leaderOf0);
   });
 
   test("SIGTERM hands a leader's partitions over at once (controlled shutdown), with every acknowledged record", async () => {

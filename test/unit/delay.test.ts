@@ -74,7 +74,7 @@ describe('delay headers and delay batches', () => {
 });
 
 /** A partition log with delayed delivery on, the scheduler over it, and a clock the test moves. */
-function rig(dir: string) {
+function rig(dir: string, clustered = false) {
   let clock = Date.now();
   const log = Log.open(join(dir, 't-0'), testLogConfig({ delivery: POLICY }), { recoveryPoint: 0, logStartOffset: 0, clean: true });
   const logs = {
@@ -83,7 +83,13 @@ function rig(dir: string) {
   } as unknown as PartitionLogs;
   const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined } as never;
   // A new scheduler each start, as a broker that restarts makes one.
-  let s = new DelayScheduler(join(dir, 'delay-index'), { logs, log: quiet, maxDelayMs: POLICY.maxDelayMs, now: () => clock });
+  let s = new DelayScheduler(join(dir, 'delay-index'), {
+    logs,
+    log: quiet,
+    maxDelayMs: POLICY.maxDelayMs,
+    clustered,
+    now: () => clock,
+  });
   log.onDelayed = (due) => s.scheduled('t', 0, due);
   const tick = (): void => (s as unknown as { tick(): void }).tick();
   const delivered = (): string[] =>
@@ -97,7 +103,13 @@ function rig(dir: string) {
     },
     async restart() {
       await s.stop();
-      s = new DelayScheduler(join(dir, 'delay-index'), { logs, log: quiet, maxDelayMs: POLICY.maxDelayMs, now: () => clock });
+      s = new DelayScheduler(join(dir, 'delay-index'), {
+        logs,
+        log: quiet,
+        maxDelayMs: POLICY.maxDelayMs,
+        clustered,
+        now: () => clock,
+      });
       s.start();
     },
     tick,
@@ -171,6 +183,31 @@ describe('the delay scheduler', () => {
       r.advance(600);
       r.advance(2 * 3_600_000);
       assert.deepEqual(r.delivered(), ['b-first', 'a-after'], "only the cancel's earlier records of its key go");
+      await r.s.stop();
+    } finally {
+      removeDir(dir);
+    }
+  });
+
+  test('cluster: only the leader delivers; a new leadership finds what waits in the log, delivered ones left out', async () => {
+    const dir = tempDir('franz-delay-unit-');
+    try {
+      const r = rig(dir, true);
+      r.s.start();
+      for (const v of ['a', 'b', 'c']) r.produce(v, 500);
+      r.advance(600);
+      assert.deepEqual(r.delivered(), ['a', 'b', 'c']);
+      r.produce('d', 500);
+      r.produce('e', 500);
+      r.s.release('t', 0);
+      r.advance(600);
+      assert.deepEqual(r.delivered(), ['a', 'b', 'c'], 'not the leader: nothing delivered');
+      assert.equal(r.log.hasDelayBatches, true);
+      r.s.lead('t', 0);
+      r.advance(10);
+      assert.deepEqual(r.delivered(), ['a', 'b', 'c', 'd', 'e'], 'the new leadership delivers what waited, once');
+      r.advance(120_000);
+      assert.deepEqual(r.delivered(), ['a', 'b', 'c', 'd', 'e']);
       await r.s.stop();
     } finally {
       removeDir(dir);
