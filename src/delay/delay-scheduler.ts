@@ -86,7 +86,12 @@ export interface DelayStats {
   lastLagMs: number;
 }
 
-/** A binary min-heap of pending entries by due time. */
+/** Whether `a` comes before `b`: by due time, then (records due together) by offset. */
+function before(a: Pending, b: Pending): boolean {
+  return a.dueMs < b.dueMs || (a.dueMs === b.dueMs && a.offset < b.offset);
+}
+
+/** A binary min-heap of pending entries by due time, then offset. */
 class DueHeap {
   private readonly a: Pending[] = [];
   get size(): number {
@@ -101,7 +106,7 @@ class DueHeap {
     let i = a.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (a[p]!.dueMs <= e.dueMs) break;
+      if (!before(e, a[p]!)) break;
       a[i] = a[p]!;
       i = p;
     }
@@ -117,8 +122,8 @@ class DueHeap {
       const l = 2 * i + 1;
       if (l >= a.length) break;
       const r = l + 1;
-      const c = r < a.length && a[r]!.dueMs < a[l]!.dueMs ? r : l;
-      if (a[c]!.dueMs >= last.dueMs) break;
+      const c = r < a.length && before(a[r]!, a[l]!) ? r : l;
+      if (!before(a[c]!, last)) break;
       a[i] = a[c]!;
       i = c;
     }

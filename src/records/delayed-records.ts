@@ -11,12 +11,13 @@
  * its control records carries one record of the producer's batch:
  *
  *   key   = int16 version 0, int16 type DELAY_CONTROL_TYPE (Kafka's control record key)
- *   value = int16 version 0, int8 kind (0: deliver, 1: cancel), int64 due ms, then the record:
- *           int32 key length (-1: null) + bytes,
+ *   value = int16 version 0, int8 kind (0: deliver, 1: cancel), int64 due ms, int64 the record's
+ *           own timestamp, then the record: int32 key length (-1: null) + bytes,
  *           int32 value length (-1: null) + bytes, int32 header count, each header int16 key
  *           length + UTF-8 key and int32 value length (-1: null) + bytes
  *
- * with the record's own timestamp. A record with a `franz-cancel` header (and a key) is a cancel:
+ * stamped with its due time, so that retention by time keeps it until it is due (and as long
+ * after as any record). A record with a `franz-cancel` header (and a key) is a cancel:
  * it is never delivered, and the records of its key that wait in its partition, written before
  * it, are dropped when they come due. When due, the broker appends the record to the same partition
  * as an ordinary record (the DelayScheduler), with its key, value and headers (the delay headers
@@ -198,6 +199,7 @@ function delayControlRecord(r: KafkaRecord, dueMs: number, cancel: boolean): { k
   w.int16(0);
   w.int8(cancel ? 1 : 0);
   w.int64(dueMs);
+  w.int64(r.timestamp);
   bytes32(w, r.key);
   bytes32(w, r.value);
   w.int32(r.headers.length);
@@ -207,7 +209,8 @@ function delayControlRecord(r: KafkaRecord, dueMs: number, cancel: boolean): { k
     w.raw(k);
     bytes32(w, h.value);
   }
-  return { key: CONTROL_KEY, value: w.toBuffer(), timestamp: r.timestamp };
+  // Stamped with its due time: retention by time counts from when the record becomes visible.
+  return { key: CONTROL_KEY, value: w.toBuffer(), timestamp: dueMs };
 }
 
 function bytes32(w: Writer, b: Buffer | null): void {
@@ -231,6 +234,7 @@ export function decodeDelayedRecord(r: KafkaRecord): DelayedRecord | null {
   if (rd.int16() !== 0) return null;
   const kind = rd.int8();
   const dueMs = Number(rd.int64());
+  const timestamp = Number(rd.int64());
   const key = readBytes32(rd);
   const value = readBytes32(rd);
   const count = rd.int32();
@@ -243,7 +247,7 @@ export function decodeDelayedRecord(r: KafkaRecord): DelayedRecord | null {
     rd.pos += kl;
     headers.push({ key: k, value: readBytes32(rd) });
   }
-  return rd.bad || (kind !== 0 && kind !== 1) ? null : { cancel: kind === 1, dueMs, timestamp: r.timestamp, key, value, headers };
+  return rd.bad || (kind !== 0 && kind !== 1) ? null : { cancel: kind === 1, dueMs, timestamp, key, value, headers };
 }
 
 function readBytes32(rd: Reader): Buffer | null {

@@ -879,6 +879,10 @@ export class Log {
       const expired = retentionMs >= 0 && oldest.maxTimestamp >= 0 && now - oldest.maxTimestamp > retentionMs;
       const oversize = retentionBytes >= 0 && size - oldest.size >= retentionBytes;
       if (!expired && !oversize) break;
+      // Delayed delivery: delay records carry their due time as their timestamp. A segment that
+      // may hold one not yet delivered (due in the future, or within a minute's delivery lag)
+      // stays, whatever retention.ms or retention.bytes say: it is acknowledged and waiting.
+      if (this.hasDelayBatches && oldest.maxTimestamp > now - DELAY_RETENTION_GRACE_MS) break;
       if (oldest.nextOffset > this.highWatermark) break;
       this.segments.shift();
       this.unflushedSegments = this.unflushedSegments.filter((u) => u !== oldest);
@@ -1040,6 +1044,9 @@ function controlTypeAt(fd: number, position: number): number {
   const n = readSync(fd, buf, 0, buf.length, position);
   return controlRecordType(buf.subarray(0, n), 0);
 }
+
+/** How long after its latest timestamp a segment of a log with delay batches is kept at least (delivery lag). */
+const DELAY_RETENTION_GRACE_MS = 60_000;
 
 /** The marker file of a log that has held a delay batch (Log.hasDelayBatches). */
 const DELAYED_MARKER_FILE = 'franz-delayed';

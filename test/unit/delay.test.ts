@@ -134,6 +134,36 @@ function rig(dir: string, clustered = false) {
   };
 }
 
+describe('retention and waiting records', () => {
+  test('a segment holding a delayed record stays until the record is due, whatever retention says', async () => {
+    const dir = tempDir('franz-delay-unit-');
+    try {
+      const log = Log.open(join(dir, 't-0'), testLogConfig({ delivery: POLICY, retentionMs: 1000, retentionBytes: 1 }), {
+        recoveryPoint: 0,
+        logStartOffset: 0,
+        clean: true,
+      });
+      const append = (records: Buffer): void => {
+        const r = log.appendFromClient(records, { leaderEpoch: 0 });
+        assert.ok(!(r instanceof Promise) && r.errorCode === ErrorCode.NONE);
+        log.rollPast(0);
+      };
+      const at = Date.now();
+      append(encodeRecordBatch([{ value: 'plain', timestamp: at - 120_000 }]));
+      append(encodeRecordBatch([{ value: 'later', headers: [{ key: 'franz-delay-ms', value: '600000' }], timestamp: at - 120_000 }]));
+      append(encodeRecordBatch([{ value: 'plain again', timestamp: at - 120_000 }]));
+      // The first segment goes (old, and over retention.bytes); the delayed record's stays.
+      assert.equal(log.enforceRetention(at), 1);
+      assert.equal(log.logStartOffset, 1);
+      assert.equal(log.enforceRetention(at + 600_000), 0, 'due, but maybe not delivered yet');
+      assert.equal(log.enforceRetention(at + 600_000 + 61_000 + 1000), 2, 'due a minute ago and past retention.ms: it goes, and the next');
+      await log.close();
+    } finally {
+      removeDir(dir);
+    }
+  });
+});
+
 describe('the delay scheduler', () => {
   test('minute, hour and day buckets; each record delivered once when due', async () => {
     const dir = tempDir('franz-delay-unit-');
