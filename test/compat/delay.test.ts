@@ -155,6 +155,18 @@ describe('delayed delivery', () => {
     assert.equal(offsets[0]!.high, '0', 'nothing appended');
   });
 
+  test('a compressed batch (kcat, lz4 and zstd) is looked into and delayed too', async () => {
+    await createTopic('dl-compressed');
+    for (const codec of ['lz4', 'zstd']) {
+      await runOk('kcat', ['-b', broker.address, '-P', '-t', 'dl-compressed', '-z', codec, '-H', 'franz-delay-ms=1000'], {
+        input: `${codec}-1\n${codec}-2\n`,
+      });
+    }
+    const rs = await readUntil('dl-compressed', (x) => x.length >= 4, 'the compressed delayed records');
+    assert.deepEqual(rs.map((r) => r.payload).sort(), ['lz4-1', 'lz4-2', 'zstd-1', 'zstd-2']);
+    for (const r of rs) assert.ok(r.ts - Number(header(r, 'franz-original-timestamp')) >= 995, `${r.payload} was delayed`);
+  });
+
   test('franz.delivery.delay.ms delays every record of a topic', async () => {
     await createTopic('dl-topic', 1, { 'franz.delivery.delay.ms': '1500' });
     await runOk('kcat', ['-b', broker.address, '-P', '-t', 'dl-topic'], { input: 'a\nb\n' });
