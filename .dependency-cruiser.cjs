@@ -36,7 +36,7 @@ module.exports = {
     layer(
       'storage-below-metadata',
       '^src/storage/',
-      '^src/(metadata|cluster|group|delay|handlers|server|client|cli)/|^src/broker\\.ts$',
+      '^src/(metadata|cluster|group|delay|trace|handlers|server|client|cli)/|^src/broker\\.ts$',
       'Storage speaks logs and segments; it knows no topics registry, groups or requests.',
     ),
     layer(
@@ -68,6 +68,12 @@ module.exports = {
       '^src/delay/',
       '^src/(group|txn|cluster|handlers|server|client|cli)/|^src/broker\\.ts$',
       'Delayed delivery receives ports (the partition logs); it never sees the broker, coordinators or requests.',
+    ),
+    layer(
+      'trace-below-handlers',
+      '^src/trace/',
+      '^src/(group|txn|cluster|delay|handlers|server|client|cli)/|^src/broker\\.ts$',
+      'Message trace receives ports (partition logs, topics, a groups lookup); it never sees the broker, coordinators or requests.',
     ),
     layer(
       'groups-below-handlers',

@@ -23,6 +23,8 @@ import { DelayScheduler } from './delay/delay-scheduler.js';
 import { LogCleaner } from './storage/log-cleaner.js';
 import { LogManager } from './storage/log-manager.js';
 import { Recompressor } from './storage/recompressor.js';
+import { TRACE_TOPIC } from './records/trace-records.js';
+import { Tracer } from './trace/tracer.js';
 import { TRANSACTION_STATE_TOPIC } from './txn/transaction-store.js';
 import { Transactions } from './txn/transactions.js';
 import type { ProducerIds } from './metadata/ports.js';
@@ -41,6 +43,8 @@ export class Broker implements ClusterInfo {
   private readonly recompressor: Recompressor;
   /** Delayed delivery's scheduler (franz.delay.enable); a cluster broker makes it once it has joined. */
   delays: DelayScheduler | undefined;
+  /** Message trace's writer (franz.trace.enable, per topic or broker). */
+  readonly tracer: Tracer;
   /** The single-node topics (undefined in cluster mode). */
   private readonly single: TopicManager | undefined;
   /** Cluster mode: this broker's part of the cluster (undefined for a single node). */
@@ -114,6 +118,18 @@ export class Broker implements ClusterInfo {
     this.registry = createRegistry();
     const info: ClusterInfo = this.cluster ?? this;
     const broker = this;
+    this.tracer = new Tracer({
+      logs: parts,
+      topics: parts,
+      config,
+      log,
+      now: () => Date.now(),
+      groupsOf: (clientId, host) => broker.groupCoordinator?.groupsOfClient(clientId, host) ?? [],
+      forward:
+        this.cluster === undefined
+          ? undefined
+          : (p, batch) => broker.cluster!.forwardBatch(TRACE_TOPIC, p, batch).then((code) => code === ErrorCode.NONE),
+    });
     const services: BrokerServices = {
       logs: parts,
       topics: parts,
@@ -129,6 +145,7 @@ export class Broker implements ClusterInfo {
       logDirs: parts,
       config,
       log,
+      trace: this.tracer,
       apiVersions: () => this.registry.apiVersions(),
     };
     this.listenerSocket = new KafkaListener(
@@ -165,8 +182,12 @@ export class Broker implements ClusterInfo {
       maxDelayMs: this.config.num('franz.delay.max.ms'),
       clustered,
       now: () => Date.now(),
+      delivered: (topic, p, deliveries) => this.tracer.delivered(topic, p, deliveries),
     });
-    this.logs.delayed = (topic, p, due) => delays.scheduled(topic, p, due);
+    this.logs.delayed = (topic, p, due) => {
+      delays.scheduled(topic, p, due);
+      this.tracer.scheduled(topic, p, due);
+    };
     return delays;
   }
 
@@ -303,6 +324,7 @@ export class Broker implements ClusterInfo {
     // A cluster broker hands its leaderships over first (controlled shutdown), then drains.
     await this.cluster?.resign(graceMs * 2);
     await this.listenerSocket.stop(graceMs);
+    this.tracer.stop();
     this.groupCoordinator?.shutdown();
     this.txnCoordinator?.stop();
     // A creation under way stops at its next step; the next start opens what it made.

@@ -10,6 +10,7 @@ import { clusterCommand } from './cluster-commands.js';
 import { groupCommand } from './group-commands.js';
 import { txnCommand } from './txn-commands.js';
 import { delayCommand } from './delay-commands.js';
+import { traceCommand } from './trace-commands.js';
 import { repeatable } from './args.js';
 
 function startCommand(): CommandUnknownOpts {
@@ -59,6 +60,7 @@ function program(): CommandUnknownOpts {
     .addCommand(groupCommand())
     .addCommand(txnCommand())
     .addCommand(delayCommand())
+    .addCommand(traceCommand())
     .addCommand(clusterCommand())
     .addHelpText(
       'after',

@@ -696,6 +696,18 @@ export class ClusterNode implements ClusterInfo, PartitionLogs, TopicAdmin, Inte
     );
   }
 
+  /** Appends a batch the broker made (message trace's events) on the leader of a partition led elsewhere; an error code. */
+  forwardBatch(topic: string, partition: number, batch: Buffer): Promise<number> {
+    const leader = this.replicaState(topic, partition)?.leader ?? -1;
+    if (leader === this.nodeId || leader === -1) return Promise.resolve(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    return this.txnPeers.produce(
+      this.brokers().find((b) => b.nodeId === leader),
+      topic,
+      partition,
+      batch,
+    );
+  }
+
   /**
    * Asks the coordinator of a transactional id, the leader of `statePartition` of the state
    * topic, to verify or add partitions (AddPartitionsToTxn); an error code per partition. Not this

@@ -5,6 +5,7 @@
  * - a partition leader's AddPartitionsToTxn (v5, the broker's batched form) to the coordinator of
  *   a transactional id it does not coordinate: verify that a partition is in the transaction
  *   (transactions v1) or add it (v2, KIP-890).
+ * - message trace's events, for a trace partition another broker leads (Produce, acks=1).
  * A marker names one partition and resolves with its error code; a check, one code per partition. A broker that
  * cannot be reached is answered NOT_LEADER_OR_FOLLOWER for a marker (the coordinator looks the
  * leader up again and retries) and NETWORK_EXCEPTION for a check (the producer retries).
@@ -13,6 +14,7 @@ import { BrokerConnection } from '../client/connection.js';
 import type { Logger } from '../logger.js';
 import type { BrokerEndpoint } from '../metadata/ports.js';
 import { ErrorCode } from '../protocol/errors.js';
+import { spec as produceSpec } from '../protocol/messages/00-produce.js';
 import { spec as addPartitionsSpec } from '../protocol/messages/24-add-partitions-to-txn.js';
 import { spec as markersSpec } from '../protocol/messages/27-write-txn-markers.js';
 
@@ -95,6 +97,21 @@ export class TxnPeers {
         results.find((t) => t.name === p.topic)?.resultsByPartition.find((x) => x.partitionIndex === p.partition)?.partitionErrorCode ??
         ErrorCode.UNKNOWN_SERVER_ERROR,
     );
+  }
+
+  /** Appends a record batch on the leader of a partition (Produce, acks=1); an error code. */
+  async produce(leader: BrokerEndpoint | undefined, topic: string, partition: number, batch: Buffer): Promise<number> {
+    if (leader === undefined) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    const r = await this.call(leader, 'trace events', (conn) =>
+      conn.request(produceSpec, {
+        transactionalId: null,
+        acks: 1,
+        timeoutMs: 5000,
+        topicData: [{ name: topic, partitionData: [{ index: partition, records: batch }] }],
+      }),
+    );
+    if (r === null) return ErrorCode.NETWORK_EXCEPTION;
+    return r.responses[0]?.partitionResponses[0]?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
   }
 
   /** One request to a broker; null when it could not be sent or answered (the connection is dropped). */

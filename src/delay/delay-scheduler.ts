@@ -69,6 +69,12 @@ export interface DelayPorts {
    */
   readonly clustered: boolean;
   now(): number;
+  /** Told of each delivery appended (message trace): the delay record's offset and where it was delivered. */
+  readonly delivered?: (
+    topic: string,
+    partition: number,
+    deliveries: ReadonlyArray<{ from: number; offset: number; dueMs: number }>,
+  ) => void;
 }
 
 interface Pending extends DelayEntry {
@@ -482,6 +488,11 @@ export class DelayScheduler {
         for (const c of chunk) this.heap.push({ ...c.entry, dueMs: now + FAILED_RETRY_MS });
         continue;
       }
+      this.ports.delivered?.(
+        p.topic,
+        p.partition,
+        chunk.map((c, i) => ({ from: c.entry.offset, offset: r.baseOffset + i, dueMs: c.entry.dueMs })),
+      );
       for (const c of chunk) {
         let first = this.firstDelivery.get(c.entry.minute);
         if (first === undefined) {

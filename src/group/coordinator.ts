@@ -297,6 +297,18 @@ export class GroupCoordinator {
     return [...ids];
   }
 
+  /** The groups (classic and KIP-848) with a member of this client id from this host: message trace names a fetch's consumer by them. */
+  groupsOfClient(clientId: string, host: string): string[] {
+    const out: string[] = [];
+    const match = (members: Iterable<{ clientId: string; clientHost: string }>): boolean => {
+      for (const m of members) if (m.clientId === clientId && m.clientHost === host) return true;
+      return false;
+    };
+    for (const [id, g] of this.classic) if (g.state !== 'Dead' && match(g.members.values())) out.push(id);
+    for (const [id, g] of this.consumer) if (match(g.members.values())) out.push(id);
+    return out;
+  }
+
   stateOf(groupId: string): string {
     const cg = this.consumer.get(groupId);
     if (cg !== undefined) return cg.state;

@@ -23,9 +23,10 @@
 import { ErrorCode } from '../protocol/errors.js';
 import { spec } from '../protocol/messages/00-produce.js';
 import type { DecodedRequest, Elem, ResponseBody } from '../protocol/schema.js';
-import { BATCH_HEADER_BYTES, PRODUCER_EPOCH_AT, PRODUCER_ID_AT } from '../records/record-batch.js';
+import { BASE_SEQUENCE_AT, BATCH_HEADER_BYTES, PRODUCER_EPOCH_AT, PRODUCER_ID_AT } from '../records/record-batch.js';
+import type { ProduceEvent } from '../records/trace-records.js';
 import type { AppendResult, Log } from '../storage/log.js';
-import { defineHandler, type RequestContext } from './registry.js';
+import { clientHost, defineHandler, type RequestContext } from './registry.js';
 
 type PartitionData = Elem<Elem<DecodedRequest<typeof spec>['topicData']>['partitionData']>;
 type PartitionResult = Elem<Elem<ResponseBody<typeof spec>['responses']>['partitionResponses']>;
@@ -60,6 +61,28 @@ function admissionError(code: number, v2: boolean): { errorCode: number; errorMe
     default:
       return { errorCode: code, errorMessage: null };
   }
+}
+
+/**
+ * Message trace: what the produce event of this payload says before the append (the request's
+ * bytes are given back once handle() returns); undefined when the topic is not traced or the
+ * batch is not sampled.
+ */
+function traceOf(
+  ctx: RequestContext,
+  topic: string,
+  p: PartitionData,
+  transactionalId: string | null,
+): Omit<ProduceEvent, 'type' | 'time' | 'first' | 'last' | 'records'> | undefined {
+  const ratio = ctx.trace.produceRatio(topic);
+  if (ratio <= 0 || (ratio < 1 && Math.random() >= ratio)) return undefined;
+  const records = p.records;
+  if (records === null || records.length < BATCH_HEADER_BYTES) return undefined;
+  const producerId = Number(records.readBigInt64BE(PRODUCER_ID_AT));
+  const base = { topic, partition: p.index, bytes: records.length, client: ctx.header.clientId ?? '', address: clientHost(ctx) };
+  if (producerId < 0) return base;
+  const producer = { producerId, producerEpoch: records.readInt16BE(PRODUCER_EPOCH_AT), sequence: records.readInt32BE(BASE_SEQUENCE_AT) };
+  return transactionalId === null ? { ...base, ...producer } : { ...base, ...producer, transactionalId };
 }
 
 /** Produce v12+ adds partitions to transactions when transaction.version 2 is finalized (KIP-890). */
@@ -140,6 +163,9 @@ function appendPartition(
       return failed(index, e.errorCode, e.errorMessage);
     }
   }
+  const traced = traceOf(ctx, topic, p, transactionalId);
+  const trace = ctx.trace;
+  const appendStart = traced === undefined ? 0 : Date.now();
   // Validation, policy (zstd before v7, unknown codecs, control batches, the transactional bit
   // without a transactional id, keyless records for a compacted topic) and the append, stamped
   // with LogAppendTime when the topic asks for it: LogValidator (storage/log-validator.ts). When
@@ -150,7 +176,12 @@ function appendPartition(
     { apiVersion: ctx.version, leaderEpoch: logs.leaderEpochOf(topic, index), transactional: transactionalId !== null },
     admitted,
   );
-  const answer = (r: AppendResult): PartitionResult => acknowledge(log, r, index, acks, timeoutMs, waits, logs.replicated);
+  const answer = (r: AppendResult): PartitionResult => {
+    if (traced !== undefined && r.errorCode === ErrorCode.NONE && !r.duplicate) {
+      trace.produced({ ...traced, first: r.baseOffset, last: r.lastOffset, records: r.lastOffset - r.baseOffset + 1 }, appendStart);
+    }
+    return acknowledge(log, r, index, acks, timeoutMs, waits, logs.replicated);
+  };
   return appended instanceof Promise ? appended.then(answer) : answer(appended);
 }
 

@@ -16,7 +16,7 @@
  */
 import { ErrorCode } from '../protocol/errors.js';
 import { spec } from '../protocol/messages/08-offset-commit.js';
-import { commitRequest } from './offset-commit-request.js';
+import { commitRequest, traceCommits } from './offset-commit-request.js';
 import { defineHandler } from './registry.js';
 
 export const offsetCommit = defineHandler(spec, {
@@ -31,6 +31,8 @@ export const offsetCommit = defineHandler(spec, {
     const coordinator = ctx.groups;
     const check = coordinator.validateCommit(groupId, req.memberId, req.groupInstanceId, req.generationIdOrMemberEpoch, ctx.version);
     if (check !== ErrorCode.NONE) return answer(r.all(check));
-    return answer(r.respond(r.inputs.length === 0 ? [] : await coordinator.commit(groupId, r.inputs)));
+    const codes = r.inputs.length === 0 ? [] : await coordinator.commit(groupId, r.inputs);
+    traceCommits(ctx, groupId, req.memberId, r.inputs, codes);
+    return answer(r.respond(codes));
   },
 });

@@ -18,7 +18,7 @@
 import { OFFSETS_TOPIC } from '../group/group-store.js';
 import { ErrorCode } from '../protocol/errors.js';
 import { spec } from '../protocol/messages/28-txn-offset-commit.js';
-import { commitRequest } from './offset-commit-request.js';
+import { commitRequest, traceCommits } from './offset-commit-request.js';
 import { defineHandler } from './registry.js';
 import { fencedFor } from './txn-errors.js';
 
@@ -59,6 +59,8 @@ export const txnOffsetCommit = defineHandler(spec, {
       if (check !== ErrorCode.NONE) return answer(r.all(check));
     }
     const codes = r.inputs.length === 0 ? [] : await groups.commitInTransaction(groupId, req.producerId, req.producerEpoch, r.inputs);
+    // Traced when sent: the offsets count once the transaction commits (an abort drops them).
+    traceCommits(ctx, groupId, req.memberId, r.inputs, codes, req.transactionalId);
     return answer(r.respond(codes, (code) => fencedFor(code, ctx.version, 3)));
   },
 });

@@ -6,7 +6,7 @@
  */
 import type { OffsetCommitInput } from '../group/coordinator.js';
 import { ErrorCode } from '../protocol/errors.js';
-import type { RequestContext } from './registry.js';
+import { clientHost, type RequestContext } from './registry.js';
 
 interface CommitTopic {
   readonly name: string;
@@ -56,4 +56,22 @@ export function commitRequest(ctx: RequestContext, topics: readonly CommitTopic[
     }));
   };
   return { inputs, respond, all: (code) => respond(new Array<number>(inputs.length).fill(code)) };
+}
+
+/** Message trace: the stored commits (code NONE) of traced topics, as commit events. */
+export function traceCommits(
+  ctx: RequestContext,
+  groupId: string,
+  member: string,
+  inputs: readonly OffsetCommitInput[],
+  codes: readonly number[],
+  transactionalId?: string,
+): void {
+  let who: { client: string; address: string } | undefined;
+  inputs.forEach((c, i) => {
+    if (codes[i] !== ErrorCode.NONE || !ctx.trace.traced(c.topic)) return;
+    who ??= { client: ctx.header.clientId ?? '', address: clientHost(ctx) };
+    const e = { topic: c.topic, partition: c.partition, offset: c.offset, group: groupId, member, ...who };
+    ctx.trace.committed(transactionalId === undefined ? e : { ...e, transactionalId });
+  });
 }

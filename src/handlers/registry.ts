@@ -9,6 +9,7 @@
 import type { BrokerConfig } from '../config.js';
 import type { GroupCoordinator } from '../group/coordinator.js';
 import type { Logger } from '../logger.js';
+import type { TraceRecorder } from '../trace/tracer.js';
 import type { Transactions } from '../txn/transactions.js';
 import type { ClusterInfo, LogDirs, PartitionLogs, ProducerIds, TopicAdmin } from '../metadata/ports.js';
 import type { ApiCodec } from '../protocol/codec.js';
@@ -33,6 +34,8 @@ export interface BrokerServices {
   readonly logDirs: LogDirs;
   readonly config: BrokerConfig;
   readonly log: Logger;
+  /** Message trace: what produce, fetch and commit tell of the traced topics. */
+  readonly trace: TraceRecorder;
   /** The ApiVersions list (HandlerRegistry.apiVersions). */
   readonly apiVersions: () => ApiVersionRange[];
 }

@@ -52,6 +52,7 @@ const CRC_AT = 17;
 export const ATTRIBUTES_AT = 21;
 export const PRODUCER_ID_AT = 43;
 export const PRODUCER_EPOCH_AT = 51;
+export const BASE_SEQUENCE_AT = 53;
 export const RECORD_COUNT_AT = 57;
 
 export type RecordsErrorCode =

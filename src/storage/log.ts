@@ -105,6 +105,8 @@ export interface LogRead {
   lastStableOffset: number;
   /** read_committed reads: the aborted transactions whose records may be in what was read; else null. */
   abortedTransactions: AbortedTxn[] | null;
+  /** The offset after the last batch read (the fetch offset when nothing was). */
+  nextOffset: number;
 }
 
 function fdatasyncAsync(fd: number): Promise<void> {
@@ -714,6 +716,7 @@ export class Log {
         logStartOffset: -1,
         lastStableOffset: -1,
         abortedTransactions: null,
+        nextOffset: offset,
       };
     }
     const hw = this.highWatermark;
@@ -726,6 +729,7 @@ export class Log {
       logStartOffset: this.logStartOffset,
       lastStableOffset: lso,
       abortedTransactions: readCommitted ? [] : null,
+      nextOffset: offset,
     };
     if (this.offlineError !== null) {
       out.errorCode = ErrorCode.KAFKA_STORAGE_ERROR;
@@ -757,6 +761,7 @@ export class Log {
       i++;
     }
     if (readCommitted && at > offset) out.abortedTransactions = this.producers.abortedTransactions(offset, at);
+    out.nextOffset = at;
     return out;
   }
 

@@ -18,6 +18,8 @@ import { makeBatch } from '../helpers/batches.js';
 import { RawConnection } from '../helpers/raw.js';
 import { topicMetadata, until, type PartitionView } from '../helpers/cluster.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
+import { statePartitionFor } from '../../src/metadata/state-topic.js';
+import { traceKey } from '../../src/records/trace-records.js';
 import { dirname, join } from 'node:path';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -148,6 +150,82 @@ describe('a three-broker cluster on etcd', () => {
     await consumer.disconnect();
     assert.deepEqual([...seen].sort(), [...sent].sort());
     assert.equal(partitions.size, 6);
+  });
+
+  test('message trace across the brokers: events go to the trace partition of their partition, wherever it is led', async () => {
+    const k = kafka();
+    const admin = k.admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: [
+        { topic: 'cl-traced', numPartitions: 3, replicationFactor: 2, configEntries: [{ name: 'franz.trace.enable', value: 'true' }] },
+      ],
+    });
+    await admin.disconnect();
+    const producer = k.producer();
+    await producer.connect();
+    for (let p = 0; p < 3; p++)
+      await producer.send({ topic: 'cl-traced', acks: -1, messages: [{ partition: p, key: `k${p}`, value: `v${p}` }] });
+    await producer.disconnect();
+    const consumer = k.consumer({ groupId: 'cl-trace-group' });
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'cl-traced', fromBeginning: true });
+    const seen = new Set<number>();
+    await new Promise<void>((resolve) => {
+      void consumer.run({
+        autoCommit: false,
+        eachMessage: async ({ partition }) => {
+          seen.add(partition);
+          if (seen.size === 3) resolve();
+        },
+      });
+    });
+    await consumer.commitOffsets([0, 1, 2].map((partition) => ({ topic: 'cl-traced', partition, offset: '1' })));
+    await consumer.disconnect();
+    const port = [...brokers.values()][0]!.port;
+    const data = await topicMetadata(port, 'cl-traced');
+    const trace = await until(
+      'the trace topic',
+      () => topicMetadata(port, '__franz_trace'),
+      (m) => m.partitions.length > 0 && m.partitions.every((t) => t.leaderId >= 0),
+    );
+    // The brokers that lead the data partitions write to trace partitions led elsewhere too.
+    const forwarded = data.partitions.filter((d) => {
+      const tp = statePartitionFor(traceKey('cl-traced', d.partitionIndex), trace.partitions.length);
+      return trace.partitions.find((t) => t.partitionIndex === tp)!.leaderId !== d.leaderId;
+    });
+    assert.ok(forwarded.length > 0, 'at least one partition whose trace partition another broker leads');
+    const bootstrap = [...brokers.values()].map((b) => b.address).join(',');
+    for (let p = 0; p < 3; p++) {
+      const steps = await until(
+        `the timeline of cl-traced-${p}@0`,
+        async () => {
+          const r = execFileSync(process.execPath, [
+            FRANZ_MAIN,
+            'trace',
+            'cl-traced',
+            '--partition',
+            String(p),
+            '--offset',
+            '0',
+            '--brokers',
+            bootstrap,
+            '--format',
+            'json',
+          ]);
+          return (JSON.parse(r.toString()) as { steps: Array<{ type: string; group?: string; groups?: string[] }> }).steps;
+        },
+        (st) => st.some((s) => s.type === 'commit'),
+      );
+      assert.deepEqual(
+        steps.map((s) => s.type),
+        ['produce', 'fetch', 'commit'],
+        `partition ${p}`,
+      );
+      assert.equal(steps[2]!.group, 'cl-trace-group');
+      // The group's coordinator may be another broker than the fetch's: the timeline names the group from the client's commits.
+      assert.deepEqual(steps[1]!.groups, ['cl-trace-group']);
+    }
   });
 
   test('a produce sent to a broker that does not lead the partition gets NOT_LEADER_OR_FOLLOWER', async () => {
