@@ -712,6 +712,69 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
       },
     ],
   });
+  // Message trace (franz.trace.enable, franz only; Kafka has none): the same rows into a topic
+  // that is not traced and one that is (sampling 1.0: an event per produced batch, per partition
+  // of each fetch answer, per commit), back to back on one broker process. franz's two rows give
+  // trace's cost; Kafka runs both rows too (its topic configs without franz's keys), so its pair
+  // shows how much two identical rows differ on this machine. The traced consume row's detail
+  // says how large __franz_trace grew against the data.
+  const javaConsume = (id: string, title: string, topic: string, after?: (ctx: Ctx) => string): RowSpec => ({
+    id,
+    title,
+    kind: 'consume',
+    client: 'ConsumerPerformance',
+    partitions: 8,
+    recordSize: 1024,
+    compression: 'none',
+    records: n1k,
+    runs: CONSUME_RUNS,
+    exec: async (ctx) => {
+      const r = await consumerPerformance({
+        address: ctx.broker.address,
+        topic,
+        records: n1k,
+        recordSize: 1024,
+        timeoutMs: timeoutFor(n1k * 1024),
+      });
+      return after === undefined ? r : { ...r, detail: `${r.detail}; ${after(ctx)}` };
+    },
+  });
+  sessions.push({
+    name: 'trace',
+    label: 'trace',
+    durable: false,
+    order: BROKERS,
+    rows: [
+      // Four runs each: two identical rows differ by a fifth on this machine from run to run.
+      {
+        ...produce('produce-1k-trace-off', 'Trace session: produce 1 KiB records, 8 partitions, topic not traced', 'ptroff', 8, 1024, n1k),
+        runs: 4,
+      },
+      {
+        ...produce(
+          'produce-1k-trace-on',
+          'Trace session: produce 1 KiB records, 8 partitions, topic traced (sampling 1.0)',
+          'ptron',
+          8,
+          1024,
+          n1k,
+        ),
+        topicConfigs: { 'franz.trace.enable': 'true' },
+        runs: 4,
+      },
+      javaConsume(
+        'consume-1k-java-trace-off',
+        'Trace session: consume 1 KiB records, 8 partitions (Java consumer, group), not traced',
+        'ptroff',
+      ),
+      javaConsume(
+        'consume-1k-java-trace-on',
+        'Trace session: consume 1 KiB records, 8 partitions (Java consumer, group), traced',
+        'ptron',
+        (ctx) => traceStorage(ctx.broker.dataDir, 'ptron'),
+      ),
+    ],
+  });
   // Broker-side compression: an uncompressed producer into a topic whose compression.type is zstd,
   // so each broker recompresses every batch (franz on its worker threads, Kafka on its request
   // handler threads) before appending. A probe meanwhile produces one small record every 20 ms to
@@ -898,6 +961,27 @@ function fixedRate(rows: Map<string, E2eRow>): number {
  */
 const PARTITIONS_PER_STEP = 5000;
 
+/** A row's topic configs for a broker: Kafka refuses keys it does not know (franz's own). */
+function configsFor(name: BrokerName, configs: Record<string, string> | undefined): Record<string, string> | undefined {
+  if (configs === undefined || name === 'franz') return configs;
+  return Object.fromEntries(Object.entries(configs).filter(([k]) => !k.startsWith('franz.')));
+}
+
+/** The size of franz's __franz_trace against the traced topics' (those whose name starts with `traced`). */
+function traceStorage(dataDir: string, traced: string): string {
+  const size = (dir: string): number => readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+  let trace = 0;
+  let data = 0;
+  for (const d of readdirSync(dataDir, { withFileTypes: true })) {
+    if (!d.isDirectory() || d.name === 'delay-index') continue;
+    const bytes = size(join(dataDir, d.name));
+    if (d.name.startsWith('__franz_trace-')) trace += bytes;
+    else if (d.name.startsWith(traced)) data += bytes;
+  }
+  if (trace === 0) return 'no trace topic';
+  return `__franz_trace ${(trace / 2 ** 20).toFixed(1)} MiB, ${((100 * trace) / data).toFixed(2)}% of the traced topics' ${(data / 2 ** 20).toFixed(0)} MiB`;
+}
+
 async function createTopic(
   client: Client,
   name: string,
@@ -998,7 +1082,8 @@ async function measure(ctx: Ctx, spec: RowSpec): Promise<Measured> {
     const samples: Sample[] = [];
     for (let run = 0; run < spec.runs; run++) {
       const topic = spec.createTopic === undefined ? '' : runTopic(spec.createTopic, run);
-      if (spec.createTopic !== undefined) await createTopic(client, topic, spec.partitions, ctx.replicas, spec.topicConfigs);
+      if (spec.createTopic !== undefined)
+        await createTopic(client, topic, spec.partitions, ctx.replicas, configsFor(broker.name, spec.topicConfigs));
       if (run === 0) peakReset = broker.pids.map(resetPeakRss).every(Boolean);
       // A cluster's CPU is every process's (brokers, and etcd or the KRaft controller with them).
       const cpu = (): number => broker.pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);

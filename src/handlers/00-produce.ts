@@ -24,7 +24,7 @@ import { ErrorCode } from '../protocol/errors.js';
 import { spec } from '../protocol/messages/00-produce.js';
 import type { DecodedRequest, Elem, ResponseBody } from '../protocol/schema.js';
 import { BASE_SEQUENCE_AT, BATCH_HEADER_BYTES, PRODUCER_EPOCH_AT, PRODUCER_ID_AT } from '../records/record-batch.js';
-import type { ProduceEvent } from '../records/trace-records.js';
+import type { MutableProduceEvent } from '../records/trace-records.js';
 import type { AppendResult, Log } from '../storage/log.js';
 import { clientHost, defineHandler, type RequestContext } from './registry.js';
 
@@ -64,25 +64,35 @@ function admissionError(code: number, v2: boolean): { errorCode: number; errorMe
 }
 
 /**
- * Message trace: what the produce event of this payload says before the append (the request's
- * bytes are given back once handle() returns); undefined when the topic is not traced or the
- * batch is not sampled.
+ * Message trace: the produce event of this payload, made before the append (the request's bytes
+ * are given back once handle() returns) and completed with its offsets after; undefined when the
+ * topic is not traced or the batch is not sampled. Always the same shape (absent fields
+ * undefined, which JSON leaves out), so the hot path stays monomorphic.
  */
-function traceOf(
-  ctx: RequestContext,
-  topic: string,
-  p: PartitionData,
-  transactionalId: string | null,
-): Omit<ProduceEvent, 'type' | 'time' | 'first' | 'last' | 'records'> | undefined {
+function traceOf(ctx: RequestContext, topic: string, p: PartitionData, transactionalId: string | null): MutableProduceEvent | undefined {
   const ratio = ctx.trace.produceRatio(topic);
   if (ratio <= 0 || (ratio < 1 && Math.random() >= ratio)) return undefined;
   const records = p.records;
   if (records === null || records.length < BATCH_HEADER_BYTES) return undefined;
   const producerId = Number(records.readBigInt64BE(PRODUCER_ID_AT));
-  const base = { topic, partition: p.index, bytes: records.length, client: ctx.header.clientId ?? '', address: clientHost(ctx) };
-  if (producerId < 0) return base;
-  const producer = { producerId, producerEpoch: records.readInt16BE(PRODUCER_EPOCH_AT), sequence: records.readInt32BE(BASE_SEQUENCE_AT) };
-  return transactionalId === null ? { ...base, ...producer } : { ...base, ...producer, transactionalId };
+  const idempotent = producerId >= 0;
+  return {
+    type: 'produce',
+    topic,
+    partition: p.index,
+    first: -1,
+    last: -1,
+    records: 0,
+    bytes: records.length,
+    time: Date.now(),
+    client: ctx.header.clientId ?? '',
+    address: clientHost(ctx),
+    producerId: idempotent ? producerId : undefined,
+    producerEpoch: idempotent ? records.readInt16BE(PRODUCER_EPOCH_AT) : undefined,
+    sequence: idempotent ? records.readInt32BE(BASE_SEQUENCE_AT) : undefined,
+    transactionalId: transactionalId ?? undefined,
+    more: undefined,
+  };
 }
 
 /** Produce v12+ adds partitions to transactions when transaction.version 2 is finalized (KIP-890). */
@@ -165,7 +175,6 @@ function appendPartition(
   }
   const traced = traceOf(ctx, topic, p, transactionalId);
   const trace = ctx.trace;
-  const appendStart = traced === undefined ? 0 : Date.now();
   // Validation, policy (zstd before v7, unknown codecs, control batches, the transactional bit
   // without a transactional id, keyless records for a compacted topic) and the append, stamped
   // with LogAppendTime when the topic asks for it: LogValidator (storage/log-validator.ts). When
@@ -178,7 +187,10 @@ function appendPartition(
   );
   const answer = (r: AppendResult): PartitionResult => {
     if (traced !== undefined && r.errorCode === ErrorCode.NONE && !r.duplicate) {
-      trace.produced({ ...traced, first: r.baseOffset, last: r.lastOffset, records: r.lastOffset - r.baseOffset + 1 }, appendStart);
+      traced.first = r.baseOffset;
+      traced.last = r.lastOffset;
+      traced.records = r.lastOffset - r.baseOffset + 1;
+      trace.produced(traced);
     }
     return acknowledge(log, r, index, acks, timeoutMs, waits, logs.replicated);
   };

@@ -15,7 +15,9 @@
  *               events of a moment start
  *
  * Events name offset ranges, not records: one produce event covers its batch, one fetch event
- * what one answer held; `franz trace` turns them into a record's timeline (src/trace/timeline.ts).
+ * what one answer held; a client's consecutive batches (or fetches) of a partition within one
+ * flush share one event, each later one a triple in `more`. `franz trace` turns them into a
+ * record's timeline (src/trace/timeline.ts).
  */
 
 export const TRACE_TOPIC = '__franz_trace';
@@ -26,7 +28,15 @@ export interface TraceClient {
   readonly address: string;
 }
 
-/** A batch (or a request's batches for one partition) appended for a producer. */
+/**
+ * The later batches of a range event (produce, fetch) that one client's consecutive requests
+ * made within one flush of the trace: per batch, its first offset, milliseconds after the event's
+ * `time`, and its bytes, flat ([offset, ms, bytes, offset, ms, bytes, ...]). The event's own
+ * `time` and `bytes` are then its first batch's; `last` and `records` cover them all.
+ */
+export type LaterBatches = number[];
+
+/** A batch (or a request's batches for one partition) appended for a producer, and the ones it appended right after. */
 export interface ProduceEvent extends TraceClient {
   readonly type: 'produce';
   readonly topic: string;
@@ -41,6 +51,27 @@ export interface ProduceEvent extends TraceClient {
   readonly producerEpoch?: number;
   readonly sequence?: number;
   readonly transactionalId?: string;
+  /** Batches the same producer appended next, within the same flush (sequences follow the offsets). */
+  readonly more?: LaterBatches;
+}
+
+/** A produce event as the Produce handler fills it in (its offsets once appended). */
+export interface MutableProduceEvent {
+  readonly type: 'produce';
+  readonly topic: string;
+  readonly partition: number;
+  first: number;
+  last: number;
+  records: number;
+  readonly bytes: number;
+  readonly time: number;
+  readonly client: string;
+  readonly address: string;
+  readonly producerId: number | undefined;
+  readonly producerEpoch: number | undefined;
+  readonly sequence: number | undefined;
+  readonly transactionalId: string | undefined;
+  more: LaterBatches | undefined;
 }
 
 /** Records of one partition sent to a consumer in a Fetch answer: offsets first..last. */
@@ -55,6 +86,8 @@ export interface FetchEvent extends TraceClient {
   /** The groups whose member this client (client id and address) is, as the broker knows them. */
   readonly groups: readonly string[];
   readonly readCommitted: boolean;
+  /** The same client's next fetches of the partition, each from where the previous one ended, within the same flush. */
+  readonly more?: LaterBatches;
 }
 
 /** A group committed `offset` (the next record it will read) for a partition. */

@@ -9,7 +9,7 @@
  * timeline follows the delivery to its offset; a delivered record's own `franz-delayed-from`
  * header names its delay record (`delayedFrom`).
  */
-import type { TraceEvent } from '../records/trace-records.js';
+import type { FetchEvent, ProduceEvent, TraceEvent } from '../records/trace-records.js';
 
 /** The client id `franz trace` reads with: its own reads are not part of any record's story. */
 export const TRACE_TOOL_CLIENT = 'franz-trace';
@@ -57,7 +57,7 @@ export class TimelineBuilder {
     if ('client' in e && e.client === TRACE_TOOL_CLIENT) return;
     switch (e.type) {
       case 'produce':
-        for (const o of this.produced) if (e.first <= o && o <= e.last) return void this.kept.push(e);
+        for (const o of this.produced) if (e.first <= o && o <= e.last) return void this.kept.push(batchOf(e, o));
         return;
       case 'delay':
         if (this.produced.has(e.offset)) this.kept.push(e);
@@ -67,7 +67,7 @@ export class TimelineBuilder {
         if (e.from === this.target.offset || e.offset === this.target.offset) this.kept.push(e);
         return;
       case 'fetch':
-        if (this.readable !== undefined && e.first <= this.readable && this.readable <= e.last) this.kept.push(e);
+        if (this.readable !== undefined && e.first <= this.readable && this.readable <= e.last) this.kept.push(batchOf(e, this.readable));
         return;
       case 'commit':
         // The first commit past the record, per group: the group has consumed it.
@@ -104,6 +104,29 @@ export class TimelineBuilder {
       return { ...step, groups };
     });
   }
+}
+
+/**
+ * The batch of a range event that holds `offset`: the event itself, or one of its later batches
+ * (`more`) with its own offsets, time and size.
+ */
+export function batchOf<E extends ProduceEvent | FetchEvent>(e: E, offset: number): E {
+  const more = e.more;
+  if (more === undefined || more.length === 0) return e;
+  let at = -1;
+  for (let i = 0; i < more.length; i += 3) if (more[i]! <= offset) at = i;
+  const end = (i: number): number => (i + 3 < more.length ? more[i + 3]! - 1 : e.last);
+  if (at < 0) {
+    const last = more[0]! - 1;
+    const first = { ...e, last, more: undefined };
+    return e.type === 'produce' ? { ...first, records: last - e.first + 1 } : first;
+  }
+  const first = more[at]!;
+  const last = end(at);
+  const batch = { ...e, first, last, time: e.time + more[at + 1]!, bytes: more[at + 2]!, more: undefined };
+  if (e.type !== 'produce') return batch;
+  const p = e as ProduceEvent;
+  return { ...batch, records: last - first + 1, ...(p.sequence === undefined ? {} : { sequence: p.sequence + (first - e.first) }) } as E;
 }
 
 /** One line of a step, for people. */

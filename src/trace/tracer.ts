@@ -32,6 +32,7 @@ import {
   type DeliverEvent,
   encodeTraceEvent,
   type FetchEvent,
+  type MutableProduceEvent,
   type ProduceEvent,
   TRACE_TOPIC,
   type TraceEvent,
@@ -71,8 +72,8 @@ export interface TraceRecorder {
   produceRatio(topic: string): number;
   /** Whether fetches of and commits to a topic are traced. */
   traced(topic: string): boolean;
-  /** `time`: when the append began (the broker's clock), so it comes before what the append set off. */
-  produced(e: Omit<ProduceEvent, 'type' | 'time'>, time: number): void;
+  /** A batch appended: `time` is when its append began, so it comes before what the append set off. Kept, not copied. */
+  produced(e: MutableProduceEvent): void;
   fetched(e: Omit<FetchEvent, 'type' | 'time' | 'groups'>): void;
   committed(e: Omit<CommitEvent, 'type' | 'time'>): void;
 }
@@ -87,14 +88,23 @@ export const NO_TRACE: TraceRecorder = {
 };
 
 interface Pending {
-  records: RecordInput[];
+  events: TraceEvent[];
   bytes: number;
   /** A forward to another broker is under way: the next flush of this partition waits for it. */
   sending: boolean;
 }
 
+/** A range event still open to the same client's next batch (until the flush). */
+type Open = { -readonly [K in keyof ProduceEvent]: ProduceEvent[K] } | { -readonly [K in keyof FetchEvent]: FetchEvent[K] };
+
+/** What an event is counted as against the buffer's bound before it is encoded, and each later batch of one. */
+const EVENT_BYTES = 256;
+const LATER_BATCH_BYTES = 24;
+
 export class Tracer implements TraceRecorder {
   private readonly pending = new Map<number, Pending>();
+  /** The range events of this flush interval, by partition and client: a next batch joins its event. */
+  private readonly open = new Map<string, Open>();
   private buffered = 0;
   private timer: NodeJS.Timeout | null = null;
   private readonly groupCache = new Map<string, { groups: string[]; at: number }>();
@@ -119,12 +129,47 @@ export class Tracer implements TraceRecorder {
     return t !== undefined && topicConfigValue(this.ports.config, t, 'franz.trace.enable').value === 'true';
   }
 
-  produced(e: Omit<ProduceEvent, 'type' | 'time'>, time: number): void {
-    this.add({ type: 'produce', ...e, time });
+  produced(e: MutableProduceEvent): void {
+    const key = `p\u0000${e.topic}\u0000${e.partition}\u0000${e.client}\u0000${e.address}\u0000${e.producerId}\u0000${e.producerEpoch}\u0000${e.transactionalId}`;
+    if (this.extend(key, e.first, e.last, e.records, e.bytes, e.time)) return;
+    // Its absent fields are undefined rather than missing (one shape for the handler's hot path).
+    const event = e as unknown as Open & ProduceEvent;
+    this.open.set(key, event);
+    this.add(event);
   }
 
   fetched(e: Omit<FetchEvent, 'type' | 'time' | 'groups'>): void {
-    this.add({ type: 'fetch', ...e, groups: this.groupsOf(e.client, e.address), time: this.ports.now() });
+    const time = this.ports.now();
+    const key = `f\u0000${e.topic}\u0000${e.partition}\u0000${e.client}\u0000${e.address}\u0000${e.readCommitted}`;
+    if (this.extend(key, e.first, e.last, 0, e.bytes, time)) return;
+    const event: Open = {
+      type: 'fetch',
+      topic: e.topic,
+      partition: e.partition,
+      first: e.first,
+      last: e.last,
+      bytes: e.bytes,
+      client: e.client,
+      address: e.address,
+      readCommitted: e.readCommitted,
+      groups: this.groupsOf(e.client, e.address),
+      time,
+    };
+    this.open.set(key, event);
+    this.add(event);
+  }
+
+  /** Adds a batch to the open event of its client when it follows that event's range; false when it does not. */
+  private extend(key: string, first: number, last: number, records: number, bytes: number, time: number): boolean {
+    const o = this.open.get(key);
+    if (o === undefined || o.last + 1 !== first) return false;
+    o.more ??= [];
+    o.more.push(first, time - o.time, bytes);
+    o.last = last;
+    if (o.type === 'produce') o.records += records;
+    this.buffered += LATER_BATCH_BYTES;
+    this.pendingOf(this.partitionOf(o.topic, o.partition)).bytes += LATER_BATCH_BYTES;
+    return true;
   }
 
   committed(e: Omit<CommitEvent, 'type' | 'time'>): void {
@@ -164,21 +209,24 @@ export class Tracer implements TraceRecorder {
 
   private add(e: TraceEvent): void {
     if (this.stopped) return;
-    const p = this.partitionOf(e.topic, e.partition);
-    const value = encodeTraceEvent(e);
-    let q = this.pending.get(p);
-    if (q === undefined) {
-      q = { records: [], bytes: 0, sending: false };
-      this.pending.set(p, q);
-    }
-    q.records.push({ key: traceKey(e.topic, e.partition), value, timestamp: e.time });
-    q.bytes += value.length + 64;
-    this.buffered += value.length + 64;
+    const q = this.pendingOf(this.partitionOf(e.topic, e.partition));
+    q.events.push(e);
+    q.bytes += EVENT_BYTES;
+    this.buffered += EVENT_BYTES;
     if (this.buffered > MAX_BUFFERED_BYTES) this.shed();
     if (this.timer === null) {
       this.timer = setTimeout(() => this.flush(), FLUSH_MS);
       this.timer.unref();
     }
+  }
+
+  private pendingOf(p: number): Pending {
+    let q = this.pending.get(p);
+    if (q === undefined) {
+      q = { events: [], bytes: 0, sending: false };
+      this.pending.set(p, q);
+    }
+    return q;
   }
 
   /**
@@ -222,13 +270,13 @@ export class Tracer implements TraceRecorder {
 
   /** Drops the oldest events of the fullest partition until the buffer is within its bound. */
   private shed(): void {
+    this.open.clear();
     while (this.buffered > MAX_BUFFERED_BYTES) {
       let fullest: Pending | undefined;
       for (const q of this.pending.values()) if (!q.sending && (fullest === undefined || q.bytes > fullest.bytes)) fullest = q;
-      if (fullest === undefined || fullest.records.length === 0) return;
-      const drop = Math.max(1, fullest.records.length >> 2);
-      const gone = fullest.records.splice(0, drop);
-      const bytes = gone.reduce((n, r) => n + (r.value as Buffer).length + 64, 0);
+      if (fullest === undefined || fullest.events.length === 0) return;
+      const gone = fullest.events.splice(0, Math.max(1, fullest.events.length >> 2));
+      const bytes = gone.reduce((n, e) => n + sizeOf(e), 0);
       fullest.bytes -= bytes;
       this.buffered -= bytes;
       this.dropped += gone.length;
@@ -239,11 +287,13 @@ export class Tracer implements TraceRecorder {
   flush(): void {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
+    // A batch after the flush starts an event of its own: an event's later batches are its flush interval's.
+    this.open.clear();
     if (this.partitions === 0 && this.pending.size > 0) this.partitionOf('', 0);
     let waiting = false;
     for (const [p, q] of this.pending) {
-      if (q.records.length === 0 || q.sending) {
-        waiting ||= q.records.length > 0;
+      if (q.events.length === 0 || q.sending) {
+        waiting ||= q.events.length > 0;
         continue;
       }
       const log = this.ports.logs.partition(TRACE_TOPIC, p);
@@ -256,15 +306,14 @@ export class Tracer implements TraceRecorder {
         continue;
       }
       // One batch at a time per partition, in order; what does not fit goes with the next flush.
-      let n = 0;
-      let bytes = 0;
-      while (n < q.records.length && (n === 0 || bytes < MAX_BATCH_BYTES)) bytes += (q.records[n++]!.value as Buffer).length + 64;
-      const records = q.records.splice(0, n);
+      const records = toRecords(q.events, MAX_BATCH_BYTES);
+      const events = q.events.splice(0, records.length);
+      const bytes = events.reduce((n, e) => n + sizeOf(e), 0);
       q.bytes -= bytes;
       q.sending = true;
       this.ports.forward(p, encodeRecordBatch(records)).then(
-        (ok) => this.forwarded(q, records, bytes, ok),
-        () => this.forwarded(q, records, bytes, false),
+        (ok) => this.forwarded(q, events, bytes, ok),
+        () => this.forwarded(q, events, bytes, false),
       );
     }
     if (waiting && !this.stopped && this.timer === null) {
@@ -273,18 +322,18 @@ export class Tracer implements TraceRecorder {
     }
   }
 
-  private forwarded(q: Pending, records: RecordInput[], bytes: number, ok: boolean): void {
+  private forwarded(q: Pending, events: TraceEvent[], bytes: number, ok: boolean): void {
     q.sending = false;
     if (ok) {
       this.buffered -= bytes;
-      this.written += records.length;
+      this.written += events.length;
     } else {
       // Tried again with what came meanwhile, oldest first.
-      q.records = records.concat(q.records);
+      q.events = events.concat(q.events);
       q.bytes += bytes;
       if (this.buffered > MAX_BUFFERED_BYTES) this.shed();
     }
-    if (q.records.length > 0 && this.timer === null && !this.stopped) {
+    if (q.events.length > 0 && this.timer === null && !this.stopped) {
       this.timer = setTimeout(() => this.flush(), ok ? FLUSH_MS : FLUSH_MS * 10);
       this.timer.unref();
     }
@@ -294,24 +343,18 @@ export class Tracer implements TraceRecorder {
     const log = this.ports.logs.partition(TRACE_TOPIC, p)!;
     const leaderEpoch = this.ports.logs.leaderEpochOf(TRACE_TOPIC, p);
     let from = 0;
-    while (from < q.records.length) {
-      let to = from;
-      let size = 0;
-      while (to < q.records.length && (to === from || size < MAX_BATCH_BYTES)) {
-        size += (q.records[to]!.value as Buffer).length + 64;
-        to++;
-      }
-      const chunk = q.records.slice(from, to);
+    while (from < q.events.length) {
+      const chunk = toRecords(from === 0 ? q.events : q.events.slice(from), MAX_BATCH_BYTES);
       const r = log.appendAsLeader(encodeRecordBatch(chunk), { leaderEpoch, origin: 'coordinator' });
       if (r.errorCode !== ErrorCode.NONE) {
         // The events are observations, not acknowledged records: they are not held on to.
         this.ports.log.warn('trace events not appended', { partition: p, errorCode: r.errorCode, events: chunk.length });
         this.dropped += chunk.length;
       } else this.written += chunk.length;
-      from = to;
+      from += chunk.length;
     }
     this.buffered -= q.bytes;
-    q.records = [];
+    q.events = [];
     q.bytes = 0;
   }
 
@@ -322,4 +365,21 @@ export class Tracer implements TraceRecorder {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;
   }
+}
+
+function sizeOf(e: TraceEvent): number {
+  return EVENT_BYTES + (e.type === 'produce' || e.type === 'fetch' ? ((e.more?.length ?? 0) / 3) * LATER_BATCH_BYTES : 0);
+}
+
+/** The first events (at least one) as trace records, up to about `maxBytes`. */
+function toRecords(events: readonly TraceEvent[], maxBytes: number): RecordInput[] {
+  const out: RecordInput[] = [];
+  let size = 0;
+  for (const e of events) {
+    if (out.length > 0 && size >= maxBytes) break;
+    const value = encodeTraceEvent(e);
+    size += value.length + 64;
+    out.push({ key: traceKey(e.topic, e.partition), value, timestamp: e.time });
+  }
+  return out;
 }

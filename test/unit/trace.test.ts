@@ -14,7 +14,7 @@ import type { InternalTopics, PartitionLogs } from '../../src/metadata/ports.js'
 import type { TopicInfo } from '../../src/metadata/topics.js';
 import { ErrorCode } from '../../src/protocol/errors.js';
 import { decodeRecordBatches } from '../../src/records/record-batch.js';
-import { decodeTraceEvent, TRACE_TOPIC, type TraceEvent, traceKey } from '../../src/records/trace-records.js';
+import { decodeTraceEvent, type MutableProduceEvent, TRACE_TOPIC, type TraceEvent, traceKey } from '../../src/records/trace-records.js';
 import { Log } from '../../src/storage/log.js';
 import { TimelineBuilder, TRACE_TOOL_CLIENT } from '../../src/trace/timeline.js';
 import { Tracer } from '../../src/trace/tracer.js';
@@ -80,11 +80,40 @@ function world(sets: string[], topicConfigs: Record<string, Record<string, strin
 
 const who = { client: 'c', address: '127.0.0.1' };
 
+/** A produce event as the Produce handler makes it. */
+function pe(
+  e: {
+    topic: string;
+    partition: number;
+    first: number;
+    last: number;
+    records: number;
+    bytes: number;
+    client: string;
+    address: string;
+    producerId?: number;
+    producerEpoch?: number;
+    sequence?: number;
+  },
+  time: number,
+): MutableProduceEvent {
+  return {
+    type: 'produce',
+    producerId: undefined,
+    producerEpoch: undefined,
+    sequence: undefined,
+    transactionalId: undefined,
+    more: undefined,
+    ...e,
+    time,
+  };
+}
+
 describe('Tracer', () => {
   test('events wait in memory and are appended together, each in the trace partition its key hashes to', () => {
     const w = world(['franz.trace.enable=true', 'franz.trace.topic.partitions=3'], { a: {}, b: {} });
     assert.equal(w.tracer.produceRatio('a'), 1);
-    w.tracer.produced({ topic: 'a', partition: 0, first: 0, last: 4, records: 5, bytes: 100, ...who }, 1);
+    w.tracer.produced(pe({ topic: 'a', partition: 0, first: 0, last: 4, records: 5, bytes: 100, ...who }, 1));
     w.tracer.fetched({ topic: 'a', partition: 0, first: 0, last: 4, bytes: 100, readCommitted: false, client: 'member', address: 'h' });
     w.tracer.committed({ topic: 'b', partition: 0, offset: 5, group: 'g1', member: 'm', ...who });
     assert.equal(w.events().length, 0, 'nothing appended before the flush');
@@ -98,6 +127,47 @@ describe('Tracer', () => {
     const fetch = got.find((x) => x.e.type === 'fetch')!.e;
     assert.deepEqual(fetch.type === 'fetch' && fetch.groups, ['g1'], 'the group of the fetching client');
     assert.equal(w.tracer.written, 3);
+  });
+
+  test("a client's consecutive batches within a flush share an event; the timeline gives each its own time", () => {
+    const w = world(['franz.trace.enable=true'], { a: {} });
+    const batch = (first: number, last: number, client = 'p1') => ({
+      topic: 'a',
+      partition: 0,
+      first,
+      last,
+      records: last - first + 1,
+      bytes: 100 * (last - first + 1),
+      client,
+      address: 'h',
+      producerId: 7,
+      producerEpoch: 0,
+      sequence: first,
+    });
+    w.tracer.produced(pe(batch(0, 4), 1000));
+    w.tracer.produced(pe(batch(5, 9), 1010));
+    w.tracer.produced(pe(batch(10, 10, 'p2'), 1015));
+    w.tracer.produced(pe(batch(11, 14), 1020)); // p1 again, but not where its event ended
+    w.tracer.flush();
+    w.tracer.produced(pe(batch(15, 19), 1200)); // the next flush interval: an event of its own
+    w.tracer.flush();
+    const events = w.events().map((x) => x.e);
+    assert.equal(events.length, 4);
+    const first = events[0]!;
+    assert.ok(first.type === 'produce');
+    assert.equal(first.first, 0);
+    assert.equal(first.last, 9);
+    assert.equal(first.records, 10);
+    assert.deepEqual(first.more, [5, 10, 500]);
+    const b = new TimelineBuilder({ topic: 'a', partition: 0, offset: 7 });
+    for (const e of events) b.offer(e);
+    const [step] = b.steps();
+    assert.ok(step!.event.type === 'produce');
+    assert.deepEqual(
+      [step!.event.first, step!.event.last, step!.time, step!.event.bytes, step!.event.sequence],
+      [5, 9, 1010, 500, 5],
+      'the second batch: its offsets, time, size and first sequence',
+    );
   });
 
   test('off by default, per topic on or off over the broker default; internal topics never', () => {
@@ -135,7 +205,9 @@ describe('Tracer', () => {
   test('without a trace partition the events wait within a bound; the oldest are dropped past it', () => {
     const w = world(['franz.trace.enable=true'], { a: {} }, false);
     for (let i = 0; i < 100_000; i++) {
-      w.tracer.produced({ topic: 'a', partition: 0, first: i, last: i, records: 1, bytes: 100, client: 'x'.repeat(64), address: 'h' }, 1);
+      w.tracer.produced(
+        pe({ topic: 'a', partition: 0, first: 2 * i, last: 2 * i, records: 1, bytes: 100, client: 'x'.repeat(64), address: 'h' }, 1),
+      );
       if (i % 1000 === 0) w.tick(100);
     }
     w.tracer.flush();
@@ -143,10 +215,10 @@ describe('Tracer', () => {
     assert.ok(w.tracer.dropped < 100_000, 'the newest wait');
     assert.ok(w.created() >= 2 && w.created() <= 11, `the trace topic is asked for again once a second, not per event (${w.created()})`);
     const held = world(['franz.trace.enable=true'], { a: {} });
-    held.tracer.produced({ topic: 'a', partition: 0, first: 0, last: 0, records: 1, bytes: 1, ...who }, 1);
+    held.tracer.produced(pe({ topic: 'a', partition: 0, first: 0, last: 0, records: 1, bytes: 1, ...who }, 1));
     // The trace partition goes (its leadership moved, say): what comes meanwhile waits.
     held.logs.clear();
-    held.tracer.produced({ topic: 'a', partition: 0, first: 1, last: 1, records: 1, bytes: 1, ...who }, 1);
+    held.tracer.produced(pe({ topic: 'a', partition: 0, first: 1, last: 1, records: 1, bytes: 1, ...who }, 1));
     held.tracer.flush();
     assert.equal(held.tracer.dropped, 0);
     assert.equal(held.tracer.written, 0);
