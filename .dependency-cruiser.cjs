@@ -87,6 +87,12 @@ module.exports = {
       '^src/(server|client|cli)/|^src/broker\\.ts$',
       'Handlers receive BrokerServices; they do no socket work and never see the Broker.',
     ),
+    layer(
+      'http-beside-server',
+      '^src/http/',
+      '^src/(server|cli|cluster|txn|delay|trace)/|^src/broker\\.ts$',
+      'The HTTP layer calls the handlers and their ports, as the Kafka listener does; it is wired by the broker.',
+    ),
     layer('server-below-broker', '^src/server/', '^src/(client|cli)/|^src/broker\\.ts$', 'The listener is wired by the broker, not the other way round.'),
     layer(
       'client-is-a-client',

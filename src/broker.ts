@@ -25,6 +25,11 @@ import { LogManager } from './storage/log-manager.js';
 import { Recompressor } from './storage/recompressor.js';
 import { TRACE_TOPIC } from './records/trace-records.js';
 import { Tracer } from './trace/tracer.js';
+import { BrokerCalls } from './http/broker-calls.js';
+import { startHttpApi } from './http/http-api.js';
+import type { HttpServer } from './http/http-server.js';
+import { BrokerMetrics } from './http/metrics.js';
+import { observeFsync } from './storage/log.js';
 import { TRANSACTION_STATE_TOPIC } from './txn/transaction-store.js';
 import { Transactions } from './txn/transactions.js';
 import type { ProducerIds } from './metadata/ports.js';
@@ -45,6 +50,12 @@ export class Broker implements ClusterInfo {
   delays: DelayScheduler | undefined;
   /** Message trace's writer (franz.trace.enable, per topic or broker). */
   readonly tracer: Tracer;
+  /** The HTTP listener (franz.http.listeners), and what /metrics reads. */
+  private http: HttpServer | undefined;
+  private metrics: BrokerMetrics | undefined;
+  private readonly services: BrokerServices;
+  /** Set once start() is done: /readyz answers ready. */
+  private serving = false;
   /** The single-node topics (undefined in cluster mode). */
   private readonly single: TopicManager | undefined;
   /** Cluster mode: this broker's part of the cluster (undefined for a single node). */
@@ -148,6 +159,7 @@ export class Broker implements ClusterInfo {
       trace: this.tracer,
       apiVersions: () => this.registry.apiVersions(),
     };
+    this.services = services;
     this.listenerSocket = new KafkaListener(
       {
         registry: this.registry,
@@ -156,6 +168,7 @@ export class Broker implements ClusterInfo {
         maxRequestBytes: config.num('socket.request.max.bytes'),
         useSendfile: process.env.FRANZ_SENDFILE !== '0',
         maxQueuedRequests: config.num('queued.max.requests'),
+        onAnswered: (apiKey, seconds) => this.metrics?.request(apiKey, seconds),
       },
       {
         maxSegmentBytes: config.num('franz.socket.max.segment.bytes'),
@@ -268,6 +281,7 @@ export class Broker implements ClusterInfo {
   async start(host: string, port: number, advertise?: (boundPort: number) => Endpoint): Promise<void> {
     if (this.cluster !== undefined) this.listenerSocket.hold();
     await this.listenerSocket.start(host, port);
+    await this.startHttp();
     this.listener = { host, port: this.listenerSocket.port };
     if (advertise !== undefined) {
       const a = advertise(this.listenerSocket.port);
@@ -317,11 +331,49 @@ export class Broker implements ClusterInfo {
     if (this.cluster === undefined) this.delays?.start();
     this.groups.startExpiry();
     this.transactions.start();
+    this.serving = true;
+  }
+
+  /** The HTTP listener, when franz.http.listeners names one (its routes call what the Kafka handlers call). */
+  private async startHttp(): Promise<void> {
+    const address = this.config.get('franz.http.listeners');
+    if (address === '') return;
+    const cut = address.lastIndexOf(':');
+    const host = address.slice(0, cut).replace(/^\[|\]$/g, '');
+    const port = Number(address.slice(cut + 1));
+    if (cut < 0 || !Number.isInteger(port) || port < 0 || port > 65535)
+      throw new Error(`franz.http.listeners: expected HOST:PORT, got "${address}"`);
+    const calls = new BrokerCalls(this.services, this.registry);
+    const metrics = new BrokerMetrics(calls, {
+      logs: () => this.logs.all(),
+      delay: () => this.delays?.stats(),
+      trace: () => ({ written: this.tracer.written, dropped: this.tracer.dropped }),
+      apiName: (apiKey) => this.registry.get(apiKey)?.handler.spec.name ?? String(apiKey),
+    });
+    this.metrics = metrics;
+    observeFsync((seconds) => metrics.fsynced(seconds));
+    this.http = await startHttpApi({
+      host: host === '' ? '0.0.0.0' : host,
+      port,
+      calls,
+      metrics,
+      notReady: () => (this.serving ? null : this.cluster !== undefined ? 'joining the cluster' : 'starting'),
+      maxRecordBytes: this.config.num('message.max.bytes'),
+      log: this.log,
+    });
+  }
+
+  /** The HTTP listener's port (0 when there is none). */
+  get httpPort(): number {
+    return this.http?.port ?? 0;
   }
 
   /** Stops accepting, lets in-flight requests finish briefly, flushes, and marks the shutdown clean. */
   async stop(graceMs = SHUTDOWN_GRACE_MS): Promise<void> {
     // A cluster broker hands its leaderships over first (controlled shutdown), then drains.
+    this.serving = false;
+    this.http?.close();
+    observeFsync(null);
     await this.cluster?.resign(graceMs * 2);
     await this.listenerSocket.stop(graceMs);
     this.tracer.stop();

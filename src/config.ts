@@ -272,6 +272,11 @@ export const BROKER_KEYS = {
     default: String(40 * DAY_MS),
     doc: 'the longest delay a record may ask for (longer: INVALID_RECORD)',
   },
+  'franz.http.listeners': {
+    type: 'string',
+    default: '',
+    doc: 'HOST:PORT of the HTTP listener (REST v3, /metrics, /healthz, /readyz); empty: no HTTP listener',
+  },
   'franz.trace.enable': {
     type: 'boolean',
     default: 'false',

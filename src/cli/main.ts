@@ -22,6 +22,7 @@ function startCommand(): CommandUnknownOpts {
     .option('--config <FILE>', 'a server.properties file')
     .option('--cluster <URL>', 'etcd://HOST:PORT[,HOST:PORT...][/NAME]: join the cluster whose metadata is there (franz.cluster)')
     .option('--broker-id <N>', "this broker's id in the cluster (node.id)")
+    .option('--http <HOST:PORT>', 'serve REST, /metrics and /healthz on this address too (franz.http.listeners)')
     .addOption(new Option('--set <key=value>', 'a broker setting; repeatable, wins over --config').argParser(repeatable((s) => s)))
     .action(async (opts) => {
       // Loaded only here, so that the client commands do without the broker and its addon.
@@ -33,6 +34,7 @@ function startCommand(): CommandUnknownOpts {
         config: opts.config,
         cluster: opts.cluster,
         brokerId: opts.brokerId,
+        http: opts.http,
         sets: opts.set ?? [],
       });
     });

@@ -18,6 +18,8 @@ export interface StartOptions {
   /** etcd://HOST:PORT[,HOST:PORT...][/NAME]: join that cluster (franz.cluster). */
   cluster?: string;
   brokerId?: string;
+  /** HOST:PORT of the HTTP listener (franz.http.listeners). */
+  http?: string;
   sets: string[];
 }
 
@@ -26,6 +28,7 @@ export async function start(opts: StartOptions): Promise<void> {
   if (opts.dataDir !== undefined) sets.push(`log.dirs=${opts.dataDir}`);
   if (opts.cluster !== undefined) sets.push(`franz.cluster=${opts.cluster}`);
   if (opts.brokerId !== undefined) sets.push(`node.id=${opts.brokerId}`);
+  if (opts.http !== undefined) sets.push(`franz.http.listeners=${opts.http}`);
   const config = BrokerConfig.from({ file: opts.config, env: process.env, sets });
   const log = createLogger('franz');
   if (config.ignored.length > 0) log.warn('ignoring config keys franz does not implement', { keys: config.ignored });
@@ -58,7 +61,8 @@ export async function start(opts: StartOptions): Promise<void> {
   const adv = broker.advertised;
   process.stdout.write(
     `franz ${FRANZ_VERSION} ready on ${listen.host === '' ? '*' : listen.host}:${broker.port} (advertised ${adv.host}:${adv.port}), data in ${broker.dataDir}, ` +
-      `${config.durable ? 'fsync before ack' : 'no-fsync (log.flush.interval.*)'}, recovery ${broker.logs.recoveryNeeded ? 'done' : 'not needed'}\n`,
+      `${config.durable ? 'fsync before ack' : 'no-fsync (log.flush.interval.*)'}, recovery ${broker.logs.recoveryNeeded ? 'done' : 'not needed'}` +
+      `${broker.httpPort > 0 ? `, http on ${config.get('franz.http.listeners').replace(/:\d+$/, '')}:${broker.httpPort}` : ''}\n`,
   );
   let stopping = false;
   const stop = (signal: string): void => {

@@ -48,6 +48,8 @@ export interface ConnectionOptions {
    * handled) until a response goes out.
    */
   readonly maxQueuedRequests: number;
+  /** Told of each request answered: its API and the seconds from its arrival to its answer (metrics). */
+  readonly onAnswered?: (apiKey: number, seconds: number) => void;
   readonly onClosed: () => void;
 }
 
@@ -56,6 +58,8 @@ type AnyResponse = ResponseBody<ApiCodec['spec']>;
 
 interface Slot {
   done: boolean;
+  /** performance.now() when the request was read. */
+  started: number;
   chunks: Chunk[] | null;
   /** Segment descriptors the chunks name, pinned until written or dropped (file-pins.ts). */
   fds: number[] | null;
@@ -87,6 +91,7 @@ export class Connection {
   private readonly log: Logger;
   private readonly useSendfile: boolean;
   private readonly maxQueuedRequests: number;
+  private readonly onAnswered: ((apiKey: number, seconds: number) => void) | undefined;
   /** The last time a byte was read or a response finished (connections.max.idle.ms). */
   private lastActivity = Date.now();
   /** Since when part of a request has been waiting for the rest (franz.request.read.timeout.ms). */
@@ -116,6 +121,7 @@ export class Connection {
     this.log = opts.log;
     this.useSendfile = opts.useSendfile;
     this.maxQueuedRequests = opts.maxQueuedRequests;
+    this.onAnswered = opts.onAnswered;
     this.peer = `${accepted.remoteAddress}:${accepted.remotePort}`;
     this.reader = new FrameReader(
       maxRequestBytes,
@@ -291,7 +297,7 @@ export class Connection {
       return;
     }
 
-    const slot: Slot = { done: false, chunks: null, fds: null };
+    const slot: Slot = { done: false, started: performance.now(), chunks: null, fds: null };
     this.slots.push(slot);
     let result: AnyResponse | null | Promise<AnyResponse | null>;
     try {
@@ -324,7 +330,7 @@ export class Connection {
   }
 
   private respondNow(header: RequestHeader, version: number, body: AnyResponse): void {
-    const slot: Slot = { done: false, chunks: null, fds: null };
+    const slot: Slot = { done: false, started: performance.now(), chunks: null, fds: null };
     this.slots.push(slot);
     this.completeAt(slot, header, version, body);
   }
@@ -335,6 +341,7 @@ export class Connection {
 
   private completeAt(slot: Slot, header: RequestHeader, version: number, body: AnyResponse | null): void {
     if (this.closed) return;
+    this.onAnswered?.(header.apiKey, (performance.now() - slot.started) / 1000);
     const codec = codecForKey(header.apiKey);
     if (body !== null && codec !== undefined) {
       const vc = codec.at(version);

@@ -109,6 +109,20 @@ export interface LogRead {
   nextOffset: number;
 }
 
+/** Told how long each fsync of a segment took, in seconds (the broker's metrics). */
+let fsyncObserver: ((seconds: number) => void) | null = null;
+
+export function observeFsync(fn: ((seconds: number) => void) | null): void {
+  fsyncObserver = fn;
+}
+
+/** What a log took in and gave out since it was opened (the broker's metrics). */
+export interface LogTraffic {
+  bytesIn: number;
+  messagesIn: number;
+  bytesOut: number;
+}
+
 function fdatasyncAsync(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
 }
@@ -163,6 +177,8 @@ export class Log {
    * its offset and due time. null: nobody delivers (a log opened outside a broker).
    */
   onDelayed: ((due: ReadonlyArray<{ offset: number; dueMs: number; cancelKey?: Buffer }>) => void) | null = null;
+  /** Bytes and records appended (as leader or follower) and bytes read, since the log was opened. */
+  readonly traffic: LogTraffic = { bytesIn: 0, messagesIn: 0, bytesOut: 0 };
   /** The last client append queued behind a recompression (appendFromClient keeps their order). */
   private appendTail: Promise<unknown> = Promise.resolve();
   private queuedAppends = 0;
@@ -605,6 +621,8 @@ export class Log {
     result.baseOffset = first;
     result.lastOffset = next - 1;
     this.unflushedMessages += next - first;
+    this.traffic.bytesIn += payload.length;
+    this.traffic.messagesIn += next - first;
     if (this.config.durable) {
       // Every append is made durable promptly, acknowledged or not (acks=0): the high watermark
       // follows the fsync, so without this an acks=0 record would stay invisible to consumers.
@@ -667,7 +685,11 @@ export class Log {
     this.unflushedMessages = 0;
     this.lastFlushMs = Date.now();
     try {
-      for (const s of segments) await fdatasyncAsync(s.fd);
+      for (const s of segments) {
+        const started = performance.now();
+        await fdatasyncAsync(s.fd);
+        fsyncObserver?.((performance.now() - started) / 1000);
+      }
     } catch (err) {
       this.takeOffline(err as Error);
       return;
@@ -762,6 +784,7 @@ export class Log {
     }
     if (readCommitted && at > offset) out.abortedTransactions = this.producers.abortedTransactions(offset, at);
     out.nextOffset = at;
+    this.traffic.bytesOut += out.bytes;
     return out;
   }
 

@@ -48,6 +48,9 @@ const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 /** How long the groups of a client are remembered. */
 const GROUPS_TTL_MS = 5000;
 const MAX_GROUP_CACHE = 10_000;
+/** How long a topic's trace settings are used before they are looked up again. */
+const SETTINGS_TTL_MS = 1000;
+const MAX_SETTINGS = 100_000;
 /** A trace topic that could not be made (or is not seen yet) is asked for again after this. */
 const CREATE_RETRY_MS = 1000;
 
@@ -108,6 +111,7 @@ export class Tracer implements TraceRecorder {
   private buffered = 0;
   private timer: NodeJS.Timeout | null = null;
   private readonly groupCache = new Map<string, { groups: string[]; at: number }>();
+  private readonly settings = new Map<string, { ratio: number; until: number }>();
   private partitions = 0;
   private lastCreate = Number.NEGATIVE_INFINITY;
   private stopped = false;
@@ -118,20 +122,48 @@ export class Tracer implements TraceRecorder {
   constructor(private readonly ports: TracerPorts) {}
 
   produceRatio(topic: string): number {
-    if (!this.traced(topic)) return 0;
-    const t = this.ports.topics.get(topic)!;
-    return Number(topicConfigValue(this.ports.config, t, 'franz.trace.sampling.ratio').value);
+    return Math.max(0, this.settingsOf(topic).ratio);
   }
 
   traced(topic: string): boolean {
-    if (topic.startsWith('__')) return false;
-    const t = this.ports.topics.get(topic);
-    return t !== undefined && topicConfigValue(this.ports.config, t, 'franz.trace.enable').value === 'true';
+    return this.settingsOf(topic).ratio >= 0;
+  }
+
+  /**
+   * A topic's trace settings (ratio -1: not traced), looked up at most once a second per topic:
+   * this is asked for every partition of every request, and a config change may take a second.
+   */
+  private settingsOf(topic: string): { ratio: number; until: number } {
+    const now = Date.now();
+    const hit = this.settings.get(topic);
+    if (hit !== undefined && now < hit.until) return hit;
+    const t = topic.startsWith('__') ? undefined : this.ports.topics.get(topic);
+    const on = t !== undefined && topicConfigValue(this.ports.config, t, 'franz.trace.enable').value === 'true';
+    const settings = {
+      ratio: on ? Number(topicConfigValue(this.ports.config, t, 'franz.trace.sampling.ratio').value) : -1,
+      until: now + SETTINGS_TTL_MS,
+    };
+    if (this.settings.size >= MAX_SETTINGS) this.settings.clear();
+    this.settings.set(topic, settings);
+    return settings;
   }
 
   produced(e: MutableProduceEvent): void {
-    const key = `p\u0000${e.topic}\u0000${e.partition}\u0000${e.client}\u0000${e.address}\u0000${e.producerId}\u0000${e.producerEpoch}\u0000${e.transactionalId}`;
-    if (this.extend(key, e.first, e.last, e.records, e.bytes, e.time)) return;
+    // The same producer (client, address, id, epoch, transaction) as the partition's open event, continuing its range.
+    const key = `p\u0000${e.topic}\u0000${e.partition}`;
+    const o = this.open.get(key);
+    if (
+      o !== undefined &&
+      o.type === 'produce' &&
+      o.client === e.client &&
+      o.address === e.address &&
+      o.producerId === e.producerId &&
+      o.producerEpoch === e.producerEpoch &&
+      o.transactionalId === e.transactionalId &&
+      this.extend(key, e.first, e.last, e.records, e.bytes, e.time)
+    ) {
+      return;
+    }
     // Its absent fields are undefined rather than missing (one shape for the handler's hot path).
     const event = e as unknown as Open & ProduceEvent;
     this.open.set(key, event);
@@ -140,8 +172,10 @@ export class Tracer implements TraceRecorder {
 
   fetched(e: Omit<FetchEvent, 'type' | 'time' | 'groups'>): void {
     const time = this.ports.now();
-    const key = `f\u0000${e.topic}\u0000${e.partition}\u0000${e.client}\u0000${e.address}\u0000${e.readCommitted}`;
-    if (this.extend(key, e.first, e.last, 0, e.bytes, time)) return;
+    const key = `f\u0000${e.topic}\u0000${e.partition}\u0000${e.client}\u0000${e.address}`;
+    const o = this.open.get(key);
+    if (o !== undefined && o.type === 'fetch' && o.readCommitted === e.readCommitted && this.extend(key, e.first, e.last, 0, e.bytes, time))
+      return;
     const event: Open = {
       type: 'fetch',
       topic: e.topic,

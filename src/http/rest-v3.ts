@@ -1,0 +1,514 @@
+/**
+ * REST in the shapes of Confluent's REST Proxy v3 (`/v3/clusters/...`), so that scripts and tools
+ * written against it work: the cluster, topics (list, create, describe, delete), partitions,
+ * topic configs, consumer groups with their lag, and records produced as JSON, string or binary
+ * (base64) keys and values with headers, one per request or streamed (one JSON object after
+ * another in the body, one result per line back).
+ *
+ * Errors are JSON: `error_code` (the HTTP status, or Confluent's five-digit code where it has one:
+ * 40401 unknown topic, 40403 unknown partition, 40002 topic exists), `message`, and
+ * `kafka_error_code` when a Kafka error is behind it. Nothing is appended from a request refused
+ * for its body.
+ */
+import type { Logger } from '../logger.js';
+import { partitionForKey } from '../client/partitioner.js';
+import { splitTpKey } from '../group/topic-partition.js';
+import { ErrorCode, errorName } from '../protocol/errors.js';
+import { encodeRecordBatch, type RecordInput } from '../records/record-batch.js';
+import type { BrokerCalls } from './broker-calls.js';
+import { type Exchange, HttpError, type HttpServer, parseJson, readBody } from './http-server.js';
+
+/** A record in a produce request: key and value each `{type, data}`. */
+interface RecordData {
+  type: 'JSON' | 'STRING' | 'BINARY';
+  bytes: Buffer;
+}
+
+/** What a produced record needs once its body is checked. */
+interface ProduceRequest {
+  partition: number | null;
+  key: RecordData | null;
+  value: RecordData | null;
+  headers: Array<{ key: string; value: Buffer | null }>;
+  timestamp: number | null;
+}
+
+const TYPES = new Set(['JSON', 'STRING', 'BINARY']);
+
+/** A key or value `{type, data}` as bytes; 422 for a wrong type or data. */
+function recordData(what: string, v: unknown): RecordData | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'object' || Array.isArray(v)) throw new HttpError(422, `${what} must be an object with type and data`, 42206);
+  const o = v as Record<string, unknown>;
+  const type = o.type === undefined ? 'JSON' : o.type;
+  if (typeof type !== 'string' || !TYPES.has(type)) throw new HttpError(422, `${what}.type must be JSON, STRING or BINARY`, 42206);
+  const data = o.data;
+  if (data === undefined) return null;
+  if (type === 'JSON') return { type, bytes: Buffer.from(JSON.stringify(data)) };
+  if (typeof data !== 'string') throw new HttpError(422, `${what}.data must be a string for type ${type}`, 42206);
+  if (type === 'STRING') return { type, bytes: Buffer.from(data, 'utf8') };
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(data) || data.length % 4 !== 0) throw new HttpError(422, `${what}.data is not base64`, 42206);
+  return { type: 'BINARY', bytes: Buffer.from(data, 'base64') };
+}
+
+/** Checks a produce body (one record). */
+export function produceRequest(body: unknown): ProduceRequest {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(422, 'the body must be a JSON object', 42206);
+  const o = body as Record<string, unknown>;
+  let partition: number | null = null;
+  if (o.partition_id !== undefined && o.partition_id !== null) {
+    if (typeof o.partition_id !== 'number' || !Number.isInteger(o.partition_id) || o.partition_id < 0) {
+      throw new HttpError(422, 'partition_id must be a whole number >= 0', 42206);
+    }
+    partition = o.partition_id;
+  }
+  const headers: ProduceRequest['headers'] = [];
+  if (o.headers !== undefined && o.headers !== null) {
+    if (!Array.isArray(o.headers)) throw new HttpError(422, 'headers must be an array of {name, value}', 42206);
+    for (const h of o.headers as unknown[]) {
+      const hh = h as Record<string, unknown>;
+      if (typeof h !== 'object' || h === null || typeof hh.name !== 'string') throw new HttpError(422, 'each header needs a name', 42206);
+      if (hh.value !== undefined && hh.value !== null && typeof hh.value !== 'string') {
+        throw new HttpError(422, `header ${hh.name}: value must be base64 or null`, 42206);
+      }
+      headers.push({ key: hh.name, value: typeof hh.value === 'string' ? Buffer.from(hh.value, 'base64') : null });
+    }
+  }
+  let timestamp: number | null = null;
+  if (o.timestamp !== undefined && o.timestamp !== null) {
+    const t = typeof o.timestamp === 'number' ? o.timestamp : typeof o.timestamp === 'string' ? Date.parse(o.timestamp) : Number.NaN;
+    if (!Number.isFinite(t) || t < 0) throw new HttpError(422, 'timestamp must be an ISO date or epoch milliseconds', 42206);
+    timestamp = t;
+  }
+  return { partition, key: recordData('key', o.key), value: recordData('value', o.value), headers, timestamp };
+}
+
+/**
+ * Splits a streamed body into its JSON objects as bytes arrive: top-level `{...}` values, with or
+ * without newlines between them (Confluent's streaming produce sends them back to back).
+ */
+export class JsonObjectSplitter {
+  private buf = '';
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  private start = -1;
+  private scanned = 0;
+
+  constructor(private readonly maxObjectBytes: number) {}
+
+  /** The objects completed by `chunk`, as text; throws 413 for an object past the bound, 400 for stray text. */
+  push(chunk: string): string[] {
+    this.buf += chunk;
+    const out: string[] = [];
+    for (let i = this.scanned; i < this.buf.length; i++) {
+      const c = this.buf[i]!;
+      if (this.inString) {
+        if (this.escaped) this.escaped = false;
+        else if (c === '\\') this.escaped = true;
+        else if (c === '"') this.inString = false;
+        continue;
+      }
+      if (this.depth === 0) {
+        if (c === '{') {
+          this.depth = 1;
+          this.start = i;
+        } else if (!/\s/.test(c)) throw new HttpError(400, `unexpected ${JSON.stringify(c)} between records: each record is a JSON object`);
+        continue;
+      }
+      if (c === '"') this.inString = true;
+      else if (c === '{' || c === '[') this.depth++;
+      else if (c === '}' || c === ']') {
+        this.depth--;
+        if (this.depth === 0) {
+          out.push(this.buf.slice(this.start, i + 1));
+          this.start = -1;
+        }
+      }
+    }
+    // Keep only what an unfinished object needs.
+    if (this.depth === 0) {
+      this.buf = '';
+      this.scanned = 0;
+    } else {
+      this.buf = this.buf.slice(this.start);
+      this.start = 0;
+      this.scanned = this.buf.length;
+      if (Buffer.byteLength(this.buf) > this.maxObjectBytes)
+        throw new HttpError(413, `a record is larger than ${this.maxObjectBytes} bytes`);
+    }
+    return out;
+  }
+
+  /** True when the body ended inside an object. */
+  get unfinished(): boolean {
+    return this.depth > 0;
+  }
+}
+
+/** Confluent's error_code for a Kafka error of a produce. */
+function produceHttpError(code: number, message: string | null): HttpError {
+  const text = message ?? errorName(code);
+  switch (code) {
+    case ErrorCode.UNKNOWN_TOPIC_OR_PARTITION:
+      return new HttpError(404, text, 40403, code);
+    case ErrorCode.MESSAGE_TOO_LARGE:
+    case ErrorCode.RECORD_LIST_TOO_LARGE:
+      return new HttpError(413, text, 41301, code);
+    case ErrorCode.INVALID_RECORD:
+    case ErrorCode.CORRUPT_MESSAGE:
+    case ErrorCode.INVALID_TIMESTAMP:
+      return new HttpError(422, text, 42206, code);
+    case ErrorCode.NOT_ENOUGH_REPLICAS:
+    case ErrorCode.NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+    case ErrorCode.LEADER_NOT_AVAILABLE:
+    case ErrorCode.NOT_LEADER_OR_FOLLOWER:
+    case ErrorCode.KAFKA_STORAGE_ERROR:
+      return new HttpError(503, text, 50301, code);
+    case ErrorCode.REQUEST_TIMED_OUT:
+      return new HttpError(408, text, 40801, code);
+    default:
+      return new HttpError(500, text, 50001, code);
+  }
+}
+
+export interface RestV3Options {
+  readonly maxRecordBytes: number;
+  readonly log: Logger;
+}
+
+export function registerRestV3(server: HttpServer, calls: BrokerCalls, opts: RestV3Options): void {
+  const s = calls.services;
+  const { log } = opts;
+  const base = () => `/v3/clusters/${s.cluster.clusterId}`;
+  const checkCluster = (id: string): void => {
+    if (id !== s.cluster.clusterId) throw new HttpError(404, `cluster ${id} not found`, 40401);
+  };
+  const topicOf = (name: string) => {
+    const t = s.topics.get(name);
+    if (t === undefined)
+      throw new HttpError(404, `This server does not host this topic-partition.`, 40403, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    return t;
+  };
+  const related = (path: string) => ({ related: `${base()}${path}` });
+  const clusterView = () => ({
+    kind: 'KafkaCluster',
+    metadata: { self: base(), resource_name: `crn:///kafka=${s.cluster.clusterId}` },
+    cluster_id: s.cluster.clusterId,
+    controller: related(`/brokers/${s.cluster.controllerId}`),
+    brokers: related('/brokers'),
+    consumer_groups: related('/consumer-groups'),
+    topics: related('/topics'),
+  });
+  const topicView = (t: { name: string; partitions: number; internal: boolean }) => {
+    const rs = s.cluster.replicaState(t.name, 0);
+    return {
+      kind: 'KafkaTopic',
+      metadata: { self: `${base()}/topics/${t.name}`, resource_name: `crn:///kafka=${s.cluster.clusterId}/topic=${t.name}` },
+      cluster_id: s.cluster.clusterId,
+      topic_name: t.name,
+      is_internal: t.internal,
+      replication_factor: rs?.replicas.length ?? 1,
+      partitions_count: t.partitions,
+      partitions: related(`/topics/${t.name}/partitions`),
+      configs: related(`/topics/${t.name}/configs`),
+    };
+  };
+  const partitionView = (topic: string, p: number) => {
+    const rs = s.cluster.replicaState(topic, p);
+    return {
+      kind: 'KafkaPartition',
+      metadata: { self: `${base()}/topics/${topic}/partitions/${p}` },
+      cluster_id: s.cluster.clusterId,
+      topic_name: topic,
+      partition_id: p,
+      leader: rs === undefined || rs.leader < 0 ? null : related(`/topics/${topic}/partitions/${p}/replicas/${rs.leader}`),
+      replicas: related(`/topics/${topic}/partitions/${p}/replicas`),
+    };
+  };
+  const list = (kind: string, self: string, data: unknown[]) => ({ kind, metadata: { self: `${base()}${self}`, next: null }, data });
+
+  server.route('get', '/v3/clusters', ({ x }) =>
+    x.json(200, { kind: 'KafkaClusterList', metadata: { self: '/v3/clusters', next: null }, data: [clusterView()] }),
+  );
+  server.route('get', '/v3/clusters/:cluster_id', ({ x, params }) => {
+    checkCluster(params[0]!);
+    x.json(200, clusterView());
+  });
+  server.route('get', '/v3/clusters/:cluster_id/brokers', ({ x, params }) => {
+    checkCluster(params[0]!);
+    const data = s.cluster.brokers().map((b) => ({
+      kind: 'KafkaBroker',
+      metadata: { self: `${base()}/brokers/${b.nodeId}` },
+      cluster_id: s.cluster.clusterId,
+      broker_id: b.nodeId,
+      host: b.host,
+      port: b.port,
+      rack: b.rack,
+    }));
+    x.json(200, list('KafkaBrokerList', '/brokers', data));
+  });
+  server.route('get', '/v3/clusters/:cluster_id/topics', ({ x, params }) => {
+    checkCluster(params[0]!);
+    const data = s.topics
+      .list()
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map(topicView);
+    x.json(200, list('KafkaTopicList', '/topics', data));
+  });
+  server.route('post', '/v3/clusters/:cluster_id/topics', async ({ x, params }) => {
+    checkCluster(params[0]!);
+    const body = parseJson(await readBody(x, 1 << 20)) as Record<string, unknown>;
+    if (typeof body !== 'object' || body === null || typeof body.topic_name !== 'string')
+      throw new HttpError(422, 'topic_name is required', 42206);
+    const partitions = body.partitions_count ?? s.config.num('num.partitions');
+    const rf = body.replication_factor ?? s.config.num('default.replication.factor');
+    if (typeof partitions !== 'number' || typeof rf !== 'number')
+      throw new HttpError(422, 'partitions_count and replication_factor are numbers', 42206);
+    const configs: Record<string, string> = {};
+    if (body.configs !== undefined) {
+      if (!Array.isArray(body.configs)) throw new HttpError(422, 'configs must be an array of {name, value}', 42206);
+      for (const c of body.configs as Array<Record<string, unknown>>) {
+        if (typeof c?.name !== 'string' || (typeof c.value !== 'string' && c.value !== null))
+          throw new HttpError(422, 'each config needs a name and a string value', 42206);
+        if (typeof c.value === 'string') configs[c.name] = c.value;
+      }
+    }
+    const r = s.topics.createTopic(body.topic_name, partitions, rf, configs);
+    if (r.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS)
+      throw new HttpError(400, r.message ?? `Topic '${body.topic_name}' already exists.`, 40002, r.errorCode);
+    if (r.errorCode !== ErrorCode.NONE) throw new HttpError(400, r.message ?? errorName(r.errorCode), 40002, r.errorCode);
+    x.json(201, topicView(topicOf(body.topic_name)));
+  });
+  server.route('get', '/v3/clusters/:cluster_id/topics/:topic_name', ({ x, params }) => {
+    checkCluster(params[0]!);
+    x.json(200, topicView(topicOf(params[1]!)));
+  });
+  server.route('del', '/v3/clusters/:cluster_id/topics/:topic_name', ({ x, params }) => {
+    checkCluster(params[0]!);
+    topicOf(params[1]!);
+    const code = s.topics.deleteTopic(params[1]!);
+    if (code !== ErrorCode.NONE) throw new HttpError(400, errorName(code), 40002, code);
+    x.send(204, 'application/json', '');
+  });
+  server.route('get', '/v3/clusters/:cluster_id/topics/:topic_name/partitions', ({ x, params }) => {
+    checkCluster(params[0]!);
+    const t = topicOf(params[1]!);
+    x.json(
+      200,
+      list(
+        'KafkaPartitionList',
+        `/topics/${t.name}/partitions`,
+        Array.from({ length: t.partitions }, (_, p) => partitionView(t.name, p)),
+      ),
+    );
+  });
+  server.route('get', '/v3/clusters/:cluster_id/topics/:topic_name/partitions/:partition_id', ({ x, params }) => {
+    checkCluster(params[0]!);
+    const t = topicOf(params[1]!);
+    const p = Number(params[2]);
+    if (!Number.isInteger(p) || p < 0 || p >= t.partitions)
+      throw new HttpError(404, 'This server does not host this topic-partition.', 40403);
+    x.json(200, partitionView(t.name, p));
+  });
+  server.route('get', '/v3/clusters/:cluster_id/topics/:topic_name/configs', ({ x, params }) => {
+    checkCluster(params[0]!);
+    const t = topicOf(params[1]!);
+    const data = s.topics.describeTopicConfigs(t).map((c) => ({
+      kind: 'KafkaTopicConfig',
+      metadata: { self: `${base()}/topics/${t.name}/configs/${c.name}` },
+      cluster_id: s.cluster.clusterId,
+      topic_name: t.name,
+      name: c.name,
+      value: c.value,
+      is_default: c.source === 'DEFAULT_CONFIG',
+      is_read_only: c.readOnly,
+      is_sensitive: c.sensitive,
+      source: c.source,
+      synonyms: [],
+    }));
+    x.json(200, list('KafkaTopicConfigList', `/topics/${t.name}/configs`, data));
+  });
+
+  // Consumer groups: those this broker coordinates (every group, on a single node).
+  const groupView = (id: string) => ({
+    kind: 'KafkaConsumerGroup',
+    metadata: { self: `${base()}/consumer-groups/${id}` },
+    cluster_id: s.cluster.clusterId,
+    consumer_group_id: id,
+    is_simple: s.groups.classic.get(id) === undefined && s.groups.consumer.get(id) === undefined,
+    state: s.groups.stateOf(id).toUpperCase(),
+    lags: related(`/consumer-groups/${id}/lags`),
+  });
+  server.route('get', '/v3/clusters/:cluster_id/consumer-groups', ({ x, params }) => {
+    checkCluster(params[0]!);
+    x.json(200, list('KafkaConsumerGroupList', '/consumer-groups', s.groups.groupIds().sort().map(groupView)));
+  });
+  server.route('get', '/v3/clusters/:cluster_id/consumer-groups/:group_id', ({ x, params }) => {
+    checkCluster(params[0]!);
+    if (s.groups.stateOf(params[1]!) === 'Dead') throw new HttpError(404, `consumer group ${params[1]} not found`, 40403);
+    x.json(200, groupView(params[1]!));
+  });
+  server.route('get', '/v3/clusters/:cluster_id/consumer-groups/:group_id/lags', ({ x, params }) => {
+    checkCluster(params[0]!);
+    const id = params[1]!;
+    const committed = s.groups.committed(id);
+    if (committed === undefined && s.groups.stateOf(id) === 'Dead') throw new HttpError(404, `consumer group ${id} not found`, 40403);
+    const data = groupLags(calls, id).map((l) => ({
+      kind: 'KafkaConsumerLag',
+      metadata: { self: `${base()}/consumer-groups/${id}/lags/${l.topic}/partitions/${l.partition}` },
+      cluster_id: s.cluster.clusterId,
+      consumer_group_id: id,
+      topic_name: l.topic,
+      partition_id: l.partition,
+      current_offset: l.committed,
+      log_end_offset: l.end,
+      lag: l.lag,
+    }));
+    x.json(200, list('KafkaConsumerLagList', `/consumer-groups/${id}/lags`, data));
+  });
+
+  // Records.
+  const roundRobin = new Map<string, number>();
+  const produceOne = async (topic: string, partitions: number, r: ProduceRequest, peer: string) => {
+    let partition = r.partition;
+    if (partition !== null && partition >= partitions)
+      throw new HttpError(404, 'This server does not host this topic-partition.', 40403, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    if (partition === null) {
+      if (r.key !== null) partition = partitionForKey(r.key.bytes, partitions);
+      else {
+        const next = roundRobin.get(topic) ?? 0;
+        roundRobin.set(topic, next + 1);
+        partition = next % partitions;
+      }
+    }
+    const record: RecordInput = {
+      key: r.key?.bytes ?? null,
+      value: r.value?.bytes ?? null,
+      headers: r.headers,
+      ...(r.timestamp === null ? {} : { timestamp: r.timestamp }),
+    };
+    const batch = encodeRecordBatch([record]);
+    if (batch.length > opts.maxRecordBytes)
+      throw new HttpError(413, `the record is ${batch.length} bytes, past ${opts.maxRecordBytes}`, 41301, ErrorCode.MESSAGE_TOO_LARGE);
+    const out = await calls.produce(topic, partition, batch, peer);
+    if (out.errorCode !== ErrorCode.NONE) throw produceHttpError(out.errorCode, out.errorMessage);
+    const when = out.logAppendTimeMs >= 0 ? out.logAppendTimeMs : (r.timestamp ?? Date.now());
+    return {
+      error_code: 200,
+      cluster_id: s.cluster.clusterId,
+      topic_name: topic,
+      partition_id: partition,
+      offset: out.baseOffset,
+      timestamp: new Date(when).toISOString(),
+      ...(r.key === null ? {} : { key: { type: r.key.type, size: r.key.bytes.length } }),
+      ...(r.value === null ? {} : { value: { type: r.value.type, size: r.value.bytes.length } }),
+    };
+  };
+  server.route('post', '/v3/clusters/:cluster_id/topics/:topic_name/records', ({ x, params, contentType }) => {
+    checkCluster(params[0]!);
+    const t = topicOf(params[1]!);
+    if (contentType !== '' && !contentType.startsWith('application/json')) throw new HttpError(415, 'send application/json', 415);
+    streamRecords(
+      x,
+      opts.maxRecordBytes * 2 + 4096,
+      (text) => produceOne(t.name, t.partitions, produceRequest(parseJson(Buffer.from(text))), x.peer),
+      log,
+    );
+  });
+}
+
+/**
+ * Produces each JSON object of the body as it arrives, in order, and answers each with one line:
+ * its result or its error (error_code and message), so one bad record does not fail the others.
+ * A body with a single object gets a single answer, not a stream: the status is then its own.
+ */
+function streamRecords(x: Exchange, maxObjectBytes: number, produce: (text: string) => Promise<unknown>, log: Logger): void {
+  const splitter = new JsonObjectSplitter(maxObjectBytes);
+  const queue: string[] = [];
+  let ended = false;
+  let running = false;
+  let answered = 0;
+  let first: { status: number; body: unknown } | null = null;
+  const result = async (text: string): Promise<{ status: number; body: unknown }> => {
+    try {
+      return { status: 200, body: await produce(text) };
+    } catch (err) {
+      if (err instanceof HttpError) {
+        const body: Record<string, unknown> = { error_code: err.errorCode, message: err.message };
+        if (err.kafkaErrorCode !== undefined) body.kafka_error_code = err.kafkaErrorCode;
+        return { status: err.status, body };
+      }
+      log.error('REST produce failed', { err: String(err) });
+      return { status: 500, body: { error_code: 500, message: 'internal error' } };
+    }
+  };
+  const pump = async (): Promise<void> => {
+    if (running) return;
+    running = true;
+    try {
+      while (queue.length > 0 && !x.aborted) {
+        const r = await result(queue.shift()!);
+        answered++;
+        if (answered === 1 && queue.length === 0 && ended) {
+          // A single record: a plain answer with its own status.
+          x.json(r.status, r.body);
+          return;
+        }
+        if (answered === 1) {
+          first = r;
+          x.begin(200, 'application/json');
+        }
+        x.write(`${JSON.stringify(r.body)}\n`);
+      }
+      if (ended && queue.length === 0) {
+        if (answered === 0) x.json(400, { error_code: 400, message: 'the body holds no record' });
+        else x.end();
+      }
+    } finally {
+      running = false;
+    }
+    if (queue.length > 0 || (ended && !x.aborted)) await pump();
+  };
+  void first;
+  x.res.onData((ab, isLast) => {
+    if (x.aborted) return;
+    try {
+      for (const o of splitter.push(Buffer.from(new Uint8Array(ab)).toString('utf8'))) queue.push(o);
+      if (isLast) {
+        if (splitter.unfinished) throw new HttpError(400, 'the body ends inside a record');
+        ended = true;
+      }
+    } catch (err) {
+      // Records already produced stay; nothing more is read.
+      queue.length = 0;
+      ended = true;
+      if (x.started) {
+        x.write(`${JSON.stringify({ error_code: (err as HttpError).errorCode ?? 400, message: (err as Error).message })}\n`);
+        x.end();
+      } else x.error(err, log);
+      x.aborted = true;
+      return;
+    }
+    pump().catch((err: unknown) => x.error(err, log));
+  });
+}
+
+/** Each partition a group has committed: committed offset, the partition's end (high watermark) and the lag. */
+export function groupLags(
+  calls: BrokerCalls,
+  group: string,
+): Array<{ topic: string; partition: number; committed: number; end: number; lag: number }> {
+  const s = calls.services;
+  const committed = s.groups.committed(group);
+  if (committed === undefined) return [];
+  const out: Array<{ topic: string; partition: number; committed: number; end: number; lag: number }> = [];
+  for (const [key, c] of committed) {
+    const { topic, partition } = splitTpKey(key);
+    const log = s.logs.partition(topic, partition);
+    if (log === undefined) continue;
+    const end = log.highWatermark;
+    out.push({ topic, partition, committed: c.offset, end, lag: Math.max(0, end - c.offset) });
+  }
+  return out.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+}

@@ -1,0 +1,233 @@
+/**
+ * The HTTP listener (franz start --http), driven by a real HTTP client (Node's fetch, undici) and
+ * checked with real Kafka clients: health and readiness; REST v3 in Confluent's shapes (cluster,
+ * topics created and deleted, partitions, configs, consumer groups with lag); records produced as
+ * JSON, string and binary keys and values with headers, one per request and streamed, read back
+ * by kcat; bad bodies answered 400/413/415/422 with nothing appended; /metrics parsed by a
+ * Prometheus text-format parser, its counters moving under load.
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import kafkajs from 'kafkajs';
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
+import { startBroker, removeDir, tempDir, type RunningBroker } from '../helpers/broker.js';
+import { kcatReadAll } from '../helpers/kcat.js';
+
+const { Kafka, logLevel } = kafkajs;
+
+const dataDir = tempDir('franz-http-');
+let broker: RunningBroker;
+let http = '';
+let cluster = '';
+
+before(async () => {
+  broker = await startBroker({
+    dataDir,
+    sets: ['num.partitions=1', 'group.initial.rebalance.delay.ms=0', 'franz.http.listeners=127.0.0.1:0'],
+  });
+  const m = / http on [^ ]+:(\d+)/.exec(broker.readyLine);
+  assert.ok(m, `the ready line names the HTTP port: ${broker.readyLine}`);
+  http = `http://127.0.0.1:${m[1]}`;
+  cluster = ((await (await fetch(`${http}/v3/clusters`)).json()) as { data: Array<{ cluster_id: string }> }).data[0]!.cluster_id;
+});
+after(async () => {
+  await broker.stop();
+  removeDir(dataDir);
+});
+
+const v3 = (path: string) => `${http}/v3/clusters/${cluster}${path}`;
+
+async function post(
+  url: string,
+  body: unknown,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+): Promise<Response> {
+  return fetch(url, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
+}
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+describe('HTTP', () => {
+  test('healthz and readyz answer once the broker serves; unknown paths are 404 in JSON', async () => {
+    const h = await fetch(`${http}/healthz`);
+    assert.equal(h.status, 200);
+    assert.deepEqual(await h.json(), { status: 'ok' });
+    const r = await fetch(`${http}/readyz`);
+    assert.equal(r.status, 200);
+    const n = await fetch(`${http}/nope`);
+    assert.equal(n.status, 404);
+    assert.equal(((await n.json()) as { error_code: number }).error_code, 404);
+  });
+
+  test('REST v3: create a topic, list and describe it, its partitions and configs; delete it', async () => {
+    const created = await post(v3('/topics'), {
+      topic_name: 'rest-a',
+      partitions_count: 3,
+      configs: [{ name: 'retention.ms', value: '3600000' }],
+    });
+    assert.equal(created.status, 201);
+    const topic = (await created.json()) as { topic_name: string; partitions_count: number; kind: string };
+    assert.deepEqual([topic.kind, topic.topic_name, topic.partitions_count], ['KafkaTopic', 'rest-a', 3]);
+    const again = await post(v3('/topics'), { topic_name: 'rest-a' });
+    assert.equal(again.status, 400);
+    assert.equal(((await again.json()) as { error_code: number }).error_code, 40002);
+    const listed = (await (await fetch(v3('/topics'))).json()) as { data: Array<{ topic_name: string }> };
+    assert.ok(listed.data.some((t) => t.topic_name === 'rest-a'));
+    const parts = (await (await fetch(v3('/topics/rest-a/partitions'))).json()) as { data: Array<{ partition_id: number }> };
+    assert.deepEqual(
+      parts.data.map((p) => p.partition_id),
+      [0, 1, 2],
+    );
+    const configs = (await (await fetch(v3('/topics/rest-a/configs'))).json()) as {
+      data: Array<{ name: string; value: string; is_default: boolean }>;
+    };
+    const retention = configs.data.find((c) => c.name === 'retention.ms')!;
+    assert.deepEqual([retention.value, retention.is_default], ['3600000', false]);
+    // A Kafka client sees the topic the REST call made.
+    const admin = new Kafka({ clientId: 'http-test', brokers: [broker.address], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    assert.ok((await admin.listTopics()).includes('rest-a'));
+    await admin.disconnect();
+    const del = await fetch(v3('/topics/rest-a'), { method: 'DELETE' });
+    assert.equal(del.status, 204);
+    assert.equal((await fetch(v3('/topics/rest-a'))).status, 404);
+    assert.equal((await fetch(`${http}/v3/clusters/nope/topics`)).status, 404);
+  });
+
+  test('REST v3 produce: JSON, string and binary keys and values with headers; kcat reads them back', async () => {
+    assert.equal((await post(v3('/topics'), { topic_name: 'rest-rec', partitions_count: 2 })).status, 201);
+    const one = await post(v3('/topics/rest-rec/records'), {
+      partition_id: 1,
+      key: { type: 'STRING', data: 'k1' },
+      value: { type: 'JSON', data: { order: 42, items: ['a', 'b'] } },
+      headers: [{ name: 'source', value: b64('curl') }],
+    });
+    assert.equal(one.status, 200);
+    const r = (await one.json()) as { error_code: number; partition_id: number; offset: number; key: { type: string; size: number } };
+    assert.deepEqual([r.error_code, r.partition_id, r.offset, r.key.type, r.key.size], [200, 1, 0, 'STRING', 2]);
+    const bin = await post(v3('/topics/rest-rec/records'), { partition_id: 0, value: { type: 'BINARY', data: b64('\u0001\u0002bytes') } });
+    assert.equal(bin.status, 200);
+    const read = await kcatReadAll(broker.address, 'rest-rec');
+    const json = read.find((x) => x.partition === 1)!;
+    assert.equal(json.key, 'k1');
+    assert.deepEqual(JSON.parse(json.payload!), { order: 42, items: ['a', 'b'] });
+    assert.deepEqual(json.headers, ['source', 'curl']);
+    assert.equal(read.find((x) => x.partition === 0)!.payload, '\u0001\u0002bytes');
+  });
+
+  test('streamed produce: one JSON object after another, one result per line, in order; a bad one fails alone', async () => {
+    assert.equal((await post(v3('/topics'), { topic_name: 'rest-stream', partitions_count: 1 })).status, 201);
+    const lines = [];
+    for (let i = 0; i < 50; i++) lines.push(JSON.stringify({ value: { type: 'STRING', data: `v${i}` } }));
+    lines.splice(10, 0, JSON.stringify({ value: { type: 'BINARY', data: 'not base64!' } }));
+    const res = await post(v3('/topics/rest-stream/records'), lines.join('\n'));
+    assert.equal(res.status, 200);
+    const answers = (await res.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { error_code: number; offset?: number });
+    assert.equal(answers.length, 51);
+    assert.equal(answers[10]!.error_code, 42206);
+    const ok = answers.filter((a) => a.error_code === 200);
+    assert.deepEqual(
+      ok.map((a) => a.offset),
+      Array.from({ length: 50 }, (_, i) => i),
+      'offsets in order',
+    );
+    const read = await kcatReadAll(broker.address, 'rest-stream');
+    assert.deepEqual(
+      read.map((x) => x.payload),
+      Array.from({ length: 50 }, (_, i) => `v${i}`),
+    );
+  });
+
+  test('bad bodies: not JSON 400, wrong types 422, wrong media type 415, too large 413, unknown topic 404; nothing appended', async () => {
+    assert.equal((await post(v3('/topics'), { topic_name: 'rest-bad', partitions_count: 1 })).status, 201);
+    const url = v3('/topics/rest-bad/records');
+    const notJson = await post(url, '{"value": ');
+    assert.equal(notJson.status, 400);
+    const wrongType = await post(url, { value: { type: 'XML', data: '<a/>' } });
+    assert.equal(wrongType.status, 422);
+    assert.match(((await wrongType.json()) as { message: string }).message, /JSON, STRING or BINARY/);
+    const badPartition = await post(url, { partition_id: 7, value: { type: 'STRING', data: 'x' } });
+    assert.equal(badPartition.status, 404);
+    assert.equal((await post(url, { value: { data: 1 } }, { 'content-type': 'text/plain' })).status, 415);
+    const huge = await post(url, { value: { type: 'STRING', data: 'x'.repeat(3 * 1024 * 1024) } });
+    assert.equal(huge.status, 413);
+    assert.equal((await post(v3('/topics/no-such-topic/records'), { value: { type: 'STRING', data: 'x' } })).status, 404);
+    assert.deepEqual(await kcatReadAll(broker.address, 'rest-bad'), []);
+    // The broker is fine afterwards.
+    assert.equal((await post(url, { value: { type: 'STRING', data: 'fine' } })).status, 200);
+  });
+
+  test('consumer groups and lag over REST; /metrics parses and its counters move', async () => {
+    assert.equal((await post(v3('/topics'), { topic_name: 'rest-lag', partitions_count: 1 })).status, 201);
+    const lines = Array.from({ length: 20 }, (_, i) => JSON.stringify({ value: { type: 'STRING', data: `r${i}` } })).join('');
+    assert.equal((await post(v3('/topics/rest-lag/records'), lines)).status, 200);
+    const kafka = new Kafka({ clientId: 'http-lag', brokers: [broker.address], logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.setOffsets({ groupId: 'rest-group', topic: 'rest-lag', partitions: [{ partition: 0, offset: '5' }] });
+    await admin.disconnect();
+    const lags = (await (await fetch(v3('/consumer-groups/rest-group/lags'))).json()) as {
+      data: Array<{ topic_name: string; current_offset: number; log_end_offset: number; lag: number }>;
+    };
+    assert.deepEqual(
+      lags.data.map((l) => [l.topic_name, l.current_offset, l.log_end_offset, l.lag]),
+      [['rest-lag', 5, 20, 15]],
+    );
+    const groups = (await (await fetch(v3('/consumer-groups'))).json()) as { data: Array<{ consumer_group_id: string }> };
+    assert.ok(groups.data.some((g) => g.consumer_group_id === 'rest-group'));
+
+    const scrape = async () => {
+      const res = await fetch(`${http}/metrics`);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /text\/plain/);
+      const families = parsePrometheusTextFormat(await res.text()) as Array<{
+        name: string;
+        metrics: Array<{ value?: string; labels?: Record<string, string>; buckets?: unknown }>;
+      }>;
+      return new Map(families.map((f) => [f.name, f.metrics]));
+    };
+    const value = (
+      m: Map<string, Array<{ value?: string; labels?: Record<string, string> }>>,
+      name: string,
+      labels: Record<string, string> = {},
+    ) => Number(m.get(name)?.find((x) => Object.entries(labels).every(([k, v]) => x.labels?.[k] === v))?.value ?? Number.NaN);
+    const before = await scrape();
+    for (const name of [
+      'franz_requests_total',
+      'franz_request_duration_seconds',
+      'franz_topic_bytes_in_total',
+      'franz_topic_messages_in_total',
+      'franz_topic_bytes_out_total',
+      'franz_partitions',
+      'franz_under_replicated_partitions',
+      'franz_consumer_group_lag',
+      'franz_log_flush_duration_seconds',
+      'process_resident_memory_bytes',
+      'nodejs_eventloop_lag_seconds',
+    ]) {
+      assert.ok(before.has(name), `${name} is exported`);
+    }
+    assert.equal(value(before, 'franz_consumer_group_lag', { group: 'rest-group', topic: 'rest-lag', partition: '0' }), 15);
+    assert.equal(value(before, 'franz_topic_messages_in_total', { topic: 'rest-lag' }), 20);
+    // Load through a Kafka client moves the counters.
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: 'rest-lag', messages: Array.from({ length: 30 }, (_, i) => ({ value: `k${i}` })) });
+    await producer.disconnect();
+    await kcatReadAll(broker.address, 'rest-lag');
+    const after = await scrape();
+    assert.equal(value(after, 'franz_topic_messages_in_total', { topic: 'rest-lag' }), 50);
+    assert.ok(
+      value(after, 'franz_topic_bytes_out_total', { topic: 'rest-lag' }) >
+        value(before, 'franz_topic_bytes_out_total', { topic: 'rest-lag' }),
+    );
+    assert.ok(
+      value(after, 'franz_requests_total', { api: 'Produce' }) > value(before, 'franz_requests_total', { api: 'Produce' }) ||
+        Number.isNaN(value(before, 'franz_requests_total', { api: 'Produce' })),
+    );
+    assert.equal(value(after, 'franz_consumer_group_lag', { group: 'rest-group', topic: 'rest-lag', partition: '0' }), 45);
+  });
+});
