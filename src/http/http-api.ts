@@ -1,7 +1,8 @@
 /**
  * The HTTP surface, put together: health (`/healthz`: the process answers; `/readyz`: recovery
  * finished, the Kafka listener open, and in a cluster the broker joined), Prometheus metrics
- * (`/metrics`), and REST v3 (rest-v3.ts). The broker makes it when `franz.http.listeners` (or
+ * (`/metrics`), REST v3 (rest-v3.ts) and live topic streams over WebSocket and SSE
+ * (stream-routes.ts). The broker makes it when `franz.http.listeners` (or
  * `franz start --http`) names an address.
  */
 import type { Logger } from '../logger.js';
@@ -9,6 +10,8 @@ import type { BrokerCalls } from './broker-calls.js';
 import { HttpServer } from './http-server.js';
 import type { BrokerMetrics } from './metrics.js';
 import { registerRestV3 } from './rest-v3.js';
+import { registerStreams } from './stream-routes.js';
+import { TopicStreams } from './topic-stream.js';
 
 export interface HttpApiOptions {
   readonly host: string;
@@ -35,6 +38,8 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<HttpServer> {
     x.send(200, opts.metrics.contentType, text);
   });
   registerRestV3(server, opts.calls, { maxRecordBytes: opts.maxRecordBytes, log: opts.log });
+  const s = opts.calls.services;
+  registerStreams(server, new TopicStreams(s.logs, s.topics), s.cluster, opts.log);
   await server.listen(opts.host, opts.port);
   return server;
 }

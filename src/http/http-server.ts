@@ -91,11 +91,20 @@ export class Exchange {
   }
 
   /** Starts a streamed answer (chunked): status and headers now, then write() per part. */
-  begin(status: number, contentType: string): void {
+  begin(status: number, contentType: string, headers: Record<string, string> = {}): void {
     if (this.aborted || this.started) return;
     this.started = true;
     this.res.cork(() => {
       this.res.writeStatus(statusLine(status)).writeHeader('content-type', contentType);
+      for (const [k, v] of Object.entries(headers)) this.res.writeHeader(k, v);
+    });
+  }
+
+  /** Called when a backed-up streamed answer can take more. */
+  onWritable(fn: () => void): void {
+    this.res.onWritable(() => {
+      fn();
+      return true;
     });
   }
 
@@ -188,6 +197,11 @@ export class HttpServer {
         x.error(err, this.log);
       }
     });
+  }
+
+  /** Registers a WebSocket route (uWS's behavior: upgrade, open, drain, close). */
+  websocket<U>(pattern: string, behavior: uWS.WebSocketBehavior<U>): void {
+    this.app.ws<U>(pattern, behavior);
   }
 
   /** Everything else: 404 in the same JSON shape. */
