@@ -1,7 +1,7 @@
 /**
  * The HTTP surface, put together: health (`/healthz`: the process answers; `/readyz`: recovery
  * finished, the Kafka listener open, and in a cluster the broker joined), Prometheus metrics
- * (`/metrics`), REST v3 (rest-v3.ts) and live topic streams over WebSocket and SSE
+ * (`/metrics`), REST v2 and v3 (rest-v2.ts, rest-v3.ts) and live topic streams over WebSocket and SSE
  * (stream-routes.ts). The broker makes it when `franz.http.listeners` (or
  * `franz start --http`) names an address.
  */
@@ -9,6 +9,7 @@ import type { Logger } from '../logger.js';
 import type { BrokerCalls } from './broker-calls.js';
 import { HttpServer } from './http-server.js';
 import type { BrokerMetrics } from './metrics.js';
+import { registerRestV2 } from './rest-v2.js';
 import { registerRestV3 } from './rest-v3.js';
 import { registerStreams } from './stream-routes.js';
 import { TopicStreams } from './topic-stream.js';
@@ -38,6 +39,12 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<HttpServer> {
     x.send(200, opts.metrics.contentType, text);
   });
   registerRestV3(server, opts.calls, { maxRecordBytes: opts.maxRecordBytes, log: opts.log });
+  const stopV2 = registerRestV2(server, opts.calls, {
+    maxRecordBytes: opts.maxRecordBytes,
+    log: opts.log,
+    baseUri: () => `http://${opts.host === '0.0.0.0' ? '127.0.0.1' : opts.host}:${server.port}`,
+  });
+  server.onClose(stopV2);
   const s = opts.calls.services;
   registerStreams(server, new TopicStreams(s.logs, s.topics), s.cluster, opts.log);
   await server.listen(opts.host, opts.port);

@@ -227,7 +227,15 @@ export class HttpServer {
     });
   }
 
+  private readonly closers: Array<() => void> = [];
+
+  /** Runs `fn` when the server closes (a route's timers). */
+  onClose(fn: () => void): void {
+    this.closers.push(fn);
+  }
+
   close(): void {
+    for (const fn of this.closers) fn();
     if (this.listenSocket !== null) uWS.us_listen_socket_close(this.listenSocket);
     this.listenSocket = null;
   }

@@ -127,6 +127,33 @@ export class BrokerMetrics {
       },
     });
     new client.Gauge({
+      name: 'franz_log_cleaner_dirty_ratio',
+      help: 'Dirty bytes over all cleanable bytes of each compacted partition (Kafka: LogCleanerManager max-dirty-percent, per log)',
+      labelNames: ['topic', 'partition'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        const now = Date.now();
+        for (const { key, log } of src.logs()) {
+          if (!log.config.compact) continue;
+          const plan = log.cleanPlan(now);
+          this.set({ topic: key.topic, partition: String(key.partition) }, plan?.dirtyRatio ?? 0);
+        }
+      },
+    });
+    new client.Gauge({
+      name: 'franz_log_cleaner_last_clean_timestamp_seconds',
+      help: 'When the log cleaner last swapped cleaned segments into each compacted partition (0: not since start)',
+      labelNames: ['topic', 'partition'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const { key, log } of src.logs()) {
+          if (log.config.compact) this.set({ topic: key.topic, partition: String(key.partition) }, Math.max(0, log.lastCleanMs) / 1000);
+        }
+      },
+    });
+    new client.Gauge({
       name: 'franz_delay_loaded_records',
       help: 'Delayed records due within the next minutes, held in memory',
       registers: [registry],

@@ -90,6 +90,31 @@ function line(topic: string, partition: number, r: KafkaRecord): string {
   });
 }
 
+/**
+ * The committed records of a log from `offset`, about `maxBytes` of batches: up to the last stable
+ * offset, without control batches (markers, delay records) or aborted transactions' records.
+ * `next` is where to read on (past every batch looked at).
+ */
+export function readCommitted(log: Log, offset: number, maxBytes: number): { next: number; records: KafkaRecord[] } {
+  const limit = log.lastStableOffset;
+  const out: { next: number; records: KafkaRecord[] } = { next: offset, records: [] };
+  if (offset >= limit) return out;
+  const { batches } = decodeRecordBatches(log.readBytes(offset, maxBytes), { verifyCrc: false });
+  const lastBatch = batches[batches.length - 1];
+  const end = lastBatch === undefined ? offset : Math.min(limit, lastBatch.baseOffset + lastBatch.lastOffsetDelta + 1);
+  const aborted = end > offset ? log.producers.abortedTransactions(offset, end) : [];
+  const isAborted = (producerId: number, base: number): boolean =>
+    aborted.some((a) => a.producerId === producerId && a.firstOffset <= base && base <= a.lastOffset);
+  for (const b of batches) {
+    if (b.baseOffset >= limit) break;
+    out.next = b.baseOffset + b.lastOffsetDelta + 1;
+    if ((b.attributes & ATTR_CONTROL) !== 0) continue;
+    if (b.transactional && isAborted(b.producerId, b.baseOffset)) continue;
+    for (const r of b.records) if (r.offset >= offset) out.records.push(r);
+  }
+  return out;
+}
+
 export class TopicStreams {
   private readonly cache = new WeakMap<Log, Map<number, Chunk>>();
   /** Subscriptions open, for the metrics and the tests' bound. */
@@ -146,32 +171,9 @@ export class TopicStreams {
     const hit = reads?.get(offset);
     // A cached read is good while nothing more became readable than it saw.
     if (hit !== undefined && (hit.lines.length > 0 || hit.next >= log.lastStableOffset)) return hit;
-    const limit = log.lastStableOffset;
-    const chunk: Chunk = { next: offset, lines: [], offsets: [] };
-    if (offset >= limit) return chunk;
-    const bytes = log.readBytes(offset, READ_BYTES);
-    const { batches } = decodeRecordBatches(bytes, { verifyCrc: false });
-    const end =
-      batches.length === 0
-        ? offset
-        : Math.min(limit, batches[batches.length - 1]!.baseOffset + batches[batches.length - 1]!.lastOffsetDelta + 1);
-    const aborted = end > offset ? log.producers.abortedTransactions(offset, end) : [];
-    for (const b of batches) {
-      const last = b.baseOffset + b.lastOffsetDelta;
-      if (b.baseOffset >= limit) break;
-      chunk.next = last + 1;
-      if ((b.attributes & ATTR_CONTROL) !== 0) continue;
-      if (
-        b.transactional &&
-        aborted.some((a) => a.producerId === b.producerId && a.firstOffset <= b.baseOffset && b.baseOffset <= a.lastOffset)
-      )
-        continue;
-      for (const r of b.records) {
-        if (r.offset < offset) continue;
-        chunk.lines.push(line(topic, partition, r));
-        chunk.offsets.push(r.offset);
-      }
-    }
+    const { next, records } = readCommitted(log, offset, READ_BYTES);
+    const chunk: Chunk = { next, lines: records.map((r) => line(topic, partition, r)), offsets: records.map((r) => r.offset) };
+    if (chunk.next === offset) return chunk;
     if (reads === undefined) {
       reads = new Map();
       this.cache.set(log, reads);

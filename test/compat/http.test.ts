@@ -160,7 +160,106 @@ describe('HTTP', () => {
     assert.equal((await post(url, { value: { type: 'STRING', data: 'fine' } })).status, 200);
   });
 
+  test('REST v2: produce json and binary, topic metadata, consumer instances share a group, poll, commit, delete', async () => {
+    assert.equal((await post(v3('/topics'), { topic_name: 'rest-v2', partitions_count: 2 })).status, 201);
+    const JSON_V2 = 'application/vnd.kafka.json.v2+json';
+    const BIN_V2 = 'application/vnd.kafka.binary.v2+json';
+    const produced = await post(
+      `${http}/topics/rest-v2`,
+      {
+        records: [
+          { value: { n: 1 }, partition: 0 },
+          { value: { n: 2 }, partition: 1 },
+          { key: 'k', value: { n: 3 }, partition: 0 },
+        ],
+      },
+      { 'content-type': JSON_V2 },
+    );
+    assert.equal(produced.status, 200);
+    const offsets = ((await produced.json()) as { offsets: Array<{ partition: number; offset: number; error_code: number | null }> })
+      .offsets;
+    assert.deepEqual(
+      offsets.map((o) => [o.partition, o.offset, o.error_code]),
+      [
+        [0, 0, null],
+        [1, 0, null],
+        [0, 1, null],
+      ],
+    );
+    const bin = await post(`${http}/topics/rest-v2/partitions/1`, { records: [{ value: b64('raw') }] }, { 'content-type': BIN_V2 });
+    assert.equal(bin.status, 200);
+    assert.equal((await post(`${http}/topics/rest-v2`, { records: [{ value: 'x' }] }, { 'content-type': 'text/plain' })).status, 415);
+    assert.ok(((await (await fetch(`${http}/topics`)).json()) as string[]).includes('rest-v2'));
+    const meta = (await (await fetch(`${http}/topics/rest-v2`)).json()) as { partitions: Array<{ partition: number; leader: number }> };
+    assert.equal(meta.partitions.length, 2);
+
+    // Two instances of one group: each reads one partition; together, everything once.
+    const create = async (name: string) => {
+      const r = await post(
+        `${http}/consumers/g-v2`,
+        { name, format: 'binary', 'auto.offset.reset': 'earliest', 'auto.commit.enable': 'false' },
+        { 'content-type': 'application/vnd.kafka.v2+json' },
+      );
+      assert.equal(r.status, 200);
+      const { base_uri } = (await r.json()) as { base_uri: string };
+      assert.equal(
+        (await post(`${base_uri}/subscription`, { topics: ['rest-v2'] }, { 'content-type': 'application/vnd.kafka.v2+json' })).status,
+        204,
+      );
+      return base_uri;
+    };
+    const a = await create('a');
+    const b = await create('b');
+    assert.equal((await post(`${http}/consumers/g-v2`, { name: 'a' }, { 'content-type': 'application/vnd.kafka.v2+json' })).status, 409);
+    type Rec = { topic: string; partition: number; offset: number; value: string };
+    const poll = async (uri: string) =>
+      (await (await fetch(`${uri}/records?timeout=2000`, { headers: { accept: BIN_V2 } })).json()) as Rec[];
+    const fromA = await poll(a);
+    const fromB = await poll(b);
+    assert.deepEqual(new Set(fromA.map((r) => r.partition)).size, 1);
+    assert.deepEqual(new Set(fromB.map((r) => r.partition)).size, 1);
+    const values = [...fromA, ...fromB].map((r) => Buffer.from(r.value, 'base64').toString()).sort();
+    assert.deepEqual(values, ['raw', '{"n":1}', '{"n":2}', '{"n":3}'].sort());
+    // Commit what was read (an empty body: every position), then see it from a Kafka client.
+    assert.equal((await fetch(`${a}/offsets`, { method: 'POST' })).status, 200);
+    assert.equal((await fetch(`${b}/offsets`, { method: 'POST' })).status, 200);
+    const admin = new Kafka({ clientId: 'http-v2', brokers: [broker.address], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    const committed = await admin.fetchOffsets({ groupId: 'g-v2', topics: ['rest-v2'] });
+    await admin.disconnect();
+    assert.deepEqual(committed[0]!.partitions.map((p) => [p.partition, p.offset]).sort(), [
+      [0, '2'],
+      [1, '2'],
+    ]);
+    // A long poll returns when a record arrives.
+    const waiting = poll(a);
+    await post(
+      `${http}/topics/rest-v2`,
+      { records: [{ value: { late: true }, partition: fromA[0]!.partition }] },
+      { 'content-type': JSON_V2 },
+    );
+    assert.equal((await waiting).length, 1);
+    assert.equal((await fetch(a, { method: 'DELETE' })).status, 204);
+    assert.equal((await fetch(`${a}/records`)).status, 404);
+    // Alone now, b reads both partitions from the committed offsets.
+    const rest = await poll(b);
+    assert.deepEqual(
+      rest.map((r) => JSON.parse(Buffer.from(r.value, 'base64').toString()) as unknown),
+      [{ late: true }],
+    );
+  });
+
   test('consumer groups and lag over REST; /metrics parses and its counters move', async () => {
+    assert.equal(
+      (
+        await post(v3('/topics'), {
+          topic_name: 'rest-compacted',
+          partitions_count: 1,
+          configs: [{ name: 'cleanup.policy', value: 'compact' }],
+        })
+      ).status,
+      201,
+    );
     assert.equal((await post(v3('/topics'), { topic_name: 'rest-lag', partitions_count: 1 })).status, 201);
     const lines = Array.from({ length: 20 }, (_, i) => JSON.stringify({ value: { type: 'STRING', data: `r${i}` } })).join('');
     assert.equal((await post(v3('/topics/rest-lag/records'), lines)).status, 200);
@@ -205,6 +304,8 @@ describe('HTTP', () => {
       'franz_under_replicated_partitions',
       'franz_consumer_group_lag',
       'franz_log_flush_duration_seconds',
+      'franz_log_cleaner_dirty_ratio',
+      'franz_log_cleaner_last_clean_timestamp_seconds',
       'process_resident_memory_bytes',
       'nodejs_eventloop_lag_seconds',
     ]) {
