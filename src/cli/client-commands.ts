@@ -82,11 +82,17 @@ export function topicCommand(): CommandUnknownOpts {
 
   topic.addCommand(
     clientCommand('describe')
-      .description('partitions, leaders, start/end offsets, non-default configs')
+      .description(
+        "partitions, leaders, start/end offsets, non-default configs (with --http: the log cleaner's dirty ratio and last clean)",
+      )
       .argument('<name>', 'topic name')
+      .addOption(
+        new Option('--http <HOST:PORT>', "a broker's HTTP listener, for what no Kafka API carries (the cleaner's state)").env('FRANZ_HTTP'),
+      )
       .action(async (name, opts) => {
         const c = common(opts);
-        await withClient(c, (client) => describeTopic(client, name, c.json));
+        const cleaner = opts.http === undefined ? null : await cleanerState(opts.http, name);
+        await withClient(c, (client) => describeTopic(client, name, c.json, cleaner));
       }),
   );
 
@@ -138,7 +144,37 @@ function nonDefault(configs: readonly ConfigEntry[]): ConfigEntry[] {
   return configs.filter((e) => !defaults.has(e.source) && !e.sensitive);
 }
 
-async function describeTopic(client: Client, name: string, json: boolean): Promise<void> {
+interface CleanerState {
+  dirtyRatio: number;
+  /** Epoch ms of the last clean since the broker started, or null. */
+  lastCleanMs: number | null;
+}
+
+/**
+ * The log cleaner's state of a topic's partitions, from a broker's /metrics
+ * (franz_log_cleaner_dirty_ratio, franz_log_cleaner_last_clean_timestamp_seconds): the replicas
+ * that broker holds. Kafka has no API for it; Kafka's operators read the same from JMX.
+ */
+async function cleanerState(address: string, topic: string): Promise<Map<number, CleanerState>> {
+  const res = await fetch(`http://${address}/metrics`);
+  if (!res.ok) throw new Error(`GET http://${address}/metrics: ${res.status}`);
+  const out = new Map<number, CleanerState>();
+  const sample = /^(franz_log_cleaner_dirty_ratio|franz_log_cleaner_last_clean_timestamp_seconds)\{([^}]*)\} (\S+)$/;
+  for (const line of (await res.text()).split('\n')) {
+    const m = sample.exec(line);
+    if (m === null) continue;
+    const labels = Object.fromEntries([...m[2]!.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]));
+    if (labels.topic !== topic) continue;
+    const p = Number(labels.partition);
+    const state = out.get(p) ?? { dirtyRatio: 0, lastCleanMs: null };
+    if (m[1] === 'franz_log_cleaner_dirty_ratio') state.dirtyRatio = Number(m[3]);
+    else state.lastCleanMs = Number(m[3]) > 0 ? Math.round(Number(m[3]) * 1000) : null;
+    out.set(p, state);
+  }
+  return out;
+}
+
+async function describeTopic(client: Client, name: string, json: boolean, cleaner: Map<number, CleanerState> | null = null): Promise<void> {
   const t = await client.topic(name, { refresh: true });
   const ids = t.partitions.filter((p) => p.leader >= 0).map((p) => p.partition);
   const none = new Map<number, OffsetAnswer>();
@@ -171,6 +207,9 @@ async function describeTopic(client: Client, name: string, json: boolean): Promi
           offline: p.offline,
           startOffset: starts.get(p.partition)?.offset ?? null,
           endOffset: ends.get(p.partition)?.offset ?? null,
+          ...(cleaner?.has(p.partition)
+            ? { dirtyRatio: cleaner.get(p.partition)!.dirtyRatio, lastCleanMs: cleaner.get(p.partition)!.lastCleanMs }
+            : {}),
         })),
         configs: configs === null ? null : Object.fromEntries(configs.map((e) => [e.name, e.value])),
         configSources: configs === null ? null : Object.fromEntries(configs.map((e) => [e.name, e.sourceName])),
@@ -192,7 +231,12 @@ async function describeTopic(client: Client, name: string, json: boolean): Promi
   for (const p of t.partitions) {
     text += `\tPartition: ${p.partition}\tLeader: ${p.leader}\tReplicas: ${p.replicas.join(',')}\tIsr: ${p.isr.join(',')}`;
     if (p.offline.length > 0) text += `\tOffline: ${p.offline.join(',')}`;
-    text += `\tStartOffset: ${starts.get(p.partition)?.offset ?? '?'}\tEndOffset: ${ends.get(p.partition)?.offset ?? '?'}\n`;
+    text += `\tStartOffset: ${starts.get(p.partition)?.offset ?? '?'}\tEndOffset: ${ends.get(p.partition)?.offset ?? '?'}`;
+    const cs = cleaner?.get(p.partition);
+    if (cs !== undefined) {
+      text += `\tDirtyRatio: ${cs.dirtyRatio.toFixed(2)}\tLastClean: ${cs.lastCleanMs === null ? 'never' : new Date(cs.lastCleanMs).toISOString()}`;
+    }
+    text += '\n';
   }
   await out(text);
 }

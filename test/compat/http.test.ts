@@ -10,8 +10,9 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import kafkajs from 'kafkajs';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
-import { startBroker, removeDir, tempDir, type RunningBroker } from '../helpers/broker.js';
+import { FRANZ_MAIN, startBroker, removeDir, tempDir, type RunningBroker } from '../helpers/broker.js';
 import { kcatReadAll } from '../helpers/kcat.js';
+import { runOk } from '../helpers/run.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -330,5 +331,34 @@ describe('HTTP', () => {
         Number.isNaN(value(before, 'franz_requests_total', { api: 'Produce' })),
     );
     assert.equal(value(after, 'franz_consumer_group_lag', { group: 'rest-group', topic: 'rest-lag', partition: '0' }), 45);
+
+    // franz topic describe --http reads the cleaner's state from there (no Kafka API carries it).
+    const httpAddress = http.replace('http://', '');
+    const described = await runOk(process.execPath, [
+      FRANZ_MAIN,
+      'topic',
+      'describe',
+      'rest-compacted',
+      '--http',
+      httpAddress,
+      '--brokers',
+      broker.address,
+      '--format',
+      'json',
+    ]);
+    const p0 = (JSON.parse(described.stdout) as { partitions: Array<{ dirtyRatio?: number; lastCleanMs?: number | null }> }).partitions[0]!;
+    assert.equal(p0.dirtyRatio, value(after, 'franz_log_cleaner_dirty_ratio', { topic: 'rest-compacted', partition: '0' }));
+    assert.equal(p0.lastCleanMs, null, 'not cleaned since the broker started');
+    const text = await runOk(process.execPath, [
+      FRANZ_MAIN,
+      'topic',
+      'describe',
+      'rest-compacted',
+      '--http',
+      httpAddress,
+      '--brokers',
+      broker.address,
+    ]);
+    assert.match(text.stdout, /DirtyRatio: \d\.\d\d\tLastClean: never/);
   });
 });
