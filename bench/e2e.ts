@@ -357,6 +357,29 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
     runs: CONSUME_RUNS,
     exec: (ctx) => kcatConsume({ address: ctx.broker.address, topic, records, recordSize: size, timeoutMs: timeoutFor(records * size) }),
   });
+  // ConsumerPerformance in a group reading 8 partitions of 1 KiB records; `after` adds to the row's detail.
+  const javaConsume = (id: string, title: string, topic: string, after?: (ctx: Ctx) => string): RowSpec => ({
+    id,
+    title,
+    kind: 'consume',
+    client: 'ConsumerPerformance',
+    partitions: 8,
+    recordSize: 1024,
+    compression: 'none',
+    records: n1k,
+    needsApi: { keys: [10, 11, 12, 14], name: 'consumer groups (FindCoordinator, JoinGroup, Heartbeat, SyncGroup)' },
+    runs: CONSUME_RUNS,
+    exec: async (ctx) => {
+      const r = await consumerPerformance({
+        address: ctx.broker.address,
+        topic,
+        records: n1k,
+        recordSize: 1024,
+        timeoutMs: timeoutFor(n1k * 1024),
+      });
+      return after === undefined ? r : { ...r, detail: `${r.detail}; ${after(ctx)}` };
+    },
+  });
   const kcatProduceRow = (
     id: string,
     title: string,
@@ -449,26 +472,7 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
     rows: [
       produce('produce-1k', 'Produce 1 KiB records, 8 partitions', 'p1k', 8, 1024, n1k),
       consume('consume-1k', 'Consume 1 KiB records, 8 partitions', 'p1k', 8, 1024, n1k),
-      {
-        id: 'consume-1k-java',
-        title: 'Consume 1 KiB records, 8 partitions (Java consumer, group)',
-        kind: 'consume',
-        client: 'ConsumerPerformance',
-        partitions: 8,
-        recordSize: 1024,
-        compression: 'none',
-        records: n1k,
-        needsApi: { keys: [10, 11, 12, 14], name: 'consumer groups (FindCoordinator, JoinGroup, Heartbeat, SyncGroup)' },
-        runs: CONSUME_RUNS,
-        exec: (ctx) =>
-          consumerPerformance({
-            address: ctx.broker.address,
-            topic: 'p1k',
-            records: n1k,
-            recordSize: 1024,
-            timeoutMs: timeoutFor(n1k * 1024),
-          }),
-      },
+      javaConsume('consume-1k-java', 'Consume 1 KiB records, 8 partitions (Java consumer, group)', 'p1k'),
       kcatProduceRow(
         'produce-1k-kcat',
         'Produce 1 KiB records, 8 partitions (librdkafka)',
@@ -718,27 +722,6 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
   // trace's cost; Kafka runs both rows too (its topic configs without franz's keys), so its pair
   // shows how much two identical rows differ on this machine. The traced consume row's detail
   // says how large __franz_trace grew against the data.
-  const javaConsume = (id: string, title: string, topic: string, after?: (ctx: Ctx) => string): RowSpec => ({
-    id,
-    title,
-    kind: 'consume',
-    client: 'ConsumerPerformance',
-    partitions: 8,
-    recordSize: 1024,
-    compression: 'none',
-    records: n1k,
-    runs: CONSUME_RUNS,
-    exec: async (ctx) => {
-      const r = await consumerPerformance({
-        address: ctx.broker.address,
-        topic,
-        records: n1k,
-        recordSize: 1024,
-        timeoutMs: timeoutFor(n1k * 1024),
-      });
-      return after === undefined ? r : { ...r, detail: `${r.detail}; ${after(ctx)}` };
-    },
-  });
   sessions.push({
     name: 'trace',
     label: 'trace',

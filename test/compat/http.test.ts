@@ -334,31 +334,23 @@ describe('HTTP', () => {
 
     // franz topic describe --http reads the cleaner's state from there (no Kafka API carries it).
     const httpAddress = http.replace('http://', '');
-    const described = await runOk(process.execPath, [
-      FRANZ_MAIN,
-      'topic',
-      'describe',
-      'rest-compacted',
-      '--http',
-      httpAddress,
-      '--brokers',
-      broker.address,
-      '--format',
-      'json',
-    ]);
+    const describe = (...more: string[]) =>
+      runOk(process.execPath, [
+        FRANZ_MAIN,
+        'topic',
+        'describe',
+        'rest-compacted',
+        '--http',
+        httpAddress,
+        '--brokers',
+        broker.address,
+        ...more,
+      ]);
+    const described = await describe('--format', 'json');
     const p0 = (JSON.parse(described.stdout) as { partitions: Array<{ dirtyRatio?: number; lastCleanMs?: number | null }> }).partitions[0]!;
     assert.equal(p0.dirtyRatio, value(after, 'franz_log_cleaner_dirty_ratio', { topic: 'rest-compacted', partition: '0' }));
     assert.equal(p0.lastCleanMs, null, 'not cleaned since the broker started');
-    const text = await runOk(process.execPath, [
-      FRANZ_MAIN,
-      'topic',
-      'describe',
-      'rest-compacted',
-      '--http',
-      httpAddress,
-      '--brokers',
-      broker.address,
-    ]);
+    const text = await describe();
     assert.match(text.stdout, /DirtyRatio: \d\.\d\d\tLastClean: never/);
   });
 });
