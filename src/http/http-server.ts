@@ -160,6 +160,12 @@ export function parseJson(body: Buffer): unknown {
   }
 }
 
+/** Base64 text as bytes: 422 with `errorCode` when it is not base64 (Buffer.from would skip bad characters). */
+export function base64Bytes(text: string, what: string, errorCode: number): Buffer {
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0) throw new HttpError(422, `${what} is not base64`, errorCode);
+  return Buffer.from(text, 'base64');
+}
+
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'del';
 
 /** What a route gets: the exchange, its path parameters (in pattern order), the query string and headers it asked for. */

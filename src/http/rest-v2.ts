@@ -12,13 +12,14 @@
  * INSTANCE_TIMEOUT_MS is removed, as the REST Proxy's consumer.instance.timeout.ms does.
  */
 import { partitionForKey } from '../client/partitioner.js';
+import { splitTpKey, tpKey } from '../group/topic-partition.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { spec as offsetCommitSpec } from '../protocol/messages/08-offset-commit.js';
 import type { DecodedRequest } from '../protocol/schema.js';
 import { encodeRecordBatch } from '../records/record-batch.js';
 import type { BrokerCalls } from './broker-calls.js';
-import { type Exchange, HttpError, type HttpServer, parseJson, readBody } from './http-server.js';
+import { base64Bytes, type Exchange, HttpError, type HttpServer, parseJson, readBody } from './http-server.js';
 import { readCommitted } from './topic-stream.js';
 
 const INSTANCE_TIMEOUT_MS = 300_000;
@@ -39,12 +40,6 @@ interface Instance {
   readonly positions: Map<string, number>;
   lastUsed: number;
 }
-
-const tp = (topic: string, partition: number) => `${topic}\u0000${partition}`;
-const untp = (k: string) => {
-  const i = k.lastIndexOf('\u0000');
-  return { topic: k.slice(0, i), partition: Number(k.slice(i + 1)) };
-};
 
 function formatOf(contentType: string): Format | null {
   if (contentType.startsWith(JSON_V2)) return 'json';
@@ -114,9 +109,8 @@ export function registerRestV2(server: HttpServer, calls: BrokerCalls, opts: Res
     const bytes = (v: unknown, what: string): Buffer | null => {
       if (v === undefined || v === null) return null;
       if (format === 'json') return Buffer.from(JSON.stringify(v));
-      if (typeof v !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(v))
-        throw new HttpError(422, `${what} must be base64 for the binary format`, 42201);
-      return Buffer.from(v, 'base64');
+      if (typeof v !== 'string') throw new HttpError(422, `${what} must be base64 for the binary format`, 42201);
+      return base64Bytes(v, what, 42201);
     };
     // Every record is checked before any is produced: a bad one fails the request, nothing appended.
     const records = (body.records as Array<Record<string, unknown>>).map((r, i) => {
@@ -173,12 +167,12 @@ export function registerRestV2(server: HttpServer, calls: BrokerCalls, opts: Res
       if (t === undefined) continue;
       const readers = peers.filter((o) => o.topics.includes(topic));
       const at = readers.indexOf(i);
-      for (let p = 0; p < t.partitions; p++) if (p % readers.length === at) mine.add(tp(topic, p));
+      for (let p = 0; p < t.partitions; p++) if (p % readers.length === at) mine.add(tpKey(topic, p));
     }
     for (const k of [...i.positions.keys()]) if (!mine.has(k)) i.positions.delete(k);
     for (const k of mine) {
       if (i.positions.has(k)) continue;
-      const { topic, partition } = untp(k);
+      const { topic, partition } = splitTpKey(k);
       const log = s.logs.partition(topic, partition);
       const committed = s.groups.committedOffset(i.group, topic, partition)?.offset;
       const start = committed ?? (i.reset === 'earliest' ? (log?.logStartOffset ?? 0) : (log?.lastStableOffset ?? 0));
@@ -267,7 +261,7 @@ export function registerRestV2(server: HttpServer, calls: BrokerCalls, opts: Res
     const poll = () => {
       for (const [k, pos] of i.positions) {
         if (budget <= 0) break;
-        const { topic, partition } = untp(k);
+        const { topic, partition } = splitTpKey(k);
         const log = s.logs.partition(topic, partition);
         if (log === undefined) continue;
         const r = readCommitted(log, Math.max(pos, log.logStartOffset), Math.min(budget, 1024 * 1024));
@@ -307,7 +301,7 @@ export function registerRestV2(server: HttpServer, calls: BrokerCalls, opts: Res
         };
         const timer = setTimeout(done, timeout);
         for (const k of i.positions.keys()) {
-          const { topic, partition } = untp(k);
+          const { topic, partition } = splitTpKey(k);
           const log = s.logs.partition(topic, partition);
           if (log !== undefined) cancels.push(log.onHighWatermark(done));
         }
@@ -318,7 +312,7 @@ export function registerRestV2(server: HttpServer, calls: BrokerCalls, opts: Res
     if (i.autoCommit && out.length > 0) {
       await commit(
         i,
-        [...i.positions].map(([k, offset]) => ({ ...untp(k), offset })),
+        [...i.positions].map(([k, offset]) => ({ ...splitTpKey(k), offset })),
         x.peer,
       );
     }
@@ -328,7 +322,7 @@ export function registerRestV2(server: HttpServer, calls: BrokerCalls, opts: Res
     const i = instanceOf(params[0]!, params[1]!);
     const raw = await readBody(x, 1 << 20);
     let offsets: Array<{ topic: string; partition: number; offset: number }>;
-    if (raw.length === 0) offsets = [...i.positions].map(([k, offset]) => ({ ...untp(k), offset }));
+    if (raw.length === 0) offsets = [...i.positions].map(([k, offset]) => ({ ...splitTpKey(k), offset }));
     else {
       const body = parseJson(raw) as { offsets?: unknown };
       if (!Array.isArray(body?.offsets)) throw new HttpError(422, 'offsets must be an array of {topic, partition, offset}', 42204);
@@ -348,7 +342,7 @@ export function registerRestV2(server: HttpServer, calls: BrokerCalls, opts: Res
     if (!Array.isArray(body?.offsets)) throw new HttpError(422, 'offsets must be an array of {topic, partition, offset}', 42204);
     assign(i);
     for (const o of body.offsets) {
-      const k = tp(o.topic, o.partition);
+      const k = tpKey(o.topic, o.partition);
       if (!i.positions.has(k)) throw new HttpError(409, `${o.topic}-${o.partition} is not assigned to this instance`, 40903);
       i.positions.set(k, o.offset);
     }

@@ -16,7 +16,7 @@ import { splitTpKey } from '../group/topic-partition.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { encodeRecordBatch, type RecordInput } from '../records/record-batch.js';
 import type { BrokerCalls } from './broker-calls.js';
-import { type Exchange, HttpError, type HttpServer, parseJson, readBody } from './http-server.js';
+import { base64Bytes, type Exchange, HttpError, type HttpServer, parseJson, readBody } from './http-server.js';
 
 /** A record in a produce request: key and value each `{type, data}`. */
 interface RecordData {
@@ -47,8 +47,7 @@ function recordData(what: string, v: unknown): RecordData | null {
   if (type === 'JSON') return { type, bytes: Buffer.from(JSON.stringify(data)) };
   if (typeof data !== 'string') throw new HttpError(422, `${what}.data must be a string for type ${type}`, 42206);
   if (type === 'STRING') return { type, bytes: Buffer.from(data, 'utf8') };
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(data) || data.length % 4 !== 0) throw new HttpError(422, `${what}.data is not base64`, 42206);
-  return { type: 'BINARY', bytes: Buffer.from(data, 'base64') };
+  return { type: 'BINARY', bytes: base64Bytes(data, `${what}.data`, 42206) };
 }
 
 /** Checks a produce body (one record). */
@@ -429,7 +428,6 @@ function streamRecords(x: Exchange, maxObjectBytes: number, produce: (text: stri
   let ended = false;
   let running = false;
   let answered = 0;
-  let first: { status: number; body: unknown } | null = null;
   const result = async (text: string): Promise<{ status: number; body: unknown }> => {
     try {
       return { status: 200, body: await produce(text) };
@@ -455,10 +453,7 @@ function streamRecords(x: Exchange, maxObjectBytes: number, produce: (text: stri
           x.json(r.status, r.body);
           return;
         }
-        if (answered === 1) {
-          first = r;
-          x.begin(200, 'application/json');
-        }
+        if (answered === 1) x.begin(200, 'application/json');
         x.write(`${JSON.stringify(r.body)}\n`);
       }
       if (ended && queue.length === 0) {
@@ -470,7 +465,6 @@ function streamRecords(x: Exchange, maxObjectBytes: number, produce: (text: stri
     }
     if (queue.length > 0 || (ended && !x.aborted)) await pump();
   };
-  void first;
   x.res.onData((ab, isLast) => {
     if (x.aborted) return;
     try {

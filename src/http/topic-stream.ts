@@ -117,8 +117,6 @@ export function readCommitted(log: Log, offset: number, maxBytes: number): { nex
 
 export class TopicStreams {
   private readonly cache = new WeakMap<Log, Map<number, Chunk>>();
-  /** Subscriptions open, for the metrics and the tests' bound. */
-  open = 0;
 
   constructor(
     private readonly logs: PartitionLogs,
@@ -138,7 +136,6 @@ export class TopicStreams {
       positions.set(p, this.startOf(log, start));
     }
     const sub = new Subscription(this, topic, positions, sink);
-    this.open++;
     sub.pump();
     return sub;
   }
@@ -159,10 +156,6 @@ export class TopicStreams {
   /** The log of a partition this broker still leads. */
   logOf(topic: string, partition: number): Log | undefined {
     return this.logs.partition(topic, partition);
-  }
-
-  closed(): void {
-    this.open--;
   }
 
   /** The committed records from `offset` (a shared read when another subscriber made it). */
@@ -254,6 +247,5 @@ export class Subscription {
     for (const c of this.waits.values()) c();
     this.waits.clear();
     this.backlog = [];
-    this.streams.closed();
   }
 }
