@@ -14,22 +14,14 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import kafkajs from 'kafkajs';
 import { FRANZ_MAIN, startBroker, removeDir, tempDir, type RunningBroker } from '../helpers/broker.js';
 import { kcatReadAll, type KcatRecord } from '../helpers/kcat.js';
+import { FRANZ_CHECK, javaSkip } from '../helpers/java.js';
 import { runOk } from '../helpers/run.js';
 
 const { Kafka, logLevel } = kafkajs;
-
-const here = dirname(fileURLToPath(import.meta.url));
-const JAVA_DIR = join(here, '..', '..', '..', 'test', 'java');
-const LIB = join(JAVA_DIR, 'lib');
-const haveJars = existsSync(LIB) && readdirSync(LIB).some((f) => /^kafka-clients-.*\.jar$/.test(f));
-const javaSkip = !haveJars && process.env.FRANZ_REQUIRE_JAVA !== '1' ? 'no jars in test/java/lib' : false;
-const JAVA = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-cp', `${LIB}/*`, join(JAVA_DIR, 'FranzCheck.java')];
 
 type Read = KcatRecord & { ts: number };
 
@@ -85,7 +77,7 @@ describe('delayed delivery', () => {
   test('kcat, kafkajs and Java producers: nothing visible before it is due, then each record once with its headers', async () => {
     await createTopic('dl-basic');
     // The JVM takes seconds to start: its records ask for more delay and go first.
-    if (!javaSkip) await runOk('java', [...JAVA, 'delayed', broker.address, 'dl-basic', '5', '6000']);
+    if (!javaSkip) await runOk('java', [...FRANZ_CHECK, 'delayed', broker.address, 'dl-basic', '5', '6000']);
     const sentAt = Date.now();
     await runOk('kcat', ['-b', broker.address, '-P', '-t', 'dl-basic', '-K', ':', '-H', 'franz-delay-ms=3000', '-H', 'who=kcat'], {
       input: 'kc1:kcat-1\nkc2:kcat-2\n',

@@ -10,22 +10,14 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readdirSync } from 'node:fs';
 import kafkajs from 'kafkajs';
 import { FRANZ_MAIN, startBroker, removeDir, tempDir, type RunningBroker } from '../helpers/broker.js';
 import { kcatReadAll } from '../helpers/kcat.js';
+import { FRANZ_CHECK, javaSkip } from '../helpers/java.js';
 import { jsonLines, run, runOk } from '../helpers/run.js';
 
 const { Kafka, logLevel } = kafkajs;
-
-const here = dirname(fileURLToPath(import.meta.url));
-const JAVA_DIR = join(here, '..', '..', '..', 'test', 'java');
-const LIB = join(JAVA_DIR, 'lib');
-const haveJars = existsSync(LIB) && readdirSync(LIB).some((f) => /^kafka-clients-.*\.jar$/.test(f));
-const javaSkip = !haveJars && process.env.FRANZ_REQUIRE_JAVA !== '1' ? 'no jars in test/java/lib' : false;
-const JAVA = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-cp', `${LIB}/*`, join(JAVA_DIR, 'FranzCheck.java')];
 
 interface Step {
   type: string;
@@ -148,7 +140,7 @@ describe('message trace', () => {
     );
     const produced = Date.now();
     await kafkajsGroup('tr-orders', 'g-js', 3);
-    if (!javaSkip) await runOk('java', [...JAVA, 'group', broker.address, 'tr-orders', '3', 'g-java', 'consumer']);
+    if (!javaSkip) await runOk('java', [...FRANZ_CHECK, 'group', broker.address, 'tr-orders', '3', 'g-java', 'consumer']);
     const groups = javaSkip ? ['g-js'] : ['g-js', 'g-java'];
     const [t] = await traceUntil(
       (ts) => groups.every((g) => ts[0]?.steps.some((s) => s.type === 'commit' && s.group === g)),
