@@ -70,7 +70,11 @@ export class BrokerMetrics {
       });
     topicCounter('franz_topic_bytes_in_total', 'Bytes appended to the topic (Kafka: BrokerTopicMetrics BytesInPerSec)', 'bytesIn');
     topicCounter('franz_topic_messages_in_total', 'Records appended to the topic (Kafka: MessagesInPerSec)', 'messagesIn');
-    topicCounter('franz_topic_bytes_out_total', 'Bytes read from the topic by fetches (Kafka: BytesOutPerSec)', 'bytesOut');
+    topicCounter(
+      'franz_topic_bytes_out_total',
+      "Bytes read from the topic's logs: consumer and follower fetches, HTTP streams (Kafka: BytesOutPerSec with ReplicationBytesOutPerSec)",
+      'bytesOut',
+    );
     new client.Gauge({
       name: 'franz_partitions',
       help: 'Partitions whose log this broker holds (Kafka: ReplicaManager PartitionCount)',
