@@ -93,6 +93,12 @@ module.exports = {
       '^src/(server|cli|cluster|txn|delay|trace)/|^src/broker\\.ts$',
       'The HTTP layer calls the handlers and their ports, as the Kafka listener does; it is wired by the broker.',
     ),
+    layer(
+      'console-is-browser-code',
+      '^src/console/',
+      '^(src/(?!console/)|node:)',
+      'The web console runs in the browser: it talks to the broker over HTTP only, never imports broker code.',
+    ),
     layer('server-below-broker', '^src/server/', '^src/(client|cli)/|^src/broker\\.ts$', 'The listener is wired by the broker, not the other way round.'),
     layer(
       'client-is-a-client',

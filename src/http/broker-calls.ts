@@ -7,6 +7,8 @@
  */
 import type { BrokerServices, HandlerRegistry, RequestContext } from '../handlers/registry.js';
 import { spec as produceSpec } from '../protocol/messages/00-produce.js';
+import { spec as offsetCommitSpec } from '../protocol/messages/08-offset-commit.js';
+import { ErrorCode } from '../protocol/errors.js';
 import type { ApiSpec, DecodedRequest, ResponseBody } from '../protocol/schema.js';
 
 /** The client id HTTP requests carry into the handlers (trace names the producer so). */
@@ -17,6 +19,16 @@ export interface ProduceOutcome {
   readonly errorMessage: string | null;
   readonly baseOffset: number;
   readonly logAppendTimeMs: number;
+}
+
+/** An offset to commit, and a commit's refusal of one. */
+export interface CommitOffset {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+}
+export interface CommitRefusal extends CommitOffset {
+  readonly errorCode: number;
 }
 
 export class BrokerCalls {
@@ -61,5 +73,43 @@ export class BrokerCalls {
       baseOffset: p.baseOffset,
       logAppendTimeMs: p.logAppendTimeMs ?? -1,
     };
+  }
+
+  /**
+   * Commits offsets for `group` as a consumer outside the group's membership (generation -1, no
+   * member id: Kafka's simple commit, which a group with live members refuses); returns what was refused.
+   */
+  async commitOffsets(group: string, offsets: readonly CommitOffset[], peer: string): Promise<CommitRefusal[]> {
+    const byTopic = new Map<string, CommitOffset[]>();
+    for (const o of offsets) {
+      const list = byTopic.get(o.topic);
+      if (list === undefined) byTopic.set(o.topic, [o]);
+      else list.push(o);
+    }
+    const request = {
+      groupId: group,
+      generationIdOrMemberEpoch: -1,
+      memberId: '',
+      groupInstanceId: null,
+      retentionTimeMs: -1,
+      topics: [...byTopic].map(([name, ps]) => ({
+        name,
+        partitions: ps.map((p) => ({
+          partitionIndex: p.partition,
+          committedOffset: p.offset,
+          committedLeaderEpoch: -1,
+          committedMetadata: '',
+        })),
+      })),
+    } as unknown as DecodedRequest<typeof offsetCommitSpec>;
+    const r = await this.call(offsetCommitSpec, 8, request, peer);
+    const refused: CommitRefusal[] = [];
+    for (const t of r?.topics ?? [])
+      for (const p of t.partitions) {
+        if (p.errorCode === ErrorCode.NONE) continue;
+        const offset = offsets.find((o) => o.topic === t.name && o.partition === p.partitionIndex)?.offset ?? -1;
+        refused.push({ topic: t.name, partition: p.partitionIndex, offset, errorCode: p.errorCode });
+      }
+    return refused;
   }
 }

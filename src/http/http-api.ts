@@ -2,13 +2,16 @@
  * The HTTP surface, put together: health (`/healthz`: the process answers; `/readyz`: recovery
  * finished, the Kafka listener open, and in a cluster the broker joined), Prometheus metrics
  * (`/metrics`), REST v2 and v3 (rest-v2.ts, rest-v3.ts) and live topic streams over WebSocket and SSE
- * (stream-routes.ts). The broker makes it when `franz.http.listeners` (or
+ * (stream-routes.ts), records read by offset or time (record-reads.ts), and the web console at `/`
+ * (console-routes.ts). The broker makes it when `franz.http.listeners` (or
  * `franz start --http`) names an address.
  */
 import type { Logger } from '../logger.js';
 import type { BrokerCalls } from './broker-calls.js';
+import { registerConsole } from './console-routes.js';
 import { HttpServer } from './http-server.js';
 import type { BrokerMetrics } from './metrics.js';
+import { registerRecordReads } from './record-reads.js';
 import { registerRestV2 } from './rest-v2.js';
 import { registerRestV3 } from './rest-v3.js';
 import { registerStreams } from './stream-routes.js';
@@ -46,7 +49,9 @@ export async function startHttpApi(opts: HttpApiOptions): Promise<HttpServer> {
   });
   server.onClose(stopV2);
   const s = opts.calls.services;
-  registerStreams(server, new TopicStreams(s.logs, s.topics), s.cluster, opts.log);
+  registerRecordReads(server, s);
+  registerStreams(server, new TopicStreams(s.logs, s.topics), opts.calls, opts.log);
+  registerConsole(server);
   await server.listen(opts.host, opts.port);
   return server;
 }

@@ -15,8 +15,6 @@ import { partitionForKey } from '../client/partitioner.js';
 import { splitTpKey, tpKey } from '../group/topic-partition.js';
 import type { Logger } from '../logger.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
-import { spec as offsetCommitSpec } from '../protocol/messages/08-offset-commit.js';
-import type { DecodedRequest } from '../protocol/schema.js';
 import { encodeRecordBatch } from '../records/record-batch.js';
 import type { BrokerCalls } from './broker-calls.js';
 import { base64Bytes, type Exchange, HttpError, type HttpServer, parseJson, readBody } from './http-server.js';
@@ -180,33 +178,13 @@ export function registerRestV2(server: HttpServer, calls: BrokerCalls, opts: Res
     }
   };
   const commit = async (i: Instance, offsets: Array<{ topic: string; partition: number; offset: number }>, peer: string) => {
-    const byTopic = new Map<string, Array<{ partition: number; offset: number }>>();
-    for (const o of offsets) byTopic.set(o.topic, [...(byTopic.get(o.topic) ?? []), o]);
-    const request = {
-      groupId: i.group,
-      generationIdOrMemberEpoch: -1,
-      memberId: '',
-      groupInstanceId: null,
-      retentionTimeMs: -1,
-      topics: [...byTopic].map(([name, ps]) => ({
-        name,
-        partitions: ps.map((p) => ({
-          partitionIndex: p.partition,
-          committedOffset: p.offset,
-          committedLeaderEpoch: -1,
-          committedMetadata: '',
-        })),
-      })),
-    } as unknown as DecodedRequest<typeof offsetCommitSpec>;
-    const r = await calls.call(offsetCommitSpec, 8, request, peer);
-    const failed =
-      r?.topics.flatMap((t) => t.partitions.filter((p) => p.errorCode !== ErrorCode.NONE).map((p) => ({ t: t.name, ...p }))) ?? [];
-    if (failed.length > 0) {
+    const refused = await calls.commitOffsets(i.group, offsets, peer);
+    if (refused.length > 0) {
       throw new HttpError(
         409,
-        `commit refused: ${failed.map((f) => `${f.t}-${f.partitionIndex} ${errorName(f.errorCode)}`).join(', ')}`,
+        `commit refused: ${refused.map((f) => `${f.topic}-${f.partition} ${errorName(f.errorCode)}`).join(', ')}`,
         40901,
-        failed[0]!.errorCode,
+        refused[0]!.errorCode,
       );
     }
   };

@@ -12,6 +12,7 @@
  */
 import type { Logger } from '../logger.js';
 import { partitionForKey } from '../client/partitioner.js';
+import { assignedPartitionsOf } from '../group/consumer-protocol.js';
 import { splitTpKey } from '../group/topic-partition.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { encodeRecordBatch, type RecordInput } from '../records/record-batch.js';
@@ -215,6 +216,7 @@ export function registerRestV3(server: HttpServer, calls: BrokerCalls, opts: Res
   };
   const partitionView = (topic: string, p: number) => {
     const rs = s.cluster.replicaState(topic, p);
+    const log = s.logs.partition(topic, p);
     return {
       kind: 'KafkaPartition',
       metadata: { self: `${base()}/topics/${topic}/partitions/${p}` },
@@ -223,6 +225,10 @@ export function registerRestV3(server: HttpServer, calls: BrokerCalls, opts: Res
       partition_id: p,
       leader: rs === undefined || rs.leader < 0 ? null : related(`/topics/${topic}/partitions/${p}/replicas/${rs.leader}`),
       replicas: related(`/topics/${topic}/partitions/${p}/replicas`),
+      // franz's additions (the console shows them): null where this broker does not lead the partition.
+      log_start_offset: log?.logStartOffset ?? null,
+      log_end_offset: log?.highWatermark ?? null,
+      size_bytes: log?.sizeBytes ?? null,
     };
   };
   const list = (kind: string, self: string, data: unknown[]) => ({ kind, metadata: { self: `${base()}${self}`, next: null }, data });
@@ -365,6 +371,71 @@ export function registerRestV3(server: HttpServer, calls: BrokerCalls, opts: Res
       lag: l.lag,
     }));
     x.json(200, list('KafkaConsumerLagList', `/consumer-groups/${id}/lags`, data));
+  });
+
+  // A group's members (consumers) and their assignments: classic members once the group is
+  // Stable (Kafka shows assignments only then), KIP-848 members as they stand.
+  const consumersOf = (id: string) => {
+    const classic = s.groups.classic.get(id);
+    if (classic !== undefined) {
+      const stable = classic.state === 'Stable' && classic.protocolType === 'consumer';
+      return [...classic.members.values()].map((m) => ({
+        id: m.memberId,
+        instanceId: m.groupInstanceId,
+        clientId: m.clientId,
+        host: m.clientHost,
+        assigned: stable ? (assignedPartitionsOf(m.assignment) ?? []) : [],
+      }));
+    }
+    const g = s.groups.consumer.get(id);
+    if (g === undefined) return [];
+    return [...g.members.values()].map((m) => ({
+      id: m.memberId,
+      instanceId: m.instanceId,
+      clientId: m.clientId,
+      host: m.clientHost,
+      assigned: [...m.assigned].map(([topicId, ps]) => ({ topic: g.topicName(topicId), partitions: [...ps].sort((a, b) => a - b) })),
+    }));
+  };
+  const groupOf = (id: string) => {
+    if (s.groups.stateOf(id) === 'Dead') throw new HttpError(404, `consumer group ${id} not found`, 40403);
+    return id;
+  };
+  server.route('get', '/v3/clusters/:cluster_id/consumer-groups/:group_id/consumers', ({ x, params }) => {
+    checkCluster(params[0]!);
+    const id = groupOf(params[1]!);
+    const data = consumersOf(id).map((m) => ({
+      kind: 'KafkaConsumer',
+      metadata: { self: `${base()}/consumer-groups/${id}/consumers/${m.id}` },
+      cluster_id: s.cluster.clusterId,
+      consumer_group_id: id,
+      consumer_id: m.id,
+      instance_id: m.instanceId,
+      client_id: m.clientId,
+      host: m.host,
+      assignments: related(`/consumer-groups/${id}/consumers/${m.id}/assignments`),
+    }));
+    x.json(200, list('KafkaConsumerList', `/consumer-groups/${id}/consumers`, data));
+  });
+  server.route('get', '/v3/clusters/:cluster_id/consumer-groups/:group_id/consumers/:consumer_id/assignments', ({ x, params }) => {
+    checkCluster(params[0]!);
+    const id = groupOf(params[1]!);
+    const m = consumersOf(id).find((c) => c.id === params[2]);
+    if (m === undefined) throw new HttpError(404, `consumer ${params[2]} not found in group ${id}`, 40403);
+    const self = `/consumer-groups/${id}/consumers/${m.id}/assignments`;
+    const data = m.assigned.flatMap((t) =>
+      t.partitions.map((p) => ({
+        kind: 'KafkaConsumerAssignment',
+        metadata: { self: `${base()}${self}/${t.topic}/partitions/${p}` },
+        cluster_id: s.cluster.clusterId,
+        consumer_group_id: id,
+        consumer_id: m.id,
+        topic_name: t.topic,
+        partition_id: p,
+        partition: related(`/topics/${t.topic}/partitions/${p}`),
+      })),
+    );
+    x.json(200, list('KafkaConsumerAssignmentList', self, data));
   });
 
   // Records.

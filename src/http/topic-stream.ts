@@ -46,8 +46,25 @@ interface Chunk {
   offsets: number[];
 }
 
-/** Parses the stream's query: `from=earliest|latest|offset|timestamp`, `offset=N`, `timestamp=T`, `partition=P`. */
-export function streamQuery(q: URLSearchParams): { start: StreamStart; partition: number | null } {
+/** What a stream's query asks for. */
+export interface StreamQuery {
+  readonly start: StreamStart;
+  readonly partition: number | null;
+  /** Group mode: start from this group's committed offsets and commit what was sent. */
+  readonly group: string | null;
+}
+
+/**
+ * Parses the stream's query: `from=earliest|latest|offset|timestamp`, `offset=N`, `timestamp=T`,
+ * `partition=P`, `group=G`.
+ */
+export function streamQuery(q: URLSearchParams): StreamQuery {
+  const group = q.get('group');
+  if (group === '') throw new HttpError(400, 'group must not be empty');
+  return { ...streamPosition(q), group };
+}
+
+function streamPosition(q: URLSearchParams): { start: StreamStart; partition: number | null } {
   const from = q.get('from') ?? 'latest';
   const partition = q.get('partition');
   const p = partition === null ? null : Number(partition);
@@ -78,7 +95,8 @@ function data(b: Buffer | null): { type: 'STRING' | 'BINARY'; data: string } | n
     : { type: 'BINARY', data: b.toString('base64') };
 }
 
-function line(topic: string, partition: number, r: KafkaRecord): string {
+/** A record as one JSON line (what streams push and the record browser answers). */
+export function recordLine(topic: string, partition: number, r: KafkaRecord): string {
   return JSON.stringify({
     topic,
     partition,
@@ -123,8 +141,17 @@ export class TopicStreams {
     private readonly topics: TopicLookup,
   ) {}
 
-  /** Starts streaming `topic` (one partition or all) to `sink`; returns what pauses, resumes and cancels it. */
-  subscribe(topic: string, partition: number | null, start: StreamStart, sink: StreamSink): Subscription {
+  /**
+   * Starts streaming `topic` (one partition or all) to `sink`; returns what pauses, resumes and
+   * cancels it. `resumeAt` gives a partition's committed offset in group mode (`start` where it has none).
+   */
+  subscribe(
+    topic: string,
+    partition: number | null,
+    start: StreamStart,
+    sink: StreamSink,
+    resumeAt: (partition: number) => number | undefined = () => undefined,
+  ): Subscription {
     const t = this.topics.get(topic);
     if (t === undefined || t.name.startsWith('__')) throw new HttpError(404, `no topic ${topic}`, 40403);
     if (partition !== null && partition >= t.partitions) throw new HttpError(404, `topic ${topic} has no partition ${partition}`, 40403);
@@ -133,7 +160,8 @@ export class TopicStreams {
     for (const p of parts) {
       const log = this.logs.partition(topic, p);
       if (log === undefined) throw new HttpError(503, `this broker does not lead ${topic}-${p}: stream from its leader`, 50301);
-      positions.set(p, this.startOf(log, start));
+      const committed = resumeAt(p);
+      positions.set(p, committed === undefined ? this.startOf(log, start) : Math.min(committed, log.lastStableOffset));
     }
     const sub = new Subscription(this, topic, positions, sink);
     sub.pump();
@@ -165,7 +193,7 @@ export class TopicStreams {
     // A cached read is good while nothing more became readable than it saw.
     if (hit !== undefined && (hit.lines.length > 0 || hit.next >= log.lastStableOffset)) return hit;
     const { next, records } = readCommitted(log, offset, READ_BYTES);
-    const chunk: Chunk = { next, lines: records.map((r) => line(topic, partition, r)), offsets: records.map((r) => r.offset) };
+    const chunk: Chunk = { next, lines: records.map((r) => recordLine(topic, partition, r)), offsets: records.map((r) => r.offset) };
     if (chunk.next === offset) return chunk;
     if (reads === undefined) {
       reads = new Map();
@@ -183,6 +211,8 @@ export class Subscription {
   private readonly waits = new Map<number, () => void>();
   /** Lines of a read not yet sent (a pause in the middle of one). */
   private backlog: Array<{ partition: number; line: string; offset: number }> = [];
+  /** Per partition, the offset after the last record handed to the socket (what group mode commits). */
+  readonly sent = new Map<number, number>();
 
   constructor(
     private readonly streams: TopicStreams,
@@ -197,7 +227,10 @@ export class Subscription {
     // A read's remaining lines (the position is past them already).
     while (this.backlog.length > 0) {
       const b = this.backlog.shift()!;
-      if (!this.sink.send(b.line)) {
+      const taken = this.sink.send(b.line);
+      // The backlog is the rest of one read: once it is sent, so is everything that read passed.
+      this.sent.set(b.partition, this.backlog.length > 0 ? b.offset + 1 : this.positions.get(b.partition)!);
+      if (!taken) {
         this.paused = true;
         return;
       }
@@ -222,8 +255,10 @@ export class Subscription {
             continue;
           }
           if (!this.sink.send(chunk.lines[i]!)) this.paused = true;
+          this.sent.set(p, chunk.offsets[i]! + 1);
         }
         if (this.paused) return;
+        this.sent.set(p, pos);
       }
       // Nothing more now: the next high-watermark move wakes this partition.
       const cancel = log.onHighWatermark(() => {

@@ -217,6 +217,68 @@ describe('HTTP streams', () => {
     for (const s of subs) s.sock.close();
   });
 
+  test('group mode: a stream commits what it sent; the next stream of the group starts there; a group with Kafka members refuses', async () => {
+    await createTopic('st-group', 2);
+    await produce('st-group', ['a', 'b'], 0);
+    await produce('st-group', ['c'], 1);
+    const lagOf = async (group: string) => {
+      const res = await fetch(`${http}/v3/clusters/${cluster}/consumer-groups/${group}/lags`);
+      if (res.status !== 200) return null;
+      return ((await res.json()) as { data: Array<{ partition_id: number; current_offset: number }> }).data
+        .map((l) => [l.partition_id, l.current_offset])
+        .sort((x, y) => x[0]! - y[0]!);
+    };
+    const first = subscriber(`${ws}${streamPath('st-group', 'from=earliest&group=st-g1')}`);
+    await first.until(3);
+    // Committed within a second of sending (no event for a commit: poll the group's lags).
+    const committed = async (want: number[][]) => {
+      for (let i = 0; i < 100; i++) {
+        if (JSON.stringify(await lagOf('st-g1')) === JSON.stringify(want)) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.deepEqual(await lagOf('st-g1'), want);
+    };
+    await committed([
+      [0, 2],
+      [1, 1],
+    ]);
+    first.sock.close();
+    await new Promise((resolve) => first.sock.once('close', resolve));
+    await produce('st-group', ['d'], 0);
+    const second = subscriber(`${ws}${streamPath('st-group', 'from=earliest&group=st-g1')}`);
+    await second.until(1);
+    await produce('st-group', ['e'], 1);
+    await second.until(2);
+    assert.deepEqual(
+      second.lines.map((l) => [l.partition, l.offset, l.value?.data]),
+      [
+        [0, 2, 'd'],
+        [1, 1, 'e'],
+      ],
+    );
+    second.sock.close();
+    await committed([
+      [0, 3],
+      [1, 2],
+    ]);
+
+    // A group a kafkajs consumer belongs to: the stream's first commit is refused and ends it.
+    const consumer = kafka().consumer({ groupId: 'st-busy' });
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'st-group', fromBeginning: true });
+    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+    await consumer.run({ eachMessage: async () => {} });
+    await joined;
+    try {
+      const busy = new WebSocket(`${ws}${streamPath('st-group', 'from=earliest&group=st-busy')}`);
+      const [code, reason] = await new Promise<[number, string]>((resolve) => busy.on('close', (c, r) => resolve([c, r.toString()])));
+      assert.equal(code, 1011);
+      assert.match(reason, /commit refused/);
+    } finally {
+      await consumer.disconnect();
+    }
+  });
+
   test('refused: unknown topic (WebSocket closed 1008, SSE error event), a bad query (400)', async () => {
     const bad = new WebSocket(`${ws}${streamPath('st-none', 'from=earliest')}`);
     const code = await new Promise<number>((resolve) => bad.on('close', (c) => resolve(c)));

@@ -8,10 +8,13 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { FRANZ_MAIN, startBroker, removeDir, tempDir, type RunningBroker } from '../helpers/broker.js';
 import { kcatReadAll } from '../helpers/kcat.js';
+import { startMemberProcess } from '../helpers/member-process.js';
 import { runOk } from '../helpers/run.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -36,6 +39,7 @@ after(async () => {
   removeDir(dataDir);
 });
 
+const GROUP_MEMBER_PY = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'python', 'group_member.py');
 const v3 = (path: string) => `${http}/v3/clusters/${cluster}${path}`;
 
 async function post(
@@ -248,6 +252,117 @@ describe('HTTP', () => {
       rest.map((r) => JSON.parse(Buffer.from(r.value, 'base64').toString()) as unknown),
       [{ late: true }],
     );
+  });
+
+  test('records read by offset and by time (franz addition): keys, values, headers, next_offset; partitions show offsets and size', async () => {
+    assert.equal((await post(v3('/topics'), { topic_name: 'rest-read', partitions_count: 1 })).status, 201);
+    const producer = new Kafka({ clientId: 'http-read', brokers: [broker.address], logLevel: logLevel.NOTHING }).producer();
+    await producer.connect();
+    const t0 = Date.now() - 60_000;
+    await producer.send({
+      topic: 'rest-read',
+      messages: Array.from({ length: 10 }, (_, i) => ({
+        key: `k${i}`,
+        value: i === 3 ? Buffer.from([0xff, 0x00, 0x80]) : JSON.stringify({ n: i }),
+        headers: { h: `v${i}` },
+        timestamp: String(t0 + i * 1000),
+      })),
+    });
+    await producer.disconnect();
+    type Rec = {
+      offset: number;
+      timestamp: number;
+      key: { type: string; data: string } | null;
+      value: { type: string; data: string } | null;
+      headers: Array<{ name: string; value: string | null }>;
+    };
+    const read = async (query: string) => {
+      const res = await fetch(v3(`/topics/rest-read/partitions/0/records?${query}`));
+      assert.equal(res.status, 200);
+      return (await res.json()) as { data: Rec[]; next_offset: number };
+    };
+    const page = await read('offset=2&max_records=3');
+    assert.deepEqual(
+      page.data.map((r) => [r.offset, r.key?.data, r.value?.type]),
+      [
+        [2, 'k2', 'STRING'],
+        [3, 'k3', 'BINARY'],
+        [4, 'k4', 'STRING'],
+      ],
+    );
+    assert.equal(page.data[1]!.value!.data, Buffer.from([0xff, 0x00, 0x80]).toString('base64'));
+    assert.deepEqual(page.data[0]!.headers, [{ name: 'h', value: b64('v2') }]);
+    assert.equal(page.next_offset, 5);
+    const rest = await read(`offset=${page.next_offset}`);
+    assert.deepEqual(
+      rest.data.map((r) => r.offset),
+      [5, 6, 7, 8, 9],
+    );
+    assert.equal(rest.next_offset, 10);
+    const byTime = await read(`timestamp=${t0 + 7000}&max_records=1`);
+    assert.deepEqual(
+      byTime.data.map((r) => [r.offset, r.timestamp]),
+      [[7, t0 + 7000]],
+    );
+    assert.equal((await read('offset=10')).data.length, 0);
+    assert.equal((await fetch(v3('/topics/rest-read/partitions/0/records?offset=-1'))).status, 400);
+    assert.equal((await fetch(v3('/topics/rest-read/partitions/1/records'))).status, 404);
+    const parts = (await (await fetch(v3('/topics/rest-read/partitions'))).json()) as {
+      data: Array<{ log_start_offset: number; log_end_offset: number; size_bytes: number }>;
+    };
+    assert.equal(parts.data[0]!.log_start_offset, 0);
+    assert.equal(parts.data[0]!.log_end_offset, 10);
+    assert.ok(parts.data[0]!.size_bytes > 100, `size ${parts.data[0]!.size_bytes}`);
+  });
+
+  test("a group's consumers and their assignments: a kafkajs member, then a KIP-848 member (confluent-kafka)", async () => {
+    assert.equal((await post(v3('/topics'), { topic_name: 'rest-members', partitions_count: 2 })).status, 201);
+    const kafka = new Kafka({ clientId: 'http-member', brokers: [broker.address], logLevel: logLevel.NOTHING });
+    const consumer = kafka.consumer({ groupId: 'rest-members-group' });
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'rest-members' });
+    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+    await consumer.run({ eachMessage: async () => {} });
+    await joined;
+    try {
+      const list = (await (await fetch(v3('/consumer-groups/rest-members-group/consumers'))).json()) as {
+        data: Array<{ consumer_id: string; client_id: string; host: string; assignments: { related: string } }>;
+      };
+      assert.equal(list.data.length, 1);
+      assert.equal(list.data[0]!.client_id, 'http-member');
+      const assigned = (await (await fetch(`${http}${list.data[0]!.assignments.related}`)).json()) as {
+        data: Array<{ topic_name: string; partition_id: number }>;
+      };
+      assert.deepEqual(
+        assigned.data.map((a) => [a.topic_name, a.partition_id]),
+        [
+          ['rest-members', 0],
+          ['rest-members', 1],
+        ],
+      );
+      assert.equal((await fetch(v3('/consumer-groups/rest-members-group/consumers/nobody/assignments'))).status, 404);
+      assert.equal((await fetch(v3('/consumer-groups/no-such-group/consumers'))).status, 404);
+    } finally {
+      await consumer.disconnect();
+    }
+    // A KIP-848 member (confluent-kafka, group.protocol=consumer).
+    const member = startMemberProcess('python3', [GROUP_MEMBER_PY, broker.address, 'rest-members', 'rest-members-848', 'consumer', '-1']);
+    try {
+      await member.until(() => member.owned.length === 2, 'the member owns both partitions');
+      const list = (await (await fetch(v3('/consumer-groups/rest-members-848/consumers'))).json()) as {
+        data: Array<{ consumer_id: string; assignments: { related: string } }>;
+      };
+      assert.equal(list.data.length, 1);
+      const assigned = (await (await fetch(`${http}${list.data[0]!.assignments.related}`)).json()) as {
+        data: Array<{ topic_name: string; partition_id: number }>;
+      };
+      assert.deepEqual(
+        assigned.data.map((a) => a.partition_id),
+        [0, 1],
+      );
+    } finally {
+      await member.stop();
+    }
   });
 
   test('consumer groups and lag over REST; /metrics parses and its counters move', async () => {
