@@ -42,6 +42,8 @@ export interface BrokerHandle {
   /** Every process of the broker (a cluster: each broker, and etcd or the KRaft controller with them). */
   readonly pids: readonly number[];
   readonly address: string;
+  /** HOST:PORT of franz's HTTP listener, when its settings open one (franz.http.listeners). */
+  readonly httpAddress?: string;
   readonly dataDir: string;
   /** Last lines the broker wrote to stderr (for error messages). */
   logTail(): string;
@@ -80,6 +82,7 @@ class ChildBroker implements BrokerHandle {
 
   /** HOST:PORT, known once the broker is ready. */
   address = '';
+  httpAddress?: string;
 
   constructor(
     readonly name: BrokerName,
@@ -142,22 +145,30 @@ export async function startFranz(opts: BrokerOptions): Promise<BrokerHandle> {
   for (const [k, v] of Object.entries(opts.settings ?? {})) args.push('--set', `${k}=${v}`);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FRANZ_LOG_LEVEL: 'warn' } });
   const handle = new ChildBroker('franz', child, opts.dataDir);
-  handle.address = await readyAddress(handle, child, / ready on ([^ ]+:\d+) /);
+  const ready = await readyLine(handle, child, / ready on ([^ ]+:\d+) /);
+  handle.address = ready[1]!;
+  const http = / http on ([^ ]+:\d+)/.exec(ready.input);
+  if (http !== null) handle.httpAddress = http[1]!;
   return handle;
 }
 
+/** The HOST:PORT a child broker prints on stdout once it serves (the first group of `pattern`); see readyLine. */
+async function readyAddress(handle: ChildBroker, child: ChildProcess, pattern: RegExp): Promise<string> {
+  return (await readyLine(handle, child, pattern))[1]!;
+}
+
 /**
- * The HOST:PORT a child broker prints on stdout once it serves (the first group of `pattern`);
- * stops the child and rejects if it exits first or says nothing within 30 s.
+ * The line a child broker prints on stdout once it serves, matched by `pattern`; stops the child
+ * and rejects if it exits first or says nothing within 30 s.
  */
-function readyAddress(handle: ChildBroker, child: ChildProcess, pattern: RegExp): Promise<string> {
-  return new Promise<string>((resolve, reject) => {
+function readyLine(handle: ChildBroker, child: ChildProcess, pattern: RegExp): Promise<RegExpExecArray> {
+  return new Promise<RegExpExecArray>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${handle.name} not ready within 30 s: ${handle.logTail()}`)), 30_000);
     createInterface({ input: child.stdout! }).on('line', (line) => {
       const m = pattern.exec(line);
       if (m) {
         clearTimeout(timer);
-        resolve(m[1]!);
+        resolve(m);
       }
     });
     handle.exitPromise().then(() => {

@@ -58,21 +58,34 @@ export class BrokerCalls {
 
   /** Appends a record batch to a partition with acks=all, through the Produce handler (v9). */
   async produce(topic: string, partition: number, batch: Buffer, peer: string, timeoutMs = 30_000): Promise<ProduceOutcome> {
+    return (await this.produceMany(topic, [{ partition, batch }], peer, timeoutMs))[0]!;
+  }
+
+  /** Appends one record batch to each of several partitions of a topic in one Produce request (acks=all); outcomes in `parts` order. */
+  async produceMany(
+    topic: string,
+    parts: ReadonlyArray<{ partition: number; batch: Buffer }>,
+    peer: string,
+    timeoutMs = 30_000,
+  ): Promise<ProduceOutcome[]> {
     const request: DecodedRequest<typeof produceSpec> = {
       transactionalId: null,
       acks: -1,
       timeoutMs,
-      topicData: [{ name: topic, partitionData: [{ index: partition, records: batch }] }],
+      topicData: [{ name: topic, partitionData: parts.map((p) => ({ index: p.partition, records: p.batch })) }],
     } as DecodedRequest<typeof produceSpec>;
     const r = await this.call(produceSpec, 9, request, peer);
-    const p = r?.responses[0]?.partitionResponses[0];
-    if (p === undefined) return { errorCode: -1, errorMessage: 'no answer', baseOffset: -1, logAppendTimeMs: -1 };
-    return {
-      errorCode: p.errorCode,
-      errorMessage: p.errorMessage ?? null,
-      baseOffset: p.baseOffset,
-      logAppendTimeMs: p.logAppendTimeMs ?? -1,
-    };
+    const answers = r?.responses[0]?.partitionResponses ?? [];
+    return parts.map((part) => {
+      const p = answers.find((a) => a.index === part.partition);
+      if (p === undefined) return { errorCode: -1, errorMessage: 'no answer', baseOffset: -1, logAppendTimeMs: -1 };
+      return {
+        errorCode: p.errorCode,
+        errorMessage: p.errorMessage ?? null,
+        baseOffset: p.baseOffset,
+        logAppendTimeMs: p.logAppendTimeMs ?? -1,
+      };
+    });
   }
 
   /**

@@ -10,6 +10,7 @@
  * `kafka_error_code` when a Kafka error is behind it. Nothing is appended from a request refused
  * for its body.
  */
+import { StringDecoder } from 'node:string_decoder';
 import type { Logger } from '../logger.js';
 import { partitionForKey } from '../client/partitioner.js';
 import { assignedPartitionsOf } from '../group/consumer-protocol.js';
@@ -440,92 +441,164 @@ export function registerRestV3(server: HttpServer, calls: BrokerCalls, opts: Res
 
   // Records.
   const roundRobin = new Map<string, number>();
-  const produceOne = async (topic: string, partitions: number, r: ProduceRequest, peer: string) => {
-    let partition = r.partition;
-    if (partition !== null && partition >= partitions)
-      throw new HttpError(404, 'This server does not host this topic-partition.', 40403, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-    if (partition === null) {
-      if (r.key !== null) partition = partitionForKey(r.key.bytes, partitions);
-      else {
-        const next = roundRobin.get(topic) ?? 0;
-        roundRobin.set(topic, next + 1);
-        partition = next % partitions;
+  /**
+   * Produces records (each a JSON object's text) in one Produce request, one batch per partition,
+   * and answers each in order: its offset, or its own error (a bad object fails alone; a partition
+   * the broker refuses fails that partition's records).
+   */
+  const produceSome = async (topic: string, partitions: number, texts: readonly string[], peer: string): Promise<Outcome[]> => {
+    const results: Outcome[] = new Array(texts.length);
+    const groups = new Map<number, { records: RecordInput[]; at: number[]; requests: ProduceRequest[] }>();
+    for (let i = 0; i < texts.length; i++) {
+      try {
+        const r = produceRequest(parseJson(Buffer.from(texts[i]!)));
+        let partition = r.partition;
+        if (partition !== null && partition >= partitions)
+          throw new HttpError(404, 'This server does not host this topic-partition.', 40403, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+        if (partition === null) {
+          if (r.key !== null) partition = partitionForKey(r.key.bytes, partitions);
+          else {
+            const next = roundRobin.get(topic) ?? 0;
+            roundRobin.set(topic, next + 1);
+            partition = next % partitions;
+          }
+        }
+        const size =
+          RECORD_OVERHEAD +
+          (r.key?.bytes.length ?? 0) +
+          (r.value?.bytes.length ?? 0) +
+          r.headers.reduce((n, h) => n + h.key.length + (h.value?.length ?? 0), 0);
+        if (size > opts.maxRecordBytes)
+          throw new HttpError(413, `the record is ${size} bytes, past ${opts.maxRecordBytes}`, 41301, ErrorCode.MESSAGE_TOO_LARGE);
+        let g = groups.get(partition);
+        if (g === undefined) {
+          g = { records: [], at: [], requests: [] };
+          groups.set(partition, g);
+        }
+        g.records.push({
+          key: r.key?.bytes ?? null,
+          value: r.value?.bytes ?? null,
+          headers: r.headers,
+          ...(r.timestamp === null ? {} : { timestamp: r.timestamp }),
+        });
+        g.at.push(i);
+        g.requests.push(r);
+      } catch (err) {
+        results[i] = failure(err, log);
       }
     }
-    const record: RecordInput = {
-      key: r.key?.bytes ?? null,
-      value: r.value?.bytes ?? null,
-      headers: r.headers,
-      ...(r.timestamp === null ? {} : { timestamp: r.timestamp }),
-    };
-    const batch = encodeRecordBatch([record]);
-    if (batch.length > opts.maxRecordBytes)
-      throw new HttpError(413, `the record is ${batch.length} bytes, past ${opts.maxRecordBytes}`, 41301, ErrorCode.MESSAGE_TOO_LARGE);
-    const out = await calls.produce(topic, partition, batch, peer);
-    if (out.errorCode !== ErrorCode.NONE) throw produceHttpError(out.errorCode, out.errorMessage);
-    const when = out.logAppendTimeMs >= 0 ? out.logAppendTimeMs : (r.timestamp ?? Date.now());
-    return {
-      error_code: 200,
-      cluster_id: s.cluster.clusterId,
-      topic_name: topic,
-      partition_id: partition,
-      offset: out.baseOffset,
-      timestamp: new Date(when).toISOString(),
-      ...(r.key === null ? {} : { key: { type: r.key.type, size: r.key.bytes.length } }),
-      ...(r.value === null ? {} : { value: { type: r.value.type, size: r.value.bytes.length } }),
-    };
+    if (groups.size === 0) return results;
+    const parts = [...groups];
+    const outs = await calls.produceMany(
+      topic,
+      parts.map(([partition, g]) => ({ partition, batch: encodeRecordBatch(g.records) })),
+      peer,
+    );
+    for (let k = 0; k < parts.length; k++) {
+      const [partition, g] = parts[k]!;
+      const out = outs[k]!;
+      for (let j = 0; j < g.at.length; j++) {
+        const r = g.requests[j]!;
+        if (out.errorCode !== ErrorCode.NONE) {
+          results[g.at[j]!] = failure(produceHttpError(out.errorCode, out.errorMessage), log);
+          continue;
+        }
+        const when = out.logAppendTimeMs >= 0 ? out.logAppendTimeMs : (r.timestamp ?? Date.now());
+        results[g.at[j]!] = {
+          status: 200,
+          body: {
+            error_code: 200,
+            cluster_id: s.cluster.clusterId,
+            topic_name: topic,
+            partition_id: partition,
+            offset: out.baseOffset + j,
+            timestamp: new Date(when).toISOString(),
+            ...(r.key === null ? {} : { key: { type: r.key.type, size: r.key.bytes.length } }),
+            ...(r.value === null ? {} : { value: { type: r.value.type, size: r.value.bytes.length } }),
+          },
+        };
+      }
+    }
+    return results;
   };
   server.route('post', '/v3/clusters/:cluster_id/topics/:topic_name/records', ({ x, params, contentType }) => {
     checkCluster(params[0]!);
     const t = topicOf(params[1]!);
     if (contentType !== '' && !contentType.startsWith('application/json')) throw new HttpError(415, 'send application/json', 415);
-    streamRecords(
-      x,
-      opts.maxRecordBytes * 2 + 4096,
-      (text) => produceOne(t.name, t.partitions, produceRequest(parseJson(Buffer.from(text))), x.peer),
-      log,
-    );
+    streamRecords(x, opts.maxRecordBytes, (texts) => produceSome(t.name, t.partitions, texts, x.peer), log);
   });
+}
+
+/** A streamed produce stops reading its body while this many requests' worth (message.max.bytes each) waits. */
+const QUEUE_BYTES_PER_REQUEST = 4;
+
+/** A record's bytes in a batch beyond its key, value and headers (lengths, deltas, attributes; the batch header). */
+const RECORD_OVERHEAD = 96;
+
+/** A record's answer in a produce: its status and JSON body. */
+interface Outcome {
+  status: number;
+  body: unknown;
+}
+
+function failure(err: unknown, log: Logger): Outcome {
+  if (err instanceof HttpError) {
+    const body: Record<string, unknown> = { error_code: err.errorCode, message: err.message };
+    if (err.kafkaErrorCode !== undefined) body.kafka_error_code = err.kafkaErrorCode;
+    return { status: err.status, body };
+  }
+  log.error('REST produce failed', { err: String(err) });
+  return { status: 500, body: { error_code: 500, message: 'internal error' } };
 }
 
 /**
  * Produces each JSON object of the body as it arrives, in order, and answers each with one line:
  * its result or its error (error_code and message), so one bad record does not fail the others.
- * A body with a single object gets a single answer, not a stream: the status is then its own.
+ * What arrived while a Produce was in flight goes out in the next (objects of at most about
+ * `maxBytes` together, so each partition's batch stays within message.max.bytes). A body with a
+ * single object gets a single answer, not a stream: the status is then its own.
  */
-function streamRecords(x: Exchange, maxObjectBytes: number, produce: (text: string) => Promise<unknown>, log: Logger): void {
-  const splitter = new JsonObjectSplitter(maxObjectBytes);
+function streamRecords(x: Exchange, maxBytes: number, produce: (texts: readonly string[]) => Promise<Outcome[]>, log: Logger): void {
+  const splitter = new JsonObjectSplitter(maxBytes * 2 + 4096);
+  // Bytes split on a chunk boundary wait for the rest of their character.
+  const decoder = new StringDecoder('utf8');
   const queue: string[] = [];
+  let queued = 0;
+  let paused = false;
   let ended = false;
   let running = false;
   let answered = 0;
-  const result = async (text: string): Promise<{ status: number; body: unknown }> => {
-    try {
-      return { status: 200, body: await produce(text) };
-    } catch (err) {
-      if (err instanceof HttpError) {
-        const body: Record<string, unknown> = { error_code: err.errorCode, message: err.message };
-        if (err.kafkaErrorCode !== undefined) body.kafka_error_code = err.kafkaErrorCode;
-        return { status: err.status, body };
-      }
-      log.error('REST produce failed', { err: String(err) });
-      return { status: 500, body: { error_code: 500, message: 'internal error' } };
+  /** The next objects to produce together: the first always, then while they fit in `maxBytes`. */
+  const take = (): string[] => {
+    let size = queue[0]!.length;
+    let n = 1;
+    while (n < queue.length && size + queue[n]!.length <= maxBytes) size += queue[n++]!.length;
+    queued -= size;
+    // A client sending faster than records are appended is not read from (TCP pushes back)
+    // while more than a few Produce requests' worth waits.
+    if (paused && queued < QUEUE_BYTES_PER_REQUEST * maxBytes) {
+      paused = false;
+      x.res.resume();
     }
+    return queue.splice(0, n);
   };
   const pump = async (): Promise<void> => {
     if (running) return;
     running = true;
     try {
       while (queue.length > 0 && !x.aborted) {
-        const r = await result(queue.shift()!);
-        answered++;
-        if (answered === 1 && queue.length === 0 && ended) {
+        const texts = take();
+        const results = await produce(texts);
+        if (answered === 0 && texts.length === 1 && queue.length === 0 && ended) {
           // A single record: a plain answer with its own status.
-          x.json(r.status, r.body);
+          x.json(results[0]!.status, results[0]!.body);
           return;
         }
-        if (answered === 1) x.begin(200, 'application/json');
-        x.write(`${JSON.stringify(r.body)}\n`);
+        if (answered === 0) x.begin(200, 'application/json');
+        answered += results.length;
+        let lines = '';
+        for (const r of results) lines += `${JSON.stringify(r.body)}\n`;
+        x.write(lines);
       }
       if (ended && queue.length === 0) {
         if (answered === 0) x.json(400, { error_code: 400, message: 'the body holds no record' });
@@ -539,7 +612,14 @@ function streamRecords(x: Exchange, maxObjectBytes: number, produce: (text: stri
   x.res.onData((ab, isLast) => {
     if (x.aborted) return;
     try {
-      for (const o of splitter.push(Buffer.from(new Uint8Array(ab)).toString('utf8'))) queue.push(o);
+      for (const o of splitter.push(decoder.write(Buffer.from(ab)))) {
+        queue.push(o);
+        queued += o.length;
+      }
+      if (!paused && !isLast && queued >= QUEUE_BYTES_PER_REQUEST * maxBytes) {
+        paused = true;
+        x.res.pause();
+      }
       if (isLast) {
         if (splitter.unfinished) throw new HttpError(400, 'the body ends inside a record');
         ended = true;
