@@ -153,8 +153,13 @@ export function readBody(x: Exchange, maxBytes: number): Promise<Buffer> {
 
 /** Parses a JSON body: 400 with the parser's reason when it is not JSON. */
 export function parseJson(body: Buffer): unknown {
+  return parseJsonText(body.toString('utf8'));
+}
+
+/** Parses JSON text: 400 with the parser's reason when it is not JSON. */
+export function parseJsonText(text: string): unknown {
   try {
-    return JSON.parse(body.toString('utf8'));
+    return JSON.parse(text);
   } catch (err) {
     throw new HttpError(400, `the body is not JSON: ${(err as Error).message}`);
   }
