@@ -6,6 +6,7 @@
  *  - bench/java/LatencyBench.java (the Java client with HdrHistogram) for fixed-rate latency.
  * Each run is bounded by a timeout and checked (records counted) before its numbers are used.
  */
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { goBinary, kafkaClasspath, log4jConfig } from './brokers.js';
 import { REPO_ROOT, run, tail, type RunResult, type ThreadCpu } from './util.js';
@@ -417,4 +418,38 @@ export function franzGoConsume(spec: ConsumeSpec): Promise<ClientResult> {
     spec.recordSize,
     spec.timeoutMs,
   );
+}
+
+export interface RestProduceSpec {
+  /** franz's HTTP listener, HOST:PORT. */
+  http: string;
+  topic: string;
+  /** One JSON record object per line (REST v3 produce shape). */
+  file: string;
+  records: number;
+  recordSize: number;
+  timeoutMs: number;
+}
+
+/**
+ * curl streaming a file of JSON records to franz's REST v3 produce (`POST .../records`, `-T`: the
+ * body is sent as it is read, not loaded first), one answer line per record back; every answer
+ * must be a success. Rate from the process's wall time, as kcat's.
+ */
+export async function curlRestProduce(spec: RestProduceSpec): Promise<ClientResult> {
+  const clusters = (await (await fetch(`http://${spec.http}/v3/clusters`)).json()) as { data: Array<{ cluster_id: string }> };
+  const url = `http://${spec.http}/v3/clusters/${clusters.data[0]!.cluster_id}/topics/${spec.topic}/records`;
+  const out = `${spec.file}.answers`;
+  const args = ['-sS', '-X', 'POST', '-H', 'content-type: application/json', '-H', 'Expect:', '-T', spec.file, '-o', out, url];
+  const r = await run('curl', args, { measureCpu: true, timeoutMs: spec.timeoutMs });
+  if (r.timedOut) throw new ClientFailure(`curl timed out after ${spec.timeoutMs / 1000} s: ${tail(r.stderr)}`);
+  if (r.code !== 0) throw new ClientFailure(`curl failed (exit ${r.code}): ${tail(r.stderr)}`);
+  const answers = readFileSync(out, 'utf8').split('\n').filter(Boolean);
+  rmSync(out, { force: true });
+  const ok = answers.filter((l) => l.startsWith('{"error_code":200,')).length;
+  if (ok !== spec.records)
+    throw new ClientFailure(
+      `curl: ${ok} of ${spec.records} records acknowledged: ${answers.find((l) => !l.startsWith('{"error_code":200,'))?.slice(0, 200)}`,
+    );
+  return { ...wallTimeResult('curl -T (REST v3 streamed produce)', spec.records, spec.recordSize, r.ms), ...clientCpu(r) };
 }

@@ -19,15 +19,18 @@
  *    (1 KiB and 100-byte records, each producer) and 1 KiB records at 1 000 partitions.
  * Each measurement takes the broker's CPU time (utime + stime) and peak RSS from /proc.
  */
-import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { Client, LATEST_TIMESTAMP } from '../src/client/client.js';
 import { ResourceType } from '../src/protocol/constants.js';
 import { startBroker, type BrokerHandle, type BrokerName } from './brokers.js';
 import {
   ClientFailure,
   consumerPerformance,
+  curlRestProduce,
   franzGoConsume,
   franzGoProduce,
   kcatConsume,
@@ -48,6 +51,7 @@ import {
   prng,
   recordText,
   resetPeakRss,
+  REPO_ROOT,
   sleep,
   touchPageCache,
   type Progress,
@@ -231,6 +235,17 @@ function partitionLogBytes(dataDir: string, dirName: string): number {
   return walk(dataDir, 2);
 }
 
+/** `src`'s lines as REST v3 produce objects (`{"value":{"type":"STRING","data":line}}`), one per line. */
+async function jsonRecordsFile(src: string, path: string): Promise<string> {
+  const out = createWriteStream(path);
+  for await (const line of createInterface({ input: createReadStream(src) })) {
+    if (!out.write(`{"value":{"type":"STRING","data":${JSON.stringify(line)}}}\n`))
+      await new Promise<void>((r) => out.once('drain', () => r()));
+  }
+  await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+  return path;
+}
+
 /** A file of `lines` values of exactly `size` bytes each (no newline inside), one per line. */
 async function payloadFile(path: string, size: number, lines: number, seed: number): Promise<string> {
   const rand = prng(seed);
@@ -292,6 +307,8 @@ interface PlanFiles {
   kcat1kP10000: string;
   /** kcat -P -K: input for the cleaner row (nclean keyed lines of 1 KiB; empty unless that session runs). */
   keyed: string;
+  /** REST v3 produce input: kcat1k's values as JSON record objects, one per line (empty unless the http session runs). */
+  json1k: string;
 }
 
 function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
@@ -755,6 +772,72 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
       ),
     ],
   });
+  // The HTTP listener (franz only; Kafka has no HTTP): REST v3 streamed produce (curl sending JSON
+  // records, one object per line, each value kcat's line as a STRING) against kcat on the Kafka
+  // listener in the same session; and kcat's produce with and without 100 WebSocket subscribers of
+  // another topic, each receiving 10 or 100 records a second POSTed over REST
+  // (bench/ws-subscribers.ts, a process of its own on the same two cores), in the order none, 10,
+  // 100, 100, 10, none so that the machine's drift through a session falls on each alike.
+  const wsRow = (rate: 0 | 10 | 100, again: boolean): RowSpec => {
+    const row = kcatProduceRow(
+      `produce-1k-kcat-ws-${rate === 0 ? 'off' : rate}${again ? '-2' : ''}`,
+      `HTTP session: produce 1 KiB records, 8 partitions (librdkafka), ${rate === 0 ? 'no WebSocket subscribers' : `100 WebSocket subscribers receiving ${rate} records/s each`}${again ? ', again' : ''}`,
+      `pws${rate}${again ? 'b' : 'a'}`,
+      1024,
+      files.kcat1k,
+      files.kcatRecords,
+    );
+    return rate === 0
+      ? { ...row, runs: 2 }
+      : { ...row, runs: 2, exec: (ctx, topic) => withSubscribers(ctx, 100, rate, () => row.exec(ctx, topic)) };
+  };
+  sessions.push({
+    name: 'http',
+    label: 'http',
+    durable: false,
+    order: ['franz'],
+    settings: { 'franz.http.listeners': '127.0.0.1:0' },
+    rows: [
+      {
+        ...kcatProduceRow(
+          'produce-1k-kcat-rest-base',
+          'HTTP session: produce 1 KiB records, 8 partitions (librdkafka, the Kafka listener)',
+          'prestk',
+          1024,
+          files.kcat1k,
+          files.kcatRecords,
+        ),
+        runs: 2,
+      },
+      {
+        id: 'produce-1k-rest-v3',
+        title: 'HTTP session: produce 1 KiB records, 8 partitions, REST v3 streamed (one JSON object per line)',
+        kind: 'produce',
+        client: 'curl -T (REST v3)',
+        partitions: 8,
+        recordSize: 1024,
+        compression: 'none',
+        records: files.kcatRecords,
+        createTopic: 'prest',
+        runs: 2,
+        exec: (ctx, topic) =>
+          curlRestProduce({
+            http: ctx.broker.httpAddress ?? '',
+            topic,
+            file: files.json1k,
+            records: files.kcatRecords,
+            recordSize: 1024,
+            timeoutMs: timeoutFor(files.kcatRecords * 1024),
+          }),
+      },
+      wsRow(0, false),
+      wsRow(10, false),
+      wsRow(100, false),
+      wsRow(100, true),
+      wsRow(10, true),
+      wsRow(0, true),
+    ],
+  });
   // Broker-side compression: an uncompressed producer into a topic whose compression.type is zstd,
   // so each broker recompresses every batch (franz on its worker threads, Kafka on its request
   // handler threads) before appending. A probe meanwhile produces one small record every 20 ms to
@@ -945,6 +1028,48 @@ const PARTITIONS_PER_STEP = 5000;
 function configsFor(name: BrokerName, configs: Record<string, string> | undefined): Record<string, string> | undefined {
   if (configs === undefined || name === 'franz') return configs;
   return Object.fromEntries(Object.entries(configs).filter(([k]) => !k.startsWith('franz.')));
+}
+
+/**
+ * Runs `work` while bench/ws-subscribers.ts keeps `count` WebSocket subscribers of franz's HTTP
+ * listener busy with `rate` records a second each; their tally goes into the row's detail.
+ */
+async function withSubscribers(ctx: Ctx, count: number, rate: number, work: () => Promise<ClientResult>): Promise<ClientResult> {
+  const http = ctx.broker.httpAddress;
+  if (http === undefined) throw new ClientFailure('the broker has no HTTP listener');
+  const child = spawn(
+    process.execPath,
+    [join(REPO_ROOT, 'dist', 'bench', 'ws-subscribers.js'), http, 'wsfeed', String(count), String(rate)],
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    },
+  );
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => {
+    err = (err + d.toString()).slice(-2000);
+  });
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const next = async (what: string): Promise<Record<string, number | boolean>> => {
+    const timer = sleep(30_000).then(() => null);
+    const line = await Promise.race([lines.next(), timer]);
+    if (line === null || line.done === true) {
+      child.kill('SIGKILL');
+      throw new ClientFailure(`ws-subscribers: no ${what}: ${err}`);
+    }
+    return JSON.parse(line.value) as Record<string, number | boolean>;
+  };
+  try {
+    await next('ready line');
+    const res = await work();
+    child.stdin.end();
+    const tally = await next('summary');
+    return {
+      ...res,
+      detail: `${res.detail}; ${count} WebSocket subscribers received ${tally.received} records meanwhile (fewest ${tally.fewest}; ${tally.posted} POSTed)`,
+    };
+  } finally {
+    child.kill('SIGKILL');
+  }
 }
 
 /** The size of franz's __franz_trace against the traced topics' (those whose name starts with `traced`). */
@@ -1155,6 +1280,7 @@ export function e2eUnits(quick: boolean, only: readonly string[] = []): number {
     kcat100Records: 0,
     kcat1kP10000: '',
     keyed: '',
+    json1k: '',
   }).filter((s) => only.length === 0 || only.includes(s.name));
   return sessions.reduce((n, s) => n + s.order.length * (1 + s.rows.length), 0) + 1;
 }
@@ -1182,7 +1308,10 @@ export async function e2e(opts: E2eOptions): Promise<E2eResults> {
         !opts.only?.length || opts.only.includes('cleaner')
           ? await keyedFile(join(base, 'keyed-1024.txt'), 1024, n.nclean, CLEAN_KEYS, 6)
           : '',
+      json1k: '',
     };
+    if (!opts.only?.length || opts.only.includes('http'))
+      files.json1k = await jsonRecordsFile(files.kcat1k, join(base, 'records-1024.json'));
     progress.advance(1);
     const sessions = plan(quick, scale, files).filter((s) => !opts.only?.length || opts.only.includes(s.name));
     const rows = new Map<string, E2eRow>();

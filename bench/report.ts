@@ -259,6 +259,42 @@ export function checkTargets(rows: readonly E2eRow[], cores = 2): TargetCheck[] 
         : {}),
     });
   }
+  // franz against itself in one session (no Kafka counterpart): a feature's cost, or the HTTP
+  // produce against the Kafka listener's. Pairs run in the order A, B, B, A and are averaged.
+  const selfCheck = (target: string, featured: string[], base: string[], min: number, what: (r: number) => string): void => {
+    const mean = (ids: string[]): number | null => {
+      const rates = ids.map((id) => byId(rows, id)?.franz).map((m) => (m?.ok === true ? m.mibPerSec : undefined));
+      return rates.some((r) => r === undefined) ? null : rates.reduce((a, b) => a! + b!, 0)! / rates.length;
+    };
+    const f = mean(featured);
+    const b = mean(base);
+    if (byId(rows, featured[0]!) === undefined) return;
+    const ratio = f === null || b === null ? null : f / b;
+    out.push({ target, measured: ratio === null ? 'n/a' : what(ratio), met: ratio === null ? null : ratio >= min });
+  };
+  selfCheck(
+    "REST v3 streamed produce >= 50% of franz's own Kafka-listener produce (kcat), same session",
+    ['produce-1k-rest-v3'],
+    ['produce-1k-kcat-rest-base'],
+    0.5,
+    (r) => `${(r * 100).toFixed(0)}%`,
+  );
+  for (const rate of [10, 100]) {
+    selfCheck(
+      `Kafka-listener produce with 100 WebSocket subscribers receiving ${rate} records/s each at most 10% lower`,
+      [`produce-1k-kcat-ws-${rate}`, `produce-1k-kcat-ws-${rate}-2`],
+      ['produce-1k-kcat-ws-off', 'produce-1k-kcat-ws-off-2'],
+      0.9,
+      (r) => `${((r - 1) * 100).toFixed(1)}%`,
+    );
+  }
+  selfCheck(
+    'Message trace on (sampling 1.0): produce at most 10% lower',
+    ['produce-1k-trace-on', 'produce-1k-trace-on-2'],
+    ['produce-1k-trace-off', 'produce-1k-trace-off-2'],
+    0.9,
+    (r) => `${((r - 1) * 100).toFixed(1)}%`,
+  );
   return out;
 }
 

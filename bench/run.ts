@@ -50,7 +50,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (arg === '--help' || arg === '-h') {
       process.stdout.write(
         'usage: npm run bench -- [--quick] [--micro | --e2e] [--sessions a,b] [--scale X] [--out DIR]\n' +
-          'sessions: throughput, latency, partitions-1000, partitions-10000, partitions-10000-kcat, durable, defaults, transactions, delay, trace, compression, cleaner, cluster\n',
+          'sessions: throughput, latency, partitions-1000, partitions-10000, partitions-10000-kcat, durable, defaults, transactions, delay, trace, http, compression, cleaner, cluster\n',
       );
       process.exit(0);
     } else throw new Error(`unknown option ${arg} (try --help)`);
