@@ -745,7 +745,7 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
     durable: false,
     order: BROKERS,
     rows: [
-      // In the order untraced, traced, traced, untraced (two runs each): the machine drifts within
+      // In the order untraced, traced, traced, untraced (three runs each): the machine drifts within
       // a session (docs/perf/message-trace.md), and this order gives both the same mean position.
       ...(['off', 'on', 'on-2', 'off-2'] as const).map((which) => {
         const on = which.startsWith('on');
@@ -757,7 +757,7 @@ function plan(quick: boolean, scale: number, files: PlanFiles): Session[] {
           1024,
           n1k,
         );
-        return on ? { ...row, topicConfigs: { 'franz.trace.enable': 'true' }, runs: 2 } : { ...row, runs: 2 };
+        return on ? { ...row, topicConfigs: { 'franz.trace.enable': 'true' }, runs: 3 } : { ...row, runs: 3 };
       }),
       javaConsume(
         'consume-1k-java-trace-off',

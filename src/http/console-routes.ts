@@ -20,6 +20,16 @@ const TYPES: Record<string, string> = {
   '.svg': 'image/svg+xml',
 };
 
+/**
+ * The console loads nothing from elsewhere and talks only to this listener (connect-src 'self'
+ * covers its WebSocket), and no other site may frame it (its Delete button could be clickjacked).
+ */
+const SECURITY_HEADERS = {
+  'content-security-policy': "default-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+};
+
 export function registerConsole(server: HttpServer, dir = CONSOLE_DIR): void {
   if (!existsSync(join(dir, 'index.html'))) {
     server.route('get', '/', ({ x }) => x.json(404, { error_code: 404, message: `no console built in ${dir} (npm run build:ts)` }));
@@ -29,7 +39,7 @@ export function registerConsole(server: HttpServer, dir = CONSOLE_DIR): void {
     const type = TYPES[extname(name)];
     if (type === undefined) continue;
     const body = readFileSync(join(dir, name));
-    const serve = (path: string) => server.route('get', path, ({ x }) => x.send(200, type, body));
+    const serve = (path: string) => server.route('get', path, ({ x }) => x.send(200, type, body, SECURITY_HEADERS));
     serve(`/${name}`);
     if (name === 'index.html') serve('/');
   }

@@ -32,6 +32,7 @@ const STATUS_TEXT: Record<number, string> = {
   201: 'Created',
   204: 'No Content',
   400: 'Bad Request',
+  403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
   408: 'Request Timeout',
@@ -71,10 +72,12 @@ export class Exchange {
     this.send(status, 'application/json', JSON.stringify(body));
   }
 
-  send(status: number, contentType: string, body: string | Buffer): void {
+  send(status: number, contentType: string, body: string | Buffer, headers: Readonly<Record<string, string>> = {}): void {
     if (this.aborted) return;
     this.res.cork(() => {
-      this.res.writeStatus(statusLine(status)).writeHeader('content-type', contentType).end(body);
+      this.res.writeStatus(statusLine(status)).writeHeader('content-type', contentType);
+      for (const k in headers) this.res.writeHeader(k, headers[k]!);
+      this.res.end(body);
     });
     this.aborted = true;
   }
@@ -173,12 +176,38 @@ export function base64Bytes(text: string, what: string, errorCode: number): Buff
 
 export type Method = 'get' | 'post' | 'put' | 'patch' | 'del';
 
+/** A path parameter decoded; 400 for a malformed escape (decodeURIComponent throws). */
+export function decodeParam(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw new HttpError(400, `malformed escape in the path: ${text.slice(0, 100)}`);
+  }
+}
+
+/**
+ * True when a browser sent the request from a page of another site (its Origin names another
+ * host than the request's): such a page must not create, produce, commit or delete here (the
+ * console's own requests are same-origin; curl and other clients send no Origin).
+ */
+export function crossOrigin(req: HttpRequest): boolean {
+  const origin = req.getHeader('origin');
+  if (origin === '') return false;
+  try {
+    return new URL(origin).host !== req.getHeader('host');
+  } catch {
+    return true;
+  }
+}
+
 /** What a route gets: the exchange, its path parameters (in pattern order), the query string and headers it asked for. */
 export interface RouteRequest {
   readonly x: Exchange;
   readonly params: readonly string[];
   readonly query: URLSearchParams;
   readonly contentType: string;
+  /** A browser sent it from a page of another site (see crossOrigin); refused already unless a GET. */
+  readonly crossSite: boolean;
 }
 
 export type Route = (r: RouteRequest) => void | Promise<void>;
@@ -198,11 +227,15 @@ export class HttpServer {
     this.app[method](pattern, (res, req) => {
       const x = new Exchange(res);
       // The request object is valid only in this callback: take what the route needs now.
-      const params = names.map((_, i) => decodeURIComponent(req.getParameter(i) ?? ''));
+      const raw = names.map((_, i) => req.getParameter(i) ?? '');
       const query = new URLSearchParams(req.getQuery() ?? '');
       const contentType = req.getHeader('content-type');
+      const crossSite = crossOrigin(req);
+      // Nothing may throw out of a uWS callback (it would end the process): all checks inside.
       try {
-        const done = handler({ x, params, query, contentType });
+        if (crossSite && method !== 'get') throw new HttpError(403, 'a request from another site may not change anything here');
+        const params = raw.map(decodeParam);
+        const done = handler({ x, params, query, contentType, crossSite });
         if (done instanceof Promise) done.catch((err: unknown) => x.error(err, this.log));
       } catch (err) {
         x.error(err, this.log);

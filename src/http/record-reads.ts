@@ -26,14 +26,13 @@ export function registerRecordReads(server: HttpServer, s: BrokerServices): void
     const whole = (name: string, fallback: number): number => {
       const text = query.get(name);
       if (text === null) return fallback;
-      const v = Number(text);
-      if (text === '' || !Number.isInteger(v) || v < 0) throw new HttpError(400, `${name} must be a whole number >= 0`);
-      return v;
+      if (!/^\d{1,16}$/.test(text)) throw new HttpError(400, `${name} must be a whole number >= 0`);
+      return Number(text);
     };
     const max = Math.min(whole('max_records', 50), MAX_RECORDS);
     let offset: number;
     if (query.has('timestamp')) offset = log.offsetForTimestamp(whole('timestamp', 0))?.offset ?? log.lastStableOffset;
-    else offset = Math.max(whole('offset', log.logStartOffset), log.logStartOffset);
+    else offset = Math.min(Math.max(whole('offset', log.logStartOffset), log.logStartOffset), log.lastStableOffset);
     const lines: string[] = [];
     let next = offset;
     for (let read = 0; lines.length < max && read < MAX_READ_BYTES; read += READ_STEP) {

@@ -7,8 +7,8 @@
  *
  * Errors are JSON: `error_code` (the HTTP status, or Confluent's five-digit code where it has one:
  * 40401 unknown topic, 40403 unknown partition, 40002 topic exists), `message`, and
- * `kafka_error_code` when a Kafka error is behind it. Nothing is appended from a request refused
- * for its body.
+ * `kafka_error_code` when a Kafka error is behind it. Nothing of a refused record is appended; a
+ * streamed body with a fault produces the records before it (streamRecords).
  */
 import type { Logger } from '../logger.js';
 import { partitionForKey } from '../client/partitioner.js';
@@ -16,7 +16,8 @@ import { assignedPartitionsOf } from '../group/consumer-protocol.js';
 import { splitTpKey } from '../group/topic-partition.js';
 import { ErrorCode, errorName } from '../protocol/errors.js';
 import { encodeRecordBatch, type RecordInput } from '../records/record-batch.js';
-import type { BrokerCalls } from './broker-calls.js';
+import { CANCEL_HEADER, DELAY_MS_HEADER, DELIVER_AT_HEADER } from '../records/delayed-records.js';
+import type { BrokerCalls, ProduceOutcome } from './broker-calls.js';
 import { base64Bytes, type Exchange, HttpError, type HttpServer, parseJson, parseJsonText, readBody } from './http-server.js';
 
 /** A record in a produce request: key and value each `{type, data}`. */
@@ -111,10 +112,27 @@ export class JsonObjectSplitter {
 
   constructor(private readonly maxObjectBytes: number) {}
 
-  /** The objects completed by `chunk`; throws 413 for an object past the bound, 400 for stray text. */
+  /**
+   * Why the body is refused (400 stray text between objects, 413 an object past the bound), once
+   * it is; the objects before the fault were returned, nothing after it is read.
+   */
+  failure: HttpError | null = null;
+
+  /** The objects completed by `chunk` (up to a fault: see `failure`). */
   push(chunk: Buffer): JsonObjectText[] {
-    const buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     const out: JsonObjectText[] = [];
+    if (this.failure !== null) return out;
+    try {
+      this.scan(chunk, out);
+    } catch (err) {
+      if (!(err instanceof HttpError)) throw err;
+      this.failure = err;
+    }
+    return out;
+  }
+
+  private scan(chunk: Buffer, out: JsonObjectText[]): void {
+    const buf = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     let i = this.pending.length;
     let start = this.depth > 0 ? 0 : -1;
     /** The next newline at or after i (buf.length: none), and the end of a line found not to be one object. */
@@ -179,7 +197,6 @@ export class JsonObjectSplitter {
     // Keep only what an unfinished object needs (between objects the loop ran to the end).
     this.pending = this.depth === 0 ? Buffer.alloc(0) : Buffer.from(buf.subarray(start));
     if (this.pending.length > this.maxObjectBytes) throw new HttpError(413, `a record is larger than ${this.maxObjectBytes} bytes`);
-    return out;
   }
 
   /** True when the body ended inside an object. */
@@ -446,25 +463,26 @@ export function registerRestV3(server: HttpServer, calls: BrokerCalls, opts: Res
   server.route('get', '/v3/clusters/:cluster_id/consumer-groups/:group_id/consumers', ({ x, params }) => {
     checkCluster(params[0]!);
     const id = groupOf(params[1]!);
+    const g = encodeURIComponent(id);
     const data = consumersOf(id).map((m) => ({
       kind: 'KafkaConsumer',
-      metadata: { self: `${base()}/consumer-groups/${id}/consumers/${m.id}` },
+      metadata: { self: `${base()}/consumer-groups/${g}/consumers/${encodeURIComponent(m.id)}` },
       cluster_id: s.cluster.clusterId,
       consumer_group_id: id,
       consumer_id: m.id,
       instance_id: m.instanceId,
       client_id: m.clientId,
       host: m.host,
-      assignments: related(`/consumer-groups/${id}/consumers/${m.id}/assignments`),
+      assignments: related(`/consumer-groups/${g}/consumers/${encodeURIComponent(m.id)}/assignments`),
     }));
-    x.json(200, list('KafkaConsumerList', `/consumer-groups/${id}/consumers`, data));
+    x.json(200, list('KafkaConsumerList', `/consumer-groups/${g}/consumers`, data));
   });
   server.route('get', '/v3/clusters/:cluster_id/consumer-groups/:group_id/consumers/:consumer_id/assignments', ({ x, params }) => {
     checkCluster(params[0]!);
     const id = groupOf(params[1]!);
     const m = consumersOf(id).find((c) => c.id === params[2]);
     if (m === undefined) throw new HttpError(404, `consumer ${params[2]} not found in group ${id}`, 40403);
-    const self = `/consumer-groups/${id}/consumers/${m.id}/assignments`;
+    const self = `/consumer-groups/${encodeURIComponent(id)}/consumers/${encodeURIComponent(m.id)}/assignments`;
     const data = m.assigned.flatMap((t) =>
       t.partitions.map((p) => ({
         kind: 'KafkaConsumerAssignment',
@@ -483,13 +501,16 @@ export function registerRestV3(server: HttpServer, calls: BrokerCalls, opts: Res
   // Records.
   const roundRobin = new Map<string, number>();
   /**
-   * Produces records (each a JSON object's text) in one Produce request, one batch per partition,
-   * and answers each in order: its offset, or its own error (a bad object fails alone; a partition
-   * the broker refuses fails that partition's records).
+   * Produces records (each a JSON object's text) and answers each in order: its offset, or its own
+   * error. Records go out a Produce request at a time with one batch per partition (a partition's
+   * batch within its max.message.bytes); a record asking for delay or cancellation has a batch of
+   * its own (the broker stores a delayed batch whole); and when the broker refuses a batch of
+   * several records for what one of them is (INVALID_RECORD, a timestamp, a size), each is sent
+   * again alone, so that a bad record fails alone.
    */
   const produceSome = async (topic: string, partitions: number, texts: readonly JsonObjectText[], peer: string): Promise<Outcome[]> => {
     const results: Outcome[] = new Array(texts.length);
-    const groups = new Map<number, { records: RecordInput[]; at: number[]; requests: ProduceRequest[] }>();
+    const byPartition = new Map<number, Pending[]>();
     for (let i = 0; i < texts.length; i++) {
       try {
         const o = texts[i]!;
@@ -505,60 +526,69 @@ export function registerRestV3(server: HttpServer, calls: BrokerCalls, opts: Res
             partition = next % partitions;
           }
         }
-        const size =
-          RECORD_OVERHEAD +
-          (r.key?.bytes.length ?? 0) +
-          (r.value?.bytes.length ?? 0) +
-          r.headers.reduce((n, h) => n + h.key.length + (h.value?.length ?? 0), 0);
+        let size = RECORD_OVERHEAD + (r.key?.bytes.length ?? 0) + (r.value?.bytes.length ?? 0);
+        let alone = false;
+        for (const h of r.headers) {
+          size += Buffer.byteLength(h.key) + (h.value?.length ?? 0);
+          if (h.key === DELIVER_AT_HEADER || h.key === DELAY_MS_HEADER || h.key === CANCEL_HEADER) alone = true;
+        }
         if (size > opts.maxRecordBytes)
           throw new HttpError(413, `the record is ${size} bytes, past ${opts.maxRecordBytes}`, 41301, ErrorCode.MESSAGE_TOO_LARGE);
-        let g = groups.get(partition);
-        if (g === undefined) {
-          g = { records: [], at: [], requests: [] };
-          groups.set(partition, g);
+        let list = byPartition.get(partition);
+        if (list === undefined) {
+          list = [];
+          byPartition.set(partition, list);
         }
         // No object spreads here: this runs per record of a streamed produce.
-        g.records.push({
+        const record: RecordInput = {
           key: r.key?.bytes ?? null,
           value: r.value?.bytes ?? null,
           headers: r.headers,
           timestamp: r.timestamp ?? undefined,
-        });
-        g.at.push(i);
-        g.requests.push(r);
+        };
+        list.push({ at: i, request: r, record, size, alone });
       } catch (err) {
         results[i] = failure(err, log);
       }
     }
-    if (groups.size === 0) return results;
-    const parts = [...groups];
-    const outs = await calls.produceMany(
-      topic,
-      parts.map(([partition, g]) => ({ partition, batch: encodeRecordBatch(g.records) })),
-      peer,
-    );
-    // Each answer is written as JSON text directly (200 000 records a second go through here).
-    const head = `{"error_code":200,"cluster_id":${JSON.stringify(s.cluster.clusterId)},"topic_name":${JSON.stringify(topic)},"partition_id":`;
-    let lastMs = -1;
-    let lastIso = '';
-    for (let k = 0; k < parts.length; k++) {
-      const [partition, g] = parts[k]!;
-      const out = outs[k]!;
-      for (let j = 0; j < g.at.length; j++) {
-        const r = g.requests[j]!;
-        if (out.errorCode !== ErrorCode.NONE) {
-          results[g.at[j]!] = failure(produceHttpError(out.errorCode, out.errorMessage), log);
-          continue;
+    // Each partition's records cut into batches, then sent in rounds: the k-th batch of every partition in one request.
+    const batches = new Map<number, Pending[][]>();
+    for (const [partition, list] of byPartition) {
+      const limit = s.logs.partition(topic, partition)?.config.maxMessageBytes ?? opts.maxRecordBytes;
+      const cut: Pending[][] = [];
+      let current: Pending[] = [];
+      let bytes = BATCH_OVERHEAD;
+      for (const p of list) {
+        if (current.length > 0 && (p.alone || current[0]!.alone || bytes + p.size > limit)) {
+          cut.push(current);
+          current = [];
+          bytes = BATCH_OVERHEAD;
         }
-        const when = out.logAppendTimeMs >= 0 ? out.logAppendTimeMs : (r.timestamp ?? Date.now());
-        if (when !== lastMs) {
-          lastMs = when;
-          lastIso = new Date(when).toISOString();
-        }
-        let line = `${head}${partition},"offset":${out.baseOffset + j},"timestamp":"${lastIso}"`;
-        if (r.key !== null) line += `,"key":{"type":"${r.key.type}","size":${r.key.bytes.length}}`;
-        if (r.value !== null) line += `,"value":{"type":"${r.value.type}","size":${r.value.bytes.length}}`;
-        results[g.at[j]!] = { status: 200, line: `${line}}` };
+        current.push(p);
+        bytes += p.size;
+      }
+      if (current.length > 0) cut.push(current);
+      batches.set(partition, cut);
+    }
+    const answerTo = new AnswerWriter(s.cluster.clusterId, topic, results, log);
+    for (let k = 0; ; k++) {
+      const round = [...batches].filter(([, cut]) => cut.length > k).map(([partition, cut]) => ({ partition, batch: cut[k]! }));
+      if (round.length === 0) break;
+      const outs = await calls.produceMany(
+        topic,
+        round.map((r) => ({ partition: r.partition, batch: encodeRecordBatch(r.batch.map((p) => p.record)) })),
+        peer,
+      );
+      for (let j = 0; j < round.length; j++) {
+        const { partition, batch } = round[j]!;
+        const out = outs[j]!;
+        if (batch.length > 1 && RECORD_ERRORS.has(out.errorCode)) {
+          // Which record was it: each again on its own.
+          for (const p of batch) {
+            const [alone] = await calls.produceMany(topic, [{ partition, batch: encodeRecordBatch([p.record]) }], peer);
+            answerTo.write(partition, [p], alone!);
+          }
+        } else answerTo.write(partition, batch, out);
       }
     }
     return results;
@@ -569,6 +599,65 @@ export function registerRestV3(server: HttpServer, calls: BrokerCalls, opts: Res
     if (contentType !== '' && !contentType.startsWith('application/json')) throw new HttpError(415, 'send application/json', 415);
     streamRecords(x, opts.maxRecordBytes, (texts) => produceSome(t.name, t.partitions, texts, x.peer), log);
   });
+}
+
+/** A record of a REST produce, checked and placed, waiting for its batch. */
+interface Pending {
+  /** Its place in the request (the answer's line). */
+  readonly at: number;
+  readonly request: ProduceRequest;
+  readonly record: RecordInput;
+  /** Its bytes in a batch (about). */
+  readonly size: number;
+  /** It asks for delay or cancellation: a batch of its own. */
+  readonly alone: boolean;
+}
+
+/** The errors a broker gives a whole batch for what one of its records is. */
+const RECORD_ERRORS = new Set<number>([
+  ErrorCode.INVALID_RECORD,
+  ErrorCode.CORRUPT_MESSAGE,
+  ErrorCode.MESSAGE_TOO_LARGE,
+  ErrorCode.RECORD_LIST_TOO_LARGE,
+  ErrorCode.INVALID_TIMESTAMP,
+]);
+
+/** A record batch's own bytes (its header). */
+const BATCH_OVERHEAD = 61;
+
+/** Writes the answers of produced batches into a request's results, as JSON text (no per-record JSON.stringify). */
+class AnswerWriter {
+  private readonly head: string;
+  private lastMs = -1;
+  private lastIso = '';
+
+  constructor(
+    clusterId: string,
+    topic: string,
+    private readonly results: Outcome[],
+    private readonly log: Logger,
+  ) {
+    this.head = `{"error_code":200,"cluster_id":${JSON.stringify(clusterId)},"topic_name":${JSON.stringify(topic)},"partition_id":`;
+  }
+
+  write(partition: number, batch: readonly Pending[], out: ProduceOutcome): void {
+    for (let j = 0; j < batch.length; j++) {
+      const { at, request: r } = batch[j]!;
+      if (out.errorCode !== ErrorCode.NONE) {
+        this.results[at] = failure(produceHttpError(out.errorCode, out.errorMessage), this.log);
+        continue;
+      }
+      const when = out.logAppendTimeMs >= 0 ? out.logAppendTimeMs : (r.timestamp ?? Date.now());
+      if (when !== this.lastMs) {
+        this.lastMs = when;
+        this.lastIso = new Date(when).toISOString();
+      }
+      let line = `${this.head}${partition},"offset":${out.baseOffset + j},"timestamp":"${this.lastIso}"`;
+      if (r.key !== null) line += `,"key":{"type":"${r.key.type}","size":${r.key.bytes.length}}`;
+      if (r.value !== null) line += `,"value":{"type":"${r.value.type}","size":${r.value.bytes.length}}`;
+      this.results[at] = { status: 200, line: `${line}}` };
+    }
+  }
 }
 
 /** A streamed produce stops reading its body while this many requests' worth (message.max.bytes each) waits. */
@@ -597,8 +686,10 @@ function failure(err: unknown, log: Logger): Outcome {
  * Produces each JSON object of the body as it arrives, in order, and answers each with one line:
  * its result or its error (error_code and message), so one bad record does not fail the others.
  * What arrived while a Produce was in flight goes out in the next (objects of at most about
- * `maxBytes` together, so each partition's batch stays within message.max.bytes). A body with a
- * single object gets a single answer, not a stream: the status is then its own.
+ * `maxBytes` of text together; produceSome cuts them into batches). A body with a single object
+ * gets a single answer, not a stream: the status is then its own. A fault in the body (stray
+ * text, an object past the bound, an unfinished last object) stops the reading: the objects before
+ * it are produced and answered, then one line (or, with nothing before it, the answer) gives the fault.
  */
 function streamRecords(
   x: Exchange,
@@ -611,8 +702,14 @@ function streamRecords(
   let queued = 0;
   let paused = false;
   let ended = false;
+  let fault: HttpError | null = null;
   let running = false;
   let answered = 0;
+  // A client gone: nothing more is produced for it (what is in flight completes).
+  x.onAbort(() => {
+    queue.length = 0;
+    queued = 0;
+  });
   /** The next objects to produce together: the first always, then while they fit in `maxBytes`. */
   const take = (): JsonObjectText[] => {
     let size = queue[0]!.text.length;
@@ -621,20 +718,38 @@ function streamRecords(
     queued -= size;
     // A client sending faster than records are appended is not read from (TCP pushes back)
     // while more than a few Produce requests' worth waits.
-    if (paused && queued < QUEUE_BYTES_PER_REQUEST * maxBytes) {
+    if (paused && !x.aborted && queued < QUEUE_BYTES_PER_REQUEST * maxBytes) {
       paused = false;
       x.res.resume();
     }
     return queue.splice(0, n);
   };
+  const finish = (): void => {
+    if (fault !== null) {
+      if (answered === 0) x.error(fault, log);
+      else {
+        const body: Record<string, unknown> = { error_code: fault.errorCode, message: fault.message };
+        x.end(`${JSON.stringify(body)}\n`);
+      }
+    } else if (answered === 0) x.json(400, { error_code: 400, message: 'the body holds no record' });
+    else x.end();
+  };
+  // One pump at a time; objects that arrive meanwhile are taken by its loop, and the end of the
+  // body, if it comes meanwhile, by its last check.
   const pump = async (): Promise<void> => {
     if (running) return;
     running = true;
     try {
       while (queue.length > 0 && !x.aborted) {
         const texts = take();
-        const results = await produce(texts);
-        if (answered === 0 && texts.length === 1 && queue.length === 0 && ended) {
+        let results: Outcome[];
+        try {
+          results = await produce(texts);
+        } catch (err) {
+          const f = failure(err, log);
+          results = texts.map(() => f);
+        }
+        if (answered === 0 && texts.length === 1 && queue.length === 0 && ended && fault === null) {
           // A single record: a plain answer with its own status.
           x.send(results[0]!.status, 'application/json', results[0]!.line);
           return;
@@ -645,40 +760,26 @@ function streamRecords(
         for (const r of results) lines += `${r.line}\n`;
         x.write(lines);
       }
-      if (ended && queue.length === 0) {
-        if (answered === 0) x.json(400, { error_code: 400, message: 'the body holds no record' });
-        else x.end();
-      }
+      if (ended && queue.length === 0 && !x.aborted) finish();
     } finally {
       running = false;
     }
-    if (queue.length > 0 || (ended && !x.aborted)) await pump();
   };
   x.res.onData((ab, isLast) => {
-    if (x.aborted) return;
-    try {
-      for (const o of splitter.push(Buffer.from(ab))) {
-        queue.push(o);
-        queued += o.text.length;
-      }
-      if (!paused && !isLast && queued >= QUEUE_BYTES_PER_REQUEST * maxBytes) {
-        paused = true;
-        x.res.pause();
-      }
-      if (isLast) {
-        if (splitter.unfinished) throw new HttpError(400, 'the body ends inside a record');
-        ended = true;
-      }
-    } catch (err) {
-      // Records already produced stay; nothing more is read.
-      queue.length = 0;
+    if (x.aborted || ended) return;
+    for (const o of splitter.push(Buffer.from(ab))) {
+      queue.push(o);
+      queued += o.text.length;
+    }
+    if (splitter.failure !== null) {
+      fault = splitter.failure;
       ended = true;
-      if (x.started) {
-        x.write(`${JSON.stringify({ error_code: (err as HttpError).errorCode ?? 400, message: (err as Error).message })}\n`);
-        x.end();
-      } else x.error(err, log);
-      x.aborted = true;
-      return;
+    } else if (isLast) {
+      if (splitter.unfinished) fault = new HttpError(400, 'the body ends inside a record');
+      ended = true;
+    } else if (!paused && queued >= QUEUE_BYTES_PER_REQUEST * maxBytes) {
+      paused = true;
+      x.res.pause();
     }
     pump().catch((err: unknown) => x.error(err, log));
   });

@@ -8,9 +8,9 @@
  * starts where G committed and commits as it sends (see `open`).
  */
 import type { Logger } from '../logger.js';
-import { errorName } from '../protocol/errors.js';
+import { ErrorCode, errorName } from '../protocol/errors.js';
 import type { BrokerCalls } from './broker-calls.js';
-import { HttpError, type HttpServer } from './http-server.js';
+import { crossOrigin, decodeParam, HttpError, type HttpServer } from './http-server.js';
 import { type StreamQuery, type StreamSink, type Subscription, streamQuery, type TopicStreams } from './topic-stream.js';
 
 interface SocketData {
@@ -24,11 +24,22 @@ interface SocketData {
 /** How often a group-mode stream commits what it has sent. */
 const COMMIT_INTERVAL_MS = 1000;
 
+/** Commit refusals worth another try at the next interval (a coordinator loading or moving, a timeout). */
+const RETRIABLE = new Set<number>([
+  ErrorCode.COORDINATOR_LOAD_IN_PROGRESS,
+  ErrorCode.COORDINATOR_NOT_AVAILABLE,
+  ErrorCode.REQUEST_TIMED_OUT,
+  ErrorCode.REBALANCE_IN_PROGRESS,
+]);
+
 /**
  * Opens a subscription; in group mode (`group=G`) it starts from G's committed offsets and commits
- * the offsets after what was handed to the socket every COMMIT_INTERVAL_MS and when it ends: records
- * still in flight when a connection dies count as read (at most once). A refused commit (G has
- * Kafka members) ends the stream. Returns the subscription and what stops it (with a last commit).
+ * the offset after what was handed to the socket every COMMIT_INTERVAL_MS and when it ends, and
+ * at the first interval the start of each partition G had no offset for (as a Kafka consumer
+ * commits the position it reset to): records still in flight when a connection dies count as
+ * read (at most once). A refused commit (G has Kafka members; this broker is not G's
+ * coordinator) ends the stream; a retriable one is tried again. Returns the subscription and what
+ * stops it (with a last commit).
  */
 function open(
   streams: TopicStreams,
@@ -44,31 +55,46 @@ function open(
     const sub = streams.subscribe(topic, q.partition, q.start, sink);
     return { sub, stop: () => sub.cancel() };
   }
-  const sub = streams.subscribe(topic, q.partition, q.start, sink, (p) => calls.services.groups.committedOffset(group, topic, p)?.offset);
   const committed = new Map<number, number>();
+  let stopped = false;
+  let timer: NodeJS.Timeout | null = null;
   const commit = (): void => {
     const offsets = [...sub.sent].filter(([p, o]) => committed.get(p) !== o).map(([partition, offset]) => ({ topic, partition, offset }));
     if (offsets.length === 0) return;
-    for (const o of offsets) committed.set(o.partition, o.offset);
     calls.commitOffsets(group, offsets, peer).then(
       (refused) => {
+        const failed = new Set(refused.map((r) => r.partition));
+        for (const o of offsets) if (!failed.has(o.partition)) committed.set(o.partition, o.offset);
+        const fatal = refused.filter((r) => !RETRIABLE.has(r.errorCode));
         // Refused while the stream was still open: end it (a closed socket takes nothing more).
-        if (refused.length === 0 || stopped) return;
+        if (fatal.length === 0 || stopped) return;
         stop();
-        sink.end(`commit refused: ${refused.map((r) => `${topic}-${r.partition} ${errorName(r.errorCode)}`).join(', ')}`);
+        sink.end(`commit refused: ${fatal.map((r) => `${topic}-${r.partition} ${errorName(r.errorCode)}`).join(', ')}`);
       },
       (err: unknown) => log.error('stream commit failed', { group, err: String(err) }),
     );
   };
-  const timer = setInterval(commit, COMMIT_INTERVAL_MS).unref();
-  let stopped = false;
   const stop = (): void => {
     if (stopped) return;
     stopped = true;
-    clearInterval(timer);
+    if (timer !== null) clearInterval(timer);
     sub.cancel();
     commit();
   };
+  // The subscription may end itself (this broker no longer leads a partition): stop first.
+  const ending: StreamSink = {
+    send: (line) => sink.send(line),
+    end: (reason) => {
+      stop();
+      sink.end(reason);
+    },
+  };
+  const sub = streams.subscribe(topic, q.partition, q.start, ending, (p) => {
+    const at = calls.services.groups.committedOffset(group, topic, p)?.offset;
+    if (at !== undefined) committed.set(p, at);
+    return at;
+  });
+  timer = setInterval(commit, COMMIT_INTERVAL_MS).unref();
   return { sub, stop };
 }
 
@@ -84,13 +110,19 @@ export function registerStreams(server: HttpServer, streams: TopicStreams, calls
     idleTimeout: 120,
     sendPingsAutomatically: true,
     upgrade: (res, req, context) => {
-      const clusterId = decodeURIComponent(req.getParameter(0) ?? '');
-      const topic = decodeURIComponent(req.getParameter(1) ?? '');
+      const rawCluster = req.getParameter(0) ?? '';
+      const rawTopic = req.getParameter(1) ?? '';
       const key = req.getHeader('sec-websocket-key');
       const protocol = req.getHeader('sec-websocket-protocol');
       const extensions = req.getHeader('sec-websocket-extensions');
       let q: StreamQuery;
+      let topic: string;
       try {
+        // A page of another site may not read topics through the visitor's browser (browsers do
+        // not apply the same-origin rule to WebSockets; the Origin header is theirs to check).
+        if (crossOrigin(req)) throw new HttpError(403, 'a WebSocket from another site is refused');
+        const clusterId = decodeParam(rawCluster);
+        topic = decodeParam(rawTopic);
         if (clusterId !== cluster.clusterId) throw new HttpError(404, `cluster ${clusterId} not found`, 40401);
         q = streamQuery(new URLSearchParams(req.getQuery() ?? ''));
       } catch (err) {
@@ -129,9 +161,11 @@ export function registerStreams(server: HttpServer, streams: TopicStreams, calls
     },
   });
 
-  server.route('get', PATTERN, ({ x, params, query }) => {
+  server.route('get', PATTERN, ({ x, params, query, crossSite }) => {
     if (params[0] !== cluster.clusterId) throw new HttpError(404, `cluster ${params[0]} not found`, 40401);
     const q = streamQuery(query);
+    // A group stream commits: not for a page of another site (EventSource needs no permission).
+    if (crossSite && q.group !== null) throw new HttpError(403, 'a group stream from another site is refused');
     let opened: { sub: Subscription; stop: () => void };
     x.begin(200, 'text/event-stream', { 'cache-control': 'no-cache' });
     x.write(': franz stream\n\n');

@@ -211,15 +211,20 @@ export class Subscription {
   private readonly waits = new Map<number, () => void>();
   /** Lines of a read not yet sent (a pause in the middle of one). */
   private backlog: Array<{ partition: number; line: string; offset: number }> = [];
-  /** Per partition, the offset after the last record handed to the socket (what group mode commits). */
-  readonly sent = new Map<number, number>();
+  /**
+   * Per partition, the offset after the last record handed to the socket, from the start position
+   * on (what group mode commits).
+   */
+  readonly sent: Map<number, number>;
 
   constructor(
     private readonly streams: TopicStreams,
     private readonly topic: string,
     private readonly positions: Map<number, number>,
     private readonly sink: StreamSink,
-  ) {}
+  ) {
+    this.sent = new Map(positions);
+  }
 
   /** Sends what is readable; waits for the high watermark where nothing is. */
   pump(): void {

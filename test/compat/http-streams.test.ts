@@ -262,6 +262,26 @@ describe('HTTP streams', () => {
       [1, 2],
     ]);
 
+    // A group's first stream from latest that gets nothing commits where it started (as a Kafka
+    // consumer commits the position it reset to), so the group's next stream misses nothing.
+    const idle = subscriber(`${ws}${streamPath('st-group', 'from=latest&group=st-g2')}`);
+    await idle.opened;
+    for (let i = 0; i < 100 && (await lagOf('st-g2')) === null; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.deepEqual(await lagOf('st-g2'), [
+      [0, 3],
+      [1, 2],
+    ]);
+    idle.sock.close();
+    await new Promise((resolve) => idle.sock.once('close', resolve));
+    await produce('st-group', ['f'], 1);
+    const next = subscriber(`${ws}${streamPath('st-group', 'from=latest&group=st-g2')}`);
+    await next.until(1);
+    assert.deepEqual(
+      next.lines.map((l) => [l.partition, l.offset, l.value?.data]),
+      [[1, 2, 'f']],
+    );
+    next.sock.close();
+
     // A group a kafkajs consumer belongs to: the stream's first commit is refused and ends it.
     const consumer = kafka().consumer({ groupId: 'st-busy' });
     await consumer.connect();
@@ -279,7 +299,19 @@ describe('HTTP streams', () => {
     }
   });
 
-  test('refused: unknown topic (WebSocket closed 1008, SSE error event), a bad query (400)', async () => {
+  test('refused: unknown topic (WebSocket closed 1008, SSE error event), a bad query (400), a page of another site (403)', async () => {
+    const foreign = new WebSocket(`${ws}${streamPath('st-ws', 'from=earliest')}`, { origin: 'http://evil.example' });
+    const refusedWith = await new Promise<number>((resolve) =>
+      foreign.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)),
+    );
+    assert.equal(refusedWith, 403);
+    const sameOrigin = subscriber(`${ws}${streamPath('st-ws', 'from=earliest')}`);
+    await sameOrigin.until(1);
+    sameOrigin.sock.close();
+    const foreignGroup = await fetch(`${http}${streamPath('st-ws', 'from=earliest&group=g')}`, {
+      headers: { origin: 'http://evil.example' },
+    });
+    assert.equal(foreignGroup.status, 403);
     const bad = new WebSocket(`${ws}${streamPath('st-none', 'from=earliest')}`);
     const code = await new Promise<number>((resolve) => bad.on('close', (c) => resolve(c)));
     assert.equal(code, 1008);

@@ -197,8 +197,135 @@ describe('HTTP', () => {
     assert.equal(huge.status, 413);
     assert.equal((await post(v3('/topics/no-such-topic/records'), { value: { type: 'STRING', data: 'x' } })).status, 404);
     assert.deepEqual(await kcatReadAll(broker.address, 'rest-bad'), []);
-    // The broker is fine afterwards.
+    // A malformed escape in the path (decodeURIComponent throws on it) is a 400, not a dead broker.
+    const badEscape = await fetch(`${http}/v3/clusters/%E0/topics`);
+    assert.equal(badEscape.status, 400);
+    assert.match(((await badEscape.json()) as { message: string }).message, /malformed escape/);
+    // A page of another site may not change anything (its browser sends Origin); the same origin may.
+    const crossSite = await post(
+      url,
+      { value: { type: 'STRING', data: 'csrf' } },
+      { 'content-type': 'application/json', origin: 'http://evil.example' },
+    );
+    assert.equal(crossSite.status, 403);
+    const sameSite = await post(url, { value: { type: 'STRING', data: 'fine' } }, { 'content-type': 'application/json', origin: http });
+    assert.equal(sameSite.status, 200);
     assert.equal((await post(url, { value: { type: 'STRING', data: 'fine' } })).status, 200);
+    assert.deepEqual(
+      (await kcatReadAll(broker.address, 'rest-bad')).map((r) => r.payload),
+      ['fine', 'fine'],
+    );
+  });
+
+  test('streamed produce: a bad record among good ones fails alone (delay headers, timestamps); a fault in the body ends it after what came before', async () => {
+    assert.equal((await post(v3('/topics'), { topic_name: 'rest-mixed', partitions_count: 1 })).status, 201);
+    const rec = (data: string, headers: Array<{ name: string; value: string }> = []) =>
+      JSON.stringify({
+        partition_id: 0,
+        value: { type: 'STRING', data },
+        headers: headers.map((h) => ({ name: h.name, value: b64(h.value) })),
+      });
+    const body = [
+      rec('a'),
+      rec('bad delay', [{ name: 'franz-delay-ms', value: 'soon' }]),
+      rec('b'),
+      rec('later', [{ name: 'franz-delay-ms', value: '600000' }]),
+      rec('c'),
+    ].join('\n');
+    const res = await post(v3('/topics/rest-mixed/records'), body);
+    assert.equal(res.status, 200);
+    const answers = (await res.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { error_code: number; offset?: number; message?: string });
+    assert.deepEqual(
+      answers.map((a) => a.error_code),
+      [200, 42206, 200, 200, 200],
+    );
+    assert.match(answers[1]!.message ?? '', /franz-delay-ms/);
+    // The undelayed records are readable at the offsets they were answered with; the delayed one is not (yet).
+    const read = (await (await fetch(v3('/topics/rest-mixed/partitions/0/records?offset=0'))).json()) as {
+      data: Array<{ offset: number; value: { data: string } }>;
+    };
+    const byOffset = new Map(read.data.map((r) => [r.offset, r.value.data]));
+    assert.equal(byOffset.get(answers[0]!.offset!), 'a');
+    assert.equal(byOffset.get(answers[2]!.offset!), 'b');
+    assert.equal(byOffset.get(answers[4]!.offset!), 'c');
+    assert.deepEqual(
+      read.data.map((r) => r.value.data),
+      ['a', 'b', 'c'],
+    );
+
+    // A compacted topic refuses a keyless record: the broker fails its whole batch, and each record is then sent alone.
+    const compacted = await post(v3('/topics'), {
+      topic_name: 'rest-mixed-compact',
+      partitions_count: 1,
+      configs: [{ name: 'cleanup.policy', value: 'compact' }],
+    });
+    assert.equal(compacted.status, 201);
+    const keyed = (k: string | null, v: string) =>
+      JSON.stringify({ ...(k === null ? {} : { key: { type: 'STRING', data: k } }), value: { type: 'STRING', data: v } });
+    const mixed = await post(
+      v3('/topics/rest-mixed-compact/records'),
+      [keyed('k1', 'one'), keyed(null, 'keyless'), keyed('k2', 'two')].join('\n'),
+    );
+    const mixedAnswers = (await mixed.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { error_code: number; kafka_error_code?: number });
+    assert.deepEqual(
+      mixedAnswers.map((a) => [a.error_code, a.kafka_error_code ?? null]),
+      [
+        [200, null],
+        [42206, 87],
+        [200, null],
+      ],
+    );
+    assert.deepEqual(
+      (await kcatReadAll(broker.address, 'rest-mixed-compact')).map((r) => r.payload),
+      ['one', 'two'],
+    );
+
+    // Stray text after two good objects: both produced and answered, then the fault.
+    const faulty = await post(v3('/topics/rest-mixed/records'), `${rec('d')}\n${rec('e')}\nnot json at all`);
+    assert.equal(faulty.status, 200);
+    const lines = (await faulty.text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { error_code: number; message?: string });
+    assert.deepEqual(
+      lines.map((l) => l.error_code),
+      [200, 200, 400],
+    );
+    assert.match(lines[2]!.message ?? '', /unexpected "n" between records/);
+
+    // A client that goes away in the middle of a long streamed body: the broker carries on.
+    const controller = new AbortController();
+    const many = Array.from({ length: 20_000 }, (_, i) => rec(`x${i}`)).join('\n');
+    let sent = 0;
+    const slow = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (sent > 200_000) {
+          controller.abort();
+          return;
+        }
+        c.enqueue(Buffer.from(many.slice(sent, sent + 50_000)));
+        sent += 50_000;
+      },
+    });
+    await fetch(v3('/topics/rest-mixed/records'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: slow,
+      duplex: 'half',
+      signal: controller.signal,
+    } as RequestInit).then(
+      (r) => r.text(),
+      () => 'aborted',
+    );
+    const h = await fetch(`${http}/healthz`);
+    assert.equal(h.status, 200);
+    assert.equal((await post(v3('/topics/rest-mixed/records'), rec('after'))).status, 200);
   });
 
   test('REST v2: produce json and binary, topic metadata, consumer instances share a group, poll, commit, delete', async () => {

@@ -3,7 +3,7 @@
  * or pretty-printed over several lines, cut into chunks anywhere (inside strings, inside multi-byte
  * characters, between a backslash and what it escapes, between objects), gives back exactly the
  * objects' texts, with their values where it parsed them; stray text between objects and an
- * object past the bound are refused.
+ * object past the bound are refused after the objects before them.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -82,6 +82,17 @@ test('a body cut inside an object is unfinished; stray text and an oversized obj
     s.push(b('"}')).map((o) => o.text),
     ['{"a":"x\\"}"}'],
   );
-  assert.throws(() => new JsonObjectSplitter(100).push(b('{"a":1} nope')), /unexpected "n"/);
-  assert.throws(() => new JsonObjectSplitter(100).push(b(`{"a":"${'x'.repeat(200)}`)), /larger than 100 bytes/);
+  // A fault: the objects before it come back, the fault is kept, nothing after it is read.
+  const stray = new JsonObjectSplitter(100);
+  assert.deepEqual(
+    stray.push(b('{"a":1} nope {"b":2}')).map((o) => o.text),
+    ['{"a":1}'],
+  );
+  assert.match(stray.failure?.message ?? '', /unexpected "n"/);
+  assert.equal(stray.failure?.status, 400);
+  assert.deepEqual(stray.push(b('{"c":3}\n')), []);
+  const big = new JsonObjectSplitter(100);
+  assert.deepEqual(big.push(b(`{"a":"${'x'.repeat(200)}`)), []);
+  assert.equal(big.failure?.status, 413);
+  assert.match(big.failure?.message ?? '', /larger than 100 bytes/);
 });
