@@ -222,15 +222,17 @@ describe('delayed delivery', () => {
     );
   });
 
-  test('a million records waiting: the broker holds none of them in memory, and records due meanwhile come on time', {
+  test('a million and a half records waiting: the broker holds none of them in memory, and records due meanwhile come on time', {
     timeout: 240_000,
   }, async (t) => {
     await createTopic('dl-scale', 4);
     const rss = (): number => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${broker.process.pid}/status`, 'utf8'))![1]) / 1024;
-    // A million 100-byte records due in five minutes, in two halves (kcat batches them: few
-    // requests, much decoding). The first half grows the heap to what producing them needs; if
-    // the broker kept anything per waiting record, the second half would grow it again by about
-    // as much (a half million entries as objects: 50 MiB and more).
+    // A million and a half 100-byte records due in five minutes, in three parts of half a million
+    // (kcat batches them: few requests, much decoding). The first part grows the heap to what
+    // producing them needs; if the broker kept anything per waiting record, each later part would
+    // grow it again by about as much (half a million entries as objects: 50 MiB and more). Garbage
+    // not yet collected can add to one part's reading (25 MiB once in CI, 0-5 by hand), so the
+    // smaller of the two later parts' growths is held to the bound.
     const half = `${'p'.repeat(99)}\n`.repeat(500_000);
     const produceHalf = () =>
       runOk('kcat', ['-b', broker.address, '-P', '-t', 'dl-scale', '-H', 'franz-delay-ms=300000', '-X', 'linger.ms=50'], { input: half });
@@ -239,10 +241,16 @@ describe('delayed delivery', () => {
     const mid = rss();
     await produceHalf();
     const after = rss();
+    await produceHalf();
+    const last = rss();
     t.diagnostic(
-      `RSS ${Math.round(before)} MiB before, ${Math.round(mid)} after half a million, ${Math.round(after)} with a million waiting`,
+      `RSS ${Math.round(before)} MiB before, ${Math.round(mid)} after half a million, ${Math.round(after)} with a million waiting, ${Math.round(last)} with a million and a half`,
     );
-    assert.ok(after - mid < 24, `RSS grew ${Math.round(after - mid)} MiB with the second half million records waiting`);
+    const growth = Math.min(after - mid, last - after);
+    assert.ok(
+      growth < 24,
+      `RSS grew ${Math.round(after - mid)} and ${Math.round(last - after)} MiB with the second and third half million records waiting`,
+    );
     // Meanwhile 2 000 records due a second after they are sent, at about 1 000 a second.
     const p = kafka().producer();
     await p.connect();
@@ -261,7 +269,7 @@ describe('delayed delivery', () => {
     assert.ok(lags[0]! >= -5, `none early (${lags[0]} ms)`);
     t.diagnostic(`delivery lag p50 ${lags[Math.floor(lags.length / 2)]} ms, p99 ${p99} ms, max ${lags[lags.length - 1]} ms`);
     // The bench measures the lag (BENCHMARKS.md); here a bound a loaded CI machine keeps.
-    assert.ok(p99 < 1000, `delivery lag p99 ${p99} ms with a million records waiting`);
+    assert.ok(p99 < 1000, `delivery lag p99 ${p99} ms with a million and a half records waiting`);
   });
 
   test('kill -9 while it delivers, again and again: every delayed record exactly once', { timeout: 180_000 }, async () => {
