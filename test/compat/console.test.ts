@@ -11,7 +11,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import kafkajs from 'kafkajs';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { startBroker, removeDir, tempDir, type RunningBroker } from '../helpers/broker.js';
+import { removeDir, tempDir, type RunningBroker } from '../helpers/broker.js';
+import { startHttpBroker } from '../helpers/http.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -26,12 +27,7 @@ let http = '';
 let cluster = '';
 
 before(async () => {
-  broker = await startBroker({
-    dataDir,
-    sets: ['num.partitions=1', 'group.initial.rebalance.delay.ms=0', 'franz.http.listeners=127.0.0.1:0'],
-  });
-  http = `http://127.0.0.1:${/ http on [^ ]+:(\d+)/.exec(broker.readyLine)![1]}`;
-  cluster = ((await (await fetch(`${http}/v3/clusters`)).json()) as { data: Array<{ cluster_id: string }> }).data[0]!.cluster_id;
+  ({ broker, http, cluster } = await startHttpBroker(dataDir, ['num.partitions=1', 'group.initial.rebalance.delay.ms=0']));
   // Root has no sandbox to drop into; the page is our own.
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });

@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import kafkajs from 'kafkajs';
 import WebSocket from 'ws';
-import { startBroker, removeDir, tempDir, type RunningBroker } from '../helpers/broker.js';
+import { removeDir, tempDir, type RunningBroker } from '../helpers/broker.js';
+import { startHttpBroker } from '../helpers/http.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -22,14 +23,7 @@ let ws = '';
 let cluster = '';
 
 before(async () => {
-  broker = await startBroker({
-    dataDir,
-    sets: ['num.partitions=1', 'franz.http.listeners=127.0.0.1:0', 'transaction.state.log.num.partitions=1'],
-  });
-  const port = / http on [^ ]+:(\d+)/.exec(broker.readyLine)![1];
-  http = `http://127.0.0.1:${port}`;
-  ws = `ws://127.0.0.1:${port}`;
-  cluster = ((await (await fetch(`${http}/v3/clusters`)).json()) as { data: Array<{ cluster_id: string }> }).data[0]!.cluster_id;
+  ({ broker, http, ws, cluster } = await startHttpBroker(dataDir, ['num.partitions=1', 'transaction.state.log.num.partitions=1']));
 });
 after(async () => {
   await broker.stop();

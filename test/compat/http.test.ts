@@ -12,7 +12,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
-import { FRANZ_MAIN, startBroker, removeDir, tempDir, type RunningBroker } from '../helpers/broker.js';
+import { FRANZ_MAIN, removeDir, tempDir, type RunningBroker } from '../helpers/broker.js';
+import { startHttpBroker } from '../helpers/http.js';
 import { kcatReadAll } from '../helpers/kcat.js';
 import { startMemberProcess } from '../helpers/member-process.js';
 import { runOk } from '../helpers/run.js';
@@ -25,14 +26,7 @@ let http = '';
 let cluster = '';
 
 before(async () => {
-  broker = await startBroker({
-    dataDir,
-    sets: ['num.partitions=1', 'group.initial.rebalance.delay.ms=0', 'franz.http.listeners=127.0.0.1:0'],
-  });
-  const m = / http on [^ ]+:(\d+)/.exec(broker.readyLine);
-  assert.ok(m, `the ready line names the HTTP port: ${broker.readyLine}`);
-  http = `http://127.0.0.1:${m[1]}`;
-  cluster = ((await (await fetch(`${http}/v3/clusters`)).json()) as { data: Array<{ cluster_id: string }> }).data[0]!.cluster_id;
+  ({ broker, http, cluster } = await startHttpBroker(dataDir, ['num.partitions=1', 'group.initial.rebalance.delay.ms=0']));
 });
 after(async () => {
   await broker.stop();
