@@ -42,6 +42,21 @@ export function fill(el: Element, ...children: Child[]): void {
   append(el, children);
 }
 
+/** A form whose submit calls `submit` instead of reloading the page. */
+export function form(className: string, submit: () => void, ...children: Child[]): HTMLFormElement {
+  return h(
+    'form',
+    {
+      class: className,
+      onsubmit: (ev) => {
+        ev.preventDefault();
+        submit();
+      },
+    },
+    ...children,
+  );
+}
+
 /** A table whose body is filled later; the head is the column names. */
 export function table(id: string | null, columns: string[]): { table: HTMLTableElement; body: HTMLTableSectionElement } {
   const body = h('tbody');

@@ -3,7 +3,7 @@
  * partition's records (by offset or by time) and a live tail over the broker's WebSocket stream.
  */
 import { ApiError, type KafkaRecord, list, type Partition, type Produced, path, request, run, showError, type TopicConfig } from './api.js';
-import { h, humanBytes, noteRow, orDash, type PageContext, table } from './dom.js';
+import { form, h, humanBytes, noteRow, orDash, type PageContext, table } from './dom.js';
 import { recordRow, renderData, tailRecord, utf8Base64 } from './records.js';
 
 /** The live tail keeps this many records on screen; older ones drop off the bottom. */
@@ -125,15 +125,9 @@ function produceSection(topic: string, produced: () => void): HTMLElement {
     'section',
     null,
     h('h2', null, 'Produce'),
-    h(
-      'form',
-      {
-        class: 'stacked-form',
-        onsubmit: (ev) => {
-          ev.preventDefault();
-          run(send());
-        },
-      },
+    form(
+      'stacked-form',
+      () => run(send()),
       h('label', null, 'Partition', partition),
       h('label', null, 'Key', key),
       h('label', null, 'Value', value),
@@ -195,15 +189,9 @@ function browseSection(topic: string, partition: HTMLSelectElement, partitions: 
     'section',
     null,
     h('h2', null, 'Browse'),
-    h(
-      'form',
-      {
-        class: 'inline-form',
-        onsubmit: (ev) => {
-          ev.preventDefault();
-          run(go());
-        },
-      },
+    form(
+      'inline-form',
+      () => run(go()),
       h('label', null, 'Partition ', partition),
       h('label', null, 'From ', from),
       h('label', null, 'Max ', max),

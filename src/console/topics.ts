@@ -2,7 +2,7 @@
  * `#/topics`: every topic, and a form to create one.
  */
 import { ApiError, list, path, request, run, type Topic } from './api.js';
-import { fill, h, noteRow, type PageContext, table } from './dom.js';
+import { fill, form, h, noteRow, type PageContext, table } from './dom.js';
 
 export async function topicsPage(ctx: PageContext): Promise<void> {
   const t = table('topics', ['Topic', 'Partitions', 'Replication factor', 'Internal']);
@@ -48,21 +48,15 @@ export async function topicsPage(ctx: PageContext): Promise<void> {
     name.value = '';
     await load();
   };
-  const form = h(
-    'form',
-    {
-      class: 'inline-form',
-      onsubmit: (ev) => {
-        ev.preventDefault();
-        run(create());
-      },
-    },
+  const createForm = form(
+    'inline-form',
+    () => run(create()),
     h('label', null, 'Name ', name),
     h('label', null, 'Partitions ', partitions),
     h('label', null, 'Replication ', replication),
     h('button', { id: 'create-topic', type: 'submit' }, 'Create topic'),
     result,
   );
-  ctx.main.append(h('h1', null, 'Topics'), t.table, h('h2', null, 'Create a topic'), form);
+  ctx.main.append(h('h1', null, 'Topics'), t.table, h('h2', null, 'Create a topic'), createForm);
   await load();
 }
