@@ -3,7 +3,7 @@
  * per-partition lag and a chart of its total lag, polled while the page is shown).
  */
 import type { Assignment, Consumer, Group, Lag } from './api.js';
-import { list, path } from './api.js';
+import { list, path, request } from './api.js';
 import { drawLagChart, type LagPoint, lagChart } from './chart.js';
 import { DASH, h, noteRow, orDash, type PageContext, table } from './dom.js';
 
@@ -66,11 +66,11 @@ export function groupPage(ctx: PageContext, group: string): void {
 
   // Lag and members are read apart, so a failure of one leaves the other (and the chart) going.
   const refreshLag = async (): Promise<void> => {
-    const [groups, lagList] = await Promise.all([
-      list<Group>(await path('consumer-groups')),
+    const [described, lagList] = await Promise.all([
+      request<Group>('GET', await path('consumer-groups', group)).catch(() => null),
       list<Lag>(await path('consumer-groups', group, 'lags')),
     ]);
-    state.textContent = groups.find((g) => g.consumer_group_id === group)?.state ?? DASH;
+    state.textContent = described?.state ?? DASH;
     const sum = totalLag(lagList);
     total.textContent = String(sum);
     history.push({ t: Date.now(), lag: sum });
@@ -93,8 +93,11 @@ export function groupPage(ctx: PageContext, group: string): void {
   };
   const refreshMembers = async (): Promise<void> => {
     const consumers = await list<Consumer>(await path('consumer-groups', group, 'consumers'));
+    // A member that left since the list has no assignments to read: shown without them.
     const assignments = await Promise.all(
-      consumers.map(async (c) => list<Assignment>(await path('consumer-groups', group, 'consumers', c.consumer_id, 'assignments'))),
+      consumers.map(async (c) =>
+        list<Assignment>(await path('consumer-groups', group, 'consumers', c.consumer_id, 'assignments')).catch(() => [] as Assignment[]),
+      ),
     );
     members.body.replaceChildren(
       ...consumers.map((c, i) =>

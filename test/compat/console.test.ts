@@ -138,6 +138,7 @@ describe('web console (headless Chromium)', () => {
       await page.waitForFunction(() => document.querySelector('#group-lag-total')?.textContent === '0', undefined, { timeout: 60_000 });
       assert.ok(read >= 302, `the consumer read ${read}`);
       await page.waitForFunction(() => /console-test/.test(document.querySelector('#members')?.textContent ?? ''));
+      await page.waitForFunction(() => document.querySelector('#group-state')?.textContent === 'STABLE');
       assert.match(await text('#members'), /web-orders/);
       assert.equal(await text('#lags tr[data-tp="web-orders/0"] .lag'), '0');
       // The chart drew the fall: its line has points, the highest labelled 302.
